@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what podnet's commands, tests and benchmarks need, then builds. Idempotent and quiet
+# when everything is already there. Usage: scripts/setup.sh [--bench]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: oracles and peers for tests (iproute2, nftables, util-linux's unshare/lsns),
+# the pod runtime's pause and test rootfs (catatonit, busybox-static), and bench peers.
+pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps)
+if [[ "${1:-}" == "--bench" ]]; then
+  pkgs+=(python3-pyroute2 iperf3 containernetworking-plugins hyperfine)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  if [[ $(id -u) -ne 0 ]]; then echo "setup: need root to install packages" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# npm packages
+if [[ ! -d node_modules/koffi || package.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: installing npm packages" >&2
+  if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
+fi
+
+# build when any source is newer than the last build
+stamp=dist/.build-stamp
+if [[ ! -f $stamp ]] || [[ -n "$(find src test bench tsconfig.json package.json -newer "$stamp" -name '*.ts' -o -newer "$stamp" -name '*.json' 2>/dev/null | head -1)" ]]; then
+  echo "setup: building (tsc)" >&2
+  npx tsc -p tsconfig.json
+  mkdir -p dist && touch "$stamp"
+fi

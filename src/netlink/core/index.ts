@@ -1,0 +1,6 @@
+export * from './header.js'
+export * from './writer.js'
+export * from './schema.js'
+export * from './ack.js'
+export * from './socket.js'
+export * from './hexdump.js'

@@ -1,0 +1,477 @@
+/**
+ * Declarative netlink layouts and the one generic encoder/decoder that serves them all.
+ *
+ * A message is a fixed family header (a `struct`) followed by attributes (an `attrSet`).
+ * Attribute sets map camelCase names (the kernel's YNL spec names) to type ids and kinds.
+ * Decoding is total: unknown attributes are kept as raw bytes under `unknown`, and any
+ * malformed input raises DecodeError{set, attr, offset}, never a RangeError.
+ *
+ * Values are plain objects: `{ ifname: 'br0', mtu: 1500, linkinfo: { kind: 'bridge', data: {...} } }`.
+ * Integer kinds follow the set's byte order ('native' for rtnetlink, 'be' for nf_tables);
+ * be16/be32/be64 are always network order; 64-bit kinds are bigint.
+ */
+import { isIP } from 'node:net'
+import { DecodeError } from '../../errors.js'
+import { Writer, align4 } from './writer.js'
+import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK } from './header.js'
+
+export type ScalarKind =
+  | 'u8' | 'u16' | 'u32' | 'u64' | 's8' | 's16' | 's32' | 's64'
+  | 'be16' | 'be32' | 'be64'
+  | 'flag' | 'string' | 'binary' | 'ip' | 'mac'
+
+type Lazy<T> = T | (() => T)
+const force = <T>(v: Lazy<T>): T => (typeof v === 'function' ? (v as () => T)() : v)
+
+export interface ScalarAttr { id: number; type: ScalarKind; multi?: boolean }
+/** A nest of another attribute set. */
+export interface NestAttr { id: number; type: 'nest'; set: Lazy<AttrSet>; multi?: boolean }
+/** A nest whose children are all elements of one set (same or counting ids): value is an array. */
+export interface NestArrayAttr { id: number; type: 'nest-array'; set: Lazy<AttrSet>; elemId?: number }
+/** A nest whose set depends on a sibling attribute (IFLA_INFO_DATA chosen by IFLA_INFO_KIND). */
+export interface SubMessageAttr { id: number; type: 'sub-message'; selector: string; of: Record<string, Lazy<AttrSet>> }
+/** A nest that starts with a fixed struct, then attributes (VETH_INFO_PEER: ifinfomsg + link attrs). */
+export interface StructNestAttr { id: number; type: 'struct-nest'; header: Struct; set: Lazy<AttrSet> }
+/** An attribute whose payload is a fixed struct. */
+export interface StructAttr { id: number; type: 'struct'; struct: Struct }
+
+export type AttrDef = ScalarAttr | NestAttr | NestArrayAttr | SubMessageAttr | StructNestAttr | StructAttr
+
+export interface RawAttr { id: number; bytes: Buffer }
+export type AttrValues = { [name: string]: unknown; unknown?: RawAttr[] }
+export interface StructNestValue { header: StructValues; attrs: AttrValues }
+
+export interface AttrSet {
+  readonly name: string
+  readonly attrs: Readonly<Record<string, AttrDef>>
+  readonly byteOrder: 'native' | 'be'
+  /** Sets NLA_F_NESTED on nests written from this set (nf_tables wants it; rtnetlink tolerates both). */
+  readonly nestedFlag: boolean
+  readonly byId: ReadonlyMap<number, readonly [string, AttrDef]>
+}
+
+export function attrSet(
+  name: string,
+  attrs: Record<string, AttrDef>,
+  opts: { byteOrder?: 'native' | 'be'; nestedFlag?: boolean } = {},
+): AttrSet {
+  const byId = new Map<number, readonly [string, AttrDef]>()
+  for (const [key, def] of Object.entries(attrs)) {
+    if (byId.has(def.id)) throw new Error(`attrSet ${name}: duplicate id ${def.id} (${key})`)
+    byId.set(def.id, [key, def])
+  }
+  return { name, attrs, byteOrder: opts.byteOrder ?? 'native', nestedFlag: opts.nestedFlag ?? false, byId }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixed structs (family headers, struct payloads)
+
+export type FieldKind = 'u8' | 'u16' | 'u32' | 's32' | 'u64' | 'be16' | 'be32' | 'pad8' | 'pad16' | 'pad32' | `bytes${number}`
+export type StructValues = Record<string, number | bigint | Buffer>
+
+export interface Struct {
+  readonly name: string
+  readonly fields: ReadonlyArray<readonly [string, FieldKind]>
+  readonly size: number
+}
+
+function fieldSize(kind: FieldKind): number {
+  switch (kind) {
+    case 'u8': case 'pad8': return 1
+    case 'u16': case 'be16': case 'pad16': return 2
+    case 'u32': case 's32': case 'be32': case 'pad32': return 4
+    case 'u64': return 8
+    default: return Number(kind.slice(5))
+  }
+}
+
+export function struct(name: string, fields: Array<readonly [string, FieldKind]>): Struct {
+  return { name, fields, size: fields.reduce((n, [, k]) => n + fieldSize(k), 0) }
+}
+
+export function encodeStruct(s: Struct, values: Partial<StructValues>, w: Writer): void {
+  for (const [name, kind] of s.fields) {
+    const v = values[name]
+    switch (kind) {
+      case 'u8': w.u8(Number(v ?? 0)); break
+      case 'u16': w.u16(Number(v ?? 0)); break
+      case 'u32': w.u32(Number(v ?? 0)); break
+      case 's32': w.s32(Number(v ?? 0)); break
+      case 'u64': w.u64(BigInt(v as bigint | number | undefined ?? 0)); break
+      case 'be16': w.be16(Number(v ?? 0)); break
+      case 'be32': w.be32(Number(v ?? 0)); break
+      case 'pad8': case 'pad16': case 'pad32': w.zeros(fieldSize(kind)); break
+      default: {
+        const n = fieldSize(kind)
+        const b = (v as Buffer | undefined) ?? Buffer.alloc(n)
+        if (b.length !== n) throw new TypeError(`${s.name}.${name}: expected ${n} bytes, got ${b.length}`)
+        w.bytes(b)
+      }
+    }
+  }
+}
+
+export function decodeStruct(s: Struct, buf: Buffer, off: number, end = buf.length): StructValues {
+  if (off + s.size > end) throw new DecodeError(s.name, '', off, `need ${s.size} bytes, have ${Math.max(0, end - off)}`)
+  const out: StructValues = {}
+  let p = off
+  for (const [name, kind] of s.fields) {
+    switch (kind) {
+      case 'u8': out[name] = buf.readUInt8(p); break
+      case 'u16': out[name] = buf.readUInt16LE(p); break
+      case 'u32': out[name] = buf.readUInt32LE(p); break
+      case 's32': out[name] = buf.readInt32LE(p); break
+      case 'u64': out[name] = buf.readBigUInt64LE(p); break
+      case 'be16': out[name] = buf.readUInt16BE(p); break
+      case 'be32': out[name] = buf.readUInt32BE(p); break
+      case 'pad8': case 'pad16': case 'pad32': break
+      default: out[name] = Buffer.from(buf.subarray(p, p + fieldSize(kind)))
+    }
+    p += fieldSize(kind)
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalars
+
+/** Parses "aa:bb:cc:dd:ee:ff" (any length of colon-separated hex bytes). */
+export function parseMac(s: string): Buffer {
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*$/.test(s)) throw new TypeError(`not a hardware address: '${s}'`)
+  return Buffer.from(s.split(':').map((h) => parseInt(h, 16)))
+}
+
+export const formatMac = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':')
+
+/** IPv4 or IPv6 text to its 4 or 16 network-order bytes. */
+export function ipToBytes(ip: string): Buffer {
+  const fam = isIP(ip)
+  if (fam === 4) return Buffer.from(ip.split('.').map(Number))
+  if (fam !== 6) throw new TypeError(`not an IP address: '${ip}'`)
+  let text = ip
+  const out = Buffer.alloc(16)
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)
+  if (v4?.[1]) {
+    ipToBytes(v4[1]).copy(out, 12)
+    text = text.slice(0, -v4[1].length) + '0:0'
+  }
+  const [head = '', tail] = text.split('::') as [string, string | undefined]
+  const h = head ? head.split(':') : []
+  const t = tail ? tail.split(':') : []
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t]
+  groups.forEach((g, i) => { if (!(v4 && i >= 6)) out.writeUInt16BE(parseInt(g, 16), i * 2) })
+  return out
+}
+
+/** 4 or 16 bytes to canonical text (RFC 5952 zero compression for IPv6). */
+export function bytesToIp(b: Uint8Array): string {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`
+  if (b.length !== 16) return formatMac(b)
+  const g: number[] = []
+  for (let i = 0; i < 16; i += 2) g.push(((b[i] ?? 0) << 8) | (b[i + 1] ?? 0))
+  // IPv4-mapped
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`
+  let bestStart = -1, bestLen = 0
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue }
+    let j = i
+    while (j < 8 && g[j] === 0) j++
+    if (j - i > bestLen && j - i > 1) { bestStart = i; bestLen = j - i }
+    i = j
+  }
+  const hex = g.map((x) => x.toString(16))
+  if (bestStart < 0) return hex.join(':')
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`
+}
+
+function encodeScalar(set: AttrSet, name: string, kind: ScalarKind, v: unknown, w: Writer): void {
+  const be = set.byteOrder === 'be'
+  const num = (): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${set.name}.${name}: expected an integer, got ${String(v)}`)
+    return v
+  }
+  switch (kind) {
+    case 'u8': case 's8': w.u8(num()); break
+    case 'u16': case 's16': be ? w.be16(num()) : w.u16(num()); break
+    case 'u32': be ? w.be32(num()) : w.u32(num()); break
+    case 's32': be ? w.be32(num() >>> 0) : w.s32(num()); break
+    case 'u64': case 's64': be ? w.be64(BigInt(v as bigint)) : w.u64(BigInt(v as bigint)); break
+    case 'be16': w.be16(num()); break
+    case 'be32': w.be32(num()); break
+    case 'be64': w.be64(BigInt(v as bigint)); break
+    case 'flag': break
+    case 'string': w.cstring(String(v)); break
+    case 'binary': w.bytes(v as Uint8Array); break
+    case 'ip': w.bytes(ipToBytes(String(v))); break
+    case 'mac': w.bytes(typeof v === 'string' ? parseMac(v) : (v as Uint8Array)); break
+  }
+}
+
+const SCALAR_SIZE: Partial<Record<ScalarKind, number>> = {
+  u8: 1, s8: 1, u16: 2, s16: 2, be16: 2, u32: 4, s32: 4, be32: 4, u64: 8, s64: 8, be64: 8,
+}
+
+function decodeScalar(set: AttrSet, name: string, kind: ScalarKind, buf: Buffer, off: number, len: number, netOrder: boolean): unknown {
+  const size = SCALAR_SIZE[kind]
+  if (size !== undefined && len < size) throw new DecodeError(set.name, name, off, `${kind} needs ${size} bytes, attribute has ${len}`)
+  const be = netOrder || set.byteOrder === 'be'
+  switch (kind) {
+    case 'u8': return buf.readUInt8(off)
+    case 's8': return buf.readInt8(off)
+    case 'u16': return be ? buf.readUInt16BE(off) : buf.readUInt16LE(off)
+    case 's16': return be ? buf.readInt16BE(off) : buf.readInt16LE(off)
+    case 'u32': return be ? buf.readUInt32BE(off) : buf.readUInt32LE(off)
+    case 's32': return be ? buf.readInt32BE(off) : buf.readInt32LE(off)
+    case 'u64': return be ? buf.readBigUInt64BE(off) : buf.readBigUInt64LE(off)
+    case 's64': return be ? buf.readBigInt64BE(off) : buf.readBigInt64LE(off)
+    case 'be16': return buf.readUInt16BE(off)
+    case 'be32': return buf.readUInt32BE(off)
+    case 'be64': return buf.readBigUInt64BE(off)
+    case 'flag': return true
+    case 'string': {
+      let e = off + len
+      while (e > off && buf[e - 1] === 0) e--
+      return buf.toString('utf8', off, e)
+    }
+    case 'binary': return Buffer.from(buf.subarray(off, off + len))
+    case 'ip':
+      if (len !== 4 && len !== 16) throw new DecodeError(set.name, name, off, `address of ${len} bytes`)
+      return bytesToIp(buf.subarray(off, off + len))
+    case 'mac': return formatMac(buf.subarray(off, off + len))
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoder
+
+/** Encodes `values` as attributes of `set` into w. Keys not in the set are an error (typos fail loudly). */
+export function encodeAttrs(set: AttrSet, values: AttrValues, w: Writer): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) continue
+    if (name === 'unknown') {
+      for (const raw of value as RawAttr[]) {
+        const s = w.beginAttr(raw.id)
+        w.bytes(raw.bytes)
+        w.endAttr(s)
+      }
+      continue
+    }
+    const def = set.attrs[name]
+    if (!def) throw new TypeError(`${set.name}: unknown attribute '${name}'`)
+    if ((def.type !== 'nest-array' && 'multi' in def && def.multi) && Array.isArray(value)) {
+      for (const item of value) encodeOne(set, name, def, item, values, w)
+    } else {
+      encodeOne(set, name, def, value, values, w)
+    }
+  }
+}
+
+function nestType(set: AttrSet, id: number): number {
+  return set.nestedFlag ? id | NLA_F_NESTED : id
+}
+
+function encodeOne(set: AttrSet, name: string, def: AttrDef, value: unknown, siblings: AttrValues, w: Writer): void {
+  switch (def.type) {
+    case 'nest': {
+      const s = w.beginAttr(nestType(set, def.id))
+      encodeAttrs(force(def.set), value as AttrValues, w)
+      w.endAttr(s)
+      return
+    }
+    case 'nest-array': {
+      const inner = force(def.set)
+      const s = w.beginAttr(nestType(set, def.id))
+      ;(value as AttrValues[]).forEach((item, i) => {
+        const e = w.beginAttr(nestType(set, def.elemId ?? i + 1))
+        encodeAttrs(inner, item, w)
+        w.endAttr(e)
+      })
+      w.endAttr(s)
+      return
+    }
+    case 'sub-message': {
+      const key = siblings[def.selector]
+      const sub = typeof key === 'string' ? def.of[key] : undefined
+      if (!sub) throw new TypeError(`${set.name}.${name}: no layout for ${def.selector}=${String(key)}`)
+      const s = w.beginAttr(nestType(set, def.id))
+      encodeAttrs(force(sub), value as AttrValues, w)
+      w.endAttr(s)
+      return
+    }
+    case 'struct-nest': {
+      const v = value as StructNestValue
+      const s = w.beginAttr(nestType(set, def.id))
+      encodeStruct(def.header, v.header, w)
+      w.align()
+      encodeAttrs(force(def.set), v.attrs, w)
+      w.endAttr(s)
+      return
+    }
+    case 'struct': {
+      const s = w.beginAttr(def.id)
+      encodeStruct(def.struct, value as StructValues, w)
+      w.endAttr(s)
+      return
+    }
+    default: {
+      const s = w.beginAttr(def.id)
+      encodeScalar(set, name, def.type, value, w)
+      w.endAttr(s)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoder
+
+/** Walks the TLVs in buf[off, end) and decodes them with `set`. */
+export function decodeAttrs(set: AttrSet, buf: Buffer, off: number, end: number): AttrValues {
+  if (end > buf.length) throw new DecodeError(set.name, '', off, `attributes end at ${end}, beyond the ${buf.length}-byte buffer`)
+  const out: AttrValues = {}
+  const pending: Array<[string, SubMessageAttr, number, number]> = []
+  let p = off
+  while (p + 4 <= end) {
+    const len = buf.readUInt16LE(p)
+    const rawType = buf.readUInt16LE(p + 2)
+    if (len < 4) throw new DecodeError(set.name, '', p, `attribute length ${len} < 4`)
+    if (p + len > end) throw new DecodeError(set.name, attrName(set, rawType), p, `attribute of ${len} bytes overruns its container (${end - p} left)`)
+    const id = rawType & NLA_TYPE_MASK
+    const entry = set.byId.get(id)
+    const dataOff = p + 4
+    const dataLen = len - 4
+    if (!entry) {
+      ;(out.unknown ??= []).push({ id, bytes: Buffer.from(buf.subarray(dataOff, dataOff + dataLen)) })
+    } else {
+      const [name, def] = entry
+      if (def.type === 'sub-message') {
+        pending.push([name, def, dataOff, dataOff + dataLen])
+      } else {
+        const v = decodeOne(set, name, def, buf, dataOff, dataLen, (rawType & NLA_F_NET_BYTEORDER) !== 0)
+        if ('multi' in def && def.multi) ((out[name] ??= []) as unknown[]).push(v)
+        else out[name] = v
+      }
+    }
+    p += align4(len)
+  }
+  for (const [name, def, s, e] of pending) {
+    const key = out[def.selector]
+    const sub = typeof key === 'string' ? def.of[key] : undefined
+    if (sub) out[name] = decodeAttrs(force(sub), buf, s, e)
+    else out[name] = Buffer.from(buf.subarray(s, e)) // a kind podnet has no table for: keep raw
+  }
+  return out
+}
+
+function decodeOne(set: AttrSet, name: string, def: AttrDef, buf: Buffer, off: number, len: number, netOrder: boolean): unknown {
+  switch (def.type) {
+    case 'nest': return decodeAttrs(force(def.set), buf, off, off + len)
+    case 'nest-array': {
+      const inner = force(def.set)
+      const items: AttrValues[] = []
+      let p = off
+      const end = off + len
+      while (p + 4 <= end) {
+        const l = buf.readUInt16LE(p)
+        if (l < 4 || p + l > end) throw new DecodeError(set.name, name, p, `bad array element length ${l}`)
+        items.push(decodeAttrs(inner, buf, p + 4, p + l))
+        p += align4(l)
+      }
+      return items
+    }
+    case 'struct-nest': {
+      const header = decodeStruct(def.header, buf, off, off + len)
+      return { header, attrs: decodeAttrs(force(def.set), buf, off + align4(def.header.size), off + len) }
+    }
+    case 'struct': return decodeStruct(def.struct, buf, off, off + len)
+    case 'sub-message': throw new Error('unreachable')
+    default: return decodeScalar(set, name, def.type, buf, off, len, netOrder)
+  }
+}
+
+function attrName(set: AttrSet, rawType: number): string {
+  return set.byId.get(rawType & NLA_TYPE_MASK)?.[0] ?? `#${rawType & NLA_TYPE_MASK}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+export interface MessageSchema {
+  /** Name of the request for errors: 'RTM_NEWLINK'. */
+  readonly name: string
+  readonly header: Struct
+  readonly attrs: AttrSet
+}
+
+export function encodeMessageBody(m: MessageSchema, header: Partial<StructValues>, attrs: AttrValues, w: Writer): void {
+  encodeStruct(m.header, header, w)
+  w.align()
+  encodeAttrs(m.attrs, attrs, w)
+}
+
+export interface DecodedMessage {
+  header: StructValues
+  attrs: AttrValues
+}
+
+/** Decodes a message payload (after nlmsghdr) in buf[off, end). */
+export function decodeMessageBody(m: MessageSchema, buf: Buffer, off: number, end: number): DecodedMessage {
+  const header = decodeStruct(m.header, buf, off, end)
+  return { header, attrs: decodeAttrs(m.attrs, buf, Math.min(end, off + align4(m.header.size)), end) }
+}
+
+/**
+ * Turns an ext-ack offset (from the start of the request nlmsghdr) into an attribute path like
+ * `linkinfo.data.peer.ifname`, by walking the request bytes with its schema.
+ */
+export function attrPathAt(m: MessageSchema, request: Buffer, offset: number): string | undefined {
+  const start = 16 + align4(m.header.size)
+  if (offset < start) return offset >= 16 ? m.header.name : undefined
+  const walk = (set: AttrSet, off: number, end: number, prefix: string, siblings: AttrValues | undefined): string | undefined => {
+    let p = off
+    while (p + 4 <= end) {
+      const len = request.readUInt16LE(p)
+      if (len < 4) return undefined
+      const id = request.readUInt16LE(p + 2) & NLA_TYPE_MASK
+      if (offset >= p && offset < p + Math.max(len, 4)) {
+        const entry = set.byId.get(id)
+        const name = `${prefix}${entry?.[0] ?? `#${id}`}`
+        if (!entry || offset === p) return name
+        const def = entry[1]
+        let inner: AttrSet | undefined
+        let innerOff = p + 4
+        if (def.type === 'nest' || def.type === 'nest-array') inner = force(def.set)
+        else if (def.type === 'struct-nest') { inner = force(def.set); innerOff += align4(def.header.size) }
+        else if (def.type === 'sub-message') {
+          const vals = siblings ?? {}
+          const key = vals[def.selector]
+          const sub = typeof key === 'string' ? def.of[key] : undefined
+          inner = sub ? force(sub) : undefined
+        }
+        if (!inner) return name
+        if (def.type === 'nest-array') {
+          // elements are nests of `inner`: find the element, then recurse into it
+          let q = p + 4
+          let i = 0
+          while (q + 4 <= p + len) {
+            const l = request.readUInt16LE(q)
+            if (l < 4) return name
+            if (offset >= q && offset < q + l) {
+              return offset === q ? `${name}[${i}]` : walk(inner, q + 4, q + l, `${name}[${i}].`, undefined) ?? `${name}[${i}]`
+            }
+            q += align4(l)
+            i++
+          }
+          return name
+        }
+        let innerValues: AttrValues | undefined
+        try { innerValues = decodeAttrs(inner, request, innerOff, p + len) } catch { innerValues = undefined }
+        return walk(inner, innerOff, p + len, `${name}.`, innerValues) ?? name
+      }
+      p += align4(len)
+    }
+    return undefined
+  }
+  let top: AttrValues | undefined
+  try { top = decodeAttrs(m.attrs, request, start, request.readUInt32LE(0)) } catch { top = undefined }
+  return walk(m.attrs, start, Math.min(request.length, request.readUInt32LE(0)), '', top)
+}

@@ -1,0 +1,331 @@
+/**
+ * NetlinkSocket: one netlink socket, bound to the network namespace it was created in.
+ *
+ * - Sequence numbers per socket; replies are matched by (seq, our port id).
+ * - NETLINK_EXT_ACK and NETLINK_CAP_ACK are always on: kernel errors carry the kernel's own
+ *   message and the offending attribute, resolved to a path through the request's schema.
+ * - NETLINK_GET_STRICT_CHK is turned on when the kernel has it (remembered in `strictCheck`),
+ *   which enables kernel-side dump filters.
+ * - Each datagram is sized with MSG_PEEK|MSG_TRUNC before it is read; SO_RCVBUF is 1 MiB.
+ * - Dumps that come back with NLM_F_DUMP_INTR are retried (bounded), then DumpInterruptedError
+ *   carries the partial result.
+ *
+ * The kernel handles a request inside sendto(), so its replies are queued when sendto returns
+ * and dump parts are produced as we read: the synchronous path never waits on anything but the
+ * kernel's own work. Requests that make the kernel sleep (deleting a veth waits for an RCU grace
+ * period, 10-25 ms) can be offloaded to a worker thread with `{ offload: true }`.
+ */
+import { DecodeError, DumpInterruptedError, NetlinkError, PodnetError } from '../../errors.js'
+import {
+  AF_NETLINK, MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC, SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET,
+  SO_RCVBUF, SO_RCVBUFFORCE, SO_RCVTIMEO, SO_SNDBUF, SO_SNDBUFFORCE,
+} from '../../sys/constants.js'
+import {
+  bindNetlink, close, netlinkPortId, recv, sendToKernel, setsockoptBuf, setsockoptInt, socket,
+} from '../../sys/syscall.js'
+import { inNetnsFdSync } from '../../sys/netns-switch.js'
+import { raw } from '../../sys/libc.js'
+import { parseDonePayload, parseErrorPayload } from './ack.js'
+import {
+  NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP,
+  NLMSG_OVERRUN, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, SOL_NETLINK, beginMessage, endMessage,
+} from './header.js'
+import { type MessageSchema, attrPathAt } from './schema.js'
+import { Writer, align4 } from './writer.js'
+
+/** One received netlink message; `buf` is only valid during the callback it is passed to. */
+export interface NlMessage {
+  type: number
+  flags: number
+  seq: number
+  pid: number
+  buf: Buffer
+  /** Payload start (after nlmsghdr) and end within buf. */
+  off: number
+  end: number
+}
+
+export interface NetlinkRequest {
+  type: number
+  /** Flags besides NLM_F_REQUEST|NLM_F_ACK, which are always set. */
+  flags: number
+  /** Writes the payload (family header and attributes). */
+  body: (w: Writer) => void
+  /** Layout of the request, for naming the failing operation and attribute in errors. */
+  schema?: MessageSchema
+  /** What the request is about, for errors: "link 'pn0'". */
+  object?: string
+}
+
+export interface OpenOptions {
+  /** Create the socket inside the network namespace behind this fd (the socket stays bound to it). */
+  netnsFd?: number
+  /** Names message types for errors when a request has no schema. */
+  typeName?: (type: number) => string
+  /** Receive buffer size in bytes (default 1 MiB). */
+  rcvbufBytes?: number
+  /** Send buffer size in bytes (default 1 MiB; nf_tables batches can be large). */
+  sndbufBytes?: number
+  /** Receive timeout guarding against a kernel that never answers (default 30 s). */
+  timeoutMs?: number
+}
+
+export interface DumpOptions {
+  /** Attempts before DumpInterruptedError (default 5, as Docker's and CNI's wrappers). */
+  maxAttempts?: number
+}
+
+const DEFAULT_BUF = 65536
+
+export class NetlinkSocket {
+  readonly fd: number
+  readonly protocol: number
+  readonly portId: number
+  /** Whether the kernel accepted NETLINK_GET_STRICT_CHK (kernel-side dump filtering). */
+  readonly strictCheck: boolean
+  private seq: number
+  private closed = false
+  private rbuf = Buffer.alloc(DEFAULT_BUF)
+  private readonly writer = new Writer(4096)
+  private readonly typeName: (type: number) => string
+  /** Serializes offloaded requests so that replies are never interleaved. */
+  private queue: Promise<unknown> = Promise.resolve()
+
+  private constructor(fd: number, protocol: number, strictCheck: boolean, typeName: (t: number) => string) {
+    this.fd = fd
+    this.protocol = protocol
+    this.portId = netlinkPortId(fd)
+    this.strictCheck = strictCheck
+    this.typeName = typeName
+    this.seq = (Date.now() & 0x3fffffff) + 1
+  }
+
+  /** Opens a socket (synchronously; inside `netnsFd` when given). */
+  static open(protocol: number, opts: OpenOptions = {}): NetlinkSocket {
+    const make = (): number => {
+      const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol)
+      try {
+        bindNetlink(fd)
+      } catch (err) {
+        close(fd)
+        throw err
+      }
+      return fd
+    }
+    const fd = opts.netnsFd === undefined ? make() : inNetnsFdSync(opts.netnsFd, make)
+    try {
+      setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1)
+      setsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1)
+      let strict = true
+      try {
+        setsockoptInt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
+      } catch {
+        strict = false
+      }
+      setBuf(fd, SO_RCVBUFFORCE, SO_RCVBUF, opts.rcvbufBytes ?? 1 << 20)
+      setBuf(fd, SO_SNDBUFFORCE, SO_SNDBUF, opts.sndbufBytes ?? 1 << 20)
+      const tv = Buffer.alloc(16)
+      const ms = opts.timeoutMs ?? 30_000
+      tv.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0)
+      tv.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8)
+      setsockoptBuf(fd, SOL_SOCKET, SO_RCVTIMEO, tv)
+      return new NetlinkSocket(fd, protocol, strict, opts.typeName ?? ((t) => `message type ${t}`))
+    } catch (err) {
+      close(fd)
+      throw err
+    }
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    close(this.fd)
+  }
+
+  nextSeq(): number {
+    this.seq = (this.seq + 1) >>> 0 || 1
+    return this.seq
+  }
+
+  /** Sends a request and waits for its ACK; returns what `onMessage` made of each reply before the ACK. */
+  requestSync<T>(req: NetlinkRequest, onMessage?: (m: NlMessage) => T | undefined): T[] {
+    const { seq, bytes } = this.build(req, NLM_F_ACK)
+    sendToKernel(this.fd, bytes)
+    return this.collect(seq, req, bytes, onMessage).items
+  }
+
+  /**
+   * Async request. With `offload`, the send runs on a worker thread so that a request the
+   * kernel sleeps in (veth deletion) does not stall the event loop.
+   */
+  async request<T>(req: NetlinkRequest, onMessage?: (m: NlMessage) => T | undefined, opts: { offload?: boolean } = {}): Promise<T[]> {
+    if (!opts.offload) return this.requestSync(req, onMessage)
+    const run = async (): Promise<T[]> => {
+      const { seq, bytes } = this.build(req, NLM_F_ACK)
+      const copy = Buffer.from(bytes)
+      await new Promise<void>((resolve, reject) => {
+        raw.sendto.async(this.fd, copy, copy.length, 0, KERNEL_ADDR, 12, (err: unknown, n: number | bigint) => {
+          if (err) reject(err)
+          else if (Number(n) < 0) reject(new PodnetError(`sendto on netlink socket failed (${req.object ?? this.opName(req)})`))
+          else resolve()
+        })
+      })
+      return this.collect(seq, req, copy, onMessage).items
+    }
+    const p = this.queue.then(run, run)
+    this.queue = p.catch(() => undefined)
+    return p
+  }
+
+  /** Dumps (NLM_F_DUMP) with bounded retry on NLM_F_DUMP_INTR. */
+  dumpSync<T>(req: NetlinkRequest, onMessage: (m: NlMessage) => T | undefined, opts: DumpOptions = {}): T[] {
+    const max = opts.maxAttempts ?? 5
+    let last: T[] = []
+    for (let attempt = 1; attempt <= max; attempt++) {
+      const { seq, bytes } = this.build(req, NLM_F_DUMP)
+      sendToKernel(this.fd, bytes)
+      const { items, interrupted } = this.collect(seq, req, bytes, onMessage)
+      if (!interrupted) return items
+      last = items
+    }
+    throw new DumpInterruptedError(this.opName(req), max, last)
+  }
+
+  async dump<T>(req: NetlinkRequest, onMessage: (m: NlMessage) => T | undefined, opts: DumpOptions = {}): Promise<T[]> {
+    return this.dumpSync(req, onMessage, opts)
+  }
+
+  /** Sends prebuilt bytes (one or more messages, e.g. an nf_tables batch). */
+  sendRaw(bytes: Buffer): void {
+    sendToKernel(this.fd, bytes)
+  }
+
+  /**
+   * Reads every datagram already queued (non-blocking) and passes each message to onMessage.
+   * The kernel processes a batch inside sendto(), so after it returns all replies are queued.
+   */
+  drainSync(onMessage: (m: NlMessage) => void): void {
+    for (;;) {
+      const n = this.recvDatagram(MSG_DONTWAIT)
+      if (n < 0) return
+      forEachMessage(this.rbuf, n, onMessage)
+    }
+  }
+
+  /** Reads one datagram, blocking up to the receive timeout; returns false on timeout. */
+  receiveSync(onMessage: (m: NlMessage) => void): boolean {
+    const n = this.recvDatagram(0)
+    if (n < 0) return false
+    forEachMessage(this.rbuf, n, onMessage)
+    return true
+  }
+
+  private build(req: NetlinkRequest, extraFlags: number): { seq: number; bytes: Buffer } {
+    if (this.closed) throw new PodnetError('netlink socket is closed')
+    const seq = this.nextSeq()
+    const w = this.writer.reset()
+    const start = beginMessage(w, req.type, req.flags | NLM_F_REQUEST | extraFlags, seq)
+    req.body(w)
+    endMessage(w, start)
+    return { seq, bytes: w.buf.subarray(0, w.pos) }
+  }
+
+  private opName(req: NetlinkRequest): string {
+    return req.schema?.name ?? this.typeName(req.type)
+  }
+
+  private recvDatagram(flags: number): number {
+    const size = recv(this.fd, null, 0, MSG_PEEK | MSG_TRUNC | flags)
+    if (size < 0) return size
+    if (size > this.rbuf.length) this.rbuf = Buffer.alloc(Math.max(size, this.rbuf.length * 2))
+    return recv(this.fd, this.rbuf, this.rbuf.length, flags)
+  }
+
+  private collect<T>(seq: number, req: NetlinkRequest, request: Buffer, onMessage?: (m: NlMessage) => T | undefined): { items: T[]; interrupted: boolean } {
+    const items: T[] = []
+    let interrupted = false
+    let done = false
+    let failure: NetlinkError | undefined
+    while (!done) {
+      const n = this.recvDatagram(0)
+      if (n < 0) throw new PodnetError(`${this.opName(req)}: no answer from the kernel within the receive timeout`)
+      forEachMessage(this.rbuf, n, (m) => {
+        if (m.seq !== seq || m.pid !== this.portId || done) return
+        if (m.flags & NLM_F_DUMP_INTR) interrupted = true
+        switch (m.type) {
+          case NLMSG_NOOP:
+            return
+          case NLMSG_ERROR: {
+            const e = parseErrorPayload(m.buf, m.off, m.end, m.flags)
+            done = true
+            if (e.errno !== 0) failure = this.error(req, request, e.errno, e.extAck)
+            return
+          }
+          case NLMSG_DONE: {
+            const e = parseDonePayload(m.buf, m.off, m.end, m.flags)
+            done = true
+            if (e.errno !== 0) failure = this.error(req, request, e.errno, e.extAck)
+            return
+          }
+          case NLMSG_OVERRUN:
+            done = true
+            failure = this.error(req, request, 105 /* ENOBUFS */, { message: 'NLMSG_OVERRUN: data lost' })
+            return
+          default:
+            if (onMessage) {
+              const v = onMessage(m)
+              if (v !== undefined) items.push(v)
+            }
+        }
+      })
+    }
+    if (failure) throw failure
+    return { items, interrupted }
+  }
+
+  private error(req: NetlinkRequest, request: Buffer, errno: number, extAck: { message?: string; offset?: number; missingType?: number; missingNest?: number }): NetlinkError {
+    const ack: { message?: string; offset?: number; attrPath?: string; missingType?: number; missingNest?: number } = { ...extAck }
+    if (req.schema && extAck.offset !== undefined) {
+      try {
+        const path = attrPathAt(req.schema, request, extAck.offset)
+        if (path) ack.attrPath = path
+      } catch {
+        // best effort: the error is still useful without the path
+      }
+    }
+    return new NetlinkError(this.opName(req), errno, ack, req.object ?? '')
+  }
+}
+
+const KERNEL_ADDR = (() => {
+  const sa = Buffer.alloc(12)
+  sa.writeUInt16LE(AF_NETLINK, 0)
+  return sa
+})()
+
+function setBuf(fd: number, force: number, plain: number, bytes: number): void {
+  try {
+    setsockoptInt(fd, SOL_SOCKET, force, bytes)
+  } catch {
+    setsockoptInt(fd, SOL_SOCKET, plain, bytes)
+  }
+}
+
+/** Calls fn for each nlmsghdr-framed message in buf[0, n). */
+export function forEachMessage(buf: Buffer, n: number, fn: (m: NlMessage) => void): void {
+  let p = 0
+  while (p + 16 <= n) {
+    const len = buf.readUInt32LE(p)
+    if (len < 16 || p + len > n) throw new DecodeError('nlmsghdr', '', p, `message length ${len} does not fit the ${n}-byte datagram`)
+    fn({
+      type: buf.readUInt16LE(p + 4),
+      flags: buf.readUInt16LE(p + 6),
+      seq: buf.readUInt32LE(p + 8),
+      pid: buf.readUInt32LE(p + 12),
+      buf,
+      off: p + 16,
+      end: p + len,
+    })
+    p += align4(len)
+  }
+}

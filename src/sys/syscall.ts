@@ -1,0 +1,110 @@
+/** Checked libc calls: each throws SyscallError (syscall, errno, errnoName, path) on failure. */
+import { SyscallError } from '../errors.js'
+import { raw, lastErrno } from './libc.js'
+import { AF_NETLINK, MS_BIND } from './constants.js'
+
+function check(rc: number | bigint, syscall: string, path?: string): number {
+  const n = Number(rc)
+  if (n < 0) throw new SyscallError(syscall, lastErrno(), path)
+  return n
+}
+
+export function socket(domain: number, type: number, protocol: number): number {
+  return check(raw.socket(domain, type, protocol), 'socket')
+}
+
+/** Binds a netlink socket; pid 0 lets the kernel pick the port id. */
+export function bindNetlink(fd: number, groups = 0): void {
+  const sa = Buffer.alloc(12)
+  sa.writeUInt16LE(AF_NETLINK, 0)
+  sa.writeUInt32LE(groups, 8)
+  check(raw.bind(fd, sa, 12), 'bind')
+}
+
+/** The port id the kernel gave a bound netlink socket. */
+export function netlinkPortId(fd: number): number {
+  const sa = Buffer.alloc(12)
+  const len = [12]
+  check(raw.getsockname(fd, sa, len), 'getsockname')
+  return sa.readUInt32LE(4)
+}
+
+const kernelAddr = (() => {
+  const sa = Buffer.alloc(12)
+  sa.writeUInt16LE(AF_NETLINK, 0)
+  return sa
+})()
+
+/** Sends one datagram to the kernel (netlink port 0). */
+export function sendToKernel(fd: number, buf: Buffer, len = buf.length): number {
+  return check(raw.sendto(fd, buf, len, 0, kernelAddr, 12), 'sendto')
+}
+
+/** Receives into buf; with MSG_PEEK|MSG_TRUNC returns the datagram's real length. Returns -errno on EAGAIN/EINTR. */
+export function recv(fd: number, buf: Buffer | null, len: number, flags: number): number {
+  const n = Number(raw.recvfrom(fd, buf, len, flags, null, null))
+  if (n < 0) {
+    const errno = lastErrno()
+    if (errno === 11 || errno === 4) return -errno
+    throw new SyscallError('recvfrom', errno)
+  }
+  return n
+}
+
+export function setsockoptInt(fd: number, level: number, name: number, value: number): void {
+  const b = Buffer.alloc(4)
+  b.writeInt32LE(value, 0)
+  check(raw.setsockopt(fd, level, name, b, 4), 'setsockopt')
+}
+
+export function setsockoptBuf(fd: number, level: number, name: number, value: Buffer): void {
+  check(raw.setsockopt(fd, level, name, value, value.length), 'setsockopt')
+}
+
+export function getsockoptInt(fd: number, level: number, name: number): number {
+  const b = Buffer.alloc(4)
+  check(raw.getsockopt(fd, level, name, b, [4]), 'getsockopt')
+  return b.readInt32LE(0)
+}
+
+export function open(path: string, flags: number, mode = 0): number {
+  return check(raw.open(path, flags, mode), 'open', path)
+}
+
+export function close(fd: number): void {
+  check(raw.close(fd), 'close')
+}
+
+/** Moves the calling thread into the namespace behind fd (nstype 0 accepts any kind). */
+export function setns(fd: number, nstype: number, what?: string): void {
+  check(raw.setns(fd, nstype), 'setns', what)
+}
+
+/** Gives the calling thread new namespaces. Only this thread moves. */
+export function unshare(flags: number): void {
+  check(raw.unshare(flags), 'unshare')
+}
+
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null = null): void {
+  check(raw.mount(source, target, fstype, flags, data), 'mount', target)
+}
+
+export function bindMount(source: string, target: string): void {
+  mount(source, target, 'none', MS_BIND)
+}
+
+export function umount2(target: string, flags: number): void {
+  check(raw.umount2(target, flags), 'umount2', target)
+}
+
+export function flock(fd: number, op: number, path?: string): void {
+  check(raw.flock(fd, op), 'flock', path)
+}
+
+export function sethostname(name: string): void {
+  check(raw.sethostname(name, Buffer.byteLength(name)), 'sethostname', name)
+}
+
+export function gettid(): number {
+  return raw.gettid()
+}

@@ -29,6 +29,8 @@ export class PodnetError extends Error {
 
 /** Symbolic errno name ('EEXIST') for a positive errno number. */
 export function errnoName(errno: number): string {
+  // ENOTSUP and EOPNOTSUPP are both 95 on Linux; the kernel and iproute2 speak of EOPNOTSUPP.
+  if (Math.abs(errno) === 95) return 'EOPNOTSUPP'
   try {
     return getSystemErrorName(-Math.abs(errno))
   } catch {

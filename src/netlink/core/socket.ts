@@ -60,6 +60,8 @@ export interface NetlinkRequest {
 export interface OpenOptions {
   /** Create the socket inside the network namespace behind this fd (the socket stays bound to it). */
   netnsFd?: number
+  /** The namespace's name, for errors. */
+  netnsName?: string
   /** Names message types for errors when a request has no schema. */
   typeName?: (type: number) => string
   /** Receive buffer size in bytes (default 1 MiB). */
@@ -112,7 +114,7 @@ export class NetlinkSocket {
       }
       return fd
     }
-    const fd = opts.netnsFd === undefined ? make() : inNetnsFdSync(opts.netnsFd, make)
+    const fd = opts.netnsFd === undefined ? make() : inNetnsFdSync(opts.netnsFd, make, opts.netnsName ? `netns '${opts.netnsName}'` : 'the target netns')
     try {
       setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1)
       setsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1)

@@ -1,0 +1,68 @@
+/**
+ * The podnet command line. Every command is a library call; this file only parses, prints and
+ * maps errors to exit statuses: 0 done, 1 the operation failed, 2 usage error.
+ */
+import { Command, CommanderError } from 'commander'
+import { InvalidArgumentError, PodnetError, isErrno } from '../errors.js'
+import { registerAddr } from './commands/addr.js'
+import { registerLink } from './commands/link.js'
+import { registerNetns } from './commands/netns.js'
+import { registerRoute } from './commands/route.js'
+
+export function buildProgram(): Command {
+  const program = new Command('podnet')
+    .description('Kubernetes-style pod networking for Linux: namespaces, links, bridge networks with NAT, pods')
+    .version('0.1.0')
+    .showSuggestionAfterError()
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  registerNetns(program)
+  registerLink(program)
+  registerAddr(program)
+  registerRoute(program)
+  for (const c of program.commands) {
+    c.exitOverride()
+    for (const sub of c.commands) sub.exitOverride()
+  }
+  return program
+}
+
+/** One line for stderr: names the object, the errno name and the kernel's own message. */
+export function describeError(err: unknown): { message: string; status: number; json: Record<string, unknown> } {
+  if (isErrno(err, 'EPERM') || isErrno(err, 'EACCES')) {
+    const msg = `${(err as Error).message} — podnet needs CAP_NET_ADMIN (and CAP_SYS_ADMIN for namespaces): run it as root`
+    return { message: msg, status: 1, json: { code: 'ERR_PODNET_PERMISSION', message: msg } }
+  }
+  if (err instanceof InvalidArgumentError) return { message: err.message, status: 2, json: errJson(err) }
+  if (err instanceof PodnetError) return { message: err.message, status: 1, json: errJson(err) }
+  const e = err as Error
+  return { message: e?.stack ?? String(err), status: 1, json: { code: 'ERR_INTERNAL', message: e?.message ?? String(err) } }
+}
+
+function errJson(err: PodnetError): Record<string, unknown> {
+  const out: Record<string, unknown> = { code: err.code, message: err.message }
+  for (const k of ['errnoName', 'op', 'object', 'extAck', 'kind', 'objectName', 'field', 'syscall', 'path'] as const) {
+    const v = (err as unknown as Record<string, unknown>)[k]
+    if (v !== undefined && v !== '') out[k] = v
+  }
+  return out
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = buildProgram()
+  const json = argv.includes('--json')
+  try {
+    await program.parseAsync(argv)
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0
+      return 2
+    }
+    const d = describeError(err)
+    if (json) process.stderr.write(`${JSON.stringify({ error: d.json })}\n`)
+    else process.stderr.write(`podnet: ${d.message}\n`)
+    return d.status
+  }
+}

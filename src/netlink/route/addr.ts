@@ -1,0 +1,156 @@
+/** IPv4 and IPv6 addresses. Every method names the equivalent iproute2 command. */
+import { ExistsError, InvalidArgumentError, NotFoundError, isErrno } from '../../errors.js'
+import { AF_INET, AF_INET6, AF_UNSPEC } from '../../sys/constants.js'
+import type { AttrValues, MessageSchema } from '../core/schema.js'
+import { decodeMessageBody, encodeMessageBody } from '../core/schema.js'
+import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../core/header.js'
+import type { NetlinkSocket, NlMessage } from '../core/socket.js'
+import { IFA_F_NODAD, IFA_F_PERMANENT } from './constants/if-addr.js'
+import { RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from './constants/rtnetlink.js'
+import type { LinkApi } from './link.js'
+import { ifaddrmsg, addrAttrs } from './schema/addr.js'
+import { parseCidr } from './validate.js'
+
+export interface Address {
+  family: 4 | 6
+  index: number
+  /** The address itself (IFA_LOCAL for IPv4, IFA_ADDRESS for IPv6). */
+  local: string
+  prefixlen: number
+  /** Peer address on point-to-point links (IFA_ADDRESS when it differs from IFA_LOCAL). */
+  peer?: string
+  broadcast?: string
+  label?: string
+  scope: number
+  /** IFA_F_* flags (IFA_FLAGS when present). */
+  flags: number
+  validLft?: number
+  preferredLft?: number
+  attrs: AttrValues
+}
+
+export interface AddressSpec {
+  /** "10.0.0.1/24" or "fd00::1/64". */
+  cidr: string
+  /** Interface name or ifindex. */
+  dev: string | number
+  /** "auto" computes the IPv4 broadcast address from the prefix (like `brd +`). */
+  broadcast?: string | 'auto'
+  label?: string
+  scope?: number
+  /** IPv6: skip duplicate address detection. */
+  nodad?: boolean
+}
+
+const NEWADDR: MessageSchema = { name: 'RTM_NEWADDR', header: ifaddrmsg, attrs: addrAttrs }
+const DELADDR: MessageSchema = { name: 'RTM_DELADDR', header: ifaddrmsg, attrs: addrAttrs }
+const GETADDR: MessageSchema = { name: 'RTM_GETADDR', header: ifaddrmsg, attrs: addrAttrs }
+
+export function decodeAddress(m: NlMessage): Address {
+  const { header, attrs } = decodeMessageBody(NEWADDR, m.buf, m.off, m.end)
+  const family = Number(header.family) === AF_INET6 ? 6 : 4
+  const local = String(attrs.local ?? attrs.address ?? '')
+  const a: Address = {
+    family,
+    index: Number(header.index),
+    local,
+    prefixlen: Number(header.prefixlen),
+    scope: Number(header.scope),
+    flags: attrs.flags !== undefined ? Number(attrs.flags) : Number(header.flags),
+    attrs,
+  }
+  if (attrs.address !== undefined && attrs.local !== undefined && attrs.address !== attrs.local) a.peer = String(attrs.address)
+  if (attrs.broadcast !== undefined) a.broadcast = String(attrs.broadcast)
+  if (attrs.label !== undefined) a.label = String(attrs.label)
+  const ci = attrs.cacheinfo as { valid?: number; prefered?: number } | undefined
+  if (ci) {
+    a.validLft = Number(ci.valid)
+    a.preferredLft = Number(ci.prefered)
+  }
+  return a
+}
+
+function v4Broadcast(address: string, prefixlen: number): string {
+  const n = address.split('.').reduce((acc, o) => ((acc << 8) | Number(o)) >>> 0, 0)
+  const mask = prefixlen === 0 ? 0 : (~0 << (32 - prefixlen)) >>> 0
+  const b = (n | ~mask) >>> 0
+  return [b >>> 24, (b >>> 16) & 255, (b >>> 8) & 255, b & 255].join('.')
+}
+
+export class AddrApi {
+  private readonly sock: NetlinkSocket
+  private readonly links: LinkApi
+
+  constructor(sock: NetlinkSocket, links: LinkApi) {
+    this.sock = sock
+    this.links = links
+  }
+
+  private message(spec: AddressSpec): { header: Record<string, number>; attrs: AttrValues; object: string } {
+    const c = parseCidr(spec.cidr)
+    const index = this.links.resolveSync(spec.dev)
+    const family = c.family === 4 ? AF_INET : AF_INET6
+    const scope = spec.scope ?? (c.address.startsWith('127.') || c.address === '::1' ? RT_SCOPE_HOST : c.family === 6 && /^fe[89ab]/i.test(c.address) ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE)
+    const attrs: AttrValues = { local: c.address, address: c.address }
+    if (spec.broadcast !== undefined) {
+      if (c.family !== 4) throw new InvalidArgumentError('broadcast', 'IPv6 has no broadcast addresses')
+      attrs.broadcast = spec.broadcast === 'auto' ? v4Broadcast(c.address, c.prefixlen) : spec.broadcast
+    }
+    if (spec.label !== undefined) attrs.label = spec.label
+    let flags = 0
+    if (spec.nodad) flags |= IFA_F_NODAD
+    if (flags) attrs.flags = flags | IFA_F_PERMANENT
+    return { header: { family, prefixlen: c.prefixlen, scope, index }, attrs, object: `address ${spec.cidr} on '${spec.dev}'` }
+  }
+
+  /** Equivalent to: `ip addr add CIDR dev DEV [broadcast B]`. Throws ExistsError if present. */
+  async add(spec: AddressSpec): Promise<void> {
+    this.addSync(spec)
+  }
+
+  addSync(spec: AddressSpec): void {
+    const { header, attrs, object } = this.message(spec)
+    try {
+      this.sock.requestSync({ type: RTM_NEWADDR, flags: NLM_F_CREATE | NLM_F_EXCL, body: (w) => encodeMessageBody(NEWADDR, header, attrs, w), schema: NEWADDR, object })
+    } catch (err) {
+      if (isErrno(err, 'EEXIST')) throw new ExistsError('address', spec.cidr, `on '${spec.dev}'`, { cause: err })
+      throw err
+    }
+  }
+
+  /** Equivalent to: `ip addr replace CIDR dev DEV`. */
+  async replace(spec: AddressSpec): Promise<void> {
+    const { header, attrs, object } = this.message(spec)
+    this.sock.requestSync({ type: RTM_NEWADDR, flags: NLM_F_CREATE | NLM_F_REPLACE, body: (w) => encodeMessageBody(NEWADDR, header, attrs, w), schema: NEWADDR, object })
+  }
+
+  /** Equivalent to: `ip addr del CIDR dev DEV`. Throws NotFoundError if absent. */
+  async del(spec: AddressSpec): Promise<void> {
+    this.delSync(spec)
+  }
+
+  delSync(spec: AddressSpec): void {
+    const { header, attrs, object } = this.message(spec)
+    try {
+      this.sock.requestSync({ type: RTM_DELADDR, flags: 0, body: (w) => encodeMessageBody(DELADDR, header, attrs, w), schema: DELADDR, object })
+    } catch (err) {
+      if (isErrno(err, 'EADDRNOTAVAIL') || isErrno(err, 'ENOENT')) throw new NotFoundError('address', spec.cidr, `on '${spec.dev}'`, { cause: err })
+      throw err
+    }
+  }
+
+  /** Equivalent to: `ip addr show [dev DEV]` (`-4`/`-6` with family). Filtered by ifindex in the kernel. */
+  async list(filter: { dev?: string | number; family?: 4 | 6 } = {}): Promise<Address[]> {
+    return this.listSync(filter)
+  }
+
+  listSync(filter: { dev?: string | number; family?: 4 | 6 } = {}): Address[] {
+    const index = filter.dev === undefined ? 0 : this.links.resolveSync(filter.dev)
+    const family = filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC
+    const out = this.sock.dumpSync(
+      { type: RTM_GETADDR, flags: 0, body: (w) => encodeMessageBody(GETADDR, { family, index }, {}, w), schema: GETADDR, object: 'addresses' },
+      (m) => (m.type === RTM_NEWADDR ? decodeAddress(m) : undefined),
+    )
+    return index ? out.filter((a) => a.index === index) : out
+  }
+}

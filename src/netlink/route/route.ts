@@ -1,0 +1,172 @@
+/** Routes. Every method names the equivalent iproute2 command. */
+import { ExistsError, InvalidArgumentError, NotFoundError, isErrno } from '../../errors.js'
+import { AF_INET, AF_INET6, AF_UNSPEC } from '../../sys/constants.js'
+import type { AttrValues, MessageSchema, StructValues } from '../core/schema.js'
+import { decodeMessageBody, encodeMessageBody } from '../core/schema.js'
+import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../core/header.js'
+import type { NetlinkSocket, NlMessage } from '../core/socket.js'
+import * as R from './constants/rtnetlink.js'
+import type { LinkApi } from './link.js'
+import { routeAttrs, rtmsg } from './schema/route.js'
+import { parseCidr, parseIp } from './validate.js'
+
+export interface Route {
+  family: 4 | 6
+  /** "default" or "10.0.0.0/24". */
+  dst: string
+  gateway?: string
+  oif?: number
+  prefsrc?: string
+  table: number
+  protocol: number
+  scope: number
+  type: number
+  metric?: number
+  flags: number
+  attrs: AttrValues
+}
+
+export interface RouteSpec {
+  /** "default" or a CIDR. */
+  dst: string
+  /** Next hop. */
+  via?: string
+  /** Output interface name or ifindex. */
+  dev?: string | number
+  /** Table id (default main, 254). */
+  table?: number
+  metric?: number
+  /** Preferred source address. */
+  src?: string
+  /** RTPROT_* (default boot, as ip(8)). */
+  protocol?: number
+  /** IPv6 only when dst is "default" and there is no gateway. */
+  family?: 4 | 6
+}
+
+const NEWROUTE: MessageSchema = { name: 'RTM_NEWROUTE', header: rtmsg, attrs: routeAttrs }
+const DELROUTE: MessageSchema = { name: 'RTM_DELROUTE', header: rtmsg, attrs: routeAttrs }
+const GETROUTE: MessageSchema = { name: 'RTM_GETROUTE', header: rtmsg, attrs: routeAttrs }
+
+export const RT_TABLE_NAMES: Record<number, string> = { [R.RT_TABLE_MAIN]: 'main', [R.RT_TABLE_LOCAL]: 'local', [R.RT_TABLE_DEFAULT]: 'default' }
+export const RTPROT_NAMES: Record<number, string> = {
+  [R.RTPROT_UNSPEC]: 'unspec', [R.RTPROT_REDIRECT]: 'redirect', [R.RTPROT_KERNEL]: 'kernel', [R.RTPROT_BOOT]: 'boot',
+  [R.RTPROT_STATIC]: 'static', [R.RTPROT_RA]: 'ra', [R.RTPROT_DHCP]: 'dhcp',
+}
+export const RT_SCOPE_NAMES: Record<number, string> = {
+  [R.RT_SCOPE_UNIVERSE]: 'global', [R.RT_SCOPE_SITE]: 'site', [R.RT_SCOPE_LINK]: 'link', [R.RT_SCOPE_HOST]: 'host', [R.RT_SCOPE_NOWHERE]: 'nowhere',
+}
+export const RTN_NAMES: Record<number, string> = {
+  [R.RTN_UNICAST]: 'unicast', [R.RTN_LOCAL]: 'local', [R.RTN_BROADCAST]: 'broadcast', [R.RTN_ANYCAST]: 'anycast',
+  [R.RTN_MULTICAST]: 'multicast', [R.RTN_BLACKHOLE]: 'blackhole', [R.RTN_UNREACHABLE]: 'unreachable', [R.RTN_PROHIBIT]: 'prohibit',
+}
+
+export function decodeRoute(m: NlMessage): Route {
+  const { header, attrs } = decodeMessageBody(NEWROUTE, m.buf, m.off, m.end)
+  const family = Number(header.family) === AF_INET6 ? 6 : 4
+  const dstLen = Number(header.dstLen)
+  const r: Route = {
+    family,
+    dst: attrs.dst === undefined ? (dstLen === 0 ? 'default' : `${family === 4 ? '0.0.0.0' : '::'}/${dstLen}`) : `${String(attrs.dst)}${dstLen === (family === 4 ? 32 : 128) ? '' : `/${dstLen}`}`,
+    table: attrs.table !== undefined ? Number(attrs.table) : Number(header.table),
+    protocol: Number(header.protocol),
+    scope: Number(header.scope),
+    type: Number(header.type),
+    flags: Number(header.flags),
+    attrs,
+  }
+  if (attrs.gateway !== undefined) r.gateway = String(attrs.gateway)
+  if (attrs.oif !== undefined) r.oif = Number(attrs.oif)
+  if (attrs.prefsrc !== undefined) r.prefsrc = String(attrs.prefsrc)
+  if (attrs.priority !== undefined) r.metric = Number(attrs.priority)
+  return r
+}
+
+export class RouteApi {
+  private readonly sock: NetlinkSocket
+  private readonly links: LinkApi
+
+  constructor(sock: NetlinkSocket, links: LinkApi) {
+    this.sock = sock
+    this.links = links
+  }
+
+  private message(spec: RouteSpec, forDelete: boolean): { header: StructValues; attrs: AttrValues; object: string } {
+    const isDefault = spec.dst === 'default'
+    const dst = isDefault ? undefined : parseCidr(spec.dst, 'destination')
+    const via = spec.via === undefined ? undefined : parseIp(spec.via, 'gateway')
+    const family = dst?.family ?? via?.family ?? spec.family ?? 4
+    if (dst && via && dst.family !== via.family) throw new InvalidArgumentError('gateway', `${spec.via} is IPv${via.family} but ${spec.dst} is IPv${dst.family}`)
+    if (!via && spec.dev === undefined && !forDelete) throw new InvalidArgumentError('route', 'needs a gateway (--via) or a device (--dev)')
+    const table = spec.table ?? R.RT_TABLE_MAIN
+    const header: StructValues = {
+      family: family === 4 ? AF_INET : AF_INET6,
+      dstLen: dst?.prefixlen ?? 0,
+      table: table < 256 ? table : R.RT_TABLE_UNSPEC,
+      protocol: forDelete ? 0 : spec.protocol ?? R.RTPROT_BOOT,
+      scope: forDelete ? R.RT_SCOPE_NOWHERE : via ? R.RT_SCOPE_UNIVERSE : R.RT_SCOPE_LINK,
+      type: forDelete ? 0 : R.RTN_UNICAST,
+    }
+    const attrs: AttrValues = {}
+    if (dst) attrs.dst = dst.address
+    if (via) attrs.gateway = via.address
+    if (spec.dev !== undefined) attrs.oif = this.links.resolveSync(spec.dev)
+    if (table >= 256) attrs.table = table
+    if (spec.metric !== undefined) attrs.priority = spec.metric
+    if (spec.src !== undefined) attrs.prefsrc = parseIp(spec.src, 'src').address
+    return { header, attrs, object: `route ${spec.dst}${spec.via ? ` via ${spec.via}` : ''}${spec.dev !== undefined ? ` dev ${spec.dev}` : ''}` }
+  }
+
+  /** Equivalent to: `ip route add DST [via GW] [dev DEV] [table T] [metric M]`. */
+  async add(spec: RouteSpec): Promise<void> {
+    this.addSync(spec)
+  }
+
+  addSync(spec: RouteSpec): void {
+    const { header, attrs, object } = this.message(spec, false)
+    try {
+      this.sock.requestSync({ type: R.RTM_NEWROUTE, flags: NLM_F_CREATE | NLM_F_EXCL, body: (w) => encodeMessageBody(NEWROUTE, header, attrs, w), schema: NEWROUTE, object })
+    } catch (err) {
+      if (isErrno(err, 'EEXIST')) throw new ExistsError('route', spec.dst, '', { cause: err })
+      throw err
+    }
+  }
+
+  /** Equivalent to: `ip route replace DST [via GW] [dev DEV]`. */
+  async replace(spec: RouteSpec): Promise<void> {
+    const { header, attrs, object } = this.message(spec, false)
+    this.sock.requestSync({ type: R.RTM_NEWROUTE, flags: NLM_F_CREATE | NLM_F_REPLACE, body: (w) => encodeMessageBody(NEWROUTE, header, attrs, w), schema: NEWROUTE, object })
+  }
+
+  /** Equivalent to: `ip route del DST [via GW] [dev DEV]`. Throws NotFoundError when absent. */
+  async del(spec: RouteSpec): Promise<void> {
+    const { header, attrs, object } = this.message(spec, true)
+    try {
+      this.sock.requestSync({ type: R.RTM_DELROUTE, flags: 0, body: (w) => encodeMessageBody(DELROUTE, header, attrs, w), schema: DELROUTE, object })
+    } catch (err) {
+      if (isErrno(err, 'ESRCH')) throw new NotFoundError('route', spec.dst, '', { cause: err })
+      throw err
+    }
+  }
+
+  /**
+   * Equivalent to: `ip route show [table T]` (IPv4) / `ip -6 route show`; family undefined lists both.
+   * The table filter runs in the kernel (strict checking); table 'all' lists every table.
+   */
+  async list(filter: { family?: 4 | 6; table?: number | 'all' } = {}): Promise<Route[]> {
+    return this.listSync(filter)
+  }
+
+  listSync(filter: { family?: 4 | 6; table?: number | 'all' } = {}): Route[] {
+    const table = filter.table ?? R.RT_TABLE_MAIN
+    const family = filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC
+    const header: StructValues = { family }
+    const attrs: AttrValues = {}
+    if (table !== 'all' && this.sock.strictCheck) attrs.table = table
+    const routes = this.sock.dumpSync(
+      { type: R.RTM_GETROUTE, flags: 0, body: (w) => encodeMessageBody(GETROUTE, header, attrs, w), schema: GETROUTE, object: 'routes' },
+      (m) => (m.type === R.RTM_NEWROUTE ? decodeRoute(m) : undefined),
+    )
+    return routes.filter((r) => (table === 'all' || r.table === table) && !(r.flags & R.RTM_F_CLONED))
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Named network namespaces, interchangeable with iproute2's `ip netns` (same directory, same
+ * steps): NAME is an empty file under /run/netns with a namespace bind-mounted on it.
+ *
+ * create: mkdir /run/netns; flock it; make it a shared mount (bind it onto itself first if it
+ * is not a mount point yet); create NAME with O_EXCL; unshare(CLONE_NEWNET) on this thread; bind
+ * /proc/thread-self/ns/net onto NAME; setns back. All synchronous: only this thread moves, and
+ * nothing else runs on it meanwhile.
+ * remove: umount2(MNT_DETACH) + unlink.
+ */
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions, type SpawnSyncReturns } from 'node:child_process'
+import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs'
+import { join } from 'node:path'
+import { ExistsError, InvalidArgumentError, NotFoundError, PermissionError, SyscallError, isErrno } from '../errors.js'
+import {
+  CLONE_NEWNET, LOCK_EX, MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY,
+} from '../sys/constants.js'
+import { close, flock, mount, open, setns, umount2, unshare } from '../sys/syscall.js'
+import { inNetnsFdSync, type SyncOnly } from '../sys/netns-switch.js'
+
+/** Where named namespaces live (iproute2's NETNS_RUN_DIR). Overridable for tests: PODNET_NETNS_DIR. */
+export const netnsRunDir = (): string => process.env.PODNET_NETNS_DIR ?? '/run/netns'
+
+/** NAME_MAX: a namespace name is a file name. */
+export const NETNS_NAME_MAX_BYTES = 255
+
+export function validateNetnsName(name: string): void {
+  if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('netns name', 'must not be empty')
+  if (name.includes('\0')) throw new InvalidArgumentError('netns name', 'contains a NUL byte')
+  if (name.includes('/')) throw new InvalidArgumentError('netns name', `'${name}' contains '/'`)
+  if (name === '.' || name === '..') throw new InvalidArgumentError('netns name', `'${name}' is not allowed`)
+  const bytes = Buffer.byteLength(name)
+  if (bytes > NETNS_NAME_MAX_BYTES) throw new InvalidArgumentError('netns name', `is ${bytes} bytes long; the limit is ${NETNS_NAME_MAX_BYTES}`)
+}
+
+function permission(err: unknown, what: string): never {
+  if (isErrno(err, 'EPERM') || isErrno(err, 'EACCES')) {
+    throw new PermissionError(`${what}: permission denied (this needs root, or CAP_SYS_ADMIN and CAP_NET_ADMIN)`, { cause: err })
+  }
+  throw err
+}
+
+/** A network namespace held open by an fd. Named ones live under /run/netns. */
+export class Netns {
+  readonly name: string
+  readonly path: string
+  readonly fd: number
+  private closed = false
+
+  private constructor(name: string, path: string, fd: number) {
+    this.name = name
+    this.path = path
+    this.fd = fd
+  }
+
+  /** Creates a named namespace (synchronous). Throws ExistsError if NAME exists. Equivalent to: `ip netns add NAME`. */
+  static create(name: string): Netns {
+    validateNetnsName(name)
+    const dir = netnsRunDir()
+    const path = join(dir, name)
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o755 })
+    } catch (err) {
+      permission(new SyscallError('mkdir', (err as NodeJS.ErrnoException).errno ? -Number((err as NodeJS.ErrnoException).errno) : 13, dir), `cannot create ${dir}`)
+    }
+    let dirFd: number
+    try {
+      dirFd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    } catch (err) {
+      permission(err, `cannot open ${dir}`)
+    }
+    try {
+      flock(dirFd, LOCK_EX, dir)
+      makeSharedMount(dir)
+      let fileFd: number
+      try {
+        fileFd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)
+      } catch (err) {
+        if (isErrno(err, 'EEXIST')) throw new ExistsError('netns', name, '', { cause: err })
+        permission(err, `cannot create ${path}`)
+      }
+      close(fileFd)
+      const home = open('/proc/thread-self/ns/net', O_RDONLY | O_CLOEXEC)
+      try {
+        try {
+          unshare(CLONE_NEWNET)
+          mount('/proc/thread-self/ns/net', path, 'none', MS_BIND)
+        } finally {
+          setns(home, CLONE_NEWNET, 'back to the original network namespace')
+        }
+      } catch (err) {
+        try { unlinkSync(path) } catch { /* already gone */ }
+        permission(err, `cannot create network namespace '${name}'`)
+      } finally {
+        close(home)
+      }
+    } finally {
+      close(dirFd)
+    }
+    return new Netns(name, path, open(path, O_RDONLY | O_CLOEXEC))
+  }
+
+  /** Opens an existing named namespace. Throws NotFoundError. */
+  static open(name: string): Netns {
+    validateNetnsName(name)
+    const path = join(netnsRunDir(), name)
+    try {
+      return new Netns(name, path, open(path, O_RDONLY | O_CLOEXEC))
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new NotFoundError('netns', name, '', { cause: err })
+      throw err
+    }
+  }
+
+  /** Opens a namespace by path (/proc/PID/ns/net, /var/run/netns/x, a CNI_NETNS ...). */
+  static openPath(path: string, name = path): Netns {
+    try {
+      return new Netns(name, path, open(path, O_RDONLY | O_CLOEXEC))
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new NotFoundError('netns', path, '', { cause: err })
+      throw err
+    }
+  }
+
+  /** The namespace this thread is in now. */
+  static current(): Netns {
+    return Netns.openPath('/proc/thread-self/ns/net', '(current)')
+  }
+
+  /** Removes a named namespace: detach the bind mount, unlink. Equivalent to: `ip netns del NAME`. */
+  static remove(name: string): void {
+    validateNetnsName(name)
+    const path = join(netnsRunDir(), name)
+    if (!existsSync(path)) throw new NotFoundError('netns', name)
+    try {
+      umount2(path, MNT_DETACH)
+    } catch (err) {
+      if (!isErrno(err, 'EINVAL')) permission(err, `cannot unmount ${path}`) // EINVAL: not mounted, just unlink
+    }
+    try {
+      unlinkSync(path)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+  }
+
+  /** Names of the named namespaces, sorted. Equivalent to: `ip netns list`. */
+  static list(): string[] {
+    try {
+      return readdirSync(netnsRunDir()).sort()
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+      throw err
+    }
+  }
+
+  static exists(name: string): boolean {
+    validateNetnsName(name)
+    return existsSync(join(netnsRunDir(), name))
+  }
+
+  /** Runs fn with this thread inside the namespace; fn must be synchronous (checked by the compiler). */
+  runSync<R>(fn: () => SyncOnly<R>): R {
+    return inNetnsFdSync(this.fd, fn, `netns '${this.name}'`)
+  }
+
+  /** Starts a process inside the namespace (fork happens on this thread while it is switched). */
+  spawn(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+    return this.runSync(() => spawn(cmd, args, opts))
+  }
+
+  /** Runs a process inside the namespace to completion. Equivalent to: `ip netns exec NAME CMD...` (without the /sys remount). */
+  spawnSync(cmd: string, args: string[], opts: Parameters<typeof spawnSync>[2] = {}): SpawnSyncReturns<string | Buffer> {
+    return this.runSync(() => spawnSync(cmd, args, opts))
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    close(this.fd)
+  }
+}
+
+/** iproute2's loop: make DIR a shared mount, bind-mounting it onto itself first if needed. */
+function makeSharedMount(dir: string): void {
+  let bound = false
+  for (;;) {
+    try {
+      mount('', dir, 'none', MS_SHARED | MS_REC)
+      return
+    } catch (err) {
+      if (!isErrno(err, 'EINVAL') || bound) permission(err, `cannot make ${dir} a shared mount`)
+      try {
+        mount(dir, dir, 'none', MS_BIND | MS_REC)
+      } catch (e) {
+        permission(e, `cannot bind-mount ${dir}`)
+      }
+      bound = true
+    }
+  }
+}

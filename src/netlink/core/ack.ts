@@ -21,7 +21,7 @@ export interface ParsedError {
 /** Parses an NLMSG_ERROR payload in buf[off, end); flags are the error message's own flags. */
 export function parseErrorPayload(buf: Buffer, off: number, end: number, flags: number): ParsedError {
   if (end - off < 4) return { errno: 0, extAck: {} }
-  const errno = -buf.readInt32LE(off)
+  const errno = -buf.readInt32LE(off) || 0
   let tlvOff = end
   if (flags & NLM_F_ACK_TLVS && end - off >= 20) {
     const echoedLen = buf.readUInt32LE(off + 4)
@@ -33,7 +33,7 @@ export function parseErrorPayload(buf: Buffer, off: number, end: number, flags: 
 /** Parses an NLMSG_DONE payload: s32 error then, with NLM_F_ACK_TLVS, the TLVs. */
 export function parseDonePayload(buf: Buffer, off: number, end: number, flags: number): ParsedError {
   if (end - off < 4) return { errno: 0, extAck: {} }
-  const errno = -buf.readInt32LE(off)
+  const errno = -buf.readInt32LE(off) || 0
   return { errno, extAck: flags & NLM_F_ACK_TLVS ? parseExtAckTlvs(buf, off + 4, end) : {} }
 }
 

@@ -23,7 +23,13 @@ export type ScalarKind =
 type Lazy<T> = T | (() => T)
 const force = <T>(v: Lazy<T>): T => (typeof v === 'function' ? (v as () => T)() : v)
 
-export interface ScalarAttr { id: number; type: ScalarKind; multi?: boolean }
+export interface ScalarAttr {
+  id: number
+  type: ScalarKind
+  multi?: boolean
+  /** Strings only: write without the terminating NUL (as iproute2 does for IFLA_INFO_KIND). Decoding accepts both. */
+  noNul?: boolean
+}
 /** A nest of another attribute set. */
 export interface NestAttr { id: number; type: 'nest'; set: Lazy<AttrSet>; multi?: boolean }
 /** A nest whose children are all elements of one set (same or counting ids): value is an array. */
@@ -200,7 +206,7 @@ function encodeScalar(set: AttrSet, name: string, kind: ScalarKind, v: unknown, 
     case 'be32': w.be32(num()); break
     case 'be64': w.be64(BigInt(v as bigint)); break
     case 'flag': break
-    case 'string': w.cstring(String(v)); break
+    case 'string': w.cstring(String(v)); break // NUL handling for noNul is done by the caller
     case 'binary': w.bytes(v as Uint8Array); break
     case 'ip': w.bytes(ipToBytes(String(v))); break
     case 'mac': w.bytes(typeof v === 'string' ? parseMac(v) : (v as Uint8Array)); break
@@ -315,7 +321,8 @@ function encodeOne(set: AttrSet, name: string, def: AttrDef, value: unknown, sib
     }
     default: {
       const s = w.beginAttr(def.id)
-      encodeScalar(set, name, def.type, value, w)
+      if (def.type === 'string' && def.noNul) w.bytes(Buffer.from(String(value)))
+      else encodeScalar(set, name, def.type, value, w)
       w.endAttr(s)
     }
   }

@@ -1,11 +1,11 @@
 /** IPv4 and IPv6 addresses. Every method names the equivalent iproute2 command. */
 import { ExistsError, InvalidArgumentError, NotFoundError, isErrno } from '../../errors.js'
 import { AF_INET, AF_INET6, AF_UNSPEC } from '../../sys/constants.js'
-import type { AttrValues, MessageSchema } from '../core/schema.js'
+import type { AttrValues, MessageSchema, StructValues } from '../core/schema.js'
 import { decodeMessageBody, encodeMessageBody } from '../core/schema.js'
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../core/header.js'
 import type { NetlinkSocket, NlMessage } from '../core/socket.js'
-import { IFA_F_NODAD, IFA_F_PERMANENT } from './constants/if-addr.js'
+import { IFA_F_NODAD } from './constants/if-addr.js'
 import { RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from './constants/rtnetlink.js'
 import type { LinkApi } from './link.js'
 import { ifaddrmsg, addrAttrs } from './schema/addr.js'
@@ -70,6 +70,26 @@ export function decodeAddress(m: NlMessage): Address {
   return a
 }
 
+/**
+ * The RTM_NEWADDR/RTM_DELADDR body for `spec` on link `index`. Pure; attribute order and flag
+ * placement follow iproute2 (IFA_LOCAL then IFA_ADDRESS; flags in ifa_flags when they fit in
+ * 8 bits, IFA_FLAGS otherwise), so the bytes match `ip addr add` (test/fixtures/netlink).
+ */
+export function addrRequest(spec: AddressSpec, index: number): { header: StructValues; attrs: AttrValues } {
+  const c = parseCidr(spec.cidr)
+  const family = c.family === 4 ? AF_INET : AF_INET6
+  const scope = spec.scope ?? (c.address.startsWith('127.') || c.address === '::1' ? RT_SCOPE_HOST : c.family === 6 && /^fe[89ab]/i.test(c.address) ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE)
+  const attrs: AttrValues = { local: c.address, address: c.address }
+  if (spec.broadcast !== undefined) {
+    if (c.family !== 4) throw new InvalidArgumentError('broadcast', 'IPv6 has no broadcast addresses')
+    attrs.broadcast = spec.broadcast === 'auto' ? v4Broadcast(c.address, c.prefixlen) : spec.broadcast
+  }
+  if (spec.label !== undefined) attrs.label = spec.label
+  const flags = spec.nodad ? IFA_F_NODAD : 0
+  if (flags > 0xff) attrs.flags = flags
+  return { header: { family, prefixlen: c.prefixlen, flags: flags & 0xff, scope, index }, attrs }
+}
+
 function v4Broadcast(address: string, prefixlen: number): string {
   const n = address.split('.').reduce((acc, o) => ((acc << 8) | Number(o)) >>> 0, 0)
   const mask = prefixlen === 0 ? 0 : (~0 << (32 - prefixlen)) >>> 0
@@ -86,21 +106,9 @@ export class AddrApi {
     this.links = links
   }
 
-  private message(spec: AddressSpec): { header: Record<string, number>; attrs: AttrValues; object: string } {
-    const c = parseCidr(spec.cidr)
-    const index = this.links.resolveSync(spec.dev)
-    const family = c.family === 4 ? AF_INET : AF_INET6
-    const scope = spec.scope ?? (c.address.startsWith('127.') || c.address === '::1' ? RT_SCOPE_HOST : c.family === 6 && /^fe[89ab]/i.test(c.address) ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE)
-    const attrs: AttrValues = { local: c.address, address: c.address }
-    if (spec.broadcast !== undefined) {
-      if (c.family !== 4) throw new InvalidArgumentError('broadcast', 'IPv6 has no broadcast addresses')
-      attrs.broadcast = spec.broadcast === 'auto' ? v4Broadcast(c.address, c.prefixlen) : spec.broadcast
-    }
-    if (spec.label !== undefined) attrs.label = spec.label
-    let flags = 0
-    if (spec.nodad) flags |= IFA_F_NODAD
-    if (flags) attrs.flags = flags | IFA_F_PERMANENT
-    return { header: { family, prefixlen: c.prefixlen, scope, index }, attrs, object: `address ${spec.cidr} on '${spec.dev}'` }
+  private message(spec: AddressSpec): { header: StructValues; attrs: AttrValues; object: string } {
+    parseCidr(spec.cidr)
+    return { ...addrRequest(spec, this.links.resolveSync(spec.dev)), object: `address ${spec.cidr} on '${spec.dev}'` }
   }
 
   /** Equivalent to: `ip addr add CIDR dev DEV [broadcast B]`. Throws ExistsError if present. */

@@ -200,6 +200,100 @@ function validateSpec(spec: LinkSpec): void {
   }
 }
 
+/**
+ * The RTM_NEWLINK request (family header and attributes) that creates `spec`. Pure: attribute
+ * order follows iproute2's (options, then IFLA_IFNAME, then IFLA_LINKINFO), so the bytes match
+ * `ip link add` (see test/fixtures/netlink). `parentIndex` is the macvlan parent's ifindex.
+ */
+export function linkAddRequest(spec: LinkSpec, parentIndex?: number): { header: StructValues; attrs: AttrValues } {
+  validateSpec(spec)
+  const attrs: AttrValues = {}
+  if (spec.kind === 'macvlan') {
+    if (parentIndex === undefined) throw new InvalidArgumentError('parent', 'a macvlan needs its parent device')
+    attrs.link = parentIndex
+  }
+  if (spec.mtu !== undefined) attrs.mtu = spec.mtu
+  if (spec.address !== undefined) attrs.address = spec.address
+  if (spec.txqlen !== undefined) attrs.txqlen = spec.txqlen
+  if (spec.netns) attrs.netNsFd = spec.netns.fd
+  attrs.ifname = spec.name
+  const info: AttrValues = { kind: spec.kind }
+  switch (spec.kind) {
+    case 'veth': {
+      const p = spec.peer
+      const peerAttrs: AttrValues = {}
+      if (p.mtu !== undefined) peerAttrs.mtu = p.mtu
+      if (p.address !== undefined) peerAttrs.address = p.address
+      if (p.txqlen !== undefined) peerAttrs.txqlen = p.txqlen
+      if (p.netns) peerAttrs.netNsFd = p.netns.fd
+      peerAttrs.ifname = p.name
+      // The peer is never created up: on this kernel (6.18) IFF_UP in the peer's ifinfomsg makes
+      // RTM_NEWLINK fail with ENOTCONN (iproute2's `peer name X up` fails the same way), so
+      // LinkApi brings it up with a second request.
+      info.data = { peer: { header: {}, attrs: peerAttrs } }
+      break
+    }
+    case 'bridge':
+      if (spec.bridge && Object.keys(spec.bridge).length) info.data = { ...spec.bridge }
+      break
+    case 'vxlan': {
+      const v = spec.vxlan
+      const data: AttrValues = { id: v.id }
+      if (v.group !== undefined) data[v.group.includes(':') ? 'group6' : 'group'] = v.group
+      if (v.local !== undefined) data[v.local.includes(':') ? 'local6' : 'local'] = v.local
+      if (v.link !== undefined) data.link = v.link
+      if (v.ttl !== undefined) data.ttl = v.ttl
+      data.learning = v.learning === false ? 0 : 1
+      if (v.port !== undefined) data.port = v.port
+      info.data = data
+      break
+    }
+    case 'macvlan':
+      info.data = { mode: MACVLAN_MODES[spec.mode ?? 'bridge'] }
+      break
+    case 'ifb':
+      break
+  }
+  attrs.linkinfo = info
+  const header: StructValues = spec.up ? { family: AF_UNSPEC, flags: IF.IFF_UP, change: IF.IFF_UP } : { family: AF_UNSPEC }
+  return { header, attrs }
+}
+
+/**
+ * The RTM_NEWLINK requests that apply `change` to link `index` (one, or two when bridge-port
+ * flags come with other changes: the port flags go second, once the master is set).
+ * `masterIndex` is the resolved bridge (0 for nomaster). Pure.
+ */
+export function linkSetRequests(index: number, change: LinkChange, masterIndex?: number): Array<{ header: StructValues; attrs: AttrValues }> {
+  if (change.mtu !== undefined) validateMtu(change.mtu)
+  if (change.address !== undefined) validateMac(change.address)
+  if (change.name !== undefined) validateIfname(change.name, 'new name')
+  const header: StructValues = { family: AF_UNSPEC, index }
+  if (change.up !== undefined) {
+    header.flags = change.up ? IF.IFF_UP : 0
+    header.change = IF.IFF_UP
+  }
+  const attrs: AttrValues = {}
+  if (change.netns) attrs.netNsFd = change.netns.fd
+  if (change.mtu !== undefined) attrs.mtu = change.mtu
+  if (change.address !== undefined) attrs.address = change.address
+  if (change.txqlen !== undefined) attrs.txqlen = change.txqlen
+  if (change.name !== undefined) attrs.ifname = change.name
+  if (masterIndex !== undefined) attrs.master = masterIndex
+  const port: AttrValues = {}
+  if (change.hairpin !== undefined) port.mode = change.hairpin ? 1 : 0
+  if (change.learning !== undefined) port.learning = change.learning ? 1 : 0
+  if (change.flood !== undefined) port.unicastFlood = change.flood ? 1 : 0
+  if (change.isolated !== undefined) port.isolated = change.isolated ? 1 : 0
+  const out: Array<{ header: StructValues; attrs: AttrValues }> = []
+  if (Object.keys(attrs).length || header.change !== undefined || !Object.keys(port).length) out.push({ header, attrs })
+  if (Object.keys(port).length) {
+    if (change.netns) throw new InvalidArgumentError('link set', 'bridge-port flags cannot be set while moving the link to another namespace')
+    out.push({ header: { family: AF_UNSPEC, index }, attrs: { linkinfo: { slaveKind: 'bridge', slaveData: port } } })
+  }
+  return out
+}
+
 const nsName = (ns?: NetnsRef): string => (ns ? (ns.name ? `in netns '${ns.name}'` : 'in the target netns') : '')
 
 export class LinkApi {
@@ -226,53 +320,7 @@ export class LinkApi {
   }
 
   addSync(spec: LinkSpec): Link | undefined {
-    validateSpec(spec)
-    const attrs: AttrValues = { ifname: spec.name }
-    if (spec.mtu !== undefined) attrs.mtu = spec.mtu
-    if (spec.address !== undefined) attrs.address = spec.address
-    if (spec.txqlen !== undefined) attrs.txqlen = spec.txqlen
-    if (spec.netns) attrs.netNsFd = spec.netns.fd
-    const info: AttrValues = { kind: spec.kind }
-    switch (spec.kind) {
-      case 'veth': {
-        const p = spec.peer
-        const peerAttrs: AttrValues = { ifname: p.name }
-        const mtu = p.mtu ?? spec.mtu
-        if (mtu !== undefined) peerAttrs.mtu = mtu
-        if (p.address !== undefined) peerAttrs.address = p.address
-        const txq = p.txqlen ?? spec.txqlen
-        if (txq !== undefined) peerAttrs.txqlen = txq
-        if (p.netns) peerAttrs.netNsFd = p.netns.fd
-        // The peer is never created up: on this kernel (6.18) IFF_UP in the peer's ifinfomsg makes
-        // RTM_NEWLINK fail with ENOTCONN (iproute2's `peer name X up` fails the same way), so it
-        // is brought up by a second request below.
-        info.data = { peer: { header: {}, attrs: peerAttrs } }
-        break
-      }
-      case 'bridge':
-        if (spec.bridge && Object.keys(spec.bridge).length) info.data = { ...spec.bridge }
-        break
-      case 'vxlan': {
-        const v = spec.vxlan
-        const data: AttrValues = { id: v.id }
-        if (v.group !== undefined) data[v.group.includes(':') ? 'group6' : 'group'] = v.group
-        if (v.local !== undefined) data[v.local.includes(':') ? 'local6' : 'local'] = v.local
-        if (v.port !== undefined) data.port = v.port
-        if (v.link !== undefined) data.link = v.link
-        if (v.learning !== undefined) data.learning = v.learning ? 1 : 0
-        if (v.ttl !== undefined) data.ttl = v.ttl
-        info.data = data
-        break
-      }
-      case 'macvlan':
-        attrs.link = this.resolveSync(spec.parent)
-        info.data = { mode: MACVLAN_MODES[spec.mode ?? 'bridge'] }
-        break
-      case 'ifb':
-        break
-    }
-    attrs.linkinfo = info
-    const header = spec.up ? { family: AF_UNSPEC, flags: IF.IFF_UP, change: IF.IFF_UP } : { family: AF_UNSPEC }
+    const { header, attrs } = linkAddRequest(spec, spec.kind === 'macvlan' ? this.resolveSync(spec.parent) : undefined)
     const echo = !spec.netns
     try {
       const replies = this.sock.requestSync(
@@ -386,53 +434,24 @@ export class LinkApi {
   }
 
   setSync(nameOrIndex: string | number, change: LinkChange): void {
-    if (change.mtu !== undefined) validateMtu(change.mtu)
-    if (change.address !== undefined) validateMac(change.address)
-    if (change.name !== undefined) validateIfname(change.name, 'new name')
+    linkSetRequests(0, change) // validate before any lookup
     const index = this.resolveSync(nameOrIndex)
-    const header: StructValues = { family: AF_UNSPEC, index }
-    if (change.up !== undefined) {
-      header.flags = change.up ? IF.IFF_UP : 0
-      header.change = IF.IFF_UP
+    let masterIndex: number | undefined
+    if (change.master === null) masterIndex = 0
+    else if (change.master !== undefined) {
+      const br = this.getSync(change.master)
+      if (br.kind !== 'bridge') throw new InvalidArgumentError('master', `'${br.name}' is ${br.kind ? `a ${br.kind}` : 'not a bridge'}; a master must be a bridge`)
+      masterIndex = br.index
     }
-    const attrs: AttrValues = {}
-    if (change.mtu !== undefined) attrs.mtu = change.mtu
-    if (change.address !== undefined) attrs.address = change.address
-    if (change.txqlen !== undefined) attrs.txqlen = change.txqlen
-    if (change.name !== undefined) attrs.ifname = change.name
-    if (change.netns) attrs.netNsFd = change.netns.fd
-    if (change.master !== undefined) {
-      if (change.master === null) attrs.master = 0
-      else {
-        const br = this.getSync(change.master)
-        if (br.kind !== 'bridge') throw new InvalidArgumentError('master', `'${br.name}' is ${br.kind ? `a ${br.kind}` : 'not a bridge'}; a master must be a bridge`)
-        attrs.master = br.index
-      }
-    }
-    const port: AttrValues = {}
-    if (change.hairpin !== undefined) port.mode = change.hairpin ? 1 : 0
-    if (change.learning !== undefined) port.learning = change.learning ? 1 : 0
-    if (change.flood !== undefined) port.unicastFlood = change.flood ? 1 : 0
-    if (change.isolated !== undefined) port.isolated = change.isolated ? 1 : 0
     const object = `link '${typeof nameOrIndex === 'string' ? nameOrIndex : `#${index}`}'`
-    const send = (h: StructValues, a: AttrValues): void => {
-      this.sock.requestSync({ type: RTM_NEWLINK, flags: 0, body: (w) => encodeMessageBody(NEWLINK, h, a, w), schema: NEWLINK, object })
-    }
+    const hasPortFlags = [change.hairpin, change.learning, change.flood, change.isolated].some((v) => v !== undefined)
     try {
-      // bridge-port flags must be set while the link is still in this namespace and after it has a master
-      if (Object.keys(attrs).length || header.change !== undefined) {
-        if (Object.keys(port).length && attrs.netNsFd === undefined) {
-          send(header, attrs)
-          send({ family: AF_UNSPEC, index }, { linkinfo: { slaveKind: 'bridge', slaveData: port } })
-        } else {
-          send(header, attrs)
-        }
-      } else if (Object.keys(port).length) {
-        send({ family: AF_UNSPEC, index }, { linkinfo: { slaveKind: 'bridge', slaveData: port } })
+      for (const { header, attrs } of linkSetRequests(index, change, masterIndex)) {
+        this.sock.requestSync({ type: RTM_NEWLINK, flags: 0, body: (w) => encodeMessageBody(NEWLINK, header, attrs, w), schema: NEWLINK, object })
       }
     } catch (err) {
       if (isErrno(err, 'EEXIST') && change.name) throw new ExistsError('link', change.name, this.where, { cause: err })
-      if (isErrno(err, 'EOPNOTSUPP') && Object.keys(port).length) {
+      if (isErrno(err, 'EOPNOTSUPP') && hasPortFlags) {
         throw new InvalidArgumentError('bridge port', `${object} is not a bridge port; hairpin/learning/flood/isolated need a master bridge`)
       }
       throw err

@@ -61,6 +61,36 @@ export const RTN_NAMES: Record<number, string> = {
   [R.RTN_MULTICAST]: 'multicast', [R.RTN_BLACKHOLE]: 'blackhole', [R.RTN_UNREACHABLE]: 'unreachable', [R.RTN_PROHIBIT]: 'prohibit',
 }
 
+/**
+ * The RTM_NEWROUTE/RTM_DELROUTE body for `spec` (`oif`: the resolved output ifindex). Pure;
+ * header values and attribute order follow iproute2, so the bytes match `ip route add/del`.
+ */
+export function routeRequest(spec: RouteSpec, oif: number | undefined, forDelete: boolean): { header: StructValues; attrs: AttrValues } {
+  const isDefault = spec.dst === 'default'
+  const dst = isDefault ? undefined : parseCidr(spec.dst, 'destination')
+  const via = spec.via === undefined ? undefined : parseIp(spec.via, 'gateway')
+  const family = dst?.family ?? via?.family ?? spec.family ?? 4
+  if (dst && via && dst.family !== via.family) throw new InvalidArgumentError('gateway', `${spec.via} is IPv${via.family} but ${spec.dst} is IPv${dst.family}`)
+  if (!via && spec.dev === undefined && !forDelete) throw new InvalidArgumentError('route', 'needs a gateway (--via) or a device (--dev)')
+  const table = spec.table ?? R.RT_TABLE_MAIN
+  const header: StructValues = {
+    family: family === 4 ? AF_INET : AF_INET6,
+    dstLen: dst?.prefixlen ?? 0,
+    table: table < 256 ? table : R.RT_TABLE_UNSPEC,
+    protocol: forDelete ? 0 : spec.protocol ?? R.RTPROT_BOOT,
+    scope: forDelete ? R.RT_SCOPE_NOWHERE : via ? R.RT_SCOPE_UNIVERSE : R.RT_SCOPE_LINK,
+    type: forDelete ? 0 : R.RTN_UNICAST,
+  }
+  const attrs: AttrValues = {}
+  if (dst) attrs.dst = dst.address
+  if (via) attrs.gateway = via.address
+  if (spec.metric !== undefined) attrs.priority = spec.metric
+  if (spec.src !== undefined) attrs.prefsrc = parseIp(spec.src, 'src').address
+  if (oif !== undefined) attrs.oif = oif
+  if (table >= 256) attrs.table = table
+  return { header, attrs }
+}
+
 export function decodeRoute(m: NlMessage): Route {
   const { header, attrs } = decodeMessageBody(NEWROUTE, m.buf, m.off, m.end)
   const family = Number(header.family) === AF_INET6 ? 6 : 4
@@ -92,29 +122,12 @@ export class RouteApi {
   }
 
   private message(spec: RouteSpec, forDelete: boolean): { header: StructValues; attrs: AttrValues; object: string } {
-    const isDefault = spec.dst === 'default'
-    const dst = isDefault ? undefined : parseCidr(spec.dst, 'destination')
-    const via = spec.via === undefined ? undefined : parseIp(spec.via, 'gateway')
-    const family = dst?.family ?? via?.family ?? spec.family ?? 4
-    if (dst && via && dst.family !== via.family) throw new InvalidArgumentError('gateway', `${spec.via} is IPv${via.family} but ${spec.dst} is IPv${dst.family}`)
-    if (!via && spec.dev === undefined && !forDelete) throw new InvalidArgumentError('route', 'needs a gateway (--via) or a device (--dev)')
-    const table = spec.table ?? R.RT_TABLE_MAIN
-    const header: StructValues = {
-      family: family === 4 ? AF_INET : AF_INET6,
-      dstLen: dst?.prefixlen ?? 0,
-      table: table < 256 ? table : R.RT_TABLE_UNSPEC,
-      protocol: forDelete ? 0 : spec.protocol ?? R.RTPROT_BOOT,
-      scope: forDelete ? R.RT_SCOPE_NOWHERE : via ? R.RT_SCOPE_UNIVERSE : R.RT_SCOPE_LINK,
-      type: forDelete ? 0 : R.RTN_UNICAST,
+    routeRequest(spec, undefined, forDelete) // validate before any lookup
+    const oif = spec.dev === undefined ? undefined : this.links.resolveSync(spec.dev)
+    return {
+      ...routeRequest(spec, oif, forDelete),
+      object: `route ${spec.dst}${spec.via ? ` via ${spec.via}` : ''}${spec.dev !== undefined ? ` dev ${spec.dev}` : ''}`,
     }
-    const attrs: AttrValues = {}
-    if (dst) attrs.dst = dst.address
-    if (via) attrs.gateway = via.address
-    if (spec.dev !== undefined) attrs.oif = this.links.resolveSync(spec.dev)
-    if (table >= 256) attrs.table = table
-    if (spec.metric !== undefined) attrs.priority = spec.metric
-    if (spec.src !== undefined) attrs.prefsrc = parseIp(spec.src, 'src').address
-    return { header, attrs, object: `route ${spec.dst}${spec.via ? ` via ${spec.via}` : ''}${spec.dev !== undefined ? ` dev ${spec.dev}` : ''}` }
   }
 
   /** Equivalent to: `ip route add DST [via GW] [dev DEV] [table T] [metric M]`. */

@@ -146,13 +146,13 @@ export const vethAttrs: AttrSet = attrSet('linkinfo-veth-attrs', {
 const emptyAttrs = attrSet('empty', {})
 
 export const linkinfoAttrs: AttrSet = attrSet('linkinfo-attrs', {
-  kind: { id: L.IFLA_INFO_KIND, type: 'string' },
+  kind: { id: L.IFLA_INFO_KIND, type: 'string', noNul: true },
   data: {
     id: L.IFLA_INFO_DATA, type: 'sub-message', selector: 'kind',
     of: { bridge: bridgeAttrs, veth: vethAttrs, vxlan: vxlanAttrs, macvlan: macvlanAttrs, macvtap: macvlanAttrs, ifb: emptyAttrs },
   },
   xstats: { id: L.IFLA_INFO_XSTATS, type: 'binary' },
-  slaveKind: { id: L.IFLA_INFO_SLAVE_KIND, type: 'string' },
+  slaveKind: { id: L.IFLA_INFO_SLAVE_KIND, type: 'string', noNul: true },
   slaveData: { id: L.IFLA_INFO_SLAVE_DATA, type: 'sub-message', selector: 'slaveKind', of: { bridge: brportAttrs } },
 })
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Captures golden netlink requests from iproute2: runs each command under strace inside the
+sandbox and writes test/fixtures/netlink/<name>.hex (4-byte groups, '#' comments). The .json
+next to each fixture (hand-written) says which podnet call must produce the same bytes.
+
+usage: scripts/sandbox.sh python3 scripts/capture-golden.py
+"""
+import os, re, subprocess, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, 'test', 'fixtures', 'netlink')
+
+if os.environ.get('PODNET_IN_SANDBOX') != '1':
+    sys.exit('run me inside scripts/sandbox.sh')
+
+SETUP = ['ip netns add a', 'ip netns add b']
+# (fixture name, command); commands run in order, so ifindexes are deterministic:
+# a: lo=1 va=2 vc=3 vd=4 br0=5 br1=6 ...
+CASES = [
+    ('veth-peer-netns', 'ip -n a link add va type veth peer name vb netns b'),
+    ('veth-mtu-address', 'ip -n a link add vc mtu 1400 address 02:00:00:00:00:01 type veth peer name vd mtu 1400'),
+    ('bridge', 'ip -n a link add br0 type bridge'),
+    ('bridge-options', 'ip -n a link add br1 type bridge forward_delay 0 stp_state 0'),
+    ('vxlan', 'ip -n a link add vx0 type vxlan id 42 dstport 4789 local 10.1.0.1'),
+    ('macvlan', 'ip -n a link add mv0 link vc type macvlan mode bridge'),
+    ('ifb', 'ip -n a link add ifb0 type ifb'),
+    ('link-set-master', 'ip -n a link set va master br0'),
+    ('link-set-up', 'ip -n a link set br0 up'),
+    ('link-set-mtu', 'ip -n a link set va mtu 1300'),
+    ('link-set-hairpin', 'ip -n a link set va type bridge_slave hairpin on'),
+    ('link-set-nomaster', 'ip -n a link set va nomaster'),
+    ('addr-add-v4', 'ip -n a addr add 10.1.0.1/24 dev br0'),
+    ('addr-add-v6', 'ip -n a addr add fd00::1/64 dev br0 nodad'),
+    ('route-add-cidr', 'ip -n a route add 10.2.0.0/16 via 10.1.0.5 dev br0 metric 100'),
+    ('route-add-default', 'ip -n a route add default via 10.1.0.254'),
+    ('route-del-default', 'ip -n a route del default via 10.1.0.254'),
+    ('addr-del-v4', 'ip -n a addr del 10.1.0.1/24 dev br0'),
+    ('link-del', 'ip -n a link del vc'),
+]
+
+for c in SETUP:
+    subprocess.run(c.split(), check=True)
+
+os.makedirs(OUT, exist_ok=True)
+for name, cmd in CASES:
+    r = subprocess.run(['strace', '-e', 'trace=sendmsg', '-e', 'write=all'] + cmd.split(), capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f'{cmd}: {r.stderr}')
+    # collect each sendmsg's dump; keep the last one (iproute2 may look names up first)
+    dumps, cur = [], None
+    for line in r.stderr.splitlines():
+        if line.startswith('sendmsg('):
+            cur = bytearray(); dumps.append(cur)
+        m = re.match(r'^ \| [0-9a-f]{5}  (.{48})', line)
+        if m and cur is not None:
+            cur.extend(bytes.fromhex(''.join(re.findall(r'[0-9a-f]{2}', m.group(1)))))
+    msg = bytes(dumps[-1])
+    # zero the sequence number: it is time-based
+    msg = msg[:8] + b'\0\0\0\0' + msg[12:]
+    lines = [f'# {cmd}', '# captured from iproute2 by scripts/capture-golden.py (seq zeroed)']
+    for i in range(0, len(msg), 16):
+        lines.append(' '.join(msg[j:j + 4].hex() for j in range(i, min(i + 16, len(msg)), 4)))
+    open(os.path.join(OUT, f'{name}.hex'), 'w').write('\n'.join(lines) + '\n')
+    print(f'{name}: {len(msg)} bytes')

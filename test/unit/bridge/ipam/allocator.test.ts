@@ -1,0 +1,275 @@
+import assert from 'node:assert/strict'
+import { ExistsError, InvalidArgumentError } from '../../../../src/errors.js'
+import {
+  type IpamStore, type IpamStoreTx, type RangeSet, type RangeSpec,
+  AddressExhaustedError, AddressInUseError, AllocationExistsError, Allocator, MemoryStore, parseRangeSets,
+} from '../../../../src/bridge/ipam/index.js'
+
+const FIXED = new Date('2026-01-02T03:04:05.000Z')
+
+function setup(...sets: Array<RangeSpec | RangeSpec[]>): { alloc: Allocator; store: MemoryStore; ranges: RangeSet[] } {
+  const store = new MemoryStore()
+  return { alloc: new Allocator(store, { now: () => FIXED }), store, ranges: parseRangeSets(sets) }
+}
+
+async function ipsOf(alloc: Allocator, ranges: RangeSet[], containerId: string, ifname = 'eth0', ip?: string | string[]): Promise<string[]> {
+  const got = await alloc.allocate(ip === undefined ? { containerId, ifname } : { containerId, ifname, ip }, ranges)
+  return got.map((a) => a.ip)
+}
+
+describe('bridge/ipam/allocator', () => {
+  describe('dynamic allocation', () => {
+    it('hands out the allocatable addresses of a /29 in order, then reports exhaustion', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/29' })
+      const got: string[] = []
+      for (let i = 0; i < 5; i++) got.push(...await ipsOf(alloc, ranges, `c${i}`))
+      assert.deepEqual(got, ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6'])
+      await assert.rejects(ipsOf(alloc, ranges, 'c5'), {
+        name: 'AddressExhaustedError',
+        message: 'no free address in 10.0.0.0/29 (range 10.0.0.2-10.0.0.6: 5 in use)',
+      })
+    })
+
+    it('exhausts a /30 after one address, with the documented message', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/30' })
+      assert.deepEqual(await ipsOf(alloc, ranges, 'a'), ['10.0.0.2'])
+      const err = await alloc.allocate({ containerId: 'b', ifname: 'eth0' }, ranges).then(() => undefined, (e: unknown) => e)
+      assert.ok(err instanceof AddressExhaustedError)
+      assert.equal(err.message, 'no free address in 10.0.0.0/30 (range 10.0.0.2-10.0.0.2: 1 in use)')
+      assert.equal(err.rangeSetIndex, 0)
+      assert.deepEqual(err.usage, [{ subnet: '10.0.0.0/30', range: '10.0.0.2-10.0.0.2', inUse: 1 }])
+    })
+
+    it('returns what an interface needs: address with prefix, subnet, gateway', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.201.0.0/16' }, { subnet: 'fd00:c1::/64', gateway: 'fd00:c1::fe' })
+      assert.deepEqual(await alloc.allocate({ containerId: 'c', ifname: 'eth0' }, ranges), [
+        { ip: '10.201.0.2', family: 4, address: '10.201.0.2/16', subnet: '10.201.0.0/16', prefix: 16, gateway: '10.201.0.1', rangeSetIndex: 0 },
+        { ip: 'fd00:c1::1', family: 6, address: 'fd00:c1::1/64', subnet: 'fd00:c1::/64', prefix: 64, gateway: 'fd00:c1::fe', rangeSetIndex: 1 },
+      ])
+    })
+
+    it('round robin: a freed address is not reused until the scan wraps', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/29' })
+      assert.deepEqual(await ipsOf(alloc, ranges, 'a'), ['10.0.0.2'])
+      assert.deepEqual(await ipsOf(alloc, ranges, 'b'), ['10.0.0.3'])
+      await alloc.release('a', 'eth0')
+      assert.deepEqual(await ipsOf(alloc, ranges, 'c'), ['10.0.0.4'])
+      assert.deepEqual(await ipsOf(alloc, ranges, 'd'), ['10.0.0.5'])
+      assert.deepEqual(await ipsOf(alloc, ranges, 'e'), ['10.0.0.6'])
+      // wraps to the start: .2 is free again, .3 still taken
+      assert.deepEqual(await ipsOf(alloc, ranges, 'f'), ['10.0.0.2'])
+      await alloc.release('d', 'eth0')
+      assert.deepEqual(await ipsOf(alloc, ranges, 'g'), ['10.0.0.5'])
+    })
+
+    it('skips the gateway wherever it sits and wraps across the ranges of a set', async () => {
+      const { alloc, ranges } = setup([
+        { subnet: '10.0.0.0/29', gateway: '10.0.0.3', rangeStart: '10.0.0.2', rangeEnd: '10.0.0.4' },
+        { subnet: '10.0.1.0/30' },
+      ])
+      const got: string[] = []
+      for (let i = 0; i < 3; i++) got.push(...await ipsOf(alloc, ranges, `c${i}`))
+      assert.deepEqual(got, ['10.0.0.2', '10.0.0.4', '10.0.1.2'])
+      await assert.rejects(ipsOf(alloc, ranges, 'x'), {
+        message: 'no free address in 10.0.0.0/29 (range 10.0.0.2-10.0.0.4: 2 in use), 10.0.1.0/30 (range 10.0.1.2-10.0.1.2: 1 in use)',
+      })
+      await alloc.release('c0', 'eth0')
+      assert.deepEqual(await ipsOf(alloc, ranges, 'y'), ['10.0.0.2'])
+    })
+
+    it('starts from rangeStart when the cursor is outside the set (ranges changed)', async () => {
+      const { alloc, store } = setup({ subnet: '10.0.0.0/24' })
+      store.transaction((tx) => tx.setLastReserved(0, '192.168.0.7'))
+      const ranges = parseRangeSets([{ subnet: '10.0.0.0/24', rangeStart: '10.0.0.50' }])
+      assert.deepEqual(await ipsOf(alloc, ranges, 'a'), ['10.0.0.50'])
+      store.transaction((tx) => tx.setLastReserved(0, 'garbage'))
+      assert.deepEqual(await ipsOf(alloc, ranges, 'b'), ['10.0.0.51'])
+    })
+
+    it('is fast on a /16 with thousands allocated and on a /64 (no enumeration of the space)', async function () {
+      this.timeout(20000)
+      const { alloc, ranges } = setup({ subnet: '10.88.0.0/16' }, { subnet: 'fd00:88::/64' })
+      const t0 = performance.now()
+      for (let i = 0; i < 3000; i++) await alloc.allocate({ containerId: `c${i}`, ifname: 'eth0' }, ranges)
+      const perAlloc = (performance.now() - t0) / 3000
+      const all = await alloc.list()
+      assert.equal(all.length, 6000)
+      assert.equal(new Set(all.map((a) => a.ip)).size, 6000)
+      assert.equal(all.at(2999)?.ip, '10.88.11.185') // 2 + 2999 = 3001 = 11*256 + 185
+      // Generous bound: a full scan of a /16 per call would be far slower than this.
+      assert.ok(perAlloc < 5, `allocation took ${perAlloc.toFixed(2)} ms on average`)
+    })
+  })
+
+  describe('static requests', () => {
+    it('honours a requested address without moving the round-robin cursor', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' })
+      assert.deepEqual(await ipsOf(alloc, ranges, 'a', 'eth0', '10.0.0.77'), ['10.0.0.77'])
+      assert.deepEqual(await ipsOf(alloc, ranges, 'b'), ['10.0.0.2'])
+      assert.deepEqual(await ipsOf(alloc, ranges, 'c', 'eth0', '10.0.0.3'), ['10.0.0.3'])
+      assert.deepEqual(await ipsOf(alloc, ranges, 'd'), ['10.0.0.4'], 'skips the static .3')
+    })
+
+    it('refuses a taken address and names its owner', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' })
+      await ipsOf(alloc, ranges, 'pod1', 'eth0')
+      const err = await alloc.allocate({ containerId: 'pod2', ifname: 'eth0', ip: '10.0.0.2' }, ranges).then(() => undefined, (e: unknown) => e)
+      assert.ok(err instanceof AddressInUseError && err instanceof ExistsError)
+      assert.deepEqual(err.owner, { containerId: 'pod1', ifname: 'eth0' })
+      assert.equal(err.message, "allocation of address '10.0.0.2' already exists in 10.0.0.0/24: it is owned by container 'pod1' ifname 'eth0'")
+      assert.equal((await alloc.list()).length, 1)
+    })
+
+    it('refuses addresses outside the ranges, with the reason', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24', rangeStart: '10.0.0.10', rangeEnd: '10.0.0.20' }, { subnet: 'fd00::/64' })
+      const cases: Array<[string | string[], RegExp]> = [
+        ['10.9.0.1', /^ip: 10\.9\.0\.1 is not in any subnet of this network \(10\.0\.0\.0\/24, fd00::\/64\)$/],
+        ['10.0.0.50', /^ip: 10\.0\.0\.50 is inside 10\.0\.0\.0\/24 but outside its allocation range 10\.0\.0\.10-10\.0\.0\.20$/],
+        ['10.0.0.1', /is the gateway of 10\.0\.0\.0\/24/],
+        ['10.0.0.0', /is the network address of 10\.0\.0\.0\/24/],
+        ['10.0.0.255', /is the broadcast address of 10\.0\.0\.0\/24/],
+        ['fd00::1', /is the gateway of fd00::\/64/],
+        ['fd00::', /is the network address of fd00::\/64/],
+        ['not-an-ip', /is not an IP address/],
+        ['10.0.0.10/24', /is not an IP address/],
+        [['10.0.0.11', '10.0.0.12'], /10\.0\.0\.11 and 10\.0\.0\.12 both fall in range set 0/],
+      ]
+      for (const [ip, re] of cases) {
+        await assert.rejects(alloc.allocate({ containerId: 'x', ifname: 'eth0', ip }, ranges), (e: unknown) => {
+          assert.ok(e instanceof InvalidArgumentError, String(e))
+          assert.match(e.message, re)
+          return true
+        })
+      }
+      assert.deepEqual(await alloc.list(), [])
+    })
+
+    it('mixes static and dynamic across the range sets of a dual-stack network', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' })
+      assert.deepEqual(await ipsOf(alloc, ranges, 'a', 'eth0', ['fd00::abcd']), ['10.0.0.2', 'fd00::abcd'])
+      assert.deepEqual(await ipsOf(alloc, ranges, 'b', 'eth0', ['fd00:0::abce', '10.0.0.9']), ['10.0.0.9', 'fd00::abce'])
+    })
+  })
+
+  describe('one allocation per owner; all or nothing', () => {
+    it('refuses a second allocation for the same (containerId, ifname) and changes nothing', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' })
+      await alloc.allocate({ containerId: 'pod1', ifname: 'eth0' }, ranges)
+      const before = await alloc.list()
+      const err = await alloc.allocate({ containerId: 'pod1', ifname: 'eth0' }, ranges).then(() => undefined, (e: unknown) => e)
+      assert.ok(err instanceof AllocationExistsError && err instanceof ExistsError)
+      assert.equal(err.message, "IPAM allocation for container 'pod1' already exists with ifname 'eth0' (10.0.0.2, fd00::2); release it before allocating again")
+      await assert.rejects(alloc.allocate({ containerId: 'pod1', ifname: 'eth0', ip: '10.0.0.99' }, ranges), AllocationExistsError)
+      assert.deepEqual(await alloc.list(), before)
+      // another interface of the same container is another owner
+      assert.deepEqual(await ipsOf(alloc, ranges, 'pod1', 'eth1'), ['10.0.0.3', 'fd00::3'])
+    })
+
+    it('takes nothing when one range set is exhausted', async () => {
+      const { alloc, store, ranges } = setup({ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/126' })
+      await ipsOf(alloc, ranges, 'a')
+      await ipsOf(alloc, ranges, 'b')
+      await assert.rejects(ipsOf(alloc, ranges, 'c'), { message: 'no free address in fd00::/126 (range fd00::2-fd00::3: 2 in use)' })
+      assert.equal((await alloc.list()).length, 4)
+      assert.equal(store.transaction((tx) => tx.lastReserved(0)), '10.0.0.3')
+    })
+
+    it('undoes its own records when the store fails half way', async () => {
+      const inner = new MemoryStore()
+      let adds = 0
+      const failing: IpamStore = {
+        transaction: (fn) => inner.transaction((tx) => fn({
+          ...tx,
+          add: (a) => {
+            if (++adds === 2) throw new Error('disk full')
+            tx.add(a)
+          },
+        } satisfies IpamStoreTx) as never),
+      }
+      const alloc = new Allocator(failing)
+      const ranges = parseRangeSets([{ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' }])
+      await assert.rejects(alloc.allocate({ containerId: 'a', ifname: 'eth0' }, ranges), /disk full/)
+      assert.deepEqual(inner.transaction((tx) => tx.list()), [])
+      assert.equal(inner.transaction((tx) => tx.lastReserved(0)), undefined)
+    })
+
+    it('validates the owner', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' })
+      await assert.rejects(alloc.allocate({ containerId: '', ifname: 'eth0' }, ranges), { name: 'InvalidArgumentError', message: /^containerId: / })
+      await assert.rejects(alloc.allocate({ containerId: 'a\nb', ifname: 'eth0' }, ranges), /control characters/)
+      for (const ifname of ['', 'a-very-long-name', 'eth/0', 'eth 0', 'eth:0', '.', '..']) {
+        await assert.rejects(alloc.allocate({ containerId: 'a', ifname }, ranges), { name: 'InvalidArgumentError' }, ifname)
+      }
+      await assert.rejects(alloc.allocate({ containerId: 'a', ifname: 'eth0' }, []), { message: /at least one range set/ })
+      await assert.rejects(alloc.release('', 'eth0'), InvalidArgumentError)
+    })
+  })
+
+  describe('release', () => {
+    it('frees exactly the owner (containerId AND ifname) and is idempotent', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' })
+      await ipsOf(alloc, ranges, 'pod1', 'eth0') // .2
+      await ipsOf(alloc, ranges, 'pod1', 'eth1') // .3
+      await ipsOf(alloc, ranges, 'pod2', 'eth0') // .4
+      const freed = await alloc.release('pod1', 'eth1')
+      assert.deepEqual(freed, [{ ip: '10.0.0.3', family: 4, containerId: 'pod1', ifname: 'eth1', allocatedAt: FIXED.toISOString() }])
+      assert.deepEqual((await alloc.list()).map((a) => `${a.containerId}/${a.ifname}=${a.ip}`), ['pod1/eth0=10.0.0.2', 'pod2/eth0=10.0.0.4'])
+      assert.deepEqual(await alloc.release('pod1', 'eth1'), [])
+      assert.deepEqual(await alloc.release('never-added', 'eth0'), [])
+      assert.deepEqual((await alloc.find('pod1', 'eth0')).map((a) => a.ip), ['10.0.0.2'])
+    })
+
+    it('the failed duplicate ADD scenario never frees the live pod\'s address', async () => {
+      // host-local: an ADD reusing pod1's container id fails, and the DEL that cleans up
+      // after it frees pod1's IP while pod1 still uses it. Here the failed ADD changes
+      // nothing, and only a release of pod1's exact owner frees pod1's address.
+      const { alloc, ranges } = setup({ subnet: '10.201.0.0/16' })
+      assert.deepEqual(await ipsOf(alloc, ranges, 'pod1'), ['10.201.0.2'])
+      assert.deepEqual(await ipsOf(alloc, ranges, 'pod2'), ['10.201.0.3'])
+      await assert.rejects(alloc.allocate({ containerId: 'pod1', ifname: 'eth0' }, ranges), AllocationExistsError)
+      // Cleanup of the failed attempt with any other owner frees nothing of pod1's.
+      assert.deepEqual(await alloc.release('pod1', 'eth1'), [])
+      assert.deepEqual(await alloc.release('pod1-retry', 'eth0'), [])
+      assert.deepEqual((await alloc.find('pod1', 'eth0')).map((a) => a.ip), ['10.201.0.2'])
+      // New pods never get pod1's address while it is held.
+      for (let i = 0; i < 50; i++) assert.notEqual((await ipsOf(alloc, ranges, `p${i}`))[0], '10.201.0.2')
+      // Releasing pod2 frees pod2's only.
+      assert.deepEqual((await alloc.release('pod2', 'eth0')).map((a) => a.ip), ['10.201.0.3'])
+      assert.deepEqual((await alloc.find('pod1', 'eth0')).map((a) => a.ip), ['10.201.0.2'])
+    })
+
+    it('releaseAll frees everything and keeps the round-robin cursor', async () => {
+      const { alloc, store, ranges } = setup({ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' })
+      await ipsOf(alloc, ranges, 'a')
+      await ipsOf(alloc, ranges, 'b')
+      const freed = await alloc.releaseAll()
+      assert.deepEqual(freed.map((a) => a.ip), ['10.0.0.2', '10.0.0.3', 'fd00::2', 'fd00::3'])
+      assert.deepEqual(await alloc.list(), [])
+      assert.equal(store.transaction((tx) => tx.lastReserved(1)), 'fd00::3')
+      assert.deepEqual(await ipsOf(alloc, ranges, 'c'), ['10.0.0.4', 'fd00::4'])
+    })
+  })
+
+  describe('list and gc', () => {
+    it('lists IPv4 first, each family in numeric order', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' })
+      await ipsOf(alloc, ranges, 'a', 'eth0', ['10.0.0.100', 'fd00::a'])
+      await ipsOf(alloc, ranges, 'b', 'eth0', ['10.0.0.9', 'fd00::9'])
+      await ipsOf(alloc, ranges, 'c', 'eth0', ['10.0.0.20', 'fd00::1:0'])
+      assert.deepEqual((await alloc.list()).map((a) => a.ip), ['10.0.0.9', '10.0.0.20', '10.0.0.100', 'fd00::9', 'fd00::a', 'fd00::1:0'])
+    })
+
+    it('gc removes allocations whose owner is not valid, and keeps unreadable records unless asked', async () => {
+      const { alloc, store, ranges } = setup({ subnet: '10.0.0.0/24' })
+      await ipsOf(alloc, ranges, 'live', 'eth0') // .2
+      await ipsOf(alloc, ranges, 'live', 'eth1') // .3
+      await ipsOf(alloc, ranges, 'dead', 'eth0') // .4
+      store.transaction((tx) => tx.add({ ip: '10.0.0.50', containerId: '', ifname: '', allocatedAt: '' }))
+      const removed = await alloc.gc([{ containerId: 'live', ifname: 'eth0' }])
+      assert.deepEqual(removed.map((a) => `${a.containerId}/${a.ifname}`), ['live/eth1', 'dead/eth0'])
+      assert.deepEqual((await alloc.list()).map((a) => a.ip), ['10.0.0.2', '10.0.0.50'])
+      assert.deepEqual((await alloc.gc([{ containerId: 'live', ifname: 'eth0' }], { removeUnreadable: true })).map((a) => a.ip), ['10.0.0.50'])
+      assert.deepEqual((await alloc.gc(new Set())).map((a) => a.ip), ['10.0.0.2'])
+    })
+  })
+})

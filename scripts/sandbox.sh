@@ -5,6 +5,8 @@
 # usage: scripts/sandbox.sh CMD [ARG...]
 set -euo pipefail
 if [[ "${PODNET_IN_SANDBOX:-}" != 1 ]]; then
+  PODNET_OUTER_NETNS=$(readlink /proc/self/ns/net)
+  export PODNET_OUTER_NETNS
   exec unshare --net --mount --propagation private --fork -- env PODNET_IN_SANDBOX=1 "$0" "$@"
 fi
 mount -t tmpfs -o mode=0755 podnet-run /run

@@ -15,9 +15,14 @@ export function ipJson(netns: string | undefined, ...args: string[]): any {
   return parse(run('ip', [...(netns ? ['-n', netns] : []), '-j', '-d', ...args]))
 }
 
-/** `bridge [-n NS] -j ARGS...` parsed. */
+/** `bridge [-n NS] -j -d ARGS...` parsed. */
 export function bridgeJson(netns: string | undefined, ...args: string[]): any {
-  return parse(run('bridge', [...(netns ? ['-n', netns] : []), '-j', ...args]))
+  return parse(run('bridge', [...(netns ? ['-n', netns] : []), '-j', '-d', ...args]))
+}
+
+/** The `ip -j -d link show` object for one link, or undefined when it does not exist. */
+export function ipLink(netns: string | undefined, name: string): any {
+  return (ipJson(netns, 'link', 'show') as any[]).find((o) => o.ifname === name)
 }
 
 /** `ip [-n NS] ARGS...` (throws with stderr on failure). */

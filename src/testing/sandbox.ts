@@ -7,6 +7,7 @@
  * namespace) — a test harness convenience, not product code.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
+import { readlinkSync } from 'node:fs'
 
 const INNER = [
   'set -e',
@@ -27,7 +28,7 @@ export function sandboxArgv(cmd: string, args: string[] = []): [string, string[]
 /** Starts `cmd args...` in a fresh sandbox. */
 export function spawnInSandbox(cmd: string, args: string[] = [], stdio: StdioOptions = 'inherit'): ChildProcess {
   const [c, a] = sandboxArgv(cmd, args)
-  return spawn(c, a, { stdio })
+  return spawn(c, a, { stdio, env: { ...process.env, PODNET_OUTER_NETNS: readlinkSync('/proc/self/ns/net') } })
 }
 
 /** Runs `cmd args...` in a fresh sandbox; resolves with its exit code. */

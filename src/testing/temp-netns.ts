@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { Netns } from '../netns/index.js'
 import { Rtnl } from '../netlink/route/index.js'
 import { assertSandboxed } from './guard.js'
-import { ipJson } from './oracle.js'
+import { ipJson, ipLink } from './oracle.js'
 
 export interface TempNetns {
   readonly name: string
@@ -18,6 +18,8 @@ export interface TempNetns {
   readonly rt: Rtnl
   /** `ip -n NAME -j -d ARGS...` parsed (the oracle). */
   ip(...args: string[]): any
+  /** The `ip -j -d link show` object for one link, or undefined. */
+  link(name: string): any
   close(): void
 }
 
@@ -41,6 +43,7 @@ export function createTempNetns(prefix = 'pn-test'): TempNetns {
     ns,
     rt,
     ip: (...args: string[]) => ipJson(name, ...args),
+    link: (ifname: string) => ipLink(name, ifname),
     close() {
       if (closed) return
       closed = true

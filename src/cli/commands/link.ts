@@ -70,7 +70,7 @@ export function registerLink(program: Command): void {
           switch (o.type) {
             case 'veth':
               if (!o.peer) throw new InvalidArgumentError('--peer', 'a veth needs --peer NAME for its other end')
-              spec = { ...common, kind: 'veth', peer: { name: o.peer, ...(peerNs && { netns: peerNs }), ...(o.up && { up: true }) } }
+              spec = { ...common, kind: 'veth', peer: { name: o.peer, ...(peerNs && { netns: peerNs }), ...(o.up && { up: true }), ...(o.mtu !== undefined && { mtu: o.mtu }) } }
               break
             case 'bridge':
               spec = { ...common, kind: 'bridge' }

@@ -2,7 +2,7 @@
  * Links: veth, bridge, vxlan, macvlan, ifb. LinkSpec → RTM_NEWLINK, RTM_NEWLINK → Link.
  * Every method names the equivalent iproute2 command.
  */
-import { ExistsError, InvalidArgumentError, NetlinkError, NotFoundError, isErrno } from '../../errors.js'
+import { ExistsError, InvalidArgumentError, NetlinkError, NotFoundError, PodnetError, isErrno } from '../../errors.js'
 import { AF_BRIDGE, AF_UNSPEC } from '../../sys/constants.js'
 import type { AttrValues, MessageSchema, StructValues } from '../core/schema.js'
 import { decodeMessageBody, encodeMessageBody } from '../core/schema.js'
@@ -12,6 +12,8 @@ import * as IF from './constants/if.js'
 import * as L from './constants/if-link.js'
 import { RTEXT_FILTER_SKIP_STATS, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK, RTM_SETLINK } from './constants/rtnetlink.js'
 import { ifinfomsg, linkAttrs } from './schema/link.js'
+import * as IPV4 from './constants/ip.js'
+import { Writer } from '../core/writer.js'
 import { validateIfname, validateMac, validateMtu } from './validate.js'
 
 /** A network namespace to put a link (or a veth peer) in: anything with an open fd to it. */
@@ -30,6 +32,8 @@ interface CommonLinkSpec {
   up?: boolean
   /** Create the link in this namespace instead of the handle's. */
   netns?: NetnsRef
+  /** Enslave to this bridge at creation (IFLA_MASTER in the create request). */
+  master?: string | number
 }
 
 export interface VethPeerSpec {
@@ -125,6 +129,28 @@ export interface LinkChange {
   learning?: boolean
   flood?: boolean
   isolated?: boolean
+  /**
+   * Per-device IPv4 settings by their sysctl names (`arp_notify`, `route_localnet`, `forwarding`,
+   * `rp_filter`, ...), set over netlink (IFLA_AF_SPEC → AF_INET → IFLA_INET_CONF): no /proc write.
+   */
+  ipv4Conf?: Record<string, number>
+  /** IPv6 link-local address generation (IFLA_INET6_ADDR_GEN_MODE); 'none' gives the link no IPv6 link-local address. */
+  ipv6AddrGenMode?: 'eui64' | 'none' | 'stable_secret' | 'random'
+}
+
+const ADDR_GEN_MODES = { eui64: 0, none: 1, stable_secret: 2, random: 3 } as const
+
+/** IFLA_INET_CONF payload: one u32 attribute per setting, typed by its IPV4_DEVCONF_* index. */
+export function ipv4ConfBytes(conf: Record<string, number>): Buffer {
+  const w = new Writer(64)
+  for (const [name, value] of Object.entries(conf)) {
+    const id = (IPV4 as Record<string, number>)[`IPV4_DEVCONF_${name.toUpperCase()}`]
+    if (id === undefined) throw new InvalidArgumentError('ipv4Conf', `'${name}' is not a per-device IPv4 setting (see IPV4_DEVCONF_* in linux/ip.h)`)
+    const s = w.beginAttr(id)
+    w.u32(value)
+    w.endAttr(s)
+  }
+  return w.toBuffer()
 }
 
 export interface LinkListFilter {
@@ -205,7 +231,7 @@ function validateSpec(spec: LinkSpec): void {
  * order follows iproute2's (options, then IFLA_IFNAME, then IFLA_LINKINFO), so the bytes match
  * `ip link add` (see test/fixtures/netlink). `parentIndex` is the macvlan parent's ifindex.
  */
-export function linkAddRequest(spec: LinkSpec, parentIndex?: number): { header: StructValues; attrs: AttrValues } {
+export function linkAddRequest(spec: LinkSpec, parentIndex?: number, masterIndex?: number): { header: StructValues; attrs: AttrValues } {
   validateSpec(spec)
   const attrs: AttrValues = {}
   if (spec.kind === 'macvlan') {
@@ -216,6 +242,7 @@ export function linkAddRequest(spec: LinkSpec, parentIndex?: number): { header: 
   if (spec.address !== undefined) attrs.address = spec.address
   if (spec.txqlen !== undefined) attrs.txqlen = spec.txqlen
   if (spec.netns) attrs.netNsFd = spec.netns.fd
+  if (masterIndex !== undefined) attrs.master = masterIndex
   attrs.ifname = spec.name
   const info: AttrValues = { kind: spec.kind }
   switch (spec.kind) {
@@ -280,6 +307,12 @@ export function linkSetRequests(index: number, change: LinkChange, masterIndex?:
   if (change.txqlen !== undefined) attrs.txqlen = change.txqlen
   if (change.name !== undefined) attrs.ifname = change.name
   if (masterIndex !== undefined) attrs.master = masterIndex
+  if (change.ipv4Conf || change.ipv6AddrGenMode) {
+    const af: AttrValues = {}
+    if (change.ipv4Conf) af.inet = { conf: ipv4ConfBytes(change.ipv4Conf) }
+    if (change.ipv6AddrGenMode) af.inet6 = { addrGenMode: ADDR_GEN_MODES[change.ipv6AddrGenMode] }
+    attrs.afSpec = af
+  }
   const port: AttrValues = {}
   if (change.hairpin !== undefined) port.mode = change.hairpin ? 1 : 0
   if (change.learning !== undefined) port.learning = change.learning ? 1 : 0
@@ -292,6 +325,11 @@ export function linkSetRequests(index: number, change: LinkChange, masterIndex?:
     out.push({ header: { family: AF_UNSPEC, index }, attrs: { linkinfo: { slaveKind: 'bridge', slaveData: port } } })
   }
   return out
+}
+
+/** EXFULL from enslaving: the bridge has all the ports the kernel allows (BR_MAX_PORTS - 1 = 1023). */
+function bridgeFull(master: string | number, cause: unknown): PodnetError {
+  return new PodnetError(`bridge '${master}' already has 1023 ports, the kernel's limit (BR_MAX_PORTS): ${(cause as Error).message}`, { cause })
 }
 
 const nsName = (ns?: NetnsRef): string => (ns ? (ns.name ? `in netns '${ns.name}'` : 'in the target netns') : '')
@@ -320,7 +358,11 @@ export class LinkApi {
   }
 
   addSync(spec: LinkSpec): Link | undefined {
-    const { header, attrs } = linkAddRequest(spec, spec.kind === 'macvlan' ? this.resolveSync(spec.parent) : undefined)
+    const { header, attrs } = linkAddRequest(
+      spec,
+      spec.kind === 'macvlan' ? this.resolveSync(spec.parent) : undefined,
+      spec.master === undefined ? undefined : this.bridgeIndexSync(spec.master),
+    )
     const echo = !spec.netns
     try {
       const replies = this.sock.requestSync(
@@ -337,6 +379,7 @@ export class LinkApi {
       return replies[0] ?? (echo ? this.getSync(spec.name) : undefined)
     } catch (err) {
       if (isErrno(err, 'EEXIST')) throw this.whichSideExists(spec, err)
+      if (isErrno(err, 'EXFULL') && spec.master !== undefined) throw bridgeFull(spec.master, err)
       if (isErrno(err, 'EOPNOTSUPP') && err instanceof NetlinkError && /Unknown device type/i.test(err.extAck.message ?? '')) {
         throw new InvalidArgumentError('type', `this kernel has no '${spec.kind}' link type`)
       }
@@ -361,6 +404,13 @@ export class LinkApi {
     } finally {
       s.close()
     }
+  }
+
+  /** The ifindex of a bridge; InvalidArgumentError when the link is not a bridge. */
+  bridgeIndexSync(nameOrIndex: string | number): number {
+    const br = this.getSync(nameOrIndex)
+    if (br.kind !== 'bridge') throw new InvalidArgumentError('master', `'${br.name}' is ${br.kind ? `a ${br.kind}` : 'not a bridge'}; a master must be a bridge`)
+    return br.index
   }
 
   /** After EEXIST on create, say which name collided (for a veth: this end or the peer, and where). */
@@ -436,13 +486,7 @@ export class LinkApi {
   setSync(nameOrIndex: string | number, change: LinkChange): void {
     linkSetRequests(0, change) // validate before any lookup
     const index = this.resolveSync(nameOrIndex)
-    let masterIndex: number | undefined
-    if (change.master === null) masterIndex = 0
-    else if (change.master !== undefined) {
-      const br = this.getSync(change.master)
-      if (br.kind !== 'bridge') throw new InvalidArgumentError('master', `'${br.name}' is ${br.kind ? `a ${br.kind}` : 'not a bridge'}; a master must be a bridge`)
-      masterIndex = br.index
-    }
+    const masterIndex = change.master === null ? 0 : change.master === undefined ? undefined : this.bridgeIndexSync(change.master)
     const object = `link '${typeof nameOrIndex === 'string' ? nameOrIndex : `#${index}`}'`
     const hasPortFlags = [change.hairpin, change.learning, change.flood, change.isolated].some((v) => v !== undefined)
     try {
@@ -451,6 +495,7 @@ export class LinkApi {
       }
     } catch (err) {
       if (isErrno(err, 'EEXIST') && change.name) throw new ExistsError('link', change.name, this.where, { cause: err })
+      if (isErrno(err, 'EXFULL') && change.master) throw bridgeFull(change.master, err)
       if (isErrno(err, 'EOPNOTSUPP') && hasPortFlags) {
         throw new InvalidArgumentError('bridge port', `${object} is not a bridge port; hairpin/learning/flood/isolated need a master bridge`)
       }

@@ -164,8 +164,22 @@ export const propListAttrs: AttrSet = attrSet('prop-list-link-attrs', {
 export const inetAfAttrs: AttrSet = attrSet('ifla-af-inet-attrs', {
   conf: { id: L.IFLA_INET_CONF, type: 'binary' },
 })
+/** IFLA_AF_SPEC → AF_INET6. */
+export const inet6AfAttrs: AttrSet = attrSet('ifla6-attrs', {
+  flags: { id: L.IFLA_INET6_FLAGS, type: 'u32' },
+  conf: { id: L.IFLA_INET6_CONF, type: 'binary' },
+  stats: { id: L.IFLA_INET6_STATS, type: 'binary' },
+  mcast: { id: L.IFLA_INET6_MCAST, type: 'binary' },
+  cacheinfo: { id: L.IFLA_INET6_CACHEINFO, type: 'binary' },
+  icmp6stats: { id: L.IFLA_INET6_ICMP6STATS, type: 'binary' },
+  token: { id: L.IFLA_INET6_TOKEN, type: 'ip' },
+  addrGenMode: { id: L.IFLA_INET6_ADDR_GEN_MODE, type: 'u8' },
+  raMtu: { id: L.IFLA_INET6_RA_MTU, type: 'u32' },
+})
+
 export const afSpecAttrs: AttrSet = attrSet('af-spec-attrs', {
   inet: { id: 2 /* AF_INET */, type: 'nest', set: inetAfAttrs },
+  inet6: { id: 10 /* AF_INET6 */, type: 'nest', set: inet6AfAttrs },
 })
 
 export const linkAttrs: AttrSet = attrSet('link-attrs', {

@@ -1,0 +1,53 @@
+/**
+ * Names podnet owns in the kernel, in one place:
+ * - host-side veths: `pn` + 10 hex of sha256(network, containerId, ifname) (12 bytes);
+ * - default bridge: `pn-<network>` when that fits in 15 bytes, else `pn-` + 12 hex;
+ * - bridge MAC: 02:xx:xx:xx:xx:xx from sha256(network) (locally administered, stable, so it
+ *   does not follow port MACs and cause ARP churn);
+ * - the nf_tables table `inet podnet`; rule comments `podnet net=<name> ...`.
+ */
+import { createHash } from 'node:crypto'
+import { InvalidArgumentError } from '../errors.js'
+
+const hex = (...parts: string[]): string => createHash('sha256').update(parts.join('\0')).digest('hex')
+
+export const HOST_VETH_PREFIX = 'pn'
+export const NFT_TABLE = 'podnet'
+
+/** Deterministic host-side veth name for one attachment. */
+export function hostVethName(network: string, containerId: string, ifname: string): string {
+  return `${HOST_VETH_PREFIX}${hex(network, containerId, ifname).slice(0, 10)}`
+}
+
+/** True for names podnet gives host-side veths. */
+export const isHostVethName = (name: string): boolean => /^pn[0-9a-f]{10}$/.test(name)
+
+export function defaultBridgeName(network: string): string {
+  const plain = `pn-${network}`
+  return Buffer.byteLength(plain) <= 15 ? plain : `pn-${hex(network).slice(0, 12)}`
+}
+
+export function bridgeMac(network: string): string {
+  const h = hex('bridge-mac', network)
+  return `02:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}:${h.slice(6, 8)}:${h.slice(8, 10)}`
+}
+
+/** A stable MAC for a pod interface, derived from its owner (so restarts keep neighbours' ARP valid). */
+export function podMac(network: string, containerId: string, ifname: string): string {
+  const h = hex('pod-mac', network, containerId, ifname)
+  return `02:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}:${h.slice(6, 8)}:${h.slice(8, 10)}`
+}
+
+/** Network names: letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 bytes. */
+export function validateNetworkName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
+    throw new InvalidArgumentError('network name', `'${name}' is not valid: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`)
+  }
+}
+
+/** Attachment ids (container ids): printable, no '/', at most 128 bytes. */
+export function validateContainerId(id: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$/.test(id)) {
+    throw new InvalidArgumentError('id', `'${id}' is not a valid container id: 1-128 letters, digits or '_.:@+-', starting with a letter or digit`)
+  }
+}

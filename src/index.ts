@@ -1,0 +1,5 @@
+/** podnet's library API: re-exports only. */
+export * from './errors.js'
+export { Netns, netnsRunDir, validateNetnsName } from './netns/index.js'
+export * from './netlink/route/index.js'
+export { NetlinkSocket, type NlMessage, type NetlinkRequest } from './netlink/core/socket.js'

@@ -17,19 +17,17 @@
 import { NetlinkError, type ExtAck } from '../../errors.js'
 import { parseErrorPayload } from '../core/ack.js'
 import { NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST, beginMessage, endMessage } from '../core/header.js'
-import { attrPathAt, decodeMessageBody, encodeAttrs, encodeStruct, type AttrValues, type DecodedMessage, type MessageSchema } from '../core/schema.js'
+import { attrPathAt, decodeMessageBody, encodeAttrs, encodeStruct, type AttrValues, type DecodedMessage } from '../core/schema.js'
 import type { NlMessage } from '../core/socket.js'
 import { Writer } from '../core/writer.js'
 import { NFNETLINK_V0, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFPROTO_UNSPEC } from './constants.js'
 import { batchAttrs } from './schema/batch.js'
-import { nfgenmsg, nftMsgType } from './schema/nfgen.js'
+import { nfgenmsg, nftMsgType, type NftMessageSchema } from './schema/nfgen.js'
 
 /** One command of a transaction. */
 export interface Command {
-  /** NFT_MSG_* (without the subsystem byte). */
-  cmd: number
-  /** Layout, also naming the command ('NFT_MSG_NEWRULE') in errors. */
-  schema: MessageSchema
+  /** Layout and NFT_MSG_* number; its name ('NFT_MSG_NEWRULE') names the command in errors. */
+  schema: NftMessageSchema
   /** NFPROTO_* of nfgenmsg. */
   family: number
   /** nlmsg flags besides NLM_F_REQUEST|NLM_F_ACK (CREATE, EXCL, APPEND, ECHO ...). */
@@ -64,7 +62,7 @@ export function encodeBatch(commands: readonly Command[], nextSeq: () => number,
   const ranges: Array<readonly [number, number]> = []
   for (const c of commands) {
     const seq = nextSeq()
-    const start = beginMessage(w, nftMsgType(c.cmd), NLM_F_REQUEST | NLM_F_ACK | c.flags, seq)
+    const start = beginMessage(w, nftMsgType(c.schema.cmd), NLM_F_REQUEST | NLM_F_ACK | c.flags, seq)
     encodeStruct(nfgenmsg, { family: c.family, version: NFNETLINK_V0, resId: 0 }, w)
     w.align()
     encodeAttrs(c.schema.attrs, c.attrs, w)
@@ -155,7 +153,7 @@ export class BatchReplies {
     const index = this.bySeq.get(m.seq)
     if (index === undefined) return
     const c = this.commands[index] as Command
-    if (m.type !== nftMsgType(c.cmd)) return
+    if (m.type !== nftMsgType(c.schema.cmd)) return
     const list = this.echoes.get(index) ?? []
     list.push(decodeMessageBody(c.schema, m.buf, m.off, m.end))
     this.echoes.set(index, list)

@@ -18,7 +18,12 @@ export const nfgenmsg = struct('nfgenmsg', [['family', 'u8'], ['version', 'u8'],
 /** nlmsg_type of an nf_tables command. */
 export const nftMsgType = (cmd: number): number => (NFNL_SUBSYS_NFTABLES << 8) | cmd
 
+/** An nf_tables message layout that knows its command number (NFT_MSG_*). */
+export interface NftMessageSchema extends MessageSchema {
+  readonly cmd: number
+}
+
 /** The schema of one nf_tables command (for encoding, and for naming attributes in errors). */
-export function nftMessage(cmd: number, attrs: AttrSet): MessageSchema {
-  return { name: nftMsgName(cmd), header: nfgenmsg, attrs }
+export function nftMessage(cmd: number, attrs: AttrSet): NftMessageSchema {
+  return { name: nftMsgName(cmd), header: nfgenmsg, attrs, cmd }
 }

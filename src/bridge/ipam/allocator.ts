@@ -1,0 +1,362 @@
+/**
+ * The IP allocator: hands each owner (container id, ifname) one address per range set,
+ * keeps the records in an IpamStore, and frees exactly what an owner holds.
+ *
+ * Strategy (host-local's): round robin. Each range set remembers the address it handed out
+ * last (`lastReserved`); the next dynamic allocation scans forward from the address after
+ * it, skipping taken addresses and the gateway, wrapping from the end of the last range to
+ * the start of the first. A freed address is therefore not reused until the scan comes
+ * round again, which keeps a crash-looping pod from reappearing on its old address while
+ * stale ARP entries or conntrack state still point there. Static requests do not move the
+ * cursor (host-local's does): the dynamic sequence stays in order, and a freed static
+ * address is picked up when the scan reaches it.
+ *
+ * Cost: one store transaction per call. Inside it the allocator reads the list of taken
+ * addresses once (names only) and scans at most (taken addresses + gateways + 1) positions,
+ * so an allocation is O(allocated) and independent of the size of the subnet (a /16 or a /64
+ * is never enumerated). The duplicate-owner check asks the store for the owner's records
+ * (the disk store keeps an owner index, so that costs a directory listing, not a read of
+ * every record).
+ *
+ * Every method runs its store transaction synchronously (the disk store blocks on flock
+ * while another process holds the lock) and returns a settled promise.
+ */
+import { InvalidArgumentError } from '../../errors.js'
+import { type IpAddress, type IpFamily, formatIp, lastAddress, parseIp, tryParseIp } from './cidr.js'
+import { AddressExhaustedError, AddressInUseError, AllocationExistsError, type RangeUsage } from './errors.js'
+import type { IpRange, RangeSet } from './range-set.js'
+import type { IpamStore, IpamStoreTx, Owner, StoredAllocation } from './store.js'
+
+/** What to allocate, and for whom. */
+export interface AllocateRequest extends Owner {
+  /**
+   * Static address(es) instead of the next free one: at most one per range set, each inside
+   * a range of the network (not the gateway). Plain addresses ('10.88.0.9'), no prefix length.
+   * Range sets without a requested address get a dynamic one.
+   */
+  readonly ip?: string | readonly string[]
+}
+
+/** One address handed out, with what an interface configuration needs. */
+export interface AllocatedAddress {
+  /** '10.88.0.2' */
+  readonly ip: string
+  readonly family: IpFamily
+  /** Address with the subnet's prefix length: '10.88.0.2/16'. */
+  readonly address: string
+  /** '10.88.0.0/16' */
+  readonly subnet: string
+  readonly prefix: number
+  /** '10.88.0.1' */
+  readonly gateway: string
+  /** Index of the range set in the `ranges` argument. */
+  readonly rangeSetIndex: number
+}
+
+/** A stored allocation as list/release/gc report it. */
+export interface Allocation extends StoredAllocation {
+  readonly family: IpFamily
+}
+
+/** Options of Allocator. */
+export interface AllocatorOptions {
+  /** Clock for `allocatedAt` (tests pin it). */
+  readonly now?: () => Date
+}
+
+/** Options of Allocator.gc. */
+export interface GcOptions {
+  /**
+   * Also remove records whose owner cannot be read (corrupt files, shown with containerId '').
+   * Off by default: such an address may belong to a live pod, and freeing it could hand it out twice.
+   */
+  readonly removeUnreadable?: boolean
+}
+
+/** Allocates and releases addresses of one network, over one IpamStore. */
+export class Allocator {
+  readonly store: IpamStore
+  readonly #now: () => Date
+
+  constructor(store: IpamStore, options: AllocatorOptions = {}) {
+    this.store = store
+    this.#now = options.now ?? (() => new Date())
+  }
+
+  /**
+   * Gives `request`'s owner one address from each range set, all or nothing.
+   *
+   * @throws InvalidArgumentError bad owner, a requested address outside every range (or the
+   *   gateway, network or broadcast address), two requested addresses for one range set.
+   * @throws AllocationExistsError (an ExistsError) when the owner already holds addresses:
+   *   nothing is changed, in particular its current addresses stay allocated.
+   * @throws AddressInUseError (an ExistsError) when a requested address belongs to someone,
+   *   whose (containerId, ifname) the error carries.
+   * @throws AddressExhaustedError when a range set has no free address left.
+   */
+  async allocate(request: AllocateRequest, ranges: readonly RangeSet[]): Promise<AllocatedAddress[]> {
+    const owner = checkOwner(request.containerId, request.ifname)
+    if (ranges.length === 0) throw new InvalidArgumentError('ranges', 'at least one range set is required')
+    const requested = mapRequested(request.ip, ranges)
+    const allocatedAt = this.#now().toISOString()
+
+    return this.store.transaction((tx) => {
+      const mine = tx.byOwner(owner)
+      if (mine.length > 0) throw new AllocationExistsError(owner, sortIps(mine.map((a) => a.ip)))
+
+      const taken = new Set(tx.ips())
+      const picks: Array<{ index: number; range: IpRange; value: bigint; dynamic: boolean }> = []
+      ranges.forEach((set, index) => {
+        const want = requested.get(index)
+        if (want) {
+          const ip = formatIp(want.range.family, want.value)
+          if (taken.has(ip)) {
+            const holder = tx.get(ip) ?? { containerId: '', ifname: '' }
+            throw new AddressInUseError(ip, { containerId: holder.containerId, ifname: holder.ifname }, want.range.subnet.text)
+          }
+          picks.push({ index, range: want.range, value: want.value, dynamic: false })
+          taken.add(ip)
+        } else {
+          const last = tx.lastReserved(index)
+          const pick = pickFree(set, index, taken, last === undefined ? undefined : tryParseIp(last))
+          picks.push({ index, range: pick.range, value: pick.value, dynamic: true })
+          taken.add(formatIp(pick.range.family, pick.value))
+        }
+      })
+
+      const written: string[] = []
+      try {
+        for (const p of picks) {
+          const ip = formatIp(p.range.family, p.value)
+          tx.add({ ip, containerId: owner.containerId, ifname: owner.ifname, allocatedAt })
+          written.push(ip)
+        }
+      } catch (err) {
+        for (const ip of written) {
+          try { tx.remove(ip) } catch { /* the original error matters more */ }
+        }
+        throw err
+      }
+      for (const p of picks) if (p.dynamic) tx.setLastReserved(p.index, formatIp(p.range.family, p.value))
+
+      return picks.map((p): AllocatedAddress => {
+        const ip = formatIp(p.range.family, p.value)
+        return {
+          ip,
+          family: p.range.family,
+          address: `${ip}/${p.range.subnet.prefix}`,
+          subnet: p.range.subnet.text,
+          prefix: p.range.subnet.prefix,
+          gateway: p.range.gatewayText,
+          rangeSetIndex: p.index,
+        }
+      })
+    })
+  }
+
+  /**
+   * Frees the addresses held by exactly this owner (containerId AND ifname) and returns them.
+   * Addresses of any other owner, including the same container's other interfaces, are never
+   * touched. Releasing an owner that holds nothing succeeds and returns [] (CNI DEL semantics).
+   * The round-robin cursor is kept, so the freed addresses are not handed out again at once.
+   * @throws InvalidArgumentError for an empty containerId or an invalid ifname.
+   */
+  async release(containerId: string, ifname: string): Promise<Allocation[]> {
+    const owner = checkOwner(containerId, ifname)
+    return this.store.transaction((tx) => {
+      const removed: Allocation[] = []
+      for (const a of tx.byOwner(owner)) if (tx.remove(a.ip)) removed.push(withFamily(a))
+      return sortAllocations(removed)
+    })
+  }
+
+  /** Frees every allocation of the store (e.g. when the network is removed) and returns them. */
+  async releaseAll(): Promise<Allocation[]> {
+    return this.store.transaction((tx) => removeWhere(tx, () => true))
+  }
+
+  /** Every allocation, IPv4 first, each family in address order. */
+  async list(): Promise<Allocation[]> {
+    return this.store.transaction((tx) => sortAllocations(tx.list().map(withFamily)))
+  }
+
+  /** The addresses this owner holds ([] when none). */
+  async find(containerId: string, ifname: string): Promise<Allocation[]> {
+    const owner = checkOwner(containerId, ifname)
+    return this.store.transaction((tx) => sortAllocations(tx.byOwner(owner).map(withFamily)))
+  }
+
+  /**
+   * Removes allocations whose owner is not in `validOwners` (the pods that exist) and returns
+   * them. Records with an unreadable owner are kept unless `options.removeUnreadable`.
+   */
+  async gc(validOwners: Iterable<Owner>, options: GcOptions = {}): Promise<Allocation[]> {
+    const valid = new Set<string>()
+    for (const o of validOwners) valid.add(ownerKey(o))
+    return this.store.transaction((tx) =>
+      removeWhere(tx, (a) => (isUnreadable(a) ? options.removeUnreadable === true : !valid.has(ownerKey(a)))),
+    )
+  }
+}
+
+// ---- owners ---------------------------------------------------------------------------
+
+const CONTROL_RE = /[\u0000-\u001f\u007f]/
+const IFNAME_BAD_RE = /[/:\s]/
+
+function checkOwner(containerId: unknown, ifname: unknown): Owner {
+  if (typeof containerId !== 'string' || containerId === '') {
+    throw new InvalidArgumentError('containerId', 'must be a non-empty string')
+  }
+  if (CONTROL_RE.test(containerId)) throw new InvalidArgumentError('containerId', `${JSON.stringify(containerId)} contains control characters`)
+  if (typeof ifname !== 'string' || ifname === '') throw new InvalidArgumentError('ifname', 'must be a non-empty interface name')
+  if (Buffer.byteLength(ifname) > 15 || ifname === '.' || ifname === '..' || IFNAME_BAD_RE.test(ifname) || CONTROL_RE.test(ifname)) {
+    throw new InvalidArgumentError(
+      'ifname',
+      `${JSON.stringify(ifname)} is not a valid interface name (1-15 bytes, not '.' or '..', no '/', ':' or whitespace)`,
+    )
+  }
+  return { containerId, ifname }
+}
+
+function ownerKey(o: Owner): string {
+  return `${o.containerId}\u0000${o.ifname}`
+}
+
+function isUnreadable(a: Owner): boolean {
+  return a.containerId === ''
+}
+
+// ---- requested addresses --------------------------------------------------------------
+
+interface Wanted {
+  readonly range: IpRange
+  readonly value: bigint
+}
+
+function mapRequested(ip: string | readonly string[] | undefined, sets: readonly RangeSet[]): Map<number, Wanted> {
+  const out = new Map<number, Wanted>()
+  const texts: readonly string[] = ip === undefined ? [] : typeof ip === 'string' ? [ip] : ip
+  for (const text of texts) {
+    const addr = parseIp(text, 'ip')
+    const index = sets.findIndex((s) => s.rangeFor(addr) !== undefined)
+    const set = sets[index]
+    const range = set?.rangeFor(addr)
+    if (!set || !range) throw new InvalidArgumentError('ip', whyNotInRange(text, addr, sets))
+    if (addr.value === range.gateway) {
+      throw new InvalidArgumentError('ip', `${text} is the gateway of ${range.subnet.text} and cannot be allocated`)
+    }
+    const other = out.get(index)
+    if (other) {
+      throw new InvalidArgumentError(
+        'ip',
+        `${formatIp(other.range.family, other.value)} and ${text} both fall in range set ${index} (${set.toString()}): request at most one address per range set`,
+      )
+    }
+    out.set(index, { range, value: addr.value })
+  }
+  return out
+}
+
+function whyNotInRange(text: string, addr: IpAddress, sets: readonly RangeSet[]): string {
+  for (const set of sets) {
+    const r = set.subnetFor(addr)
+    if (!r) continue
+    if (addr.value === r.subnet.network) return `${text} is the network address of ${r.subnet.text} and cannot be allocated`
+    if (r.family === 4 && addr.value === lastAddress(r.subnet)) {
+      return `${text} is the broadcast address of ${r.subnet.text} and cannot be allocated`
+    }
+    if (addr.value === r.gateway) return `${text} is the gateway of ${r.subnet.text} and cannot be allocated`
+    return `${text} is inside ${r.subnet.text} but outside its allocation range ${formatIp(r.family, r.start)}-${formatIp(r.family, r.end)}`
+  }
+  const subnets = [...new Set(sets.flatMap((s) => s.ranges.map((r) => r.subnet.text)))].join(', ')
+  return `${text} is not in any subnet of this network (${subnets})`
+}
+
+// ---- the scan -------------------------------------------------------------------------
+
+/**
+ * The first allocatable, untaken address after `last` (or from the start of the set when
+ * `last` is not inside it), wrapping around.
+ *
+ * `taken` holds canonical address texts as the store lists them, so only the positions the
+ * scan visits are formatted; nothing is parsed. Every position visited before a free one is
+ * either taken or a gateway, so when a free address exists it is found within
+ * taken.size + ranges + 1 steps; a scan that goes further proves the set exhausted. The cost
+ * is O(allocated), whatever the size of the subnet.
+ */
+function pickFree(set: RangeSet, index: number, taken: ReadonlySet<string>, last: IpAddress | undefined): { range: IpRange; value: bigint } {
+  const ranges = set.ranges
+  let ri = 0
+  let cur = (ranges[0] as IpRange).start
+  const advance = (): void => {
+    const r = ranges[ri] as IpRange
+    if (cur >= r.end) {
+      ri = (ri + 1) % ranges.length
+      cur = (ranges[ri] as IpRange).start
+    } else {
+      cur++
+    }
+  }
+  const from = last === undefined ? -1 : ranges.findIndex((r) => last.family === r.family && r.contains(last.value))
+  if (last !== undefined && from >= 0) {
+    ri = from
+    cur = last.value
+    advance()
+  }
+  const bound = BigInt(taken.size + ranges.length + 1)
+  const total = set.ranges.reduce((n, r) => n + (r.end - r.start + 1n), 0n)
+  const steps = bound < total ? bound : total
+  for (let i = 0n; i < steps; i++) {
+    const r = ranges[ri] as IpRange
+    if (cur !== r.gateway && !taken.has(formatIp(r.family, cur))) return { range: r, value: cur }
+    advance()
+  }
+  throw exhausted(set, index, taken)
+}
+
+/** The exhaustion error, with per-range usage (parses the taken addresses: only on this path). */
+function exhausted(set: RangeSet, index: number, taken: ReadonlySet<string>): AddressExhaustedError {
+  const inUse = set.ranges.map(() => 0)
+  for (const text of taken) {
+    const ip = tryParseIp(text)
+    if (!ip || ip.family !== set.family) continue
+    const i = set.ranges.findIndex((r) => r.isAllocatable(ip.value))
+    if (i >= 0) inUse[i] = (inUse[i] ?? 0) + 1
+  }
+  const usage: RangeUsage[] = set.ranges.map((r, i) => ({ subnet: r.subnet.text, range: r.toString(), inUse: inUse[i] ?? 0 }))
+  return new AddressExhaustedError(index, usage)
+}
+
+// ---- helpers --------------------------------------------------------------------------
+
+function removeWhere(tx: IpamStoreTx, pred: (a: StoredAllocation) => boolean): Allocation[] {
+  const removed: Allocation[] = []
+  for (const a of tx.list()) {
+    if (pred(a) && tx.remove(a.ip)) removed.push(withFamily(a))
+  }
+  return sortAllocations(removed)
+}
+
+function withFamily(a: StoredAllocation): Allocation {
+  return { ...a, family: tryParseIp(a.ip)?.family ?? (a.ip.includes(':') ? 6 : 4) }
+}
+
+function sortKey(ip: string): [number, bigint] {
+  const p = tryParseIp(ip)
+  return p ? [p.family, p.value] : [7, 0n]
+}
+
+function compareIps(a: string, b: string): number {
+  const [fa, va] = sortKey(a)
+  const [fb, vb] = sortKey(b)
+  return fa !== fb ? fa - fb : va < vb ? -1 : va > vb ? 1 : a < b ? -1 : a > b ? 1 : 0
+}
+
+function sortIps(ips: string[]): string[] {
+  return ips.sort(compareIps)
+}
+
+function sortAllocations(list: Allocation[]): Allocation[] {
+  return list.sort((a, b) => compareIps(a.ip, b.ip))
+}

@@ -31,12 +31,18 @@ export class PodnetError extends Error {
 export function errnoName(errno: number): string {
   // ENOTSUP and EOPNOTSUPP are both 95 on Linux; the kernel and iproute2 speak of EOPNOTSUPP.
   if (Math.abs(errno) === 95) return 'EOPNOTSUPP'
+  const extra = LINUX_ONLY_ERRNOS[Math.abs(errno)]
+  if (extra) return extra
   try {
-    return getSystemErrorName(-Math.abs(errno))
+    const name = getSystemErrorName(-Math.abs(errno))
+    return name.startsWith('Unknown') ? `errno ${Math.abs(errno)}` : name
   } catch {
-    return `E${errno}`
+    return `errno ${Math.abs(errno)}`
   }
 }
+
+/** errnos Node's libuv table does not name (Linux-specific). */
+const LINUX_ONLY_ERRNOS: Record<number, string> = { 54: 'EXFULL', 85: 'ERESTART', 512: 'ERESTARTSYS' }
 
 /** Human text for an errno, as strerror(3) prints it. */
 export function errnoText(errno: number): string {

@@ -8,6 +8,7 @@ import { registerAddr } from './commands/addr.js'
 import { registerLink } from './commands/link.js'
 import { registerNetns } from './commands/netns.js'
 import { registerRoute } from './commands/route.js'
+import { registerNetwork } from './commands/network.js'
 
 export function buildProgram(): Command {
   const program = new Command('podnet')
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerLink(program)
   registerAddr(program)
   registerRoute(program)
+  registerNetwork(program)
   for (const c of program.commands) {
     c.exitOverride()
     for (const sub of c.commands) sub.exitOverride()

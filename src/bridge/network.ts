@@ -1,0 +1,728 @@
+/**
+ * Bridge networks: a bridge with gateway addresses, IPAM, NAT and published ports, and the
+ * attachment of pod network namespaces to it. docker0 / netavark / CNI bridge semantics, done
+ * in-process over rtnetlink and nf_tables.
+ *
+ * Every multi-step operation runs under the state lock and an UndoStack: a failure undoes the
+ * steps already taken. Teardown verbs (detach, remove) succeed when the thing is already gone.
+ * Per-pod work never dumps links or rules: attach is O(1) kernel requests (docs/networks.md).
+ */
+import { join } from 'node:path'
+import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError, isErrno } from '../errors.js'
+import { Netns } from '../netns/index.js'
+import { Rtnl, type Link } from '../netlink/route/index.js'
+import { Nft, type AddedRule, type Rule } from '../netlink/nftables/index.js'
+import { validateIfname, validateMac, validateMtu } from '../netlink/route/validate.js'
+import { Allocator, DiskStore, overlaps, parseCidr as parseIpamCidr, parseIp as parseIpamIp, parseRangeSets, type AllocatedAddress, type RangeSet } from './ipam/index.js'
+import { bridgeMac, defaultBridgeName, hostVethName, isHostVethName, podMac, validateContainerId, validateNetworkName } from './names.js'
+import { BRIDGES_SET, CHAINS, HOSTPORTS, TABLE, networkRules, portMappingRule, sharedRules, type PortMapping } from './nat.js'
+import { StateDir } from './state.js'
+import { writeSysctlSync } from './sysctl.js'
+import { UndoStack } from './undo.js'
+
+export type { PortMapping } from './nat.js'
+
+export interface NetworkSpec {
+  name: string
+  /** One IPv4 and/or one IPv6 subnet. */
+  subnets: string[]
+  /** Gateways, one per subnet (matched by family); default: the first usable address. */
+  gateways?: string[]
+  /** Bridge name; default `pn-<name>`. */
+  bridge?: string
+  mtu?: number
+  /** Masquerade traffic leaving through other interfaces (default true). */
+  nat?: boolean
+  /** No way in or out: only pods of this network and the gateway. */
+  internal?: boolean
+}
+
+export interface SubnetConfig {
+  subnet: string
+  gateway: string
+  family: 4 | 6
+}
+
+/** A rule podnet added, by handle (bigint handles are stored as decimal strings). */
+export interface RuleRecord {
+  chain: string
+  handle: string
+  comment: string
+}
+
+export interface NetworkConfig {
+  name: string
+  bridge: string
+  bridgeMac: string
+  subnets: SubnetConfig[]
+  mtu: number
+  nat: boolean
+  internal: boolean
+  /** Whether podnet created the bridge (and so deletes it). */
+  createdBridge: boolean
+  hostNetns: string | null
+  createdAt: string
+  rules: RuleRecord[]
+}
+
+export interface AttachSpec {
+  network: string
+  /** A named namespace (/run/netns/NAME) or a path (/proc/PID/ns/net, a CNI_NETNS). */
+  netns: string
+  /** Interface name inside the namespace (default eth0). */
+  ifname?: string
+  /** Container id owning the attachment (default: the namespace's name). */
+  id?: string
+  /** Static addresses (at most one per subnet). */
+  ips?: string[]
+  mac?: string
+  portMappings?: PortMapping[]
+}
+
+export interface AttachmentAddress {
+  /** CIDR: '10.88.0.2/16'. */
+  address: string
+  gateway: string
+  family: 4 | 6
+}
+
+export interface Attachment {
+  network: string
+  id: string
+  ifname: string
+  /** Path of the pod's network namespace. */
+  netns: string
+  hostVeth: string
+  mac: string
+  mtu: number
+  addresses: AttachmentAddress[]
+  portMappings: PortMapping[]
+  rules: RuleRecord[]
+  createdAt: string
+}
+
+export interface DetachSpec {
+  network: string
+  id?: string
+  ifname?: string
+  /** Only detach if the attachment belongs to this namespace (protects a live pod from a stale DEL). */
+  netns?: string
+}
+
+export interface DetachResult {
+  detached: boolean
+  /** Why nothing was done, when detached is false. */
+  reason?: string
+  attachment?: Attachment
+}
+
+export interface Drift {
+  network: string
+  object: string
+  problem: string
+}
+
+export interface GcReport {
+  removedVeths: string[]
+  removedAttachments: string[]
+  releasedAddresses: string[]
+  removedRules: string[]
+  removedPorts: string[]
+}
+
+export interface ManagerOptions {
+  stateDir?: string
+  /** The named namespace that plays the host (default: the one this process is in). */
+  hostNetns?: string
+}
+
+const MAX_BRIDGE_PORTS = 1023
+
+const attachmentKey = (id: string, ifname: string): string => `${id}@${ifname}`
+const ruleRecord = (r: AddedRule): RuleRecord => ({ chain: r.chain, handle: r.handle.toString(), comment: r.comment ?? '' })
+
+/** Resolves a namespace argument: a name under /run/netns, or a path. */
+function openNetnsArg(ns: string): Netns {
+  return ns.includes('/') ? Netns.openPath(ns) : Netns.open(ns)
+}
+
+/** Parses [HOSTIP:]HOSTPORT:PORT[/tcp|udp] (IPv6 host addresses in brackets: [fd00::1]:8080:80). */
+export function parsePortMapping(text: string): PortMapping {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(\d+):(\d+)(?:\/(tcp|udp))?$/.exec(text)
+  if (!m) throw new InvalidArgumentError('port mapping', `'${text}' is not [HOSTIP:]HOSTPORT:PORT[/tcp|udp]`)
+  const mapping: PortMapping = { hostPort: Number(m[2]), containerPort: Number(m[3]), protocol: (m[4] ?? 'tcp') as 'tcp' | 'udp' }
+  if (m[1]) mapping.hostIp = m[1].replace(/^\[|\]$/g, '')
+  validatePortMapping(mapping)
+  return mapping
+}
+
+export function validatePortMapping(m: PortMapping): void {
+  for (const [k, v] of [['host port', m.hostPort], ['container port', m.containerPort]] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 65535) throw new InvalidArgumentError('port mapping', `${k} ${v} is out of range (1-65535)`)
+  }
+  if (m.protocol !== 'tcp' && m.protocol !== 'udp') throw new InvalidArgumentError('port mapping', `protocol '${String(m.protocol)}' is not tcp or udp`)
+  if (m.hostIp !== undefined) parseIpamIp(m.hostIp, 'port mapping host address')
+}
+
+const portFile = (m: PortMapping): string => `${m.protocol}-${m.hostIp ?? '*'}-${m.hostPort}`
+
+/**
+ * Manages the bridge networks of one host (a namespace) with one state directory.
+ * Resource: close() releases the sockets.
+ */
+export class NetworkManager {
+  readonly state: StateDir
+  readonly hostNetnsName: string | null
+  private readonly hostNs: Netns | undefined
+  private rtCache: Rtnl | undefined
+  private nftCache: Nft | undefined
+
+  constructor(opts: ManagerOptions = {}) {
+    this.state = new StateDir(opts.stateDir)
+    this.hostNetnsName = opts.hostNetns ?? null
+    this.hostNs = opts.hostNetns ? Netns.open(opts.hostNetns) : undefined
+  }
+
+  /** The rtnetlink handle in the host namespace (opened once). */
+  get rt(): Rtnl {
+    return (this.rtCache ??= Rtnl.open(this.hostNs ? { netns: this.hostNs } : {}))
+  }
+
+  /** The nf_tables handle in the host namespace (opened once). */
+  get nft(): Nft {
+    return (this.nftCache ??= Nft.open(this.hostNs ? { netnsFd: this.hostNs.fd } : {}))
+  }
+
+  close(): void {
+    this.rtCache?.close()
+    this.nftCache?.close()
+    this.hostNs?.close()
+  }
+
+  /** Runs fn with this thread in the host namespace (sysctls). */
+  private inHost(fn: () => void): void {
+    if (this.hostNs) this.hostNs.runSync(fn)
+    else fn()
+  }
+
+  private configPath(name: string): string {
+    return join(this.state.networkDir(name), 'network.json')
+  }
+
+  private attachmentPath(network: string, id: string, ifname: string): string {
+    return join(this.state.attachmentsDir(network), `${attachmentKey(id, ifname)}.json`)
+  }
+
+  /** The stored configuration of a network; NotFoundError when there is none. */
+  get(name: string): NetworkConfig {
+    validateNetworkName(name)
+    const c = this.state.readJson<NetworkConfig>(this.configPath(name))
+    if (!c) throw new NotFoundError('network', name)
+    return c
+  }
+
+  /** Every network's stored configuration. */
+  list(): NetworkConfig[] {
+    return this.state.list(this.state.networksDir()).flatMap((n) => {
+      const c = this.state.readJson<NetworkConfig>(this.configPath(n))
+      return c ? [c] : []
+    })
+  }
+
+  /** The attachments of a network. */
+  attachments(name: string): Attachment[] {
+    return this.state.list(this.state.attachmentsDir(name)).flatMap((f) => {
+      const a = f.endsWith('.json') ? this.state.readJson<Attachment>(join(this.state.attachmentsDir(name), f)) : undefined
+      return a ? [a] : []
+    })
+  }
+
+  private allocator(name: string): Allocator {
+    return new Allocator(new DiskStore(this.state.ipamDir(name)))
+  }
+
+  private ranges(c: NetworkConfig): RangeSet[] {
+    return parseRangeSets(c.subnets.map((s) => ({ subnet: s.subnet, gateway: s.gateway })))
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // create / remove
+
+  /**
+   * Creates a network: bridge (stable MAC, MTU, up), gateway addresses, sysctls (ip_forward,
+   * route_localnet on the bridge, accept_ra=0), NAT and isolation rules. Nothing is left behind
+   * when any step fails.
+   */
+  async create(spec: NetworkSpec): Promise<NetworkConfig> {
+    validateNetworkName(spec.name)
+    if (!spec.subnets.length) throw new InvalidArgumentError('subnet', 'a network needs at least one --subnet')
+    const mtu = spec.mtu ?? 1500
+    validateMtu(mtu)
+    const bridge = spec.bridge ?? defaultBridgeName(spec.name)
+    validateIfname(bridge, 'bridge name')
+    const subnets = this.parseSubnets(spec)
+    if (spec.internal && spec.nat === true) throw new InvalidArgumentError('--internal', 'an internal network has no NAT; drop --nat')
+    return this.state.locked(async () => {
+      if (this.state.readJson(this.configPath(spec.name))) throw new ExistsError('network', spec.name)
+      for (const other of this.list()) {
+        if (other.bridge === bridge) throw new ExistsError('bridge', bridge, `(used by network '${other.name}')`)
+        for (const s of subnets) for (const o of other.subnets) {
+          if (overlaps(s.subnet, o.subnet)) throw new InvalidArgumentError('subnet', `${s.subnet} overlaps ${o.subnet} of network '${other.name}'`)
+        }
+      }
+      this.checkRoutedInHost(subnets, bridge)
+      const config: NetworkConfig = {
+        name: spec.name, bridge, bridgeMac: bridgeMac(spec.name), subnets, mtu,
+        nat: spec.internal ? false : spec.nat ?? true, internal: spec.internal ?? false,
+        createdBridge: false, hostNetns: this.hostNetnsName, createdAt: new Date().toISOString(), rules: [],
+      }
+      return UndoStack.run(async (undo) => {
+        await this.ensureBridge(config, undo)
+        for (const s of subnets) {
+          const prefix = s.subnet.split('/')[1]
+          await this.rt.addr.add({ cidr: `${s.gateway}/${prefix}`, dev: bridge, ...(s.family === 6 && { nodad: true }) })
+          undo.push(`remove ${s.gateway} from ${bridge}`, () => this.rt.addr.del({ cidr: `${s.gateway}/${prefix}`, dev: bridge }))
+        }
+        this.inHost(() => {
+          if (!config.internal) {
+            if (subnets.some((s) => s.family === 4)) writeSysctlSync('net.ipv4.ip_forward', '1')
+            if (subnets.some((s) => s.family === 6)) writeSysctlSync('net.ipv6.conf.all.forwarding', '1')
+          }
+          try {
+            writeSysctlSync(`net/ipv6/conf/${bridge}/accept_ra`, '0')
+          } catch {
+            // IPv6 disabled in this namespace: nothing to turn off
+          }
+        })
+        // route_localnet lets 127.0.0.1:hostPort reach pods (DNAT from the output chain)
+        await this.rt.link.set(bridge, { ipv4Conf: { route_localnet: 1 } })
+        const added = await this.installNetworkRules(config)
+        config.rules = added.map(ruleRecord)
+        undo.push('remove nf_tables rules', () => this.deleteRules(config.rules, config.bridge))
+        this.state.writeJson(this.configPath(spec.name), config)
+        return config
+      })
+    })
+  }
+
+  private parseSubnets(spec: NetworkSpec): SubnetConfig[] {
+    const seen = new Set<number>()
+    const ranges = spec.subnets.map((text) => {
+      const c = parseIpamCidr(text, 'subnet')
+      if (seen.has(c.family)) throw new InvalidArgumentError('subnet', `more than one IPv${c.family} subnet; give at most one IPv4 and one IPv6`)
+      seen.add(c.family)
+      const gw = spec.gateways?.find((g) => (g.includes(':') ? 6 : 4) === c.family)
+      return { subnet: text, ...(gw !== undefined && { gateway: gw }) }
+    })
+    for (const g of spec.gateways ?? []) {
+      if (!ranges.some((r) => 'gateway' in r && r.gateway === g)) throw new InvalidArgumentError('gateway', `${g} has no subnet of its family`)
+    }
+    const sets = parseRangeSets(ranges, 'subnet')
+    return sets.map((rs, i) => {
+      const r = rs.ranges[0]!
+      return { subnet: r.subnet.text ?? spec.subnets[i]!, gateway: r.gatewayText, family: r.family }
+    })
+  }
+
+  /** Refuses a subnet that overlaps a route of the host (other than podnet's own bridge). */
+  private checkRoutedInHost(subnets: SubnetConfig[], bridge: string): void {
+    const links = this.rt.link.listSync()
+    const br = links.find((l) => l.name === bridge)
+    for (const r of this.rt.route.listSync({ table: 'all' })) {
+      if (r.dst === 'default' || r.type !== 1 || (br && r.oif === br.index)) continue
+      if (r.family === 6 && r.dst.startsWith('fe80:')) continue
+      const dst = r.dst.includes('/') ? r.dst : `${r.dst}/${r.family === 4 ? 32 : 128}`
+      for (const s of subnets) {
+        if (s.family === r.family && overlaps(s.subnet, dst)) {
+          const dev = links.find((l) => l.index === r.oif)?.name
+          throw new InvalidArgumentError('subnet', `${s.subnet} overlaps ${dst}${dev ? ` on ${dev}` : ''}, already routed in the host namespace`)
+        }
+      }
+    }
+  }
+
+  private async ensureBridge(config: NetworkConfig, undo: UndoStack): Promise<void> {
+    const existing = this.rt.link.findSync(config.bridge)
+    if (existing) {
+      if (existing.kind !== 'bridge') {
+        throw new InvalidArgumentError('bridge', `'${config.bridge}' exists and is ${existing.kind ? `a ${existing.kind}` : 'not a bridge'}`)
+      }
+      if (!existing.up) await this.rt.link.set(config.bridge, { up: true })
+      return
+    }
+    await this.rt.link.add({
+      kind: 'bridge', name: config.bridge, mtu: config.mtu, address: config.bridgeMac,
+      bridge: { stpState: 0, forwardDelay: 0 },
+    })
+    config.createdBridge = true
+    undo.push(`delete bridge ${config.bridge}`, () => this.rt.link.del(config.bridge))
+    await this.rt.link.set(config.bridge, { up: true })
+  }
+
+  /** Ensures table, chains and set exist, adds the network's rules; one atomic batch. */
+  private async installNetworkRules(config: NetworkConfig): Promise<AddedRule[]> {
+    const tables = await this.nftTableExists()
+    const tx = this.nft.transaction()
+    if (!tables) {
+      tx.addTable({ family: TABLE.family, name: TABLE.table })
+      for (const [chain, def] of Object.entries(CHAINS)) tx.addChain({ ...TABLE, name: chain, ...def })
+      tx.addChain({ ...TABLE, name: HOSTPORTS })
+      tx.addSet({ ...TABLE, name: BRIDGES_SET, keyType: 'ifname' })
+      for (const r of sharedRules()) tx.addRule(r)
+    }
+    tx.addElements({ ...TABLE, name: BRIDGES_SET, keyType: 'ifname', elements: [{ key: config.bridge }] })
+    const rules = networkRules({ name: config.name, bridge: config.bridge, subnets: config.subnets, nat: config.nat, internal: config.internal })
+    for (const r of rules) tx.addRule(r)
+    const result = tx.commitSync()
+    return result.rules.slice(result.rules.length - rules.length)
+  }
+
+  /** True when podnet's table exists. */
+  private async nftTableExists(): Promise<boolean> {
+    return (await this.nft.listTables(TABLE.family)).some((t) => t.name === TABLE.table)
+  }
+
+  /** Deletes rules by handle in one batch; rules already gone are fine. */
+  private deleteRules(rules: readonly RuleRecord[], bridge?: string): void {
+    if (!rules.length && bridge === undefined) return
+    const tx = this.nft.transaction()
+    for (const r of rules) tx.destroyRule({ ...TABLE, chain: r.chain, handle: BigInt(r.handle) })
+    if (bridge !== undefined) tx.destroyElements({ ...TABLE, name: BRIDGES_SET, keyType: 'ifname', elements: [{ key: bridge }] })
+    try {
+      tx.commitSync()
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err
+    }
+  }
+
+  /**
+   * Removes a network: its rules, its bridge (if podnet created it), its state. Refused while
+   * pods are attached unless `force`, which detaches them first. Equivalent to `podnet network rm`.
+   */
+  async remove(name: string, opts: { force?: boolean } = {}): Promise<{ detached: number }> {
+    const config = this.get(name)
+    const atts = this.attachments(name)
+    if (atts.length && !opts.force) {
+      throw new PodnetError(`network '${name}' has ${atts.length} attachment(s) (${atts.slice(0, 3).map((a) => a.id).join(', ')}${atts.length > 3 ? ', ...' : ''}); detach them or use --force`)
+    }
+    for (const a of atts) await this.detach({ network: name, id: a.id, ifname: a.ifname })
+    await this.state.locked(async () => {
+      this.deleteRules(config.rules, config.bridge)
+      if (config.createdBridge) {
+        try {
+          await this.rt.link.del(config.bridge)
+        } catch (err) {
+          if (!(err instanceof NotFoundError)) throw err
+        }
+      }
+      this.state.removeTree(this.state.networkDir(name))
+      if (this.list().length === 0) {
+        try {
+          this.nft.transaction().destroyTable({ family: TABLE.family, name: TABLE.table }).commitSync()
+        } catch (err) {
+          if (!isErrno(err, 'ENOENT')) throw err
+        }
+      }
+    })
+    return { detached: atts.length }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // attach / detach
+
+  /**
+   * Attaches a pod namespace: host-side veth on the bridge, the pod side created directly in
+   * the namespace (eth0), MAC, MTU, addresses from IPAM, default routes, loopback up, published
+   * ports. Undone completely on any failure.
+   */
+  async attach(spec: AttachSpec): Promise<Attachment> {
+    const config = this.get(spec.network)
+    const ifname = spec.ifname ?? 'eth0'
+    validateIfname(ifname, 'ifname')
+    const podNs = openNetnsArg(spec.netns)
+    try {
+      const id = spec.id ?? (spec.netns.includes('/') ? undefined : spec.netns)
+      if (id === undefined) throw new InvalidArgumentError('id', 'an attachment by namespace path needs an --id')
+      validateContainerId(id)
+      const mac = spec.mac ?? podMac(config.name, id, ifname)
+      validateMac(mac, 'mac')
+      const mappings = spec.portMappings ?? []
+      for (const m of mappings) validatePortMapping(m)
+      this.checkMappingFamilies(config, mappings)
+      return await this.state.locked(() => this.attachLocked(config, spec, podNs, id, ifname, mac, mappings))
+    } finally {
+      podNs.close()
+    }
+  }
+
+  private checkMappingFamilies(config: NetworkConfig, mappings: PortMapping[]): void {
+    for (const m of mappings) {
+      const fam = m.hostIp === undefined ? undefined : m.hostIp.includes(':') ? 6 : 4
+      if (fam !== undefined && !config.subnets.some((s) => s.family === fam)) {
+        throw new InvalidArgumentError('port mapping', `host address ${m.hostIp} is IPv${fam} but network '${config.name}' has no IPv${fam} subnet`)
+      }
+    }
+    const seen = new Set<string>()
+    for (const m of mappings) {
+      const k = `${m.protocol}/${m.hostPort}/${m.hostIp ?? '*'}`
+      if (seen.has(k)) throw new InvalidArgumentError('port mapping', `host port ${m.hostPort}/${m.protocol} is given twice`)
+      seen.add(k)
+    }
+  }
+
+  private async attachLocked(config: NetworkConfig, spec: AttachSpec, podNs: Netns, id: string, ifname: string, mac: string, mappings: PortMapping[]): Promise<Attachment> {
+    const recordPath = this.attachmentPath(config.name, id, ifname)
+    const prior = this.state.readJson<Attachment>(recordPath)
+    if (prior) throw new ExistsError('attachment', attachmentKey(id, ifname), `on network '${config.name}' (netns ${prior.netns})`)
+    return UndoStack.run(async (undo) => {
+      // 1. addresses
+      const allocator = this.allocator(config.name)
+      const addrs = await allocator.allocate({ containerId: id, ifname, ...(spec.ips?.length && { ip: spec.ips }) }, this.ranges(config))
+      undo.push('release addresses', async () => { await allocator.release(id, ifname) })
+      // 2. host ports, claimed atomically
+      for (const m of mappings) {
+        this.claimPort(config.name, id, ifname, m)
+        undo.push(`release port ${portFile(m)}`, () => { this.state.remove(join(this.state.portsDir(), portFile(m))) })
+      }
+      // 3. veth: host end on the bridge, pod end created directly in the pod namespace
+      const hostVeth = hostVethName(config.name, id, ifname)
+      try {
+        await this.rt.link.add({
+          kind: 'veth', name: hostVeth, mtu: config.mtu, master: config.bridge,
+          peer: { name: ifname, netns: podNs, mtu: config.mtu, address: mac },
+        })
+      } catch (err) {
+        if (err instanceof ExistsError && err.objectName === ifname) {
+          throw new ExistsError('interface', ifname, `in netns ${spec.netns}`, { cause: err })
+        }
+        throw err
+      }
+      undo.push(`delete veth ${hostVeth}`, () => this.rt.link.del(hostVeth))
+      // no IPv6 link-local on the host end (no DAD/MLD per port), hairpin for pod -> own published port, then up
+      await this.rt.link.set(hostVeth, { ipv6AddrGenMode: 'none', hairpin: true })
+      await this.rt.link.set(hostVeth, { up: true })
+      // 4. inside the pod
+      const pod = Rtnl.open({ netns: podNs })
+      try {
+        pod.link.setSync('lo', { up: true })
+        pod.link.setSync(ifname, { up: true, ipv4Conf: { arp_notify: 1 } })
+        for (const a of addrs) pod.addr.addSync({ cidr: a.address, dev: ifname, ...(a.family === 6 && { nodad: true }) })
+        for (const a of addrs) pod.route.addSync({ dst: 'default', via: a.gateway, dev: ifname })
+      } finally {
+        pod.close()
+      }
+      // 5. published ports
+      const rules: RuleRecord[] = []
+      if (mappings.length) {
+        const tx = this.nft.transaction()
+        for (const m of mappings) {
+          for (const a of this.mappingTargets(m, addrs)) tx.addRule(portMappingRule(config.name, id, ifname, m, a.ip, a.family))
+        }
+        const res = tx.commitSync()
+        rules.push(...res.rules.map(ruleRecord))
+        undo.push('remove port mapping rules', () => this.deleteRules(rules))
+      }
+      const attachment: Attachment = {
+        network: config.name, id, ifname, netns: podNs.path, hostVeth, mac, mtu: config.mtu,
+        addresses: addrs.map((a) => ({ address: a.address, gateway: a.gateway, family: a.family })),
+        portMappings: mappings, rules, createdAt: new Date().toISOString(),
+      }
+      this.state.writeJson(recordPath, attachment)
+      return attachment
+    })
+  }
+
+  /** Pod addresses a mapping forwards to: the one of the host address's family, or every family. */
+  private mappingTargets(m: PortMapping, addrs: AllocatedAddress[]): AllocatedAddress[] {
+    if (m.hostIp === undefined) return addrs
+    const fam = m.hostIp.includes(':') ? 6 : 4
+    return addrs.filter((a) => a.family === fam)
+  }
+
+  private claimPort(network: string, id: string, ifname: string, m: PortMapping): void {
+    const dir = this.state.portsDir()
+    const owner = { network, id, ifname, mapping: m }
+    const conflicts = this.state.list(dir).filter((f) => {
+      const [proto, host, port] = [f.slice(0, f.indexOf('-')), f.slice(f.indexOf('-') + 1, f.lastIndexOf('-')), f.slice(f.lastIndexOf('-') + 1)]
+      return proto === m.protocol && Number(port) === m.hostPort && (host === '*' || m.hostIp === undefined || host === m.hostIp)
+    })
+    if (conflicts.length || !this.state.createExclusive(join(dir, portFile(m)), owner)) {
+      const holder = this.state.readJson<typeof owner>(join(dir, conflicts[0] ?? portFile(m)))
+      throw new ExistsError('host port', `${m.hostIp ? `${m.hostIp}:` : ''}${m.hostPort}/${m.protocol}`,
+        holder ? `(published by ${holder.id}/${holder.ifname} on network '${holder.network}')` : '')
+    }
+  }
+
+  /**
+   * Detaches (container id, ifname) from a network: its port rules, veth, addresses and record.
+   * Succeeds, and says so, when there is nothing to detach.
+   */
+  async detach(spec: DetachSpec): Promise<DetachResult> {
+    const config = this.get(spec.network)
+    const ifname = spec.ifname ?? 'eth0'
+    const id = spec.id ?? (spec.netns && !spec.netns.includes('/') ? spec.netns : undefined)
+    if (id === undefined) throw new InvalidArgumentError('id', 'detach needs --id (or a namespace name)')
+    return this.state.locked(async () => {
+      const path = this.attachmentPath(config.name, id, ifname)
+      const a = this.state.readJson<Attachment>(path)
+      if (!a) {
+        // nothing recorded: still release any address this owner holds (a crashed attach)
+        await this.allocator(config.name).release(id, ifname)
+        return { detached: false, reason: `${attachmentKey(id, ifname)} is not attached to network '${config.name}'` }
+      }
+      if (spec.netns !== undefined) {
+        const path2 = spec.netns.includes('/') ? spec.netns : join(Netns.open(spec.netns).path)
+        if (path2 !== a.netns) return { detached: false, reason: `${attachmentKey(id, ifname)} belongs to netns ${a.netns}, not ${spec.netns}` }
+      }
+      this.deleteRules(a.rules)
+      try {
+        await this.rt.link.del(a.hostVeth)
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err
+      }
+      await this.allocator(config.name).release(id, ifname)
+      for (const m of a.portMappings) this.state.remove(join(this.state.portsDir(), portFile(m)))
+      this.state.remove(path)
+      return { detached: true, attachment: a }
+    })
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // check / gc / nat
+
+  /** Reports drift between the recorded state and the kernel. */
+  async check(name?: string): Promise<Drift[]> {
+    const configs = name ? [this.get(name)] : this.list()
+    const drift: Drift[] = []
+    const ruleSet = await this.podnetRules()
+    const handles = new Set(ruleSet.map((r) => `${r.chain}/${r.handle}`))
+    for (const c of configs) {
+      const br = this.rt.link.findSync(c.bridge)
+      if (!br) drift.push({ network: c.name, object: `bridge ${c.bridge}`, problem: 'missing' })
+      else {
+        if (br.kind !== 'bridge') drift.push({ network: c.name, object: `bridge ${c.bridge}`, problem: `is a ${br.kind ?? 'non-bridge'}` })
+        if (!br.up) drift.push({ network: c.name, object: `bridge ${c.bridge}`, problem: 'down' })
+        const have = new Set(this.rt.addr.listSync({ dev: br.index }).map((a) => `${a.local}`))
+        for (const s of c.subnets) if (!have.has(s.gateway)) drift.push({ network: c.name, object: `gateway ${s.gateway}`, problem: `not on ${c.bridge}` })
+      }
+      for (const r of c.rules) if (!handles.has(`${r.chain}/${r.handle}`)) drift.push({ network: c.name, object: `rule ${r.chain} #${r.handle} (${r.comment})`, problem: 'missing' })
+      for (const a of this.attachments(c.name)) {
+        const what = `attachment ${attachmentKey(a.id, a.ifname)}`
+        const veth = this.rt.link.findSync(a.hostVeth)
+        if (!veth) drift.push({ network: c.name, object: `${what} veth ${a.hostVeth}`, problem: 'missing' })
+        else if (br && veth.master !== br.index) drift.push({ network: c.name, object: `${what} veth ${a.hostVeth}`, problem: `not a port of ${c.bridge}` })
+        if (!this.state.exists(a.netns)) drift.push({ network: c.name, object: `${what} netns ${a.netns}`, problem: 'missing (run network gc)' })
+        else {
+          const ns = Netns.openPath(a.netns)
+          const pod = Rtnl.open({ netns: ns })
+          try {
+            const l = pod.link.findSync(a.ifname)
+            if (!l) drift.push({ network: c.name, object: `${what} ${a.ifname}`, problem: 'missing in the pod namespace' })
+            else {
+              const got = new Set(pod.addr.listSync({ dev: l.index }).map((x) => `${x.local}/${x.prefixlen}`))
+              for (const ad of a.addresses) if (!got.has(ad.address)) drift.push({ network: c.name, object: `${what} address ${ad.address}`, problem: 'missing' })
+            }
+          } finally {
+            pod.close()
+            ns.close()
+          }
+        }
+        for (const r of a.rules) if (!handles.has(`${r.chain}/${r.handle}`)) drift.push({ network: c.name, object: `${what} rule ${r.chain} #${r.handle}`, problem: 'missing' })
+      }
+    }
+    return drift
+  }
+
+  /** Rules in podnet's table (empty when the table does not exist). */
+  async podnetRules(): Promise<Rule[]> {
+    try {
+      return await this.nft.listRules({ ...TABLE })
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return []
+      throw err
+    }
+  }
+
+  /**
+   * Removes leftovers: attachments whose namespace is gone (rules, addresses, ports, record),
+   * podnet veths with no attachment, addresses with no owner, rules of deleted networks or
+   * attachments, and port claims with no attachment.
+   */
+  async gc(): Promise<GcReport> {
+    return this.state.locked(async () => {
+      const report: GcReport = { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [] }
+      const configs = this.list()
+      const live = new Map<string, Attachment>()
+      for (const c of configs) {
+        for (const a of this.attachments(c.name)) {
+          if (this.state.exists(a.netns) && this.netnsHasLink(a.netns, a.ifname)) {
+            live.set(`${c.name}/${attachmentKey(a.id, a.ifname)}`, a)
+            continue
+          }
+          this.deleteRules(a.rules)
+          try { await this.rt.link.del(a.hostVeth); report.removedVeths.push(a.hostVeth) } catch (err) { if (!(err instanceof NotFoundError)) throw err }
+          this.state.remove(this.attachmentPath(c.name, a.id, a.ifname))
+          report.removedAttachments.push(`${c.name}/${attachmentKey(a.id, a.ifname)}`)
+        }
+        const valid = [...live.values()].filter((a) => a.network === c.name).map((a) => ({ containerId: a.id, ifname: a.ifname }))
+        for (const freed of await this.allocator(c.name).gc(valid)) report.releasedAddresses.push(`${c.name}/${freed.ip}`)
+        // podnet veths on this bridge that no live attachment owns
+        const br = this.rt.link.findSync(c.bridge)
+        if (br) {
+          const owned = new Set([...live.values()].filter((a) => a.network === c.name).map((a) => a.hostVeth))
+          for (const l of this.rt.link.listSync({ master: br.index })) {
+            if (isHostVethName(l.name) && !owned.has(l.name)) {
+              await this.rt.link.del(l.index)
+              report.removedVeths.push(l.name)
+            }
+          }
+        }
+      }
+      // rules: keep shared ones, those of live networks and of live attachments
+      const keep = new Set<string>()
+      for (const c of configs) for (const r of c.rules) keep.add(`${r.chain}/${r.handle}`)
+      for (const a of live.values()) for (const r of a.rules) keep.add(`${r.chain}/${r.handle}`)
+      const stale = (await this.podnetRules()).filter((r) => !keep.has(`${r.chain}/${r.handle}`) && !(r.comment ?? '').startsWith('podnet shared'))
+      if (stale.length) {
+        this.deleteRules(stale.map((r) => ({ chain: r.chain, handle: r.handle.toString(), comment: r.comment ?? '' })))
+        report.removedRules.push(...stale.map((r) => `${r.chain} #${r.handle} ${r.comment ?? ''}`.trim()))
+      }
+      // port claims
+      for (const f of this.state.list(this.state.portsDir())) {
+        const owner = this.state.readJson<{ network: string; id: string; ifname: string }>(join(this.state.portsDir(), f))
+        if (!owner || !live.has(`${owner.network}/${attachmentKey(owner.id, owner.ifname)}`)) {
+          this.state.remove(join(this.state.portsDir(), f))
+          report.removedPorts.push(f)
+        }
+      }
+      return report
+    })
+  }
+
+  private netnsHasLink(path: string, ifname: string): boolean {
+    let ns: Netns
+    try {
+      ns = Netns.openPath(path)
+    } catch {
+      return false
+    }
+    try {
+      const rt = Rtnl.open({ netns: ns })
+      try {
+        return rt.link.findSync(ifname) !== undefined
+      } finally {
+        rt.close()
+      }
+    } finally {
+      ns.close()
+    }
+  }
+
+  /** The bridge port count, for the 1023-port limit check. */
+  portCount(config: NetworkConfig): number {
+    return this.rt.link.listSync({ master: config.bridge }).length
+  }
+}
+
+export { MAX_BRIDGE_PORTS }
+export type { Link }

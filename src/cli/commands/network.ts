@@ -1,0 +1,153 @@
+/** podnet network create | ls | inspect | rm | attach | detach | check | gc, and podnet nat ls */
+import type { Command } from 'commander'
+import { InvalidArgumentError } from '../../errors.js'
+import type { NetworkManager, PortMapping } from '../../bridge/index.js'
+import { intArg } from '../context.js'
+import { printJson, printTable } from '../output.js'
+
+interface Global { stateDir?: string; hostNetns?: string; json?: boolean }
+
+async function withManager<T>(o: Global, fn: (m: NetworkManager) => Promise<T>): Promise<T> {
+  const { NetworkManager } = await import('../../bridge/index.js')
+  const m = new NetworkManager({ ...(o.stateDir && { stateDir: o.stateDir }), ...(o.hostNetns && { hostNetns: o.hostNetns }) })
+  try {
+    return await fn(m)
+  } finally {
+    m.close()
+  }
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+
+function common(c: Command, json = true): Command {
+  c.option('--state-dir <dir>', 'state directory (default $PODNET_STATE_DIR or /var/lib/podnet)')
+  c.option('--host-netns <ns>', 'the named namespace that plays the host (default: the current one)')
+  if (json) c.option('--json', 'JSON output')
+  return c
+}
+
+const fmtPorts = (ms: PortMapping[]): string => ms.map((m) => `${m.hostIp ? `${m.hostIp}:` : ''}${m.hostPort}->${m.containerPort}/${m.protocol}`).join(',')
+
+export function registerNetwork(program: Command): void {
+  const net = program.command('network').description('bridge networks: bridge + IPAM + NAT + published ports')
+
+  common(net.command('create <name>').description('create a bridge network'))
+    .requiredOption('--subnet <cidr>', 'IPv4 or IPv6 subnet (repeat for dual stack)', collect)
+    .option('--gateway <ip>', 'gateway address (repeat per family; default: first usable)', collect)
+    .option('--bridge <name>', 'bridge name (default pn-<name>)')
+    .option('--mtu <n>', 'MTU of the bridge and the pods', intArg('--mtu', 68, 65535))
+    .option('--no-nat', 'no masquerade for traffic leaving the host')
+    .option('--internal', 'no way in or out: pods reach only each other and the gateway')
+    .action(async (name: string, o: Global & { subnet: string[]; gateway?: string[]; bridge?: string; mtu?: number; nat: boolean; internal?: boolean }) => {
+      await withManager(o, async (m) => {
+        const c = await m.create({
+          name, subnets: o.subnet, ...(o.gateway && { gateways: o.gateway }), ...(o.bridge && { bridge: o.bridge }),
+          ...(o.mtu !== undefined && { mtu: o.mtu }), nat: o.nat, ...(o.internal && { internal: true }),
+        })
+        if (o.json) printJson(c)
+        else process.stdout.write(`network ${c.name}: bridge ${c.bridge}, ${c.subnets.map((s) => `${s.subnet} gw ${s.gateway}`).join(', ')}${c.internal ? ', internal' : c.nat ? ', NAT' : ', no NAT'}\n`)
+      })
+    })
+
+  common(net.command('ls').alias('list').description('list networks'))
+    .action(async (o: Global) => {
+      await withManager(o, async (m) => {
+        const rows = m.list().map((c) => ({ ...c, attachments: m.attachments(c.name).length }))
+        if (o.json) printJson(rows)
+        else printTable(rows.map((c) => ({ name: c.name, bridge: c.bridge, subnets: c.subnets.map((s) => s.subnet).join(','), mode: c.internal ? 'internal' : c.nat ? 'nat' : 'routed', pods: c.attachments })),
+          [['name', 'NAME'], ['bridge', 'BRIDGE'], ['subnets', 'SUBNETS'], ['mode', 'MODE'], ['pods', 'ATTACHMENTS']])
+      })
+    })
+
+  common(net.command('inspect <name>').description('a network and its attachments'))
+    .action(async (name: string, o: Global) => {
+      await withManager(o, async (m) => {
+        const c = m.get(name)
+        const atts = m.attachments(name)
+        if (o.json) printJson({ ...c, attachments: atts })
+        else {
+          process.stdout.write(`network ${c.name}\n  bridge   ${c.bridge} (${c.bridgeMac}, mtu ${c.mtu})\n`)
+          for (const s of c.subnets) process.stdout.write(`  subnet   ${s.subnet} gateway ${s.gateway}\n`)
+          process.stdout.write(`  mode     ${c.internal ? 'internal' : c.nat ? 'nat' : 'routed'}\n  rules    ${c.rules.length}\n\n`)
+          printTable(atts.map((a) => ({ id: a.id, ifname: a.ifname, netns: a.netns, veth: a.hostVeth, addresses: a.addresses.map((x) => x.address).join(','), ports: fmtPorts(a.portMappings) })),
+            [['id', 'ID'], ['ifname', 'IFNAME'], ['netns', 'NETNS'], ['veth', 'HOST VETH'], ['addresses', 'ADDRESSES'], ['ports', 'PORTS']])
+        }
+      })
+    })
+
+  common(net.command('rm <name>').alias('remove').description('remove a network (refused while pods are attached, unless --force)'))
+    .option('--force', 'detach attached pods first')
+    .action(async (name: string, o: Global & { force?: boolean }) => {
+      await withManager(o, async (m) => {
+        const r = await m.remove(name, { force: o.force === true })
+        if (o.json) printJson({ removed: name, ...r })
+        else process.stdout.write(`removed network ${name}${r.detached ? ` (detached ${r.detached})` : ''}\n`)
+      })
+    })
+
+  common(net.command('attach <name>').description('attach a network namespace to a network'))
+    .requiredOption('--netns <ns>', 'namespace name (under /run/netns) or path')
+    .option('--ifname <name>', 'interface name in the namespace', 'eth0')
+    .option('--id <id>', 'container id owning the attachment (default: the namespace name)')
+    .option('--ip <ip>', 'static address (repeat per family)', collect)
+    .option('--mac <mac>', 'MAC address of the pod interface')
+    .option('-p, --publish <[hostip:]hostport:port[/proto]>', 'publish a port (repeatable)', collect)
+    .action(async (name: string, o: Global & { netns: string; ifname: string; id?: string; ip?: string[]; mac?: string; publish?: string[] }) => {
+      const { parsePortMapping } = await import('../../bridge/index.js')
+      const portMappings = (o.publish ?? []).map(parsePortMapping)
+      await withManager(o, async (m) => {
+        const a = await m.attach({
+          network: name, netns: o.netns, ifname: o.ifname, ...(o.id && { id: o.id }), ...(o.ip && { ips: o.ip }),
+          ...(o.mac && { mac: o.mac }), portMappings,
+        })
+        if (o.json) printJson(a)
+        else process.stdout.write(`attached ${a.id}/${a.ifname} (${a.netns}) to ${name}: ${a.addresses.map((x) => x.address).join(', ')} via ${a.hostVeth}, mac ${a.mac}${a.portMappings.length ? `, ports ${fmtPorts(a.portMappings)}` : ''}\n`)
+      })
+    })
+
+  common(net.command('detach <name>').description('detach (succeeds, and says so, when already detached)'))
+    .option('--netns <ns>', 'namespace name or path (also the default id)')
+    .option('--ifname <name>', 'interface name', 'eth0')
+    .option('--id <id>', 'container id')
+    .action(async (name: string, o: Global & { netns?: string; ifname: string; id?: string }) => {
+      if (!o.netns && !o.id) throw new InvalidArgumentError('detach', 'give --netns or --id')
+      await withManager(o, async (m) => {
+        const r = await m.detach({ network: name, ifname: o.ifname, ...(o.id && { id: o.id }), ...(o.netns && { netns: o.netns }) })
+        if (o.json) printJson(r)
+        else process.stdout.write(r.detached ? `detached ${r.attachment?.id}/${r.attachment?.ifname} from ${name}\n` : `nothing to detach: ${r.reason}\n`)
+      })
+    })
+
+  common(net.command('check [name]').description('report drift between recorded state and the kernel (exit 1 when any)'))
+    .action(async (name: string | undefined, o: Global) => {
+      await withManager(o, async (m) => {
+        const drift = await m.check(name)
+        if (o.json) printJson(drift)
+        else if (!drift.length) process.stdout.write('no drift\n')
+        else printTable(drift.map((d) => ({ ...d })), [['network', 'NETWORK'], ['object', 'OBJECT'], ['problem', 'PROBLEM']])
+        if (drift.length) process.exitCode = 1
+      })
+    })
+
+  common(net.command('gc').description('remove leftovers: veths without pods, addresses without owners, rules of deleted networks'))
+    .action(async (o: Global) => {
+      await withManager(o, async (m) => {
+        const r = await m.gc()
+        if (o.json) printJson(r)
+        else {
+          const n = Object.values(r).reduce((s, v: string[]) => s + v.length, 0)
+          process.stdout.write(n ? `${Object.entries(r).filter(([, v]) => v.length).map(([k, v]) => `${k}: ${(v as string[]).join(', ')}`).join('\n')}\n` : 'nothing to collect\n')
+        }
+      })
+    })
+
+  const nat = program.command('nat').description("podnet's nf_tables rules")
+  common(nat.command('ls').alias('list').description("list podnet's NAT and filter rules (table inet podnet)"))
+    .action(async (o: Global) => {
+      await withManager(o, async (m) => {
+        const rules = await m.podnetRules()
+        if (o.json) printJson(rules.map((r) => ({ family: r.family, table: r.table, chain: r.chain, handle: Number(r.handle), comment: r.comment, expr: r.exprs })))
+        else printTable(rules.map((r) => ({ chain: r.chain, handle: String(r.handle), comment: r.comment ?? '' })), [['chain', 'CHAIN'], ['handle', 'HANDLE'], ['comment', 'RULE']])
+      })
+    })
+}

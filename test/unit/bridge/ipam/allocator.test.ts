@@ -86,18 +86,14 @@ describe('bridge/ipam/allocator', () => {
       assert.deepEqual(await ipsOf(alloc, ranges, 'b'), ['10.0.0.51'])
     })
 
-    it('is fast on a /16 with thousands allocated and on a /64 (no enumeration of the space)', async function () {
+    it('allocates thousands on a /16 and on a /64 (the /64 would never finish if the space were enumerated)', async function () {
       this.timeout(20000)
       const { alloc, ranges } = setup({ subnet: '10.88.0.0/16' }, { subnet: 'fd00:88::/64' })
-      const t0 = performance.now()
       for (let i = 0; i < 3000; i++) await alloc.allocate({ containerId: `c${i}`, ifname: 'eth0' }, ranges)
-      const perAlloc = (performance.now() - t0) / 3000
       const all = await alloc.list()
       assert.equal(all.length, 6000)
       assert.equal(new Set(all.map((a) => a.ip)).size, 6000)
       assert.equal(all.at(2999)?.ip, '10.88.11.185') // 2 + 2999 = 3001 = 11*256 + 185
-      // Generous bound: a full scan of a /16 per call would be far slower than this.
-      assert.ok(perAlloc < 5, `allocation took ${perAlloc.toFixed(2)} ms on average`)
     })
   })
 

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path'
 import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError, isErrno } from '../errors.js'
-import { Netns } from '../netns/index.js'
+import { Netns, netnsRunDir } from '../netns/index.js'
 import { Rtnl, type Link } from '../netlink/route/index.js'
 import { Nft, type AddedRule, type Rule } from '../netlink/nftables/index.js'
 import { validateIfname, validateMac, validateMtu } from '../netlink/route/validate.js'
@@ -107,6 +107,12 @@ export interface DetachSpec {
   ifname?: string
   /** Only detach if the attachment belongs to this namespace (protects a live pod from a stale DEL). */
   netns?: string
+  /**
+   * The caller deletes the pod's namespace right after (or it is already gone): leave the veth
+   * to die with the namespace, which the kernel does asynchronously and in batches, instead of
+   * deleting it here and waiting for the kernel's RCU grace period (10-30 ms per veth).
+   */
+  netnsGoing?: boolean
 }
 
 export interface DetachResult {
@@ -131,12 +137,17 @@ export interface GcReport {
 }
 
 export interface ManagerOptions {
+  /** Persistent state (network configurations); default PODNET_STATE_DIR or /var/lib/podnet. */
   stateDir?: string
+  /** Volatile state (attachments, IPAM, port claims, lock); default PODNET_RUN_DIR, <stateDir>/run or /run/podnet. */
+  runDir?: string
   /** The named namespace that plays the host (default: the one this process is in). */
   hostNetns?: string
 }
 
 const MAX_BRIDGE_PORTS = 1023
+/** Device group podnet gives veths it is about to delete in bulk ('pn' in ASCII). */
+const BULK_DELETE_GROUP = 0x706e
 
 const attachmentKey = (id: string, ifname: string): string => `${id}@${ifname}`
 const ruleRecord = (r: AddedRule): RuleRecord => ({ chain: r.chain, handle: r.handle.toString(), comment: r.comment ?? '' })
@@ -164,7 +175,9 @@ export function validatePortMapping(m: PortMapping): void {
   if (m.hostIp !== undefined) parseIpamIp(m.hostIp, 'port mapping host address')
 }
 
-const portFile = (m: PortMapping): string => `${m.protocol}-${m.hostIp ?? '*'}-${m.hostPort}`
+/** Port claims live in ports/<proto>-<port>/<hostip or *>: a conflict check reads one small directory. */
+const portDir = (m: PortMapping): string => `${m.protocol}-${m.hostPort}`
+const portFile = (m: PortMapping): string => `${portDir(m)}/${m.hostIp ?? '*'}`
 
 /**
  * Manages the bridge networks of one host (a namespace) with one state directory.
@@ -176,9 +189,13 @@ export class NetworkManager {
   private readonly hostNs: Netns | undefined
   private rtCache: Rtnl | undefined
   private nftCache: Nft | undefined
+  /** Bridge ifindexes by name, looked up once (dropped on any failure that may mean the bridge changed). */
+  private readonly bridgeIndexCache = new Map<string, number>()
+  /** Veth deletions in flight, by name (an attach reusing the name waits for them). */
+  private readonly pendingDeletes = new Map<string, Promise<void>>()
 
   constructor(opts: ManagerOptions = {}) {
-    this.state = new StateDir(opts.stateDir)
+    this.state = new StateDir(opts.stateDir, opts.runDir)
     this.hostNetnsName = opts.hostNetns ?? null
     this.hostNs = opts.hostNetns ? Netns.open(opts.hostNetns) : undefined
   }
@@ -197,6 +214,15 @@ export class NetworkManager {
     this.rtCache?.close()
     this.nftCache?.close()
     this.hostNs?.close()
+  }
+
+  private bridgeIndex(config: NetworkConfig): number {
+    let i = this.bridgeIndexCache.get(config.bridge)
+    if (i === undefined) {
+      i = this.rt.link.bridgeIndexSync(config.bridge)
+      this.bridgeIndexCache.set(config.bridge, i)
+    }
+    return i
   }
 
   /** Runs fn with this thread in the host namespace (sysctls). */
@@ -405,7 +431,9 @@ export class NetworkManager {
     if (atts.length && !opts.force) {
       throw new PodnetError(`network '${name}' has ${atts.length} attachment(s) (${atts.slice(0, 3).map((a) => a.id).join(', ')}${atts.length > 3 ? ', ...' : ''}); detach them or use --force`)
     }
-    for (const a of atts) await this.detach({ network: name, id: a.id, ifname: a.ifname })
+    for (const a of atts) await this.detach({ network: name, id: a.id, ifname: a.ifname, netnsGoing: true })
+    const veths = atts.map((a) => this.rt.link.findSync(a.hostVeth)?.index).filter((i): i is number => i !== undefined)
+    await this.deleteLinksBulk(veths)
     await this.state.locked(async () => {
       this.deleteRules(config.rules, config.bridge)
       if (config.createdBridge) {
@@ -416,6 +444,7 @@ export class NetworkManager {
         }
       }
       this.state.removeTree(this.state.networkDir(name))
+      this.state.removeTree(this.state.runNetworkDir(name))
       if (this.list().length === 0) {
         try {
           this.nft.transaction().destroyTable({ family: TABLE.family, name: TABLE.table }).commitSync()
@@ -486,28 +515,34 @@ export class NetworkManager {
       }
       // 3. veth: host end on the bridge, pod end created directly in the pod namespace
       const hostVeth = hostVethName(config.name, id, ifname)
+      await this.pendingDeletes.get(hostVeth)
+      let host: Link | undefined
       try {
-        await this.rt.link.add({
-          kind: 'veth', name: hostVeth, mtu: config.mtu, master: config.bridge,
+        host = await this.rt.link.add({
+          kind: 'veth', name: hostVeth, mtu: config.mtu, master: this.bridgeIndex(config),
           peer: { name: ifname, netns: podNs, mtu: config.mtu, address: mac },
         })
       } catch (err) {
+        this.bridgeIndexCache.delete(config.bridge)
         if (err instanceof ExistsError && err.objectName === ifname) {
           throw new ExistsError('interface', ifname, `in netns ${spec.netns}`, { cause: err })
         }
         throw err
       }
       undo.push(`delete veth ${hostVeth}`, () => this.rt.link.del(hostVeth))
+      const hostIndex = host?.index ?? hostVeth
       // no IPv6 link-local on the host end (no DAD/MLD per port), hairpin for pod -> own published port, then up
-      await this.rt.link.set(hostVeth, { ipv6AddrGenMode: 'none', hairpin: true })
-      await this.rt.link.set(hostVeth, { up: true })
-      // 4. inside the pod
+      await this.rt.link.set(hostIndex, { ipv6AddrGenMode: 'none', hairpin: true })
+      await this.rt.link.set(hostIndex, { up: true })
+      // 4. inside the pod: one GET for the interface, then requests by index
       const pod = Rtnl.open({ netns: podNs })
       try {
-        pod.link.setSync('lo', { up: true })
-        pod.link.setSync(ifname, { up: true, ipv4Conf: { arp_notify: 1 } })
-        for (const a of addrs) pod.addr.addSync({ cidr: a.address, dev: ifname, ...(a.family === 6 && { nodad: true }) })
-        for (const a of addrs) pod.route.addSync({ dst: 'default', via: a.gateway, dev: ifname })
+        const lo = pod.link.getSync('lo')
+        if (!lo.up) pod.link.setSync(lo.index, { up: true })
+        const eth = pod.link.getSync(ifname)
+        pod.link.setSync(eth.index, { up: true, ipv4Conf: { arp_notify: 1 } })
+        for (const a of addrs) pod.addr.addSync({ cidr: a.address, dev: eth.index, ...(a.family === 6 && { nodad: true }) })
+        for (const a of addrs) pod.route.addSync({ dst: 'default', via: a.gateway, dev: eth.index })
       } finally {
         pod.close()
       }
@@ -540,14 +575,12 @@ export class NetworkManager {
   }
 
   private claimPort(network: string, id: string, ifname: string, m: PortMapping): void {
-    const dir = this.state.portsDir()
+    const dir = join(this.state.portsDir(), portDir(m))
     const owner = { network, id, ifname, mapping: m }
-    const conflicts = this.state.list(dir).filter((f) => {
-      const [proto, host, port] = [f.slice(0, f.indexOf('-')), f.slice(f.indexOf('-') + 1, f.lastIndexOf('-')), f.slice(f.lastIndexOf('-') + 1)]
-      return proto === m.protocol && Number(port) === m.hostPort && (host === '*' || m.hostIp === undefined || host === m.hostIp)
-    })
-    if (conflicts.length || !this.state.createExclusive(join(dir, portFile(m)), owner)) {
-      const holder = this.state.readJson<typeof owner>(join(dir, conflicts[0] ?? portFile(m)))
+    // a wildcard claim conflicts with every address of the port, a specific one with itself and the wildcard
+    const conflicts = this.state.list(dir).filter((host) => host === '*' || m.hostIp === undefined || host === m.hostIp)
+    if (conflicts.length || !this.state.createExclusive(join(this.state.portsDir(), portFile(m)), owner)) {
+      const holder = this.state.readJson<typeof owner>(join(dir, conflicts[0] ?? (m.hostIp ?? '*')))
       throw new ExistsError('host port', `${m.hostIp ? `${m.hostIp}:` : ''}${m.hostPort}/${m.protocol}`,
         holder ? `(published by ${holder.id}/${holder.ifname} on network '${holder.network}')` : '')
     }
@@ -562,7 +595,7 @@ export class NetworkManager {
     const ifname = spec.ifname ?? 'eth0'
     const id = spec.id ?? (spec.netns && !spec.netns.includes('/') ? spec.netns : undefined)
     if (id === undefined) throw new InvalidArgumentError('id', 'detach needs --id (or a namespace name)')
-    return this.state.locked(async () => {
+    const result = await this.state.locked(async (): Promise<DetachResult> => {
       const path = this.attachmentPath(config.name, id, ifname)
       const a = this.state.readJson<Attachment>(path)
       if (!a) {
@@ -571,20 +604,45 @@ export class NetworkManager {
         return { detached: false, reason: `${attachmentKey(id, ifname)} is not attached to network '${config.name}'` }
       }
       if (spec.netns !== undefined) {
-        const path2 = spec.netns.includes('/') ? spec.netns : join(Netns.open(spec.netns).path)
-        if (path2 !== a.netns) return { detached: false, reason: `${attachmentKey(id, ifname)} belongs to netns ${a.netns}, not ${spec.netns}` }
+        const asked = spec.netns.includes('/') ? spec.netns : join(netnsRunDir(), spec.netns)
+        if (asked !== a.netns) return { detached: false, reason: `${attachmentKey(id, ifname)} belongs to netns ${a.netns}, not ${spec.netns}` }
       }
       this.deleteRules(a.rules)
-      try {
-        await this.rt.link.del(a.hostVeth)
-      } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err
-      }
       await this.allocator(config.name).release(id, ifname)
       for (const m of a.portMappings) this.state.remove(join(this.state.portsDir(), portFile(m)))
       this.state.remove(path)
       return { detached: true, attachment: a }
     })
+    // The veth goes outside the lock: its deletion waits for an RCU grace period in the kernel
+    // (on a worker thread), and concurrent detaches overlap those waits instead of queueing.
+    const a = result.attachment
+    if (a && !spec.netnsGoing && this.state.exists(a.netns)) await this.deleteVeth(a.hostVeth)
+    return result
+  }
+
+  private async deleteVeth(name: string): Promise<void> {
+    const p = this.rt.link.del(name).catch((err: unknown) => {
+      if (!(err instanceof NotFoundError)) throw err
+    })
+    this.pendingDeletes.set(name, p)
+    try {
+      await p
+    } finally {
+      if (this.pendingDeletes.get(name) === p) this.pendingDeletes.delete(name)
+    }
+  }
+
+  /** Deletes many links with one kernel request (one RCU wait): group them, delete the group. */
+  private async deleteLinksBulk(indexes: number[]): Promise<void> {
+    if (!indexes.length) return
+    for (const i of indexes) {
+      try {
+        await this.rt.link.set(i, { group: BULK_DELETE_GROUP })
+      } catch (err) {
+        if (!(err instanceof NotFoundError) && !isErrno(err, 'ENODEV')) throw err
+      }
+    }
+    await this.rt.link.delGroup(BULK_DELETE_GROUP)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -653,6 +711,7 @@ export class NetworkManager {
       const report: GcReport = { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [] }
       const configs = this.list()
       const live = new Map<string, Attachment>()
+      const doomed: number[] = []
       for (const c of configs) {
         for (const a of this.attachments(c.name)) {
           if (this.state.exists(a.netns) && this.netnsHasLink(a.netns, a.ifname)) {
@@ -660,7 +719,11 @@ export class NetworkManager {
             continue
           }
           this.deleteRules(a.rules)
-          try { await this.rt.link.del(a.hostVeth); report.removedVeths.push(a.hostVeth) } catch (err) { if (!(err instanceof NotFoundError)) throw err }
+          const veth = this.rt.link.findSync(a.hostVeth)
+          if (veth) {
+            doomed.push(veth.index)
+            report.removedVeths.push(a.hostVeth)
+          }
           this.state.remove(this.attachmentPath(c.name, a.id, a.ifname))
           report.removedAttachments.push(`${c.name}/${attachmentKey(a.id, a.ifname)}`)
         }
@@ -671,13 +734,14 @@ export class NetworkManager {
         if (br) {
           const owned = new Set([...live.values()].filter((a) => a.network === c.name).map((a) => a.hostVeth))
           for (const l of this.rt.link.listSync({ master: br.index })) {
-            if (isHostVethName(l.name) && !owned.has(l.name)) {
-              await this.rt.link.del(l.index)
+            if (isHostVethName(l.name) && !owned.has(l.name) && !doomed.includes(l.index)) {
+              doomed.push(l.index)
               report.removedVeths.push(l.name)
             }
           }
         }
       }
+      await this.deleteLinksBulk(doomed)
       // rules: keep shared ones, those of live networks and of live attachments
       const keep = new Set<string>()
       for (const c of configs) for (const r of c.rules) keep.add(`${r.chain}/${r.handle}`)
@@ -688,11 +752,14 @@ export class NetworkManager {
         report.removedRules.push(...stale.map((r) => `${r.chain} #${r.handle} ${r.comment ?? ''}`.trim()))
       }
       // port claims
-      for (const f of this.state.list(this.state.portsDir())) {
-        const owner = this.state.readJson<{ network: string; id: string; ifname: string }>(join(this.state.portsDir(), f))
-        if (!owner || !live.has(`${owner.network}/${attachmentKey(owner.id, owner.ifname)}`)) {
-          this.state.remove(join(this.state.portsDir(), f))
-          report.removedPorts.push(f)
+      for (const d of this.state.list(this.state.portsDir())) {
+        for (const f of this.state.list(join(this.state.portsDir(), d))) {
+          const path = join(this.state.portsDir(), d, f)
+          const owner = this.state.readJson<{ network: string; id: string; ifname: string }>(path)
+          if (!owner || !live.has(`${owner.network}/${attachmentKey(owner.id, owner.ifname)}`)) {
+            this.state.remove(path)
+            report.removedPorts.push(`${d}/${f}`)
+          }
         }
       }
       return report

@@ -1,8 +1,15 @@
 /**
- * podnet's state directory (default /var/lib/podnet; --state-dir or PODNET_STATE_DIR):
+ * podnet's state, in two directories:
  *
- *   lock                                   flock held by every operation that changes state
+ * the state directory (default /var/lib/podnet; --state-dir or PODNET_STATE_DIR), which persists:
  *   networks/<name>/network.json           the network's configuration and its nf_tables rule handles
+ *
+ * the run directory (default /run/podnet, or <state dir>/run when only the state dir is given;
+ * --run-dir or PODNET_RUN_DIR), for what describes kernel objects that do not survive a reboot.
+ * On tmpfs it is also ~40x cheaper to write than ext4 here (rename and truncate-over-data force
+ * a data flush with ext4's auto_da_alloc: 0.5-2 ms per file), and after a reboot it starts empty,
+ * exactly like the pods and veths it described, so no address can leak across reboots:
+ *   lock                                   flock held by every operation that changes state
  *   networks/<name>/ipam/                  IPAM allocations (bridge/ipam DiskStore)
  *   networks/<name>/attachments/<key>.json one per attached (container id, ifname)
  *   ports/<proto>-<hostip>-<port>          one per published host port: created with O_EXCL, so
@@ -18,25 +25,35 @@ import { close, flock, open } from '../sys/syscall.js'
 
 export const defaultStateDir = (): string => process.env.PODNET_STATE_DIR ?? '/var/lib/podnet'
 
+/** The run directory for a state directory: PODNET_RUN_DIR, else <stateDir>/run when the state dir was chosen, else /run/podnet. */
+export function defaultRunDir(stateDir?: string): string {
+  if (process.env.PODNET_RUN_DIR) return process.env.PODNET_RUN_DIR
+  if (stateDir !== undefined || process.env.PODNET_STATE_DIR) return join(stateDir ?? defaultStateDir(), 'run')
+  return '/run/podnet'
+}
+
 export class StateDir {
   readonly root: string
+  readonly run: string
   private queue: Promise<void> = Promise.resolve()
 
-  constructor(root = defaultStateDir()) {
-    this.root = root
+  constructor(root?: string, run?: string) {
+    this.root = root ?? defaultStateDir()
+    this.run = run ?? defaultRunDir(root)
   }
 
   networksDir(): string { return join(this.root, 'networks') }
   networkDir(name: string): string { return join(this.root, 'networks', name) }
-  ipamDir(name: string): string { return join(this.networkDir(name), 'ipam') }
-  attachmentsDir(name: string): string { return join(this.networkDir(name), 'attachments') }
-  portsDir(): string { return join(this.root, 'ports') }
+  runNetworkDir(name: string): string { return join(this.run, 'networks', name) }
+  ipamDir(name: string): string { return join(this.runNetworkDir(name), 'ipam') }
+  attachmentsDir(name: string): string { return join(this.runNetworkDir(name), 'attachments') }
+  portsDir(): string { return join(this.run, 'ports') }
 
   /** Runs fn holding the state lock (in-process queue, then flock). */
   async locked<T>(fn: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
-      mkdirSync(this.root, { recursive: true, mode: 0o700 })
-      const path = join(this.root, 'lock')
+      mkdirSync(this.run, { recursive: true, mode: 0o700 })
+      const path = join(this.run, 'lock')
       const fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
       try {
         flock(fd, LOCK_EX, path)

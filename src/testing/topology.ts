@@ -10,7 +10,7 @@
  * Depends on: root, a sandboxed process. Cleanup: close() deletes every namespace it made
  * (links, rules and addresses die with them) and the temporary state directory.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NetworkManager } from '../bridge/index.js'
@@ -24,6 +24,7 @@ export interface Topology {
   /** A NetworkManager acting in the host namespace with this topology's state directory. */
   manager(): NetworkManager
   readonly stateDir: string
+  readonly runDir: string
   close(): void
 }
 
@@ -34,6 +35,8 @@ export function createTopology(): Topology {
   const made: TempNetns[] = [host]
   const managers: NetworkManager[] = []
   const stateDir = mkdtempSync(join(tmpdir(), 'podnet-topo-'))
+  // volatile state on tmpfs when there is one (the sandbox mounts a private tmpfs on /run)
+  const runDir = existsSync('/run') ? mkdtempSync('/run/podnet-topo-') : join(stateDir, 'run')
   try {
     const upstream = createTempNetns('pn-up')
     made.push(upstream)
@@ -43,14 +46,14 @@ export function createTopology(): Topology {
     upstream.rt.addr.addSync({ cidr: `${UPSTREAM.upstreamV4}/24`, dev: 'eth0' })
     upstream.rt.addr.addSync({ cidr: `${UPSTREAM.upstreamV6}/64`, dev: 'eth0', nodad: true })
     return {
-      host, upstream, stateDir,
+      host, upstream, stateDir, runDir,
       pod(prefix = 'pn-pod') {
         const p = createTempNetns(prefix)
         made.push(p)
         return p
       },
       manager() {
-        const m = new NetworkManager({ hostNetns: host.name, stateDir })
+        const m = new NetworkManager({ hostNetns: host.name, stateDir, runDir })
         managers.push(m)
         return m
       },
@@ -58,11 +61,13 @@ export function createTopology(): Topology {
         for (const m of managers.splice(0)) m.close()
         for (const t of made.splice(0).reverse()) t.close()
         rmSync(stateDir, { recursive: true, force: true })
+        rmSync(runDir, { recursive: true, force: true })
       },
     }
   } catch (err) {
     for (const t of made.reverse()) t.close()
     rmSync(stateDir, { recursive: true, force: true })
+    rmSync(runDir, { recursive: true, force: true })
     throw err
   }
 }

@@ -8,7 +8,7 @@ import { Netns } from '../../src/netns/index.js'
 
 const [network = 'web', prefix = 'w', countText = '1'] = process.argv.slice(2)
 const count = Number(countText)
-const m = new NetworkManager({ stateDir: process.env.PODNET_STATE_DIR!, hostNetns: process.env.HOST_NETNS! })
+const m = new NetworkManager({ stateDir: process.env.PODNET_STATE_DIR!, runDir: process.env.PODNET_RUN_DIR!, hostNetns: process.env.HOST_NETNS! })
 for (let i = 0; count === 0 || i < count; i++) {
   const name = `${prefix}-${i}`
   Netns.create(name).close()

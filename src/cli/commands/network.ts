@@ -5,11 +5,11 @@ import type { NetworkManager, PortMapping } from '../../bridge/index.js'
 import { intArg } from '../context.js'
 import { printJson, printTable } from '../output.js'
 
-interface Global { stateDir?: string; hostNetns?: string; json?: boolean }
+interface Global { stateDir?: string; runDir?: string; hostNetns?: string; json?: boolean }
 
 async function withManager<T>(o: Global, fn: (m: NetworkManager) => Promise<T>): Promise<T> {
   const { NetworkManager } = await import('../../bridge/index.js')
-  const m = new NetworkManager({ ...(o.stateDir && { stateDir: o.stateDir }), ...(o.hostNetns && { hostNetns: o.hostNetns }) })
+  const m = new NetworkManager({ ...(o.stateDir && { stateDir: o.stateDir }), ...(o.runDir && { runDir: o.runDir }), ...(o.hostNetns && { hostNetns: o.hostNetns }) })
   try {
     return await fn(m)
   } finally {
@@ -20,7 +20,8 @@ async function withManager<T>(o: Global, fn: (m: NetworkManager) => Promise<T>):
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 
 function common(c: Command, json = true): Command {
-  c.option('--state-dir <dir>', 'state directory (default $PODNET_STATE_DIR or /var/lib/podnet)')
+  c.option('--state-dir <dir>', 'persistent state: network configurations (default $PODNET_STATE_DIR or /var/lib/podnet)')
+  c.option('--run-dir <dir>', 'volatile state: attachments, addresses, ports (default $PODNET_RUN_DIR, <state-dir>/run or /run/podnet)')
   c.option('--host-netns <ns>', 'the named namespace that plays the host (default: the current one)')
   if (json) c.option('--json', 'JSON output')
   return c

@@ -134,6 +134,8 @@ export interface LinkChange {
    * `rp_filter`, ...), set over netlink (IFLA_AF_SPEC → AF_INET → IFLA_INET_CONF): no /proc write.
    */
   ipv4Conf?: Record<string, number>
+  /** Device group (IFLA_GROUP): groups can be deleted with one request, see delGroup(). */
+  group?: number
   /** IPv6 link-local address generation (IFLA_INET6_ADDR_GEN_MODE); 'none' gives the link no IPv6 link-local address. */
   ipv6AddrGenMode?: 'eui64' | 'none' | 'stable_secret' | 'random'
 }
@@ -307,6 +309,7 @@ export function linkSetRequests(index: number, change: LinkChange, masterIndex?:
   if (change.txqlen !== undefined) attrs.txqlen = change.txqlen
   if (change.name !== undefined) attrs.ifname = change.name
   if (masterIndex !== undefined) attrs.master = masterIndex
+  if (change.group !== undefined) attrs.group = change.group
   if (change.ipv4Conf || change.ipv6AddrGenMode) {
     const af: AttrValues = {}
     if (change.ipv4Conf) af.inet = { conf: ipv4ConfBytes(change.ipv4Conf) }
@@ -535,6 +538,19 @@ export class LinkApi {
       if (isErrno(err, 'ENODEV')) throw new NotFoundError('link', String(nameOrIndex), this.where, { cause: err })
       throw err
     }
+  }
+
+  /**
+   * Deletes every link of a device group with one request: the kernel unregisters them together
+   * and pays its RCU grace period once, not once per link. Equivalent to: `ip link del group N`.
+   */
+  async delGroup(group: number): Promise<void> {
+    if (!Number.isInteger(group) || group <= 0) throw new InvalidArgumentError('group', 'must be a positive integer (group 0 is every ungrouped link)')
+    await this.sock.request(
+      { type: RTM_DELLINK, flags: 0, body: (w) => encodeMessageBody(DELLINK, {}, { group }, w), schema: DELLINK, object: `link group ${group}` },
+      undefined,
+      { offload: true },
+    )
   }
 
   /** Synchronous delete (blocks the thread for the kernel's RCU wait). */

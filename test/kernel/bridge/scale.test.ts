@@ -12,7 +12,7 @@ const worker = join(dirname(fileURLToPath(import.meta.url)), '../../support/atta
 
 function runWorker(topo: Topology, prefix: string, count: number): { done: Promise<string[]>; pid: number; kill: () => void } {
   const child = spawn(process.execPath, [worker, 'web', prefix, String(count)], {
-    env: { ...process.env, PODNET_STATE_DIR: topo.stateDir, HOST_NETNS: topo.host.name },
+    env: { ...process.env, PODNET_STATE_DIR: topo.stateDir, PODNET_RUN_DIR: topo.runDir, HOST_NETNS: topo.host.name },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

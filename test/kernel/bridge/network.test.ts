@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { ExistsError, InvalidArgumentError, NotFoundError } from '../../../src/errors.js'
 import type { NetworkManager } from '../../../src/bridge/index.js'
 import { bridgeJson, createTopology, ip, ipJson, nftApply, nftRuleset, UPSTREAM, type Topology } from '../../../src/testing/index.js'
-import { probe, serve, stopServers, unreachable } from '../../support/net.js'
+import { probe, serve, stopServers, unreachable } from '../../../src/testing/index.js'
 
 const addr = (cidr: string): string => cidr.split('/')[0]!
 

@@ -7,6 +7,7 @@
  * steps already taken. Teardown verbs (detach, remove) succeed when the thing is already gone.
  * Per-pod work never dumps links or rules: attach is O(1) kernel requests (docs/networks.md).
  */
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError, isErrno } from '../errors.js'
 import { Netns, netnsRunDir } from '../netns/index.js'
@@ -77,6 +78,19 @@ export interface AttachSpec {
   ips?: string[]
   mac?: string
   portMappings?: PortMapping[]
+  /**
+   * Routes inside the pod, instead of the default route per address family via the gateway.
+   * A route without `gw` goes via the gateway of its family. `[]` adds none.
+   */
+  routes?: PodRoute[]
+  /** Hairpin on the host end, so a pod can reach its own published ports (default true). */
+  hairpin?: boolean
+}
+
+/** A route inside the pod: destination CIDR ('0.0.0.0/0' is the default route) and next hop. */
+export interface PodRoute {
+  dst: string
+  gw?: string
 }
 
 export interface AttachmentAddress {
@@ -97,6 +111,8 @@ export interface Attachment {
   mtu: number
   addresses: AttachmentAddress[]
   portMappings: PortMapping[]
+  /** The routes added inside the pod (absent in records written before routes were recorded). */
+  routes?: PodRoute[]
   rules: RuleRecord[]
   createdAt: string
 }
@@ -152,6 +168,17 @@ const BULK_DELETE_GROUP = 0x706e
 const attachmentKey = (id: string, ifname: string): string => `${id}@${ifname}`
 const ruleRecord = (r: AddedRule): RuleRecord => ({ chain: r.chain, handle: r.handle.toString(), comment: r.comment ?? '' })
 
+/** True when two paths name the same namespace (same nsfs inode); false when either is gone. */
+function sameNetns(a: string, b: string): boolean {
+  try {
+    const x = statSync(a)
+    const y = statSync(b)
+    return x.dev === y.dev && x.ino === y.ino
+  } catch {
+    return false
+  }
+}
+
 /** Resolves a namespace argument: a name under /run/netns, or a path. */
 function openNetnsArg(ns: string): Netns {
   return ns.includes('/') ? Netns.openPath(ns) : Netns.open(ns)
@@ -173,6 +200,27 @@ export function validatePortMapping(m: PortMapping): void {
   }
   if (m.protocol !== 'tcp' && m.protocol !== 'udp') throw new InvalidArgumentError('port mapping', `protocol '${String(m.protocol)}' is not tcp or udp`)
   if (m.hostIp !== undefined) parseIpamIp(m.hostIp, 'port mapping host address')
+}
+
+/** A pod route's destination must be a CIDR of a family the network has; its gateway an address of that family. */
+function validatePodRoute(config: NetworkConfig, r: PodRoute): void {
+  const dst = parseIpamCidr(r.dst, 'route destination')
+  if (!config.subnets.some((s) => s.family === dst.family)) {
+    throw new InvalidArgumentError('route', `${r.dst} is IPv${dst.family} but network '${config.name}' has no IPv${dst.family} subnet`)
+  }
+  if (r.gw !== undefined && parseIpamIp(r.gw, 'route gateway').family !== dst.family) {
+    throw new InvalidArgumentError('route', `gateway ${r.gw} is not of the family of ${r.dst}`)
+  }
+}
+
+/** The routes to add in the pod: the requested ones (gw defaulting to the family's gateway), or a default route per address. */
+function podRoutes(requested: PodRoute[] | undefined, addrs: AllocatedAddress[]): PodRoute[] {
+  if (requested === undefined) return addrs.map((a) => ({ dst: a.family === 4 ? '0.0.0.0/0' : '::/0', gw: a.gateway }))
+  return requested.map((r) => {
+    if (r.gw !== undefined) return { dst: r.dst, gw: r.gw }
+    const a = addrs.find((x) => x.family === (r.dst.includes(':') ? 6 : 4))
+    return a ? { dst: r.dst, gw: a.gateway } : { dst: r.dst }
+  })
 }
 
 /** Port claims live in ports/<proto>-<port>/<hostip or *>: a conflict check reads one small directory. */
@@ -478,6 +526,7 @@ export class NetworkManager {
       const mappings = spec.portMappings ?? []
       for (const m of mappings) validatePortMapping(m)
       this.checkMappingFamilies(config, mappings)
+      for (const r of spec.routes ?? []) validatePodRoute(config, r)
       return await this.state.locked(() => this.attachLocked(config, spec, podNs, id, ifname, mac, mappings))
     } finally {
       podNs.close()
@@ -532,9 +581,10 @@ export class NetworkManager {
       undo.push(`delete veth ${hostVeth}`, () => this.rt.link.del(hostVeth))
       const hostIndex = host?.index ?? hostVeth
       // no IPv6 link-local on the host end (no DAD/MLD per port), hairpin for pod -> own published port, then up
-      await this.rt.link.set(hostIndex, { ipv6AddrGenMode: 'none', hairpin: true })
+      await this.rt.link.set(hostIndex, { ipv6AddrGenMode: 'none', hairpin: spec.hairpin ?? true })
       await this.rt.link.set(hostIndex, { up: true })
       // 4. inside the pod: one GET for the interface, then requests by index
+      const routes = podRoutes(spec.routes, addrs)
       const pod = Rtnl.open({ netns: podNs })
       try {
         const lo = pod.link.getSync('lo')
@@ -542,7 +592,10 @@ export class NetworkManager {
         const eth = pod.link.getSync(ifname)
         pod.link.setSync(eth.index, { up: true, ipv4Conf: { arp_notify: 1 } })
         for (const a of addrs) pod.addr.addSync({ cidr: a.address, dev: eth.index, ...(a.family === 6 && { nodad: true }) })
-        for (const a of addrs) pod.route.addSync({ dst: 'default', via: a.gateway, dev: eth.index })
+        for (const r of routes) {
+          const dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : r.dst
+          pod.route.addSync({ dst, family: r.dst.includes(':') ? 6 : 4, dev: eth.index, ...(r.gw !== undefined && { via: r.gw }) })
+        }
       } finally {
         pod.close()
       }
@@ -560,7 +613,7 @@ export class NetworkManager {
       const attachment: Attachment = {
         network: config.name, id, ifname, netns: podNs.path, hostVeth, mac, mtu: config.mtu,
         addresses: addrs.map((a) => ({ address: a.address, gateway: a.gateway, family: a.family })),
-        portMappings: mappings, rules, createdAt: new Date().toISOString(),
+        portMappings: mappings, routes, rules, createdAt: new Date().toISOString(),
       }
       this.state.writeJson(recordPath, attachment)
       return attachment
@@ -605,7 +658,7 @@ export class NetworkManager {
       }
       if (spec.netns !== undefined) {
         const asked = spec.netns.includes('/') ? spec.netns : join(netnsRunDir(), spec.netns)
-        if (asked !== a.netns) return { detached: false, reason: `${attachmentKey(id, ifname)} belongs to netns ${a.netns}, not ${spec.netns}` }
+        if (asked !== a.netns && !sameNetns(asked, a.netns)) return { detached: false, reason: `${attachmentKey(id, ifname)} belongs to netns ${a.netns}, not ${spec.netns}` }
       }
       this.deleteRules(a.rules)
       await this.allocator(config.name).release(id, ifname)
@@ -648,8 +701,11 @@ export class NetworkManager {
   // -------------------------------------------------------------------------------------------
   // check / gc / nat
 
-  /** Reports drift between the recorded state and the kernel. */
-  async check(name?: string): Promise<Drift[]> {
+  /**
+   * Reports drift between the recorded state and the kernel: of every network, of one network,
+   * or of one network and only one of its attachments (`only`; NotFoundError when not attached).
+   */
+  async check(name?: string, only?: { id: string; ifname: string }): Promise<Drift[]> {
     const configs = name ? [this.get(name)] : this.list()
     const drift: Drift[] = []
     const ruleSet = await this.podnetRules()
@@ -664,7 +720,9 @@ export class NetworkManager {
         for (const s of c.subnets) if (!have.has(s.gateway)) drift.push({ network: c.name, object: `gateway ${s.gateway}`, problem: `not on ${c.bridge}` })
       }
       for (const r of c.rules) if (!handles.has(`${r.chain}/${r.handle}`)) drift.push({ network: c.name, object: `rule ${r.chain} #${r.handle} (${r.comment})`, problem: 'missing' })
-      for (const a of this.attachments(c.name)) {
+      const one = only && this.state.readJson<Attachment>(this.attachmentPath(c.name, only.id, only.ifname))
+      if (only && !one) throw new NotFoundError('attachment', attachmentKey(only.id, only.ifname), `on network '${c.name}'`)
+      for (const a of one ? [one] : this.attachments(c.name)) {
         const what = `attachment ${attachmentKey(a.id, a.ifname)}`
         const veth = this.rt.link.findSync(a.hostVeth)
         if (!veth) drift.push({ network: c.name, object: `${what} veth ${a.hostVeth}`, problem: 'missing' })

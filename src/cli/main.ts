@@ -9,6 +9,7 @@ import { registerLink } from './commands/link.js'
 import { registerNetns } from './commands/netns.js'
 import { registerRoute } from './commands/route.js'
 import { registerNetwork } from './commands/network.js'
+import { registerDemo } from './commands/demo.js'
 
 export function buildProgram(): Command {
   const program = new Command('podnet')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerAddr(program)
   registerRoute(program)
   registerNetwork(program)
+  registerDemo(program)
   for (const c of program.commands) {
     c.exitOverride()
     for (const sub of c.commands) sub.exitOverride()

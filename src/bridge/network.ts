@@ -303,6 +303,11 @@ export class NetworkManager {
     })
   }
 
+  /** The attachment of (container id, ifname) to a network, or undefined (one file read). */
+  attachment(network: string, id: string, ifname = 'eth0'): Attachment | undefined {
+    return this.state.readJson<Attachment>(this.attachmentPath(network, id, ifname))
+  }
+
   /** The attachments of a network. */
   attachments(name: string): Attachment[] {
     return this.state.list(this.state.attachmentsDir(name)).flatMap((f) => {

@@ -539,6 +539,9 @@ export class NetworkManager {
   }
 
   private checkMappingFamilies(config: NetworkConfig, mappings: PortMapping[]): void {
+    if (config.internal && mappings.length) {
+      throw new InvalidArgumentError('port mapping', `network '${config.name}' is internal (no way in or out): it cannot publish ports`)
+    }
     for (const m of mappings) {
       const fam = m.hostIp === undefined ? undefined : m.hostIp.includes(':') ? 6 : 4
       if (fam !== undefined && !config.subnets.some((s) => s.family === fam)) {

@@ -281,7 +281,7 @@ class DiskTx implements IpamStoreTx {
       // Written in place: the cursor only says where the round-robin scan starts, and the
       // allocator treats an empty or garbled cursor as "start of the range" (tested), so a torn
       // write costs nothing but a restart of the scan. tmp + rename cost ~2 ms per call here.
-      writeFileSync(join(this.#dir, `${LAST_RESERVED_PREFIX}${rangeSetIndex}`), `${ip}\n`)
+      writeFileSync(join(this.#dir, `${LAST_RESERVED_PREFIX}${rangeSetIndex}`), ip)
       return
     }
     const tmp = this.#writeTmp(ip)

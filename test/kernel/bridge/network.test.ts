@@ -127,6 +127,7 @@ describe('kernel: bridge networks', function () {
     assert.ok(unreachable(pi, 'tcp', UPSTREAM.upstreamV4, 9000), 'internal: no way out')
     assert.ok(unreachable(pa, 'tcp', addr(ai.addresses[0]!.address), 80), 'internal: no way in')
     assert.ok(probe(pi2, 'tcp', addr(ai.addresses[0]!.address), 80), 'internal: pods reach each other')
+    await assert.rejects(m.attach({ network: 'in', netns: topo.pod().name, portMappings: [{ hostPort: 80, containerPort: 80, protocol: 'tcp' }] }), /is internal .* cannot publish ports/)
     // plain (no NAT): the upstream sees the pod address, and (having no route back) cannot answer
     assert.ok(unreachable(pp, 'tcp', UPSTREAM.upstreamV4, 9000), 'no-nat: unmasqueraded, no route back from upstream')
     ip(topo.upstream.name, 'route', 'add', '10.93.0.0/24', 'via', UPSTREAM.hostV4)

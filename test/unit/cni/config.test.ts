@@ -1,0 +1,123 @@
+/** Network configuration: reference bridge / host-local / portmap fields onto podnet networks. */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CniRequestError, parseLocation, parseNetConf, type PodnetNetConf } from '../../../src/cni/index.js'
+import { podRoutesFor, resultRoutes } from '../../../src/cni/config.js'
+
+const base = { cniVersion: '1.0.0', name: 'net1', type: 'podnet-cni', ipam: { type: 'host-local', subnet: '10.88.0.0/16' } }
+const parse = (extra: Record<string, unknown>, args: Record<string, string> = {}): PodnetNetConf => parseNetConf({ ...base, ...extra }, args)
+
+function rejects(extra: Record<string, unknown>, kind: CniRequestError['kind'], msg: RegExp): void {
+  assert.throws(() => parse(extra), (e: unknown) => {
+    assert.ok(e instanceof CniRequestError, String(e))
+    assert.equal(e.kind, kind)
+    assert.match(e.message, msg)
+    return true
+  })
+}
+
+describe('cni/config', () => {
+  it('takes the reference defaults: bridge cni0, no masquerade, no hairpin, no default route', () => {
+    const c = parse({})
+    assert.deepEqual(c.network, { name: 'net1', subnets: ['10.88.0.0/16'], gateways: [], bridge: 'cni0', mtu: 1500, nat: false, internal: false })
+    assert.equal(c.hairpin, false)
+    assert.deepEqual(c.routes, [])
+    assert.equal(c.defaultGateway, false)
+    assert.equal(c.stateDir, '/var/lib/podnet/cni')
+    assert.equal(c.runDir, '/run/podnet/cni')
+  })
+
+  it('maps the bridge plugin fields and host-local ranges (podman\'s conflist shape)', () => {
+    const c = parse({
+      bridge: 'cni-podman0', isGateway: true, ipMasq: true, hairpinMode: true, mtu: 1400, ipMasqBackend: 'nftables',
+      ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }], [{ subnet: 'fd88::/64' }]] },
+    })
+    assert.deepEqual(c.network, { name: 'net1', subnets: ['10.88.0.0/16', 'fd88::/64'], gateways: ['10.88.0.1'], bridge: 'cni-podman0', mtu: 1400, nat: true, internal: false })
+    assert.equal(c.hairpin, true)
+    assert.deepEqual(c.routes, [{ dst: '0.0.0.0/0' }])
+  })
+
+  it('isDefaultGateway puts a default route via each gateway first, replacing configured default routes', () => {
+    const c = parse({ isDefaultGateway: true, ipam: { subnet: '10.88.0.0/16', routes: [{ dst: '0.0.0.0/0' }, { dst: '192.168.0.0/16', gw: '10.88.0.254' }] } })
+    const routes = podRoutesFor(c, [{ family: 4, gateway: '10.88.0.1' }, { family: 6, gateway: 'fd88::1' }])
+    assert.deepEqual(routes, [{ dst: '0.0.0.0/0', gw: '10.88.0.1' }, { dst: '::/0', gw: 'fd88::1' }, { dst: '192.168.0.0/16', gw: '10.88.0.254' }])
+    assert.deepEqual(resultRoutes([{ dst: '0.0.0.0/0' }, { dst: '10.0.0.0/8', gw: '10.88.0.9' }]), [{ dst: '0.0.0.0/0' }, { dst: '10.0.0.0/8', gw: '10.88.0.9' }])
+  })
+
+  it('reads the capabilities from runtimeConfig, then args.cni, then CNI_ARGS', () => {
+    const c = parse({
+      runtimeConfig: {
+        portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'TCP' }, { hostPort: 5353, containerPort: 53, protocol: 'udp', hostIP: '10.209.0.1' }, { hostPort: 9, containerPort: 9, hostIP: '' }],
+        ips: ['10.88.0.9/16'], mac: '0A:58:0A:58:00:09',
+      },
+    }, { IP: '10.88.0.7', MAC: '02:00:00:00:00:07' })
+    assert.deepEqual(c.portMappings, [
+      { hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+      { hostPort: 5353, containerPort: 53, protocol: 'udp', hostIp: '10.209.0.1' },
+      { hostPort: 9, containerPort: 9, protocol: 'tcp' },
+    ])
+    assert.deepEqual(c.ips, ['10.88.0.9'])
+    assert.equal(c.mac, '0a:58:0a:58:00:09')
+    const fromArgs = parse({ args: { cni: { ips: ['10.88.0.8'] } } }, { IP: '10.88.0.7', MAC: '02:00:00:00:00:07' })
+    assert.deepEqual(fromArgs.ips, ['10.88.0.8'])
+    assert.equal(fromArgs.mac, '02:00:00:00:00:07')
+    assert.deepEqual(parse({}, { IP: '10.88.0.7,fd88::7' }).ips, ['10.88.0.7', 'fd88::7'])
+  })
+
+  it('passes dns through, or reads it from ipam.resolvConf', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'podnet-cni-'))
+    try {
+      const f = join(dir, 'resolv.conf')
+      writeFileSync(f, '# comment\nnameserver 10.0.0.53\nnameserver 10.0.0.54\nsearch a.example b.example\noptions ndots:2\n')
+      assert.deepEqual(parse({ ipam: { subnet: '10.88.0.0/16', resolvConf: f } }).dns, { nameservers: ['10.0.0.53', '10.0.0.54'], search: ['a.example', 'b.example'], options: ['ndots:2'] })
+      assert.deepEqual(parse({ dns: { nameservers: ['1.1.1.1'], domain: 'x' }, ipam: { subnet: '10.88.0.0/16', resolvConf: f } }).dns, { nameservers: ['1.1.1.1'], domain: 'x' })
+    } finally {
+      rmSync(dir, { recursive: true })
+    }
+  })
+
+  it('podnet settings: state and run dirs, internal', () => {
+    const c = parse({ podnet: { stateDir: '/tmp/x', internal: true } })
+    assert.equal(c.stateDir, '/tmp/x')
+    assert.equal(c.runDir, '/tmp/x/run', 'a state dir of its own keeps the volatile part with it')
+    assert.equal(c.network.internal, true)
+    assert.equal(c.network.nat, false)
+    assert.equal(parse({ podnet: { stateDir: '/tmp/x', runDir: '/run/y' } }).runDir, '/run/y')
+    assert.deepEqual(parseLocation({ name: 'n' }, { stateDir: '/s', runDir: '/r' }), { name: 'n', stateDir: '/s', runDir: '/r' })
+  })
+
+  describe('refuses what podnet does not do (2) and what is malformed (7)', () => {
+    const cases: Array<[Record<string, unknown>, CniRequestError['kind'], RegExp]> = [
+      [{ isGateway: false }, 'unsupported-field', /unsupported field: isGateway=false/],
+      [{ promiscMode: true }, 'unsupported-field', /promiscMode=true/],
+      [{ vlan: 100 }, 'unsupported-field', /vlan=100/],
+      [{ vlanTrunk: [{ id: 5 }] }, 'unsupported-field', /vlanTrunk/],
+      [{ macspoofchk: true }, 'unsupported-field', /macspoofchk=true/],
+      [{ enabledad: true }, 'unsupported-field', /enabledad=true/],
+      [{ portIsolation: true }, 'unsupported-field', /portIsolation=true/],
+      [{ ipam: { type: 'dhcp' } }, 'unsupported-field', /ipam\.type="dhcp"/],
+      [{ ipam: { subnet: '10.88.0.0/16', rangeStart: '10.88.0.10' } }, 'unsupported-field', /ipam\.rangeStart="10\.88\.0\.10"/],
+      [{ ipam: { ranges: [[{ subnet: '10.88.0.0/24' }, { subnet: '10.89.0.0/24' }]] } }, 'unsupported-field', /ipam\.ranges\[0\]/],
+      [{ runtimeConfig: { portMappings: [{ hostPort: 1, containerPort: 1, protocol: 'sctp' }] } }, 'unsupported-field', /protocol="sctp"/],
+      [{ ipam: undefined }, 'config', /ipam is missing/],
+      [{ ipam: { type: 'host-local' } }, 'config', /has no subnet/],
+      [{ ipam: { ranges: [[{ gateway: '10.0.0.1' }]] } }, 'config', /ipam\.ranges\[0\]\[0\]\.subnet is missing/],
+      [{ mtu: '1500' }, 'config', /mtu must be an integer/],
+      [{ ipMasq: 'yes' }, 'config', /ipMasq must be true or false/],
+      [{ bridge: 7 }, 'config', /bridge must be a string/],
+      [{ ipMasqBackend: 'pf' }, 'config', /ipMasqBackend/],
+      [{ podnet: { stateDir: 'relative' } }, 'config', /podnet\.stateDir must be an absolute path/],
+      [{ podnet: { internal: true }, ipMasq: true }, 'config', /podnet\.internal/],
+      [{ runtimeConfig: { portMappings: [{ hostPort: 8080 }] } }, 'config', /needs hostPort and containerPort/],
+      [{ runtimeConfig: { ips: ['10.88.0.9/24'] } }, 'config', /does not have the prefix length of subnet 10\.88\.0\.0\/16/],
+      [{ ipam: { subnet: '10.88.0.0/16', routes: [{ gw: '10.88.0.1' }] } }, 'config', /routes\[0\]\.dst is missing/],
+    ]
+    for (const [extra, kind, msg] of cases) it(`${JSON.stringify(extra)}`, () => rejects(extra, kind, msg))
+
+    it('accepts the fields that only switch off what podnet does not do anyway', () => {
+      assert.doesNotThrow(() => parse({ isGateway: true, promiscMode: false, vlan: 0, vlanTrunk: [], macspoofchk: false, enabledad: false, forceAddress: false, preserveDefaultVlan: true }))
+    })
+  })
+})

@@ -79,10 +79,56 @@ export interface DumpOptions {
 
 const DEFAULT_BUF = 65536
 
+/**
+ * Where datagrams go: the kernel (KernelTransport, a real netlink socket) or, in unit tests, a
+ * fake kernel that answers with prepared messages.
+ */
+export interface Transport {
+  /** -1 for transports without a file descriptor. */
+  readonly fd: number
+  readonly portId: number
+  send(bytes: Buffer): void
+  /** The send on a worker thread (for requests the kernel sleeps in). */
+  sendAsync(bytes: Buffer): Promise<void>
+  /** recvfrom(2): the datagram length (the real one with MSG_TRUNC), or -errno for EAGAIN/EINTR. */
+  recv(buf: Buffer | null, len: number, flags: number): number
+  close(): void
+}
+
+/** A bound AF_NETLINK socket. */
+export class KernelTransport implements Transport {
+  readonly fd: number
+  readonly portId: number
+  constructor(fd: number) {
+    this.fd = fd
+    this.portId = netlinkPortId(fd)
+  }
+  send(bytes: Buffer): void {
+    sendToKernel(this.fd, bytes)
+  }
+  sendAsync(bytes: Buffer): Promise<void> {
+    const copy = Buffer.from(bytes)
+    return new Promise<void>((resolve, reject) => {
+      raw.sendto.async(this.fd, copy, copy.length, 0, KERNEL_ADDR, 12, (err: unknown, n: number | bigint) => {
+        if (err) reject(err)
+        else if (Number(n) < 0) reject(new PodnetError('sendto on a netlink socket failed (on a worker thread: errno not available)'))
+        else resolve()
+      })
+    })
+  }
+  recv(buf: Buffer | null, len: number, flags: number): number {
+    return recv(this.fd, buf, len, flags)
+  }
+  close(): void {
+    close(this.fd)
+  }
+}
+
 export class NetlinkSocket {
   readonly fd: number
   readonly protocol: number
   readonly portId: number
+  readonly transport: Transport
   /** Whether the kernel accepted NETLINK_GET_STRICT_CHK (kernel-side dump filtering). */
   readonly strictCheck: boolean
   private seq: number
@@ -93,10 +139,11 @@ export class NetlinkSocket {
   /** Serializes offloaded requests so that replies are never interleaved. */
   private queue: Promise<unknown> = Promise.resolve()
 
-  private constructor(fd: number, protocol: number, strictCheck: boolean, typeName: (t: number) => string) {
-    this.fd = fd
+  private constructor(transport: Transport, protocol: number, strictCheck: boolean, typeName: (t: number) => string) {
+    this.transport = transport
+    this.fd = transport.fd
     this.protocol = protocol
-    this.portId = netlinkPortId(fd)
+    this.portId = transport.portId
     this.strictCheck = strictCheck
     this.typeName = typeName
     this.seq = (Date.now() & 0x3fffffff) + 1
@@ -131,17 +178,22 @@ export class NetlinkSocket {
       tv.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0)
       tv.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8)
       setsockoptBuf(fd, SOL_SOCKET, SO_RCVTIMEO, tv)
-      return new NetlinkSocket(fd, protocol, strict, opts.typeName ?? ((t) => `message type ${t}`))
+      return new NetlinkSocket(new KernelTransport(fd), protocol, strict, opts.typeName ?? ((t) => `message type ${t}`))
     } catch (err) {
       close(fd)
       throw err
     }
   }
 
+  /** A socket over another transport (tests: a fake kernel). */
+  static fromTransport(transport: Transport, opts: { protocol?: number; strictCheck?: boolean; typeName?: (type: number) => string } = {}): NetlinkSocket {
+    return new NetlinkSocket(transport, opts.protocol ?? 0, opts.strictCheck ?? true, opts.typeName ?? ((t) => `message type ${t}`))
+  }
+
   close(): void {
     if (this.closed) return
     this.closed = true
-    close(this.fd)
+    this.transport.close()
   }
 
   nextSeq(): number {
@@ -152,7 +204,7 @@ export class NetlinkSocket {
   /** Sends a request and waits for its ACK; returns what `onMessage` made of each reply before the ACK. */
   requestSync<T>(req: NetlinkRequest, onMessage?: (m: NlMessage) => T | undefined): T[] {
     const { seq, bytes } = this.build(req, NLM_F_ACK)
-    sendToKernel(this.fd, bytes)
+    this.transport.send(bytes)
     return this.collect(seq, req, bytes, onMessage).items
   }
 
@@ -165,13 +217,7 @@ export class NetlinkSocket {
     const run = async (): Promise<T[]> => {
       const { seq, bytes } = this.build(req, NLM_F_ACK)
       const copy = Buffer.from(bytes)
-      await new Promise<void>((resolve, reject) => {
-        raw.sendto.async(this.fd, copy, copy.length, 0, KERNEL_ADDR, 12, (err: unknown, n: number | bigint) => {
-          if (err) reject(err)
-          else if (Number(n) < 0) reject(new PodnetError(`sendto on netlink socket failed (${req.object ?? this.opName(req)})`))
-          else resolve()
-        })
-      })
+      await this.transport.sendAsync(copy)
       return this.collect(seq, req, copy, onMessage).items
     }
     const p = this.queue.then(run, run)
@@ -185,7 +231,7 @@ export class NetlinkSocket {
     let last: T[] = []
     for (let attempt = 1; attempt <= max; attempt++) {
       const { seq, bytes } = this.build(req, NLM_F_DUMP)
-      sendToKernel(this.fd, bytes)
+      this.transport.send(bytes)
       const { items, interrupted } = this.collect(seq, req, bytes, onMessage)
       if (!interrupted) return items
       last = items
@@ -199,7 +245,7 @@ export class NetlinkSocket {
 
   /** Sends prebuilt bytes (one or more messages, e.g. an nf_tables batch). */
   sendRaw(bytes: Buffer): void {
-    sendToKernel(this.fd, bytes)
+    this.transport.send(bytes)
   }
 
   /**
@@ -237,10 +283,10 @@ export class NetlinkSocket {
   }
 
   private recvDatagram(flags: number): number {
-    const size = recv(this.fd, null, 0, MSG_PEEK | MSG_TRUNC | flags)
+    const size = this.transport.recv(null, 0, MSG_PEEK | MSG_TRUNC | flags)
     if (size < 0) return size
     if (size > this.rbuf.length) this.rbuf = Buffer.alloc(Math.max(size, this.rbuf.length * 2))
-    return recv(this.fd, this.rbuf, this.rbuf.length, flags)
+    return this.transport.recv(this.rbuf, this.rbuf.length, flags)
   }
 
   private collect<T>(seq: number, req: NetlinkRequest, request: Buffer, onMessage?: (m: NlMessage) => T | undefined): { items: T[]; interrupted: boolean } {

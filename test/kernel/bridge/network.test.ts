@@ -105,6 +105,15 @@ describe('kernel: bridge networks', function () {
     assert.equal(probe(p1, 'tcp', UPSTREAM.upstreamV6, 9000), UPSTREAM.hostV6, 'masqueraded IPv6')
     assert.equal(probe(topo.upstream, 'tcp', UPSTREAM.hostV6, 8443), UPSTREAM.upstreamV6, 'DNAT IPv6')
     assert.equal(probe(topo.upstream, 'tcp', UPSTREAM.hostV4, 8443), UPSTREAM.upstreamV4, 'and IPv4 on the same mapping')
+    const p2 = topo.pod()
+    const a2 = await m.attach({ network: 'six', netns: p2.name })
+    assert.equal(probe(p2, 'tcp', addr(a1.addresses[1]!.address), 443), addr(a2.addresses[1]!.address), 'pod to pod over IPv6')
+    assert.equal(probe(p1, 'tcp', UPSTREAM.hostV6, 8443), 'fd89::1', 'IPv6 hairpin to its own published port')
+    assert.equal(probe(topo.host, 'tcp', UPSTREAM.hostV6, 8443), UPSTREAM.hostV6, 'host to its own IPv6 address and published port')
+    await m.create({ name: 'other6', subnets: ['fd90::/64'] })
+    const p3 = topo.pod()
+    await m.attach({ network: 'other6', netns: p3.name })
+    assert.ok(unreachable(p3, 'tcp', addr(a1.addresses[1]!.address), 443), 'IPv6 isolation between networks')
   })
 
   it('isolates networks from each other; --internal has no way out; --no-nat routes without masquerade', async () => {

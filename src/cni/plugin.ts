@@ -52,13 +52,20 @@ export function createPlugin(opts: PluginOptions = {}): CniFuncs {
       podNetns(a.netns)
       const m = manager(conf)
       try {
-        const net = await ensureNetwork(m, conf)
+        const { net, created } = await ensureNetwork(m, conf)
         const routes = podRoutesFor(conf, net.subnets)
-        const att = await m.attach({
-          network: conf.name, netns: a.netns, id: a.containerId, ifname: a.ifname,
-          ...(conf.ips.length && { ips: conf.ips }), ...(conf.mac !== undefined && { mac: conf.mac }),
-          portMappings: conf.portMappings, routes, hairpin: conf.hairpin,
-        })
+        let att: Attachment
+        try {
+          att = await m.attach({
+            network: conf.name, netns: a.netns, id: a.containerId, ifname: a.ifname,
+            ...(conf.ips.length && { ips: conf.ips }), ...(conf.mac !== undefined && { mac: conf.mac }),
+            portMappings: conf.portMappings, routes, hairpin: conf.hairpin,
+          })
+        } catch (err) {
+          // nothing half-done: a network this ADD created goes with it (unless a pod joined meanwhile)
+          if (created) await m.remove(conf.name).catch(() => undefined)
+          throw err
+        }
         const parts = resultParts(m, net, att, resultRoutes(routes), conf)
         return formatResult(a.cniVersion, prev ? mergeParts(prev, parts) : parts)
       } finally {
@@ -162,11 +169,11 @@ function exists(m: NetworkManager, name: string): boolean {
  * The podnet network for a configuration: created when missing; re-created when the config
  * changed and no pod is attached; refused (7) when it changed under attached pods.
  */
-async function ensureNetwork(m: NetworkManager, conf: PodnetNetConf): Promise<NetworkConfig> {
+async function ensureNetwork(m: NetworkManager, conf: PodnetNetConf): Promise<{ net: NetworkConfig; created: boolean }> {
   if (exists(m, conf.name)) {
     const cur = m.get(conf.name)
     const diff = differences(cur, conf)
-    if (!diff.length) return cur
+    if (!diff.length) return { net: cur, created: false }
     const attached = m.attachments(conf.name).length
     if (attached) {
       throw new CniRequestError('config', `invalid network configuration: network ${conf.name} exists with other settings and has ${attached} pod(s)`,
@@ -175,10 +182,10 @@ async function ensureNetwork(m: NetworkManager, conf: PodnetNetConf): Promise<Ne
     await m.remove(conf.name)
   }
   try {
-    return await m.create(conf.network)
+    return { net: await m.create(conf.network), created: true }
   } catch (err) {
     // another ADD created it meanwhile
-    if (err instanceof ExistsError && err.kind === 'network') return m.get(conf.name)
+    if (err instanceof ExistsError && err.kind === 'network') return { net: m.get(conf.name), created: false }
     throw err
   }
 }

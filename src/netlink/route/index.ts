@@ -8,3 +8,4 @@ export { linkAttrs, ifinfomsg, bridgeAttrs, brportAttrs, vethAttrs, vxlanAttrs, 
 export { addrAttrs, ifaddrmsg } from './schema/addr.js'
 export { routeAttrs, rtmsg } from './schema/route.js'
 export { neighAttrs, ndmsg } from './schema/neigh.js'
+export * from './monitor.js'

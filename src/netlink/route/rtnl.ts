@@ -9,6 +9,7 @@ import { AddrApi } from './addr.js'
 import { LinkApi, type NetnsRef } from './link.js'
 import { NeighApi } from './neigh.js'
 import { RouteApi } from './route.js'
+import { RouteMonitor, type MonitorGroup } from './monitor.js'
 import * as R from './constants/rtnetlink.js'
 
 const TYPE_NAMES = new Map<number, string>(
@@ -46,6 +47,14 @@ export class Rtnl {
 
   private static openSocket(ns?: NetnsRef): NetlinkSocket {
     return NetlinkSocket.open(NETLINK_ROUTE, ns ? { netnsFd: ns.fd, typeName: rtmTypeName, ...(ns.name !== undefined && { netnsName: ns.name }) } : { typeName: rtmTypeName })
+  }
+
+  /**
+   * Events of this namespace on a socket of their own (the handle's socket stays for requests).
+   * Iterate with `for await`; call close() on the monitor to stop. Equivalent to: `ip monitor`.
+   */
+  monitor(groups: readonly MonitorGroup[] = ['link', 'addr', 'route']): RouteMonitor {
+    return new RouteMonitor(groups, this.netns)
   }
 
   close(): void {

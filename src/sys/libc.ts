@@ -25,6 +25,8 @@ export const raw = {
   sethostname: libc.func('int sethostname(const char *name, size_t len)'),
   kill: libc.func('int kill(int pid, int sig)'),
   gettid: libc.func('int gettid()'),
+  // variadic: call as raw.syscall(nr, 'int', a, 'unsigned int', b, ...)
+  syscall: libc.func('long syscall(long number, ...)'),
 }
 
 /** errno of the last call made on this thread, read right after the koffi call. */

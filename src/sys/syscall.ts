@@ -1,7 +1,7 @@
 /** Checked libc calls: each throws SyscallError (syscall, errno, errnoName, path) on failure. */
 import { SyscallError } from '../errors.js'
 import { raw, lastErrno } from './libc.js'
-import { AF_NETLINK, MS_BIND } from './constants.js'
+import { AF_NETLINK, MS_BIND, SYS_pidfd_open, SYS_pidfd_send_signal } from './constants.js'
 
 function check(rc: number | bigint, syscall: string, path?: string): number {
   const n = Number(rc)
@@ -107,4 +107,19 @@ export function sethostname(name: string): void {
 
 export function gettid(): number {
   return raw.gettid()
+}
+
+/** A pidfd for a process: signals sent through it can never reach a process that reused the pid. */
+export function pidfdOpen(pid: number): number {
+  return check(raw.syscall(SYS_pidfd_open, 'int', pid, 'unsigned int', 0), 'pidfd_open', String(pid))
+}
+
+/** Sends sig to the process behind a pidfd. */
+export function pidfdSendSignal(pidfd: number, sig: number): void {
+  check(raw.syscall(SYS_pidfd_send_signal, 'int', pidfd, 'int', sig, 'void *', null, 'unsigned int', 0), 'pidfd_send_signal')
+}
+
+/** kill(2). */
+export function kill(pid: number, sig: number): void {
+  check(raw.kill(pid, sig), 'kill', String(pid))
 }

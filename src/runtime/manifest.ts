@@ -1,0 +1,334 @@
+/**
+ * Pod manifests: the Kubernetes Pod subset podnet runs, from YAML or JSON, validated into a
+ * PodSpec. Every error names the field path as Kubernetes does:
+ *   spec.containers[1].name: duplicate "web"
+ *
+ * Supported: metadata.name, metadata.annotations; spec.hostname, restartPolicy,
+ * shareProcessNamespace, terminationGracePeriodSeconds; containers[] name, command, args,
+ * env (name/value), workingDir, ports[] (containerPort, hostPort, hostIP, protocol),
+ * resources.limits (cpu, memory). Other fields are ignored with a warning.
+ *
+ * podnet's extensions are annotations, so the manifest stays a valid Pod:
+ *   podnet.io/rootfs               the root directory of every container (no image registry)
+ *   podnet.io/rootfs.<container>   the root directory of one container (wins over the above)
+ *   podnet.io/network              the podnet network the pod joins (none: loopback only)
+ *   podnet.io/share-uts            "true" (default, as Kubernetes) or "false": each container
+ *                                  gets its own UTS namespace (with the pod's hostname)
+ * Relative rootfs paths are resolved against the manifest's directory.
+ */
+import { statSync } from 'node:fs'
+import { isAbsolute, resolve } from 'node:path'
+import { parse as parseYaml, YAMLParseError } from 'yaml'
+import { InvalidArgumentError } from '../errors.js'
+import { parseCpuMillis, parseMemoryBytes } from './quantity.js'
+
+export const ANNOTATION_ROOTFS = 'podnet.io/rootfs'
+export const ANNOTATION_NETWORK = 'podnet.io/network'
+export const ANNOTATION_SHARE_UTS = 'podnet.io/share-uts'
+
+export type RestartPolicy = 'Always' | 'OnFailure' | 'Never'
+export const RESTART_POLICIES: readonly RestartPolicy[] = ['Always', 'OnFailure', 'Never']
+
+export interface ContainerPort {
+  containerPort: number
+  hostPort?: number
+  hostIp?: string
+  protocol: 'tcp' | 'udp'
+  name?: string
+}
+
+export interface EnvVar {
+  name: string
+  value: string
+}
+
+export interface ContainerSpec {
+  name: string
+  /** Absolute path of the container's root directory. */
+  rootfs: string
+  /** command + args: the argv the container execs (PATH is searched inside the rootfs). */
+  argv: string[]
+  env: EnvVar[]
+  workingDir?: string
+  ports: ContainerPort[]
+  limits: { cpuMillis?: number; memoryBytes?: number }
+}
+
+/** A validated pod: what the runtime runs. */
+export interface PodSpec {
+  name: string
+  hostname: string
+  restartPolicy: RestartPolicy
+  shareProcessNamespace: boolean
+  /** Whether containers share the pod's UTS namespace (Kubernetes: always). */
+  shareUts: boolean
+  terminationGracePeriodSeconds: number
+  /** The podnet network the pod is attached to. */
+  network?: string
+  annotations: Record<string, string>
+  containers: ContainerSpec[]
+}
+
+export interface ParsedManifest {
+  spec: PodSpec
+  /** Fields podnet does not implement and ignored. */
+  warnings: string[]
+}
+
+export interface ParseOptions {
+  /** Directory relative rootfs paths are resolved against (default: the current directory). */
+  baseDir?: string
+  /** Check that every rootfs is an existing directory (default true). */
+  checkRootfs?: boolean
+}
+
+/** DNS-1123 label: container names, hostnames. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+/** DNS-1123 subdomain: pod names. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+/** podnet uses the pod name in file names, cgroup names and attachment ids. */
+export const POD_NAME_MAX = 128
+
+type Obj = Record<string, unknown>
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function obj(v: unknown, field: string): Obj {
+  if (!isObj(v)) throw new InvalidArgumentError(field, `must be an object, got ${describe(v)}`)
+  return v
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'a list'
+  return typeof v === 'string' ? JSON.stringify(v) : typeof v
+}
+
+function str(v: unknown, field: string): string {
+  if (typeof v !== 'string') throw new InvalidArgumentError(field, `must be a string, got ${describe(v)}`)
+  return v
+}
+
+function strList(v: unknown, field: string): string[] {
+  if (!Array.isArray(v)) throw new InvalidArgumentError(field, `must be a list of strings, got ${describe(v)}`)
+  return v.map((x, i) => {
+    if (typeof x === 'number' || typeof x === 'boolean') return String(x)
+    return str(x, `${field}[${i}]`)
+  })
+}
+
+function bool(v: unknown, field: string): boolean {
+  if (typeof v !== 'boolean') throw new InvalidArgumentError(field, `must be true or false, got ${describe(v)}`)
+  return v
+}
+
+function int(v: unknown, field: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new InvalidArgumentError(field, `must be an integer, got ${describe(v)}`)
+  if (v < min || v > max) throw new InvalidArgumentError(field, `must be from ${min} to ${max}, got ${v}`)
+  return v
+}
+
+/** Validates a pod name (DNS-1123 subdomain, at most 128 characters). */
+export function validatePodName(name: unknown, field = 'metadata.name'): string {
+  if (name === undefined || name === null || name === '') throw new InvalidArgumentError(field, 'required')
+  const s = str(name, field)
+  if (s.length > POD_NAME_MAX || !DNS_SUBDOMAIN.test(s)) {
+    throw new InvalidArgumentError(field, `${JSON.stringify(s)} is not valid: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most ${POD_NAME_MAX} characters`)
+  }
+  return s
+}
+
+function label(v: unknown, field: string): string {
+  const s = str(v, field)
+  if (s.length > 63 || !DNS_LABEL.test(s)) {
+    throw new InvalidArgumentError(field, `${JSON.stringify(s)} is not valid: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`)
+  }
+  return s
+}
+
+/** Parses YAML or JSON text into a validated PodSpec. */
+export function parseManifest(text: string, opts: ParseOptions = {}): ParsedManifest {
+  let doc: unknown
+  try {
+    doc = parseYaml(text, { prettyErrors: true, uniqueKeys: true })
+  } catch (err) {
+    const msg = err instanceof YAMLParseError ? err.message.split('\n')[0]! : (err as Error).message
+    throw new InvalidArgumentError('manifest', `not valid YAML or JSON: ${msg}`)
+  }
+  return validateManifest(doc, opts)
+}
+
+/** Validates an already-parsed manifest object. */
+export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedManifest {
+  const warnings: string[] = []
+  const root = obj(doc, 'manifest')
+  if (root.apiVersion !== undefined && root.apiVersion !== 'v1') throw new InvalidArgumentError('apiVersion', `must be "v1", got ${describe(root.apiVersion)}`)
+  if (root.kind !== undefined && root.kind !== 'Pod') throw new InvalidArgumentError('kind', `must be "Pod", got ${describe(root.kind)}`)
+  for (const k of Object.keys(root)) if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)) warnings.push(`${k}: unknown field, ignored`)
+
+  const meta = obj(root.metadata ?? {}, 'metadata')
+  const name = validatePodName(meta.name)
+  const annotations: Record<string, string> = {}
+  if (meta.annotations !== undefined) {
+    for (const [k, v] of Object.entries(obj(meta.annotations, 'metadata.annotations'))) annotations[k] = str(v, `metadata.annotations[${k}]`)
+  }
+  for (const k of Object.keys(meta)) if (!['name', 'annotations', 'labels', 'namespace', 'uid'].includes(k)) warnings.push(`metadata.${k}: not supported, ignored`)
+
+  if (root.spec === undefined) throw new InvalidArgumentError('spec', 'required')
+  const spec = obj(root.spec, 'spec')
+  const known = ['containers', 'hostname', 'restartPolicy', 'shareProcessNamespace', 'terminationGracePeriodSeconds']
+  for (const k of Object.keys(spec)) if (!known.includes(k)) warnings.push(`spec.${k}: not supported, ignored`)
+
+  const restartPolicy = spec.restartPolicy === undefined ? 'Always' : str(spec.restartPolicy, 'spec.restartPolicy')
+  if (!(RESTART_POLICIES as readonly string[]).includes(restartPolicy)) {
+    throw new InvalidArgumentError('spec.restartPolicy', `unsupported value ${JSON.stringify(restartPolicy)}: supported values: ${RESTART_POLICIES.map((p) => `"${p}"`).join(', ')}`)
+  }
+  const hostname = spec.hostname === undefined ? defaultHostname(name) : label(spec.hostname, 'spec.hostname')
+  const shareProcessNamespace = spec.shareProcessNamespace === undefined ? false : bool(spec.shareProcessNamespace, 'spec.shareProcessNamespace')
+  const terminationGracePeriodSeconds = spec.terminationGracePeriodSeconds === undefined
+    ? 30 : int(spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 0, 86400)
+
+  const shareUtsText = annotations[ANNOTATION_SHARE_UTS]
+  if (shareUtsText !== undefined && shareUtsText !== 'true' && shareUtsText !== 'false') {
+    throw new InvalidArgumentError(`metadata.annotations[${ANNOTATION_SHARE_UTS}]`, `must be "true" or "false", got ${JSON.stringify(shareUtsText)}`)
+  }
+  const network = annotations[ANNOTATION_NETWORK]
+  if (network !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(network)) {
+    throw new InvalidArgumentError(`metadata.annotations[${ANNOTATION_NETWORK}]`, `${JSON.stringify(network)} is not a network name`)
+  }
+
+  if (spec.containers === undefined) throw new InvalidArgumentError('spec.containers', 'required')
+  if (!Array.isArray(spec.containers)) throw new InvalidArgumentError('spec.containers', `must be a list, got ${describe(spec.containers)}`)
+  if (spec.containers.length === 0) throw new InvalidArgumentError('spec.containers', 'must have at least one container')
+  const seen = new Set<string>()
+  const hostPorts = new Map<string, string>()
+  const containers = spec.containers.map((c, i) => {
+    const cs = parseContainer(c, `spec.containers[${i}]`, annotations, opts, warnings)
+    if (seen.has(cs.name)) throw new InvalidArgumentError(`spec.containers[${i}].name`, `duplicate ${JSON.stringify(cs.name)}`)
+    seen.add(cs.name)
+    cs.ports.forEach((p, j) => {
+      if (p.hostPort === undefined) return
+      const key = `${p.protocol}/${p.hostIp ?? '*'}/${p.hostPort}`
+      const prev = hostPorts.get(key)
+      if (prev) throw new InvalidArgumentError(`spec.containers[${i}].ports[${j}].hostPort`, `duplicate ${p.hostPort}/${p.protocol.toUpperCase()} (also ${prev})`)
+      hostPorts.set(key, `spec.containers[${i}].ports[${j}]`)
+    })
+    return cs
+  })
+  for (const k of Object.keys(annotations)) {
+    if (k.startsWith(`${ANNOTATION_ROOTFS}.`) && !seen.has(k.slice(ANNOTATION_ROOTFS.length + 1))) {
+      throw new InvalidArgumentError(`metadata.annotations[${k}]`, `no container named ${JSON.stringify(k.slice(ANNOTATION_ROOTFS.length + 1))}`)
+    }
+  }
+
+  const out: PodSpec = {
+    name, hostname, restartPolicy: restartPolicy as RestartPolicy, shareProcessNamespace,
+    shareUts: shareUtsText !== 'false', terminationGracePeriodSeconds, annotations, containers,
+  }
+  if (network !== undefined) out.network = network
+  return { spec: out, warnings }
+}
+
+/** Kubernetes' default hostname: the pod name, cut to 63 characters (and to a valid label). */
+export function defaultHostname(podName: string): string {
+  return podName.slice(0, 63).replace(/[^a-z0-9-]/g, '-').replace(/-+$/, '') || 'pod'
+}
+
+function parseContainer(v: unknown, at: string, annotations: Record<string, string>, opts: ParseOptions, warnings: string[]): ContainerSpec {
+  const c = obj(v, at)
+  const known = ['name', 'image', 'command', 'args', 'env', 'workingDir', 'ports', 'resources']
+  for (const k of Object.keys(c)) if (!known.includes(k)) warnings.push(`${at}.${k}: not supported, ignored`)
+  if (c.name === undefined || c.name === '') throw new InvalidArgumentError(`${at}.name`, 'required')
+  const name = label(c.name, `${at}.name`)
+
+  const perContainer = `${ANNOTATION_ROOTFS}.${name}`
+  const rootfsKey = annotations[perContainer] !== undefined ? perContainer : annotations[ANNOTATION_ROOTFS] !== undefined ? ANNOTATION_ROOTFS : undefined
+  if (rootfsKey === undefined) {
+    throw new InvalidArgumentError(`${at}`, `no rootfs: podnet runs no images; set the annotation ${perContainer} (or ${ANNOTATION_ROOTFS} for every container) to a directory`)
+  }
+  if (c.image !== undefined) warnings.push(`${at}.image: ignored (the rootfs comes from ${rootfsKey})`)
+  const rootfsField = `metadata.annotations[${rootfsKey}]`
+  const rootfsText = annotations[rootfsKey]!
+  if (rootfsText === '') throw new InvalidArgumentError(rootfsField, 'must not be empty')
+  const rootfs = isAbsolute(rootfsText) ? rootfsText : resolve(opts.baseDir ?? process.cwd(), rootfsText)
+  if (opts.checkRootfs !== false) checkRootfs(rootfs, rootfsField)
+
+  const command = c.command === undefined ? [] : strList(c.command, `${at}.command`)
+  const args = c.args === undefined ? [] : strList(c.args, `${at}.args`)
+  const argv = [...command, ...args]
+  if (argv.length === 0) throw new InvalidArgumentError(`${at}.command`, 'required: podnet has no image to take a default command from')
+  if (argv[0] === '') throw new InvalidArgumentError(`${at}.command[0]`, 'must not be empty')
+
+  const env: EnvVar[] = []
+  if (c.env !== undefined) {
+    if (!Array.isArray(c.env)) throw new InvalidArgumentError(`${at}.env`, `must be a list, got ${describe(c.env)}`)
+    const names = new Set<string>()
+    c.env.forEach((e, j) => {
+      const f = `${at}.env[${j}]`
+      const eo = obj(e, f)
+      if (eo.valueFrom !== undefined) throw new InvalidArgumentError(`${f}.valueFrom`, 'not supported by podnet (give a value)')
+      const n = str(eo.name, `${f}.name`)
+      if (n === '' || n.includes('=') || n.includes('\0')) throw new InvalidArgumentError(`${f}.name`, `${JSON.stringify(n)} is not a valid variable name`)
+      if (names.has(n)) warnings.push(`${f}.name: duplicate ${JSON.stringify(n)}, the last one wins`)
+      names.add(n)
+      const val = eo.value === undefined ? '' : typeof eo.value === 'number' || typeof eo.value === 'boolean' ? String(eo.value) : str(eo.value, `${f}.value`)
+      if (val.includes('\0')) throw new InvalidArgumentError(`${f}.value`, 'contains a NUL byte')
+      env.push({ name: n, value: val })
+    })
+  }
+
+  const out: ContainerSpec = { name, rootfs, argv, env, ports: [], limits: {} }
+  if (c.workingDir !== undefined) {
+    const wd = str(c.workingDir, `${at}.workingDir`)
+    if (!wd.startsWith('/')) throw new InvalidArgumentError(`${at}.workingDir`, `must be an absolute path, got ${JSON.stringify(wd)}`)
+    out.workingDir = wd
+  }
+
+  if (c.ports !== undefined) {
+    if (!Array.isArray(c.ports)) throw new InvalidArgumentError(`${at}.ports`, `must be a list, got ${describe(c.ports)}`)
+    out.ports = c.ports.map((p, j) => parsePort(p, `${at}.ports[${j}]`))
+  }
+
+  if (c.resources !== undefined) {
+    const r = obj(c.resources, `${at}.resources`)
+    for (const k of Object.keys(r)) if (k !== 'limits' && k !== 'requests') warnings.push(`${at}.resources.${k}: not supported, ignored`)
+    if (r.requests !== undefined) warnings.push(`${at}.resources.requests: not enforced (podnet applies limits only)`)
+    if (r.limits !== undefined) {
+      const l = obj(r.limits, `${at}.resources.limits`)
+      for (const k of Object.keys(l)) if (k !== 'cpu' && k !== 'memory') warnings.push(`${at}.resources.limits.${k}: not supported, ignored`)
+      if (l.cpu !== undefined) out.limits.cpuMillis = parseCpuMillis(l.cpu, `${at}.resources.limits.cpu`)
+      if (l.memory !== undefined) out.limits.memoryBytes = parseMemoryBytes(l.memory, `${at}.resources.limits.memory`)
+    }
+  }
+  return out
+}
+
+function parsePort(v: unknown, at: string): ContainerPort {
+  const p = obj(v, at)
+  if (p.containerPort === undefined) throw new InvalidArgumentError(`${at}.containerPort`, 'required')
+  const port: ContainerPort = { containerPort: int(p.containerPort, `${at}.containerPort`, 1, 65535), protocol: 'tcp' }
+  if (p.hostPort !== undefined) port.hostPort = int(p.hostPort, `${at}.hostPort`, 1, 65535)
+  if (p.protocol !== undefined) {
+    const proto = str(p.protocol, `${at}.protocol`)
+    if (proto !== 'TCP' && proto !== 'UDP') throw new InvalidArgumentError(`${at}.protocol`, `unsupported value ${JSON.stringify(proto)}: supported values: "TCP", "UDP"`)
+    port.protocol = proto === 'TCP' ? 'tcp' : 'udp'
+  }
+  if (p.hostIP !== undefined) {
+    const ip = str(p.hostIP, `${at}.hostIP`)
+    if (!/^[0-9.]+$|^[0-9a-fA-F:.]+$/.test(ip) || !ip.includes('.') && !ip.includes(':')) throw new InvalidArgumentError(`${at}.hostIP`, `${JSON.stringify(ip)} is not an IP address`)
+    if (port.hostPort === undefined) throw new InvalidArgumentError(`${at}.hostIP`, 'needs a hostPort')
+    port.hostIp = ip
+  }
+  if (p.name !== undefined) port.name = str(p.name, `${at}.name`)
+  return port
+}
+
+/** Throws InvalidArgumentError(field) unless path is an existing directory. */
+export function checkRootfs(path: string, field: string): void {
+  let st
+  try {
+    st = statSync(path)
+  } catch {
+    throw new InvalidArgumentError(field, `rootfs ${path} does not exist`)
+  }
+  if (!st.isDirectory()) throw new InvalidArgumentError(field, `rootfs ${path} is not a directory`)
+}

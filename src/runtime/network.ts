@@ -1,0 +1,71 @@
+/**
+ * The runtime's view of pod networking: attach a pinned network namespace to a named network
+ * with published ports, detach it. BridgePodNetwork serves it with podnet's bridge networks.
+ */
+import { InvalidArgumentError, NotFoundError } from '../errors.js'
+import { NetworkManager, type PortMapping } from '../bridge/index.js'
+
+export interface PodAttachRequest {
+  network: string
+  /** Path of the pinned network namespace. */
+  netns: string
+  /** Owner id of the attachment (the pod name). */
+  id: string
+  portMappings: PortMapping[]
+  /** The named namespace that plays the host (default: the caller's). */
+  hostNetns?: string
+}
+
+export interface PodNetwork {
+  /** Attaches; returns the pod's addresses (CIDR). */
+  attach(req: PodAttachRequest): Promise<string[]>
+  /** Detaches; succeeds when already detached. */
+  detach(req: { network: string; id: string; hostNetns?: string }): Promise<void>
+  close(): void
+}
+
+/** PodNetwork over bridge networks (one NetworkManager per host namespace). */
+export class BridgePodNetwork implements PodNetwork {
+  private readonly stateDir: string
+  private readonly managers = new Map<string, NetworkManager>()
+
+  constructor(stateDir: string) {
+    this.stateDir = stateDir
+  }
+
+  private manager(hostNetns: string | undefined): NetworkManager {
+    const key = hostNetns ?? ''
+    let m = this.managers.get(key)
+    if (!m) {
+      m = new NetworkManager({ stateDir: this.stateDir, ...(hostNetns !== undefined && { hostNetns }) })
+      this.managers.set(key, m)
+    }
+    return m
+  }
+
+  async attach(req: PodAttachRequest): Promise<string[]> {
+    const m = this.manager(req.hostNetns)
+    try {
+      m.get(req.network)
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new InvalidArgumentError('metadata.annotations[podnet.io/network]', `network '${req.network}' does not exist (podnet network ls)`)
+      throw err
+    }
+    const a = await m.attach({ network: req.network, netns: req.netns, id: req.id, ifname: 'eth0', portMappings: req.portMappings })
+    return a.addresses.map((x) => x.address)
+  }
+
+  async detach(req: { network: string; id: string; hostNetns?: string }): Promise<void> {
+    try {
+      await this.manager(req.hostNetns).detach({ network: req.network, id: req.id, ifname: 'eth0' })
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err // the network itself is gone: nothing to detach
+    }
+  }
+
+  close(): void {
+    for (const m of this.managers.values()) m.close()
+    this.managers.clear()
+  }
+}
+

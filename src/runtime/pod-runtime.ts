@@ -1,0 +1,858 @@
+/**
+ * PodRuntime: runs pods. One instance serves every pod of a state dir; the supervisor process
+ * (supervisor.ts) is a PodRuntime behind a unix socket, and tests use one in-process.
+ *
+ * run:    sandbox (namespaces + pause, loopback, cgroup, /dev/shm, network, /etc files), then
+ *         one launcher per container. Any failure before the containers start undoes it all.
+ * exits:  the launcher's exit record (or its status) gives the exit code; restartPolicy and
+ *         CrashLoopBackOff decide about a restart; when every container has ended for good the
+ *         sandbox is torn down and the pod is Succeeded or Failed.
+ * stop:   SIGTERM (the launcher forwards it), terminationGracePeriodSeconds, then SIGKILL to
+ *         every process of the container's cgroup; then the sandbox goes.
+ * adopt:  a new runtime (a restarted supervisor) takes over the pods its predecessor left:
+ *         live launchers are watched by polling, the exit records of those that ended are
+ *         read, back-offs are re-armed, half-made sandboxes are torn down.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { EventEmitter } from 'node:events'
+import type { Readable } from 'node:stream'
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError, isErrno } from '../errors.js'
+import { UndoStack, type PortMapping } from '../bridge/index.js'
+import { Netns } from '../netns/index.js'
+import { Rtnl } from '../netlink/route/index.js'
+import { MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID } from '../sys/constants.js'
+import { mount, umount2 } from '../sys/syscall.js'
+import { Cgroup, detectCgroupLayout, type CgroupLayout } from './cgroups/index.js'
+import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js'
+import { containerEnv, ensureLauncher, parseLaunchStatus, runArgs, takeExitRecord, type LaunchSpec, type LaunchStatus } from './launcher.js'
+import { checkRootfs, validatePodName, type ContainerSpec, type PodSpec } from './manifest.js'
+import { createPodNamespaces, unpinAll } from './namespaces.js'
+import { BridgePodNetwork, type PodNetwork } from './network.js'
+import { pauseCommand } from './pause.js'
+import { isAlive, processRef, type ProcessRef } from './proc.js'
+import { KUBERNETES_BACKOFF, finalPhase, nextBackoff, shouldRestart, type BackoffOptions } from './restart-policy.js'
+import { PodStore, defaultStateDir } from './state-store.js'
+import { isActive, type ContainerStatus, type PodPhase, type PodRecord, type TerminatedState } from './types.js'
+
+export interface RuntimeOptions {
+  stateDir?: string
+  /** CrashLoopBackOff timing (default Kubernetes': 10 s doubling to 5 min, reset after 10 min). */
+  backoff?: Partial<BackoffOptions>
+  /** cgroup directory under each hierarchy's root that holds podnet's pods (default "podnet"). */
+  cgroupParent?: string
+  /** Pause argv (default catatonit -P). */
+  pause?: string[]
+  /** Launcher binary (default: built from source on first use). */
+  launcher?: string
+  /** Pod networking (default: podnet's bridge networks in the same state dir). */
+  network?: PodNetwork
+  /** How often adopted processes are checked (ms, default 250). */
+  pollMs?: number
+  /** Size of each pod's /dev/shm tmpfs (default 64m). */
+  shmSize?: string
+}
+
+export interface RunOptions {
+  /** The named namespace that plays the host for the pod's network (default: this process's). */
+  hostNetns?: string
+}
+
+export interface StopOptions {
+  /** Overrides the pod's terminationGracePeriodSeconds. */
+  gracePeriodSeconds?: number
+}
+
+export interface GcReport {
+  /** Pod directories without a record that were cleaned up. */
+  removedPods: string[]
+  /** Sandboxes of ended pods that were still (partly) up and were torn down. */
+  tornDown: string[]
+  /** cgroups of pods podnet no longer knows, killed and removed. */
+  removedCgroups: string[]
+}
+
+interface ContainerRt {
+  /** Which run of the container the fields below belong to. */
+  runId: number
+  child?: ChildProcess
+  /** Launcher of an adopted run, checked by polling. */
+  adopted?: ProcessRef
+  timer?: NodeJS.Timeout
+  /** Resolves once the current run's exit has been recorded. */
+  exited?: Promise<void>
+  markExited?: () => void
+  exitHandled?: boolean
+  /** What the launcher reported on its status fd so far. */
+  statusText?: string
+  status?: LaunchStatus
+}
+
+interface PodRt {
+  rec: PodRecord
+  containers: Map<string, ContainerRt>
+  pause?: ChildProcess
+  pauseAdopted?: ProcessRef
+  stopping: boolean
+  tearingDown: boolean
+  queue: Promise<unknown>
+}
+
+const now = (): string => new Date().toISOString()
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGABRT: 6, SIGSEGV: 11, SIGPIPE: 13 }
+
+function fmtDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`
+  const s = ms / 1000
+  return s < 60 ? `${Math.round(s * 10) / 10}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`
+}
+
+/** Runs pods; emits 'change' (PodRecord) whenever a record changes. */
+export class PodRuntime extends EventEmitter {
+  readonly store: PodStore
+  readonly backoff: BackoffOptions
+  readonly cgroupParent: string
+  readonly layout: CgroupLayout
+  private readonly opts: RuntimeOptions
+  private readonly network: PodNetwork
+  private readonly ownsNetwork: boolean
+  private readonly pods = new Map<string, PodRt>()
+  private pollTimer: NodeJS.Timeout | undefined
+  private closed = false
+
+  constructor(opts: RuntimeOptions = {}) {
+    super()
+    this.opts = opts
+    this.store = new PodStore(opts.stateDir ?? defaultStateDir())
+    this.backoff = { ...KUBERNETES_BACKOFF, ...opts.backoff }
+    this.cgroupParent = opts.cgroupParent ?? 'podnet'
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/.test(this.cgroupParent)) {
+      throw new InvalidArgumentError('cgroup parent', `'${this.cgroupParent}' is not a relative cgroup path`)
+    }
+    this.layout = detectCgroupLayout()
+    this.network = opts.network ?? new BridgePodNetwork(this.store.root)
+    this.ownsNetwork = opts.network === undefined
+  }
+
+  private launcher(): string {
+    return this.opts.launcher ?? ensureLauncher(this.store.binDir())
+  }
+
+  /** Stops watching (timers, polling). Pods keep running: a new runtime can adopt them. */
+  close(): void {
+    this.closed = true
+    if (this.pollTimer) clearInterval(this.pollTimer)
+    this.pollTimer = undefined
+    for (const p of this.pods.values()) for (const c of p.containers.values()) if (c.timer) clearTimeout(c.timer)
+    this.pods.clear()
+    if (this.ownsNetwork) this.network.close()
+  }
+
+  /** The stored record of a pod. */
+  get(name: string): PodRecord {
+    const rec = this.pods.get(name)?.rec ?? this.store.read(name)
+    if (!rec) throw new NotFoundError('pod', name)
+    return rec
+  }
+
+  list(): PodRecord[] {
+    return this.store.list()
+  }
+
+  /** Pods this runtime watches (running or restarting). */
+  activeCount(): number {
+    return [...this.pods.values()].filter((p) => isActive(p.rec)).length
+  }
+
+  /** Resolves with the record once pred holds (checked now and on every change). */
+  waitFor(name: string, pred: (rec: PodRecord) => boolean, timeoutMs = 30_000): Promise<PodRecord> {
+    return new Promise((resolve, reject) => {
+      const check = (rec: PodRecord): boolean => {
+        if (rec.name !== name || !pred(rec)) return false
+        cleanup()
+        resolve(rec)
+        return true
+      }
+      const onChange = (rec: PodRecord): void => { check(rec) }
+      const timer = setTimeout(() => {
+        cleanup()
+        reject(new PodnetError(`timed out after ${timeoutMs} ms waiting for pod '${name}'`))
+      }, timeoutMs)
+      const cleanup = (): void => {
+        clearTimeout(timer)
+        this.off('change', onChange)
+      }
+      this.on('change', onChange)
+      const cur = this.pods.get(name)?.rec ?? this.store.read(name)
+      if (cur) check(cur)
+    })
+  }
+
+  private save(pod: PodRt): void {
+    this.store.write(pod.rec)
+    this.emit('change', pod.rec)
+  }
+
+  /** Runs fn after every earlier operation on the pod. */
+  private serial<T>(pod: PodRt, fn: () => Promise<T> | T): Promise<T> {
+    const p = pod.queue.then(fn, fn)
+    pod.queue = p.catch(() => undefined)
+    return p
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // run
+
+  /** Creates the sandbox and starts the containers. Nothing is left behind when it throws. */
+  async run(spec: PodSpec, opts: RunOptions = {}): Promise<PodRecord> {
+    if (this.closed) throw new PodnetError('the runtime is closed')
+    validatePodName(spec.name)
+    spec.containers.forEach((c, i) => {
+      checkRootfs(c.rootfs, `spec.containers[${i}].rootfs`)
+      Cgroup.checkLimits(this.layout, c.limits, `spec.containers[${i}].resources.limits`)
+    })
+    const pause = this.opts.pause ?? pauseCommand()
+    this.launcher() // built (or found) before anything is created
+    if (!this.store.claim(spec.name)) {
+      const prior = this.store.read(spec.name)
+      throw new ExistsError('pod', spec.name, prior && !isActive(prior) ? `(${prior.phase.toLowerCase()}; remove it with podnet pod rm)` : '(running)')
+    }
+    const name = spec.name
+    const rec: PodRecord = {
+      name, spec, phase: 'Pending', createdAt: now(),
+      sandbox: { state: 'creating', ips: [], ...(opts.hostNetns !== undefined && { hostNetns: opts.hostNetns }) },
+      containers: spec.containers.map((c) => ({
+        name: c.name, state: { status: 'waiting', reason: 'ContainerCreating' }, restartCount: 0, backoffStep: 0,
+        logPath: this.store.logPath(name, c.name),
+      })),
+    }
+    const pod: PodRt = { rec, containers: new Map(spec.containers.map((c) => [c.name, { runId: 0 }])), stopping: false, tearingDown: false, queue: Promise.resolve() }
+    const sb = rec.sandbox
+    await UndoStack.run(async (undo) => {
+      undo.push('remove the pod directory', () => rmSync(this.store.podDir(name), { recursive: true, force: true }))
+      this.store.write(rec)
+      mkdirSync(join(this.store.podDir(name), 'logs'), { recursive: true })
+      mkdirSync(join(this.store.podDir(name), 'exit'), { recursive: true })
+
+      // namespaces and the pause
+      const made = createPodNamespaces({ dir: this.store.nsDir(name), hostname: spec.hostname, sharePid: spec.shareProcessNamespace, pause })
+      pod.pause = made.pause
+      sb.pins = made.pins
+      const pauseRef = processRef(made.pause.pid!)
+      if (pauseRef) sb.pause = pauseRef
+      undo.push('stop the pause and unpin the namespaces', async () => {
+        await this.killPause(pod)
+        unpinAll(made.pins)
+      })
+      this.store.write(rec)
+
+      // loopback up (attach does it too, but a pod without a network needs it)
+      const ns = Netns.openPath(made.pins.net)
+      try {
+        const rt = Rtnl.open({ netns: ns })
+        try { rt.link.setSync('lo', { up: true }) } finally { rt.close() }
+      } finally {
+        ns.close()
+      }
+
+      // cgroups: the pod's, with the pause in pod/pause
+      const podCg = `${this.cgroupParent}/${name}`
+      if (this.layout.hierarchies.length) {
+        sb.cgroup = podCg
+        const pauseCg = new Cgroup(this.layout, `${podCg}/pause`)
+        undo.push('remove the pod cgroups', async () => {
+          for (const c of this.containerCgroups(rec)) { c.kill(); await c.remove() }
+          pauseCg.kill()
+          await pauseCg.remove()
+          Cgroup.removeIfEmpty(this.layout, podCg)
+        })
+        pauseCg.create()
+        if (made.pause.pid !== undefined) {
+          try { pauseCg.addProcess(made.pause.pid) } catch { /* it died: noticed below */ }
+        }
+      }
+
+      // /dev/shm shared by the pod's containers
+      const shm = this.store.shmDir(name)
+      mkdirSync(shm, { recursive: true })
+      mount('shm', shm, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, `mode=1777,size=${this.opts.shmSize ?? '64m'}`)
+      sb.shm = shm
+      undo.push('unmount /dev/shm', () => this.unmountShm(shm))
+
+      // network
+      if (spec.network !== undefined) {
+        const mappings = portMappings(spec)
+        try {
+          sb.ips = await this.network.attach({
+            network: spec.network, netns: made.pins.net, id: name, portMappings: mappings.map((m) => m.mapping),
+            ...(opts.hostNetns !== undefined && { hostNetns: opts.hostNetns }),
+          })
+        } catch (err) {
+          throw mapAttachError(err, mappings)
+        }
+        sb.network = spec.network
+        sb.attached = true
+        undo.push('detach from the network', () => this.network.detach({ network: spec.network!, id: name, ...(opts.hostNetns !== undefined && { hostNetns: opts.hostNetns }) }))
+      }
+
+      // /etc files
+      const etc = this.store.etcDir(name)
+      mkdirSync(etc, { recursive: true })
+      sb.hostsFile = join(etc, 'hosts')
+      sb.resolvFile = join(etc, 'resolv.conf')
+      sb.hostnameFile = join(etc, 'hostname')
+      writeFileSync(sb.hostsFile, hostsFile(spec.hostname, sb.ips))
+      writeFileSync(sb.resolvFile, resolvConf(readHostResolvConf()))
+      writeFileSync(sb.hostnameFile, `${spec.hostname}\n`)
+
+      if (!isAlive(sb.pause)) throw new PodnetError(`pod '${name}': the pause process (${pause.join(' ')}) exited at once`)
+      sb.state = 'ready'
+      rec.phase = 'Running'
+      rec.startedAt = now()
+      this.store.write(rec)
+    })
+    this.pods.set(name, pod)
+    this.watchPause(pod)
+    await this.serial(pod, async () => {
+      for (const c of spec.containers) await this.startContainer(pod, c)
+    })
+    this.emit('change', rec)
+    return rec
+  }
+
+  private containerCgroups(rec: PodRecord): Cgroup[] {
+    return rec.containers.filter((c) => c.cgroup !== undefined).map((c) => new Cgroup(this.layout, c.cgroup!))
+  }
+
+  private unmountShm(shm: string): void {
+    try {
+      umount2(shm, MNT_DETACH)
+    } catch (err) {
+      if (!isErrno(err, 'EINVAL') && !isErrno(err, 'ENOENT')) throw err
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // containers
+
+  private async startContainer(pod: PodRt, c: ContainerSpec): Promise<void> {
+    const rec = pod.rec
+    const cs = rec.containers.find((x) => x.name === c.name)!
+    const crt = pod.containers.get(c.name)!
+    const sb = rec.sandbox
+    if (pod.stopping || sb.state !== 'ready' || !sb.pins) return
+    let cg: Cgroup | undefined
+    if (sb.cgroup !== undefined) {
+      cg = new Cgroup(this.layout, `${sb.cgroup}/ctr-${c.name}`)
+      if (cs.cgroup === undefined) {
+        cg.create(c.limits)
+        cs.cgroup = cg.path
+      }
+      cs.oomKillsAtStart = cg.oomKills()
+    }
+    const spec = rec.spec
+    const launch: LaunchSpec = {
+      ns: { net: sb.pins.net, ipc: sb.pins.ipc, ...(spec.shareUts && { uts: sb.pins.uts }), ...(sb.pins.pid !== undefined && { pid: sb.pins.pid }) },
+      newPid: !spec.shareProcessNamespace,
+      ...(!spec.shareUts && { newUts: spec.hostname }),
+      rootfs: c.rootfs,
+      binds: [
+        { src: sb.hostsFile!, dst: '/etc/hosts' },
+        { src: sb.resolvFile!, dst: '/etc/resolv.conf' },
+        { src: sb.hostnameFile!, dst: '/etc/hostname' },
+      ],
+      ...(sb.shm !== undefined && { shm: sb.shm }),
+      cgroupProcs: cg ? cg.procsFiles() : [],
+      ...(c.workingDir !== undefined && { cwd: c.workingDir }),
+      env: containerEnv(spec.hostname, c.env),
+      exitFile: this.store.exitPath(rec.name, c.name),
+      argv: c.argv,
+    }
+    rmSync(launch.exitFile, { force: true })
+    const log = openSync(cs.logPath, 'a', 0o640)
+    let child: ChildProcess
+    try {
+      child = spawn(this.launcher(), runArgs(launch), { detached: true, stdio: ['ignore', log, log, 'pipe'] })
+    } finally {
+      closeSync(log)
+    }
+    const launcherRef = child.pid !== undefined ? processRef(child.pid) : undefined
+    const runId = ++crt.runId
+    crt.child = child
+    delete crt.adopted
+    delete crt.status
+    delete crt.exitHandled
+    crt.statusText = ''
+    crt.exited = new Promise<void>((r) => { crt.markExited = r })
+    const statusDone = new Promise<void>((resolve) => {
+      const pipe = child.stdio[3] as Readable | null
+      if (!pipe) return resolve()
+      pipe.setEncoding('utf8')
+      pipe.on('data', (d: string) => { if (crt.runId === runId) crt.statusText += d })
+      pipe.on('end', () => resolve())
+      pipe.on('error', () => resolve())
+      pipe.on('close', () => resolve())
+    })
+    let spawnError: Error | undefined
+    child.once('error', (err) => {
+      spawnError = err
+      this.onContainerExit(pod, c.name, runId, 127, null)
+    })
+    child.once('close', (code, signal) => this.onContainerExit(pod, c.name, runId, code, signal))
+    await Promise.race([statusDone, crt.exited])
+    if (spawnError) crt.status = { ok: false, error: `cannot start the launcher: ${spawnError.message}` }
+    if (crt.runId !== runId || crt.exitHandled) return // it has ended already (the exit is recorded)
+    const st = parseLaunchStatus(crt.statusText)
+    crt.status = st
+    if (st.ok && st.pid !== undefined && launcherRef) {
+      cs.state = { status: 'running', startedAt: now(), pid: st.pid, launcher: launcherRef }
+      this.save(pod)
+    }
+  }
+
+  /**
+   * Records the end of a container's run (synchronous, once per run): exit code and reason,
+   * then restart policy and back-off; queues the pod-completion check.
+   */
+  private onContainerExit(pod: PodRt, name: string, runId: number, code: number | null, signal: NodeJS.Signals | null): void {
+    const rec = pod.rec
+    const cs = rec.containers.find((x) => x.name === name)!
+    const crt = pod.containers.get(name)!
+    if (crt.runId !== runId || crt.exitHandled) return
+    crt.exitHandled = true
+    const spec = rec.spec.containers.find((x) => x.name === name)!
+    const exit = takeExitRecord(this.store.exitPath(rec.name, name))
+    const st = crt.status ?? (crt.statusText !== undefined ? parseLaunchStatus(crt.statusText) : undefined)
+    delete crt.child
+    delete crt.adopted
+    const startedAt = cs.state.status === 'running' ? cs.state.startedAt : exit ? new Date(exit.startedAtMs).toISOString() : now()
+    let exitCode: number
+    let sig: number | undefined
+    let message: string | undefined
+    if (exit) {
+      exitCode = exit.exitCode
+      if (exit.signal) sig = exit.signal
+      if (exit.startError) message = exit.startError
+    } else {
+      sig = signal ? SIGNALS[signal] ?? 9 : undefined
+      exitCode = code ?? 128 + (sig ?? 9)
+      message = st && !st.ok ? st.error : 'the launcher ended without an exit record (it was killed)'
+    }
+    let reason: string
+    if (exit?.startError || (!exit && st && !st.ok)) reason = 'StartError'
+    else if (cs.cgroup !== undefined && new Cgroup(this.layout, cs.cgroup).oomKills() > (cs.oomKillsAtStart ?? 0)) reason = 'OOMKilled'
+    else reason = exitCode === 0 ? 'Completed' : 'Error'
+    const term: TerminatedState = {
+      status: 'terminated', exitCode, reason, startedAt, finishedAt: exit ? new Date(exit.finishedAtMs).toISOString() : now(),
+      ...(sig !== undefined && { signal: sig }), ...(message !== undefined && { message }),
+    }
+    const ranMs = Date.parse(term.finishedAt) - Date.parse(startedAt)
+    if (!pod.stopping && !this.closed && shouldRestart(rec.spec.restartPolicy, exitCode)) {
+      const next = nextBackoff({ step: cs.backoffStep }, ranMs, this.backoff)
+      cs.backoffStep = next.state.step
+      cs.lastState = term
+      const restartAt = new Date(Date.now() + next.delayMs).toISOString()
+      cs.state = {
+        status: 'waiting', reason: 'CrashLoopBackOff', restartAt,
+        message: `back-off ${fmtDuration(next.delayMs)} restarting failed container=${name} pod=${rec.name}`,
+      }
+      this.armRestart(pod, spec, next.delayMs)
+    } else {
+      if (cs.state.status === 'terminated') cs.lastState = cs.state
+      cs.state = term
+    }
+    this.save(pod)
+    crt.markExited?.()
+    if (!pod.stopping) void this.serial(pod, () => this.maybeFinish(pod)).catch((err) => this.emit('error', err))
+  }
+
+  private armRestart(pod: PodRt, spec: ContainerSpec, delayMs: number): void {
+    const crt = pod.containers.get(spec.name)!
+    if (crt.timer) clearTimeout(crt.timer)
+    crt.timer = setTimeout(() => {
+      delete crt.timer
+      void this.serial(pod, async () => {
+        if (pod.stopping) return
+        const cs = pod.rec.containers.find((x) => x.name === spec.name)!
+        cs.restartCount++
+        await this.startContainer(pod, spec)
+        this.save(pod)
+      }).catch((err) => this.emit('error', err))
+    }, Math.max(0, delayMs))
+  }
+
+  /** When every container has ended for good: tear the sandbox down, set the final phase. */
+  private async maybeFinish(pod: PodRt): Promise<void> {
+    if (pod.rec.containers.every((c) => c.state.status === 'terminated') && isActive(pod.rec)) {
+      await this.finish(pod, finalPhase(pod.rec.containers.map((c) => (c.state as TerminatedState).exitCode)))
+    }
+  }
+
+  private async finish(pod: PodRt, phase: PodPhase, reason?: string, message?: string): Promise<void> {
+    await this.teardown(pod)
+    pod.rec.phase = phase
+    if (reason !== undefined) pod.rec.reason = reason
+    if (message !== undefined) pod.rec.message = message
+    pod.rec.finishedAt = now()
+    this.save(pod)
+    this.pods.delete(pod.rec.name)
+    this.updatePolling()
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // sandbox teardown
+
+  private watchPause(pod: PodRt): void {
+    pod.pause?.once('exit', () => {
+      if (!pod.tearingDown && this.pods.get(pod.rec.name) === pod) void this.sandboxDied(pod)
+    })
+  }
+
+  /** The pause died under a live pod: its namespaces are no longer whole; end the pod. */
+  private async sandboxDied(pod: PodRt): Promise<void> {
+    if (pod.stopping) return
+    pod.stopping = true
+    await this.serial(pod, async () => {
+      await this.killContainers(pod, 0)
+      await this.finish(pod, 'Failed', 'SandboxDied', 'the pause process exited')
+    })
+  }
+
+  private async killPause(pod: PodRt): Promise<void> {
+    const ref = pod.rec.sandbox.pause
+    if (!isAlive(ref)) return
+    const signal = (sig: NodeJS.Signals): void => {
+      try {
+        process.kill(ref!.pid, sig)
+      } catch {
+        // gone
+      }
+    }
+    signal('SIGTERM')
+    for (let i = 0; i < 100 && isAlive(ref); i++) await sleep(10)
+    if (isAlive(ref)) {
+      signal('SIGKILL')
+      for (let i = 0; i < 100 && isAlive(ref); i++) await sleep(10)
+    }
+  }
+
+  /** Takes the sandbox down: pause, leftover processes, cgroups, network, /dev/shm, pins. */
+  private async teardown(pod: PodRt): Promise<void> {
+    const rec = pod.rec
+    const sb = rec.sandbox
+    if (sb.state === 'stopped') return
+    pod.tearingDown = true
+    const errors: Error[] = []
+    const step = async (fn: () => unknown): Promise<void> => {
+      try { await fn() } catch (err) { errors.push(err as Error) }
+    }
+    await step(() => this.killPause(pod))
+    if (sb.cgroup !== undefined) {
+      const pauseCg = new Cgroup(this.layout, `${sb.cgroup}/pause`)
+      for (const cg of [...this.containerCgroups(rec), pauseCg]) {
+        await step(async () => {
+          cg.kill('SIGKILL')
+          await cg.remove(3000)
+        })
+      }
+      Cgroup.removeIfEmpty(this.layout, sb.cgroup)
+    }
+    if (sb.attached && sb.network !== undefined) {
+      await step(async () => {
+        await this.network.detach({ network: sb.network!, id: rec.name, ...(sb.hostNetns !== undefined && { hostNetns: sb.hostNetns }) })
+        sb.attached = false
+      })
+    }
+    if (sb.shm) await step(() => this.unmountShm(sb.shm!))
+    if (sb.pins) await step(() => unpinAll(sb.pins!))
+    sb.state = 'stopped'
+    this.store.write(rec)
+    if (errors.length) throw new PodnetError(`pod '${rec.name}': teardown was incomplete: ${errors.map((e) => e.message).join('; ')}`, { cause: new AggregateError(errors) })
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // stop / remove
+
+  /**
+   * Stops a pod: no more restarts; SIGTERM to every container, up to the grace period, then
+   * SIGKILL to every process of its cgroup; then the sandbox. Stopping an ended pod is a no-op.
+   */
+  async stop(name: string, opts: StopOptions = {}): Promise<PodRecord> {
+    const pod = this.pods.get(name)
+    if (!pod) {
+      const rec = this.store.read(name)
+      if (!rec) throw new NotFoundError('pod', name)
+      return rec
+    }
+    pod.stopping = true
+    const grace = opts.gracePeriodSeconds ?? pod.rec.spec.terminationGracePeriodSeconds
+    await this.serial(pod, async () => {
+      await this.killContainers(pod, grace * 1000)
+      await this.finish(pod, finalPhase(pod.rec.containers.map((c) => (c.state.status === 'terminated' ? c.state.exitCode : 0))), 'Stopped')
+    })
+    return pod.rec
+  }
+
+  /** Ends every container: pending restarts cancelled, SIGTERM, graceMs, SIGKILL. Resolves when all exits are recorded. */
+  private async killContainers(pod: PodRt, graceMs: number): Promise<void> {
+    const rec = pod.rec
+    for (const cs of rec.containers) {
+      const crt = pod.containers.get(cs.name)!
+      if (crt.timer) {
+        clearTimeout(crt.timer)
+        delete crt.timer
+      }
+      if (cs.state.status === 'waiting') {
+        cs.state = cs.lastState ?? { status: 'terminated', exitCode: 0, reason: 'NotStarted', startedAt: now(), finishedAt: now() }
+        if (cs.lastState === cs.state) delete cs.lastState
+      }
+    }
+    const running = (): ContainerStatus[] => rec.containers.filter((c) => c.state.status === 'running')
+    const waitExits = async (ms: number): Promise<void> => {
+      // a launcher nobody watches (no child, not polled) is checked here
+      for (const cs of running()) {
+        const crt = pod.containers.get(cs.name)!
+        if (cs.state.status === 'running' && !crt.child && !crt.adopted) {
+          crt.adopted = cs.state.launcher
+          crt.exited ??= new Promise<void>((r) => { crt.markExited = r })
+        }
+      }
+      this.updatePolling()
+      const all = Promise.all(running().map((cs) => pod.containers.get(cs.name)!.exited))
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([all, new Promise<void>((r) => { timer = setTimeout(r, ms) })])
+      clearTimeout(timer)
+    }
+    for (const cs of running()) if (cs.state.status === 'running') signalRef(cs.state.launcher, 'SIGTERM')
+    if (running().length) await waitExits(graceMs)
+    for (const cs of running()) {
+      if (cs.state.status !== 'running') continue
+      if (cs.cgroup !== undefined) new Cgroup(this.layout, cs.cgroup).kill('SIGKILL')
+      else if (isAlive(cs.state.launcher)) {
+        try { process.kill(cs.state.pid, 'SIGKILL') } catch { /* gone */ }
+      }
+    }
+    if (running().length) await waitExits(5000)
+    for (const cs of running()) if (cs.state.status === 'running') signalRef(cs.state.launcher, 'SIGKILL')
+    if (running().length) await waitExits(2000)
+    for (const cs of running()) {
+      const crt = pod.containers.get(cs.name)!
+      this.onContainerExit(pod, cs.name, crt.runId, 137, 'SIGKILL')
+    }
+    this.save(pod)
+  }
+
+  /** Stops a pod if it runs, then removes everything of it, logs included. */
+  async remove(name: string, opts: StopOptions = {}): Promise<void> {
+    const pod = this.pods.get(name)
+    if (pod) await this.stop(name, opts)
+    const rec = this.store.read(name)
+    if (!rec && !this.store.names().includes(name)) throw new NotFoundError('pod', name)
+    if (rec && rec.sandbox.state !== 'stopped') {
+      const tmp: PodRt = { rec, containers: new Map(), stopping: true, tearingDown: false, queue: Promise.resolve() }
+      for (const cs of rec.containers) if (cs.state.status === 'running') signalRef(cs.state.launcher, 'SIGKILL')
+      await this.teardown(tmp)
+    }
+    this.cleanupLeftovers(name)
+    Cgroup.removeIfEmpty(this.layout, `${this.cgroupParent}/${name}`)
+    rmSync(this.store.podDir(name), { recursive: true, force: true })
+    this.emit('removed', name)
+  }
+
+  /** Unmounts whatever may still be mounted in a pod directory (pins, shm). */
+  private cleanupLeftovers(name: string): void {
+    const ns = this.store.nsDir(name)
+    unpinAll({ net: join(ns, 'net'), ipc: join(ns, 'ipc'), uts: join(ns, 'uts'), pid: join(ns, 'pid') })
+    this.unmountShm(this.store.shmDir(name))
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // adoption and gc
+
+  /**
+   * Takes over the pods a previous runtime left (after a supervisor restart): watches live
+   * launchers, processes the exits it missed, re-arms back-offs, tears down half-made sandboxes.
+   * Returns the names of the pods it adopted.
+   */
+  async adopt(): Promise<string[]> {
+    const adopted: PodRt[] = []
+    for (const rec of this.store.list()) {
+      if (this.pods.has(rec.name)) continue
+      if (rec.sandbox.state === 'creating') {
+        const tmp: PodRt = { rec, containers: new Map(), stopping: true, tearingDown: false, queue: Promise.resolve() }
+        for (const cs of rec.containers) if (cs.state.status === 'running') signalRef(cs.state.launcher, 'SIGKILL')
+        try { await this.teardown(tmp) } catch { /* gc can retry */ }
+        rec.phase = 'Failed'
+        rec.reason = 'SetupInterrupted'
+        rec.message = 'the supervisor ended while the pod was being created'
+        rec.finishedAt = now()
+        this.store.write(rec)
+        continue
+      }
+      if (!isActive(rec)) continue
+      const pod: PodRt = {
+        rec, containers: new Map(rec.spec.containers.map((c) => [c.name, { runId: 0 }])), stopping: false, tearingDown: false, queue: Promise.resolve(),
+        ...(rec.sandbox.pause && { pauseAdopted: rec.sandbox.pause }),
+      }
+      for (const cs of rec.containers) {
+        const crt = pod.containers.get(cs.name)!
+        if (cs.state.status === 'running') {
+          crt.runId = 1
+          crt.adopted = cs.state.launcher
+          crt.exited = new Promise<void>((r) => { crt.markExited = r })
+        }
+      }
+      this.pods.set(rec.name, pod)
+      adopted.push(pod)
+    }
+    this.updatePolling()
+    for (const pod of adopted) {
+      const rec = pod.rec
+      await this.serial(pod, async () => {
+        if (!isAlive(rec.sandbox.pause)) {
+          delete pod.pauseAdopted
+          pod.stopping = true
+          await this.killContainers(pod, 0)
+          await this.finish(pod, 'Failed', 'SandboxDied', 'the pause process exited while no supervisor was running')
+          return
+        }
+        for (const cs of rec.containers) {
+          const crt = pod.containers.get(cs.name)!
+          const spec = rec.spec.containers.find((c) => c.name === cs.name)!
+          const st = cs.state
+          if (st.status === 'running' && !isAlive(st.launcher)) this.onContainerExit(pod, cs.name, crt.runId, null, null)
+          else if (st.status === 'waiting') {
+            if (st.reason === 'CrashLoopBackOff' && st.restartAt) this.armRestart(pod, spec, Date.parse(st.restartAt) - Date.now())
+            else { await this.startContainer(pod, spec); this.save(pod) }
+          }
+        }
+      })
+    }
+    return adopted.map((p) => p.rec.name)
+  }
+
+  /** Polls adopted launchers and pauses (no ChildProcess to tell us they ended). */
+  private updatePolling(): void {
+    const need = [...this.pods.values()].some((p) => p.pauseAdopted || [...p.containers.values()].some((c) => c.adopted))
+    if (need && !this.pollTimer && !this.closed) {
+      this.pollTimer = setInterval(() => this.poll(), this.opts.pollMs ?? 250)
+    } else if (!need && this.pollTimer) {
+      clearInterval(this.pollTimer)
+      this.pollTimer = undefined
+    }
+  }
+
+  private poll(): void {
+    for (const pod of this.pods.values()) {
+      if (pod.pauseAdopted && !pod.tearingDown && !isAlive(pod.pauseAdopted)) {
+        delete pod.pauseAdopted
+        void this.sandboxDied(pod)
+        continue
+      }
+      for (const [name, crt] of pod.containers) {
+        if (crt.adopted && !isAlive(crt.adopted)) this.onContainerExit(pod, name, crt.runId, null, null)
+      }
+    }
+    this.updatePolling()
+  }
+
+  /**
+   * Removes what no record accounts for: pod directories without a record (their pins and
+   * /dev/shm unmounted), sandboxes of ended pods still (partly) up, and cgroups under the
+   * parent that belong to no pod (their processes killed).
+   */
+  async gc(): Promise<GcReport> {
+    const report: GcReport = { removedPods: [], tornDown: [], removedCgroups: [] }
+    const names = new Set(this.store.names())
+    for (const name of names) {
+      const rec = this.store.read(name)
+      if (!rec) {
+        this.cleanupLeftovers(name)
+        await this.removeCgroupTree(`${this.cgroupParent}/${name}`)
+        rmSync(this.store.podDir(name), { recursive: true, force: true })
+        report.removedPods.push(name)
+        continue
+      }
+      if (!this.pods.has(name) && !isActive(rec) && rec.sandbox.state !== 'stopped') {
+        const tmp: PodRt = { rec, containers: new Map(), stopping: true, tearingDown: false, queue: Promise.resolve() }
+        await this.teardown(tmp)
+        report.tornDown.push(name)
+      }
+    }
+    // cgroups of unknown pods
+    const h = this.layout.hierarchies[0]
+    if (h) {
+      const { readdirSync, statSync } = await import('node:fs')
+      let entries: string[] = []
+      try {
+        entries = readdirSync(join(h.mount, this.cgroupParent)).filter((e) => statSync(join(h.mount, this.cgroupParent, e)).isDirectory())
+      } catch {
+        entries = []
+      }
+      for (const e of entries) {
+        if (names.has(e) && this.store.read(e)) continue
+        await this.removeCgroupTree(`${this.cgroupParent}/${e}`)
+        report.removedCgroups.push(`${this.cgroupParent}/${e}`)
+      }
+    }
+    return report
+  }
+
+  /** Kills and removes a pod's cgroup directory and its children, in every hierarchy. */
+  private async removeCgroupTree(path: string): Promise<void> {
+    const { readdirSync, statSync } = await import('node:fs')
+    const h = this.layout.hierarchies[0]
+    if (!h) return
+    let children: string[] = []
+    try {
+      children = readdirSync(join(h.mount, path)).filter((e) => statSync(join(h.mount, path, e)).isDirectory())
+    } catch {
+      return
+    }
+    for (const c of children) {
+      const cg = new Cgroup(this.layout, `${path}/${c}`)
+      cg.kill('SIGKILL')
+      try { await cg.remove(3000) } catch { /* reported by a later gc */ }
+    }
+    new Cgroup(this.layout, path).kill('SIGKILL')
+    Cgroup.removeIfEmpty(this.layout, path)
+  }
+}
+
+function signalRef(ref: ProcessRef, sig: NodeJS.Signals): void {
+  if (!isAlive(ref)) return
+  try {
+    process.kill(ref.pid, sig)
+  } catch {
+    // gone
+  }
+}
+
+interface FieldMapping {
+  mapping: PortMapping
+  field: string
+}
+
+/** The pod's published ports as bridge port mappings, with the manifest field of each. */
+export function portMappings(spec: PodSpec): FieldMapping[] {
+  const out: FieldMapping[] = []
+  spec.containers.forEach((c, i) => c.ports.forEach((p, j) => {
+    if (p.hostPort === undefined) return
+    const mapping: PortMapping = { hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol }
+    if (p.hostIp !== undefined) mapping.hostIp = p.hostIp
+    out.push({ mapping, field: `spec.containers[${i}].ports[${j}].hostPort` })
+  }))
+  return out
+}
+
+/** A taken host port becomes an error naming the manifest field. */
+function mapAttachError(err: unknown, mappings: FieldMapping[]): unknown {
+  if (err instanceof ExistsError && err.kind === 'host port') {
+    const m = /(\d+)\/(tcp|udp)$/.exec(err.objectName)
+    const hit = m ? mappings.find((x) => x.mapping.hostPort === Number(m[1]) && x.mapping.protocol === m[2]) : undefined
+    return new InvalidArgumentError(hit?.field ?? 'spec.containers[].ports[].hostPort', `${err.objectName.toUpperCase().replace(/\/(TCP|UDP)$/, (s) => s)} is already taken: ${err.message}`)
+  }
+  return err
+}

@@ -1,0 +1,91 @@
+/** The pod and container records podnet keeps (pods/<name>/pod.json) and shows in `pod inspect`. */
+import type { PodSpec } from './manifest.js'
+import type { NamespacePins } from './namespaces.js'
+import type { ProcessRef } from './proc.js'
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed'
+
+/** A container that ended (Kubernetes' ContainerStateTerminated). */
+export interface TerminatedState {
+  status: 'terminated'
+  exitCode: number
+  /** The signal that ended it, if one did. */
+  signal?: number
+  /** Completed, Error, OOMKilled, StartError. */
+  reason: string
+  message?: string
+  startedAt: string
+  finishedAt: string
+}
+
+export interface RunningState {
+  status: 'running'
+  startedAt: string
+  /** Host pid of the container's process. */
+  pid: number
+  /** The launcher that waits for it (and writes its exit record). */
+  launcher: ProcessRef
+}
+
+export interface WaitingState {
+  status: 'waiting'
+  /** ContainerCreating, CrashLoopBackOff. */
+  reason: string
+  message?: string
+  /** When the back-off ends (CrashLoopBackOff). */
+  restartAt?: string
+}
+
+export type ContainerState = TerminatedState | RunningState | WaitingState
+
+export interface ContainerStatus {
+  name: string
+  state: ContainerState
+  /** The previous run, once the container has ended at least once. */
+  lastState?: TerminatedState
+  restartCount: number
+  /** CrashLoopBackOff step (0: the next delay is the base). */
+  backoffStep: number
+  /** cgroup path below each hierarchy's root. */
+  cgroup?: string
+  /** OOM kills of the cgroup when the current run started. */
+  oomKillsAtStart?: number
+  logPath: string
+}
+
+export interface SandboxRecord {
+  /** creating: setup in progress; ready: namespaces and pause up; stopped: torn down. */
+  state: 'creating' | 'ready' | 'stopped'
+  pins?: NamespacePins
+  pause?: ProcessRef
+  /** The pod's /dev/shm (a tmpfs mounted in the state dir). */
+  shm?: string
+  /** The pod's cgroup path (parent of the containers'). */
+  cgroup?: string
+  /** The named namespace that plays the host for the network, if not the supervisor's own. */
+  hostNetns?: string
+  network?: string
+  attached?: boolean
+  /** Pod addresses (CIDR) on the network. */
+  ips: string[]
+  hostsFile?: string
+  resolvFile?: string
+  hostnameFile?: string
+}
+
+export interface PodRecord {
+  name: string
+  spec: PodSpec
+  phase: PodPhase
+  /** Why the pod ended when that was not its containers' doing: Stopped, SandboxDied, SetupFailed. */
+  reason?: string
+  message?: string
+  createdAt: string
+  startedAt?: string
+  finishedAt?: string
+  sandbox: SandboxRecord
+  containers: ContainerStatus[]
+}
+
+/** True while a pod holds processes or will start some. */
+export const isActive = (p: PodRecord): boolean => p.phase === 'Pending' || p.phase === 'Running'

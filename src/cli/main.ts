@@ -9,6 +9,8 @@ import { registerLink } from './commands/link.js'
 import { registerNetns } from './commands/netns.js'
 import { registerRoute } from './commands/route.js'
 import { registerNetwork } from './commands/network.js'
+import { registerCni } from './commands/cni.js'
+import { registerPod } from './commands/pod.js'
 import { registerDemo } from './commands/demo.js'
 
 export function buildProgram(): Command {
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerAddr(program)
   registerRoute(program)
   registerNetwork(program)
+  registerCni(program)
+  registerPod(program)
   registerDemo(program)
   for (const c of program.commands) {
     c.exitOverride()

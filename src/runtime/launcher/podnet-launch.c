@@ -281,12 +281,26 @@ static void setup_rootfs(void) {
   if (chdir("/") < 0) fail("chdir /: %s", strerror(errno));
 }
 
+/* opened before any namespace is joined: exec enters the container's mount namespace, where
+   the host's /sys/fs/cgroup is not visible */
+static int cgroup_fds[16];
+
+static int open_cgroups(void) {
+  for (int i = 0; i < opt.ncgroups; i++) {
+    cgroup_fds[i] = open(opt.cgroups[i], O_WRONLY | O_CLOEXEC);
+    if (cgroup_fds[i] < 0) {
+      status("error open %s: %s\n", opt.cgroups[i], strerror(errno));
+      dprintf(2, "podnet-launch: open %s: %s\n", opt.cgroups[i], strerror(errno));
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static void join_cgroups(void) {
   for (int i = 0; i < opt.ncgroups; i++) {
-    int fd = open(opt.cgroups[i], O_WRONLY | O_CLOEXEC);
-    if (fd < 0) fail("open %s: %s", opt.cgroups[i], strerror(errno));
-    if (write(fd, "0", 1) < 0) fail("join cgroup %s: %s", opt.cgroups[i], strerror(errno));
-    close(fd);
+    if (write(cgroup_fds[i], "0", 1) < 0) fail("join cgroup %s: %s", opt.cgroups[i], strerror(errno));
+    close(cgroup_fds[i]);
   }
 }
 
@@ -405,6 +419,7 @@ static void join_namespaces(void) {
 int main(int argc, char **argv) {
   parse(argc, argv);
   signal(SIGPIPE, SIG_IGN);
+  if (open_cgroups() < 0) return 125;
   join_namespaces();
 
   int pfd[2];

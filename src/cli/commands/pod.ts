@@ -1,0 +1,322 @@
+/**
+ * podnet pod run | ls | inspect | logs | exec | stop | rm | ns | gc | supervisor
+ *
+ * run, stop, rm and gc go through the supervisor (started on demand); ls, inspect, logs and
+ * ns read the state dir; exec starts the launcher itself, attached to this terminal.
+ */
+import { spawn } from 'node:child_process'
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import type { Command } from 'commander'
+import { InvalidArgumentError, NotFoundError, PodnetError } from '../../errors.js'
+import type { GcReport, NsRow, PodRecord, PodStore } from '../../runtime/index.js'
+import { intArg } from '../context.js'
+import { printJson, printTable } from '../output.js'
+
+interface Global { stateDir?: string; json?: boolean }
+
+const runtime = (): Promise<typeof import('../../runtime/index.js')> => import('../../runtime/index.js')
+
+async function storeOf(o: Global): Promise<PodStore> {
+  const { PodStore, defaultStateDir } = await runtime()
+  return new PodStore(o.stateDir ?? defaultStateDir())
+}
+
+async function readPod(o: Global, name: string): Promise<PodRecord> {
+  const rec = (await storeOf(o)).read(name)
+  if (!rec) throw new NotFoundError('pod', name)
+  return rec
+}
+
+/** Sends a request to the supervisor, starting it first when none runs. */
+async function ask<T>(o: Global, req: Parameters<typeof import('../../runtime/index.js').request>[1]): Promise<T> {
+  const { ensureSupervisor, request } = await runtime()
+  const store = await storeOf(o)
+  await ensureSupervisor(store.root)
+  return request<T>(store.root, req)
+}
+
+function common(c: Command): Command {
+  return c.option('--state-dir <dir>', 'state directory (default $PODNET_STATE_DIR or /var/lib/podnet)').option('--json', 'JSON output')
+}
+
+function age(iso: string | undefined): string {
+  if (!iso) return ''
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
+  if (s < 120) return `${s}s`
+  if (s < 7200) return `${Math.floor(s / 60)}m`
+  if (s < 172800) return `${Math.floor(s / 3600)}h`
+  return `${Math.floor(s / 86400)}d`
+}
+
+/** kubectl's STATUS column: the pod's reason, a waiting/terminated container's reason, or the phase. */
+function statusOf(p: PodRecord): string {
+  if (p.phase === 'Running') {
+    const waiting = p.containers.find((c) => c.state.status === 'waiting')
+    if (waiting && waiting.state.status === 'waiting') return waiting.state.reason
+    const failed = p.containers.find((c) => c.state.status === 'terminated' && c.state.exitCode !== 0)
+    if (failed && failed.state.status === 'terminated') return failed.state.reason
+    return 'Running'
+  }
+  if (p.phase === 'Pending') return 'ContainerCreating'
+  return p.reason ? `${p.phase} (${p.reason})` : p.phase === 'Succeeded' ? 'Completed' : 'Error'
+}
+
+function ports(p: PodRecord): string {
+  return p.spec.containers.flatMap((c) => c.ports.filter((x) => x.hostPort !== undefined)
+    .map((x) => `${x.hostIp ? `${x.hostIp}:` : ''}${x.hostPort}->${x.containerPort}/${x.protocol}`)).join(',')
+}
+
+function podRow(p: PodRecord): Record<string, unknown> {
+  const running = p.containers.filter((c) => c.state.status === 'running').length
+  return {
+    name: p.name, ready: `${running}/${p.containers.length}`, status: statusOf(p),
+    restarts: p.containers.reduce((n, c) => n + c.restartCount, 0), ip: p.sandbox.ips.map((i) => i.split('/')[0]).join(','),
+    ports: ports(p), age: age(p.createdAt),
+  }
+}
+
+function printPod(p: PodRecord): void {
+  const out = process.stdout
+  out.write(`Name:          ${p.name}\n`)
+  out.write(`Status:        ${statusOf(p)}\n`)
+  out.write(`Phase:         ${p.phase}${p.reason ? ` (${p.reason}${p.message ? `: ${p.message}` : ''})` : ''}\n`)
+  out.write(`Hostname:      ${p.spec.hostname}\n`)
+  out.write(`Network:       ${p.spec.network ?? '(none: loopback only)'}\n`)
+  out.write(`IP:            ${p.sandbox.ips.join(', ') || '-'}\n`)
+  if (ports(p)) out.write(`Ports:         ${ports(p)}\n`)
+  out.write(`Restart:       ${p.spec.restartPolicy}\n`)
+  out.write(`Shared PID ns: ${p.spec.shareProcessNamespace}\n`)
+  out.write(`Pause:         ${p.sandbox.pause ? `pid ${p.sandbox.pause.pid}` : '-'} (sandbox ${p.sandbox.state})\n`)
+  out.write(`Created:       ${p.createdAt}\n`)
+  if (p.finishedAt) out.write(`Finished:      ${p.finishedAt}\n`)
+  out.write('\n')
+  printTable(p.containers.map((c) => {
+    const st = c.state
+    const last = c.lastState
+    return {
+      name: c.name,
+      state: st.status === 'waiting' ? `waiting (${st.reason})` : st.status === 'terminated' ? `terminated (${st.reason})` : 'running',
+      exit: st.status === 'terminated' ? st.exitCode : '',
+      pid: st.status === 'running' ? st.pid : '',
+      restarts: c.restartCount,
+      last: last ? `${last.exitCode} ${last.reason}` : '',
+      message: st.status !== 'running' ? st.message ?? '' : '',
+    }
+  }), [['name', 'CONTAINER'], ['state', 'STATE'], ['exit', 'EXIT'], ['pid', 'PID'], ['restarts', 'RESTARTS'], ['last', 'LAST EXIT'], ['message', 'MESSAGE']])
+}
+
+/** Streams a log file from `offset`; returns the new offset. */
+function pump(path: string, offset: number, write: (s: string) => void): number {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch {
+    return offset
+  }
+  try {
+    const size = statSync(path).size
+    if (size < offset) offset = 0
+    const buf = Buffer.alloc(64 * 1024)
+    while (offset < size) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, size - offset), offset)
+      if (n <= 0) break
+      write(buf.subarray(0, n).toString('utf8'))
+      offset += n
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return offset
+}
+
+/** Prints the logs of containers (prefixed when several), following while the pod is active. */
+async function streamLogs(o: Global, name: string, containers: string[] | undefined, follow: boolean): Promise<void> {
+  const store = await storeOf(o)
+  const { isActive } = await runtime()
+  const rec = await readPod(o, name)
+  const names = containers ?? rec.containers.map((c) => c.name)
+  const prefix = names.length > 1
+  const offsets = new Map<string, number>(names.map((n) => [n, 0]))
+  const partial = new Map<string, string>()
+  const emit = (c: string, text: string, flush = false): void => {
+    if (!prefix) { process.stdout.write(text); return }
+    const all = (partial.get(c) ?? '') + text
+    const lines = all.split('\n')
+    const rest = lines.pop() ?? ''
+    for (const l of lines) process.stdout.write(`[${c}] ${l}\n`)
+    if (flush && rest) process.stdout.write(`[${c}] ${rest}\n`)
+    partial.set(c, flush ? '' : rest)
+  }
+  for (;;) {
+    const active = follow && isActive(store.read(name) ?? rec)
+    for (const c of names) offsets.set(c, pump(store.logPath(name, c), offsets.get(c)!, (t) => emit(c, t)))
+    if (!active) break
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  for (const c of names) emit(c, '', true)
+}
+
+function printNs(rec: PodRecord, rows: NsRow[]): void {
+  const members = rows[0]?.members ?? []
+  const cols: Array<[string, string]> = [['kind', 'NS'], ['sharing', 'SHARING'], ...members.map((m, i): [string, string] => [`m${i}`, `${m.name.toUpperCase()} (${m.pid})`]), ['host', 'HOST']]
+  printTable(rows.map((r) => {
+    const row: Record<string, unknown> = { kind: r.kind, sharing: r.sharing, host: r.host }
+    r.members.forEach((m, i) => { row[`m${i}`] = m.inode })
+    return row
+  }), cols)
+  if (!members.length) process.stdout.write(`(pod ${rec.name} has no running process)\n`)
+}
+
+export function registerPod(program: Command): void {
+  const pod = program.command('pod').description('pods: Kubernetes Pod manifests run in namespaces with a pause process, cgroups and a podnet network')
+    .enablePositionalOptions()
+
+  common(pod.command('run').description('run a pod from a manifest (YAML or JSON); without -d, follow its logs until it ends'))
+    .requiredOption('-f, --file <file>', 'the Pod manifest ("-" for stdin)')
+    .option('-d, --detach', 'return once the pod runs; it keeps running after the command exits')
+    .option('--host-netns <ns>', 'the named namespace that plays the host for the pod network (default: the current one)')
+    .action(async (o: Global & { file: string; detach?: boolean; hostNetns?: string }) => {
+      const { parseManifest, isActive } = await runtime()
+      const text = o.file === '-' ? readFileSync(0, 'utf8') : readFileSync(o.file, 'utf8')
+      const { spec, warnings } = parseManifest(text, { baseDir: o.file === '-' ? process.cwd() : dirname(resolve(o.file)) })
+      for (const w of warnings) process.stderr.write(`podnet: warning: ${w}\n`)
+      const rec = await ask<PodRecord>(o, { op: 'run', spec, ...(o.hostNetns !== undefined && { hostNetns: o.hostNetns }) })
+      if (o.detach) {
+        if (o.json) printJson(rec)
+        else process.stdout.write(`pod ${rec.name} ${statusOf(rec).toLowerCase()}${rec.sandbox.ips.length ? `, ip ${rec.sandbox.ips.join(', ')}` : ''}\n`)
+        return
+      }
+      let stopping = false
+      const onSignal = (): void => {
+        if (stopping) return
+        stopping = true
+        process.stderr.write(`podnet: stopping pod ${rec.name}\n`)
+        void ask(o, { op: 'stop', name: rec.name }).catch(() => undefined)
+      }
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+      try {
+        await streamLogs(o, rec.name, undefined, true)
+      } finally {
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
+      }
+      const end = await readPod(o, rec.name)
+      if (o.json) printJson(end)
+      else process.stderr.write(`podnet: pod ${end.name} ${end.phase.toLowerCase()}${end.reason ? ` (${end.reason})` : ''}\n`)
+      if (isActive(end)) process.exitCode = 1
+      else process.exitCode = end.phase === 'Succeeded' ? 0 : 1
+    })
+
+  common(pod.command('ls').alias('list').description('list pods'))
+    .action(async (o: Global) => {
+      const pods = (await storeOf(o)).list()
+      if (o.json) printJson(pods)
+      else printTable(pods.map(podRow), [['name', 'NAME'], ['ready', 'READY'], ['status', 'STATUS'], ['restarts', 'RESTARTS'], ['ip', 'IP'], ['ports', 'PORTS'], ['age', 'AGE']])
+    })
+
+  common(pod.command('inspect <name>').description('a pod: spec, sandbox, containers with exit codes and restart counts'))
+    .action(async (name: string, o: Global) => {
+      const rec = await readPod(o, name)
+      if (o.json) printJson(rec)
+      else printPod(rec)
+    })
+
+  common(pod.command('logs <name>').description("a pod's container output (stdout and stderr of every run)"))
+    .option('-c, --container <name>', 'one container (default: all, each line prefixed when there are several)')
+    .option('-f, --follow', 'keep printing while the pod runs')
+    .action(async (name: string, o: Global & { container?: string; follow?: boolean }) => {
+      const rec = await readPod(o, name)
+      if (o.container !== undefined && !rec.containers.some((c) => c.name === o.container)) throw new NotFoundError('container', o.container, `in pod '${name}'`)
+      await streamLogs(o, name, o.container !== undefined ? [o.container] : undefined, o.follow === true)
+    })
+
+  common(pod.command('exec <name> <cmd> [args...]').description('run a command in a running container: podnet pod exec NAME [-c C] -- CMD [ARG...]'))
+    .option('-c, --container <name>', 'the container (default: the first)')
+    .action(async (name: string, first: string, rest: string[], o: Global & { container?: string }) => {
+      const argv = [first, ...rest]
+      if (!argv.length) throw new InvalidArgumentError('pod exec', 'missing command: podnet pod exec NAME [-c C] -- CMD [ARG...]')
+      const { containerEnv, ensureLauncher, execArgs, isAlive, Cgroup, detectCgroupLayout } = await runtime()
+      const rec = await readPod(o, name)
+      const cs = o.container !== undefined ? rec.containers.find((c) => c.name === o.container) : rec.containers[0]
+      if (!cs) throw new NotFoundError('container', o.container ?? '', `in pod '${name}'`)
+      const st = cs.state
+      if (st.status !== 'running' || !isAlive(st.launcher)) throw new PodnetError(`container '${cs.name}' of pod '${name}' is not running (${st.status === 'running' ? 'ended' : st.status}${st.status !== 'running' ? `: ${st.reason}` : ''})`)
+      const spec = rec.spec.containers.find((c) => c.name === cs.name)!
+      const store = await storeOf(o)
+      const launcher = ensureLauncher(store.binDir())
+      const cgroupProcs = cs.cgroup !== undefined ? new Cgroup(detectCgroupLayout(), cs.cgroup).procsFiles() : []
+      const child = spawn(launcher, execArgs({
+        target: st.pid, cgroupProcs, env: containerEnv(rec.spec.hostname, spec.env), argv,
+        ...(spec.workingDir !== undefined && { cwd: spec.workingDir }),
+      }), { stdio: 'inherit' })
+      process.exitCode = await new Promise<number>((res) => {
+        child.on('error', (err) => { process.stderr.write(`podnet: pod exec: ${err.message}\n`); res(125) })
+        child.on('exit', (c, sig) => res(c ?? (sig === 'SIGKILL' ? 137 : sig === 'SIGTERM' ? 143 : 1)))
+      })
+    })
+
+  common(pod.command('stop <name>').description('stop a pod: SIGTERM, grace period, SIGKILL; the record and logs stay until pod rm'))
+    .option('-t, --time <seconds>', 'grace period (default: the pod\'s terminationGracePeriodSeconds)', intArg('--time', 0, 86400))
+    .action(async (name: string, o: Global & { time?: number }) => {
+      const rec = await ask<PodRecord>(o, { op: 'stop', name, ...(o.time !== undefined && { gracePeriodSeconds: o.time }) })
+      if (o.json) printJson(rec)
+      else process.stdout.write(`pod ${name} stopped (${rec.phase.toLowerCase()})\n`)
+    })
+
+  common(pod.command('rm <names...>').alias('remove').description('remove pods (stopping them first), their logs and state'))
+    .option('-t, --time <seconds>', 'grace period when stopping', intArg('--time', 0, 86400))
+    .action(async (names: string[], o: Global & { time?: number }) => {
+      const done: string[] = []
+      for (const name of names) {
+        await ask(o, { op: 'rm', name, ...(o.time !== undefined && { gracePeriodSeconds: o.time }) })
+        done.push(name)
+      }
+      if (o.json) printJson({ removed: done })
+      else for (const n of done) process.stdout.write(`removed pod ${n}\n`)
+    })
+
+  common(pod.command('ns <name>').description('the namespaces of the pause and every container, read from /proc/PID/ns (like lsns)'))
+    .action(async (name: string, o: Global) => {
+      const { namespaceTable } = await runtime()
+      const rec = await readPod(o, name)
+      const rows = namespaceTable(rec)
+      if (o.json) printJson(rows)
+      else printNs(rec, rows)
+    })
+
+  common(pod.command('gc').description('clean up what no pod record accounts for: pins, /dev/shm mounts, cgroups, half-made pods'))
+    .action(async (o: Global) => {
+      const r = await ask<GcReport>(o, { op: 'gc' })
+      if (o.json) printJson(r)
+      else {
+        const lines = Object.entries(r).filter(([, v]) => (v as string[]).length).map(([k, v]) => `${k}: ${(v as string[]).join(', ')}`)
+        process.stdout.write(lines.length ? `${lines.join('\n')}\n` : 'nothing to collect\n')
+      }
+    })
+
+  const sup = pod.command('supervisor').description('the one process that supervises every pod (started on demand)')
+  common(sup.command('status').description('whether it runs, its pid and RSS'))
+    .action(async (o: Global) => {
+      const { pingSupervisor } = await runtime()
+      const p = await pingSupervisor((await storeOf(o)).root)
+      if (o.json) printJson(p ?? { running: false })
+      else process.stdout.write(p ? `running: pid ${p.pid}, ${p.activePods} active pod(s), RSS ${Math.round((p.rssBytes ?? 0) / 1024)} kB, since ${p.startedAt}\n` : 'not running\n')
+    })
+  common(sup.command('start').description('start it now (pod run does when needed)'))
+    .action(async (o: Global) => {
+      const { ensureSupervisor } = await runtime()
+      const p = await ensureSupervisor((await storeOf(o)).root)
+      if (o.json) printJson(p)
+      else process.stdout.write(`running: pid ${p.pid}\n`)
+    })
+  common(sup.command('stop').description('stop it; pods keep running and the next supervisor adopts them'))
+    .action(async (o: Global) => {
+      const { stopSupervisor } = await runtime()
+      const stopped = await stopSupervisor((await storeOf(o)).root)
+      if (o.json) printJson({ stopped })
+      else process.stdout.write(stopped ? 'supervisor stopped\n' : 'not running\n')
+    })
+  for (const c of sup.commands) c.exitOverride()
+}

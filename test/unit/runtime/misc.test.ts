@@ -1,0 +1,65 @@
+/** cgroup layout detection, /etc files, namespace classification. */
+import assert from 'node:assert/strict'
+import { cfsQuotaUs, parseCgroupLayout } from '../../../src/runtime/cgroups/index.js'
+import { hostsFile, resolvConf } from '../../../src/runtime/etc-files.js'
+import { classify } from '../../../src/runtime/ns-table.js'
+
+const HYBRID = `
+25 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+30 25 0:26 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+31 30 0:27 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+32 30 0:28 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
+33 30 0:29 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+34 30 0:30 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+35 30 0:31 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+36 30 0:32 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+`
+const V2 = '40 25 0:33 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n'
+
+describe('runtime/cgroups detect', () => {
+  it('hybrid: every controller on v1 when the unified root offers only hugetlb', () => {
+    const l = parseCgroupLayout(HYBRID, () => ['hugetlb'])
+    assert.equal(l.byController.cpu?.mount, '/sys/fs/cgroup/cpu')
+    assert.equal(l.byController.memory?.mount, '/sys/fs/cgroup/memory')
+    assert.equal(l.byController.pids?.mount, '/sys/fs/cgroup/pids')
+    assert.deepEqual(l.hierarchies.map((h) => `${h.version}:${h.mount}`), ['1:/sys/fs/cgroup/cpu', '1:/sys/fs/cgroup/memory', '1:/sys/fs/cgroup/pids'])
+  })
+  it('hybrid with memory delegated to v2', () => {
+    const l = parseCgroupLayout(HYBRID, () => ['memory', 'hugetlb'])
+    assert.equal(l.byController.memory?.version, 2)
+    assert.equal(l.byController.cpu?.version, 1)
+  })
+  it('pure v2', () => {
+    const l = parseCgroupLayout(V2, () => ['cpuset', 'cpu', 'io', 'memory', 'pids'])
+    assert.deepEqual(l.hierarchies, [{ version: 2, mount: '/sys/fs/cgroup', controllers: ['cpuset', 'cpu', 'io', 'memory', 'pids'] }])
+  })
+  it('CFS quota', () => {
+    assert.equal(cfsQuotaUs(200), 20000)
+    assert.equal(cfsQuotaUs(1), 1000)
+    assert.equal(cfsQuotaUs(2500), 250000)
+  })
+})
+
+describe('runtime/etc files', () => {
+  it('hosts maps the hostname to the pod address, or to 127.0.1.1 without one', () => {
+    assert.match(hostsFile('web', ['10.88.0.2/24']), /\n10\.88\.0\.2\tweb\n$/)
+    assert.match(hostsFile('web', []), /\n127\.0\.1\.1\tweb\n$/)
+    assert.match(hostsFile('web', []), /^# podnet-managed hosts file\.\n127\.0\.0\.1\tlocalhost\n/)
+  })
+  it('resolv.conf drops loopback servers, keeps search/options, falls back', () => {
+    assert.equal(resolvConf('nameserver 127.0.0.53\nsearch lan\noptions edns0\n'), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch lan\noptions edns0\n')
+    assert.equal(resolvConf('# c\nnameserver 10.0.0.1\nnameserver ::1\n'), 'nameserver 10.0.0.1\n')
+    assert.equal(resolvConf(undefined), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\n')
+  })
+})
+
+describe('runtime/ns-table classify', () => {
+  const P = 'pause' as const
+  const C = 'container' as const
+  it('pod, private, host, mixed', () => {
+    assert.equal(classify([{ role: P, inode: 1 }, { role: C, inode: 1 }, { role: C, inode: 1 }], 9), 'pod')
+    assert.equal(classify([{ role: P, inode: 9 }, { role: C, inode: 9 }], 9), 'host')
+    assert.equal(classify([{ role: P, inode: 9 }, { role: C, inode: 2 }, { role: C, inode: 3 }], 9), 'private')
+    assert.equal(classify([{ role: P, inode: 1 }, { role: C, inode: 2 }, { role: C, inode: 2 }], 9), 'mixed')
+  })
+})

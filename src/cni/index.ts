@@ -5,3 +5,5 @@ export { parseNetConf, parseLocation, DEFAULT_CNI_BRIDGE, DEFAULT_CNI_RUN_DIR, D
 export { formatResult, parsePrevResult, mergeParts, type ResultParts } from './result.js'
 export { createPlugin, type PluginOptions } from './plugin.js'
 export { lazyPlugin, processIo, ABOUT } from './main.js'
+export { installCni, conflistFor, pluginBundleSource, verifyBundle, DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_CONF_DIR, DEFAULT_CNI_NETWORK, DEFAULT_CNI_SUBNET, PLUGIN_TYPE, type InstallOptions, type InstallReport, type ConflistOptions } from './install.js'
+export { buildBundle, type Bundle, type BundleOptions } from './bundle.js'

@@ -1,0 +1,70 @@
+/** podnet cni install | conflist: put podnet-cni under a container runtime (docs/cni.md). */
+import type { Command } from 'commander'
+import { intArg } from '../context.js'
+import { printJson } from '../output.js'
+
+interface InstallFlags {
+  binDir?: string
+  confDir?: string
+  network?: string
+  subnet?: string
+  gateway?: string
+  bridge?: string
+  mtu?: number
+  cniVersion?: string
+  stateDir?: string
+  bundle: boolean
+  force?: boolean
+  json?: boolean
+}
+
+function conflistFlags(c: Command): Command {
+  return c
+    .option('--network <name>', 'network name (the conflist\'s name; runtimes select networks by it)', 'podnet')
+    .option('--subnet <cidr>', 'the pods\' subnet (default 10.86.0.0/16)')
+    .option('--gateway <ip>', 'the gateway on the bridge (default: the first address of the subnet)')
+    .option('--bridge <name>', 'bridge name (default pn-<network>)')
+    .option('--mtu <n>', 'MTU of the bridge and the pods', intArg('--mtu', 68, 65535))
+    .option('--cni-version <v>', 'cniVersion of the conflist (default 1.0.0, with cniVersions up to 1.1.0)')
+    .option('--state-dir <dir>', 'podnet.stateDir for the plugin (default /var/lib/podnet/cni)')
+}
+
+const confOpts = (o: InstallFlags) => ({
+  ...(o.network !== undefined && { network: o.network }),
+  ...(o.subnet !== undefined && { subnet: o.subnet }),
+  ...(o.gateway !== undefined && { gateway: o.gateway }),
+  ...(o.bridge !== undefined && { bridge: o.bridge }),
+  ...(o.mtu !== undefined && { mtu: o.mtu }),
+  ...(o.cniVersion !== undefined && { cniVersion: o.cniVersion }),
+  ...(o.stateDir !== undefined && { stateDir: o.stateDir }),
+})
+
+export function registerCni(program: Command): void {
+  const cni = program.command('cni').description('the CNI plugin: install it for containerd, CRI-O, podman or a Kubernetes node')
+
+  conflistFlags(cni.command('install').description('write the podnet-cni executable and a conflist where runtimes look for them'))
+    .option('--bin-dir <dir>', 'CNI plugin directory', '/opt/cni/bin')
+    .option('--conf-dir <dir>', 'CNI network configuration directory', '/etc/cni/net.d')
+    .option('--no-bundle', 'import podnet\'s modules at run time instead of the single-file build (slower start)')
+    .option('--force', 'replace a conflist of the same name that has other content')
+    .option('--json', 'JSON output')
+    .action(async (o: InstallFlags) => {
+      const { installCni } = await import('../../cni/install.js')
+      const r = await installCni({
+        ...confOpts(o), bundle: o.bundle,
+        ...(o.binDir !== undefined && { binDir: o.binDir }), ...(o.confDir !== undefined && { confDir: o.confDir }),
+        ...(o.force && { force: true }),
+      })
+      if (o.json) return printJson(r)
+      process.stdout.write(`plugin   ${r.executable} (${r.mode === 'bundle' ? `single file, ${r.bundleModules} modules, ${Math.round((r.codeCacheBytes ?? 0) / 1024)} KiB code cache` : 'imports podnet\'s modules'})\n`)
+      if (r.bundleError) process.stdout.write(`         no single-file build: ${r.bundleError}\n`)
+      process.stdout.write(`conflist ${r.conflist}${r.conflistWritten ? '' : ' (unchanged)'}\n`)
+      process.stdout.write(`versions ${r.supportedVersions.join(', ')}\n`)
+    })
+
+  conflistFlags(cni.command('conflist').description('print the conflist `cni install` would write'))
+    .action(async (o: InstallFlags) => {
+      const { conflistFor } = await import('../../cni/install.js')
+      process.stdout.write(`${JSON.stringify(conflistFor(confOpts(o)), null, 2)}\n`)
+    })
+}

@@ -10,7 +10,6 @@ import { registerNetns } from './commands/netns.js'
 import { registerRoute } from './commands/route.js'
 import { registerNetwork } from './commands/network.js'
 import { registerCni } from './commands/cni.js'
-import { registerCni } from './commands/cni.js'
 import { registerPod } from './commands/pod.js'
 import { registerDemo } from './commands/demo.js'
 
@@ -27,7 +26,6 @@ export function buildProgram(): Command {
   registerAddr(program)
   registerRoute(program)
   registerNetwork(program)
-  registerCni(program)
   registerCni(program)
   registerPod(program)
   registerDemo(program)

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 # Debian packages: oracles and peers for tests (iproute2, nftables, util-linux's unshare/lsns),
 # the pod runtime's pause and test rootfs (catatonit, busybox-static), and bench peers.
 pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps)
+# the CNI plugin's tests: a real CNI client (podman 4's CNI backend) and reference plugins to chain with
+pkgs+=(podman crun conmon containernetworking-plugins)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-pyroute2 iperf3 containernetworking-plugins hyperfine)
 fi

@@ -26,18 +26,19 @@ export interface PodNetwork {
 
 /** PodNetwork over bridge networks (one NetworkManager per host namespace). */
 export class BridgePodNetwork implements PodNetwork {
-  private readonly stateDir: string
+  private readonly dirs: { stateDir?: string; runDir?: string }
   private readonly managers = new Map<string, NetworkManager>()
 
-  constructor(stateDir: string) {
-    this.stateDir = stateDir
+  /** The directories as NetworkManager takes them (undefined: its defaults, as `podnet network` uses). */
+  constructor(dirs: { stateDir?: string; runDir?: string } = {}) {
+    this.dirs = dirs
   }
 
   private manager(hostNetns: string | undefined): NetworkManager {
     const key = hostNetns ?? ''
     let m = this.managers.get(key)
     if (!m) {
-      m = new NetworkManager({ stateDir: this.stateDir, ...(hostNetns !== undefined && { hostNetns }) })
+      m = new NetworkManager({ ...this.dirs, ...(hostNetns !== undefined && { hostNetns }) })
       this.managers.set(key, m)
     }
     return m

@@ -38,6 +38,11 @@ import { isActive, type ContainerStatus, type PodPhase, type PodRecord, type Ter
 
 export interface RuntimeOptions {
   stateDir?: string
+  /**
+   * The bridge layer's run directory (attachments, IPAM, ports). Default as `podnet network`:
+   * $PODNET_RUN_DIR, <stateDir>/run when a state dir is given, else /run/podnet.
+   */
+  runDir?: string
   /** CrashLoopBackOff timing (default Kubernetes': 10 s doubling to 5 min, reset after 10 min). */
   backoff?: Partial<BackoffOptions>
   /** cgroup directory under each hierarchy's root that holds podnet's pods (default "podnet"). */
@@ -132,7 +137,9 @@ export class PodRuntime extends EventEmitter {
       throw new InvalidArgumentError('cgroup parent', `'${this.cgroupParent}' is not a relative cgroup path`)
     }
     this.layout = detectCgroupLayout()
-    this.network = opts.network ?? new BridgePodNetwork(this.store.root)
+    this.network = opts.network ?? new BridgePodNetwork({
+      ...(opts.stateDir !== undefined && { stateDir: opts.stateDir }), ...(opts.runDir !== undefined && { runDir: opts.runDir }),
+    })
     this.ownsNetwork = opts.network === undefined
   }
 

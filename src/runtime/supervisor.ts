@@ -89,6 +89,7 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Sup
   if (reset !== undefined) backoff.resetAfterMs = reset
   if (Object.keys(backoff).length) o.backoff = backoff
   if (env.PODNET_CGROUP_PARENT) o.cgroupParent = env.PODNET_CGROUP_PARENT
+  if (env.PODNET_RUN_DIR) o.runDir = env.PODNET_RUN_DIR
   const idle = num('PODNET_SUPERVISOR_IDLE_MS')
   if (idle !== undefined) o.idleExitMs = idle
   return o
@@ -265,10 +266,22 @@ export async function pingSupervisor(stateDir: string): Promise<PingResult | und
 }
 
 /**
- * Starts a supervisor for stateDir unless one runs (detached: own session, output to
- * supervisor.log; PODNET_* variables configure it). Resolves once it answers.
+ * The bridge run directory a supervisor for these settings uses, by `podnet network`'s rule:
+ * --run-dir / $PODNET_RUN_DIR, else <state dir>/run when a state dir was chosen, else /run/podnet.
  */
-export async function ensureSupervisor(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<PingResult> {
+export function runDirFor(opts: { stateDir?: string; runDir?: string }, env: NodeJS.ProcessEnv = process.env): string {
+  if (opts.runDir) return opts.runDir
+  if (env.PODNET_RUN_DIR) return env.PODNET_RUN_DIR
+  const state = opts.stateDir ?? env.PODNET_STATE_DIR
+  return state ? join(state, 'run') : '/run/podnet'
+}
+
+/**
+ * Starts a supervisor for stateDir unless one runs (detached: own session, output to
+ * supervisor.log; PODNET_* variables configure it, runDir is passed as PODNET_RUN_DIR).
+ * Resolves once it answers.
+ */
+export async function ensureSupervisor(stateDir: string, runDir: string = runDirFor({ stateDir }), env: NodeJS.ProcessEnv = process.env): Promise<PingResult> {
   const running = await pingSupervisor(stateDir)
   if (running) return running
   const store = new PodStore(stateDir)
@@ -277,7 +290,7 @@ export async function ensureSupervisor(stateDir: string, env: NodeJS.ProcessEnv 
   let exited: string | undefined
   try {
     const child = spawn(process.execPath, ['--max-semi-space-size=1', supervisorMain(), '--state-dir', stateDir], {
-      detached: true, stdio: ['ignore', log, log], env: { ...env, PODNET_STATE_DIR: stateDir },
+      detached: true, stdio: ['ignore', log, log], env: { ...env, PODNET_STATE_DIR: stateDir, PODNET_RUN_DIR: runDir },
     })
     child.on('exit', (code, sig) => { exited = `exited with ${code ?? sig}` })
     child.on('error', (err) => { exited = err.message })

@@ -13,7 +13,7 @@ import type { GcReport, NsRow, PodRecord, PodStore } from '../../runtime/index.j
 import { intArg } from '../context.js'
 import { printJson, printTable } from '../output.js'
 
-interface Global { stateDir?: string; json?: boolean }
+interface Global { stateDir?: string; runDir?: string; json?: boolean }
 
 const runtime = (): Promise<typeof import('../../runtime/index.js')> => import('../../runtime/index.js')
 
@@ -30,14 +30,16 @@ async function readPod(o: Global, name: string): Promise<PodRecord> {
 
 /** Sends a request to the supervisor, starting it first when none runs. */
 async function ask<T>(o: Global, req: Parameters<typeof import('../../runtime/index.js').request>[1]): Promise<T> {
-  const { ensureSupervisor, request } = await runtime()
+  const { ensureSupervisor, request, runDirFor } = await runtime()
   const store = await storeOf(o)
-  await ensureSupervisor(store.root)
+  await ensureSupervisor(store.root, runDirFor({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }))
   return request<T>(store.root, req)
 }
 
 function common(c: Command): Command {
-  return c.option('--state-dir <dir>', 'state directory (default $PODNET_STATE_DIR or /var/lib/podnet)').option('--json', 'JSON output')
+  return c.option('--state-dir <dir>', 'state directory (default $PODNET_STATE_DIR or /var/lib/podnet)')
+    .option('--run-dir <dir>', "the networks' volatile state, for a supervisor this starts (default as podnet network)")
+    .option('--json', 'JSON output')
 }
 
 function age(iso: string | undefined): string {
@@ -306,8 +308,8 @@ export function registerPod(program: Command): void {
     })
   common(sup.command('start').description('start it now (pod run does when needed)'))
     .action(async (o: Global) => {
-      const { ensureSupervisor } = await runtime()
-      const p = await ensureSupervisor((await storeOf(o)).root)
+      const { ensureSupervisor, runDirFor } = await runtime()
+      const p = await ensureSupervisor((await storeOf(o)).root, runDirFor({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }))
       if (o.json) printJson(p)
       else process.stdout.write(`running: pid ${p.pid}\n`)
     })

@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: oracles and peers for tests (iproute2, nftables, util-linux's unshare/lsns),
-# the pod runtime's pause and test rootfs (catatonit, busybox-static), and bench peers.
-pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps)
+# the pod runtime's pause and test rootfs (catatonit, busybox-static), gcc + libc6-dev for the
+# container launcher (src/runtime/launcher/podnet-launch.c, built with gcc -static on first use),
+# and bench peers.
+pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps gcc libc6-dev)
 # the CNI plugin's tests: a real CNI client (podman 4's CNI backend) and reference plugins to chain with
 pkgs+=(podman crun conmon containernetworking-plugins)
 if [[ "${1:-}" == "--bench" ]]; then

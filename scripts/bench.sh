@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Every bench suite (`npm run bench`). Each suite installs its peers, builds, and runs inside the
+# sandbox. Arguments go to each suite, e.g. `npm run bench -- --quick`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash bench/run.sh "$@"

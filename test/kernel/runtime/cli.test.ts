@@ -1,0 +1,212 @@
+/**
+ * podnet pod ... through the CLI and the supervisor it starts: run -d, ls, inspect, logs, exec,
+ * ns (compared with lsns), stop, rm, errors and exit statuses; the supervisor killed with
+ * SIGKILL while pods run (they keep running and are re-adopted); gc of unaccounted cgroups.
+ * The supervisor started here is stopped here.
+ */
+import assert from 'node:assert/strict'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { detectCgroupLayout, isAlive, processStartTime, type NsRow, type PodRecord } from '../../../src/runtime/index.js'
+import { buildRootfs, cgroupExists, eventually, removeCgroupTree } from './support.js'
+
+const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../../bin/podnet.js')
+
+describe('kernel: podnet pod (CLI and supervisor)', function () {
+  this.timeout(60_000)
+  let stateDir: string
+  let rootfs: string
+  let dir: string
+  const cgroupParent = `podnet-test-${randomBytes(4).toString('hex')}`
+  let env: NodeJS.ProcessEnv
+
+  const podnet = (...args: string[]): { status: number; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, timeout: 30_000 })
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+  }
+  const ok = (...args: string[]): string => {
+    const r = podnet(...args)
+    assert.equal(r.status, 0, `podnet ${args.join(' ')}: ${r.stderr}`)
+    return r.stdout
+  }
+  const inspect = (name: string): PodRecord => JSON.parse(ok('pod', 'inspect', name, '--json')) as PodRecord
+  const manifest = (name: string, yaml: string): string => {
+    const f = join(dir, `${name}.yaml`)
+    writeFileSync(f, yaml)
+    return f
+  }
+
+  before(function () {
+    if (process.getuid?.() !== 0) this.skip()
+    stateDir = mkdtempSync(join(tmpdir(), 'podnet-cli-'))
+    dir = mkdtempSync(join(tmpdir(), 'podnet-cli-manifests-'))
+    rootfs = buildRootfs()
+    mkdirSync(join(dir, 'rootfs'))
+    env = {
+      ...process.env, PODNET_STATE_DIR: stateDir, PODNET_CGROUP_PARENT: cgroupParent,
+      PODNET_BACKOFF_BASE_MS: '200', PODNET_SUPERVISOR_IDLE_MS: '0',
+    }
+  })
+  afterEach(() => {
+    for (const p of JSON.parse(ok('pod', 'ls', '--json')) as PodRecord[]) ok('pod', 'rm', p.name, '-t', '0')
+  })
+  after(() => {
+    if (!stateDir) return
+    podnet('pod', 'supervisor', 'stop')
+    removeCgroupTree(cgroupParent)
+    for (const d of [stateDir, dir, rootfs]) rmSync(d, { recursive: true, force: true })
+  })
+
+  it('run -d, ls, inspect, logs, exec, ns (= lsns), stop, rm', async () => {
+    const f = manifest('web', `
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  annotations: { podnet.io/rootfs: ${rootfs} }
+spec:
+  hostname: webhost
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    command: [sh, -c, 'echo app-started; exec sleep 30']
+    env: [{ name: GREETING, value: hi }]
+    workingDir: /srv
+  - name: side
+    command: [sh, -c, 'echo side-started; exec sleep 30']
+`)
+    const t0 = Date.now()
+    const out = ok('pod', 'run', '-d', '-f', f)
+    assert.match(out, /^pod web running\n$/)
+    assert.ok(Date.now() - t0 < 15_000)
+    const ls = JSON.parse(ok('pod', 'ls', '--json')) as PodRecord[]
+    assert.deepEqual(ls.map((p) => [p.name, p.phase]), [['web', 'Running']])
+    assert.match(ok('pod', 'ls'), /^NAME\s+READY\s+STATUS\s+RESTARTS\s+IP\s+PORTS\s+AGE\nweb\s+2\/2\s+Running\s+0\s/)
+    const rec = inspect('web')
+    assert.deepEqual(rec.containers.map((c) => [c.name, c.state.status, c.restartCount]), [['app', 'running', 0], ['side', 'running', 0]])
+    assert.match(ok('pod', 'inspect', 'web'), /Hostname:\s+webhost/)
+    // logs
+    await eventually(() => {
+      const l = ok('pod', 'logs', 'web')
+      return l.includes('[app] app-started') && l.includes('[side] side-started') ? l : undefined
+    }, 5000, 'logs')
+    assert.equal(ok('pod', 'logs', 'web', '-c', 'app'), 'app-started\n')
+    // exec: environment, working dir, hostname, exit status passed through, -c
+    assert.equal(ok('pod', 'exec', 'web', '--', 'sh', '-c', 'echo $GREETING $(pwd) $(hostname)'), 'hi /srv webhost\n')
+    assert.equal(podnet('pod', 'exec', 'web', '-c', 'side', '--', 'sh', '-c', 'exit 7').status, 7)
+    assert.equal(ok('pod', 'exec', 'web', '-c', 'side', '--', 'cat', '/proc/1/cmdline'), 'sleep\x0030\x00')
+    // ns: the table lsns agrees with
+    const rows = JSON.parse(ok('pod', 'ns', 'web', '--json')) as NsRow[]
+    const sharing = Object.fromEntries(rows.map((r) => [r.kind, r.sharing]))
+    assert.deepEqual(sharing, { mnt: 'private', uts: 'pod', ipc: 'pod', pid: 'private', net: 'pod', user: 'host', cgroup: 'host', time: 'host' })
+    for (const r of rows) {
+      for (const m of r.members) {
+        const l = JSON.parse(execFileSync('lsns', ['-J', '-p', String(m.pid), '-o', 'NS,TYPE'], { encoding: 'utf8' })) as { namespaces: Array<{ ns: number; type: string }> }
+        const theirs = l.namespaces.find((n) => n.type === r.kind)
+        if (theirs) assert.equal(Number(theirs.ns), m.inode, `${r.kind} of ${m.name}`)
+      }
+    }
+    assert.match(ok('pod', 'ns', 'web'), /^NS\s+SHARING\s+PAUSE \(\d+\)\s+APP \(\d+\)\s+SIDE \(\d+\)\s+HOST\nmnt\s+private/)
+    // stop keeps the record; rm removes it
+    const stopped = JSON.parse(ok('pod', 'stop', 'web', '--json')) as PodRecord
+    assert.equal(stopped.reason, 'Stopped')
+    assert.equal(inspect('web').sandbox.state, 'stopped')
+    assert.ok(!isAlive(rec.sandbox.pause))
+    ok('pod', 'rm', 'web')
+    assert.deepEqual(JSON.parse(ok('pod', 'ls', '--json')), [])
+    assert.ok(!cgroupExists(`${cgroupParent}/web`))
+  })
+
+  it('errors: exit 2 naming the field for bad manifests, 1 for a name already running or unknown pods', () => {
+    const dup = manifest('dup', `
+metadata: { name: dup, annotations: { podnet.io/rootfs: ${rootfs} } }
+spec: { containers: [{ name: a, command: [sleep, '30'] }, { name: a, command: [sleep, '30'] }] }
+`)
+    let r = podnet('pod', 'run', '-d', '-f', dup)
+    assert.equal(r.status, 2)
+    assert.equal(r.stderr, 'podnet: spec.containers[1].name: duplicate "a"\n')
+    r = podnet('pod', 'run', '-d', '-f', manifest('pol', `
+metadata: { name: pol, annotations: { podnet.io/rootfs: ${rootfs} } }
+spec: { restartPolicy: Sometimes, containers: [{ name: a, command: [sleep, '30'] }] }
+`), '--json')
+    assert.equal(r.status, 2)
+    assert.deepEqual(JSON.parse(r.stderr).error.field, 'spec.restartPolicy')
+    r = podnet('pod', 'run', '-d', '-f', manifest('nofs', `
+metadata: { name: nofs, annotations: { podnet.io/rootfs: ./missing } }
+spec: { containers: [{ name: a, command: [sleep, '30'] }] }
+`))
+    assert.equal(r.status, 2)
+    assert.equal(r.stderr, `podnet: metadata.annotations[podnet.io/rootfs]: rootfs ${join(dir, 'missing')} does not exist\n`)
+    const good = manifest('once', `
+metadata: { name: once, annotations: { podnet.io/rootfs: ${rootfs} } }
+spec: { containers: [{ name: a, command: [sleep, '30'] }] }
+`)
+    ok('pod', 'run', '-d', '-f', good)
+    r = podnet('pod', 'run', '-d', '-f', good)
+    assert.equal(r.status, 1)
+    assert.equal(r.stderr, "podnet: pod 'once' already exists (running)\n")
+    r = podnet('pod', 'inspect', 'nosuch')
+    assert.equal(r.status, 1)
+    assert.equal(r.stderr, "podnet: pod 'nosuch' does not exist\n")
+    assert.equal(podnet('pod', 'logs', 'once', '-c', 'nosuch').status, 1)
+  })
+
+  it('the supervisor killed with SIGKILL: pods keep running; the next supervisor adopts them and applies the policy to exits it missed', async () => {
+    const f = manifest('survivor', `
+metadata: { name: survivor, annotations: { podnet.io/rootfs: ${rootfs} } }
+spec:
+  restartPolicy: OnFailure
+  terminationGracePeriodSeconds: 0
+  containers:
+  - { name: steady, command: [sleep, '30'] }
+  - { name: flaky, command: [sh, -c, 'sleep 2; exit 3'] }
+`)
+    ok('pod', 'run', '-d', '-f', f)
+    const sup = JSON.parse(ok('pod', 'supervisor', 'status', '--json')) as { pid: number }
+    const pidFile = readFileSync(join(stateDir, 'supervisor.pid'), 'utf8').trim()
+    assert.equal(pidFile, String(sup.pid))
+    process.kill(sup.pid, 'SIGKILL')
+    await eventually(() => (processStartTime(sup.pid) === undefined ? true : undefined), 5000, 'the supervisor gone')
+    const before = inspect('survivor')
+    const steady = before.containers[0]!.state as { pid: number }
+    const flaky = before.containers[1]!.state as { status: string; launcher: { pid: number; startTime: number } }
+    assert.equal(flaky.status, 'running')
+    // nobody supervises now: flaky exits (its launcher writes the exit record), steady keeps running
+    await eventually(() => (isAlive(flaky.launcher) ? undefined : true), 5000, 'flaky ended')
+    assert.ok(processStartTime(steady.pid) !== undefined, 'the workload survived its supervisor')
+    assert.ok(isAlive(before.sandbox.pause), 'the pause survived')
+    assert.deepEqual(inspect('survivor').containers[1]!.restartCount, before.containers[1]!.restartCount, 'no restart without a supervisor')
+    // any pod command that needs the supervisor starts one; it adopts the pod
+    ok('pod', 'supervisor', 'start')
+    const rec = await eventually(() => {
+      const r = inspect('survivor')
+      return r.containers[1]!.restartCount > before.containers[1]!.restartCount ? r : undefined
+    }, 10_000, 'flaky restarted by the new supervisor')
+    assert.equal(rec.containers[1]!.lastState?.exitCode, 3)
+    assert.equal(rec.containers[1]!.lastState?.reason, 'Error')
+    assert.deepEqual([rec.containers[0]!.state.status, (rec.containers[0]!.state as { pid: number }).pid, rec.containers[0]!.restartCount], ['running', steady.pid, 0])
+    assert.equal(rec.phase, 'Running')
+    // and it still stops and removes everything
+    ok('pod', 'rm', 'survivor', '-t', '0')
+    assert.ok(processStartTime(steady.pid) === undefined)
+    assert.ok(!isAlive(before.sandbox.pause))
+    assert.ok(!cgroupExists(`${cgroupParent}/survivor`))
+  })
+
+  it('pod gc kills and removes a cgroup no pod accounts for', async () => {
+    ok('pod', 'supervisor', 'start')
+    const rel = `${cgroupParent}/ghost/ctr-x`
+    for (const h of detectCgroupLayout().hierarchies) mkdirSync(join(h.mount, rel), { recursive: true })
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' })
+    for (const h of detectCgroupLayout().hierarchies) writeFileSync(join(h.mount, rel, 'cgroup.procs'), String(child.pid))
+    const exited = new Promise((r) => child.once('exit', r))
+    const report = JSON.parse(ok('pod', 'gc', '--json')) as { removedCgroups: string[] }
+    assert.deepEqual(report.removedCgroups, [`${cgroupParent}/ghost`])
+    await exited
+    assert.ok(!cgroupExists(`${cgroupParent}/ghost`))
+  })
+})

@@ -1,5 +1,6 @@
 /** Pods: manifests, sandboxes (namespaces + pause), containers (launcher), cgroups, restart policy, supervisor. Re-exports only. */
 export * from './manifest.js'
+export * from './manifest-yaml.js'
 export * from './quantity.js'
 export * from './restart-policy.js'
 export * from './types.js'

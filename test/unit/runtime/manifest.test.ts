@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../../../src/errors.js'
-import { parseManifest, validateManifest } from '../../../src/runtime/manifest.js'
+import { validateManifest } from '../../../src/runtime/manifest.js'
+import { parseManifest } from '../../../src/runtime/manifest-yaml.js'
 
 describe('runtime/manifest', () => {
   let dir: string

@@ -19,7 +19,12 @@ export function printJson(value: unknown, out: NodeJS.WritableStream = process.s
   out.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : Buffer.isBuffer(v) ? v.toString('hex') : v))}\n`)
 }
 
-const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+const SNAKE = new Map<string, string>()
+const snake = (s: string): string => {
+  let v = SNAKE.get(s)
+  if (v === undefined) SNAKE.set(s, (v = s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)))
+  return v
+}
 
 function snakeKeys(v: AttrValues): Row {
   const out: Row = {}

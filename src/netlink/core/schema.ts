@@ -147,7 +147,12 @@ export function parseMac(s: string): Buffer {
   return Buffer.from(s.split(':').map((h) => parseInt(h, 16)))
 }
 
-export const formatMac = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':')
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+export function formatMac(b: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < b.length; i++) s += i ? `:${HEX[b[i]!]}` : HEX[b[i]!]!
+  return s
+}
 
 /** IPv4 or IPv6 text to its 4 or 16 network-order bytes. */
 export function ipToBytes(ip: string): Buffer {

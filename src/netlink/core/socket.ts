@@ -33,7 +33,11 @@ import {
 import { type MessageSchema, attrPathAt } from './schema.js'
 import { Writer, align4 } from './writer.js'
 
-/** One received netlink message; `buf` is only valid during the callback it is passed to. */
+/**
+ * One received netlink message. For requests and dumps `buf` is a copy of the datagram, which
+ * decoded objects may keep; for drainSync/receiveSync it is the socket's buffer, valid only during
+ * the callback.
+ */
 export interface NlMessage {
   type: number
   flags: number
@@ -297,7 +301,8 @@ export class NetlinkSocket {
     while (!done) {
       const n = this.recvDatagram(0)
       if (n < 0) throw new PodnetError(`${this.opName(req)}: no answer from the kernel within the receive timeout`)
-      forEachMessage(this.rbuf, n, (m) => {
+      // one copy per datagram: decoded objects may keep views into it (lazy decoding)
+      forEachMessage(Buffer.from(this.rbuf.subarray(0, n)), n, (m) => {
         if (m.seq !== seq || m.pid !== this.portId || done) return
         if (m.flags & NLM_F_DUMP_INTR) interrupted = true
         switch (m.type) {

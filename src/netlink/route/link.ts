@@ -384,7 +384,7 @@ export function linkAddRequest(spec: LinkSpec, parentIndex?: number, masterIndex
  * flags come with other changes: the port flags go second, once the master is set).
  * `masterIndex` is the resolved bridge (0 for nomaster). Pure.
  */
-export function linkSetRequests(index: number, change: LinkChange, masterIndex?: number): Array<{ header: StructValues; attrs: AttrValues }> {
+export function linkSetRequests(index: number, change: LinkChange, masterIndex?: number, byName?: string): Array<{ header: StructValues; attrs: AttrValues }> {
   if (change.mtu !== undefined) validateMtu(change.mtu)
   if (change.address !== undefined) validateMac(change.address)
   if (change.name !== undefined) validateIfname(change.name, 'new name')
@@ -413,10 +413,12 @@ export function linkSetRequests(index: number, change: LinkChange, masterIndex?:
   if (change.flood !== undefined) port.unicastFlood = change.flood ? 1 : 0
   if (change.isolated !== undefined) port.isolated = change.isolated ? 1 : 0
   const out: Array<{ header: StructValues; attrs: AttrValues }> = []
-  if (Object.keys(attrs).length || header.change !== undefined || !Object.keys(port).length) out.push({ header, attrs })
+  // by name: ifindex 0 and IFLA_IFNAME, the kernel finds the link (one request instead of a GET first)
+  const named = (a: AttrValues): AttrValues => (byName !== undefined && change.name === undefined ? { ifname: byName, ...a } : a)
+  if (Object.keys(attrs).length || header.change !== undefined || !Object.keys(port).length) out.push({ header, attrs: named(attrs) })
   if (Object.keys(port).length) {
     if (change.netns) throw new InvalidArgumentError('link set', 'bridge-port flags cannot be set while moving the link to another namespace')
-    out.push({ header: { family: AF_UNSPEC, index }, attrs: { linkinfo: { slaveKind: 'bridge', slaveData: port } } })
+    out.push({ header: { family: AF_UNSPEC, index }, attrs: named({ linkinfo: { slaveKind: 'bridge', slaveData: port } }) })
   }
   return out
 }
@@ -579,16 +581,20 @@ export class LinkApi {
 
   setSync(nameOrIndex: string | number, change: LinkChange): void {
     linkSetRequests(0, change) // validate before any lookup
-    const index = this.resolveSync(nameOrIndex)
+    if (typeof nameOrIndex === 'string') validateIfname(nameOrIndex)
+    // a rename needs the index (IFLA_IFNAME then carries the new name); otherwise the kernel looks the name up
+    const byName = typeof nameOrIndex === 'string' && change.name === undefined ? nameOrIndex : undefined
+    const index = byName !== undefined ? 0 : this.resolveSync(nameOrIndex)
     const masterIndex = change.master === null ? 0 : change.master === undefined ? undefined : this.bridgeIndexSync(change.master)
     const object = `link '${typeof nameOrIndex === 'string' ? nameOrIndex : `#${index}`}'`
     const hasPortFlags = [change.hairpin, change.learning, change.flood, change.isolated].some((v) => v !== undefined)
     try {
-      for (const { header, attrs } of linkSetRequests(index, change, masterIndex)) {
+      for (const { header, attrs } of linkSetRequests(index, change, masterIndex, byName)) {
         this.sock.requestSync({ type: RTM_NEWLINK, flags: 0, body: (w) => encodeMessageBody(NEWLINK, header, attrs, w), schema: NEWLINK, object })
       }
     } catch (err) {
       if (isErrno(err, 'EEXIST') && change.name) throw new ExistsError('link', change.name, this.where, { cause: err })
+      if (isErrno(err, 'ENODEV') && byName !== undefined) throw new NotFoundError('link', byName, this.where, { cause: err })
       if (isErrno(err, 'EXFULL') && change.master) throw bridgeFull(change.master, err)
       if (isErrno(err, 'EOPNOTSUPP') && hasPortFlags) {
         throw new InvalidArgumentError('bridge port', `${object} is not a bridge port; hairpin/learning/flood/isolated need a master bridge`)

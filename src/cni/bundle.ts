@@ -60,8 +60,8 @@ export function buildBundle(opts: BundleOptions): Bundle {
   const idOf = (file: string): string => relative(root, file)
 
   const visit = (file: string, from: string[]): void => {
-    if (bodies.has(file)) return
     if (visiting.has(file)) throw fail(idOf(file), `import cycle (${[...from, file].map(idOf).join(' -> ')}); the bundle needs an acyclic graph`)
+    if (bodies.has(file)) return
     visiting.add(file)
     order.push(file)
     const deps: string[] = []
@@ -81,7 +81,9 @@ export function buildBundle(opts: BundleOptions): Bundle {
     const stars: string[] = []
     if (/\bimport\.meta\b/.test(text)) throw fail(here, 'uses import.meta')
     let body = text.replace(/^\/\/# sourceMappingURL=.*$/m, '')
-    body = body.replace(/^(import|export)\b([^;]*?);[ \t]*$/gms, (stmt: string, kw: string, rest: string) => {
+    // a statement runs to the first ';' ending a line; continuation lines are indented (or close a
+    // brace list), so a declaration never swallows the import/export line after it
+    body = body.replace(/^(import|export)\b((?:[^;\n]|\n(?=[ \t}]))*?);[ \t]*$/gm, (stmt: string, kw: string, rest: string) => {
       let m: RegExpExecArray | null
       const s = rest.trim()
       if (kw === 'import') {

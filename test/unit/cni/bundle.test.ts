@@ -1,0 +1,87 @@
+/** The single-file build: every import/export shape tsc emits, and the shapes it must refuse. */
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Script } from 'node:vm'
+import { buildBundle } from '../../../src/cni/bundle.js'
+import { PodnetError } from '../../../src/errors.js'
+
+function graph(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'podnet-bundle-'))
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true })
+    writeFileSync(join(dir, name), text)
+  }
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}')
+  return dir
+}
+
+/** Loads a bundle whose footer is `module.exports = __entry` and returns the entry's exports. */
+function load(source: string, dir: string): any {
+  const module = { exports: {} as unknown }
+  new Script(`(function (require, module) {${source}\n})`).runInThisContext()(createRequire(join(dir, 'package.json')), module)
+  return module.exports
+}
+
+describe('cni/bundle', () => {
+  let dir: string | undefined
+  afterEach(() => { if (dir) rmSync(dir, { recursive: true, force: true }) })
+
+  it('turns every import and export shape into the same exports as the ES modules', async () => {
+    dir = graph({
+      'main.js': [
+        "import { a, b as bee } from './lib/a.js';",
+        "import * as NS from './lib/ns.js';",
+        "import './lib/side.js';",
+        "import { join } from 'node:path';",
+        "export * from './lib/star.js';",
+        "export { c, d as dee } from './lib/a.js';",
+        'const local = 1;',
+        'export { local, local as alias };',
+        'export function fn() { return a + bee + NS.n; }',
+        'export async function later() { const m = await import(\'./lib/lazy.js\'); return m.lazy; }',
+        'export class K { static x = join(\'a\', \'b\'); }',
+        'export const C = 3;',
+        'export let L = 4;',
+        'export function* gen() { yield 1; }',
+        '//# sourceMappingURL=main.js.map',
+        '',
+      ].join('\n'),
+      'lib/a.js': 'export const a = 1;\nexport const b = 2;\nexport const c = 3;\nexport const d = 4;\n',
+      'lib/ns.js': 'export const n = 10;\n',
+      'lib/side.js': 'globalThis.__bundleSide = (globalThis.__bundleSide ?? 0) + 1;\n',
+      'lib/star.js': "export const s1 = 's1';\nexport { s2 } from './star2.js';\n",
+      'lib/star2.js': "export const s2 = 's2';\n",
+      'lib/lazy.js': "export const lazy = 'lazy';\n",
+    })
+    const b = buildBundle({ entry: join(dir, 'main.js'), root: dir })
+    assert.deepEqual(b.modules, ['main.js', 'lib/a.js', 'lib/ns.js', 'lib/side.js', 'lib/star.js', 'lib/star2.js', 'lib/lazy.js'])
+    assert.deepEqual(b.externals, [])
+    const bundled = load(b.source, dir)
+    const esm = await import(pathToFileURL(join(dir, 'main.js')).href)
+    assert.deepEqual(Object.keys(bundled).sort(), Object.keys(esm).sort())
+    assert.equal(bundled.fn(), 13)
+    assert.equal(await bundled.later(), 'lazy')
+    assert.equal(bundled.K.x, 'a/b')
+    assert.deepEqual([bundled.local, bundled.alias, bundled.dee, bundled.s1, bundled.s2, bundled.C, bundled.L], [1, 1, 4, 's1', 's2', 3, 4])
+    assert.deepEqual([...bundled.gen()], [1])
+  })
+
+  const refuses: Array<[string, Record<string, string>, RegExp]> = [
+    ['export default', { 'main.js': 'export default 1;\n' }, /export default/],
+    ['import.meta', { 'main.js': 'export const u = import.meta.url;\n' }, /import\.meta/],
+    ['top-level await', { 'main.js': 'const x = await Promise.resolve(1);\nexport { x };\n' }, /top-level await/],
+    ['an import cycle', { 'main.js': "import { b } from './b.js';\nexport const a = 1;\n", 'b.js': "import { a } from './main.js';\nexport const b = 2;\n" }, /import cycle \(main\.js -> b\.js -> main\.js\)/],
+    ['a default import of a module', { 'main.js': "import x from './b.js';\nexport { x };\n", 'b.js': 'export const y = 1;\n' }, /default import/],
+    ['a dynamic import of a package', { 'main.js': "export const f = () => import('koffi');\n" }, /dynamic import/],
+  ]
+  for (const [what, files, msg] of refuses) {
+    it(`refuses ${what}`, () => {
+      dir = graph(files)
+      assert.throws(() => buildBundle({ entry: join(dir!, 'main.js'), root: dir! }), (e: unknown) => e instanceof PodnetError && msg.test(e.message))
+    })
+  }
+})

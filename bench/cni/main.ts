@@ -16,7 +16,7 @@
  *
  *   node dist/bench/cni/main.js [--pods N] [--quick] [--startup-runs N]
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -157,11 +157,16 @@ async function main(): Promise<void> {
     if (inst.mode !== 'bundle') throw new Error(`no single-file build: ${inst.bundleError}`)
     const noCache = await installCni({ binDir: join(work, 'bin-nocache'), confDir: join(work, 'net.d'), network: 'bench' })
     rmSync(join(work, 'bin-nocache', '.podnet-cni', 'podnet-cni.v8cache'))
-    const modulesBin = join(repo, 'bin/podnet-cni.js')
+    // the modules variant runs from a private copy of dist/ (a rebuild of the tree must not change it mid-run)
+    cpSync(join(repo, 'dist/src'), join(work, 'podnet/dist/src'), { recursive: true })
+    copyFileSync(join(repo, 'package.json'), join(work, 'podnet/package.json'))
+    symlinkSync(join(repo, 'node_modules'), join(work, 'podnet/node_modules'))
+    const modulesBin = join(work, 'podnet/podnet-cni.mjs')
+    writeFileSync(modulesBin, `#!${process.execPath}\nimport { main } from './dist/src/cni/main.js'\nawait main()\n`, { mode: 0o755 })
     const tools: Tool[] = [
       podnetTool('podnet-cni: installed (one file + code cache)', host, inst.executable, join(work, 'state-a'), '10.230.0.0/16', 'pnb-a'),
       podnetTool('podnet-cni: one file, no code cache', host, noCache.executable, join(work, 'state-b'), '10.231.0.0/16', 'pnb-b'),
-      podnetTool('podnet-cni: modules (bin/podnet-cni.js)', host, modulesBin, join(work, 'state-c'), '10.232.0.0/16', 'pnb-c'),
+      podnetTool('podnet-cni: modules (as bin/podnet-cni.js)', host, modulesBin, join(work, 'state-c'), '10.232.0.0/16', 'pnb-c'),
       referenceTool(host, join(work, 'host-local'), '10.233.0.0/16', 'cnib0'),
     ]
     const add = tools.map(() => [] as number[])
@@ -204,7 +209,7 @@ async function main(): Promise<void> {
       ['node -e 0', () => run(host, process.execPath, clean, '', ['-e', '0'])],
       ...(existsSync(caFile) ? [[`node -e 0 with NODE_EXTRA_CA_CERTS=${caFile}`, () => run(host, process.execPath, { ...clean, NODE_EXTRA_CA_CERTS: caFile }, '', ['-e', '0'])]] as Array<[string, () => Promise<Run>]> : []),
       ['node -e "require(\'koffi\')"', () => run(host, process.execPath, clean, '', ['-e', `require(${JSON.stringify(koffiPath)})`])],
-      ['VERSION, modules (bin/podnet-cni.js)', () => run(host, modulesBin, { ...clean, CNI_COMMAND: 'VERSION' }, '')],
+      ['VERSION, modules (as bin/podnet-cni.js)', () => run(host, modulesBin, { ...clean, CNI_COMMAND: 'VERSION' }, '')],
       ['VERSION, one file, no code cache', () => run(host, noCache.executable, { ...clean, CNI_COMMAND: 'VERSION' }, '')],
       ['VERSION, installed (one file + code cache)', () => run(host, inst.executable, { ...clean, CNI_COMMAND: 'VERSION' }, '')],
     ]

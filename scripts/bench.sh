@@ -4,3 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash bench/run.sh "$@"
+bash bench/cni/run.sh "$@"

@@ -5,26 +5,50 @@
  *       | veth
  *   host ns       up0 10.209.0.1, bridge network "demo" 10.88.0.0/24 + fd88::/64 with NAT
  *       | veths on the bridge
- *   pod-a ns      eth0, a web server on :80, published as host port 8080
- *   pod-b ns      eth0, a client
+ *   pod "web"     two containers in one sandbox (pause = catatonit): an httpd on :80 published as
+ *                 host port 8080, and a sidecar that reaches it on 127.0.0.1 and the internet through NAT
+ *   pod-b ns      eth0, another pod's namespace on the same network
  *
  * It runs inside a sandbox (its own network and mount namespaces: see cli/commands/demo.ts), so
  * the machine's own network is never touched, and everything dies with it even on Ctrl-C.
  */
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NetworkManager } from '../bridge/index.js'
 import { Netns } from '../netns/index.js'
 import { Rtnl } from '../netlink/route/index.js'
-import { probe, serve, stopServers } from '../testing/probe.js'
+import { serve, stopServers } from '../testing/probe.js'
+import { Cgroup, PodRuntime, namespaceTable, validateManifest, type PodRecord } from '../runtime/index.js'
 
 export interface DemoOptions {
   out?: NodeJS.WritableStream
 }
 
 const UP = { host: '10.209.0.1', internet: '10.209.0.2' }
+const APPLETS = ['sh', 'sleep', 'httpd', 'wget', 'nc', 'cat', 'echo', 'hostname', 'ps']
+
+/** A container root: busybox-static (a Debian package installed by the setup) and its applets. */
+function buildRootfs(dir: string): string {
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p))
+  if (!busybox) throw new Error('busybox-static is not installed (npm run demo installs it)')
+  for (const d of ['bin', 'etc', 'proc', 'dev', 'tmp', 'srv']) mkdirSync(join(dir, d), { recursive: true })
+  copyFileSync(busybox, join(dir, 'bin', 'busybox'))
+  for (const a of APPLETS) symlinkSync('busybox', join(dir, 'bin', a))
+  writeFileSync(join(dir, 'srv', 'index.html'), 'hello from the web container\n')
+  return dir
+}
+
+/** busybox wget run in a namespace (the host's busybox, outside any container). */
+function httpGet(ns: Netns, url: string): string {
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p)) ?? 'busybox'
+  // no -T: busybox 1.35's wget segfaults with it; the spawn timeout bounds the wait
+  const r = ns.spawnSync(busybox, ['wget', '-q', '-O', '-', url], { encoding: 'utf8', timeout: 8000 })
+  if (r.status !== 0) throw new Error(`wget ${url}: ${String(r.stderr).trim() || `exit ${r.status}`}`)
+  return String(r.stdout).trim()
+}
 
 export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
   const out = opts.out ?? process.stdout
@@ -32,7 +56,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
   let step = 0
   let ok = true
   const say = (s: string): void => { out.write(`${s}\n`) }
-  const head = (s: string): void => say(`\n[${++step}] ${s}`)
+  let interrupted = false
+  const head = (s: string): void => {
+    if (interrupted) throw new Error('interrupted')
+    say(`\n[${++step}] ${s}`)
+  }
   const check = (what: string, fn: () => string, expect?: (v: string) => boolean, explain?: (v: string) => string): void => {
     try {
       const v = fn()
@@ -50,8 +78,21 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
   const runDir = mkdtempSync(join('/run', 'podnet-demo-'))
   const made: Netns[] = []
   let manager: NetworkManager | undefined
+  let runtime: PodRuntime | undefined
+  const cgroupParent = `podnet-demo-${randomBytes(4).toString('hex')}`
   const servers: ChildProcess[] = []
-  const cleanup = async (): Promise<void> => {
+  let cleaning: Promise<void> | undefined
+  const cleanup = (): Promise<void> => (cleaning ??= doCleanup())
+  const doCleanup = async (): Promise<void> => {
+    if (runtime) {
+      // pods first: their processes and cgroups are not in the sandbox's namespaces
+      for (const name of runtime.store.names()) {
+        try { await runtime.remove(name, { gracePeriodSeconds: 1 }) } catch { /* gc below */ }
+      }
+      try { await runtime.gc() } catch { /* best effort */ }
+      runtime.close()
+      Cgroup.removeIfEmpty(runtime.layout, cgroupParent)
+    }
     stopServers()
     for (const s of servers) if (s.exitCode === null) s.kill('SIGKILL')
     if (manager) {
@@ -66,14 +107,18 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     rmSync(runDir, { recursive: true, force: true })
   }
   const onSignal = (): void => {
+    interrupted = true
     say('\ninterrupted: cleaning up')
-    void cleanup().then(() => process.exit(130))
+    void cleanup().then(() => {
+      say('interrupted: cleaned up, nothing left behind')
+      process.exit(130)
+    })
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
 
   try {
-    head('namespaces: a host, an "internet", two pods (like `ip netns add`)')
+    head('namespaces: a host, an "internet", and a second pod\'s namespace (like `ip netns add`)')
     const mk = (n: string): Netns => {
       const ns = Netns.create(n)
       names.push(n)
@@ -82,7 +127,6 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     }
     const host = mk('demo-host')
     const internet = mk('demo-internet')
-    const podA = mk('demo-pod-a')
     const podB = mk('demo-pod-b')
     say(`    ${Netns.list().filter((n) => n.startsWith('demo-')).join(', ')}`)
 
@@ -107,47 +151,83 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     const net = await manager.create({ name: 'demo', subnets: ['10.88.0.0/24', 'fd88::/64'] })
     say(`    bridge ${net.bridge} (${net.bridgeMac}), ${net.subnets.map((s) => `${s.subnet} gw ${s.gateway}`).join(', ')}, ${net.rules.length} nf_tables rules  [${(performance.now() - t).toFixed(1)} ms]`)
 
-    head('attach the pods (podnet network attach demo --netns demo-pod-a -p 8080:80)')
+    head('a listener in the internet on :9000 (it answers with the source address it saw)')
+    servers.push(await serve(internet, 'tcp', 9000))
+
+    head('pod "web": an httpd and a sidecar in one sandbox, host port 8080 -> 80 (podnet pod run -f web.yaml)')
+    const rootfs = buildRootfs(join(stateDir, 'rootfs'))
+    runtime = new PodRuntime({ stateDir, runDir, cgroupParent, backoff: { baseMs: 500 } })
+    const spec = validateManifest({
+      metadata: { name: 'web', annotations: { 'podnet.io/rootfs': rootfs, 'podnet.io/network': 'demo' } },
+      spec: {
+        restartPolicy: 'Always', terminationGracePeriodSeconds: 1,
+        containers: [
+          { name: 'server', command: ['httpd', '-f', '-p', '80', '-h', '/srv'], ports: [{ containerPort: 80, hostPort: 8080 }], resources: { limits: { memory: '32Mi', cpu: '500m' } } },
+          {
+            name: 'sidecar', command: ['sh', '-c',
+              'until wget -q -O /tmp/page http://127.0.0.1/; do sleep 0.1; done; echo "localhost: $(cat /tmp/page)"; ' +
+              `echo "internet: $(nc ${UP.internet} 9000)"; exec sleep 3600`],
+          },
+        ],
+      },
+    }).spec
     t = performance.now()
-    const a = await manager.attach({ network: 'demo', netns: podA.name, id: 'pod-a', portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] })
-    const ta = performance.now() - t
+    let rec: PodRecord = await runtime.run(spec, { hostNetns: host.name })
+    rec = await runtime.waitFor('web', (r) => r.containers.every((c) => c.state.status === 'running'), 15_000)
+    say(`    pod web running: ${rec.sandbox.ips.join(' ') || '(no address)'}, containers ${rec.containers.map((c) => `${c.name} (pid ${c.state.status === 'running' ? c.state.pid : '-'})`).join(', ')}  [${(performance.now() - t).toFixed(0)} ms]`)
+    const ipWeb = (rec.sandbox.ips[0] ?? '').split('/')[0]!
+
+    head('namespaces of the pod (podnet pod ns web): net, ipc, uts shared through the pause; mnt, pid private')
+    const rows = namespaceTable(rec)
+    const cols = rows[0]?.members.map((m) => `${m.name ?? m.role}`) ?? []
+    say(`    ${'NS'.padEnd(7)} ${'SHARING'.padEnd(8)} ${cols.map((c) => c.toUpperCase().padEnd(12)).join(' ')}`)
+    for (const r of rows) say(`    ${r.kind.padEnd(7)} ${r.sharing.padEnd(8)} ${r.members.map((m) => String(m.inode ?? '-').padEnd(12)).join(' ')}`)
+
+    head('pod-b on the same network (podnet network attach demo --netns demo-pod-b)')
     t = performance.now()
     const b = await manager.attach({ network: 'demo', netns: podB.name, id: 'pod-b' })
-    const tb = performance.now() - t
-    const ipA = a.addresses[0]!.address.split('/')[0]!
-    const ipB = b.addresses[0]!.address.split('/')[0]!
-    say(`    pod-a eth0 ${a.addresses.map((x) => x.address).join(' ')} mac ${a.mac}, host side ${a.hostVeth}, port 8080->80/tcp  [${ta.toFixed(1)} ms]`)
-    say(`    pod-b eth0 ${b.addresses.map((x) => x.address).join(' ')} mac ${b.mac}, host side ${b.hostVeth}  [${tb.toFixed(1)} ms]`)
-
-    head('servers: a web server in pod-a on :80, a listener in the internet on :9000')
-    servers.push(await serve(podA, 'tcp', 80), await serve(internet, 'tcp', 9000))
-    say('    each server answers with the source address it saw')
+    say(`    pod-b eth0 ${b.addresses.map((x) => x.address).join(' ')}, host side ${b.hostVeth}  [${(performance.now() - t).toFixed(1)} ms]`)
 
     head('connectivity, with real packets')
-    check('pod-b -> pod-a:80 (pod to pod over the bridge)', () => probe(podB, 'tcp', ipA, 80), (v) => v === ipB, (v) => `pod-a saw ${v}`)
-    check('pod-b -> pod-a [IPv6]', () => probe(podB, 'tcp', a.addresses[1]!.address.split('/')[0]!, 80), (v) => v === b.addresses[1]!.address.split('/')[0], (v) => `pod-a saw ${v}`)
-    check('pod-a -> internet:9000 (NAT: masquerade)', () => probe(podA, 'tcp', UP.internet, 9000), (v) => v === UP.host, (v) => `the internet saw ${v}, the host's address, not ${ipA}`)
-    check('internet -> host:8080 -> pod-a:80 (published port, DNAT)', () => probe(internet, 'tcp', UP.host, 8080), (v) => v === UP.internet, (v) => `pod-a saw the client ${v}`)
-    check('host -> 127.0.0.1:8080 (published port from the host itself)', () => probe(host, 'tcp', '127.0.0.1', 8080), (v) => v === net.subnets[0]!.gateway, (v) => `pod-a saw ${v}`)
-    check('pod-a -> host:8080 (its own published port: hairpin)', () => probe(podA, 'tcp', UP.host, 8080), (v) => v === net.subnets[0]!.gateway, (v) => `pod-a saw ${v}`)
+    const sidecarLog = (): string => {
+      try { return readFileSync(runtime!.store.logPath('web', 'sidecar'), 'utf8') } catch { return '' }
+    }
+    const waitLog = async (re: RegExp): Promise<string> => {
+      const deadline = Date.now() + 8000
+      for (;;) {
+        const m = re.exec(sidecarLog())
+        if (m) return m[1]!.trim()
+        if (Date.now() > deadline) throw new Error(`the sidecar did not report it (log: ${JSON.stringify(sidecarLog().slice(-200))})`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    const local = await waitLog(/localhost: (.*)/).catch((e: Error) => `ERROR ${e.message}`)
+    check('sidecar -> 127.0.0.1:80 (containers of a pod share localhost)', () => local, (v) => v.startsWith('hello'), (v) => `"${v}"`)
+    const nat = await waitLog(/internet: (.*)/).catch((e: Error) => `ERROR ${e.message}`)
+    check('sidecar -> internet:9000 (NAT: masquerade)', () => nat.replace(/^from /, ''), (v) => v === UP.host, (v) => `the internet saw ${v}, the host's address, not ${ipWeb}`)
+    check('pod-b -> web:80 (pod to pod over the bridge)', () => httpGet(podB, `http://${ipWeb}/`), (v) => v.startsWith('hello'), (v) => `"${v}"`)
+    check('internet -> host:8080 -> web:80 (published port, DNAT)', () => httpGet(internet, `http://${UP.host}:8080/`), (v) => v.startsWith('hello'), (v) => `"${v}"`)
+    check('host -> 127.0.0.1:8080 (published port from the host itself)', () => httpGet(host, 'http://127.0.0.1:8080/'), (v) => v.startsWith('hello'), (v) => `"${v}"`)
+    check('pod-b -> host:8080 (another pod through the published port: hairpin NAT)', () => httpGet(podB, `http://${UP.host}:8080/`), (v) => v.startsWith('hello'), (v) => `"${v}"`)
 
     head("podnet's rules (podnet nat ls: table inet podnet, nothing else touched)")
     for (const r of await manager.podnetRules()) say(`    ${r.chain.padEnd(12)} #${String(r.handle).padEnd(3)} ${r.comment ?? ''}`)
 
-    head('teardown: detach, remove the network, delete the namespaces')
+    head('teardown: remove the pod (SIGTERM, grace period, SIGKILL), detach, remove the network, delete the namespaces')
     t = performance.now()
-    await manager.detach({ network: 'demo', id: 'pod-a' })
-    await manager.detach({ network: 'demo', id: 'pod-b' })
+    await runtime.remove('web', { gracePeriodSeconds: 1 })
+    await manager.detach({ network: 'demo', id: 'pod-b', netnsGoing: true })
     await manager.remove('demo')
-    say(`    detached and removed  [${(performance.now() - t).toFixed(1)} ms]`)
+    say(`    done  [${(performance.now() - t).toFixed(1)} ms]`)
   } catch (err) {
     ok = false
-    say(`\nFAILED: ${(err as Error).message}`)
+    if (!interrupted) say(`\nFAILED: ${(err as Error).message}`)
   } finally {
     await cleanup()
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)
   }
+  if (interrupted) await new Promise(() => undefined) // the signal handler finishes and exits 130
   say(`\n${ok ? 'demo passed' : 'demo FAILED'}: nothing left behind  [${((performance.now() - t0) / 1000).toFixed(1)} s]`)
   return ok
 }

@@ -25,10 +25,14 @@ export function sandboxArgv(cmd: string, args: string[] = []): [string, string[]
   return ['unshare', ['--net', '--mount', '--propagation', 'private', '--fork', '--', 'bash', '-c', INNER, 'podnet-sandbox', cmd, ...args]]
 }
 
-/** Starts `cmd args...` in a fresh sandbox. */
-export function spawnInSandbox(cmd: string, args: string[] = [], stdio: StdioOptions = 'inherit'): ChildProcess {
+/**
+ * Starts `cmd args...` in a fresh sandbox. With `processGroup`, the sandbox gets a process group
+ * of its own: signal everything in it with `process.kill(-child.pid, sig)` (unshare itself
+ * ignores SIGINT and SIGTERM while it waits, so signalling only the child reaches nothing).
+ */
+export function spawnInSandbox(cmd: string, args: string[] = [], stdio: StdioOptions = 'inherit', opts: { processGroup?: boolean } = {}): ChildProcess {
   const [c, a] = sandboxArgv(cmd, args)
-  return spawn(c, a, { stdio, env: { ...process.env, PODNET_OUTER_NETNS: readlinkSync('/proc/self/ns/net') } })
+  return spawn(c, a, { stdio, detached: opts.processGroup === true, env: { ...process.env, PODNET_OUTER_NETNS: readlinkSync('/proc/self/ns/net') } })
 }
 
 /** Runs `cmd args...` in a fresh sandbox; resolves with its exit code. */

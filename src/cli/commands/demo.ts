@@ -10,8 +10,10 @@ export function registerDemo(program: Command): void {
         // its own network and mount namespaces: the machine's network is never touched
         const { spawnInSandbox } = await import('../../testing/sandbox.js')
         process.stdout.write('podnet demo: entering a sandbox (new network and mount namespaces, private /run)\n')
-        const child = spawnInSandbox(process.execPath, process.argv.slice(1))
-        const forward = (sig: NodeJS.Signals): void => { child.kill(sig) }
+        const child = spawnInSandbox(process.execPath, process.argv.slice(1), 'inherit', { processGroup: true })
+        const forward = (sig: NodeJS.Signals): void => {
+          try { process.kill(-child.pid!, sig) } catch { /* already gone */ }
+        }
         process.on('SIGINT', forward)
         process.on('SIGTERM', forward)
         process.exitCode = await new Promise<number>((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig ? 130 : 1))))

@@ -13,6 +13,7 @@
  * stay outside and are loaded with require().
  */
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname, join, relative, resolve } from 'node:path'
 import { PodnetError } from '../errors.js'
 
@@ -28,6 +29,8 @@ export interface BundleOptions {
    * node_modules hold them (default: `root`). The bundle embeds this absolute path.
    */
   externalsFrom?: string
+  /** Packages to load from a given file instead (e.g. koffi's native module itself, skipping its loader). */
+  externalFiles?: Record<string, string>
 }
 
 export interface Bundle {
@@ -40,6 +43,14 @@ export interface Bundle {
 }
 
 const fail = (file: string, why: string): PodnetError => new PodnetError(`bundle: ${file}: ${why}`)
+
+/**
+ * Built-in modules loaded on first use instead of at import: loading child_process (and the
+ * net, stream... modules behind it) costs ~6 ms, and the plugin's commands never spawn. Only
+ * named imports of functions are deferred (checked against the module when bundling).
+ */
+const LAZY_BUILTINS = new Set(['node:child_process', 'node:worker_threads'])
+const builtin = createRequire(import.meta.url)
 
 /** `a, b as c` -> [['a','a'], ['c','b']] (local/exported name, source name). */
 function specifiers(list: string, file: string): Array<[name: string, from: string]> {
@@ -89,7 +100,10 @@ export function buildBundle(opts: BundleOptions): Bundle {
       if (kw === 'import') {
         if ((m = /^\{([^}]*)\}\s*from\s*'([^']+)'$/.exec(s))) {
           const names = specifiers(m[1]!, here)
-          return names.length ? `const { ${names.map(([n, f]) => (n === f ? n : `${f}: ${n}`)).join(', ')} } = ${target(m[2]!)};` : `${target(m[2]!)};`
+          const spec = m[2]!
+          const lazy = LAZY_BUILTINS.has(spec) && names.every(([, f]) => typeof (builtin(spec) as Record<string, unknown>)[f] === 'function')
+          const from = lazy ? `__lazy(${JSON.stringify(spec)}, ${JSON.stringify(names.map(([, f]) => f))})` : target(spec)
+          return names.length ? `const { ${names.map(([n, f]) => (n === f ? n : `${f}: ${n}`)).join(', ')} } = ${from};` : `${target(spec)};`
         }
         if ((m = /^\*\s+as\s+([A-Za-z_$][\w$]*)\s+from\s*'([^']+)'$/.exec(s))) return `const ${m[1]} = ${target(m[2]!)};`
         if ((m = /^([A-Za-z_$][\w$]*)\s+from\s*'([^']+)'$/.exec(s))) {
@@ -145,11 +159,17 @@ export function buildBundle(opts: BundleOptions): Bundle {
     'function __req(id) { let e = __cache[id]; if (e) return e; e = __cache[id] = Object.create(null); Object.defineProperty(e, Symbol.toStringTag, { value: "Module" }); __mods[id].call(undefined, e); return e; }',
     'function __def(e, g) { for (const k of Object.keys(g)) Object.defineProperty(e, k, { enumerable: true, get: g[k] }); }',
     'function __star(e, m) { for (const k of Object.keys(m)) if (k !== "default" && !Object.prototype.hasOwnProperty.call(e, k)) Object.defineProperty(e, k, { enumerable: true, get: () => m[k] }); }',
-    `const __ext = require('node:module').createRequire(${JSON.stringify(resolve(opts.externalsFrom ?? join(root, 'package.json')))});`,
+    `const __extFiles = ${JSON.stringify(opts.externalFiles ?? {})};`,
+    'let __extReq = null;',
+    'function __lazy(name, keys) { let m = null; const o = {}; for (const k of keys) o[k] = function (...a) { const f = (m ??= require(name))[k]; return new.target ? Reflect.construct(f, a, new.target) : f.apply(this, a); }; return o; }',
+    `function __ext(name) { const f = __extFiles[name]; if (f !== undefined) return require(f); return (__extReq ??= require('node:module').createRequire(${JSON.stringify(resolve(opts.externalsFrom ?? join(root, 'package.json')))}))(name); }`,
     ...order.map((f) => `__mods[${JSON.stringify(idOf(f))}] = function (exports) {\n${bodies.get(f)}\n};`),
     `const __entry = __req(${JSON.stringify(idOf(resolve(opts.entry)))});`,
     opts.footer ?? 'module.exports = __entry;',
     '',
   ].join('\n')
-  return { source, modules, externals: [...externals].sort() }
+  // ASCII only (non-ASCII characters escaped: they occur in strings and comments), so the
+  // launcher can read the file as latin1, a plain copy into a one-byte V8 string
+  const ascii = source.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return { source: ascii, modules, externals: [...externals].sort() }
 }

@@ -7,7 +7,8 @@
  *                               NODE_OPTIONS and NODE_EXTRA_CA_CERTS dropped: the plugin must not
  *                               inherit a runtime's Node settings, and extra CA certificates cost
  *                               ~125 ms of start-up here for a program that makes no TLS call)
- *   .podnet-cni/podnet-cni.cjs  the plugin as one script (bundle.ts), checked against the modules
+ *   .podnet-cni/podnet-cni.cjs  the plugin as one script (bundle.ts), checked against the modules;
+ *                               it loads koffi's native module directly (koffiNativeFile)
  *   .podnet-cni/podnet-cni.v8cache  V8's code cache for it, made by running the launcher once
  * With `bundle: false` (or when a bundle cannot be made) the launcher imports podnet's modules
  * from this installation instead: slower to start, same behaviour. Either way the executable
@@ -128,7 +129,7 @@ const file = dir + '/podnet-cni.cjs'
 const cache = dir + '/podnet-cni.v8cache'
 let cachedData
 try { cachedData = readFileSync(cache) } catch {}
-const script = new Script(readFileSync(file, 'utf8'), cachedData ? { filename: file, cachedData } : { filename: file })
+const script = new Script(readFileSync(file, 'latin1'), cachedData ? { filename: file, cachedData } : { filename: file })
 const req = script.runInThisContext()(require)
 if (process.env.PODNET_CNI_WARM === '1') {
   for (const id of req.ids) req(id)
@@ -149,11 +150,28 @@ import(${JSON.stringify(pathToFileURL(join(dist, BUNDLE_ENTRY)).href)}).then((m)
 `
 }
 
+/**
+ * The native module koffi loads on this machine. koffi's own loader spends 10-15 ms per
+ * process finding it (libc detection from Node's ELF header, package lookups); podnet uses
+ * only the native API (load, func, async calls, errno), so the single-file build loads the
+ * binary koffi chose directly. undefined when it cannot be told.
+ */
+function koffiNativeFile(root: string): string | undefined {
+  const req = createRequire(join(root, 'package.json'))
+  const koffi = req('koffi') as { default?: unknown }
+  const native = koffi.default ?? koffi
+  const file = Object.keys(req.cache).find((f) => f.endsWith('.node') && req.cache[f]?.exports === native)
+  const api = native as Record<string, unknown>
+  return file && ['load', 'errno'].every((k) => typeof api[k] === 'function') ? file : undefined
+}
+
 /** The single-file build, wrapped as a function of `require` returning the module loader. */
 export function pluginBundleSource(): { source: string; modules: string[] } {
   const { root, dist } = podnetRoot()
+  const native = koffiNativeFile(root)
   const b = buildBundle({
     entry: join(dist, BUNDLE_ENTRY), root: dist, externalsFrom: join(root, 'package.json'),
+    ...(native !== undefined && { externalFiles: { koffi: native } }),
     footer: 'return __req;',
   })
   const ids = `__req.ids = ${JSON.stringify(b.modules)};`

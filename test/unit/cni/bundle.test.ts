@@ -37,6 +37,7 @@ describe('cni/bundle', () => {
         "import * as NS from './lib/ns.js';",
         "import './lib/side.js';",
         "import { join } from 'node:path';",
+        "import { execFileSync as run } from 'node:child_process';",
         "export * from './lib/star.js';",
         "export { c, d as dee } from './lib/a.js';",
         'const local = 1;',
@@ -47,6 +48,7 @@ describe('cni/bundle', () => {
         'export const C = 3;',
         'export let L = 4;',
         'export function* gen() { yield 1; }',
+        "export function echo() { return run('echo', ['hi']).toString(); }",
         '//# sourceMappingURL=main.js.map',
         '',
       ].join('\n'),
@@ -68,6 +70,8 @@ describe('cni/bundle', () => {
     assert.equal(bundled.K.x, 'a/b')
     assert.deepEqual([bundled.local, bundled.alias, bundled.dee, bundled.s1, bundled.s2, bundled.C, bundled.L], [1, 1, 4, 's1', 's2', 3, 4])
     assert.deepEqual([...bundled.gen()], [1])
+    assert.match(b.source, /__lazy\("node:child_process", \["execFileSync"\]\)/, 'child_process is loaded on first use')
+    assert.equal(bundled.echo(), 'hi\n')
   })
 
   const refuses: Array<[string, Record<string, string>, RegExp]> = [

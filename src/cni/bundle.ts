@@ -88,7 +88,9 @@ export function buildBundle(opts: BundleOptions): Bundle {
       externals.add(spec)
       return `__ext(${JSON.stringify(spec)})`
     }
-    const exported: Array<[name: string, expr: string]> = []
+    // what each export is: a binding that never changes after the module ran ('value': const,
+    // function, class), a live binding ('live': let, var), or another module's export ('copy')
+    const exported: Array<{ name: string; expr: string; kind: 'value' | 'live' } | { name: string; from: string; source: string; kind: 'copy' }> = []
     const stars: string[] = []
     if (/\bimport\.meta\b/.test(text)) throw fail(here, 'uses import.meta')
     let body = text.replace(/^\/\/# sourceMappingURL=.*$/m, '')
@@ -121,29 +123,37 @@ export function buildBundle(opts: BundleOptions): Bundle {
         const t = target(m[2]!)
         const v = `__m${exported.length}_${deps.length}`
         const names = specifiers(m[1]!, here)
-        for (const [n, f] of names) exported.push([n, `${v}.${f}`])
+        for (const [n, f] of names) exported.push({ name: n, from: v, source: f, kind: 'copy' })
         return names.length ? `const ${v} = ${t};` : `${t};`
       }
       if ((m = /^\{([^}]*)\}$/.exec(s))) {
-        for (const [n, f] of specifiers(m[1]!, here)) exported.push([n, f])
+        for (const [n, f] of specifiers(m[1]!, here)) {
+          const live = new RegExp(`^(?:let|var)\\s+${f.replace(/\$/g, '\\$')}\\b`, 'm').test(text)
+          exported.push({ name: n, expr: f, kind: live ? 'live' : 'value' })
+        }
         return ''
       }
       return stmt // declarations: handled below
     })
     body = body.replace(/^export\s+(default\s+)?(async\s+function\*?|function\*?|class|const|let|var)\s+([A-Za-z_$][\w$]*)/gm, (_all, dflt: string | undefined, kind: string, name: string) => {
       if (dflt) throw fail(here, 'export default')
-      exported.push([name, name])
+      exported.push({ name, expr: name, kind: kind === 'let' || kind === 'var' ? 'live' : 'value' })
       return `${kind} ${name}`
     })
     if (/^export\b/m.test(body)) throw fail(here, `cannot read an export statement: ${/^export\b.*$/m.exec(body)![0].slice(0, 120)}`)
     if (/^(?:const|let|var)\s+[^=\n]*=\s*await\b|^await\b|^for\s+await\b/m.test(body)) throw fail(here, 'top-level await')
     body = body.replace(/\bimport\('(\.[^']+)'\)/g, (_all, spec: string) => `Promise.resolve().then(() => ${target(spec)})`)
     if (/\bimport\(/.test(body)) throw fail(here, 'dynamic import() of a non-relative module')
+    // Without cycles no module reads another's exports before that module has run, so exports
+    // that cannot change are plain properties set after the body; live ones are getters.
+    const live = exported.filter((e) => e.kind === 'live')
     const header = [
       ...stars.map((t) => `__star(exports, ${t});`),
-      exported.length ? `__def(exports, { ${exported.map(([n, e]) => `${JSON.stringify(n)}: () => ${e}`).join(', ')} });` : '',
+      live.length ? `__def(exports, { ${live.map((e) => `${JSON.stringify(e.name)}: () => ${e.kind === 'live' ? e.expr : ''}`).join(', ')} });` : '',
     ].join('\n')
-    bodies.set(file, `${header}\n${body}`)
+    const footer = exported.map((e) => e.kind === 'value' ? `exports[${JSON.stringify(e.name)}] = ${e.expr};`
+      : e.kind === 'copy' ? `__copy(exports, ${JSON.stringify(e.name)}, ${e.from}, ${JSON.stringify(e.source)});` : '').filter((x) => x !== '').join('\n')
+    bodies.set(file, `${header}\n${body}\n${footer}`)
     for (const d of deps) visit(d, [...from, file])
     visiting.delete(file)
   }
@@ -158,7 +168,8 @@ export function buildBundle(opts: BundleOptions): Bundle {
     'const __cache = Object.create(null);',
     'function __req(id) { let e = __cache[id]; if (e) return e; e = __cache[id] = Object.create(null); Object.defineProperty(e, Symbol.toStringTag, { value: "Module" }); __mods[id].call(undefined, e); return e; }',
     'function __def(e, g) { for (const k of Object.keys(g)) Object.defineProperty(e, k, { enumerable: true, get: g[k] }); }',
-    'function __star(e, m) { for (const k of Object.keys(m)) if (k !== "default" && !Object.prototype.hasOwnProperty.call(e, k)) Object.defineProperty(e, k, { enumerable: true, get: () => m[k] }); }',
+    'function __copy(e, k, m, from) { const d = Object.getOwnPropertyDescriptor(m, from); if (d) Object.defineProperty(e, k, d.get ? { enumerable: true, get: d.get } : { enumerable: true, writable: true, value: d.value }); }',
+    'function __star(e, m) { for (const k of Object.keys(m)) if (k !== "default" && !Object.prototype.hasOwnProperty.call(e, k)) __copy(e, k, m, k); }',
     `const __extFiles = ${JSON.stringify(opts.externalFiles ?? {})};`,
     'let __extReq = null;',
     'function __lazy(name, keys) { let m = null; const o = {}; for (const k of keys) o[k] = function (...a) { const f = (m ??= require(name))[k]; return new.target ? Reflect.construct(f, a, new.target) : f.apply(this, a); }; return o; }',

@@ -47,6 +47,9 @@ describe('cni/bundle', () => {
         'export class K { static x = join(\'a\', \'b\'); }',
         'export const C = 3;',
         'export let L = 4;',
+        'let counter = 0;',
+        'export { counter };',
+        'export function bump() { counter++; L++; }',
         'export function* gen() { yield 1; }',
         "export function echo() { return run('echo', ['hi']).toString(); }",
         '//# sourceMappingURL=main.js.map',
@@ -72,6 +75,9 @@ describe('cni/bundle', () => {
     assert.deepEqual([...bundled.gen()], [1])
     assert.match(b.source, /__lazy\("node:child_process", \["execFileSync"\]\)/, 'child_process is loaded on first use')
     assert.equal(bundled.echo(), 'hi\n')
+    bundled.bump()
+    assert.deepEqual([bundled.counter, bundled.L], [1, 5], 'let exports stay live bindings')
+    assert.equal(Object.getOwnPropertyDescriptor(bundled, 'C')?.value, 3, 'const exports are plain values')
   })
 
   const refuses: Array<[string, Record<string, string>, RegExp]> = [

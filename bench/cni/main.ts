@@ -41,6 +41,35 @@ const NAME = 'benchnet'
 
 const nowMs = (): number => performance.now()
 
+/** The installed launcher's steps, timed (argv[2]: the .podnet-cni directory). */
+const PHASES = `const t0 = performance.now()
+const { readFileSync } = require('node:fs')
+const { Script } = require('node:vm')
+const dir = process.argv[2]
+const cachedData = readFileSync(dir + '/podnet-cni.v8cache')
+const src = readFileSync(dir + '/podnet-cni.cjs', 'latin1')
+const t1 = performance.now()
+const script = new Script(src, { filename: dir + '/podnet-cni.cjs', cachedData })
+const t2 = performance.now()
+const req = script.runInThisContext()(require)
+req('src/cni/main.js')
+const t3 = performance.now()
+req('src/sys/libc.js')
+const t4 = performance.now()
+req('src/cni/plugin.js')
+const t5 = performance.now()
+process.stdout.write(JSON.stringify({ boot: t0, read: t1 - t0, compile: t2 - t1, entry: t3 - t2, koffi: t4 - t3, graph: t5 - t4, total: t5 }))
+`
+const PHASE_NAMES: Record<string, string> = {
+  boot: 'Node start-up, until the launcher runs',
+  read: 'read the bundle and its code cache',
+  compile: 'compile the bundle from the code cache',
+  entry: 'evaluate the entry (dispatcher)',
+  koffi: 'load koffi\'s native module (libc bindings)',
+  graph: 'evaluate the rest of the plugin (bridge, netlink, nftables, IPAM modules)',
+  total: 'total, until ADD could start',
+}
+
 function percentile(xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length))) - 1] ?? NaN
@@ -219,6 +248,15 @@ async function main(): Promise<void> {
       for (let i = 0; i < STARTUP_RUNS; i++) xs.push((await fn()).ms)
       startupMs[what] = stats(xs)
     }
+    // inside one process: what the installed launcher does, step by step, until ADD could start
+    const phaseScript = join(work, 'phases.cjs')
+    writeFileSync(phaseScript, PHASES)
+    const phases: Record<string, number[]> = {}
+    for (let i = 0; i < STARTUP_RUNS; i++) {
+      const r = await run(host, process.execPath, clean, '', [phaseScript, join(work, 'bin', '.podnet-cni')])
+      for (const [k, v] of Object.entries(JSON.parse(r.stdout) as Record<string, number>)) (phases[k] ??= []).push(v)
+    }
+    const phaseMs = Object.fromEntries(Object.entries(phases).map(([k, xs]) => [k, stats(xs)]))
     // the plugin's own work, in-process (no start-up): same configuration, 50 pods
     const funcs = createPlugin({ hostNetns: host.name })
     const inAdd: number[] = []
@@ -251,6 +289,7 @@ async function main(): Promise<void> {
         add: stats(add[t]!), del: stats(del[t]!), addCpuMsPerPod: cpuAdd[t]! / PODS, delCpuMsPerPod: cpuDel[t]! / PODS,
       })),
       startupMs,
+      phaseMs,
       inProcess: { pods: n, add: stats(inAdd), del: stats(inDel) },
     }
     mkdirSync(resultsDir, { recursive: true })
@@ -270,6 +309,12 @@ async function main(): Promise<void> {
       ...Object.entries(startupMs).map(([w, s]) => `| ${w} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.min)} |`),
       `| the plugin's work in-process: ADD (${n} pods) | ${f1(result.inProcess.add.p50)} | ${f1(result.inProcess.add.p95)} | ${f1(result.inProcess.add.min)} |`,
       `| the plugin's work in-process: DEL | ${f1(result.inProcess.del.p50)} | ${f1(result.inProcess.del.p95)} | ${f1(result.inProcess.del.min)} |`,
+      '',
+      'Inside the installed plugin\'s process, until an ADD could start (ms, performance.now(), same runs):',
+      '',
+      '| phase | p50 | p95 |',
+      '|---|---|---|',
+      ...Object.entries(phaseMs).map(([k, st]) => `| ${PHASE_NAMES[k] ?? k} | ${f1(st.p50)} | ${f1(st.p95)} |`),
       '',
     ]
     writeFileSync(join(resultsDir, 'cni.md'), lines.join('\n'))

@@ -1,10 +1,14 @@
 /** Shared plumbing for CLI commands: namespace and handle opening, number parsing, JSON switch. */
 import { InvalidArgumentError as CommanderArgError } from 'commander'
-import { Netns } from '../netns/index.js'
-import { Rtnl } from '../netlink/route/index.js'
+import type { Netns } from '../netns/index.js'
+import type { Rtnl } from '../netlink/route/index.js'
+
+// Modules that load koffi are imported on first use, so `podnet --help` and commands that do not
+// need netlink start faster.
 
 /** Runs fn with an rtnetlink handle in the named namespace (or the current one), then closes both. */
 export async function withRtnl<T>(netns: string | undefined, fn: (rt: Rtnl, ns: Netns | undefined) => Promise<T>): Promise<T> {
+  const [{ Netns }, { Rtnl }] = await Promise.all([import('../netns/index.js'), import('../netlink/route/rtnl.js')])
   const ns = netns === undefined ? undefined : Netns.open(netns)
   try {
     const rt = Rtnl.open(ns ? { netns: ns } : {})

@@ -1,6 +1,8 @@
 /** Output for the CLI: --json (iproute2 key names where both know a field) or aligned tables. */
 import type { Address, Link, Route } from '../netlink/route/index.js'
-import { linkFlagNames, RTPROT_NAMES, RT_SCOPE_NAMES, RT_TABLE_NAMES } from '../netlink/route/index.js'
+// the modules themselves, not the route index: these do not load koffi
+import { linkFlagNames } from '../netlink/route/link.js'
+import { RTPROT_NAMES, RT_SCOPE_NAMES, RT_TABLE_NAMES } from '../netlink/route/route.js'
 import type { AttrValues } from '../netlink/core/schema.js'
 
 export type Row = Record<string, unknown>

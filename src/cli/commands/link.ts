@@ -1,7 +1,6 @@
 /** podnet link ls | show | add | set | del */
 import { Option, type Command } from 'commander'
 import { InvalidArgumentError } from '../../errors.js'
-import { Netns } from '../../netns/index.js'
 import type { LinkChange, LinkSpec, MacvlanMode } from '../../netlink/route/index.js'
 import { withRtnl, intArg, namer } from '../context.js'
 import { LINK_COLUMNS, linkRow, linkToJson, printJson, printTable } from '../output.js'
@@ -62,6 +61,7 @@ export function registerLink(program: Command): void {
     .addOption(new Option('--mode <mode>', 'macvlan mode').choices(['private', 'vepa', 'bridge', 'passthru', 'source']))
     .option('--up', 'bring the link (and a veth peer) up')
     .action(async (name: string, o: AddOpts) => {
+      const { Netns } = await import('../../netns/index.js')
       const peerNs = o.peerNetns ? Netns.open(o.peerNetns) : undefined
       try {
         await withRtnl(o.netns, async (rt) => {
@@ -131,6 +131,7 @@ export function registerLink(program: Command): void {
       if (o.name !== undefined) change.name = o.name as string
       if (o.txqueuelen !== undefined) change.txqlen = o.txqueuelen as number
       for (const k of ['hairpin', 'learning', 'flood', 'isolated'] as const) if (o[k] !== undefined) change[k] = o[k] === 'on'
+      const { Netns } = await import('../../netns/index.js')
       const target = moveTo ? Netns.open(moveTo) : undefined
       if (target) change.netns = target
       if (Object.keys(change).length === 0) throw new InvalidArgumentError('link set', 'nothing to change (see podnet link set --help)')

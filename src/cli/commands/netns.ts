@@ -1,25 +1,29 @@
 /** podnet netns add | del | ls | exec */
 import type { Command } from 'commander'
-import { Netns } from '../../netns/index.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { printJson, printTable } from '../output.js'
+
+const netnsModule = (): Promise<typeof import('../../netns/index.js')> => import('../../netns/index.js')
 
 export function registerNetns(program: Command): void {
   const netns = program.command('netns').description('named network namespaces (interchangeable with `ip netns`)').enablePositionalOptions()
 
   netns.command('add <name>').description('create a named network namespace')
-    .action((name: string) => {
+    .action(async (name: string) => {
+      const { Netns } = await netnsModule()
       Netns.create(name).close()
     })
 
   netns.command('del <names...>').alias('delete').description('delete named network namespaces')
-    .action((names: string[]) => {
+    .action(async (names: string[]) => {
+      const { Netns } = await netnsModule()
       for (const n of names) Netns.remove(n)
     })
 
   netns.command('ls').alias('list').description('list named network namespaces')
     .option('--json', 'JSON output (as `ip -j netns list`)')
-    .action((opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean }) => {
+      const { Netns } = await netnsModule()
       const names = Netns.list()
       if (opts.json) printJson(names.map((name) => ({ name })))
       else printTable(names.map((name) => ({ name })), [['name', 'NAME']])
@@ -30,6 +34,7 @@ export function registerNetns(program: Command): void {
     .action(async (name: string, first: string, rest: string[]) => {
       const [cmd, ...args] = first === '--' ? rest : [first, ...rest]
       if (!cmd) throw new InvalidArgumentError('netns exec', 'missing command: podnet netns exec NAME -- CMD [ARG...]')
+      const { Netns } = await netnsModule()
       const ns = Netns.open(name)
       const child = ns.spawn(cmd, args, { stdio: 'inherit' })
       ns.close()

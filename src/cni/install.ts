@@ -9,7 +9,8 @@
  *                               ~125 ms of start-up here for a program that makes no TLS call)
  *   .podnet-cni/podnet-cni.cjs  the plugin as one script (bundle.ts), checked against the modules;
  *                               it loads koffi's native module directly (koffiNativeFile)
- *   .podnet-cni/podnet-cni.v8cache  V8's code cache for it, made by running the launcher once
+ *   .podnet-cni/podnet-cni.v8cache  V8's code cache for it, made by running the launcher once: each
+ *                               command on a throwaway pod in a private network namespace (warm.ts)
  * With `bundle: false` (or when a bundle cannot be made) the launcher imports podnet's modules
  * from this installation instead: slower to start, same behaviour. Either way the executable
  * uses this installation's node_modules (koffi), so podnet must stay where it is.
@@ -62,6 +63,8 @@ export interface InstallReport {
   bundleError?: string
   bundleModules?: number
   codeCacheBytes?: number
+  /** What the code cache was made from: running each command once in a throwaway namespace, or loading the modules. */
+  codeCache?: 'commands' | 'modules'
   conflist: string
   /** false when an identical conflist was already there. */
   conflistWritten: boolean
@@ -117,7 +120,11 @@ function shebang(node: string): string {
 
 const BUNDLE_ENTRY = 'src/cni/main.js'
 
-/** The launcher for the single-file build: compile with the code cache, run; PODNET_CNI_WARM=1 writes the cache instead. */
+/**
+ * The launcher for the single-file build: compile with the code cache, run. PODNET_CNI_WARM=1
+ * writes the cache instead, after loading every module, and =commands after also running each
+ * command once (warm.ts: only in a throwaway network + mount namespace).
+ */
 function bundleLauncher(node: string, dataDir: string): string {
   return `${shebang(node)}
 'use strict'
@@ -131,10 +138,14 @@ let cachedData
 try { cachedData = readFileSync(cache) } catch {}
 const script = new Script(readFileSync(file, 'latin1'), cachedData ? { filename: file, cachedData } : { filename: file })
 const req = script.runInThisContext()(require)
-if (process.env.PODNET_CNI_WARM === '1') {
+const warm = process.env.PODNET_CNI_WARM
+if (warm === '1' || warm === 'commands') {
   for (const id of req.ids) req(id)
-  writeFileSync(cache + '.tmp', script.createCachedData())
-  renameSync(cache + '.tmp', cache)
+  Promise.resolve(warm === 'commands' ? req(${JSON.stringify(BUNDLE_ENTRY)}).warmUp() : undefined).then(() => {
+    writeFileSync(cache + '.tmp', script.createCachedData())
+    renameSync(cache + '.tmp', cache)
+    process.exit(0)
+  }, (err) => { process.stderr.write(String(err && err.stack || err) + '\\n'); process.exit(1) })
 } else {
   req(${JSON.stringify(BUNDLE_ENTRY)}).main()
 }
@@ -196,6 +207,23 @@ export async function verifyBundle(source: string, modules: string[]): Promise<v
   }
 }
 
+/**
+ * Makes the code cache: first by running each command once in a throwaway network and mount
+ * namespace (util-linux unshare, root), so the cache holds what the commands run; when that
+ * is not possible, from loading the modules only.
+ */
+function warmCodeCache(executable: string): 'commands' | 'modules' {
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }
+  const commands = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', '--fork', '--', 'sh', '-c',
+    'mount -t tmpfs podnet-cni-warm /run && mkdir -p /run/netns && exec "$0"', executable], {
+    env: { ...env, PODNET_CNI_WARM: 'commands' }, encoding: 'utf8', timeout: 60000,
+  })
+  if (commands.status === 0) return 'commands'
+  const modules = spawnSync(executable, [], { env: { ...env, PODNET_CNI_WARM: '1' }, encoding: 'utf8', timeout: 60000 })
+  if (modules.status !== 0) throw new PodnetError(`warming the code cache failed: ${String(modules.stderr).trim() || `exit ${modules.status}`}`)
+  return 'modules'
+}
+
 /** Installs the executable and the conflist. */
 export async function installCni(opts: InstallOptions = {}): Promise<InstallReport> {
   const binDir = resolve(opts.binDir ?? DEFAULT_CNI_BIN_DIR)
@@ -220,8 +248,7 @@ export async function installCni(opts: InstallOptions = {}): Promise<InstallRepo
       writeAtomic(join(dataDir, 'podnet-cni.cjs'), source)
       rmSync(join(dataDir, 'podnet-cni.v8cache'), { force: true })
       writeAtomic(executable, bundleLauncher(node, dataDir), 0o755)
-      const warm = spawnSync(executable, [], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PODNET_CNI_WARM: '1' }, encoding: 'utf8', timeout: 60000 })
-      if (warm.status !== 0) throw new PodnetError(`warming the code cache failed: ${String(warm.stderr).trim() || `exit ${warm.status}`}`)
+      report.codeCache = warmCodeCache(executable)
       report.mode = 'bundle'
       report.bundleModules = modules.length
       report.codeCacheBytes = readFileSync(join(dataDir, 'podnet-cni.v8cache')).length

@@ -40,3 +40,8 @@ export async function main(): Promise<never> {
   const status = await runPlugin(lazyPlugin(), processIo(), { about: ABOUT })
   process.exit(status)
 }
+
+/** Install-time only: runs each command once in a throwaway namespace, for the code cache (warm.ts). */
+export async function warmUp(): Promise<void> {
+  await (await import('./warm.js')).warmUp()
+}

@@ -56,7 +56,7 @@ export function registerCni(program: Command): void {
         ...(o.force && { force: true }),
       })
       if (o.json) return printJson(r)
-      process.stdout.write(`plugin   ${r.executable} (${r.mode === 'bundle' ? `single file, ${r.bundleModules} modules, ${Math.round((r.codeCacheBytes ?? 0) / 1024)} KiB code cache` : 'imports podnet\'s modules'})\n`)
+      process.stdout.write(`plugin   ${r.executable} (${r.mode === 'bundle' ? `single file, ${r.bundleModules} modules, ${Math.round((r.codeCacheBytes ?? 0) / 1024)} KiB code cache from ${r.codeCache === 'commands' ? 'running each command once' : 'loading the modules'}` : 'imports podnet\'s modules'})\n`)
       if (r.bundleError) process.stdout.write(`         no single-file build: ${r.bundleError}\n`)
       process.stdout.write(`conflist ${r.conflist}${r.conflistWritten ? '' : ' (unchanged)'}\n`)
       process.stdout.write(`versions ${r.supportedVersions.join(', ')}\n`)

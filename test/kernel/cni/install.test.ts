@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -30,6 +30,8 @@ describe('kernel: podnet cni install', function () {
     assert.match(readFileSync(r.executable, 'utf8'), /^#!\/usr\/bin\/env -S -u NODE_OPTIONS -u NODE_EXTRA_CA_CERTS \S+node\n/)
     assert.ok(existsSync(join(dir, 'bin', '.podnet-cni', 'podnet-cni.cjs')))
     assert.ok((r.codeCacheBytes ?? 0) > 100000, 'a code cache was made')
+    assert.equal(r.codeCache, 'commands', 'from running each command once in a throwaway namespace')
+    assert.deepEqual(readdirSync(tmpdir()).filter((f) => f.startsWith('podnet-cni-warm-')), [], 'the warm-up left no state behind')
     assert.deepEqual(r.supportedVersions, ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'])
     assert.equal(r.conflist, join(dir, 'net.d', '10-podnet.conflist'))
     const text = readFileSync(r.conflist, 'utf8')

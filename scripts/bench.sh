@@ -5,3 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash bench/run.sh "$@"
 bash bench/cni/run.sh "$@"
+bash bench/network/run.sh "$@"

@@ -707,7 +707,12 @@ export class NetworkManager {
         if (!(err instanceof NotFoundError) && !isErrno(err, 'ENODEV')) throw err
       }
     }
-    await this.rt.link.delGroup(BULK_DELETE_GROUP)
+    try {
+      await this.rt.link.delGroup(BULK_DELETE_GROUP)
+    } catch (err) {
+      // the kernel destroyed them first (their namespaces went away): nothing left to delete
+      if (!isErrno(err, 'ENODEV')) throw err
+    }
   }
 
   // -------------------------------------------------------------------------------------------

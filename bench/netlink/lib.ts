@@ -2,7 +2,7 @@
  * Helpers shared by the netlink bench orchestrator and its workers: statistics, child processes
  * that answer with one JSON line, and the pair naming/addressing every peer uses.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 
 export const nowMs = (): number => performance.now()
 
@@ -39,51 +39,8 @@ export function perPair(marks: readonly number[], from: number, to: number): num
   return (end - start) / (to - from)
 }
 
-export interface ChildResult {
-  status: number
-  stdout: string
-  stderr: string
-  wallMs: number
-}
-
-/** Runs a command to completion (async, so the orchestrator's event loop stays free). */
-export function run(cmd: string, args: readonly string[]): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const t0 = nowMs()
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    child.stdout.on('data', (b: Buffer) => out.push(b))
-    child.stderr.on('data', (b: Buffer) => err.push(b))
-    child.on('error', reject)
-    child.on('close', (code, sig) => {
-      resolve({
-        status: code ?? (sig ? 128 : 1),
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-        wallMs: nowMs() - t0,
-      })
-    })
-  })
-}
-
-/** Runs a command and throws with its stderr when it fails. */
-export async function mustRun(cmd: string, args: readonly string[]): Promise<ChildResult> {
-  const r = await run(cmd, args)
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr.trim().slice(0, 2000)}`)
-  return r
-}
-
-/** Runs a worker that prints one JSON object as its last stdout line. */
-export async function runJson<T>(cmd: string, args: readonly string[]): Promise<T> {
-  const r = await mustRun(cmd, args)
-  const line = r.stdout.trim().split('\n').pop() ?? ''
-  try {
-    return JSON.parse(line) as T
-  } catch {
-    throw new Error(`${cmd} ${args.join(' ')} printed no JSON result: ${r.stdout.slice(-500)} ${r.stderr.slice(-1000)}`)
-  }
-}
+// child processes that answer with one JSON line: shared with the network bench
+export { type ChildResult, run, mustRun, runJson } from '../network/lib.js'
 
 export function has(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0

@@ -457,7 +457,8 @@ export class LinkApi {
     const { header, attrs } = linkAddRequest(
       spec,
       spec.kind === 'macvlan' ? this.resolveSync(spec.parent) : undefined,
-      spec.master === undefined ? undefined : this.bridgeIndexSync(spec.master),
+      // a name is looked up and must be a bridge; an ifindex is the caller's (the kernel refuses a non-master)
+      spec.master === undefined ? undefined : typeof spec.master === 'number' ? spec.master : this.bridgeIndexSync(spec.master),
     )
     const echo = !spec.netns
     try {

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { ExistsError, InvalidArgumentError } from '../../../src/errors.js'
 import { cpuTicks, detectCgroupLayout, isAlive, namespaceTable, nsInode, type NsKind, type PodRecord } from '../../../src/runtime/index.js'
@@ -71,6 +72,47 @@ describe('kernel: pods', function () {
     await eventually(() => (log(rec, 'a').includes('ns-host') && log(rec, 'b').includes('ns-host') ? true : undefined), 5000, 'hostname in the logs')
     assert.equal(execIn(rec, 'b', ['hostname']).stdout.trim(), 'ns-host')
     assert.match(execIn(rec, 'a', ['cat', '/etc/hosts']).stdout, /127\.0\.1\.1\tns-host/)
+  })
+
+  it('podnet.io/share-uts "false": each container has a UTS namespace of its own (not the pause\'s, not the host\'s) with the pod hostname; a hostname set in one stays there', async () => {
+    const { rt, spec } = t()
+    const hostBefore = hostname()
+    const sleeper = (n: string): object => ({ name: n, command: ['sh', '-c', 'hostname; exec sleep 30'] })
+    const rec = await rt.run(spec({ name: 'uts', annotations: { 'podnet.io/share-uts': 'false' }, spec: { hostname: 'uts-host', containers: [sleeper('a'), sleeper('b')] } }))
+    const pause = rec.sandbox.pause!.pid
+    const [a, b] = [pidOf(rec, 'a'), pidOf(rec, 'b')]
+    const uts = [nsInode(pause, 'uts'), nsInode(a, 'uts'), nsInode(b, 'uts'), nsInode('self', 'uts')]
+    assert.ok(uts.every((i) => i !== undefined))
+    assert.equal(new Set(uts).size, 4, `pause, a, b, host: ${uts.join(' ')}`)
+    for (const k of ['net', 'ipc'] as NsKind[]) assert.deepEqual([nsInode(a, k), nsInode(b, k)], [nsInode(pause, k), nsInode(pause, k)], k)
+    const table = namespaceTable(rec)
+    assert.equal(table.find((r) => r.kind === 'uts')!.sharing, 'private')
+    assert.equal(table.find((r) => r.kind === 'net')!.sharing, 'pod')
+    // the pinned UTS namespace is the pause's
+    assert.equal(statSync(rec.sandbox.pins!.uts).ino, nsInode(pause, 'uts'))
+    // every container starts with the pod hostname (as does the pause's namespace)
+    await eventually(() => (log(rec, 'a') === 'uts-host\n' && log(rec, 'b') === 'uts-host\n' ? true : undefined), 5000, 'hostname in the logs')
+    for (const c of ['a', 'b']) {
+      assert.equal(execIn(rec, c, ['hostname']).stdout, 'uts-host\n', c)
+      assert.equal(execIn(rec, c, ['cat', '/etc/hostname']).stdout, 'uts-host\n', c)
+    }
+    assert.equal(execFileSync('nsenter', [`--uts=${rec.sandbox.pins!.uts}`, 'hostname'], { encoding: 'utf8' }), 'uts-host\n')
+    // a hostname set in one container is seen nowhere else
+    assert.equal(execIn(rec, 'a', ['hostname', 'renamed-a']).status, 0)
+    assert.equal(execIn(rec, 'a', ['hostname']).stdout, 'renamed-a\n')
+    assert.equal(execIn(rec, 'b', ['hostname']).stdout, 'uts-host\n')
+    assert.equal(execFileSync('nsenter', [`--uts=${rec.sandbox.pins!.uts}`, 'hostname'], { encoding: 'utf8' }), 'uts-host\n')
+    assert.equal(hostname(), hostBefore)
+  })
+
+  it('with the default share-uts, a hostname set in one container is the whole pod\'s (the pause\'s namespace), not the host\'s', async () => {
+    const { rt, spec } = t()
+    const hostBefore = hostname()
+    const rec = await rt.run(spec({ name: 'uts-shared', spec: { hostname: 'shared-host', containers: [{ name: 'a', command: ['sleep', '30'] }, { name: 'b', command: ['sleep', '30'] }] } }))
+    assert.equal(execIn(rec, 'a', ['hostname', 'renamed']).status, 0)
+    assert.equal(execIn(rec, 'b', ['hostname']).stdout, 'renamed\n')
+    assert.equal(execFileSync('nsenter', [`--uts=${rec.sandbox.pins!.uts}`, 'hostname'], { encoding: 'utf8' }), 'renamed\n')
+    assert.equal(hostname(), hostBefore)
   })
 
   it('shareProcessNamespace: one PID namespace, the pause is its PID 1 and reaps an orphaned grandchild', async () => {

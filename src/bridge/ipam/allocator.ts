@@ -11,12 +11,15 @@
  * cursor (host-local's does): the dynamic sequence stays in order, and a freed static
  * address is picked up when the scan reaches it.
  *
- * Cost: one store transaction per call. Inside it the allocator reads the list of taken
- * addresses once (names only) and scans at most (taken addresses + gateways + 1) positions,
- * so an allocation is O(allocated) and independent of the size of the subnet (a /16 or a /64
- * is never enumerated). The duplicate-owner check asks the store for the owner's records
- * (the disk store keeps an owner index, so that costs a directory listing, not a read of
- * every record).
+ * Cost: one store transaction per call, independent of the number of allocations while the
+ * range is sparse. The scan first probes up to PROBES positions after the cursor with
+ * `tx.has()` (a stat each on the disk store); round robin makes the first probe free in the
+ * common case. Only when all of them are taken (a nearly full range, or the cursor wrapped into
+ * a dense region) does it read the list of taken addresses once (names only) and scan at most
+ * (taken addresses + gateways + 1) positions, so even then an allocation is O(allocated) and
+ * independent of the size of the subnet (a /16 or a /64 is never enumerated). The
+ * duplicate-owner check asks the store for the owner's records (the disk store keeps an owner
+ * index: one directory of one or two names, not a read of every record).
  *
  * Every method runs its store transaction synchronously (the disk store blocks on flock
  * while another process holds the lock) and returns a settled promise.
@@ -104,23 +107,26 @@ export class Allocator {
       const mine = tx.byOwner(owner)
       if (mine.length > 0) throw new AllocationExistsError(owner, sortIps(mine.map((a) => a.ip)))
 
-      const taken = new Set(tx.ips())
+      // Addresses picked in this call; the store's records are asked one address at a time.
+      const picked = new Set<string>()
+      const isTaken = (ip: string): boolean => picked.has(ip) || tx.has(ip)
+      const allTaken = (): Set<string> => new Set([...tx.ips(), ...picked])
       const picks: Array<{ index: number; range: IpRange; value: bigint; dynamic: boolean }> = []
       ranges.forEach((set, index) => {
         const want = requested.get(index)
         if (want) {
           const ip = formatIp(want.range.family, want.value)
-          if (taken.has(ip)) {
+          if (isTaken(ip)) {
             const holder = tx.get(ip) ?? { containerId: '', ifname: '' }
             throw new AddressInUseError(ip, { containerId: holder.containerId, ifname: holder.ifname }, want.range.subnet.text)
           }
           picks.push({ index, range: want.range, value: want.value, dynamic: false })
-          taken.add(ip)
+          picked.add(ip)
         } else {
           const last = tx.lastReserved(index)
-          const pick = pickFree(set, index, taken, last === undefined ? undefined : tryParseIp(last))
+          const pick = pickFree(set, index, isTaken, allTaken, last === undefined ? undefined : tryParseIp(last))
           picks.push({ index, range: pick.range, value: pick.value, dynamic: true })
-          taken.add(formatIp(pick.range.family, pick.value))
+          picked.add(formatIp(pick.range.family, pick.value))
         }
       })
 
@@ -275,43 +281,61 @@ function whyNotInRange(text: string, addr: IpAddress, sets: readonly RangeSet[])
 
 // ---- the scan -------------------------------------------------------------------------
 
+/** Positions probed one by one (`isTaken`) before the scan lists every taken address. */
+export const PROBES = 16
+
 /**
  * The first allocatable, untaken address after `last` (or from the start of the set when
  * `last` is not inside it), wrapping around.
  *
- * `taken` holds canonical address texts as the store lists them, so only the positions the
- * scan visits are formatted; nothing is parsed. Every position visited before a free one is
- * either taken or a gateway, so when a free address exists it is found within
- * taken.size + ranges + 1 steps; a scan that goes further proves the set exhausted. The cost
- * is O(allocated), whatever the size of the subnet.
+ * First up to PROBES positions are checked with `isTaken` (one store lookup each). If they are
+ * all taken, `allTaken()` lists the taken addresses (canonical texts, so only the positions the
+ * scan visits are formatted and nothing is parsed) and the scan restarts from the cursor: every
+ * position visited before a free one is either taken or a gateway, so when a free address
+ * exists it is found within taken.size + ranges + 1 steps, and a scan that goes further proves
+ * the set exhausted. The cost is O(1) while the range is sparse after the cursor and
+ * O(allocated) otherwise, whatever the size of the subnet.
  */
-function pickFree(set: RangeSet, index: number, taken: ReadonlySet<string>, last: IpAddress | undefined): { range: IpRange; value: bigint } {
+function pickFree(
+  set: RangeSet,
+  index: number,
+  isTaken: (ip: string) => boolean,
+  allTaken: () => ReadonlySet<string>,
+  last: IpAddress | undefined,
+): { range: IpRange; value: bigint } {
   const ranges = set.ranges
-  let ri = 0
-  let cur = (ranges[0] as IpRange).start
-  const advance = (): void => {
-    const r = ranges[ri] as IpRange
-    if (cur >= r.end) {
-      ri = (ri + 1) % ranges.length
-      cur = (ranges[ri] as IpRange).start
-    } else {
-      cur++
-    }
-  }
-  const from = last === undefined ? -1 : ranges.findIndex((r) => last.family === r.family && r.contains(last.value))
-  if (last !== undefined && from >= 0) {
-    ri = from
-    cur = last.value
-    advance()
-  }
-  const bound = BigInt(taken.size + ranges.length + 1)
   const total = set.ranges.reduce((n, r) => n + (r.end - r.start + 1n), 0n)
-  const steps = bound < total ? bound : total
-  for (let i = 0n; i < steps; i++) {
-    const r = ranges[ri] as IpRange
-    if (cur !== r.gateway && !taken.has(formatIp(r.family, cur))) return { range: r, value: cur }
-    advance()
+  const from = last === undefined ? -1 : ranges.findIndex((r) => last.family === r.family && r.contains(last.value))
+  const scan = (steps: bigint, taken: (ip: string) => boolean): { range: IpRange; value: bigint } | undefined => {
+    let ri = 0
+    let cur = (ranges[0] as IpRange).start
+    const advance = (): void => {
+      const r = ranges[ri] as IpRange
+      if (cur >= r.end) {
+        ri = (ri + 1) % ranges.length
+        cur = (ranges[ri] as IpRange).start
+      } else {
+        cur++
+      }
+    }
+    if (last !== undefined && from >= 0) {
+      ri = from
+      cur = last.value
+      advance()
+    }
+    const n = steps < total ? steps : total
+    for (let i = 0n; i < n; i++) {
+      const r = ranges[ri] as IpRange
+      if (cur !== r.gateway && !taken(formatIp(r.family, cur))) return { range: r, value: cur }
+      advance()
+    }
+    return undefined
   }
+  const probed = scan(BigInt(PROBES), isTaken)
+  if (probed) return probed
+  const taken = allTaken()
+  const found = scan(BigInt(taken.size + ranges.length + 1), (ip) => taken.has(ip))
+  if (found) return found
   throw exhausted(set, index, taken)
 }
 

@@ -1,27 +1,35 @@
 /**
  * IpamStore on disk: one directory per network (the caller passes it, normally
- * `<stateDir>/networks/<name>/ipam/`), laid out like host-local's but with JSON records:
+ * `<runDir>/networks/<name>/ipam/`), laid out like host-local's but with JSON records:
  *
  * ```
- * lock                 empty; flock(LOCK_EX) on it guards every transaction
- * 10.88.0.2            one file per allocated address, named by its canonical text
- * fd00__2              IPv6: ':' becomes '_' (fd00::2)
- *                        content: {"containerId":"…","ifname":"eth0","allocatedAt":"2026-…Z"}\n
- * last_reserved.0      the address last handed out dynamically from range set 0, as text
- * owners/<h>.<record>  owner index: a hard link to <record>, whose owner hashes to <h>
- * .tmp-<pid>-<n>       a write in progress (left over only by a crash; removed when seen)
+ * lock                   empty; flock(LOCK_EX) on it guards every transaction
+ * 10.88.0.2              one file per allocated address, named by its canonical text
+ * fd00__2                IPv6: ':' becomes '_' (fd00::2)
+ *                          content: {"containerId":"…","ifname":"eth0","allocatedAt":"2026-…Z"}\n
+ * last_reserved.0        the address last handed out dynamically from range set 0, as text
+ * owners/<h>/<record>    owner index: a hard link to <record>, whose owner hashes to <h>
+ * owners/complete        marker: every record of the directory has its index entry
+ * .tmp-<pid>-<n>         a write in progress (left over only by a crash; removed when seen)
  * ```
  * `<h>` is the first 32 hex digits of sha256(JSON.stringify([containerId, ifname])).
  *
- * The records are the truth; `owners/` is an index that lets the allocator find an owner's
- * addresses from two directory listings instead of reading every record (200 dual-stack pods
- * on the development VM's ext4: ~4 ms instead of ~30 ms per lookup). An entry is a hard link
- * to its record, named `<owner hash>.<record name>`: it is written first (doubling as the
- * temporary file of the record) and linked to the record's name, and it is removed after the
- * record. Every hit is checked against the record, so a crash between the two steps leaves
- * only a stale entry, which is ignored and removed when seen. Records without an entry
- * (written by host-local, or with `owners/` deleted) are read and indexed on the next owner
- * lookup.
+ * No per-call directory listing. The records are the truth; `owners/` is an index that finds
+ * an owner's addresses by listing one directory of one or two names, so allocation and
+ * release cost the same with 10 or 10,000 records (the allocator probes candidate addresses
+ * with `has()`, a stat each, and lists the store only when a range is nearly full). An entry
+ * is written first (doubling as the temporary file of the record) and hard-linked to the
+ * record's name; it is removed after the record. Every hit is checked against the record, so a
+ * crash between the two steps leaves only a stale entry, which is ignored and removed when
+ * seen.
+ *
+ * Completeness: podnet keeps the index complete by construction. Records without an entry
+ * (host-local's, an `owners/` that was deleted, the flat `owners/<h>.<record>` layout of podnet
+ * 0.1) are found by a full scan that indexes them and then writes `owners/complete`; the scan
+ * runs on the first owner lookup of a directory without the marker. `list()` (used by gc and
+ * network inspect) also indexes any record whose link count says it has no entry, so records
+ * a foreign writer adds later are indexed by the next gc; until then they are never handed out
+ * (addresses are probed) but owner lookups do not see them.
  *
  * Every write goes to a new file first: a record is then hard-linked to its final name
  * (link(2) fails if the name exists, so a record is never overwritten), `last_reserved.<i>`
@@ -41,7 +49,8 @@
  */
 import { createHash } from 'node:crypto'
 import {
-  closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync,
+  closeSync, existsSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, statSync,
+  unlinkSync, writeFileSync,
 } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ExistsError, PodnetError, isErrno } from '../../errors.js'
@@ -61,7 +70,10 @@ export const LOCK_FILE = 'lock'
 export const LAST_RESERVED_PREFIX = 'last_reserved.'
 /** Sub-directory holding the owner index. */
 export const OWNERS_DIR = 'owners'
+/** Marker file in `owners/`: every record has its index entry. */
+export const INDEX_COMPLETE = 'complete'
 const TMP_PREFIX = '.tmp-'
+const OWNER_DIR_RE = /^[0-9a-f]{32}$/
 
 /** File name of an address record: the address text with ':' replaced by '_'. */
 export function recordFileName(ip: string): string {
@@ -158,10 +170,10 @@ class DiskTx implements IpamStoreTx {
   readonly #owners: string
   readonly #fsync: boolean
   readonly #dirty = new Set<string>()
-  /** The owner index, loaded on first use: record ip -> index entry names. */
-  #index: Map<string, string[]> | undefined
-  /** Addresses that have a record, loaded on first use. */
+  /** Addresses that have a record, loaded on first use of ips()/list(). */
   #records: Set<string> | undefined
+  /** The index is known complete in this transaction (marker seen or written). */
+  #complete = false
 
   constructor(dir: string, fsync: boolean) {
     this.#dir = dir
@@ -171,6 +183,11 @@ class DiskTx implements IpamStoreTx {
 
   ips(): string[] {
     return [...this.#recordSet()]
+  }
+
+  has(ip: string): boolean {
+    if (this.#records) return this.#records.has(ip)
+    return existsSync(join(this.#dir, recordFileName(ip)))
   }
 
   /** The record names of the directory, listed once per transaction and kept up to date by add/remove. */
@@ -200,36 +217,39 @@ class DiskTx implements IpamStoreTx {
   list(): StoredAllocation[] {
     const out: StoredAllocation[] = []
     for (const ip of this.ips()) {
-      const rec = this.get(ip)
-      if (rec) out.push(rec)
+      const rec = this.#readWithLinks(ip)
+      if (!rec) continue
+      // One link: the record has no index entry (a foreign writer's): index it now.
+      if (rec.links === 1 && rec.record.containerId !== '') this.#link(rec.record)
+      out.push(rec.record)
     }
     return out
   }
 
   byOwner(owner: Owner): StoredAllocation[] {
-    const prefix = `${ownerHash(owner)}.`
-    const index = this.#loadIndex()
-    const records = this.#recordSet()
+    this.#ensureComplete()
+    const h = ownerHash(owner)
+    const ownerDir = join(this.#owners, h)
+    let names: string[]
+    try {
+      names = readdirSync(ownerDir)
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return []
+      throw err
+    }
     const out: StoredAllocation[] = []
-    for (const [ip, entries] of index) {
-      if (!records.has(ip)) {
+    for (const name of names) {
+      const ip = ipFromRecordFileName(name)
+      const rec = ip === undefined ? undefined : this.get(ip)
+      if (ip === undefined || !rec) {
         // Stale: the record is gone (a crash between the two steps of add or remove).
-        for (const e of entries) this.#unlinkQuietly(join(this.#owners, e))
-        index.delete(ip)
+        this.#unlinkQuietly(join(ownerDir, name))
         continue
       }
-      if (!entries.some((e) => e.startsWith(prefix))) continue
-      const rec = this.get(ip)
-      if (rec && rec.containerId === owner.containerId && rec.ifname === owner.ifname) out.push(rec)
-    }
-    for (const ip of [...records]) {
-      if (index.has(ip)) continue
-      // A record without an index entry (host-local's, or the index was deleted): read it, index it.
-      const rec = this.get(ip)
-      if (!rec) continue
-      if (rec.containerId !== '') this.#indexExisting(rec)
       if (rec.containerId === owner.containerId && rec.ifname === owner.ifname) out.push(rec)
+      else if (!this.#sameFile(join(ownerDir, name), join(this.#dir, name))) this.#unlinkQuietly(join(ownerDir, name)) // stale
     }
+    if (out.length === 0) this.#rmdirQuietly(ownerDir)
     return out
   }
 
@@ -237,22 +257,26 @@ class DiskTx implements IpamStoreTx {
     const record = join(this.#dir, recordFileName(a.ip))
     if (existsSync(record)) throw new ExistsError('IPAM record', a.ip, `in ${this.#dir}`)
     // The index entry doubles as the temporary file: written completely, then hard-linked to
-    // the record's name. A crash in between leaves only a stale entry (no record).
+    // the record's name (link(2) fails with EEXIST when the address is taken). A crash in
+    // between leaves only a stale entry (no record).
     const entry = this.#createEntry(a)
     try {
-      linkSync(join(this.#owners, entry), record)
+      linkSync(entry, record)
       this.#dirty.add(this.#dir)
       this.#records?.add(a.ip)
     } catch (err) {
-      this.#removeEntry(a.ip, entry)
+      this.#unlinkQuietly(entry)
+      this.#rmdirQuietly(join(entry, '..'))
       if (errnoCode(err) === 'EEXIST') throw new ExistsError('IPAM record', a.ip, `in ${this.#dir}`)
       throw err
     }
   }
 
   remove(ip: string): boolean {
+    const name = recordFileName(ip)
+    const rec = this.get(ip)
     try {
-      unlinkSync(join(this.#dir, recordFileName(ip)))
+      unlinkSync(join(this.#dir, name))
       this.#dirty.add(this.#dir)
       this.#records?.delete(ip)
     } catch (err) {
@@ -262,7 +286,12 @@ class DiskTx implements IpamStoreTx {
       }
       throw err
     }
-    for (const e of this.#loadIndex().get(ip) ?? []) this.#removeEntry(ip, e)
+    if (rec && rec.containerId !== '') {
+      const ownerDir = join(this.#owners, ownerHash(rec))
+      this.#unlinkQuietly(join(ownerDir, name))
+      this.#rmdirQuietly(ownerDir)
+      this.#dirty.add(this.#owners)
+    }
     return true
   }
 
@@ -298,7 +327,13 @@ class DiskTx implements IpamStoreTx {
   syncDirs(): void {
     if (!this.#fsync) return
     for (const d of this.#dirty) {
-      const fd = openSync(d, 'r')
+      let fd: number
+      try {
+        fd = openSync(d, 'r')
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') continue // an owner directory removed again
+        throw err
+      }
       try {
         fsyncSync(fd)
       } finally {
@@ -308,61 +343,83 @@ class DiskTx implements IpamStoreTx {
     this.#dirty.clear()
   }
 
-  #loadIndex(): Map<string, string[]> {
-    if (this.#index) return this.#index
-    const index = new Map<string, string[]>()
-    let names: string[] = []
-    try {
-      names = readdirSync(this.#owners)
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err
+  /**
+   * Makes sure every record has its index entry: a stat of the marker when it exists, else one
+   * full scan (drops what is not an owner directory, e.g. the flat entries of podnet 0.1,
+   * links every record into its owner's directory) and the marker.
+   */
+  #ensureComplete(): void {
+    if (this.#complete) return
+    const marker = join(this.#owners, INDEX_COMPLETE)
+    if (existsSync(marker)) {
+      this.#complete = true
+      return
     }
-    for (const name of names) {
-      const dot = name.indexOf('.')
-      const ip = dot === 32 ? ipFromRecordFileName(name.slice(dot + 1)) : undefined
-      if (ip === undefined) continue
-      const list = index.get(ip)
-      if (list) list.push(name)
-      else index.set(ip, [name])
+    mkdirSync(this.#owners, { recursive: true, mode: 0o755 })
+    for (const name of readdirSync(this.#owners)) {
+      if (!OWNER_DIR_RE.test(name)) this.#unlinkQuietly(join(this.#owners, name))
     }
-    this.#index = index
-    return index
+    for (const ip of this.ips()) {
+      const rec = this.#readWithLinks(ip)
+      if (rec && rec.links === 1 && rec.record.containerId !== '') this.#link(rec.record)
+    }
+    this.#writeNew(marker, '')
+    this.#dirty.add(this.#owners)
+    this.#complete = true
   }
 
-  /** Writes the index entry (the record's content) for a new record; returns its name. */
+  /** Both paths name the same inode. */
+  #sameFile(a: string, b: string): boolean {
+    try {
+      return statSync(a).ino === statSync(b).ino
+    } catch {
+      return false
+    }
+  }
+
+  /** A record with its link count (2 when it has an index entry). */
+  #readWithLinks(ip: string): { record: StoredAllocation; links: number } | undefined {
+    let fd: number
+    try {
+      fd = openSync(join(this.#dir, recordFileName(ip)), 'r')
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined
+      throw err
+    }
+    try {
+      const links = fstatSync(fd).nlink
+      return { record: { ip, ...parseRecord(readFileSync(fd, 'utf8')) }, links }
+    } finally {
+      closeSync(fd)
+    }
+  }
+
+  /** Writes the index entry (the record's content) for a new record; returns its path. */
   #createEntry(a: StoredAllocation): string {
-    const name = `${ownerHash(a)}.${recordFileName(a.ip)}`
-    const path = join(this.#owners, name)
+    const ownerDir = join(this.#owners, ownerHash(a))
+    const path = join(ownerDir, recordFileName(a.ip))
     const body = `${JSON.stringify({ containerId: a.containerId, ifname: a.ifname, allocatedAt: a.allocatedAt })}\n`
-    mkdirSync(this.#owners, { recursive: true, mode: 0o755 })
-    this.#unlinkQuietly(path) // a stale entry: its record does not exist (checked by the caller)
+    mkdirSync(ownerDir, { recursive: true, mode: 0o755 })
+    this.#unlinkQuietly(path) // a stale entry: a record written with it would have failed with EEXIST
     this.#writeNew(path, body)
+    this.#dirty.add(ownerDir)
     this.#dirty.add(this.#owners)
-    const index = this.#loadIndex()
-    index.set(a.ip, [...(index.get(a.ip) ?? []).filter((e) => e !== name), name])
-    return name
+    return path
   }
 
   /** Indexes a record that has no entry (a hard link to it); failures only cost speed. */
-  #indexExisting(rec: StoredAllocation): void {
-    const name = `${ownerHash(rec)}.${recordFileName(rec.ip)}`
+  #link(rec: StoredAllocation): void {
+    const ownerDir = join(this.#owners, ownerHash(rec))
+    const name = recordFileName(rec.ip)
     try {
-      mkdirSync(this.#owners, { recursive: true, mode: 0o755 })
-      linkSync(join(this.#dir, recordFileName(rec.ip)), join(this.#owners, name))
+      mkdirSync(ownerDir, { recursive: true, mode: 0o755 })
+      this.#unlinkQuietly(join(ownerDir, name))
+      linkSync(join(this.#dir, name), join(ownerDir, name))
+      this.#dirty.add(ownerDir)
       this.#dirty.add(this.#owners)
-      const index = this.#loadIndex()
-      index.set(rec.ip, [...(index.get(rec.ip) ?? []), name])
     } catch {
-      // left unindexed: the next lookup reads it again
+      // left unindexed: the next full scan tries again
     }
-  }
-
-  #removeEntry(ip: string, name: string): void {
-    this.#unlinkQuietly(join(this.#owners, name))
-    this.#dirty.add(this.#owners)
-    const list = this.#index?.get(ip)?.filter((e) => e !== name)
-    if (list && list.length > 0) this.#index?.set(ip, list)
-    else this.#index?.delete(ip)
   }
 
   /** Writes `body` to a fresh temporary file in the directory; returns its path. */
@@ -376,7 +433,7 @@ class DiskTx implements IpamStoreTx {
   #writeNew(path: string, body: string): void {
     const fd = openSync(path, 'wx', 0o644)
     try {
-      writeFileSync(fd, body)
+      if (body !== '') writeFileSync(fd, body)
       if (this.#fsync) fsyncSync(fd)
     } catch (err) {
       closeSync(fd)
@@ -391,6 +448,15 @@ class DiskTx implements IpamStoreTx {
       unlinkSync(path)
     } catch {
       // already gone
+    }
+  }
+
+  /** Removes an owner directory when it is empty (ENOTEMPTY: the owner still holds addresses). */
+  #rmdirQuietly(path: string): void {
+    try {
+      rmdirSync(path)
+    } catch {
+      // not empty, or gone
     }
   }
 }

@@ -11,12 +11,12 @@ export {
 export { type RangeSpec, IpRange, MAX_PREFIX, RangeSet, parseRange, parseRangeSet, parseRangeSets } from './range-set.js'
 export type { IpamStore, IpamStoreTx, Owner, StoredAllocation } from './store.js'
 export {
-  type DiskStoreOptions, DiskStore, LAST_RESERVED_PREFIX, LOCK_FILE, OWNERS_DIR, ipFromRecordFileName, ownerHash, parseRecord,
+  type DiskStoreOptions, DiskStore, INDEX_COMPLETE, LAST_RESERVED_PREFIX, LOCK_FILE, OWNERS_DIR, ipFromRecordFileName, ownerHash, parseRecord,
   recordFileName,
 } from './disk-store.js'
 export { MemoryStore } from './memory-store.js'
 export {
   type AllocateRequest, type AllocatedAddress, type Allocation, type AllocatorOptions, type GcOptions,
-  Allocator,
+  Allocator, PROBES,
 } from './allocator.js'
 export { type RangeUsage, AddressExhaustedError, AddressInUseError, AllocationExistsError } from './errors.js'

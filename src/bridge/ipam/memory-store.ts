@@ -27,6 +27,7 @@ export class MemoryStore implements IpamStore {
 
   readonly #tx: IpamStoreTx = {
     ips: () => [...this.#records.keys()],
+    has: (ip) => this.#records.has(ip),
     get: (ip) => this.#records.get(ip),
     list: () => [...this.#records.values()],
     byOwner: (o) => [...this.#records.values()].filter((a) => a.containerId === o.containerId && a.ifname === o.ifname),

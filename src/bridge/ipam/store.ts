@@ -30,6 +30,8 @@ export interface StoredAllocation extends Owner {
 export interface IpamStoreTx {
   /** Addresses that have a record, cheaply (no record is read). Order is unspecified. */
   ips(): string[]
+  /** Whether `ip` has a record (one stat, no listing). */
+  has(ip: string): boolean
   /** The record for `ip`, or undefined. */
   get(ip: string): StoredAllocation | undefined
   /** Every record. Order is unspecified. */

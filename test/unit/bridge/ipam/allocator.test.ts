@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { ExistsError, InvalidArgumentError } from '../../../../src/errors.js'
 import {
   type IpamStore, type IpamStoreTx, type RangeSet, type RangeSpec,
-  AddressExhaustedError, AddressInUseError, AllocationExistsError, Allocator, MemoryStore, parseRangeSets,
+  AddressExhaustedError, AddressInUseError, AllocationExistsError, Allocator, MemoryStore, PROBES, parseRangeSets,
 } from '../../../../src/bridge/ipam/index.js'
 
 const FIXED = new Date('2026-01-02T03:04:05.000Z')
@@ -94,6 +94,25 @@ describe('bridge/ipam/allocator', () => {
       assert.equal(all.length, 6000)
       assert.equal(new Set(all.map((a) => a.ip)).size, 6000)
       assert.equal(all.at(2999)?.ip, '10.88.11.185') // 2 + 2999 = 3001 = 11*256 + 185
+    })
+    it('probes a few addresses one by one and lists the store only behind a dense block', async () => {
+      const { alloc, store, ranges } = setup({ subnet: '10.0.0.0/24' })
+      // Count the store calls of each allocation.
+      const calls = { has: 0, ips: 0 }
+      const inner = store.transaction.bind(store)
+      store.transaction = ((fn: (tx: IpamStoreTx) => unknown) => inner((tx) => fn({
+        ...tx,
+        has: (ip: string) => { calls.has++; return tx.has(ip) },
+        ips: () => { calls.ips++; return tx.ips() },
+      }))) as IpamStore['transaction']
+      assert.deepEqual(await ipsOf(alloc, ranges, 'a'), ['10.0.0.2'])
+      assert.deepEqual(calls, { has: 1, ips: 0 })
+      // A static block of PROBES + 4 addresses right after the cursor: the probes all fail,
+      // then one listing finds the first free address after the block.
+      for (let i = 3; i < 3 + PROBES + 4; i++) await ipsOf(alloc, ranges, `s${i}`, 'eth0', `10.0.0.${i}`)
+      calls.has = 0
+      assert.deepEqual(await ipsOf(alloc, ranges, 'b'), [`10.0.0.${3 + PROBES + 4}`])
+      assert.deepEqual(calls, { has: PROBES, ips: 1 })
     })
   })
 

@@ -53,7 +53,11 @@ async function runTogether(n: number, args: (i: number) => string[]): Promise<Wo
  */
 function recordsOnDisk(dir: string): Map<string, string> {
   const owners = new Map<string, string>()
-  const entries = new Set(readdirSync(join(dir, 'owners')))
+  const entries = new Set<string>()
+  for (const h of readdirSync(join(dir, 'owners'))) {
+    if (h === 'complete') continue
+    for (const r of readdirSync(join(dir, 'owners', h))) entries.add(join(h, r))
+  }
   for (const name of readdirSync(dir)) {
     assert.ok(!name.startsWith('.tmp-'), `temporary file left behind: ${name}`)
     const ip = ipFromRecordFileName(name)
@@ -65,7 +69,7 @@ function recordsOnDisk(dir: string): Map<string, string> {
     assert.equal(rec.ifname, 'eth0')
     assert.match(rec.allocatedAt, /^\d{4}-\d\d-\d\dT/)
     owners.set(ip, rec.containerId)
-    const entry = `${ownerHash(rec)}.${name}`
+    const entry = join(ownerHash(rec), name)
     assert.ok(entries.delete(entry), `no index entry for ${ip}`)
     assert.equal(statSync(join(dir, 'owners', entry)).ino, statSync(join(dir, name)).ino)
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ExistsError, PodnetError } from '../../../../src/errors.js'
@@ -28,11 +28,14 @@ describe('bridge/ipam/disk-store', () => {
     const body = '{"containerId":"abc123","ifname":"eth0","allocatedAt":"2026-01-02T03:04:05.000Z"}\n'
     assert.equal(readFileSync(join(dir, '10.0.0.2'), 'utf8'), body)
     assert.equal(readFileSync(join(dir, 'fd00_1__2'), 'utf8'), body)
-    // The owner index: hard links named <hash>.<record>.
+    // The owner index: one directory per owner hash, hard links named after the records, and
+    // the marker saying every record is indexed.
     const h = ownerHash({ containerId: 'abc123', ifname: 'eth0' })
     assert.match(h, /^[0-9a-f]{32}$/)
-    assert.deepEqual(readdirSync(join(dir, 'owners')).sort(), [`${h}.10.0.0.2`, `${h}.fd00_1__2`])
-    assert.equal(statSync(join(dir, 'owners', `${h}.10.0.0.2`)).ino, statSync(join(dir, '10.0.0.2')).ino)
+    assert.deepEqual(readdirSync(join(dir, 'owners')).sort(), [h, 'complete'])
+    assert.deepEqual(readdirSync(join(dir, 'owners', h)).sort(), ['10.0.0.2', 'fd00_1__2'])
+    assert.equal(statSync(join(dir, 'owners', h, '10.0.0.2')).ino, statSync(join(dir, '10.0.0.2')).ino)
+    assert.equal(statSync(join(dir, 'owners', h, 'fd00_1__2')).ino, statSync(join(dir, 'fd00_1__2')).ino)
     assert.equal(readFileSync(join(dir, 'last_reserved.0'), 'utf8'), '10.0.0.2')
     assert.equal(readFileSync(join(dir, 'last_reserved.1'), 'utf8'), 'fd00:1::2')
     assert.equal(statSync(join(dir, '10.0.0.2')).mode & 0o777, 0o644)
@@ -58,7 +61,7 @@ describe('bridge/ipam/disk-store', () => {
     // After the last release the directory keeps lock and last_reserved (as host-local).
     await a2.releaseAll()
     assert.deepEqual(readdirSync(dir).sort(), ['last_reserved.0', 'last_reserved.1', 'lock', 'owners'])
-    assert.deepEqual(readdirSync(join(dir, 'owners')), [])
+    assert.deepEqual(readdirSync(join(dir, 'owners')), ['complete'], 'empty owner directories are removed')
   })
 
   it('reads host-local records (id\\r\\nifname) and never hands their address out', async () => {
@@ -69,7 +72,7 @@ describe('bridge/ipam/disk-store', () => {
     assert.deepEqual((await alloc.allocate({ containerId: 'new', ifname: 'eth0' }, ranges)).map((a) => a.ip)[0], '10.0.0.3')
     await assert.rejects(alloc.allocate({ containerId: 'x', ifname: 'eth0', ip: '10.0.0.2' }, ranges), AddressInUseError)
     // the owner lookup of the allocation above indexed the legacy record
-    assert.ok(readdirSync(join(dir, 'owners')).includes(`${ownerHash({ containerId: 'legacy-id', ifname: 'eth0' })}.10.0.0.2`))
+    assert.ok(existsSync(join(dir, 'owners', ownerHash({ containerId: 'legacy-id', ifname: 'eth0' }), '10.0.0.2')))
     assert.deepEqual((await alloc.release('legacy-id', 'eth0')).map((a) => a.ip), ['10.0.0.2'])
     assert.ok(!existsSync(join(dir, '10.0.0.2')))
   })
@@ -78,17 +81,51 @@ describe('bridge/ipam/disk-store', () => {
     const alloc = new Allocator(new DiskStore(dir))
     await alloc.allocate({ containerId: 'a', ifname: 'eth0' }, ranges) // .2
     // A crash between index entry and record leaves an entry without a record.
-    const stale = `${ownerHash({ containerId: 'ghost', ifname: 'eth0' })}.10.0.0.3`
-    writeFileSync(join(dir, 'owners', stale), '{"containerId":"ghost","ifname":"eth0","allocatedAt":""}\n')
+    const ghost = join(dir, 'owners', ownerHash({ containerId: 'ghost', ifname: 'eth0' }))
+    mkdirSync(ghost)
+    writeFileSync(join(ghost, '10.0.0.3'), '{"containerId":"ghost","ifname":"eth0","allocatedAt":""}\n')
     assert.deepEqual(await alloc.find('ghost', 'eth0'), [])
-    assert.ok(!existsSync(join(dir, 'owners', stale)))
+    assert.ok(!existsSync(ghost), 'the stale entry and its owner directory are removed')
     assert.deepEqual((await alloc.allocate({ containerId: 'b', ifname: 'eth0' }, ranges)).map((a) => a.ip), ['10.0.0.3', 'fd00:1::3'])
+    // An entry left behind for an address someone else holds now is stale too.
+    const old = join(dir, 'owners', ownerHash({ containerId: 'old', ifname: 'eth0' }))
+    mkdirSync(old)
+    writeFileSync(join(old, '10.0.0.3'), '{"containerId":"old","ifname":"eth0","allocatedAt":""}\n')
+    assert.deepEqual(await alloc.find('old', 'eth0'), [])
+    assert.ok(!existsSync(old))
+    assert.equal((await alloc.find('b', 'eth0')).length, 2)
     // Without the index, lookups still find every owner and rebuild it.
     rmSync(join(dir, 'owners'), { recursive: true })
     await assert.rejects(alloc.allocate({ containerId: 'a', ifname: 'eth0' }, ranges), AllocationExistsError)
-    assert.equal(readdirSync(join(dir, 'owners')).length, 4)
+    const entries = (): number => readdirSync(join(dir, 'owners')).filter((n) => n !== 'complete')
+      .reduce((n, d) => n + readdirSync(join(dir, 'owners', d)).length, 0)
+    assert.equal(entries(), 4)
     assert.deepEqual((await alloc.release('b', 'eth0')).map((a) => a.ip), ['10.0.0.3', 'fd00:1::3'])
-    assert.equal(readdirSync(join(dir, 'owners')).length, 2)
+    assert.equal(entries(), 2)
+  })
+
+  it('migrates the flat owner index of podnet 0.1 (owners/<hash>.<record>)', async () => {
+    const alloc = new Allocator(new DiskStore(dir))
+    await alloc.allocate({ containerId: 'a', ifname: 'eth0' }, ranges)
+    // Rewrite the index the old way: flat hard links, no marker.
+    const h = ownerHash({ containerId: 'a', ifname: 'eth0' })
+    rmSync(join(dir, 'owners'), { recursive: true })
+    mkdirSync(join(dir, 'owners'))
+    for (const r of ['10.0.0.2', 'fd00_1__2']) linkSync(join(dir, r), join(dir, 'owners', `${h}.${r}`))
+    assert.deepEqual((await alloc.find('a', 'eth0')).map((x) => x.ip), ['10.0.0.2', 'fd00:1::2'])
+    assert.deepEqual(readdirSync(join(dir, 'owners')).sort(), [h, 'complete'])
+    assert.equal(statSync(join(dir, '10.0.0.2')).nlink, 2)
+  })
+
+  it('list() indexes a record a foreign writer added after the index was complete', async () => {
+    const alloc = new Allocator(new DiskStore(dir))
+    await alloc.allocate({ containerId: 'a', ifname: 'eth0' }, ranges)
+    writeFileSync(join(dir, '10.0.0.9'), 'foreign\r\neth0')
+    // Never handed out (the allocator probes addresses) ...
+    await assert.rejects(alloc.allocate({ containerId: 'x', ifname: 'eth0', ip: '10.0.0.9' }, ranges), AddressInUseError)
+    // ... and indexed by the next list (gc, network inspect).
+    assert.equal((await alloc.list()).length, 3)
+    assert.deepEqual((await alloc.find('foreign', 'eth0')).map((x) => x.ip), ['10.0.0.9'])
   })
 
   it('treats an unreadable record as taken by an unknown owner', async () => {

@@ -162,6 +162,8 @@ export interface ManagerOptions {
 }
 
 const MAX_BRIDGE_PORTS = 1023
+/** The loopback device's ifindex in every network namespace (LOOPBACK_IFINDEX, include/net/net_namespace.h). */
+const LOOPBACK_IFINDEX = 1
 /** Device group podnet gives veths it is about to delete in bulk ('pn' in ASCII). */
 const BULK_DELETE_GROUP = 0x706e
 
@@ -591,13 +593,14 @@ export class NetworkManager {
       // no IPv6 link-local on the host end (no DAD/MLD per port), hairpin for pod -> own published port, then up
       await this.rt.link.set(hostIndex, { ipv6AddrGenMode: 'none', hairpin: spec.hairpin ?? true })
       await this.rt.link.set(hostIndex, { up: true })
-      // 4. inside the pod: one GET for the interface, then requests by index
+      // 4. inside the pod: requests by index. The veth's echo names the pod end's ifindex
+      // (IFLA_LINK, in the pod namespace); lo is ifindex 1 in every namespace and setting it up
+      // is idempotent, so no GET is needed for either.
       const routes = podRoutes(spec.routes, addrs)
       const pod = Rtnl.open({ netns: podNs })
       try {
-        const lo = pod.link.getSync('lo')
-        if (!lo.up) pod.link.setSync(lo.index, { up: true })
-        const eth = pod.link.getSync(ifname)
+        pod.link.setSync(LOOPBACK_IFINDEX, { up: true })
+        const eth = host?.link !== undefined && host.linkNetnsid !== undefined ? { index: host.link } : pod.link.getSync(ifname)
         // No IPv6 link-local address on the pod side either (IPv6 pods use their global address,
         // NDP works with it): the link-local's DAD and MLD packets are flooded to every port of
         // the bridge, which made each attach cost O(ports) (5 -> 24 ms from the 1st to the 800th pod).

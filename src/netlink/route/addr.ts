@@ -2,10 +2,10 @@
 import { ExistsError, InvalidArgumentError, NotFoundError, isErrno } from '../../errors.js'
 import { AF_INET, AF_INET6, AF_UNSPEC } from '../../sys/constants.js'
 import type { AttrValues, MessageSchema, StructValues } from '../core/schema.js'
-import { decodeMessageBody, encodeMessageBody } from '../core/schema.js'
+import { bytesToIp, decodeMessageBody, encodeMessageBody } from '../core/schema.js'
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../core/header.js'
 import type { NetlinkSocket, NlMessage } from '../core/socket.js'
-import { IFA_F_NODAD } from './constants/if-addr.js'
+import { IFA_ADDRESS, IFA_BROADCAST, IFA_CACHEINFO, IFA_FLAGS, IFA_F_NODAD, IFA_LABEL, IFA_LOCAL } from './constants/if-addr.js'
 import { RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from './constants/rtnetlink.js'
 import type { LinkApi } from './link.js'
 import { ifaddrmsg, addrAttrs } from './schema/addr.js'
@@ -46,14 +46,72 @@ const NEWADDR: MessageSchema = { name: 'RTM_NEWADDR', header: ifaddrmsg, attrs: 
 const DELADDR: MessageSchema = { name: 'RTM_DELADDR', header: ifaddrmsg, attrs: addrAttrs }
 const GETADDR: MessageSchema = { name: 'RTM_GETADDR', header: ifaddrmsg, attrs: addrAttrs }
 
+/**
+ * Decodes an RTM_NEWADDR message into an Address: the fields in one pass over the attributes
+ * (as decodeLink), `attrs` decoded from the message bytes only when first read. The message
+ * buffer must outlive the Address (the socket hands out per-datagram copies).
+ */
 export function decodeAddress(m: NlMessage): Address {
-  const { header, attrs } = decodeMessageBody(NEWADDR, m.buf, m.off, m.end)
-  const family = Number(header.family) === AF_INET6 ? 6 : 4
-  const local = String(attrs.local ?? attrs.address ?? '')
+  const buf = m.buf
+  if (m.end - m.off < ifaddrmsg.size) return addressFromValues(decodeMessageBody(NEWADDR, buf, m.off, m.end)) // throws the DecodeError
+  const o = m.off
+  let local: string | undefined
+  let address: string | undefined
+  let flags = buf[o + 2]!
+  const a = {
+    family: buf[o] === AF_INET6 ? 6 : 4,
+    index: buf.readUInt32LE(o + 4),
+    local: '',
+    prefixlen: buf[o + 1]!,
+    scope: buf[o + 3]!,
+    flags: 0,
+  } as Address
+  for (let p = o + ifaddrmsg.size; p + 4 <= m.end;) {
+    const len = buf.readUInt16LE(p)
+    if (len < 4 || p + len > m.end) break // malformed: the lazy full decode reports it
+    const d = p + 4
+    const n = len - 4
+    switch (buf.readUInt16LE(p + 2) & 0x3fff) {
+      case IFA_ADDRESS: address = bytesToIp(buf.subarray(d, d + n)); break
+      case IFA_LOCAL: local = bytesToIp(buf.subarray(d, d + n)); break
+      case IFA_BROADCAST: a.broadcast = bytesToIp(buf.subarray(d, d + n)); break
+      case IFA_LABEL: {
+        let e = d + n
+        while (e > d && buf[e - 1] === 0) e--
+        a.label = buf.toString('utf8', d, e)
+        break
+      }
+      case IFA_FLAGS: if (n >= 4) flags = buf.readUInt32LE(d); break
+      case IFA_CACHEINFO:
+        if (n >= 8) {
+          a.preferredLft = buf.readUInt32LE(d)
+          a.validLft = buf.readUInt32LE(d + 4)
+        }
+        break
+    }
+    p += (len + 3) & ~3
+  }
+  a.local = local ?? address ?? ''
+  a.flags = flags
+  if (address !== undefined && local !== undefined && address !== local) a.peer = address
+  let full: AttrValues | undefined
+  Object.defineProperty(a, 'attrs', {
+    enumerable: true, configurable: true,
+    get() {
+      full ??= decodeMessageBody(NEWADDR, buf, m.off, m.end).attrs
+      Object.defineProperty(a, 'attrs', { value: full, enumerable: true, writable: true, configurable: true })
+      return full
+    },
+  })
+  return a
+}
+
+/** An Address from fully decoded values (the slow path, for short messages). */
+function addressFromValues({ header, attrs }: { header: StructValues; attrs: AttrValues }): Address {
   const a: Address = {
-    family,
+    family: Number(header.family) === AF_INET6 ? 6 : 4,
     index: Number(header.index),
-    local,
+    local: String(attrs.local ?? attrs.address ?? ''),
     prefixlen: Number(header.prefixlen),
     scope: Number(header.scope),
     flags: attrs.flags !== undefined ? Number(attrs.flags) : Number(header.flags),

@@ -39,6 +39,32 @@ describe('kernel: route/addr (differential with iproute2)', () => {
     assert.ok(v6.includes('2001:db8::9'))
   })
 
+  it('decodes every field as ip(8) shows it, and as the full attribute decode does', async () => {
+    ip(t().name, 'addr', 'add', '192.0.2.9/28', 'brd', '+', 'label', 'v1:web', 'dev', 'v1')
+    ip(t().name, 'addr', 'add', '10.9.0.1', 'peer', '10.9.0.2/32', 'dev', 'v1')
+    ip(t().name, '-6', 'addr', 'add', '2001:db8::9/64', 'dev', 'v1', 'nodad', 'valid_lft', '3000', 'preferred_lft', '2000')
+    const theirs = t().ip('addr', 'show', 'dev', 'v1')[0].addr_info as any[]
+    const ours = await t().rt.addr.list({ dev: 'v1' })
+    for (const o of theirs) {
+      const a = ours.find((x) => x.local === o.local && x.prefixlen === o.prefixlen)
+      assert.ok(a, `${o.local}/${o.prefixlen} missing from podnet's list`)
+      assert.equal(a.family, o.family === 'inet' ? 4 : 6)
+      assert.equal(a.broadcast, o.broadcast)
+      assert.equal(a.label, o.label)
+      assert.equal(a.peer, o.address)
+      if (o.valid_life_time !== 4294967295) assert.ok(Math.abs((a.validLft ?? 0) - o.valid_life_time) <= 2, `${o.local} valid_lft`)
+      if (o.preferred_life_time !== 4294967295) assert.ok(Math.abs((a.preferredLft ?? 0) - o.preferred_life_time) <= 2)
+      assert.equal((a.flags & 2) !== 0, o.nodad === true, `${o.local} nodad`) // IFA_F_NODAD
+      // the one-pass fields agree with the lazily decoded attributes
+      assert.equal(a.local, String(a.attrs.local ?? a.attrs.address))
+      assert.equal(a.flags, Number(a.attrs.flags))
+      assert.equal(a.validLft, (a.attrs.cacheinfo as any)?.valid)
+    }
+    assert.equal(ours.length, theirs.length)
+    assert.equal(ours.find((a) => a.local === '10.9.0.1')?.peer, '10.9.0.2')
+    assert.equal(ours.find((a) => a.local === '192.0.2.9')?.label, 'v1:web')
+  })
+
   it('refuses duplicates and deleting what is not there, plainly', async () => {
     await t().rt.addr.add({ cidr: '10.7.0.1/24', dev: 'v0' })
     await assert.rejects(t().rt.addr.add({ cidr: '10.7.0.1/24', dev: 'v0' }), ExistsError)

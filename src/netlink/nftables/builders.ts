@@ -11,7 +11,8 @@ import { InvalidArgumentError } from '../../errors.js'
 import { ipToBytes } from '../core/schema.js'
 import {
   IP_CT_ESTABLISHED, IP_CT_NEW, IP_CT_RELATED, NFPROTO_IPV4, NFPROTO_IPV6, NF_NAT_RANGE_PERSISTENT,
-  NF_NAT_RANGE_PROTO_RANDOM, NF_NAT_RANGE_PROTO_RANDOM_FULLY, NF_NAT_RANGE_PROTO_SPECIFIED, NFT_REG_1, NFT_REG_2,
+  NF_NAT_RANGE_PROTO_RANDOM, NF_NAT_RANGE_PROTO_RANDOM_FULLY, NF_NAT_RANGE_PROTO_SPECIFIED, NFT_REG32_00, NFT_REG_1,
+  NFT_REG_2,
 } from './constants.js'
 import { NF_CT_STATE_INVALID_BIT, NF_CT_STATE_UNTRACKED_BIT, RTN_LOCAL } from './constants-extra.js'
 import type { Expr } from './expr/index.js'
@@ -286,6 +287,86 @@ export function redirect(port?: number): Expr[] {
   return [
     { kind: 'immediate', dreg: NFT_REG_1, data: be16(checkPort(port)) },
     { kind: 'redir', regProtoMin: NFT_REG_1, flags: NF_NAT_RANGE_PROTO_SPECIFIED },
+  ]
+}
+
+/**
+ * A field of a concatenated key or value, by its nft name; each is loaded into the next free
+ * 32-bit register(s). Lengths: addresses 4/16, l4proto 1, ports 2, interface names 16, mark 4.
+ */
+export type ConcatField = 'ip saddr' | 'ip daddr' | 'ip6 saddr' | 'ip6 daddr' | 'meta l4proto' | 'th sport' | 'th dport'
+  | 'meta iifname' | 'meta oifname' | 'meta mark'
+
+const CONCAT_FIELDS: Readonly<Record<ConcatField, { len: number; load: (dreg: number) => Expr; v6?: boolean; v4?: boolean }>> = {
+  'ip saddr': { len: 4, v4: true, load: (dreg) => ({ kind: 'payload', base: 'network', offset: 12, len: 4, dreg }) },
+  'ip daddr': { len: 4, v4: true, load: (dreg) => ({ kind: 'payload', base: 'network', offset: 16, len: 4, dreg }) },
+  'ip6 saddr': { len: 16, v6: true, load: (dreg) => ({ kind: 'payload', base: 'network', offset: 8, len: 16, dreg }) },
+  'ip6 daddr': { len: 16, v6: true, load: (dreg) => ({ kind: 'payload', base: 'network', offset: 24, len: 16, dreg }) },
+  'meta l4proto': { len: 1, load: (dreg) => ({ kind: 'meta', key: 'l4proto', dreg }) },
+  'th sport': { len: 2, load: (dreg) => ({ kind: 'payload', base: 'transport', offset: 0, len: 2, dreg }) },
+  'th dport': { len: 2, load: (dreg) => ({ kind: 'payload', base: 'transport', offset: 2, len: 2, dreg }) },
+  'meta iifname': { len: 16, load: (dreg) => ({ kind: 'meta', key: 'iifname', dreg }) },
+  'meta oifname': { len: 16, load: (dreg) => ({ kind: 'meta', key: 'oifname', dreg }) },
+  'meta mark': { len: 4, load: (dreg) => ({ kind: 'meta', key: 'mark', dreg }) },
+}
+
+/**
+ * The register number nft writes for the 32-bit slot `slot` (0 = the first slot after the
+ * verdict register): the 16-byte name NFT_REG_1..4 when the slot starts one (slots 0, 4, 8, 12),
+ * else NFT_REG32_xx. So `ip daddr . meta l4proto . th dport` loads into 1, 9, 10 and
+ * `ip6 daddr . meta l4proto . th dport` into 1, 2, 13 (nft 1.0.6, netlink_linearize.c).
+ */
+export function concatRegister(slot: number): number {
+  if (!Number.isInteger(slot) || slot < 0 || slot > 15) throw new InvalidArgumentError('register', `32-bit register slot ${slot} is out of range (0-15)`)
+  return slot % 4 === 0 ? NFT_REG_1 + slot / 4 : NFT_REG32_00 + slot
+}
+
+/** Loads `fields` one after the other from register 1 on, each padded to 4 bytes; returns the loads and the slots used. */
+export function loadConcat(fields: readonly ConcatField[]): { exprs: Expr[]; slots: number } {
+  if (!fields.length) throw new InvalidArgumentError('concatenation', 'needs at least one field')
+  const defs = fields.map((f) => {
+    const def = CONCAT_FIELDS[f]
+    if (!def) throw new InvalidArgumentError('concatenation', `unknown field '${String(f)}'`)
+    return def
+  })
+  const slots = defs.reduce((n, d) => n + Math.ceil(d.len / 4), 0)
+  if (slots > 16) throw new InvalidArgumentError('concatenation', `${fields.join(' . ')} needs ${slots * 4} bytes, more than the 64 of the registers`)
+  const exprs: Expr[] = []
+  let slot = 0
+  for (const def of defs) {
+    exprs.push(def.load(concatRegister(slot)))
+    slot += Math.ceil(def.len / 4)
+  }
+  return { exprs, slots }
+}
+
+/**
+ * DNAT to the address and port a map associates with a concatenated key:
+ * `dnat ip to ip daddr . meta l4proto . th dport map @hostip-ports4` (the map's data type is
+ * `ipv4_addr . inet_service`, or `ipv6_addr . inet_service` with family 6). nft 1.0.6's bytecode:
+ *
+ *   [ meta load nfproto => reg 1 ] [ cmp eq reg 1 0x00000002 ]     inet tables only (guard)
+ *   [ payload load 4b @ network header + 16 => reg 1 ]              the key, field by field
+ *   [ meta load l4proto => reg 9 ]
+ *   [ payload load 2b @ transport header + 2 => reg 10 ]
+ *   [ lookup reg 1 set hostip-ports4 dreg 1 ]                       no element: the rule stops here
+ *   [ nat dnat ip addr_min reg 1 proto_min reg 9 ]                  address in reg 1, port right after it
+ *
+ * For IPv6 the value's port follows the 16-byte address: `proto_min reg 2`. The guard is what
+ * nft adds for `ip daddr` in an inet table; podnet adds it for every key so that an IPv4 map is
+ * never consulted for IPv6 packets (nft writes it when the rule says `meta nfproto ipv4`).
+ */
+export function dnatToMap(family: 4 | 6, map: string, key: readonly ConcatField[], opts: { tableFamily?: Family } = {}): Expr[] {
+  for (const f of key) {
+    const def = CONCAT_FIELDS[f]
+    if ((def?.v4 && family === 6) || (def?.v6 && family === 4)) throw new InvalidArgumentError('dnat map', `'${f}' is not an IPv${family} field`)
+  }
+  const { exprs } = loadConcat(key)
+  return [
+    ...l3Guard(family === 6, opts.tableFamily),
+    ...exprs,
+    { kind: 'lookup', set: map, sreg: NFT_REG_1, dreg: NFT_REG_1 },
+    { kind: 'nat', type: 'dnat', family: family === 4 ? 'ip' : 'ip6', regAddrMin: NFT_REG_1, regProtoMin: concatRegister(family === 4 ? 1 : 4) },
   ]
 }
 

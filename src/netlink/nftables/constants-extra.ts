@@ -7,7 +7,8 @@
  * - libnftnl's userdata TLV types (libnftnl/udata.h): `nft` stores rule comments and set byte
  *   orders in NFTA_*_USERDATA with these, and `nft list ruleset` reads them back.
  * - The datatype ids `nft` writes into NFTA_SET_KEY_TYPE / NFTA_SET_DATA_TYPE (nftables
- *   src/datatype.h, enum datatypes) and its byte-order values (enum byteorder).
+ *   src/datatype.h, enum datatypes; a concatenation packs its fields' ids TYPE_BITS apart), its
+ *   byte-order values (enum byteorder) and the expression type it records for concatenations.
  * - RTN_LOCAL (linux/rtnetlink.h), the `fib ... type local` result.
  */
 
@@ -33,6 +34,12 @@ export const NFTNL_UDATA_SET_DATA_TYPEOF = 4
 export const NFTNL_UDATA_SET_EXPR = 5
 export const NFTNL_UDATA_SET_DATA_INTERVAL = 6
 export const NFTNL_UDATA_SET_COMMENT = 7
+// inside NFTNL_UDATA_SET_KEY_TYPEOF / _DATA_TYPEOF: the expression type, then its own udata (a nest)
+export const NFTNL_UDATA_SET_TYPEOF_EXPR = 0
+export const NFTNL_UDATA_SET_TYPEOF_DATA = 1
+// NFTA_SET_ELEM_USERDATA
+export const NFTNL_UDATA_SET_ELEM_COMMENT = 0
+export const NFTNL_UDATA_SET_ELEM_FLAGS = 1
 /** nft limits comments to this many bytes (NFTNL_UDATA_COMMENT_MAXLEN). */
 export const NFTNL_UDATA_COMMENT_MAXLEN = 128
 
@@ -45,7 +52,12 @@ export const TYPE_INET_PROTOCOL = 12
 export const TYPE_INET_SERVICE = 13
 export const TYPE_MARK = 19
 export const TYPE_IFNAME = 41
-// nftables expression.h enum byteorder
+/** nft's TYPE_BITS: a concatenation's type id is its field type ids, 6 bits each, the first field highest. */
+export const TYPE_BITS = 6
+// nftables expression.h enum expr_types (what nft records as the `typeof` of a concatenated key)
+export const EXPR_CONCAT = 13
+// nftables expression.h enum byteorder (a concatenation has none: BYTEORDER_INVALID)
+export const BYTEORDER_INVALID = 0
 export const BYTEORDER_HOST_ENDIAN = 1
 export const BYTEORDER_BIG_ENDIAN = 2
 

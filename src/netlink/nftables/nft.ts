@@ -34,8 +34,8 @@ import { DELSET, DELSETELEM, DESTROYSET, DESTROYSETELEM, GETSET, GETSETELEM, NEW
 import { DELTABLE, DESTROYTABLE, GETTABLE, NEWTABLE } from './schema/table.js'
 import { nftMsgType, type NftMessageSchema } from './schema/nfgen.js'
 import {
-  decodeSetValue, describeSet, encodeSetValue, newSetValues, setFromValues,
-  type ElementsSpec, type NftSet, type SetDataType, type SetElement, type SetRef, type SetSpec,
+  describeSet, elementFromValues, elementValues, newSetValues, setFromValues,
+  type ElementsSpec, type NftSet, type SetElement, type SetRef, type SetSpec, type SetType,
 } from './set.js'
 import { describeTable, newTableValues, tableFromValues, type Table, type TableRef, type TableSpec } from './table.js'
 
@@ -172,7 +172,10 @@ export class Nft {
     return this.getSetSync(ref)
   }
 
-  /** Elements of a set, keys (and map values) decoded by the set's types. */
+  /**
+   * Elements of a set: keys (and map values) decoded by the set's types, concatenations as one
+   * value per field, with their comments and counters. Equivalent to: `nft list set ...`'s elements.
+   */
   async listElements(ref: SetRef): Promise<SetElement[]> {
     const set = this.getSetSync(ref)
     const items = this.dump(GETSETELEM, familyNum(ref.family), { table: ref.table, set: ref.name }, NFT_MSG_NEWSETELEM,
@@ -180,12 +183,8 @@ export class Nft {
     const out: SetElement[] = []
     for (const list of items) {
       for (const e of (list.elements as AttrValues[] | undefined) ?? []) {
-        const key = (e.key as AttrValues | undefined)?.value
-        if (!Buffer.isBuffer(key)) continue
-        const el: SetElement = { key: decodeSetValue(set.keyType, key) }
-        const data = (e.data as AttrValues | undefined)?.value
-        if (Buffer.isBuffer(data) && set.dataType !== undefined) el.data = decodeSetValue(set.dataType, data)
-        out.push(el)
+        const el = elementFromValues(set, e)
+        if (el) out.push(el)
       }
     }
     return out
@@ -256,7 +255,7 @@ export class NftTransaction {
   private readonly ruleCommands: number[] = []
   private readonly ruleSpecs = new Map<number, RuleSpec>()
   /** Sets created in this transaction: "family table name" -> { id, types }. */
-  private readonly newSets = new Map<string, { id: number; keyType: SetDataType; dataType?: SetDataType }>()
+  private readonly newSets = new Map<string, { id: number; keyType: SetType; dataType?: SetType }>()
   private nextSetId = 1
   private committed = false
 
@@ -342,8 +341,9 @@ export class NftTransaction {
   }
 
   /**
-   * Creates a named set (or a map when `dataType` is given).
-   * Equivalent to: `nft add set <family> <table> <name> { type ipv4_addr; }`.
+   * Creates a named set (or a map when `dataType` is given), or leaves an existing one with the
+   * same types as it is. Equivalent to: `nft add set <family> <table> <name> { type ipv4_addr; }`,
+   * `nft add map ... { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; counter; }`.
    */
   addSet(spec: SetSpec): this {
     const id = this.nextSetId++
@@ -366,7 +366,7 @@ export class NftTransaction {
     return this.push(NEWSETELEM, spec.family, NLM_F_CREATE, this.elementValues(spec), describeSet(spec))
   }
 
-  /** Removes elements. Equivalent to: `nft delete element <family> <table> <set> { ... }`. */
+  /** Removes elements by key (map values are not needed). Equivalent to: `nft delete element <family> <table> <set> { ... }`. */
   delElements(spec: ElementsSpec): this {
     return this.push(DELSETELEM, spec.family, 0, this.elementValues(spec), describeSet(spec))
   }
@@ -416,23 +416,13 @@ export class NftTransaction {
     const created = this.newSets.get(setKey(spec))
     const keyType = spec.keyType ?? created?.keyType
     const dataType = spec.dataType ?? created?.dataType
-    const value = (v: SetElementValue, type: SetDataType | undefined, what: string): Buffer => {
-      if (Buffer.isBuffer(v)) return v
-      if (type === undefined) throw new InvalidArgumentError(what, `${describeSet(spec)}: give ${what} so that '${String(v)}' can be encoded (or pass bytes)`)
-      return encodeSetValue(type, v)
-    }
-    const elements = spec.elements.map((e) => {
-      const el: AttrValues = { key: { value: value(e.key, keyType, 'keyType') } }
-      if (e.data !== undefined) el.data = { value: value(e.data, dataType, 'dataType') }
-      return el
-    })
+    if (!spec.elements.length) throw new InvalidArgumentError('elements', `${describeSet(spec)}: no elements given`)
+    const elements = spec.elements.map((e) => elementValues(e, keyType, dataType, describeSet(spec)))
     const v: AttrValues = { table: spec.table, set: spec.name }
     if (created) v.setId = created.id
     v.elements = elements
     return v
   }
 }
-
-type SetElementValue = ElementsSpec['elements'][number]['key']
 
 const setKey = (s: { family: Family; table: string; name: string }): string => `${s.family} ${s.table} ${s.name}`

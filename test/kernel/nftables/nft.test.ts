@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { NetlinkError } from '../../../src/errors.js'
 import {
-  NftTransactionError, accept, counter, drop, masquerade, matchDport, matchOifname, matchSaddr,
-  type Expr, type Rule,
+  NftTransactionError, accept, counter, dnatToMap, drop, masquerade, matchDport, matchOifname, matchSaddr,
+  type Expr, type Rule, type SetElement,
 } from '../../../src/netlink/nftables/index.js'
 import { fixturePath } from '../../unit/netlink/nftables/fixtures.js'
 import { RULESETS } from '../../unit/netlink/nftables/rulesets.js'
@@ -27,10 +27,18 @@ function withoutHandles(x: unknown): unknown {
 
 const stripHandles = (rules: Rule[]): unknown[] => rules.map(({ handle: _h, ...r }) => r)
 
-/** What a kernel dump adds to what podnet sent: counter values, and no set ids. */
+/**
+ * What a kernel dump adds to what podnet sent: counter values, no set ids, and for nat the max
+ * registers (= the min ones) with NF_NAT_RANGE_MAP_IPS (1) and _PROTO_SPECIFIED (2) set.
+ */
 function asDumped(exprs: readonly Expr[]): Expr[] {
   return exprs.map((e) => {
     if (e.kind === 'counter') return { kind: 'counter', bytes: 0n, packets: 0n }
+    if (e.kind === 'nat' && e.regAddrMin !== undefined) {
+      const out: Expr = { ...e, regAddrMax: e.regAddrMax ?? e.regAddrMin, flags: (e.flags ?? 0) | 1 | (e.regProtoMin !== undefined ? 2 : 0) }
+      if (e.regProtoMin !== undefined) out.regProtoMax = e.regProtoMax ?? e.regProtoMin
+      return out
+    }
     if (e.kind === 'lookup') { const { setId: _s, ...rest } = e; return rest }
     return e
   })
@@ -40,7 +48,7 @@ describe('nftables in the kernel', function () {
   this.timeout(20000)
   const t = useScratchNetns()
 
-  for (const name of ['masquerade', 'dnat', 'filter', 'dnat6', 'set']) {
+  for (const name of ['masquerade', 'dnat', 'filter', 'dnat6', 'set', 'portmap']) {
     it(`${name}: podnet's ruleset equals nft's (nft -j list ruleset and podnet's listing)`, async () => {
       const build = RULESETS[name]
       assert.ok(build)
@@ -54,7 +62,7 @@ describe('nftables in the kernel', function () {
         theirs.apply(readFileSync(fixturePath(`${name}.nft`), 'utf8'))
         assert.deepEqual(withoutHandles(ours.ruleset()), withoutHandles(theirs.ruleset()))
         // the reverse: what nft made, decoded by podnet, equals what podnet made
-        const family = name === 'dnat6' ? 'ip6' : 'ip'
+        const family = name === 'dnat6' ? 'ip6' : name === 'portmap' ? 'inet' : 'ip'
         const table = name === 'dnat6' ? 'podnet6' : 'podnet'
         const mine = await ours.nft.listRules({ family, table })
         const nfts = await theirs.nft.listRules({ family, table })
@@ -97,6 +105,56 @@ describe('nftables in the kernel', function () {
     // and nft prints them the same way
     const set = t().ruleset().find((o) => o.set?.name === 'webports')
     assert.deepEqual(set.set.elem, [80, 443])
+  })
+
+  it('maps with concatenated keys: what podnet reads back equals what nft -j shows (comments, counters), and delete by key', async () => {
+    const inet = { family: 'inet', table: 'podnet' } as const
+    const build = RULESETS.portmap
+    assert.ok(build)
+    const tx = t().nft.transaction()
+    build(tx)
+    await tx.commit()
+    const PROTO: Record<number, string> = { 6: 'tcp', 17: 'udp' }
+    /** podnet's element in nft -j's shape: concat values, protocols by name, comment and counter. */
+    const asNftJson = (e: SetElement): unknown => {
+      const conv = (v: unknown): unknown => (Array.isArray(v) ? { concat: v.map((x, i) => (i === v.length - 2 && typeof x === 'number' && v.length > 2) || (v.length === 2 && i === 0 && typeof x === 'number' && !String(v[1]).includes('.')) ? PROTO[x] ?? x : x) } : v)
+      const elem: Record<string, unknown> = { val: conv(e.key) }
+      if (e.comment !== undefined) elem.comment = e.comment
+      if (e.counter) elem.counter = { packets: Number(e.counter.packets), bytes: Number(e.counter.bytes) }
+      return [{ elem }, conv(e.data)]
+    }
+    for (const name of ['hostip-ports4', 'hostports4', 'hostip-ports6', 'hostports6']) {
+      const set = await t().nft.getSet({ ...inet, name })
+      const json = t().ruleset().find((o) => o.map?.name === name).map
+      assert.deepEqual(set.keyType, json.type, `${name}: key type`)
+      assert.equal((set.dataType as string[]).join(' . '), json.map, `${name}: data type`)
+      assert.deepEqual(set.exprs?.map((x) => x.kind), ['counter'], `${name}: a counter per element`)
+      const mine = (await t().nft.listElements({ ...inet, name })).map(asNftJson)
+      const key = (x: unknown): string => JSON.stringify(x)
+      assert.deepEqual(mine.map(key).sort(), json.elem.map(key).sort(), `${name}: elements`)
+    }
+    await t().nft.transaction()
+      .delElements({ ...inet, name: 'hostports4', keyType: ['inet_proto', 'inet_service'], elements: [{ key: [17, 5353] }] })
+      .delElements({ ...inet, name: 'hostip-ports6', keyType: ['ipv6_addr', 'inet_proto', 'inet_service'], elements: [{ key: ['fd00::1', 6, 8080] }] })
+      .commit()
+    assert.deepEqual((await t().nft.listElements({ ...inet, name: 'hostports4' })).map((e) => e.key), [[6, 8443]])
+    assert.deepEqual(await t().nft.listElements({ ...inet, name: 'hostip-ports6' }), [])
+    // deleting what is not there: ENOENT with delete, nothing with destroy
+    await assert.rejects(t().nft.transaction().delElements({ ...inet, name: 'hostports4', keyType: ['inet_proto', 'inet_service'], elements: [{ key: [17, 5353] }] }).commit(), /ENOENT/)
+    await t().nft.transaction().destroyElements({ ...inet, name: 'hostports4', keyType: ['inet_proto', 'inet_service'], elements: [{ key: [17, 5353] }] }).commit()
+  })
+
+  it('a map made by nft -f (portmap.nft) and its rules decode to what the builders make', async () => {
+    t().apply(readFileSync(fixturePath('portmap.nft'), 'utf8'))
+    const rules = await t().nft.listRules({ family: 'inet', table: 'podnet', chain: 'hostports' })
+    assert.deepEqual(rules.map((r) => r.exprs), [
+      dnatToMap(4, 'hostip-ports4', ['ip daddr', 'meta l4proto', 'th dport'], { tableFamily: 'inet' }),
+      dnatToMap(4, 'hostports4', ['meta l4proto', 'th dport'], { tableFamily: 'inet' }),
+      dnatToMap(6, 'hostip-ports6', ['ip6 daddr', 'meta l4proto', 'th dport'], { tableFamily: 'inet' }),
+      dnatToMap(6, 'hostports6', ['meta l4proto', 'th dport'], { tableFamily: 'inet' }),
+    ].map((x) => asDumped(x)))
+    const els = await t().nft.listElements({ family: 'inet', table: 'podnet', name: 'hostip-ports4' })
+    assert.deepEqual(els, [{ key: ['10.209.0.1', 6, 8080], data: ['10.88.0.2', 80], comment: 'podnet net=web id=pod1 if=eth0', counter: { packets: 0n, bytes: 0n } }])
   })
 
   it('adds elements to an existing set and deletes them', async () => {

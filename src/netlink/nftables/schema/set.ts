@@ -4,7 +4,8 @@
  */
 import { attrSet } from '../../core/schema.js'
 import {
-  NFTA_SET_DATA_LEN, NFTA_SET_DATA_TYPE, NFTA_SET_DESC, NFTA_SET_DESC_SIZE, NFTA_SET_ELEM_DATA,
+  NFTA_LIST_ELEM, NFTA_SET_DATA_LEN, NFTA_SET_DATA_TYPE, NFTA_SET_DESC, NFTA_SET_DESC_CONCAT, NFTA_SET_DESC_SIZE,
+  NFTA_SET_ELEM_DATA, NFTA_SET_ELEM_EXPR, NFTA_SET_ELEM_EXPRESSIONS, NFTA_SET_EXPR, NFTA_SET_EXPRESSIONS, NFTA_SET_FIELD_LEN,
   NFTA_SET_ELEM_EXPIRATION, NFTA_SET_ELEM_FLAGS, NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_KEY_END,
   NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_SET_ID, NFTA_SET_ELEM_LIST_TABLE,
   NFTA_SET_ELEM_OBJREF, NFTA_SET_ELEM_PAD, NFTA_SET_ELEM_TIMEOUT, NFTA_SET_ELEM_USERDATA, NFTA_SET_FLAGS,
@@ -14,12 +15,20 @@ import {
 } from '../constants.js'
 import { NFT_MSG_DESTROYSET, NFT_MSG_DESTROYSETELEM } from '../constants-extra.js'
 import { dataAttrs } from './data.js'
+import { exprAttrs } from './expr.js'
 import { nftMessage } from './nfgen.js'
 
 const opts = { byteOrder: 'be', nestedFlag: true } as const
 
+/** One field of a concatenated key: its length in bytes before padding (4 for ipv4_addr, 1 for inet_proto). */
+export const setFieldAttrs = attrSet('set-field-attrs', {
+  len: { id: NFTA_SET_FIELD_LEN, type: 'u32' },
+}, opts)
+
 export const setDescAttrs = attrSet('set-desc-attrs', {
   size: { id: NFTA_SET_DESC_SIZE, type: 'u32' },
+  /** Field lengths of a concatenated key, each in an NFTA_LIST_ELEM (nft sends them for interval concat sets). */
+  concat: { id: NFTA_SET_DESC_CONCAT, type: 'nest-array', set: setFieldAttrs, elemId: NFTA_LIST_ELEM },
 }, opts)
 
 export const setAttrs = attrSet('set-attrs', {
@@ -39,6 +48,10 @@ export const setAttrs = attrSet('set-attrs', {
   pad: { id: NFTA_SET_PAD, type: 'binary' },
   objType: { id: NFTA_SET_OBJ_TYPE, type: 'u32' },
   handle: { id: NFTA_SET_HANDLE, type: 'u64' },
+  /** The one stateful expression every element gets (`counter` in the set declaration). */
+  expr: { id: NFTA_SET_EXPR, type: 'nest', set: exprAttrs },
+  /** Several such expressions, each an NFTA_LIST_ELEM. */
+  expressions: { id: NFTA_SET_EXPRESSIONS, type: 'nest-array', set: exprAttrs, elemId: NFTA_LIST_ELEM },
 }, opts)
 
 export const setElemAttrs = attrSet('setelem-attrs', {
@@ -51,6 +64,9 @@ export const setElemAttrs = attrSet('setelem-attrs', {
   pad: { id: NFTA_SET_ELEM_PAD, type: 'binary' },
   objref: { id: NFTA_SET_ELEM_OBJREF, type: 'string' },
   keyEnd: { id: NFTA_SET_ELEM_KEY_END, type: 'nest', set: dataAttrs },
+  /** The element's stateful expression (its counter, when the set has one); dumped when there is exactly one. */
+  expr: { id: NFTA_SET_ELEM_EXPR, type: 'nest', set: exprAttrs },
+  expressions: { id: NFTA_SET_ELEM_EXPRESSIONS, type: 'nest-array', set: exprAttrs, elemId: NFTA_LIST_ELEM },
 }, opts)
 
 export const setElemListAttrs = attrSet('setelem-list-attrs', {

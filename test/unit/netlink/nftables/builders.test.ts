@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { InvalidArgumentError } from '../../../../src/errors.js'
 import {
-  dnat, goTo, ifnameBytes, jump, masquerade, matchCtState, matchDaddr, matchDport, matchL4proto, matchSaddr,
+  concatRegister, dnat, dnatToMap, goTo, loadConcat, ifnameBytes, jump, masquerade, matchCtState, matchDaddr, matchDport, matchL4proto, matchSaddr,
   matchSport, parseCidr, redirect, snat, type Expr,
 } from '../../../../src/netlink/nftables/index.js'
 
@@ -130,5 +130,44 @@ describe('nftables rule builders', () => {
   it('verdicts', () => {
     assert.deepEqual(jump('x'), [{ kind: 'verdict', code: 'jump', chain: 'x' }])
     assert.deepEqual(goTo('y'), [{ kind: 'verdict', code: 'goto', chain: 'y' }])
+  })
+
+  describe('concatenations and maps (register layout of nft 1.0.6)', () => {
+    it('32-bit slots are named NFT_REG_n where a 16-byte register starts, NFT_REG32_xx elsewhere', () => {
+      assert.deepEqual([0, 1, 2, 3, 4, 5, 8, 12, 15].map(concatRegister), [1, 9, 10, 11, 2, 13, 3, 4, 23])
+      assert.throws(() => concatRegister(16), InvalidArgumentError)
+    })
+    it('ip daddr . meta l4proto . th dport loads into reg 1, 9, 10', () => {
+      assert.deepEqual(loadConcat(['ip daddr', 'meta l4proto', 'th dport']), {
+        slots: 3,
+        exprs: [
+          { kind: 'payload', base: 'network', offset: 16, len: 4, dreg: 1 },
+          { kind: 'meta', key: 'l4proto', dreg: 9 },
+          { kind: 'payload', base: 'transport', offset: 2, len: 2, dreg: 10 },
+        ],
+      })
+    })
+    it('ip6 daddr . meta l4proto . th dport loads into reg 1, 2, 13', () => {
+      assert.deepEqual(loadConcat(['ip6 daddr', 'meta l4proto', 'th dport']).exprs.map((e) => (e as { dreg: number }).dreg), [1, 2, 13])
+    })
+    it('more than 64 bytes do not fit the registers', () => {
+      assert.throws(() => loadConcat(['ip6 daddr', 'ip6 saddr', 'meta iifname', 'meta oifname', 'th dport']), /64/)
+    })
+    it('dnat ip to ... map: guard, key, lookup with dreg, nat with the port right after the address', () => {
+      assert.deepEqual(dnatToMap(4, 'm4', ['meta l4proto', 'th dport'], { tableFamily: 'inet' }), [
+        { kind: 'meta', key: 'nfproto', dreg: 1 },
+        { kind: 'cmp', op: 'eq', sreg: 1, data: hex('02') },
+        { kind: 'meta', key: 'l4proto', dreg: 1 },
+        { kind: 'payload', base: 'transport', offset: 2, len: 2, dreg: 9 },
+        { kind: 'lookup', set: 'm4', sreg: 1, dreg: 1 },
+        { kind: 'nat', type: 'dnat', family: 'ip', regAddrMin: 1, regProtoMin: 9 },
+      ])
+      const v6 = dnatToMap(6, 'm6', ['ip6 daddr', 'meta l4proto', 'th dport'])
+      assert.deepEqual(v6.at(-1), { kind: 'nat', type: 'dnat', family: 'ip6', regAddrMin: 1, regProtoMin: 2 })
+      assert.equal(v6[0]?.kind, 'payload', 'no guard outside inet tables')
+    })
+    it('refuses a key field of the other family', () => {
+      assert.throws(() => dnatToMap(6, 'm', ['ip daddr', 'th dport']), /not an IPv6 field/)
+    })
   })
 })

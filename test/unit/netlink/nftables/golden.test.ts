@@ -47,6 +47,8 @@ const DESCRIPTIONS: Record<string, string> = {
   dnat6: 'ip6 table, dnat to [fd00::2]:80, snat to [fd00::1] with a /64 prefix',
   set: 'ipv4_addr and inet_service sets with elements, and a rule looking both up',
   delete: 'rule at a position, delete rule by handle, flush chain, delete chain and table',
+  portmap: 'maps with concatenated keys and values (v4, v6, with and without the host address), counter per element, element comments, dnat ip/ip6 to <key> map @m',
+  'portmap-delete': 'delete map elements by concatenated key',
 }
 
 describe('nftables golden batches (nft 1.0.6)', () => {

@@ -1,0 +1,855 @@
+/**
+ * Pod bench (issue 4): pod start and pod density, podnet against podman 4 in the same run.
+ * Runs inside the sandbox (bench/pods/run.sh starts it through scripts/sandbox.sh): a private
+ * network and mount namespace with its own /run and a temp PODNET_STATE_DIR. The podnet
+ * network and podman's default network live in the sandbox's network namespace; the machine's
+ * own namespace, nftables and /run/netns are never touched. Writes bench/results/pods.json and
+ * pods.md.
+ *
+ *   node dist/bench/pods/main.js [--quick] [--only start,breakdown,density] [--starts N] [--cold N]
+ *       [--breakdown N] [--pods N] [--podman-pods N] [--out DIR]
+ *
+ * Pod start: `podnet pod run -d -f FILE` exactly as typed (bin/podnet.js executed through its
+ * shebang, with this shell's environment), timed from spawn until the command has exited.
+ * `-d` returns once every container's launcher has reported "ok", which it writes after the
+ * container's exec succeeded, and the network is attached before any container starts. Then,
+ * outside the timed interval, readiness is checked from outside: the container's process has
+ * exec'd (/proc/PID/comm is "sleep") and eth0 in its network namespace has an IPv4 address
+ * (`nsenter --net=/proc/PID/ns/net ip -j -4 addr show dev eth0`). If not, it is polled, and
+ * the time until it is ready counts instead. podman: `podman pod create` + `podman run -d --pod
+ * P --rootfs DIR sleep 3600`, same check. The two take turns.
+ */
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, release } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import {
+  ensureLauncher, parseManifest, pingSupervisor, request, stopSupervisor, type PodRecord,
+} from '../../src/runtime/index.js'
+import { assertSandboxed } from '../../src/testing/guard.js'
+import { fmtMs, fmtX, machineLoad, median, nowMs, percentile, sleep } from '../network/lib.js'
+import { run, type ChildResult } from './lib.js'
+import { Podman, removeCgroupTree, type PodmanInfo } from './podman.js'
+import { epochMs, spanTree, type Span, type TraceLine } from './trace.js'
+
+const HERE = dirname(fileURLToPath(import.meta.url))
+/** Repository root (this file is dist/bench/pods/main.js). */
+const ROOT = resolve(HERE, '../../..')
+const BIN = join(ROOT, 'bin/podnet.js')
+const NETWORK = 'podbench'
+const SUBNET = '10.231.0.0/16'
+
+interface Options {
+  quick: boolean
+  starts: number
+  cold: number
+  breakdown: number
+  pods: number
+  podmanPods: number
+  only: Set<string>
+  out: string
+}
+
+function parseArgs(argv: string[]): Options {
+  const quick = argv.includes('--quick')
+  const num = (flag: string, dflt: number): number => {
+    const i = argv.indexOf(flag)
+    if (i < 0) return dflt
+    const v = Number(argv[i + 1])
+    if (!Number.isInteger(v) || v <= 0) throw new Error(`${flag} needs a positive integer`)
+    return v
+  }
+  const onlyIdx = argv.indexOf('--only')
+  return {
+    quick,
+    starts: num('--starts', quick ? 3 : 20),
+    cold: num('--cold', quick ? 1 : 5),
+    breakdown: num('--breakdown', quick ? 2 : 8),
+    pods: num('--pods', quick ? 5 : 100),
+    podmanPods: num('--podman-pods', quick ? 3 : 30),
+    only: new Set(onlyIdx >= 0 ? (argv[onlyIdx + 1] ?? '').split(',') : ['start', 'breakdown', 'density']),
+    out: argv.includes('--out') ? String(argv[argv.indexOf('--out') + 1]) : join(ROOT, 'bench/results'),
+  }
+}
+
+const T0 = nowMs()
+const log = (s: string): void => { process.stderr.write(`[pods ${((nowMs() - T0) / 1000).toFixed(0).padStart(4)}s] ${s}\n`) }
+const load1 = (): number => loadavg()[0] ?? NaN
+
+// ------------------------------------------------------------------------------------------------
+// the world: rootfs, manifests, env
+
+interface World {
+  dir: string
+  rootfs: string
+  stateDir: string
+  cgroupParent: string
+  /** The CLI's environment: this shell's, plus the cgroup parent and a long supervisor idle time. */
+  env: NodeJS.ProcessEnv
+  podman?: Podman
+}
+
+function buildRootfs(dir: string): string {
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p))
+  if (!busybox) throw new Error('busybox-static is not installed (scripts/setup.sh)')
+  const root = join(dir, 'rootfs')
+  for (const d of ['bin', 'etc', 'proc', 'dev', 'tmp', 'sys']) mkdirSync(join(root, d), { recursive: true })
+  copyFileSync(busybox, join(root, 'bin/busybox'))
+  chmodSync(join(root, 'bin/busybox'), 0o755)
+  for (const a of ['sh', 'sleep']) symlinkSync('busybox', join(root, 'bin', a))
+  return root
+}
+
+function manifestText(w: World, name: string, containers: number): string {
+  return [
+    'apiVersion: v1',
+    'kind: Pod',
+    'metadata:',
+    `  name: ${name}`,
+    '  annotations:',
+    `    podnet.io/rootfs: ${w.rootfs}`,
+    `    podnet.io/network: ${NETWORK}`,
+    'spec:',
+    '  terminationGracePeriodSeconds: 0',
+    '  containers:',
+    ...Array.from({ length: containers }, (_, i) => [`  - name: c${i + 1}`, '    command: [sleep, "3600"]']).flat(),
+    '',
+  ].join('\n')
+}
+
+function manifestFile(w: World, name: string, containers: number): string {
+  const f = join(w.dir, `${name}.yaml`)
+  writeFileSync(f, manifestText(w, name, containers))
+  return f
+}
+
+const cli = (w: World, args: string[], env: NodeJS.ProcessEnv = w.env): Promise<ChildResult> => run(BIN, args, { env })
+
+async function mustCli(w: World, args: string[]): Promise<ChildResult> {
+  const r = await cli(w, args)
+  if (r.status !== 0) throw new Error(`podnet ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).trim().slice(-2000)}`)
+  return r
+}
+
+const readRecord = (w: World, name: string): PodRecord => JSON.parse(readFileSync(join(w.stateDir, 'pods', name, 'pod.json'), 'utf8')) as PodRecord
+
+// ------------------------------------------------------------------------------------------------
+// readiness, from outside
+
+interface Ready { ok: boolean; comm: string; addr: string }
+
+async function readyCheck(pid: number): Promise<Ready> {
+  let comm = ''
+  try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim() } catch { return { ok: false, comm: '(gone)', addr: '' } }
+  const r = await run('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-j', '-4', 'addr', 'show', 'dev', 'eth0'])
+  let addr = ''
+  try {
+    const j = JSON.parse(r.stdout) as Array<{ addr_info?: Array<{ local?: string; prefixlen?: number }> }>
+    const a = j[0]?.addr_info?.[0]
+    if (a?.local) addr = `${a.local}/${a.prefixlen}`
+  } catch { /* no eth0 yet */ }
+  return { ok: comm === 'sleep' && addr !== '', comm, addr }
+}
+
+/** Ready at return (true), or polls until ready and returns the extra ms (false + ms). */
+async function waitReady(pid: () => Promise<number>, t0: number): Promise<{ atReturn: boolean; readyMs: number; ready: Ready }> {
+  const tReturn = nowMs()
+  let ready = await readyCheck(await pid())
+  if (ready.ok) return { atReturn: true, readyMs: tReturn - t0, ready }
+  const deadline = nowMs() + 10_000
+  while (!ready.ok && nowMs() < deadline) {
+    await sleep(2)
+    ready = await readyCheck(await pid())
+  }
+  if (!ready.ok) throw new Error(`not ready 10 s after the command returned: comm '${ready.comm}', eth0 '${ready.addr}'`)
+  return { atReturn: false, readyMs: nowMs() - t0, ready }
+}
+
+// ------------------------------------------------------------------------------------------------
+// pod start
+
+interface StartSample {
+  tool: 'podnet' | 'podnet-noca' | 'podnet-cold' | 'podman'
+  i: number
+  /** Command wall time (spawn → exit), ms; podman: both commands. */
+  cmdMs: number
+  /** Until ready (= cmdMs when ready at return). */
+  readyMs: number
+  atReturn: boolean
+  addr: string
+  load1: number
+  /** podman: pod create and run -d separately. */
+  parts?: { createMs: number; runMs: number }
+}
+
+async function podnetStart(w: World, tool: StartSample['tool'], i: number, env: NodeJS.ProcessEnv = w.env): Promise<StartSample> {
+  const name = `${tool === 'podnet' ? 'pw' : tool === 'podnet-noca' ? 'pn' : 'pc'}${i}`
+  const file = manifestFile(w, name, 1)
+  const l = load1()
+  const t0 = nowMs()
+  const r = await cli(w, ['pod', 'run', '-d', '-f', file], env)
+  const cmdMs = nowMs() - t0
+  if (r.status !== 0) throw new Error(`podnet pod run -d -f ${file} exited ${r.status}: ${r.stderr.trim().slice(-2000)}`)
+  const pid = async (): Promise<number> => {
+    const st = readRecord(w, name).containers[0]?.state
+    return st?.status === 'running' ? st.pid : -1
+  }
+  const rd = await waitReady(pid, t0)
+  await request(w.stateDir, { op: 'rm', name, gracePeriodSeconds: 0 })
+  return { tool, i, cmdMs, readyMs: rd.atReturn ? cmdMs : rd.readyMs, atReturn: rd.atReturn, addr: rd.ready.addr, load1: l }
+}
+
+async function podmanStart(w: World, i: number): Promise<StartSample> {
+  const pm = w.podman!
+  const name = `pm${i}`
+  const l = load1()
+  const t0 = nowMs()
+  const s = await pm.startPod(name, w.rootfs, 1)
+  const cmdMs = nowMs() - t0
+  const cid = s.cids[0]!
+  const rd = await waitReady(async () => (await pm.inspect([cid]))[0]?.pid ?? -1, t0)
+  await pm.removePods([name])
+  return { tool: 'podman', i, cmdMs, readyMs: rd.atReturn ? cmdMs : rd.readyMs, atReturn: rd.atReturn, addr: rd.ready.addr, load1: l, parts: { createMs: s.createMs, runMs: s.runMs[0]! } }
+}
+
+async function waitSupervisorGone(w: World): Promise<void> {
+  await stopSupervisor(w.stateDir)
+  for (let i = 0; i < 100 && (await pingSupervisor(w.stateDir)); i++) await sleep(20)
+}
+
+interface StartResult { samples: StartSample[]; podmanFirst?: { createMs: number; runMs: number } }
+
+async function benchStart(o: Options, w: World): Promise<StartResult> {
+  const samples: StartSample[] = []
+  const res: StartResult = { samples }
+  // a reference row without NODE_EXTRA_CA_CERTS, unless the CLI's shebang removes it already
+  const noCa = process.env.NODE_EXTRA_CA_CERTS !== undefined && !/-u\s+NODE_EXTRA_CA_CERTS/.test(readFileSync(BIN, 'utf8').split('\n')[0] ?? '')
+  const envNoCa = { ...w.env }
+  delete envNoCa.NODE_EXTRA_CA_CERTS
+  // podman's first pod in fresh storage builds its pause image (catatonit): once, not a sample
+  if (w.podman) {
+    const s = await w.podman.startPod('pm-first', w.rootfs, 1)
+    res.podmanFirst = { createMs: s.createMs, runMs: s.runMs[0]! }
+    await w.podman.removePods(['pm-first'])
+    log(`podman first pod in fresh storage: pod create ${fmtMs(s.createMs)} ms (builds the pause image), run -d ${fmtMs(s.runMs[0]!)} ms`)
+  }
+  // cold: no supervisor; the command starts one
+  for (let i = 0; i < o.cold; i++) {
+    await waitSupervisorGone(w)
+    const s = await podnetStart(w, 'podnet-cold', i)
+    samples.push(s)
+    log(`podnet cold ${i + 1}/${o.cold}: ${fmtMs(s.readyMs)} ms (${s.addr}), load ${s.load1.toFixed(2)}`)
+  }
+  if (!(await pingSupervisor(w.stateDir))) await mustCli(w, ['pod', 'supervisor', 'start'])
+  // warm, interleaved (the order rotates so drift in the machine's load touches every tool alike)
+  for (let i = 0; i < o.starts; i++) {
+    const tools: Array<() => Promise<StartSample>> = [
+      () => podnetStart(w, 'podnet', i),
+      ...(w.podman ? [() => podmanStart(w, i)] : []),
+      ...(noCa ? [() => podnetStart(w, 'podnet-noca', i, envNoCa)] : []),
+    ]
+    const line: string[] = []
+    for (let k = 0; k < tools.length; k++) {
+      const s = await tools[(k + i) % tools.length]!()
+      samples.push(s)
+      line.push(`${s.tool} ${fmtMs(s.readyMs)}${s.atReturn ? '' : '*'}`)
+      await sleep(100)
+    }
+    log(`start round ${i + 1}/${o.starts}: ${line.join(', ')} ms; load ${load1().toFixed(2)}`)
+  }
+  return res
+}
+
+// ------------------------------------------------------------------------------------------------
+// breakdown
+
+interface Segment { what: string; ms: number }
+
+/** The direct children of PodRuntime.run (traced-supervisor.ts labels), grouped by the kind of work, in run order. */
+const RUN_CATEGORIES: Array<[RegExp, string]> = [
+  [/^(claim the pod name|pod\.json write|file system calls|find the launcher binary|cgroup checkLimits)/, 'state: name claim, pod.json writes, directories, /etc files; launcher lookup'],
+  [/^(unshare|sethostname|mount |setns|open \(libc\))/, 'namespaces: unshare(net, ipc, uts), sethostname, pin bind mounts, setns back; /dev/shm mount'],
+  [/^spawn catatonit/, 'pause: spawn catatonit (fork + exec, synchronous part)'],
+  [/^(open the pinned netns|netlink socket open|netlink request)/, 'loopback up: open the pinned netns, netlink socket, RTM_NEWLINK'],
+  [/^cgroup (create|addProcess|oomKills)/, 'cgroups: pod/pause directories in cpu, memory, pids; move the pause (cgroup.procs)'],
+  [/^network attach/, 'network attach (bridge layer: IPAM, veth, addresses, routes, nf_tables)'],
+  [/^start a container/, 'container: podnet-launch (cgroup, spawn, its fork/setns/mounts/pivot_root/exec until "ok")'],
+]
+
+interface BreakdownResult {
+  /** Median ms per segment over the warm samples, in order; they add up to the median-ish total. */
+  warm: Array<{ what: string; p50: number; mean: number }>
+  warmTotal: { p50: number; mean: number; n: number }
+  /** The supervisor's side of one run request: span tree (median inclusive / self ms per path). */
+  tree: Array<{ path: string[]; incl: number; self: number; calls: number }>
+  cold: Array<{ what: string; p50: number; mean: number }>
+  coldTotal: { p50: number; mean: number; n: number }
+  /** Fresh node processes: `node -e 0` and the import of single modules. */
+  floors: Array<{ what: string; p50: number; n: number }>
+}
+
+/** Runs the CLI with the trace hook; returns the bench-side spawn and close times (epoch ms). */
+function tracedCli(w: World, args: string[], traceFile: string): Promise<{ pid: number; spawnAt: number; closeAt: number; status: number; stderr: string }> {
+  return new Promise((res, rej) => {
+    const env = { ...w.env, NODE_OPTIONS: `--import=${pathToFileURL(join(HERE, 'cli-hook.js')).href}`, BENCH_TRACE_FILE: traceFile }
+    const spawnAt = epochMs()
+    const c = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
+    let stderr = ''
+    c.stdout!.on('data', () => undefined)
+    c.stderr!.on('data', (b: Buffer) => { stderr += b.toString() })
+    c.on('error', rej)
+    c.on('close', (code) => res({ pid: c.pid ?? -1, spawnAt, closeAt: epochMs(), status: code ?? 1, stderr }))
+  })
+}
+
+const readTrace = (f: string): TraceLine[] => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceLine) : [])
+
+function cliSegments(L: TraceLine, spawnAt: number): Segment[] {
+  const m = L.marks
+  return [
+    { what: 'process start: fork, exec of the shebang (`/usr/bin/env`) and of node', ms: L.origin - spawnAt },
+    { what: 'node bootstrap (V8, built-ins; NODE_EXTRA_CA_CERTS is read here when set)', ms: m.hook! - L.origin },
+    { what: 'CLI module load: main, commander, the commands, then runtime/index (koffi, netlink, bridge, runtime)', ms: m.manifestRead! - m.hook! },
+  ]
+}
+
+async function benchBreakdown(o: Options, w: World): Promise<BreakdownResult> {
+  const traceFile = join(w.dir, 'trace.jsonl')
+  const floors: BreakdownResult['floors'] = []
+  const reps = o.quick ? 2 : 5
+  const envNoCa = { ...w.env }
+  delete envNoCa.NODE_EXTRA_CA_CERTS
+  const floor = async (what: string, args: string[], env: NodeJS.ProcessEnv, inProcess: boolean): Promise<void> => {
+    const xs: number[] = []
+    for (let i = 0; i < reps; i++) {
+      const r = await run(process.execPath, args, { env })
+      if (r.status !== 0) throw new Error(`${what}: ${r.stderr.slice(-500)}`)
+      xs.push(inProcess ? Number(r.stdout.trim()) : r.wallMs)
+    }
+    floors.push({ what, p50: median(xs), n: xs.length })
+  }
+  await floor('`node -e 0` (whole process), NODE_EXTRA_CA_CERTS as in this shell', ['-e', '0'], w.env, false)
+  await floor('`node -e 0` (whole process), without NODE_EXTRA_CA_CERTS', ['-e', '0'], envNoCa, false)
+  const imp = (what: string, spec: string): Promise<void> =>
+    floor(`import of ${what} (in a fresh process)`, ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(spec)}); process.stdout.write(String(performance.now() - t))`], envNoCa, true)
+  const url = (p: string): string => pathToFileURL(join(ROOT, p)).href
+  await imp('dist/src/cli/main.js (CLI: commander + commands)', url('dist/src/cli/main.js'))
+  await imp('dist/src/runtime/index.js (what `pod run` imports)', url('dist/src/runtime/index.js'))
+  await imp('koffi', pathToFileURL(join(ROOT, 'node_modules/koffi/index.js')).href)
+  await imp('yaml', pathToFileURL(join(ROOT, 'node_modules/yaml/dist/index.js')).href)
+  await imp('dist/src/runtime/manifest-yaml.js (manifest parsing alone)', url('dist/src/runtime/manifest-yaml.js'))
+  // what each layer adds to the CLI's `pod run` path, imported one after the other in one fresh process
+  const chain: Array<[string, string]> = [
+    ['CLI: dist/src/cli/main.js (commander, every command module)', url('dist/src/cli/main.js')],
+    ['+ yaml', pathToFileURL(join(ROOT, 'node_modules/yaml/dist/index.js')).href],
+    ['+ runtime manifest parsing (manifest-yaml.js, manifest.js, quantity.js)', url('dist/src/runtime/manifest-yaml.js')],
+    ['+ koffi (the libc bindings load libc.so.6)', url('dist/src/sys/libc.js')],
+    ['+ netlink route + netns', url('dist/src/netns/index.js')],
+    ['+ nf_tables + bridge layer', url('dist/src/bridge/index.js')],
+    ['+ the rest of runtime/index.js (pod-runtime, supervisor, cgroups, launcher)', url('dist/src/runtime/index.js')],
+  ]
+  const chainScript = `const out = []; let t = performance.now(); for (const u of ${JSON.stringify(chain.map((c) => c[1]))}) { await import(u); const n = performance.now(); out.push(n - t); t = n } process.stdout.write(JSON.stringify(out))`
+  const chainRuns: number[][] = []
+  for (let i = 0; i < reps; i++) {
+    const r = await run(process.execPath, ['--input-type=module', '-e', chainScript], { env: envNoCa })
+    if (r.status !== 0) throw new Error(`import chain: ${r.stderr.slice(-500)}`)
+    chainRuns.push(JSON.parse(r.stdout) as number[])
+  }
+  chain.forEach(([what], k) => floors.push({ what: `import chain, one process: ${what}`, p50: median(chainRuns.map((x) => x[k]!)), n: reps }))
+  for (const f of floors) log(`floor: ${f.what}: ${fmtMs(f.p50)} ms`)
+
+  // warm: the traced supervisor (src/runtime/supervisor-main.ts + wrappers), the CLI with the hook
+  await waitSupervisorGone(w)
+  rmSync(traceFile, { force: true })
+  const supLog = openSync(join(w.dir, 'traced-supervisor.log'), 'a')
+  const sup = spawn(process.execPath, ['--max-semi-space-size=1', join(HERE, 'traced-supervisor.js'), '--state-dir', w.stateDir], {
+    detached: true, stdio: ['ignore', supLog, supLog], env: { ...w.env, BENCH_TRACE_FILE: traceFile },
+  })
+  closeSync(supLog)
+  sup.unref()
+  for (let i = 0; i < 500 && !(await pingSupervisor(w.stateDir)); i++) await sleep(20)
+  if (!(await pingSupervisor(w.stateDir))) throw new Error(`the traced supervisor did not start: ${readFileSync(join(w.dir, 'traced-supervisor.log'), 'utf8').slice(-1000)}`)
+  const warmRuns: Array<{ segs: Segment[]; total: number; spans: Span[] }> = []
+  for (let i = 0; i < o.breakdown; i++) {
+    const name = `pb${i}`
+    const file = manifestFile(w, name, 1)
+    const before = readTrace(traceFile).length
+    const r = await tracedCli(w, ['pod', 'run', '-d', '-f', file], traceFile)
+    if (r.status !== 0) throw new Error(`traced pod run: ${r.stderr.slice(-1000)}`)
+    await request(w.stateDir, { op: 'rm', name, gracePeriodSeconds: 0 })
+    const lines = readTrace(traceFile).slice(before)
+    const L = lines.find((x) => x.who === 'cli' && x.pid === r.pid)
+    const S = lines.find((x) => x.who === 'supervisor' && x.spans?.[0]?.label === "supervisor: request 'run'")
+    const ping = L?.conns?.find((c) => c.op === 'ping')
+    const runC = L?.conns?.find((c) => c.op === 'run')
+    if (!L || !S || !ping || !runC) throw new Error(`incomplete trace for ${name}: ${JSON.stringify(lines).slice(0, 1000)}`)
+    const root = S.spans![0]!
+    const runSpan = S.spans!.findIndex((s) => s.label === 'PodRuntime.run')
+    const segs: Segment[] = [
+      ...cliSegments(L, r.spawnAt),
+      { what: 'read, parse and validate the manifest (yaml)', ms: ping.t0 - L.marks.manifestRead! },
+      { what: 'supervisor ping round trip (ensureSupervisor: connect, request, answer)', ms: ping.t1 - ping.t0 },
+      { what: 'between the ping and the run request', ms: runC.t0 - ping.t1 },
+      { what: 'run request: connect and send, until the supervisor handles it', ms: root.t0 - runC.t0 },
+      { what: 'supervisor: request handling outside PodRuntime.run', ms: (root.t1 - root.t0) - (runSpan >= 0 ? S.spans![runSpan]!.t1 - S.spans![runSpan]!.t0 : 0) },
+    ]
+    if (runSpan >= 0) {
+      const rs = S.spans![runSpan]!
+      let kids = 0
+      const byLabel = new Map<string, number>()
+      S.spans!.forEach((s) => {
+        if (s.parent !== runSpan) return
+        byLabel.set(s.label, (byLabel.get(s.label) ?? 0) + s.t1 - s.t0)
+        kids += s.t1 - s.t0
+      })
+      const cats = new Map<string, number>()
+      for (const [label, ms] of byLabel) {
+        const cat = RUN_CATEGORIES.find(([re]) => re.test(label))?.[1] ?? label
+        cats.set(cat, (cats.get(cat) ?? 0) + ms)
+      }
+      for (const [, cat] of RUN_CATEGORIES) if (cats.has(cat)) segs.push({ what: `supervisor: ${cat}`, ms: cats.get(cat)! })
+      for (const [cat, ms] of cats) if (!RUN_CATEGORIES.some(([, c]) => c === cat)) segs.push({ what: `supervisor: ${cat}`, ms })
+      segs.push({ what: 'supervisor: PodRuntime.run own code (validation, undo stack, records, glue between the calls above)', ms: rs.t1 - rs.t0 - kids })
+    }
+    segs.push(
+      { what: 'run response: serialize, send, the CLI reads it', ms: runC.t1 - root.t1 },
+      { what: 'CLI prints the result and exits', ms: L.marks.exit! - runC.t1 },
+      { what: 'process teardown until the bench sees the exit', ms: r.closeAt - L.marks.exit! },
+    )
+    warmRuns.push({ segs, total: r.closeAt - r.spawnAt, spans: S.spans! })
+    log(`breakdown warm ${i + 1}/${o.breakdown}: ${fmtMs(r.closeAt - r.spawnAt)} ms`)
+  }
+  // cold: no supervisor; the CLI starts a normal one, which the hook (inherited through NODE_OPTIONS) marks
+  const coldRuns: Array<{ segs: Segment[]; total: number }> = []
+  const coldN = o.quick ? 1 : 3
+  for (let i = 0; i < coldN; i++) {
+    await waitSupervisorGone(w)
+    const name = `pbc${i}`
+    const file = manifestFile(w, name, 1)
+    const before = readTrace(traceFile).length
+    const r = await tracedCli(w, ['pod', 'run', '-d', '-f', file], traceFile)
+    if (r.status !== 0) throw new Error(`traced cold pod run: ${r.stderr.slice(-1000)}`)
+    await request(w.stateDir, { op: 'rm', name, gracePeriodSeconds: 0 })
+    const lines = readTrace(traceFile).slice(before)
+    const L = lines.find((x) => x.who === 'cli' && x.pid === r.pid)
+    const M = lines.find((x) => x.who === 'supervisor-start')
+    const conns = L?.conns ?? []
+    const firstPing = conns[0]
+    const pings = conns.filter((c) => c.op === 'ping')
+    const lastPing = pings.at(-1)
+    const runC = conns.find((c) => c.op === 'run')
+    if (!L || !M || !firstPing || !lastPing || !runC || L.marks.spawnSupervisor === undefined) throw new Error(`incomplete cold trace: ${JSON.stringify(lines).slice(0, 1000)}`)
+    const segs: Segment[] = [
+      ...cliSegments(L, r.spawnAt),
+      { what: 'read, parse and validate the manifest (yaml)', ms: firstPing.t0 - L.marks.manifestRead! },
+      { what: 'first ping: no supervisor (ENOENT)', ms: L.marks.spawnSupervisor - firstPing.t0 },
+      { what: 'supervisor: spawn, exec and node bootstrap', ms: M.marks.hook! - L.marks.spawnSupervisor },
+      { what: 'supervisor: module load (runtime, koffi, netlink, bridge) and Supervisor.start (lock, adopt) until listen()', ms: M.marks.listen! - M.marks.hook! },
+      { what: 'supervisor: listen() until listening', ms: M.marks.listening! - M.marks.listen! },
+      { what: `the CLI's next successful ping (it polls every 20 ms; ${pings.length} pings in all)`, ms: lastPing.t1 - M.marks.listening! },
+      { what: 'between the ping and the run request', ms: runC.t0 - lastPing.t1 },
+      { what: 'run request round trip (the supervisor\'s first pod: see the warm tree for its parts)', ms: runC.t1 - runC.t0 },
+      { what: 'CLI prints the result and exits', ms: L.marks.exit! - runC.t1 },
+      { what: 'process teardown until the bench sees the exit', ms: r.closeAt - L.marks.exit! },
+    ]
+    coldRuns.push({ segs, total: r.closeAt - r.spawnAt })
+    log(`breakdown cold ${i + 1}/${coldN}: ${fmtMs(r.closeAt - r.spawnAt)} ms`)
+  }
+  // back to a normal supervisor for what follows
+  await waitSupervisorGone(w)
+  await mustCli(w, ['pod', 'supervisor', 'start'])
+
+  const agg = (runs: Array<{ segs: Segment[] }>): Array<{ what: string; p50: number; mean: number }> => {
+    const order: string[] = []
+    const by = new Map<string, number[]>()
+    for (const r of runs) {
+      for (const s of r.segs) {
+        if (!by.has(s.what)) { by.set(s.what, []); order.push(s.what) }
+      }
+    }
+    for (const r of runs) for (const k of order) by.get(k)!.push(r.segs.filter((s) => s.what === k).reduce((a, s) => a + s.ms, 0))
+    return order.map((what) => ({ what, p50: median(by.get(what)!), mean: by.get(what)!.reduce((a, b) => a + b, 0) / runs.length }))
+  }
+  const tot = (xs: number[]): { p50: number; mean: number; n: number } => ({ p50: median(xs), mean: xs.reduce((a, b) => a + b, 0) / (xs.length || 1), n: xs.length })
+  // span tree: median per path over the warm runs (a path missing from a run counts 0)
+  const trees = warmRuns.map((r) => spanTree(r.spans))
+  const keys: string[] = []
+  const firstT0 = new Map<string, number>()
+  warmRuns.forEach((r, ri) => {
+    const base = r.spans[0]?.t0 ?? 0
+    trees[ri]!.forEach((row) => {
+      const k = row.path.join('\u0000')
+      if (!firstT0.has(k)) keys.push(k)
+      const idx = r.spans.findIndex((s, si) => {
+        const p: string[] = []
+        for (let cur: Span | undefined = r.spans[si]; cur; cur = cur.parent >= 0 ? r.spans[cur.parent] : undefined) p.unshift(cur.label)
+        return p.join('\u0000') === k && s
+      })
+      const t = idx >= 0 ? r.spans[idx]!.t0 - base : Infinity
+      firstT0.set(k, Math.min(firstT0.get(k) ?? Infinity, t))
+    })
+  })
+  // depth-first order: children after their parent, siblings by first start
+  const sortedKeys = [...keys].sort((a, b) => {
+    const pa = a.split('\u0000')
+    const pb = b.split('\u0000')
+    for (let d = 0; d < Math.min(pa.length, pb.length); d++) {
+      if (pa[d] === pb[d]) continue
+      const ka = pa.slice(0, d + 1).join('\u0000')
+      const kb = pb.slice(0, d + 1).join('\u0000')
+      return (firstT0.get(ka) ?? 0) - (firstT0.get(kb) ?? 0)
+    }
+    return pa.length - pb.length
+  })
+  const tree = sortedKeys.map((k) => {
+    const rows = trees.map((t) => t.find((r) => r.path.join('\u0000') === k))
+    return {
+      path: k.split('\u0000'),
+      incl: median(rows.map((r) => r?.inclMs ?? 0)),
+      self: median(rows.map((r) => r?.selfMs ?? 0)),
+      calls: median(rows.map((r) => r?.calls ?? 0)),
+    }
+  })
+  return { warm: agg(warmRuns), warmTotal: tot(warmRuns.map((r) => r.total)), tree, cold: agg(coldRuns), coldTotal: tot(coldRuns.map((r) => r.total)), floors }
+}
+
+// ------------------------------------------------------------------------------------------------
+// density
+
+interface Mem { rssKb: number; pssKb: number }
+
+function smapsRollup(pid: number): Mem {
+  const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+  const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? NaN)
+  return { rssKb: kb('Rss'), pssKb: kb('Pss') }
+}
+
+interface Group { what: string; processes: number; rssKb: number; pssKb: number }
+
+const group = (what: string, pids: number[]): Group => {
+  const ms = pids.map(smapsRollup)
+  return { what, processes: pids.length, rssKb: ms.reduce((a, m) => a + m.rssKb, 0), pssKb: ms.reduce((a, m) => a + m.pssKb, 0) }
+}
+
+interface DensityResult {
+  podnet?: { pods: number; containersPerPod: number; startS: number; supervisorIdle: Mem; supervisorPid: number; groups: Group[] }
+  podman?: { pods: number; containersPerPod: number; startS: number; groups: Group[] }
+}
+
+async function benchDensity(o: Options, w: World): Promise<DensityResult> {
+  const res: DensityResult = {}
+  // podnet: a fresh supervisor, started by the CLI as a user would
+  await waitSupervisorGone(w)
+  await mustCli(w, ['pod', 'supervisor', 'start'])
+  const ping = await pingSupervisor(w.stateDir)
+  if (!ping) throw new Error('no supervisor')
+  await sleep(1000)
+  const supervisorIdle = smapsRollup(ping.pid)
+  log(`density: podnet supervisor idle: RSS ${(supervisorIdle.rssKb / 1024).toFixed(1)} MB, PSS ${(supervisorIdle.pssKb / 1024).toFixed(1)} MB`)
+  const names: string[] = []
+  const recs: PodRecord[] = []
+  const t = nowMs()
+  try {
+    for (let i = 0; i < o.pods; i++) {
+      const name = `pd${i}`
+      const { spec } = parseManifest(manifestText(w, name, 2), { baseDir: w.dir })
+      recs.push(await request<PodRecord>(w.stateDir, { op: 'run', spec }))
+      names.push(name)
+      if ((i + 1) % 25 === 0) log(`density: ${i + 1} podnet pods`)
+    }
+    const startS = (nowMs() - t) / 1000
+    await sleep(2000)
+    const pauses = recs.map((r) => r.sandbox.pause!.pid)
+    const launchers = recs.flatMap((r) => r.containers.map((c) => (c.state.status === 'running' ? c.state.launcher.pid : -1)))
+    const workloads = recs.flatMap((r) => r.containers.map((c) => (c.state.status === 'running' ? c.state.pid : -1)))
+    if (launchers.includes(-1)) throw new Error('a podnet container is not running')
+    res.podnet = {
+      pods: o.pods, containersPerPod: 2, startS, supervisorIdle, supervisorPid: ping.pid,
+      groups: [group('supervisor (one for all pods)', [ping.pid]), group('pause (catatonit -P)', pauses), group('launcher monitor (podnet-launch)', launchers), group('workload (busybox sleep; excluded)', workloads)],
+    }
+    log(`density: podnet ${o.pods} pods measured (${startS.toFixed(1)} s to start them)`)
+  } finally {
+    for (const n of names) await request(w.stateDir, { op: 'rm', name: n, gracePeriodSeconds: 0 }).catch((e: unknown) => log(`rm ${n}: ${String(e)}`))
+  }
+  // podman
+  const pm = w.podman
+  if (pm) {
+    const pnames: string[] = []
+    const t1 = nowMs()
+    try {
+      for (let i = 0; i < o.podmanPods; i++) {
+        const name = `pmd${i}`
+        pnames.push(name)
+        await pm.startPod(name, w.rootfs, 2)
+        if ((i + 1) % 10 === 0) log(`density: ${i + 1} podman pods`)
+      }
+      const startS = (nowMs() - t1) / 1000
+      await sleep(2000)
+      const cs = await pm.inspect(await pm.allContainerIds())
+      const infra = cs.filter((c) => c.infra)
+      if (infra.length !== o.podmanPods || cs.length !== 3 * o.podmanPods) throw new Error(`podman: ${infra.length} infra containers, ${cs.length} containers for ${o.podmanPods} pods`)
+      res.podman = {
+        pods: o.podmanPods, containersPerPod: 2, startS,
+        groups: [
+          group('infra: catatonit -P (pause image)', infra.map((c) => c.pid)),
+          group('conmon (one per container, infra included)', cs.map((c) => c.conmonPid)),
+          group('workload (busybox sleep; excluded)', cs.filter((c) => !c.infra).map((c) => c.pid)),
+        ],
+      }
+      log(`density: podman ${o.podmanPods} pods measured (${startS.toFixed(1)} s to start them)`)
+    } finally {
+      await pm.removePods(pnames)
+    }
+  }
+  return res
+}
+
+// ------------------------------------------------------------------------------------------------
+// report
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
+}
+
+const mb = (kb: number): string => (kb / 1024).toFixed(2)
+
+interface Target { what: string; target: string; measured: string; pass: boolean }
+
+function report(o: Options, env: Record<string, unknown>, start: StartResult | undefined, bd: BreakdownResult | undefined, dens: DensityResult | undefined, podmanInfo: PodmanInfo | undefined): { md: string; targets: Target[] } {
+  const out: string[] = []
+  const targets: Target[] = []
+  out.push(`Machine: ${env.cpus} CPU, kernel ${env.kernel}, node ${env.node}. Load before: ${env.loadBefore}; after: ${env.loadAfter}.`)
+  out.push(`podnet CLI: \`${env.shebang}\` (bin/podnet.js executed directly); NODE_EXTRA_CA_CERTS ${env.extraCaCerts ? `set (${env.extraCaCerts})` : 'not set'} in the bench's environment.`)
+  if (podmanInfo) out.push(`podman ${podmanInfo.version}, ${podmanInfo.ociRuntime}, conmon, network backend ${podmanInfo.networkBackend} (${podmanInfo.iptables}), cgroup manager ${podmanInfo.cgroupManager}, vfs storage in a temp dir.`)
+  out.push('')
+  if (start) {
+    const rows: string[][] = []
+    const of = (tool: StartSample['tool']): StartSample[] => start.samples.filter((s) => s.tool === tool)
+    const warm = of('podnet')
+    const warmP50 = percentile(warm.map((s) => s.readyMs), 50)
+    const row = (label: string, xs: StartSample[], f: (s: StartSample) => number = (s) => s.readyMs): void => {
+      if (!xs.length) return
+      const v = xs.map(f)
+      const notReady = xs.filter((s) => !s.atReturn).length
+      rows.push([label, String(v.length), fmtMs(percentile(v, 50)), fmtMs(percentile(v, 95)), `${fmtMs(Math.min(...v))}–${fmtMs(Math.max(...v))}`, `${notReady}`, fmtX(percentile(v, 50) / warmP50)])
+    }
+    row('podnet `pod run -d -f FILE`, warm supervisor', warm)
+    row('podnet, same, NODE_EXTRA_CA_CERTS removed (what the new shebang gives)', of('podnet-noca'))
+    row('podnet, cold: no supervisor yet (the command starts it)', of('podnet-cold'))
+    const pm = of('podman')
+    row('podman `pod create` + `run -d --pod --rootfs`', pm)
+    row('  podman `pod create` alone', pm, (s) => s.parts!.createMs)
+    row('  podman `run -d --pod --rootfs` alone', pm, (s) => s.parts!.runMs)
+    out.push('### Pod start: one busybox container on a network, from the command until it runs with eth0 addressed', '')
+    out.push('Ready = the command has returned, the container\'s process has exec\'d (`/proc/PID/comm` is `sleep`) and eth0 in its network namespace has its IPv4 address (checked from outside right after the return; "not ready at return" counts the samples where it had to be polled, and then the time until ready counts).', '')
+    out.push(table(['what', 'n', 'p50 ms', 'p95 ms', 'min–max', 'not ready at return', '× podnet warm p50'], rows), '')
+    if (start.podmanFirst) out.push(`podman's first pod in its fresh storage (not a sample): pod create ${fmtMs(start.podmanFirst.createMs)} ms (it builds its catatonit pause image), run -d ${fmtMs(start.podmanFirst.runMs)} ms.`, '')
+    if (pm.length && warm.length) {
+      const pp = percentile(pm.map((s) => s.readyMs), 50)
+      const ratio = pp / warmP50
+      targets.push({ what: 'pod start p50: podman / podnet (warm supervisor)', target: '≥ 5×', measured: `${fmtMs(pp)} / ${fmtMs(warmP50)} ms = ${fmtX(ratio)}`, pass: ratio >= 5 })
+      const noca = of('podnet-noca')
+      if (noca.length) {
+        const np = percentile(noca.map((s) => s.readyMs), 50)
+        targets.push({ what: 'pod start p50: podman / podnet without NODE_EXTRA_CA_CERTS', target: '≥ 5×', measured: `${fmtMs(pp)} / ${fmtMs(np)} ms = ${fmtX(pp / np)}`, pass: pp / np >= 5 })
+      }
+      const cold = of('podnet-cold')
+      if (cold.length) {
+        const cp = percentile(cold.map((s) => s.readyMs), 50)
+        targets.push({ what: 'pod start p50: podman / podnet cold (for reference)', target: '–', measured: `${fmtMs(pp)} / ${fmtMs(cp)} ms = ${fmtX(pp / cp)}`, pass: pp / cp >= 5 })
+      }
+    }
+  }
+  if (bd) {
+    out.push(`### Where podnet's pod start goes (warm supervisor; median of ${bd.warmTotal.n} traced runs)`, '')
+    out.push(`Total of the traced runs: p50 ${fmtMs(bd.warmTotal.p50)} ms, mean ${fmtMs(bd.warmTotal.mean)} ms (the CLI preloads a small marking hook, and the supervisor has wrappers around the calls below: both add a little). Each segment is the median over the runs; the means add up to the mean total.`, '')
+    out.push(table(['segment', 'p50 ms', 'mean ms'], [...bd.warm.map((s) => [s.what, fmtMs(s.p50), fmtMs(s.mean)]), ['total', fmtMs(bd.warmTotal.p50), fmtMs(bd.warmTotal.mean)]]), '')
+    out.push('The supervisor\'s side of the run request (span tree, median ms over the runs; "self" excludes the wrapped calls below a row; rows under 0.1 ms left out):', '')
+    out.push(table(['span', 'calls', 'inclusive ms', 'self ms'], bd.tree.filter((r) => r.incl >= 0.1).map((r) => [`${'&nbsp;&nbsp;'.repeat(r.path.length - 1)}${r.path.at(-1)}`, String(r.calls), fmtMs(r.incl), fmtMs(r.self)])), '')
+    if (bd.cold.length) {
+      out.push(`Cold start (no supervisor; median of ${bd.coldTotal.n}):`, '')
+      out.push(table(['segment', 'p50 ms', 'mean ms'], [...bd.cold.map((s) => [s.what, fmtMs(s.p50), fmtMs(s.mean)]), ['total', fmtMs(bd.coldTotal.p50), fmtMs(bd.coldTotal.mean)]]), '')
+    }
+    out.push('Fresh node processes (median):', '')
+    out.push(table(['what', 'n', 'ms'], bd.floors.map((f) => [f.what, String(f.n), fmtMs(f.p50)])), '')
+  }
+  if (dens) {
+    out.push('### Density: pods of two busybox `sleep` containers, memory of what the runtime runs for them (smaps_rollup)', '')
+    const rows: string[][] = []
+    const pn = dens.podnet
+    if (pn) {
+      const g = (w: string): Group => pn.groups.find((x) => x.what.startsWith(w))!
+      const sup = g('supervisor')
+      const pause = g('pause')
+      const lau = g('launcher')
+      const wl = g('workload')
+      const n = pn.pods
+      rows.push([`podnet (${n} pods)`, 'supervisor: total / pods', `1 (${mb(sup.rssKb)} MB RSS, ${mb(sup.pssKb)} MB PSS; idle before the pods ${mb(pn.supervisorIdle.rssKb)} / ${mb(pn.supervisorIdle.pssKb)})`, mb(sup.rssKb / n), mb(sup.pssKb / n)])
+      rows.push(['', '  (the supervisor\'s growth only: (with pods − idle) / pods)', '', mb((sup.rssKb - pn.supervisorIdle.rssKb) / n), mb((sup.pssKb - pn.supervisorIdle.pssKb) / n)])
+      rows.push(['', 'pause (catatonit -P)', `${pause.processes}`, mb(pause.rssKb / n), mb(pause.pssKb / n)])
+      rows.push(['', 'launcher monitors (podnet-launch, one per container)', `${lau.processes}`, mb(lau.rssKb / n), mb(lau.pssKb / n)])
+      const without = { rss: (sup.rssKb + pause.rssKb) / n, pss: (sup.pssKb + pause.pssKb) / n }
+      const withL = { rss: without.rss + lau.rssKb / n, pss: without.pss + lau.pssKb / n }
+      rows.push(['', '**per pod, without the launcher monitors** (pause + supervisor share)', '', `**${mb(without.rss)}**`, `**${mb(without.pss)}**`])
+      rows.push(['', '**per pod, with the launcher monitors**', '', `**${mb(withL.rss)}**`, `**${mb(withL.pss)}**`])
+      rows.push(['', 'workloads (excluded, for reference)', `${wl.processes}`, mb(wl.rssKb / n), mb(wl.pssKb / n)])
+      targets.push({ what: `density: podnet RSS per pod, pause + supervisor share (${n} pods)`, target: '≤ 2 MB', measured: `${mb(without.rss)} MB (PSS ${mb(without.pss)} MB)`, pass: without.rss <= 2048 })
+      targets.push({ what: `density: podnet RSS per pod with the launcher monitors (${n} pods)`, target: '≤ 2 MB', measured: `${mb(withL.rss)} MB (PSS ${mb(withL.pss)} MB)`, pass: withL.rss <= 2048 })
+    }
+    const pm = dens.podman
+    if (pm) {
+      const g = (w: string): Group => pm.groups.find((x) => x.what.startsWith(w))!
+      const infra = g('infra')
+      const con = g('conmon')
+      const wl = g('workload')
+      const n = pm.pods
+      rows.push([`podman (${n} pods)`, 'infra: catatonit -P', `${infra.processes}`, mb(infra.rssKb / n), mb(infra.pssKb / n)])
+      rows.push(['', 'conmon (infra + 2 containers)', `${con.processes}`, mb(con.rssKb / n), mb(con.pssKb / n)])
+      rows.push(['', '**per pod** (no daemon to share)', '', `**${mb((infra.rssKb + con.rssKb) / n)}**`, `**${mb((infra.pssKb + con.pssKb) / n)}**`])
+      rows.push(['', 'workloads (excluded, for reference)', `${wl.processes}`, mb(wl.rssKb / n), mb(wl.pssKb / n)])
+      if (pn) {
+        const pnRss = (pn.groups[0]!.rssKb + pn.groups[1]!.rssKb) / pn.pods
+        const pnRssL = pnRss + pn.groups[2]!.rssKb / pn.pods
+        targets.push({ what: 'density: podman RSS per pod / podnet (without / with monitors)', target: '–', measured: `${fmtX(((infra.rssKb + con.rssKb) / n) / pnRss)} / ${fmtX(((infra.rssKb + con.rssKb) / n) / pnRssL)}`, pass: true })
+      }
+    }
+    out.push(table(['runtime', 'what', 'processes', 'RSS MB per pod', 'PSS MB per pod'], rows), '')
+    out.push('RSS counts every page a process maps, shared ones (the node binary, libc, a static binary\'s text) in full in each process; PSS divides each shared page among the processes that map it, so it falls as pods are added. The supervisor\'s share is its whole RSS divided by the pods it serves.', '')
+  }
+  if (targets.length) {
+    out.push('### Targets', '')
+    out.push(table(['target', 'need', 'measured', 'result'], targets.map((t) => [t.what, t.target, t.measured, t.target === '–' ? 'for reference' : t.pass ? 'PASS' : 'MISS'])), '')
+  }
+  return { md: out.join('\n'), targets }
+}
+
+// ------------------------------------------------------------------------------------------------
+
+const uptime = async (): Promise<string> => {
+  const l = await machineLoad(1000)
+  return `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, CPU busy ${l.busyPct.toFixed(0)}% over 1 s`
+}
+
+let cleanupOnce: Promise<string[]> | undefined
+
+function cleanup(w: World): Promise<string[]> {
+  cleanupOnce ??= (async () => {
+    const problems: string[] = []
+    try {
+      if (await pingSupervisor(w.stateDir)) {
+        const pods = readdirSafe(join(w.stateDir, 'pods'))
+        for (const p of pods) await request(w.stateDir, { op: 'rm', name: p, gracePeriodSeconds: 0 }).catch((e: unknown) => problems.push(`pod rm ${p}: ${String(e)}`))
+      }
+      await cli(w, ['network', 'rm', NETWORK])
+      await stopSupervisor(w.stateDir).catch((e: unknown) => problems.push(`supervisor stop: ${String(e)}`))
+    } catch (err) {
+      problems.push(`podnet cleanup: ${String(err)}`)
+    }
+    const left = removeCgroupTree(w.cgroupParent)
+    if (left.length) problems.push(`podnet cgroups left: ${left.join(', ')}`)
+    if (w.podman) problems.push(...(await w.podman.cleanup()))
+    rmSync(w.dir, { recursive: true, force: true })
+    return problems
+  })()
+  return cleanupOnce
+}
+
+function readdirSafe(d: string): string[] {
+  try {
+    return readdirSync(d)
+  } catch {
+    return []
+  }
+}
+
+async function main(): Promise<void> {
+  assertSandboxed()
+  const o = parseArgs(process.argv.slice(2))
+  mkdirSync(o.out, { recursive: true })
+  const stateDir = process.env.PODNET_STATE_DIR
+  if (!stateDir) throw new Error('PODNET_STATE_DIR is not set: run through scripts/sandbox.sh (bench/pods/run.sh)')
+  const hex = randomBytes(3).toString('hex')
+  const dir = mkdtempSync('/tmp/podnet-bench-pods-')
+  const w: World = {
+    dir, rootfs: buildRootfs(dir), stateDir, cgroupParent: `podnet-bench-${hex}`,
+    env: { ...process.env, PODNET_CGROUP_PARENT: `podnet-bench-${hex}`, PODNET_SUPERVISOR_IDLE_MS: '600000' },
+  }
+  const onSignal = (sig: string): void => {
+    log(`${sig}: cleaning up`)
+    void cleanup(w).finally(() => process.exit(130))
+  }
+  process.once('SIGINT', () => onSignal('SIGINT'))
+  process.once('SIGTERM', () => onSignal('SIGTERM'))
+  // an error outside every try (a stream error event) must not leave pods, cgroups or hugetlb behind
+  process.once('uncaughtException', (err) => {
+    log(`uncaught: ${err.stack ?? err.message}; cleaning up`)
+    void cleanup(w).then((p) => { for (const x of p) log(`cleanup: ${x}`) }).finally(() => process.exit(1))
+  })
+  const loadBefore = await uptime()
+  log(`start: ${loadBefore}`)
+  const shebang = readFileSync(BIN, 'utf8').split('\n')[0] ?? ''
+  let start: StartResult | undefined
+  let bd: BreakdownResult | undefined
+  let dens: DensityResult | undefined
+  const failed: string[] = []
+  let problems: string[] = []
+  try {
+    ensureLauncher(join(stateDir, 'bin')) // compiled before anything is timed (cached by source hash)
+    await mustCli(w, ['network', 'create', NETWORK, '--subnet', SUBNET])
+    if (o.only.has('start') || o.only.has('density')) {
+      try {
+        w.podman = await Podman.setup(`podnet-bench-podman-${hex}`)
+        log(`podman: ${JSON.stringify(w.podman.info)}${w.podman.notes.length ? `; ${w.podman.notes.join('; ')}` : ''}`)
+      } catch (err) {
+        failed.push(`podman setup: ${String(err).slice(0, 500)}`)
+        log(`podman setup FAILED, podnet only: ${String(err)}`)
+      }
+    }
+    const phase = async (name: string, fn: () => Promise<void>): Promise<void> => {
+      try {
+        await fn()
+      } catch (err) {
+        failed.push(`${name}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`)
+        log(`${name} FAILED: ${err instanceof Error ? err.stack : String(err)}`)
+      }
+    }
+    if (o.only.has('start')) await phase('start', async () => { start = await benchStart(o, w) })
+    if (o.only.has('breakdown')) await phase('breakdown', async () => { bd = await benchBreakdown(o, w) })
+    if (o.only.has('density')) await phase('density', async () => { dens = await benchDensity(o, w) })
+  } finally {
+    problems = await cleanup(w)
+    for (const p of problems) log(`cleanup: ${p}`)
+  }
+  const loadAfter = await uptime()
+  log(`end: ${loadAfter}`)
+  const env = {
+    date: new Date().toISOString(), cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release(), node: process.version,
+    loadBefore, loadAfter, shebang, extraCaCerts: process.env.NODE_EXTRA_CA_CERTS, durationS: (nowMs() - T0) / 1000,
+  }
+  const { md, targets } = report(o, env, start, bd, dens, w.podman?.info)
+  const full = [md, ...(failed.length ? ['### Failed phases', '', ...failed.map((f) => `- ${f}`), ''] : []), ...(problems.length ? ['### Cleanup problems', '', ...problems.map((p) => `- ${p}`), ''] : [])].join('\n')
+  process.stdout.write(`\n${full}\n`)
+  const round = (x: number): number => Math.round(x * 1000) / 1000
+  const json = {
+    bench: 'pods (issue 4)',
+    ...env,
+    options: { ...o, only: [...o.only] },
+    podman: w.podman?.info,
+    targets,
+    start: start && { podmanFirst: start.podmanFirst, samples: start.samples.map((s) => ({ ...s, cmdMs: round(s.cmdMs), readyMs: round(s.readyMs) })) },
+    breakdown: bd,
+    density: dens,
+    failed,
+    cleanupProblems: problems,
+  }
+  writeFileSync(join(o.out, 'pods.json'), `${JSON.stringify(json, null, 1)}\n`)
+  writeFileSync(join(o.out, 'pods.md'), `# Pod bench (issue 4)\n\n${full}`)
+  log(`wrote ${join(o.out, 'pods.json')} and pods.md (${((nowMs() - T0) / 1000).toFixed(0)} s)`)
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`pods bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+  process.exit(1)
+})

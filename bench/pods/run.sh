@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Pod bench (issue 4): pod start (`podnet pod run -d`, warm and cold supervisor, with a traced
+# breakdown of where the time goes) and pod density (RSS/PSS per pod of the pause, the launcher
+# monitors and the supervisor's share), against podman 4 (crun, conmon, catatonit, netavark) in
+# the same run. Installs what is missing (scripts/setup.sh --bench, plus netavark, iptables and
+# util-linux's nsenter from Debian), builds, then runs everything inside scripts/sandbox.sh (a
+# private network + mount namespace with its own /run and state dir): the machine's own network
+# namespace, nftables and /run/netns are never touched. Writes bench/results/pods.json and .md.
+#
+# usage: bench/pods/run.sh [--quick] [--only start,breakdown,density] [--starts N] [--cold N]
+#          [--breakdown N] [--pods N] [--podman-pods N]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bash scripts/setup.sh --bench
+# the podman peer: podman, crun, conmon, catatonit come with setup.sh; its default network backend
+# (netavark, which uses iptables) and nsenter for the readiness checks come from here
+pkgs=(netavark iptables util-linux iproute2)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "bench/pods: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+    || { apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; }
+fi
+# the bench compiles with the rest of the tree (tsconfig includes bench/**/*.ts)
+npx tsc -p tsconfig.json >&2 || echo "bench/pods: tsc reported errors (see above); running the last build" >&2
+echo "bench/pods: $(uptime)" >&2
+exec scripts/sandbox.sh node dist/bench/pods/main.js "$@"

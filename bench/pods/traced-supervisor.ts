@@ -1,0 +1,75 @@
+/**
+ * The podnet supervisor with a span tracer around the calls a `pod run` goes through, for the
+ * pod-start breakdown (bench/pods/main.ts starts it instead of letting the CLI start one).
+ * It is src/runtime/supervisor-main.ts plus wrappers on prototypes, libc entry points and
+ * builtins (src/ is not changed); the code that runs is the supervisor's own.
+ *
+ *   BENCH_TRACE_FILE=F node dist/bench/pods/traced-supervisor.js --state-dir DIR
+ *
+ * Appends one TraceLine (who: 'supervisor') per request to F, spans nested by the tracer.
+ */
+import childProcess from 'node:child_process'
+import fs from 'node:fs'
+import { syncBuiltinESMExports } from 'node:module'
+import { basename } from 'node:path'
+import { DiskStore } from '../../src/bridge/ipam/index.js'
+import { StateDir } from '../../src/bridge/state.js'
+import { NetlinkSocket } from '../../src/netlink/core/index.js'
+import { Nft } from '../../src/netlink/nftables/index.js'
+import { Netns } from '../../src/netns/index.js'
+import { BridgePodNetwork, Cgroup, PodRuntime, PodStore, Supervisor, runtimeOptionsFromEnv } from '../../src/runtime/index.js'
+import { raw } from '../../src/sys/libc.js'
+import { Tracer, epochMs, writeTrace } from './trace.js'
+
+const file = process.env.BENCH_TRACE_FILE
+const t = new Tracer()
+// only what happens inside a request is recorded (not the launchers' exit handling, polling, ...)
+t.rootFilter = (label) => label.startsWith('supervisor: request')
+t.onRootEnd = (spans) => {
+  writeTrace(file, { who: 'supervisor', pid: process.pid, origin: performance.timeOrigin, marks: { flushed: epochMs() }, spans })
+  t.reset()
+}
+
+// outermost first; every label names one kind of work
+t.wrap(Supervisor.prototype, 'handle', (a) => `supervisor: request '${(a[0] as { op: string }).op}'`)
+t.wrap(PodRuntime.prototype, 'run', 'PodRuntime.run')
+t.wrap(PodRuntime.prototype, 'startContainer', 'start a container (podnet-launch: spawn, then its fork/setns/mounts/pivot_root/exec until "ok")')
+t.wrap(PodRuntime.prototype, 'launcher', 'find the launcher binary')
+t.wrap(BridgePodNetwork.prototype, 'attach', 'network attach (bridge layer: IPAM, veth, addresses, routes, nf_tables)')
+t.wrap(PodStore.prototype, 'write', 'pod.json write (atomic)')
+t.wrap(PodStore.prototype, 'claim', 'claim the pod name')
+for (const m of ['create', 'addProcess', 'oomKills']) t.wrap(Cgroup.prototype, m, `cgroup ${m}`)
+t.wrap(Cgroup, 'checkLimits', 'cgroup checkLimits')
+t.wrap(Netns, 'openPath', 'open the pinned netns')
+t.wrap(NetlinkSocket, 'open', 'netlink socket open')
+for (const m of ['requestSync', 'dumpSync']) t.wrap(NetlinkSocket.prototype, m, 'netlink request')
+t.wrap(Nft.prototype, 'runBatch', 'nf_tables batch')
+t.wrap(DiskStore.prototype, 'transaction', 'IPAM transaction')
+for (const m of ['readJson', 'writeJson', 'createExclusive', 'list', 'exists', 'remove']) t.wrap(StateDir.prototype, m, 'network state files')
+t.wrap(raw, 'unshare', 'unshare(net|ipc|uts)')
+t.wrap(raw, 'sethostname', 'sethostname')
+t.wrap(raw, 'mount', 'mount (namespace pins, /dev/shm)')
+t.wrap(raw, 'setns', 'setns')
+t.wrap(raw, 'open', 'open (libc)')
+t.wrap(childProcess, 'spawn', (a) => `spawn ${basename(String(a[0])).replace(/-[0-9a-f]{12}$/, '')} (fork + exec, synchronous part)`)
+for (const m of ['writeFileSync', 'mkdirSync', 'openSync', 'closeSync', 'renameSync', 'rmSync', 'readFileSync', 'existsSync', 'accessSync']) {
+  t.wrap(fs, m, 'file system calls (fs)')
+}
+syncBuiltinESMExports()
+
+// from here on: src/runtime/supervisor-main.ts
+const argv = process.argv.slice(2)
+const i = argv.indexOf('--state-dir')
+const stateDir = i >= 0 ? argv[i + 1] : process.env.PODNET_STATE_DIR
+const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} traced supervisor[${process.pid}]: ${msg}\n`) }
+const sup = await Supervisor.start({ ...runtimeOptionsFromEnv(), ...(stateDir !== undefined && { stateDir }) })
+if (!sup) {
+  log('another supervisor holds the lock; exiting')
+  process.exit(0)
+}
+t.reset() // the start itself (adoption) is not a request
+log(`listening on ${sup.store.socketPath()}`)
+sup.runtime.on('error', (err: Error) => log(`error: ${err.stack ?? err.message}`))
+sup.onClosed = () => process.exit(0)
+for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, () => { void sup.close() })
+process.on('SIGHUP', () => { /* detached */ })

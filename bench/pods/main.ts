@@ -620,7 +620,7 @@ interface Target { what: string; target: string; measured: string; pass: boolean
 function report(o: Options, env: Record<string, unknown>, start: StartResult | undefined, bd: BreakdownResult | undefined, dens: DensityResult | undefined, podmanInfo: PodmanInfo | undefined): { md: string; targets: Target[] } {
   const out: string[] = []
   const targets: Target[] = []
-  out.push(`Machine: ${env.cpus} CPU, kernel ${env.kernel}, node ${env.node}. Load before: ${env.loadBefore}; after: ${env.loadAfter}.`)
+  out.push(`${env.date}, commit ${env.commit}, ${Math.round(env.durationS as number)} s. Machine: ${env.cpus} CPU, kernel ${env.kernel}, node ${env.node}. Load before: ${env.loadBefore}; after: ${env.loadAfter}.`)
   out.push(`podnet CLI: \`${env.shebang}\` (bin/podnet.js executed directly); NODE_EXTRA_CA_CERTS ${env.extraCaCerts ? `set (${env.extraCaCerts})` : 'not set'} in the bench's environment.`)
   if (podmanInfo) out.push(`podman ${podmanInfo.version}, ${podmanInfo.ociRuntime}, conmon, network backend ${podmanInfo.networkBackend} (${podmanInfo.iptables}), cgroup manager ${podmanInfo.cgroupManager}, vfs storage in a temp dir.`)
   out.push('')
@@ -824,8 +824,11 @@ async function main(): Promise<void> {
   }
   const loadAfter = await uptime()
   log(`end: ${loadAfter}`)
+  const head = await run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])
+  const dirty = await run('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no'])
+  const commit = head.status === 0 ? `${head.stdout.trim()}${dirty.stdout.trim() ? ' + uncommitted changes' : ''}` : 'unknown'
   const env = {
-    date: new Date().toISOString(), cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release(), node: process.version,
+    date: new Date().toISOString(), commit, cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release(), node: process.version,
     loadBefore, loadAfter, shebang, extraCaCerts: process.env.NODE_EXTRA_CA_CERTS, durationS: (nowMs() - T0) / 1000,
   }
   const { md, targets } = report(o, env, start, bd, dens, w.podman?.info)

@@ -99,9 +99,15 @@ interface PodRt {
   containers: Map<string, ContainerRt>
   pause?: ChildProcess
   pauseAdopted?: ProcessRef
+  /** No more restarts: a stop or the sandbox's death is ending the pod. */
   stopping: boolean
   tearingDown: boolean
   queue: Promise<unknown>
+  /** The stop (or sandbox death) in progress; later stop requests wait for it. */
+  ending?: Promise<void>
+  /** While containers are given their grace period: when SIGKILL comes (a later stop can bring it forward). */
+  graceDeadline?: number
+  wakeGrace?: () => void
 }
 
 const now = (): string => new Date().toISOString()
@@ -497,8 +503,14 @@ export class PodRuntime extends EventEmitter {
     }
   }
 
+  /** Tears the sandbox down and records the final phase; an incomplete teardown is recorded, then thrown. */
   private async finish(pod: PodRt, phase: PodPhase, reason?: string, message?: string): Promise<void> {
-    await this.teardown(pod)
+    let failed: unknown
+    try {
+      await this.teardown(pod)
+    } catch (err) {
+      failed = err
+    }
     pod.rec.phase = phase
     if (reason !== undefined) pod.rec.reason = reason
     if (message !== undefined) pod.rec.message = message
@@ -506,25 +518,30 @@ export class PodRuntime extends EventEmitter {
     this.save(pod)
     this.pods.delete(pod.rec.name)
     this.updatePolling()
+    if (failed !== undefined) throw failed
   }
 
   // -------------------------------------------------------------------------------------------
   // sandbox teardown
 
   private watchPause(pod: PodRt): void {
-    pod.pause?.once('exit', () => {
-      if (!pod.tearingDown && this.pods.get(pod.rec.name) === pod) void this.sandboxDied(pod)
-    })
+    const died = (): void => {
+      if (!pod.tearingDown && this.pods.get(pod.rec.name) === pod) this.sandboxDied(pod, 'the pause process exited')
+    }
+    const p = pod.pause
+    if (!p) return
+    if (p.exitCode !== null || p.signalCode !== null) died() // it ended before we listened
+    else p.once('exit', died)
   }
 
   /** The pause died under a live pod: its namespaces are no longer whole; end the pod. */
-  private async sandboxDied(pod: PodRt): Promise<void> {
+  private sandboxDied(pod: PodRt, message: string): void {
     if (pod.stopping) return
     pod.stopping = true
-    await this.serial(pod, async () => {
+    pod.ending = this.serial(pod, async () => {
       await this.killContainers(pod, 0)
-      await this.finish(pod, 'Failed', 'SandboxDied', 'the pause process exited')
-    })
+      await this.finish(pod, 'Failed', 'SandboxDied', message)
+    }).catch((err) => { this.emit('error', err) })
   }
 
   private async killPause(pod: PodRt): Promise<void> {
@@ -574,9 +591,16 @@ export class PodRuntime extends EventEmitter {
     }
     if (sb.shm) await step(() => this.unmountShm(sb.shm!))
     if (sb.pins) await step(() => unpinAll(sb.pins!))
+    pod.tearingDown = false
+    if (errors.length) {
+      // not 'stopped': pod rm and pod gc try again
+      sb.teardownError = errors.map((e) => e.message).join('; ')
+      this.store.write(rec)
+      throw new PodnetError(`pod '${rec.name}': teardown was incomplete: ${sb.teardownError}`, { cause: new AggregateError(errors) })
+    }
     sb.state = 'stopped'
+    delete sb.teardownError
     this.store.write(rec)
-    if (errors.length) throw new PodnetError(`pod '${rec.name}': teardown was incomplete: ${errors.map((e) => e.message).join('; ')}`, { cause: new AggregateError(errors) })
   }
 
   // -------------------------------------------------------------------------------------------
@@ -593,13 +617,44 @@ export class PodRuntime extends EventEmitter {
       if (!rec) throw new NotFoundError('pod', name)
       return rec
     }
+    const graceMs = (opts.gracePeriodSeconds ?? pod.rec.spec.terminationGracePeriodSeconds) * 1000
+    if (pod.ending) {
+      // already ending: a shorter grace period brings the SIGKILL forward (a second Ctrl-C)
+      if (pod.graceDeadline !== undefined && Date.now() + graceMs < pod.graceDeadline) {
+        pod.graceDeadline = Date.now() + graceMs
+        pod.wakeGrace?.()
+      }
+      await pod.ending
+      return pod.rec
+    }
     pod.stopping = true
-    const grace = opts.gracePeriodSeconds ?? pod.rec.spec.terminationGracePeriodSeconds
-    await this.serial(pod, async () => {
-      await this.killContainers(pod, grace * 1000)
+    pod.ending = this.serial(pod, async () => {
+      if (this.pods.get(name) !== pod) return // it ended meanwhile
+      await this.killContainers(pod, graceMs)
       await this.finish(pod, finalPhase(pod.rec.containers.map((c) => (c.state.status === 'terminated' ? c.state.exitCode : 0))), 'Stopped')
     })
+    await pod.ending
     return pod.rec
+  }
+
+  /** Waits for every container's exit, until the pod's grace deadline (which a later stop may bring forward). */
+  private async waitGrace(pod: PodRt, exits: Promise<unknown>, ms: number): Promise<void> {
+    pod.graceDeadline = Date.now() + ms
+    let done = false
+    void exits.then(() => { done = true; pod.wakeGrace?.() })
+    try {
+      while (!done && Date.now() < pod.graceDeadline) {
+        let timer: NodeJS.Timeout | undefined
+        await new Promise<void>((resolve) => {
+          pod.wakeGrace = resolve
+          timer = setTimeout(resolve, Math.max(0, pod.graceDeadline! - Date.now()))
+        })
+        clearTimeout(timer)
+      }
+    } finally {
+      delete pod.graceDeadline
+      delete pod.wakeGrace
+    }
   }
 
   /** Ends every container: pending restarts cancelled, SIGTERM, graceMs, SIGKILL. Resolves when all exits are recorded. */
@@ -617,7 +672,7 @@ export class PodRuntime extends EventEmitter {
       }
     }
     const running = (): ContainerStatus[] => rec.containers.filter((c) => c.state.status === 'running')
-    const waitExits = async (ms: number): Promise<void> => {
+    const waitExits = async (ms: number, grace = false): Promise<void> => {
       // a launcher nobody watches (no child, not polled) is checked here
       for (const cs of running()) {
         const crt = pod.containers.get(cs.name)!
@@ -628,12 +683,13 @@ export class PodRuntime extends EventEmitter {
       }
       this.updatePolling()
       const all = Promise.all(running().map((cs) => pod.containers.get(cs.name)!.exited))
+      if (grace) return this.waitGrace(pod, all, ms)
       let timer: NodeJS.Timeout | undefined
       await Promise.race([all, new Promise<void>((r) => { timer = setTimeout(r, ms) })])
       clearTimeout(timer)
     }
     for (const cs of running()) if (cs.state.status === 'running') signalRef(cs.state.launcher, 'SIGTERM')
-    if (running().length) await waitExits(graceMs)
+    if (running().length) await waitExits(graceMs, true)
     for (const cs of running()) {
       if (cs.state.status !== 'running') continue
       if (cs.cgroup !== undefined) new Cgroup(this.layout, cs.cgroup).kill('SIGKILL')
@@ -717,14 +773,13 @@ export class PodRuntime extends EventEmitter {
     this.updatePolling()
     for (const pod of adopted) {
       const rec = pod.rec
+      if (!isAlive(rec.sandbox.pause)) {
+        delete pod.pauseAdopted
+        this.sandboxDied(pod, 'the pause process exited while no supervisor was running')
+        await pod.ending
+        continue
+      }
       await this.serial(pod, async () => {
-        if (!isAlive(rec.sandbox.pause)) {
-          delete pod.pauseAdopted
-          pod.stopping = true
-          await this.killContainers(pod, 0)
-          await this.finish(pod, 'Failed', 'SandboxDied', 'the pause process exited while no supervisor was running')
-          return
-        }
         for (const cs of rec.containers) {
           const crt = pod.containers.get(cs.name)!
           const spec = rec.spec.containers.find((c) => c.name === cs.name)!
@@ -755,7 +810,7 @@ export class PodRuntime extends EventEmitter {
     for (const pod of this.pods.values()) {
       if (pod.pauseAdopted && !pod.tearingDown && !isAlive(pod.pauseAdopted)) {
         delete pod.pauseAdopted
-        void this.sandboxDied(pod)
+        this.sandboxDied(pod, 'the pause process exited')
         continue
       }
       for (const [name, crt] of pod.containers) {

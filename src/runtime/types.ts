@@ -71,6 +71,8 @@ export interface SandboxRecord {
   hostsFile?: string
   resolvFile?: string
   hostnameFile?: string
+  /** Why the last teardown was incomplete (the sandbox is then not 'stopped': pod rm and pod gc retry). */
+  teardownError?: string
 }
 
 export interface PodRecord {
@@ -89,3 +91,14 @@ export interface PodRecord {
 
 /** True while a pod holds processes or will start some. */
 export const isActive = (p: PodRecord): boolean => p.phase === 'Pending' || p.phase === 'Running'
+
+/**
+ * The exit status of an ended pod, as `podnet pod run` (without -d) exits with it: 0 when it
+ * Succeeded, else the exit code of the first container (in manifest order) whose last run ended
+ * non-zero (3, 137 after SIGKILL, 143 after SIGTERM, 127 for StartError), else 1.
+ */
+export function podExitStatus(p: PodRecord): number {
+  if (p.phase === 'Succeeded') return 0
+  for (const c of p.containers) if (c.state.status === 'terminated' && c.state.exitCode !== 0) return c.state.exitCode
+  return 1
+}

@@ -3,12 +3,18 @@
  * own state dir and cgroup parent (podnet-test-<hex>), and cleanup that removes every pod, the
  * cgroups and the temporary directories.
  */
+import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, rmdirSync, statSync, symlinkSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { PodRuntime, containerEnv, detectCgroupLayout, ensureLauncher, execArgs, validateManifest, type PodRecord, type PodSpec, type RuntimeOptions } from '../../../src/runtime/index.js'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  PodRuntime, containerEnv, detectCgroupLayout, ensureLauncher, execArgs, isAlive, processStartTime, validateManifest,
+  type PodRecord, type PodSpec, type ProcessRef, type RuntimeOptions,
+} from '../../../src/runtime/index.js'
+import { createTopology, ipJson, nftRuleset, type Topology } from '../../../src/testing/index.js'
 
 const APPLETS = ['sh', 'sleep', 'nc', 'hostname', 'cat', 'ps', 'ls', 'echo', 'touch', 'dd', 'head', 'tail', 'true', 'false', 'test', 'wc', 'grep', 'id', 'kill', 'mkdir', 'env', 'pwd', 'date', 'readlink']
 
@@ -121,4 +127,155 @@ export function execIn(rec: PodRecord, container: string, argv: string[]): { sta
   const procs = cs.cgroup !== undefined ? layout.hierarchies.map((h) => join(h.mount, cs.cgroup!, 'cgroup.procs')) : []
   const r = spawnSync(ensureLauncher(), execArgs({ target: cs.state.pid, cgroupProcs: procs, env: containerEnv(rec.spec.hostname, spec.env), argv }), { encoding: 'utf8', timeout: 10_000 })
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the CLI, a supervisor it starts, and a host namespace with a podnet network
+
+export interface CliResult { status: number; stdout: string; stderr: string }
+
+export interface CliWorld {
+  topo: Topology
+  /** The environment every command (and so the supervisor it starts) gets. */
+  env: NodeJS.ProcessEnv
+  cgroupParent: string
+  rootfs: string
+  /** The network pods join (10.79.0.0/24, made in the topology's host namespace). */
+  network: string
+  /** Runs bin/podnet.js with env (plus extra variables). */
+  podnet(args: string[], extraEnv?: NodeJS.ProcessEnv): CliResult
+  /** Runs it and asserts exit 0; returns stdout. */
+  ok(...args: string[]): string
+  inspect(name: string): PodRecord
+  /** Writes a manifest file; returns its path. */
+  manifest(name: string, yaml: string): string
+  /** The running supervisor's pid, from its pid file, if it is alive. */
+  supervisorPid(): number | undefined
+  /** Everything a pod may leave behind that is still there (empty: nothing). */
+  leftovers(name: string, processes: ProcessRef[]): string[]
+}
+
+export const podnetBin = join(dirname(fileURLToPath(import.meta.url)), '../../../../bin/podnet.js')
+
+/** mocha hooks: a topology (host namespace), a network, state and run dirs, a rootfs; the supervisor stopped and everything removed after. */
+export function useCliWorld(): () => CliWorld {
+  let w: CliWorld | undefined
+  let dir = ''
+  let nftBaseline = 0
+  before(function () {
+    if (process.getuid?.() !== 0) this.skip()
+    const topo = createTopology()
+    dir = mkdtempSync(join(tmpdir(), 'podnet-cli-world-'))
+    const cgroupParent = `podnet-test-${randomBytes(4).toString('hex')}`
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, PODNET_STATE_DIR: topo.stateDir, PODNET_RUN_DIR: topo.runDir, PODNET_CGROUP_PARENT: cgroupParent,
+      PODNET_BACKOFF_BASE_MS: '200', PODNET_SUPERVISOR_IDLE_MS: '0',
+    }
+    const podnet = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): CliResult => {
+      const r = spawnSync(process.execPath, [podnetBin, ...args], { encoding: 'utf8', env: { ...env, ...extraEnv }, timeout: 30_000 })
+      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+    }
+    const ok = (...args: string[]): string => {
+      const r = podnet(args)
+      assert.equal(r.status, 0, `podnet ${args.join(' ')}: ${r.stderr}`)
+      return r.stdout
+    }
+    const network = 'pods'
+    ok('network', 'create', network, '--subnet', '10.79.0.0/24', '--host-netns', topo.host.name)
+    nftBaseline = nftRuleset(topo.host.name).filter((o) => o.rule).length
+    const rootfs = buildRootfs()
+    const runNet = join(topo.runDir, 'networks', network)
+    w = {
+      topo, env, cgroupParent, rootfs, network, podnet, ok,
+      inspect: (name) => JSON.parse(ok('pod', 'inspect', name, '--json')) as PodRecord,
+      manifest: (name, yaml) => {
+        const f = join(dir, `${name}.yaml`)
+        writeFileSync(f, yaml)
+        return f
+      },
+      supervisorPid: () => {
+        try {
+          const pid = Number(readFileSync(join(topo.stateDir, 'supervisor.pid'), 'utf8').trim())
+          return processStartTime(pid) !== undefined ? pid : undefined
+        } catch {
+          return undefined
+        }
+      },
+      leftovers: (name, processes) => {
+        const out: string[] = []
+        for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+          const mp = line.split(' ')[4]
+          if (mp && (mp.startsWith(`${topo.stateDir}/`) || mp.startsWith(`${topo.runDir}/`)) && mp.includes(`/pods/${name}/`)) out.push(`mount ${mp}`)
+        }
+        for (const p of processes) if (isAlive(p)) out.push(`process ${p.pid} (${readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()})`)
+        if (cgroupExists(`${cgroupParent}/${name}`)) out.push(`cgroup ${cgroupParent}/${name}`)
+        for (const l of ipJson(topo.host.name, 'link', 'show', 'type', 'veth') as Array<{ ifname: string }>) if (l.ifname !== 'up0') out.push(`veth ${l.ifname}`)
+        const ls = (d: string): string[] => { try { return readdirSync(d) } catch { return [] } }
+        for (const f of ls(join(runNet, 'ipam'))) if (/^[0-9.]+$|^[0-9a-f_]+$/.test(f)) out.push(`IPAM address ${f}`)
+        for (const f of ls(join(runNet, 'attachments'))) out.push(`attachment ${f}`)
+        for (const d of ls(join(topo.runDir, 'ports'))) for (const f of ls(join(topo.runDir, 'ports', d))) out.push(`port claim ${d}/${f}`)
+        const rules = nftRuleset(topo.host.name).filter((o) => o.rule).length
+        if (rules !== nftBaseline) out.push(`nft rules: ${rules}, ${nftBaseline} without pods`)
+        return out
+      },
+    }
+  })
+  afterEach(function () {
+    this.timeout(60_000)
+    if (!w) return
+    for (const p of JSON.parse(w.ok('pod', 'ls', '--json')) as PodRecord[]) w.ok('pod', 'rm', p.name, '-t', '0')
+  })
+  after(function () {
+    this.timeout(60_000)
+    if (!w) return
+    stopSupervisorOf(w.topo.stateDir, () => w!.podnet(['pod', 'supervisor', 'stop']))
+    w.podnet(['network', 'rm', w.network, '--force', '--host-netns', w.topo.host.name])
+    removeCgroupTree(w.cgroupParent)
+    w.topo.close()
+    for (const d of [dir, w.rootfs]) rmSync(d, { recursive: true, force: true })
+  })
+  return () => {
+    if (!w) throw new Error('useCliWorld(): used outside a test')
+    return w
+  }
+}
+
+/** The process ids a pod record names: the pause, every running container and its launcher. */
+export function podProcesses(rec: PodRecord): ProcessRef[] {
+  const out: ProcessRef[] = []
+  if (rec.sandbox.pause) out.push(rec.sandbox.pause)
+  for (const c of rec.containers) {
+    if (c.state.status !== 'running') continue
+    out.push(c.state.launcher)
+    const st = processStartTime(c.state.pid)
+    if (st !== undefined) out.push({ pid: c.state.pid, startTime: st })
+  }
+  return out
+}
+
+/** The state letter of a process (R, S, T, Z...), undefined when gone. */
+export function procState(pid: number): string | undefined {
+  try {
+    return /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Stops the supervisor of a state dir: politely (stop), then, should it still run (a broken
+ * build, a failed test), with SIGKILL by the pid in its pid file. Tests never leave one behind.
+ */
+export function stopSupervisorOf(stateDir: string, stop: () => unknown): void {
+  let pid: number | undefined
+  try {
+    pid = Number(readFileSync(join(stateDir, 'supervisor.pid'), 'utf8').trim())
+  } catch {
+    pid = undefined
+  }
+  const start = pid !== undefined ? processStartTime(pid) : undefined
+  try { stop() } catch { /* below */ }
+  if (pid !== undefined && start !== undefined && processStartTime(pid) === start) {
+    try { process.kill(pid, 'SIGKILL') } catch { /* gone */ }
+  }
 }

@@ -1,0 +1,108 @@
+/**
+ * Failures around a running pod, through the CLI and the supervisor it starts, with the pod on
+ * a podnet network in a host namespace of its own: the pause killed (with and without a
+ * supervisor running). Every test checks the real state afterwards: processes in /proc, bind
+ * mounts in mountinfo, veths and addresses with `ip -j`, the bridge layer's attachment, IPAM
+ * and port records, nft rules and cgroups.
+ */
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { isAlive, processStartTime, type PodRecord } from '../../../src/runtime/index.js'
+import { eventually, podProcesses, useCliWorld } from './support.js'
+
+describe('kernel: pod failures (CLI, supervisor, network)', function () {
+  this.timeout(60_000)
+  const w = useCliWorld()
+
+  const twoContainers = (name: string, hostPort: number, extra = ''): string => w().manifest(name, `
+metadata:
+  name: ${name}
+  annotations: { podnet.io/rootfs: ${w().rootfs}, podnet.io/network: ${w().network} }
+spec:
+  restartPolicy: Always
+  terminationGracePeriodSeconds: 5
+${extra}
+  containers:
+  - { name: app, command: [sleep, '60'], ports: [{ containerPort: 80, hostPort: ${hostPort} }] }
+  - { name: side, command: [sh, -c, 'trap "exit 0" TERM; while :; do sleep 0.1; done'] }
+`)
+  const podAddr = (rec: PodRecord): string[] => {
+    const out = execFileSync('nsenter', [`--net=${rec.sandbox.pins!.net}`, 'ip', '-j', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' })
+    return (JSON.parse(out) as Array<{ addr_info: Array<{ family: string; local: string; prefixlen: number }> }>)[0]!.addr_info
+      .filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)
+  }
+
+  it('a killed pause: the supervisor fails the pod (SandboxDied in inspect and ls), ends its containers and tears the sandbox down; pod rm leaves nothing', async () => {
+    const { ok, inspect, leftovers, topo } = w()
+    ok('pod', 'run', '-d', '-f', twoContainers('victim', 8090), '--host-netns', topo.host.name)
+    const rec = inspect('victim')
+    assert.equal(rec.phase, 'Running')
+    assert.deepEqual(podAddr(rec), rec.sandbox.ips)
+    const procs = podProcesses(rec)
+    assert.equal(procs.length, 5, 'pause + 2 launchers + 2 containers')
+    assert.deepEqual(leftovers('victim', []).filter((l) => !l.startsWith('mount')).length > 0, true, 'the checks see a live pod')
+
+    process.kill(rec.sandbox.pause!.pid, 'SIGKILL')
+    const failed = await eventually(() => {
+      const r = inspect('victim')
+      return r.phase === 'Failed' ? r : undefined
+    }, 10_000, 'the pod failed')
+    assert.equal(failed.reason, 'SandboxDied')
+    assert.match(failed.message ?? '', /pause/)
+    assert.equal(failed.sandbox.state, 'stopped')
+    assert.deepEqual(failed.containers.map((c) => c.state.status), ['terminated', 'terminated'])
+    assert.deepEqual(failed.containers.map((c) => c.restartCount), [0, 0], 'no restart in a dead sandbox')
+    assert.match(ok('pod', 'ls'), /\nvictim\s+0\/2\s+Failed \(SandboxDied\)\s/)
+    assert.equal((JSON.parse(ok('pod', 'ls', '--json')) as PodRecord[])[0]!.reason, 'SandboxDied')
+    // the sandbox is gone already: only the record and the logs stay until pod rm
+    assert.deepEqual(leftovers('victim', procs), [])
+    assert.ok(!existsSync(failed.sandbox.pins!.net))
+    ok('pod', 'rm', 'victim')
+    assert.ok(!existsSync(join(topo.stateDir, 'pods', 'victim')))
+    assert.deepEqual(leftovers('victim', procs), [])
+  })
+
+  it('a pause killed while no supervisor runs: the containers keep running until the next supervisor (started by pod gc) fails the pod and cleans everything up', async () => {
+    const { ok, inspect, leftovers, topo, supervisorPid } = w()
+    ok('pod', 'run', '-d', '-f', twoContainers('orphan', 8091), '--host-netns', topo.host.name)
+    const rec = inspect('orphan')
+    const procs = podProcesses(rec)
+    const sup = supervisorPid()!
+    process.kill(sup, 'SIGKILL')
+    await eventually(() => (processStartTime(sup) === undefined ? true : undefined), 5000, 'the supervisor gone')
+    process.kill(rec.sandbox.pause!.pid, 'SIGKILL')
+    await eventually(() => (isAlive(rec.sandbox.pause) ? undefined : true), 5000, 'the pause gone')
+    await new Promise((r) => setTimeout(r, 300))
+    assert.equal(procs.filter((p) => isAlive(p)).length, 4, 'nobody noticed: launchers and containers still run')
+    assert.equal(inspect('orphan').phase, 'Running')
+
+    const report = JSON.parse(ok('pod', 'gc', '--json')) as Record<string, string[]>
+    assert.deepEqual(report.removedPods, [])
+    const failed = inspect('orphan')
+    assert.equal(failed.phase, 'Failed')
+    assert.equal(failed.reason, 'SandboxDied')
+    assert.match(failed.message ?? '', /no supervisor/)
+    assert.deepEqual(leftovers('orphan', procs), [])
+    ok('pod', 'rm', 'orphan')
+    assert.deepEqual(leftovers('orphan', procs), [])
+  })
+
+  it('a killed pause with shareProcessNamespace: the kernel ends the containers with it; no restart is attempted, the pod fails SandboxDied', async () => {
+    const { ok, inspect, leftovers, topo } = w()
+    ok('pod', 'run', '-d', '-f', twoContainers('shared', 8092, '  shareProcessNamespace: true'), '--host-netns', topo.host.name)
+    const rec = inspect('shared')
+    const procs = podProcesses(rec)
+    process.kill(rec.sandbox.pause!.pid, 'SIGKILL')
+    const failed = await eventually(() => {
+      const r = inspect('shared')
+      return r.phase === 'Failed' ? r : undefined
+    }, 10_000, 'the pod failed')
+    assert.equal(failed.reason, 'SandboxDied')
+    assert.deepEqual(failed.containers.map((c) => [c.state.status, c.restartCount]), [['terminated', 0], ['terminated', 0]])
+    await new Promise((r) => setTimeout(r, 500)) // past the 200 ms back-off: still nothing restarted
+    assert.deepEqual(inspect('shared').containers.map((c) => c.restartCount), [0, 0])
+    assert.deepEqual(leftovers('shared', procs), [])
+  })
+})

@@ -5,8 +5,9 @@
  * ns read the state dir; exec starts the launcher itself, attached to this terminal.
  */
 import { spawn } from 'node:child_process'
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import { StringDecoder } from 'node:string_decoder'
 import type { Command } from 'commander'
 import { InvalidArgumentError, NotFoundError, PodnetError } from '../../errors.js'
 import type { GcReport, NsRow, PodRecord, PodStore } from '../../runtime/index.js'
@@ -108,8 +109,8 @@ function printPod(p: PodRecord): void {
   }), [['name', 'CONTAINER'], ['state', 'STATE'], ['exit', 'EXIT'], ['pid', 'PID'], ['restarts', 'RESTARTS'], ['last', 'LAST EXIT'], ['message', 'MESSAGE']])
 }
 
-/** Streams a log file from `offset`; returns the new offset. */
-function pump(path: string, offset: number, write: (s: string) => void): number {
+/** Reads a log file from `offset` on; returns the new offset. */
+function pump(path: string, offset: number, write: (b: Buffer) => void): number {
   let fd: number
   try {
     fd = openSync(path, 'r')
@@ -117,13 +118,13 @@ function pump(path: string, offset: number, write: (s: string) => void): number 
     return offset
   }
   try {
-    const size = statSync(path).size
-    if (size < offset) offset = 0
+    const size = fstatSync(fd).size
+    if (size < offset) offset = 0 // truncated
     const buf = Buffer.alloc(64 * 1024)
     while (offset < size) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, size - offset), offset)
       if (n <= 0) break
-      write(buf.subarray(0, n).toString('utf8'))
+      write(buf.subarray(0, n))
       offset += n
     }
   } finally {
@@ -132,31 +133,61 @@ function pump(path: string, offset: number, write: (s: string) => void): number 
   return offset
 }
 
-/** Prints the logs of containers (prefixed when several), following while the pod is active. */
-async function streamLogs(o: Global, name: string, containers: string[] | undefined, follow: boolean): Promise<void> {
+interface StreamOptions {
+  /** Keep reading new output until `done` holds (or `cancel.cancelled`). */
+  follow: boolean
+  /** When following ends (checked before the last read, so nothing written before it is missed). */
+  done: (rec: PodRecord) => boolean
+  /** Set by a signal handler: stop following (what was written so far is still printed). */
+  cancel?: { cancelled: boolean }
+  /** JSON lines ({"container","log"}) instead of text. */
+  json: boolean
+}
+
+/** A stdout write that ignores a reader that went away (EPIPE): the pod must still be handled. */
+function out(text: string): void {
+  try {
+    process.stdout.write(text)
+  } catch {
+    // closed
+  }
+}
+
+/**
+ * Prints the logs of containers (each line prefixed with [container] when there are several),
+ * from the start; when following, every 100 ms until `done` holds. Returns the last record
+ * read, or undefined when the pod was removed meanwhile.
+ */
+async function streamLogs(o: Global, name: string, containers: string[] | undefined, opts: StreamOptions): Promise<PodRecord | undefined> {
   const store = await storeOf(o)
-  const { isActive } = await runtime()
-  const rec = await readPod(o, name)
+  let rec: PodRecord | undefined = await readPod(o, name)
   const names = containers ?? rec.containers.map((c) => c.name)
   const prefix = names.length > 1
   const offsets = new Map<string, number>(names.map((n) => [n, 0]))
+  const decoders = new Map(names.map((n) => [n, new StringDecoder('utf8')]))
   const partial = new Map<string, string>()
+  process.stdout.on('error', () => { /* EPIPE: the reader went away */ })
   const emit = (c: string, text: string, flush = false): void => {
-    if (!prefix) { process.stdout.write(text); return }
+    if (!prefix && !opts.json) { out(text); return }
     const all = (partial.get(c) ?? '') + text
     const lines = all.split('\n')
     const rest = lines.pop() ?? ''
-    for (const l of lines) process.stdout.write(`[${c}] ${l}\n`)
-    if (flush && rest) process.stdout.write(`[${c}] ${rest}\n`)
+    if (flush && rest) lines.push(rest)
+    for (const l of lines) out(opts.json ? `${JSON.stringify({ container: c, log: l })}\n` : `[${c}] ${l}\n`)
     partial.set(c, flush ? '' : rest)
   }
-  for (;;) {
-    const active = follow && isActive(store.read(name) ?? rec)
-    for (const c of names) offsets.set(c, pump(store.logPath(name, c), offsets.get(c)!, (t) => emit(c, t)))
-    if (!active) break
-    await new Promise((r) => setTimeout(r, 100))
+  const readAll = (): void => {
+    for (const c of names) offsets.set(c, pump(store.logPath(name, c), offsets.get(c)!, (b) => emit(c, decoders.get(c)!.write(b))))
   }
-  for (const c of names) emit(c, '', true)
+  for (;;) {
+    const ended = !opts.follow || opts.cancel?.cancelled === true || rec === undefined || opts.done(rec)
+    readAll()
+    if (ended) break
+    await new Promise((r) => setTimeout(r, 100))
+    rec = store.read(name)
+  }
+  for (const c of names) emit(c, decoders.get(c)!.end(), true)
+  return rec
 }
 
 function printNs(rec: PodRecord, rows: NsRow[]): void {
@@ -174,41 +205,64 @@ export function registerPod(program: Command): void {
   const pod = program.command('pod').description('pods: Kubernetes Pod manifests run in namespaces with a pause process, cgroups and a podnet network')
     .enablePositionalOptions()
 
-  common(pod.command('run').description('run a pod from a manifest (YAML or JSON); without -d, follow its logs until it ends'))
+  common(pod.command('run').description('run a pod from a manifest (YAML or JSON); without -d, stream its output until it ends and exit with its status'))
     .requiredOption('-f, --file <file>', 'the Pod manifest ("-" for stdin)')
     .option('-d, --detach', 'return once the pod runs; it keeps running after the command exits')
+    .option('--rm', 'without -d: remove the pod (record and logs) once it has ended')
     .option('--host-netns <ns>', 'the named namespace that plays the host for the pod network (default: the current one)')
-    .action(async (o: Global & { file: string; detach?: boolean; hostNetns?: string }) => {
-      const { parseManifest, isActive } = await runtime()
+    .action(async (o: Global & { file: string; detach?: boolean; rm?: boolean; hostNetns?: string }) => {
+      if (o.detach && o.rm) throw new InvalidArgumentError('--rm', 'cannot be combined with -d: a detached pod stays until podnet pod rm')
+      const { parseManifest, isActive, podExitStatus } = await runtime()
       const text = o.file === '-' ? readFileSync(0, 'utf8') : readFileSync(o.file, 'utf8')
       const { spec, warnings } = parseManifest(text, { baseDir: o.file === '-' ? process.cwd() : dirname(resolve(o.file)) })
       for (const w of warnings) process.stderr.write(`podnet: warning: ${w}\n`)
-      const rec = await ask<PodRecord>(o, { op: 'run', spec, ...(o.hostNetns !== undefined && { hostNetns: o.hostNetns }) })
       if (o.detach) {
+        const rec = await ask<PodRecord>(o, { op: 'run', spec, ...(o.hostNetns !== undefined && { hostNetns: o.hostNetns }) })
         if (o.json) printJson(rec)
         else process.stdout.write(`pod ${rec.name} ${statusOf(rec).toLowerCase()}${rec.sandbox.ips.length ? `, ip ${rec.sandbox.ips.join(', ')}` : ''}\n`)
         return
       }
-      let stopping = false
+      // Foreground. The handlers are in place before the pod exists: a Ctrl-C during creation
+      // stops the pod as soon as it is there. 1st signal: pod stop (SIGTERM, grace, SIGKILL);
+      // 2nd: SIGKILL now. Either way the output streams on until the pod has ended.
+      let signals = 0
+      let created = false
+      let asked = 0
+      const requestStop = (): void => {
+        while (asked < Math.min(signals, 2)) {
+          asked++
+          const force = asked > 1
+          process.stderr.write(force
+            ? `podnet: killing pod ${spec.name} now\n`
+            : `podnet: stopping pod ${spec.name}: SIGTERM, then SIGKILL after ${spec.terminationGracePeriodSeconds}s (interrupt again to kill now)\n`)
+          ask(o, { op: 'stop', name: spec.name, ...(force && { gracePeriodSeconds: 0 }) })
+            .catch((err: Error) => { process.stderr.write(`podnet: pod stop ${spec.name}: ${err.message}\n`) })
+        }
+      }
       const onSignal = (): void => {
-        if (stopping) return
-        stopping = true
-        process.stderr.write(`podnet: stopping pod ${rec.name}\n`)
-        void ask(o, { op: 'stop', name: rec.name }).catch(() => undefined)
+        signals++
+        if (created) requestStop()
       }
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
+      const sigs = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+      for (const sg of sigs) process.on(sg, onSignal)
+      let end: PodRecord | undefined
       try {
-        await streamLogs(o, rec.name, undefined, true)
+        await ask<PodRecord>(o, { op: 'run', spec, ...(o.hostNetns !== undefined && { hostNetns: o.hostNetns }) })
+        created = true
+        requestStop()
+        end = await streamLogs(o, spec.name, undefined, { follow: true, json: o.json === true, done: (r) => !isActive(r) })
       } finally {
-        process.off('SIGINT', onSignal)
-        process.off('SIGTERM', onSignal)
+        for (const sg of sigs) process.off(sg, onSignal)
       }
-      const end = await readPod(o, rec.name)
-      if (o.json) printJson(end)
-      else process.stderr.write(`podnet: pod ${end.name} ${end.phase.toLowerCase()}${end.reason ? ` (${end.reason})` : ''}\n`)
-      if (isActive(end)) process.exitCode = 1
-      else process.exitCode = end.phase === 'Succeeded' ? 0 : 1
+      if (!end) throw new PodnetError(`pod '${spec.name}' was removed while it ran`)
+      const status = podExitStatus(end)
+      if (o.rm) await ask(o, { op: 'rm', name: spec.name })
+      if (o.json) out(`${JSON.stringify({ pod: end, exitStatus: status, ...(o.rm && { removed: true }) })}\n`)
+      else {
+        const exits = end.containers.map((c) => `${c.name} ${c.state.status === 'terminated' ? `exit ${c.state.exitCode}${c.state.reason !== 'Completed' && c.state.reason !== 'Error' ? ` (${c.state.reason})` : ''}` : c.state.status}`)
+        process.stderr.write(`podnet: pod ${end.name} ${end.phase.toLowerCase()}${end.reason ? ` (${end.reason})` : ''}: ${exits.join(', ')}${o.rm ? '; removed' : ''}\n`)
+      }
+      process.exitCode = status
     })
 
   common(pod.command('ls').alias('list').description('list pods'))
@@ -227,11 +281,29 @@ export function registerPod(program: Command): void {
 
   common(pod.command('logs <name>').description("a pod's container output (stdout and stderr of every run)"))
     .option('-c, --container <name>', 'one container (default: all, each line prefixed when there are several)')
-    .option('-f, --follow', 'keep printing while the pod runs')
+    .option('-f, --follow', 'keep printing new output until the container (with -c) or the pod has ended, or an interrupt')
     .action(async (name: string, o: Global & { container?: string; follow?: boolean }) => {
+      const { isActive } = await runtime()
       const rec = await readPod(o, name)
-      if (o.container !== undefined && !rec.containers.some((c) => c.name === o.container)) throw new NotFoundError('container', o.container, `in pod '${name}'`)
-      await streamLogs(o, name, o.container !== undefined ? [o.container] : undefined, o.follow === true)
+      const c = o.container
+      if (c !== undefined && !rec.containers.some((x) => x.name === c)) throw new NotFoundError('container', c, `in pod '${name}'`)
+      // a container has ended for good when it is terminated (a back-off wait is not an end)
+      const done = (r: PodRecord): boolean => !isActive(r) || (c !== undefined && r.containers.find((x) => x.name === c)?.state.status === 'terminated')
+      const cancel = { cancelled: false }
+      let signal: number | undefined
+      const handlers = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const
+      const on = Object.entries(handlers).map(([sg, n]) => {
+        const h = (): void => { signal ??= n; cancel.cancelled = true }
+        process.on(sg, h)
+        return [sg, h] as const
+      })
+      try {
+        await streamLogs(o, name, c !== undefined ? [c] : undefined, { follow: o.follow === true, json: o.json === true, cancel, done })
+      } finally {
+        for (const [sg, h] of on) process.off(sg, h)
+      }
+      // interrupted: what was written so far is out; the status says how it ended (as tail -f's)
+      if (signal !== undefined) process.exitCode = 128 + signal
     })
 
   common(pod.command('exec <name> <cmd> [args...]').description('run a command in a running container: podnet pod exec NAME [-c C] -- CMD [ARG...]'))

@@ -5,16 +5,24 @@
  * The supervisor started here is stopped here.
  */
 import assert from 'node:assert/strict'
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { detectCgroupLayout, isAlive, processStartTime, type NsRow, type PodRecord } from '../../../src/runtime/index.js'
-import { buildRootfs, cgroupExists, eventually, removeCgroupTree } from './support.js'
+import { buildRootfs, cgroupExists, eventually, removeCgroupTree, stopSupervisorOf } from './support.js'
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../../bin/podnet.js')
+
+interface Background {
+  child: ChildProcess
+  stdout: string
+  stderr: string
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>
+  waitFor(what: 'stdout' | 'stderr', re: RegExp, ms?: number): Promise<unknown>
+}
 
 describe('kernel: podnet pod (CLI and supervisor)', function () {
   this.timeout(60_000)
@@ -40,6 +48,29 @@ describe('kernel: podnet pod (CLI and supervisor)', function () {
     return f
   }
 
+  /** A CLI process in the background: its output so far, text to wait for, its exit. */
+  const background = (...args: string[]): Background => {
+    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const b: Background = {
+      child, stdout: '', stderr: '',
+      exit: new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, at: Date.now() }))),
+      waitFor: async (what, re, ms = 10_000) => eventually(() => (re.test(b[what]) ? true : undefined), ms, `${what} to match ${re} (stdout: ${JSON.stringify(b.stdout)}, stderr: ${JSON.stringify(b.stderr)})`),
+    }
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { b.stdout += d })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { b.stderr += d })
+    running.push(b)
+    return b
+  }
+  const running: Background[] = []
+  afterEach(async () => {
+    for (const b of running.splice(0)) {
+      if (b.child.exitCode === null && b.child.signalCode === null) {
+        b.child.kill('SIGKILL')
+        await b.exit
+      }
+    }
+  })
+
   before(function () {
     if (process.getuid?.() !== 0) this.skip()
     stateDir = mkdtempSync(join(tmpdir(), 'podnet-cli-'))
@@ -56,7 +87,7 @@ describe('kernel: podnet pod (CLI and supervisor)', function () {
   })
   after(() => {
     if (!stateDir) return
-    podnet('pod', 'supervisor', 'stop')
+    stopSupervisorOf(stateDir, () => podnet('pod', 'supervisor', 'stop'))
     removeCgroupTree(cgroupParent)
     for (const d of [stateDir, dir, rootfs]) rmSync(d, { recursive: true, force: true })
   })
@@ -119,6 +150,157 @@ spec:
     ok('pod', 'rm', 'web')
     assert.deepEqual(JSON.parse(ok('pod', 'ls', '--json')), [])
     assert.ok(!cgroupExists(`${cgroupParent}/web`))
+  })
+
+  it('pod run without -d: streams the output as it is written, exits with the pod\'s status (the first non-zero container exit code), keeps the record', async () => {
+    const f = manifest('fg', `
+metadata: { name: fg, annotations: { podnet.io/rootfs: ${rootfs} } }
+spec:
+  restartPolicy: Never
+  containers:
+  - { name: a, command: [sh, -c, 'for i in 1 2 3; do echo a$i; sleep 0.4; done; exit 3'] }
+  - { name: b, command: [sh, -c, 'echo b-done'] }
+`)
+    const run = background('pod', 'run', '-f', f)
+    await run.waitFor('stdout', /\[a\] a1\n/)
+    assert.doesNotMatch(run.stdout, /a3/, 'a1 is shown while the container still runs')
+    assert.equal(run.child.exitCode, null)
+    const { code } = await run.exit
+    assert.equal(code, 3)
+    assert.match(run.stdout, /^(\[b\] b-done\n)?\[a\] a1\n/)
+    assert.deepEqual(run.stdout.split('\n').filter((l) => l.startsWith('[a]')), ['[a] a1', '[a] a2', '[a] a3'])
+    assert.ok(run.stdout.includes('[b] b-done\n'))
+    assert.equal(run.stderr, 'podnet: pod fg failed: a exit 3, b exit 0\n')
+    const rec = inspect('fg')
+    assert.deepEqual([rec.phase, rec.sandbox.state], ['Failed', 'stopped'])
+    assert.ok(!isAlive(rec.sandbox.pause))
+    assert.ok(!cgroupExists(`${cgroupParent}/fg`))
+    // one container: its output as is, exit 0 when it succeeds
+    const one = manifest('fg1', `
+metadata: { name: fg1, annotations: { podnet.io/rootfs: ${rootfs} } }
+spec: { restartPolicy: Never, containers: [{ name: c, command: [sh, -c, 'echo hello; echo oops >&2'] }] }
+`)
+    const r = podnet('pod', 'run', '-f', one)
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stdout, 'hello\noops\n')
+    assert.equal(r.stderr, 'podnet: pod fg1 succeeded: c exit 0\n')
+  })
+
+  it('pod run without -d, interrupted (SIGINT): stops the pod (SIGTERM, grace, SIGKILL), streams to the end, exits with its status; the record stays', async () => {
+    const f = manifest('intr', `
+metadata: { name: intr, annotations: { podnet.io/rootfs: ${rootfs} } }
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - { name: polite, command: [sh, -c, 'trap "echo got-term; exit 0" TERM; echo up; while :; do sleep 0.1; done'] }
+  - { name: deaf, command: [sleep, '60'] }
+`)
+    const run = background('pod', 'run', '-f', f)
+    await run.waitFor('stdout', /\[polite\] up\n/)
+    const live = inspect('intr')
+    const t0 = Date.now()
+    run.child.kill('SIGINT')
+    const { code, at } = await run.exit
+    assert.ok(at - t0 >= 1000 && at - t0 < 8000, `ended ${at - t0} ms after the interrupt (grace 1 s)`)
+    assert.equal(code, 137, 'deaf ignored SIGTERM and was killed')
+    assert.match(run.stdout, /\[polite\] got-term\n/)
+    assert.match(run.stderr, /^podnet: stopping pod intr: SIGTERM, then SIGKILL after 1s \(interrupt again to kill now\)\npodnet: pod intr failed \(Stopped\): polite exit 0, deaf exit 137\n$/)
+    const rec = inspect('intr')
+    assert.deepEqual([rec.phase, rec.reason, rec.sandbox.state], ['Failed', 'Stopped', 'stopped'])
+    for (const c of live.containers) assert.ok(c.state.status === 'running' && processStartTime(c.state.pid) === undefined)
+    assert.ok(!isAlive(live.sandbox.pause))
+    assert.ok(!cgroupExists(`${cgroupParent}/intr`))
+  })
+
+  it('pod run without -d: a second interrupt kills at once; --rm removes the pod; SIGTERM acts as an interrupt', async () => {
+    const f = manifest('twice', `
+metadata: { name: twice, annotations: { podnet.io/rootfs: ${rootfs} } }
+spec: { terminationGracePeriodSeconds: 30, containers: [{ name: deaf, command: [sh, -c, 'echo up; exec sleep 60'] }] }
+`)
+    const run = background('pod', 'run', '--rm', '-f', f)
+    await run.waitFor('stdout', /^up\n/)
+    run.child.kill('SIGINT')
+    await run.waitFor('stderr', /stopping pod twice/)
+    await new Promise((r) => setTimeout(r, 300))
+    assert.equal(run.child.exitCode, null, 'still in its 30 s grace period')
+    const t0 = Date.now()
+    run.child.kill('SIGINT')
+    const { code, at } = await run.exit
+    assert.ok(at - t0 < 5000, `killed ${at - t0} ms after the second interrupt`)
+    assert.equal(code, 137)
+    assert.match(run.stderr, /podnet: killing pod twice now\n/)
+    assert.match(run.stderr, /: deaf exit 137; removed\n$/)
+    assert.equal(podnet('pod', 'inspect', 'twice').status, 1)
+    assert.ok(!existsSync(join(stateDir, 'pods', 'twice')))
+    assert.ok(!cgroupExists(`${cgroupParent}/twice`))
+
+    const g = manifest('term', `
+metadata: { name: term, annotations: { podnet.io/rootfs: ${rootfs} } }
+spec: { containers: [{ name: c, command: [sh, -c, 'trap "exit 7" TERM; echo up; while :; do sleep 0.1; done'] }] }
+`)
+    const run2 = background('pod', 'run', '--rm', '-f', g)
+    await run2.waitFor('stdout', /^up\n/)
+    run2.child.kill('SIGTERM')
+    assert.equal((await run2.exit).code, 7)
+    assert.deepEqual(JSON.parse(ok('pod', 'ls', '--json')), [])
+  })
+
+  it('pod run --json without -d: one JSON line per output line, then the final record with the exit status; --rm with -d is refused', () => {
+    const f = manifest('jl', `
+metadata: { name: jl, annotations: { podnet.io/rootfs: ${rootfs} } }
+spec: { restartPolicy: Never, containers: [{ name: c, command: [sh, -c, 'echo one; echo two; exit 4'] }] }
+`)
+    const r = podnet('pod', 'run', '--json', '--rm', '-f', f)
+    assert.equal(r.status, 4, r.stderr)
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    assert.deepEqual(lines.slice(0, 2), [{ container: 'c', log: 'one' }, { container: 'c', log: 'two' }])
+    const last = lines[2] as { pod: PodRecord; exitStatus: number; removed: boolean }
+    assert.deepEqual([last.pod.name, last.pod.phase, last.exitStatus, last.removed], ['jl', 'Failed', 4, true])
+    const d = podnet('pod', 'run', '-d', '--rm', '-f', f)
+    assert.equal(d.status, 2)
+    assert.match(d.stderr, /^podnet: --rm: cannot be combined with -d/)
+  })
+
+  it('pod logs -f: prints what is there, follows new output, ends when the pod ends', async () => {
+    const f = manifest('follow', `
+metadata: { name: follow, annotations: { podnet.io/rootfs: ${rootfs} } }
+spec: { restartPolicy: Never, containers: [{ name: c, command: [sh, -c, 'for i in 1 2 3 4 5; do echo line$i; sleep 0.3; done'] }] }
+`)
+    ok('pod', 'run', '-d', '-f', f)
+    const logs = background('pod', 'logs', 'follow', '-f')
+    await logs.waitFor('stdout', /line2\n/)
+    assert.doesNotMatch(logs.stdout, /line5/)
+    const { code } = await logs.exit
+    assert.equal(code, 0)
+    assert.equal(logs.stdout, 'line1\nline2\nline3\nline4\nline5\n')
+    assert.equal(inspect('follow').phase, 'Succeeded')
+  })
+
+  it('pod logs -c C -f: follows C across restarts, ends when C has ended for good while the pod runs on; an interrupt ends it with 130', async () => {
+    const f = manifest('multi', `
+metadata: { name: multi, annotations: { podnet.io/rootfs: ${rootfs} } }
+spec:
+  restartPolicy: OnFailure
+  containers:
+  - { name: short, command: [sh, -c, 'echo s-; if [ -e /dev/shm/again ]; then exit 0; fi; touch /dev/shm/again; exit 1'] }
+  - { name: long, command: [sh, -c, 'echo long-up; exec sleep 60'] }
+`)
+    ok('pod', 'run', '-d', '-f', f)
+    const short = background('pod', 'logs', 'multi', '-c', 'short', '-f')
+    const { code } = await short.exit
+    assert.equal(code, 0)
+    assert.equal(short.stdout, 's-\ns-\n', 'both runs: the first failed, the restart succeeded')
+    const rec = inspect('multi')
+    assert.equal(rec.phase, 'Running')
+    assert.deepEqual(rec.containers.map((c) => [c.name, c.state.status, c.restartCount]), [['short', 'terminated', 1], ['long', 'running', 0]])
+    const all = background('pod', 'logs', 'multi', '-f')
+    await all.waitFor('stdout', /\[long\] long-up\n/)
+    await new Promise((r) => setTimeout(r, 300))
+    assert.equal(all.child.exitCode, null, 'the pod still runs: still following')
+    all.child.kill('SIGINT')
+    const end = await all.exit
+    assert.equal(end.code, 130)
+    assert.deepEqual(all.stdout.split('\n').filter(Boolean).sort(), ['[long] long-up', '[short] s-', '[short] s-'])
   })
 
   it('errors: exit 2 naming the field for bad manifests, 1 for a name already running or unknown pods', () => {

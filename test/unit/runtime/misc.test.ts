@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { cfsQuotaUs, parseCgroupLayout } from '../../../src/runtime/cgroups/index.js'
 import { hostsFile, resolvConf } from '../../../src/runtime/etc-files.js'
 import { classify } from '../../../src/runtime/ns-table.js'
+import { podExitStatus, type ContainerStatus, type PodRecord } from '../../../src/runtime/types.js'
 
 const HYBRID = `
 25 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
@@ -61,5 +62,22 @@ describe('runtime/ns-table classify', () => {
     assert.equal(classify([{ role: P, inode: 9 }, { role: C, inode: 9 }], 9), 'host')
     assert.equal(classify([{ role: P, inode: 9 }, { role: C, inode: 2 }, { role: C, inode: 3 }], 9), 'private')
     assert.equal(classify([{ role: P, inode: 1 }, { role: C, inode: 2 }, { role: C, inode: 2 }], 9), 'mixed')
+  })
+})
+
+describe('runtime/podExitStatus (pod run in the foreground)', () => {
+  const pod = (phase: PodRecord['phase'], exits: Array<number | 'running'>): PodRecord => ({
+    name: 'p', phase, createdAt: '', sandbox: { state: 'stopped', ips: [] }, spec: {} as PodRecord['spec'],
+    containers: exits.map((e, i): ContainerStatus => ({
+      name: `c${i}`, restartCount: 0, backoffStep: 0, logPath: '',
+      state: e === 'running' ? { status: 'running', startedAt: '', pid: 1, launcher: { pid: 1, startTime: 1 } } : { status: 'terminated', exitCode: e, reason: e ? 'Error' : 'Completed', startedAt: '', finishedAt: '' },
+    })),
+  })
+  it('0 when Succeeded, else the first non-zero exit code in manifest order, else 1', () => {
+    assert.equal(podExitStatus(pod('Succeeded', [0, 0])), 0)
+    assert.equal(podExitStatus(pod('Failed', [0, 3, 137])), 3)
+    assert.equal(podExitStatus(pod('Failed', [143, 0])), 143)
+    assert.equal(podExitStatus(pod('Failed', [0, 0])), 1, 'failed without a failing container (SandboxDied)')
+    assert.equal(podExitStatus(pod('Failed', ['running'])), 1)
   })
 })

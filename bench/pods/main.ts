@@ -171,7 +171,7 @@ async function waitReady(pid: () => Promise<number>, t0: number): Promise<{ atRe
 // pod start
 
 interface StartSample {
-  tool: 'podnet' | 'podnet-noca' | 'podnet-cold' | 'podman'
+  tool: 'podnet' | 'podnet-noca' | 'podnet-cold' | 'podnet-lean' | 'podman'
   i: number
   /** Command wall time (spawn → exit), ms; podman: both commands. */
   cmdMs: number
@@ -185,11 +185,14 @@ interface StartSample {
 }
 
 async function podnetStart(w: World, tool: StartSample['tool'], i: number, env: NodeJS.ProcessEnv = w.env): Promise<StartSample> {
-  const name = `${tool === 'podnet' ? 'pw' : tool === 'podnet-noca' ? 'pn' : 'pc'}${i}`
+  const name = `${({ podnet: 'pw', 'podnet-noca': 'pn', 'podnet-cold': 'pc', 'podnet-lean': 'pl' } as Record<string, string>)[tool] ?? 'p'}${i}`
   const file = manifestFile(w, name, 1)
   const l = load1()
   const t0 = nowMs()
-  const r = await cli(w, ['pod', 'run', '-d', '-f', file], env)
+  // the what-if client runs as the CLI's shebang runs node: without NODE_EXTRA_CA_CERTS
+  const r = tool === 'podnet-lean'
+    ? await run(process.execPath, [join(HERE, 'lean-client.js'), file], { env: withoutCa(env) })
+    : await cli(w, ['pod', 'run', '-d', '-f', file], env)
   const cmdMs = nowMs() - t0
   if (r.status !== 0) throw new Error(`podnet pod run -d -f ${file} exited ${r.status}: ${r.stderr.trim().slice(-2000)}`)
   const pid = async (): Promise<number> => {
@@ -199,6 +202,12 @@ async function podnetStart(w: World, tool: StartSample['tool'], i: number, env: 
   const rd = await waitReady(pid, t0)
   await request(w.stateDir, { op: 'rm', name, gracePeriodSeconds: 0 })
   return { tool, i, cmdMs, readyMs: rd.atReturn ? cmdMs : rd.readyMs, atReturn: rd.atReturn, addr: rd.ready.addr, load1: l }
+}
+
+function withoutCa(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const e = { ...env }
+  delete e.NODE_EXTRA_CA_CERTS
+  return e
 }
 
 async function podmanStart(w: World, i: number): Promise<StartSample> {
@@ -249,6 +258,7 @@ async function benchStart(o: Options, w: World): Promise<StartResult> {
       () => podnetStart(w, 'podnet', i),
       ...(w.podman ? [() => podmanStart(w, i)] : []),
       ...(noCa ? [() => podnetStart(w, 'podnet-noca', i, envNoCa)] : []),
+      () => podnetStart(w, 'podnet-lean', i),
     ]
     const line: string[] = []
     for (let k = 0; k < tools.length; k++) {
@@ -638,6 +648,7 @@ function report(o: Options, env: Record<string, unknown>, start: StartResult | u
     row('podnet `pod run -d -f FILE`, warm supervisor', warm)
     row('podnet, same, NODE_EXTRA_CA_CERTS removed (what the new shebang gives)', of('podnet-noca'))
     row('podnet, cold: no supervisor yet (the command starts it)', of('podnet-cold'))
+    row('what-if, not the CLI: a lean node client (manifest parser + the run request only; bench/pods/lean-client.ts), warm supervisor', of('podnet-lean'))
     const pm = of('podman')
     row('podman `pod create` + `run -d --pod --rootfs`', pm)
     row('  podman `pod create` alone', pm, (s) => s.parts!.createMs)
@@ -654,6 +665,11 @@ function report(o: Options, env: Record<string, unknown>, start: StartResult | u
       if (noca.length) {
         const np = percentile(noca.map((s) => s.readyMs), 50)
         targets.push({ what: 'pod start p50: podman / podnet without NODE_EXTRA_CA_CERTS', target: '≥ 5×', measured: `${fmtMs(pp)} / ${fmtMs(np)} ms = ${fmtX(pp / np)}`, pass: pp / np >= 5 })
+      }
+      const lean = of('podnet-lean')
+      if (lean.length) {
+        const lp = percentile(lean.map((s) => s.readyMs), 50)
+        targets.push({ what: 'pod start p50: podman / the lean-client what-if (for reference)', target: '–', measured: `${fmtMs(pp)} / ${fmtMs(lp)} ms = ${fmtX(pp / lp)}`, pass: pp / lp >= 5 })
       }
       const cold = of('podnet-cold')
       if (cold.length) {

@@ -4,7 +4,14 @@
  *
  *   chain prerouting  { type nat hook prerouting priority dstnat; fib daddr type local jump hostports }
  *   chain output      { type nat hook output priority dstnat;     fib daddr type local jump hostports }
- *   chain hostports   { per published port: [ip daddr HOSTIP] tcp dport P dnat ip to POD:PORT }
+ *   chain hostports   { dnat ip to ip daddr . meta l4proto . th dport map @hostip-ports4     (ports on one host address)
+ *                       meta nfproto ipv4 dnat ip to meta l4proto . th dport map @hostports4  (ports on every local address)
+ *                       the same for ip6 with @hostip-ports6 and @hostports6 }
+ *   map hostip-ports4 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; counter
+ *                       one element per published port bound to a host address: HOSTIP . tcp . 8080 : POD . 80 }
+ *   map hostports4    { type inet_proto . inet_service : ipv4_addr . inet_service; counter
+ *                       one element per published port on every address: tcp . 8080 : POD . 80 }
+ *   map hostip-ports6, map hostports6: the same with ipv6_addr
  *   chain postrouting { type nat hook postrouting priority srcnat;
  *                       per network: ip saddr SUBNET ip daddr != 224.0.0.0/4 oifname != BR masquerade
  *                                    oifname BR ct status dnat ip saddr SUBNET masquerade   (hairpin, pod -> published port)
@@ -17,12 +24,16 @@
  *   set bridges       { type ifname; the bridges of all podnet networks }
  *
  * Every rule carries a comment saying who owns it ("podnet net=web ..."), and its handle is
- * recorded in the state, so detach and gc delete exactly what was added.
+ * recorded in the state, so detach and gc delete exactly what was added. A published port is a
+ * map element, not a rule: adding or deleting one is O(1) in the kernel, whatever the number of
+ * ports (a rule change rebuilt the whole chain's blob), and so is the per-packet lookup (a
+ * hash, where the rules were matched one after the other). Elements carry their owner as a
+ * comment and a counter each; attachments record their keys, and detach deletes by key.
  */
-import type { Expr, RuleSpec } from '../netlink/nftables/index.js'
+import type { Expr, RuleSpec, SetDataType, SetScalar, SetSpec } from '../netlink/nftables/index.js'
 import {
-  accept, counter, dnat, drop, jump, masquerade, matchCtState, matchDaddr, matchDport, matchFibDaddrLocal,
-  matchIifname, matchL4proto, matchOifname, matchSaddr,
+  accept, counter, dnatToMap, drop, jump, masquerade, matchCtState, matchDaddr, matchFibDaddrLocal,
+  matchIifname, matchOifname, matchSaddr,
 } from '../netlink/nftables/index.js'
 import { NFT_TABLE } from './names.js'
 
@@ -120,14 +131,81 @@ export interface PortMapping {
   protocol: 'tcp' | 'udp'
 }
 
-/** The DNAT rule of one published port to one pod address. */
-export function portMappingRule(network: string, id: string, ifname: string, m: PortMapping, podIp: string, family: 4 | 6): RuleSpec {
-  const exprs: Expr[] = []
-  if (m.hostIp) exprs.push(...matchDaddr(m.hostIp, inet))
-  else exprs.push({ kind: 'meta', key: 'nfproto', dreg: 1 }, { kind: 'cmp', op: 'eq', sreg: 1, data: Buffer.from([family === 4 ? 2 : 10]) })
-  exprs.push(...matchL4proto(m.protocol), ...matchDport(m.protocol, m.hostPort), ...counter(), ...dnat(podIp, m.containerPort))
+/** The maps of published ports: per family, one keyed with the host address and one for every address. */
+export const PORT_MAPS = {
+  4: { hostIp: 'hostip-ports4', any: 'hostports4' },
+  6: { hostIp: 'hostip-ports6', any: 'hostports6' },
+} as const
+
+const ADDR_TYPE = { 4: 'ipv4_addr', 6: 'ipv6_addr' } as const satisfies Record<4 | 6, SetDataType>
+
+/** Key and data types of one published-port map. */
+export function portMapTypes(family: 4 | 6, hostIp: boolean): { keyType: SetDataType[]; dataType: SetDataType[] } {
   return {
-    ...TABLE, chain: HOSTPORTS, exprs,
-    comment: `podnet net=${network} id=${id} if=${ifname} port=${m.hostIp ? `${m.hostIp}:` : ''}${m.hostPort}/${m.protocol}`,
+    keyType: hostIp ? [ADDR_TYPE[family], 'inet_proto', 'inet_service'] : ['inet_proto', 'inet_service'],
+    dataType: [ADDR_TYPE[family], 'inet_service'],
   }
+}
+
+/** The four published-port maps, each element with its own counter. */
+export function portMapSets(): SetSpec[] {
+  return ([4, 6] as const).flatMap((f) => [
+    { ...TABLE, name: PORT_MAPS[f].hostIp, ...portMapTypes(f, true), exprs: counter() },
+    { ...TABLE, name: PORT_MAPS[f].any, ...portMapTypes(f, false), exprs: counter() },
+  ])
+}
+
+/** The rules of chain hostports that DNAT through the maps (shared by all networks). */
+export function portMapRules(): RuleSpec[] {
+  return ([4, 6] as const).flatMap((f): RuleSpec[] => [
+    {
+      ...TABLE, chain: HOSTPORTS, comment: `podnet shared: IPv${f} ports on one host address`,
+      exprs: dnatToMap(f, PORT_MAPS[f].hostIp, [f === 4 ? 'ip daddr' : 'ip6 daddr', 'meta l4proto', 'th dport'], inet),
+    },
+    { ...TABLE, chain: HOSTPORTS, comment: `podnet shared: IPv${f} ports`, exprs: dnatToMap(f, PORT_MAPS[f].any, ['meta l4proto', 'th dport'], inet) },
+  ])
+}
+
+const PROTO_NUMBER = { tcp: 6, udp: 17 } as const
+
+/** One published port of one pod address, as a map element (what attach adds and detach deletes by key). */
+export interface PortElement {
+  map: string
+  family: 4 | 6
+  /** [hostIp, protocol number, hostPort] or [protocol number, hostPort]. */
+  key: SetScalar[]
+  /** [pod address, containerPort]. */
+  data: SetScalar[]
+  comment: string
+}
+
+/** nft limits comments to 128 bytes; the owner is also in the state dir, so a longer one is cut. */
+const MAX_COMMENT = 128
+
+/** The map element of a published port to one pod address; its comment names the owner. */
+export function portMapElement(network: string, id: string, ifname: string, m: PortMapping, podIp: string, family: 4 | 6): PortElement {
+  const proto = PROTO_NUMBER[m.protocol]
+  let comment = `podnet net=${network} id=${id} if=${ifname}`
+  if (Buffer.byteLength(comment) > MAX_COMMENT) comment = Buffer.from(comment).subarray(0, MAX_COMMENT).toString('latin1')
+  return m.hostIp !== undefined
+    ? { map: PORT_MAPS[family].hostIp, family, key: [m.hostIp, proto, m.hostPort], data: [podIp, m.containerPort], comment }
+    : { map: PORT_MAPS[family].any, family, key: [proto, m.hostPort], data: [podIp, m.containerPort], comment }
+}
+
+/** The types of the map an element belongs to (undefined for a map podnet does not make). */
+export function portMapTypesOf(map: string): { family: 4 | 6; keyType: SetDataType[]; dataType: SetDataType[] } | undefined {
+  for (const f of [4, 6] as const) {
+    if (map === PORT_MAPS[f].hostIp) return { family: f, ...portMapTypes(f, true) }
+    if (map === PORT_MAPS[f].any) return { family: f, ...portMapTypes(f, false) }
+  }
+  return undefined
+}
+
+/** "tcp 10.209.0.1:8080 -> 10.88.0.2:80", for reports. */
+export function describePortElement(e: { key: readonly unknown[]; data?: readonly unknown[] | undefined }): string {
+  const proto = (p: unknown): string => (p === 6 ? 'tcp' : p === 17 ? 'udp' : String(p))
+  const host = e.key.length === 3 ? `${String(e.key[0]).includes(':') ? `[${String(e.key[0])}]` : String(e.key[0])}:${String(e.key[2])}` : `*:${String(e.key[1])}`
+  const p = proto(e.key.length === 3 ? e.key[1] : e.key[0])
+  const to = e.data ? ` -> ${String(e.data[0]).includes(':') ? `[${String(e.data[0])}]` : String(e.data[0])}:${String(e.data[1])}` : ''
+  return `${p} ${host}${to}`
 }

@@ -12,11 +12,15 @@ import { join } from 'node:path'
 import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError, isErrno } from '../errors.js'
 import { Netns, netnsRunDir } from '../netns/index.js'
 import { Rtnl, type Link } from '../netlink/route/index.js'
-import { Nft, type AddedRule, type Rule } from '../netlink/nftables/index.js'
+import { Nft, type AddedRule, type NftTransaction, type Rule, type SetScalar } from '../netlink/nftables/index.js'
+import { Conntrack } from '../netlink/conntrack/index.js'
 import { validateIfname, validateMac, validateMtu } from '../netlink/route/validate.js'
 import { Allocator, DiskStore, overlaps, parseCidr as parseIpamCidr, parseIp as parseIpamIp, parseRangeSets, type AllocatedAddress, type RangeSet } from './ipam/index.js'
 import { bridgeMac, defaultBridgeName, hostVethName, isHostVethName, podMac, validateContainerId, validateNetworkName } from './names.js'
-import { BRIDGES_SET, CHAINS, HOSTPORTS, TABLE, networkRules, portMappingRule, sharedRules, type PortMapping } from './nat.js'
+import {
+  BRIDGES_SET, CHAINS, HOSTPORTS, PORT_MAPS, TABLE, describePortElement, networkRules, portMapElement, portMapRules, portMapSets,
+  portMapTypesOf, sharedRules, type PortElement, type PortMapping,
+} from './nat.js'
 import { StateDir } from './state.js'
 import { writeSysctlSync } from './sysctl.js'
 import { UndoStack } from './undo.js'
@@ -113,8 +117,30 @@ export interface Attachment {
   portMappings: PortMapping[]
   /** The routes added inside the pod (absent in records written before routes were recorded). */
   routes?: PodRoute[]
+  /** Rules podnet added for this attachment, by handle (per-port DNAT rules of podnet before port maps; now empty). */
   rules: RuleRecord[]
+  /** The published-port map elements podnet added, by map and key (detach deletes them by key). */
+  portElements?: PortElementRecord[]
   createdAt: string
+}
+
+/** A published port as a map element: `hostports4` / [17, 5353] (the key says which port; the value is the pod's). */
+export interface PortElementRecord {
+  map: string
+  key: SetScalar[]
+}
+
+/** A published port as the kernel has it (podnet's maps), for `nat ls`-style listings. */
+export interface PortMapEntry {
+  map: string
+  key: SetScalar[]
+  data: SetScalar[]
+  /** The owner: "podnet net=web id=pod1 if=eth0". */
+  comment?: string
+  packets?: bigint
+  bytes?: bigint
+  /** "udp *:5353 -> 10.88.0.2:53". */
+  text: string
 }
 
 export interface DetachSpec {
@@ -168,6 +194,7 @@ const LOOPBACK_IFINDEX = 1
 const BULK_DELETE_GROUP = 0x706e
 
 const attachmentKey = (id: string, ifname: string): string => `${id}@${ifname}`
+const portElementKey = (e: { map: string; key: readonly SetScalar[] }): string => `${e.map} ${JSON.stringify(e.key)}`
 const ruleRecord = (r: AddedRule): RuleRecord => ({ chain: r.chain, handle: r.handle.toString(), comment: r.comment ?? '' })
 
 /** True when two paths name the same namespace (same nsfs inode); false when either is gone. */
@@ -239,6 +266,7 @@ export class NetworkManager {
   private readonly hostNs: Netns | undefined
   private rtCache: Rtnl | undefined
   private nftCache: Nft | undefined
+  private ctCache: Conntrack | undefined
   /** Bridge ifindexes by name, looked up once (dropped on any failure that may mean the bridge changed). */
   private readonly bridgeIndexCache = new Map<string, number>()
   /** Veth deletions in flight, by name (an attach reusing the name waits for them). */
@@ -260,9 +288,15 @@ export class NetworkManager {
     return (this.nftCache ??= Nft.open(this.hostNs ? { netnsFd: this.hostNs.fd } : {}))
   }
 
+  /** The conntrack handle in the host namespace (opened on first use: only UDP port mappings need it). */
+  private get ct(): Conntrack {
+    return (this.ctCache ??= Conntrack.open(this.hostNs ? { netnsFd: this.hostNs.fd } : {}))
+  }
+
   close(): void {
     this.rtCache?.close()
     this.nftCache?.close()
+    this.ctCache?.close()
     this.hostNs?.close()
   }
 
@@ -440,7 +474,10 @@ export class NetworkManager {
     await this.rt.link.set(config.bridge, { up: true })
   }
 
-  /** Ensures table, chains and set exist, adds the network's rules; one atomic batch. */
+  /**
+   * Ensures table, chains, sets and port maps exist, adds the network's rules; one atomic batch.
+   * A table made by a podnet without port maps gets them here (and their rules).
+   */
   private async installNetworkRules(config: NetworkConfig): Promise<AddedRule[]> {
     const tables = await this.nftTableExists()
     const tx = this.nft.transaction()
@@ -450,6 +487,9 @@ export class NetworkManager {
       tx.addChain({ ...TABLE, name: HOSTPORTS })
       tx.addSet({ ...TABLE, name: BRIDGES_SET, keyType: 'ifname' })
       for (const r of sharedRules()) tx.addRule(r)
+      this.addPortMaps(tx)
+    } else if (!(await this.portMapsExist())) {
+      this.addPortMaps(tx)
     }
     tx.addElements({ ...TABLE, name: BRIDGES_SET, keyType: 'ifname', elements: [{ key: config.bridge }] })
     const rules = networkRules({ name: config.name, bridge: config.bridge, subnets: config.subnets, nat: config.nat, internal: config.internal })
@@ -463,6 +503,69 @@ export class NetworkManager {
     return (await this.nft.listTables(TABLE.family)).some((t) => t.name === TABLE.table)
   }
 
+  /** Queues the published-port maps and the hostports rules that look them up. */
+  private addPortMaps(tx: NftTransaction): void {
+    for (const m of portMapSets()) tx.addSet(m)
+    for (const r of portMapRules()) tx.addRule(r)
+  }
+
+  /** True when the port maps exist (false in a table made by a podnet that had one rule per port). */
+  private async portMapsExist(): Promise<boolean> {
+    const names = new Set((await this.nft.listSets({ ...TABLE })).map((x) => x.name))
+    return Object.values(PORT_MAPS).every((f) => names.has(f.hostIp) && names.has(f.any))
+  }
+
+  /** Adds the port maps to a table made by an older podnet, unless another process just did. */
+  private async ensurePortMaps(): Promise<void> {
+    if (await this.portMapsExist()) return
+    const tx = this.nft.transaction()
+    this.addPortMaps(tx)
+    tx.commitSync()
+  }
+
+  /** Queues the addition (or, with del, the deletion by key) of map elements, one command per map. */
+  private queuePortElements(tx: NftTransaction, elements: readonly PortElementRecord[] | readonly PortElement[], op: 'add' | 'destroy'): void {
+    const byMap = new Map<string, Array<PortElementRecord | PortElement>>()
+    for (const e of elements) byMap.set(e.map, [...(byMap.get(e.map) ?? []), e])
+    for (const [map, els] of byMap) {
+      const types = portMapTypesOf(map)
+      if (!types) continue
+      const spec = { ...TABLE, name: map, keyType: types.keyType, dataType: types.dataType }
+      if (op === 'add') {
+        tx.addElements({ ...spec, elements: els.map((e) => ({ key: e.key, ...('data' in e ? { data: e.data, comment: e.comment } : {}) })) })
+      } else {
+        tx.destroyElements({ ...spec, elements: els.map((e) => ({ key: e.key })) })
+      }
+    }
+  }
+
+  /**
+   * Deletes conntrack entries of UDP flows to a published port, so that the next datagram goes
+   * through the port maps again: without this, a client that keeps sending (and so keeps its
+   * entry alive) stays stuck with where its first datagram went (the host itself, or the pod
+   * that had the port before), the bug CNI portmap, Docker and kube-proxy fixed the same way.
+   * Done after the elements are in place, so no datagram can make a new stale entry in between.
+   * An entry is deleted when its original direction is UDP to hostPort on the mapping's host
+   * address, or (for a mapping on every address) on any address of the host.
+   */
+  private flushUdpConntrack(elements: readonly PortElement[]): number {
+    const udp = elements.filter((e) => (e.key.length === 3 ? e.key[1] : e.key[0]) === 17)
+    if (!udp.length) return 0
+    let local: Set<string> | undefined
+    let flushed = 0
+    for (const e of udp) {
+      const port = Number(e.key[e.key.length - 1])
+      if (e.key.length === 3) {
+        flushed += this.ct.deleteFlows({ family: e.family, protocol: 17, dstPort: port, dst: String(e.key[0]) })
+      } else {
+        local ??= new Set(this.rt.addr.listSync().map((a) => a.local))
+        const mine = local
+        flushed += this.ct.deleteFlows({ family: e.family, protocol: 17, dstPort: port }, (f) => mine.has(f.orig.dst))
+      }
+    }
+    return flushed
+  }
+
   /** Deletes rules by handle in one batch; rules already gone are fine. */
   private deleteRules(rules: readonly RuleRecord[], bridge?: string): void {
     if (!rules.length && bridge === undefined) return
@@ -474,6 +577,70 @@ export class NetworkManager {
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err
     }
+  }
+
+  /**
+   * Deletes an attachment's NAT state in one batch: its rules by handle (per-port rules of an older
+   * podnet) and its published-port map elements by key; what is already gone is fine. Then the
+   * UDP flows that were DNATed through those ports (best effort), so that they cannot reach a
+   * later pod that gets the same address.
+   */
+  private deletePortState(rules: readonly RuleRecord[], elements: readonly PortElementRecord[]): void {
+    if (!rules.length && !elements.length) return
+    const tx = this.nft.transaction()
+    for (const r of rules) tx.destroyRule({ ...TABLE, chain: r.chain, handle: BigInt(r.handle) })
+    this.queuePortElements(tx, elements, 'destroy')
+    try {
+      tx.commitSync()
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err
+      // a map or chain is gone (an edited table): delete what is there, part by part
+      this.deleteRules(rules)
+      for (const e of elements) {
+        const one = this.nft.transaction()
+        this.queuePortElements(one, [e], 'destroy')
+        try {
+          one.commitSync()
+        } catch (err2) {
+          if (!isErrno(err2, 'ENOENT')) throw err2
+        }
+      }
+    }
+    try {
+      this.flushUdpConntrack(elements.flatMap((e) => {
+        const t = portMapTypesOf(e.map)
+        return t ? [{ ...e, family: t.family, data: [], comment: '' }] : []
+      }))
+    } catch {
+      // best effort: the entries time out by themselves once their client stops sending
+    }
+  }
+
+  /** The published ports in podnet's maps, with their owners and counters (empty when there are no maps). */
+  async portMapEntries(): Promise<PortMapEntry[]> {
+    const out: PortMapEntry[] = []
+    for (const f of [4, 6] as const) {
+      for (const map of [PORT_MAPS[f].hostIp, PORT_MAPS[f].any]) {
+        let els
+        try {
+          els = await this.nft.listElements({ ...TABLE, name: map })
+        } catch (err) {
+          if (isErrno(err, 'ENOENT')) continue
+          throw err
+        }
+        for (const e of els) {
+          if (!Array.isArray(e.key) || !Array.isArray(e.data)) continue
+          const entry: PortMapEntry = { map, key: [...e.key] as SetScalar[], data: [...e.data] as SetScalar[], text: describePortElement({ key: e.key, data: e.data }) }
+          if (e.comment !== undefined) entry.comment = e.comment
+          if (e.counter) {
+            entry.packets = e.counter.packets
+            entry.bytes = e.counter.bytes
+          }
+          out.push(entry)
+        }
+      }
+    }
+    return out
   }
 
   /**
@@ -614,21 +781,30 @@ export class NetworkManager {
       } finally {
         pod.close()
       }
-      // 5. published ports
-      const rules: RuleRecord[] = []
-      if (mappings.length) {
-        const tx = this.nft.transaction()
-        for (const m of mappings) {
-          for (const a of this.mappingTargets(m, addrs)) tx.addRule(portMappingRule(config.name, id, ifname, m, a.ip, a.family))
+      // 5. published ports: one map element per mapping and pod address, then stale UDP flows go
+      const elements = mappings.flatMap((m) => this.mappingTargets(m, addrs).map((a) => portMapElement(config.name, id, ifname, m, a.ip, a.family)))
+      const portElements: PortElementRecord[] = elements.map((e) => ({ map: e.map, key: e.key }))
+      if (elements.length) {
+        const add = (): void => {
+          const tx = this.nft.transaction()
+          this.queuePortElements(tx, elements, 'add')
+          tx.commitSync()
         }
-        const res = tx.commitSync()
-        rules.push(...res.rules.map(ruleRecord))
-        undo.push('remove port mapping rules', () => this.deleteRules(rules))
+        try {
+          add()
+        } catch (err) {
+          // a table made by a podnet that had one rule per port: add the maps, then the elements
+          if (!isErrno(err, 'ENOENT')) throw err
+          await this.ensurePortMaps()
+          add()
+        }
+        undo.push('remove published ports', () => this.deletePortState([], portElements))
+        this.flushUdpConntrack(elements)
       }
       const attachment: Attachment = {
         network: config.name, id, ifname, netns: podNs.path, hostVeth, mac, mtu: config.mtu,
         addresses: addrs.map((a) => ({ address: a.address, gateway: a.gateway, family: a.family })),
-        portMappings: mappings, routes, rules, createdAt: new Date().toISOString(),
+        portMappings: mappings, routes, rules: [], ...(portElements.length && { portElements }), createdAt: new Date().toISOString(),
       }
       this.state.writeJson(recordPath, attachment)
       return attachment
@@ -675,7 +851,7 @@ export class NetworkManager {
         const asked = spec.netns.includes('/') ? spec.netns : join(netnsRunDir(), spec.netns)
         if (asked !== a.netns && !sameNetns(asked, a.netns)) return { detached: false, reason: `${attachmentKey(id, ifname)} belongs to netns ${a.netns}, not ${spec.netns}` }
       }
-      this.deleteRules(a.rules)
+      this.deletePortState(a.rules, a.portElements ?? [])
       await this.allocator(config.name).release(id, ifname)
       for (const m of a.portMappings) this.state.remove(join(this.state.portsDir(), portFile(m)))
       this.state.remove(path)
@@ -729,6 +905,7 @@ export class NetworkManager {
     const configs = name ? [this.get(name)] : this.list()
     const drift: Drift[] = []
     const ruleSet = await this.podnetRules()
+    let elements: Set<string> | undefined
     const handles = new Set(ruleSet.map((r) => `${r.chain}/${r.handle}`))
     for (const c of configs) {
       const br = this.rt.link.findSync(c.bridge)
@@ -764,6 +941,12 @@ export class NetworkManager {
           }
         }
         for (const r of a.rules) if (!handles.has(`${r.chain}/${r.handle}`)) drift.push({ network: c.name, object: `${what} rule ${r.chain} #${r.handle}`, problem: 'missing' })
+        if (a.portElements?.length) {
+          elements ??= new Set((await this.portMapEntries()).map(portElementKey))
+          for (const e of a.portElements) {
+            if (!elements.has(portElementKey(e))) drift.push({ network: c.name, object: `${what} published port ${describePortElement(e)} (map ${e.map})`, problem: 'missing' })
+          }
+        }
       }
     }
     return drift
@@ -796,7 +979,7 @@ export class NetworkManager {
             live.set(`${c.name}/${attachmentKey(a.id, a.ifname)}`, a)
             continue
           }
-          this.deleteRules(a.rules)
+          this.deletePortState(a.rules, a.portElements ?? [])
           const veth = this.rt.link.findSync(a.hostVeth)
           if (veth) {
             doomed.push(veth.index)
@@ -828,6 +1011,13 @@ export class NetworkManager {
       if (stale.length) {
         this.deleteRules(stale.map((r) => ({ chain: r.chain, handle: r.handle.toString(), comment: r.comment ?? '' })))
         report.removedRules.push(...stale.map((r) => `${r.chain} #${r.handle} ${r.comment ?? ''}`.trim()))
+      }
+      // published ports: map elements no live attachment recorded (reported with the rules)
+      const keepElements = new Set([...live.values()].flatMap((a) => (a.portElements ?? []).map((e) => portElementKey(e))))
+      const strays = (await this.portMapEntries()).filter((e) => !keepElements.has(portElementKey(e)))
+      if (strays.length) {
+        this.deletePortState([], strays)
+        report.removedRules.push(...strays.map((e) => `map ${e.map} ${e.text}${e.comment ? ` ${e.comment}` : ''}`))
       }
       // port claims
       for (const d of this.state.list(this.state.portsDir())) {

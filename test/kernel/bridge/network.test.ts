@@ -3,9 +3,13 @@
  * bridges, pod namespaces, and an "upstream" namespace standing for the internet.
  */
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { dnat, matchDport } from '../../../src/netlink/nftables/index.js'
 import { ExistsError, InvalidArgumentError, NotFoundError } from '../../../src/errors.js'
 import type { NetworkManager } from '../../../src/bridge/index.js'
+import type { ChildProcess } from 'node:child_process'
+import { Conntrack, IPS_DST_NAT } from '../../../src/netlink/conntrack/index.js'
 import { bridgeJson, createTopology, ip, ipJson, nftApply, nftRuleset, UPSTREAM, type Topology } from '../../../src/testing/index.js'
 import { probe, serve, stopServers, unreachable } from '../../../src/testing/index.js'
 
@@ -186,6 +190,188 @@ describe('kernel: bridge networks', function () {
     assert.equal(foreign(), snapshot)
   })
 
+  describe('published ports are map elements', () => {
+    const PROTO: Record<number, string> = { 6: 'tcp', 17: 'udp' }
+
+    it('attach adds one element per mapping and family (owner comment, counter); nft -j shows what podnet reads back; detach deletes them by key', async () => {
+      await m.create({ name: 'web', subnets: ['10.88.0.0/24', 'fd88::/64'] })
+      const pod = topo.pod()
+      const before = hostState()
+      const a = await m.attach({ network: 'web', netns: pod.name, portMappings: [
+        { hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+        { hostIp: UPSTREAM.hostV4, hostPort: 5353, containerPort: 53, protocol: 'udp' },
+        { hostIp: UPSTREAM.hostV6, hostPort: 8443, containerPort: 443, protocol: 'tcp' },
+      ] })
+      assert.deepEqual(a.rules, [], 'no rule per port')
+      assert.deepEqual(a.portElements, [
+        { map: 'hostports4', key: [6, 8080] },
+        { map: 'hostports6', key: [6, 8080] },
+        { map: 'hostip-ports4', key: [UPSTREAM.hostV4, 17, 5353] },
+        { map: 'hostip-ports6', key: [UPSTREAM.hostV6, 6, 8443] },
+      ])
+      const owner = `podnet net=web id=${pod.name} if=eth0`
+      const json = nftRuleset(topo.host.name).filter((o) => o.map).map((o) => o.map)
+      const fromNft = json.flatMap((mp: any) => (mp.elem ?? []).map(([k, v]: any) => ({ map: mp.name, key: k.elem.val.concat, data: v.concat, comment: k.elem.comment, counter: k.elem.counter })))
+      const fromPodnet = (await m.portMapEntries()).map((e) => ({
+        map: e.map, key: e.key.map((x, i) => (i === e.key.length - 2 ? PROTO[x as number] : x)), data: e.data, comment: e.comment,
+        counter: { packets: Number(e.packets), bytes: Number(e.bytes) },
+      }))
+      const byKey = (x: { map: string; key: unknown }): string => `${x.map} ${JSON.stringify(x.key)}`
+      assert.deepEqual(fromPodnet.sort((x, y) => byKey(x).localeCompare(byKey(y))), fromNft.sort((x: any, y: any) => byKey(x).localeCompare(byKey(y))))
+      assert.equal(fromPodnet.length, 4)
+      assert.ok(fromPodnet.every((e) => e.comment === owner))
+      // the element counters count the packets DNATed through them
+      await serve(pod, 'tcp', 80)
+      probe(topo.upstream, 'tcp', UPSTREAM.hostV4, 8080)
+      const used = (await m.portMapEntries()).find((e) => e.map === 'hostports4')
+      assert.ok((used?.packets ?? 0n) >= 1n, 'the element counted the connection')
+      assert.deepEqual(await m.check(), [])
+      await m.detach({ network: 'web', id: a.id })
+      assert.deepEqual(await m.portMapEntries(), [])
+      assert.equal(hostState(), before)
+    })
+
+    it('check reports a published port whose element went missing', async () => {
+      await m.create({ name: 'web', subnets: ['10.88.0.0/24'] })
+      const a = await m.attach({ network: 'web', netns: topo.pod().name, portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] })
+      await m.nft.transaction().delElements({ family: 'inet', table: 'podnet', name: 'hostports4', keyType: ['inet_proto', 'inet_service'], elements: [{ key: [6, 8080] }] }).commit()
+      assert.deepEqual(await m.check(), [{ network: 'web', object: `attachment ${a.id}@eth0 published port tcp *:8080 (map hostports4)`, problem: 'missing' }])
+      // detach still succeeds (the element is already gone)
+      assert.equal((await m.detach({ network: 'web', id: a.id })).detached, true)
+    })
+
+    it('a table made by a podnet with one rule per port: create and attach add the maps; a recorded per-port rule is still deleted by handle', async () => {
+      await m.create({ name: 'web', subnets: ['10.88.0.0/24'] })
+      // make the table look like an older podnet's: no maps, no map rules, one legacy DNAT rule
+      const mapRules = (await m.podnetRules()).filter((r) => r.chain === 'hostports')
+      const tx = m.nft.transaction()
+      for (const r of mapRules) tx.delRule({ family: 'inet', table: 'podnet', chain: r.chain, handle: r.handle })
+      for (const name of ['hostip-ports4', 'hostports4', 'hostip-ports6', 'hostports6']) tx.delSet({ family: 'inet', table: 'podnet', name })
+      await tx.commit()
+      const oldPod = topo.pod()
+      const old = await m.attach({ network: 'web', netns: oldPod.name })
+      const { rules: [legacy] } = await m.nft.transaction().addRule({
+        family: 'inet', table: 'podnet', chain: 'hostports', comment: `podnet net=web id=${old.id} if=eth0 port=9090/tcp`,
+        exprs: [...matchDport('tcp', 9090), ...dnat(addr(old.addresses[0]!.address), 80)],
+      }).commit()
+      const record = join(m.state.attachmentsDir('web'), `${old.id}@eth0.json`)
+      const rec = JSON.parse(readFileSync(record, 'utf8'))
+      rec.rules = [{ chain: 'hostports', handle: legacy!.handle.toString(), comment: legacy!.comment }]
+      rec.portMappings = [{ hostPort: 9090, containerPort: 80, protocol: 'tcp' }]
+      delete rec.portElements
+      writeFileSync(record, JSON.stringify(rec))
+      // attach on that table: the maps are added on the way
+      const pod = topo.pod()
+      await m.attach({ network: 'web', netns: pod.name, portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] })
+      await serve(pod, 'tcp', 80)
+      await serve(oldPod, 'tcp', 80)
+      assert.equal(probe(topo.upstream, 'tcp', UPSTREAM.hostV4, 8080), UPSTREAM.upstreamV4, 'the new port works')
+      assert.equal(probe(topo.upstream, 'tcp', UPSTREAM.hostV4, 9090), UPSTREAM.upstreamV4, 'the legacy rule still works')
+      assert.deepEqual(await m.check(), [])
+      await m.detach({ network: 'web', id: old.id })
+      assert.ok(!(await m.podnetRules()).some((r) => r.handle === legacy!.handle), 'the legacy rule went by handle')
+      assert.ok(unreachable(topo.upstream, 'tcp', UPSTREAM.hostV4, 9090))
+      // and network create adds missing maps too
+      const tx2 = m.nft.transaction()
+      for (const r of (await m.podnetRules()).filter((x) => x.chain === 'hostports')) tx2.delRule({ family: 'inet', table: 'podnet', chain: r.chain, handle: r.handle })
+      await m.detach({ network: 'web', id: pod.name })
+      for (const name of ['hostip-ports4', 'hostports4', 'hostip-ports6', 'hostports6']) tx2.delSet({ family: 'inet', table: 'podnet', name })
+      await tx2.commit()
+      await m.create({ name: 'db', subnets: ['10.89.0.0/24'] })
+      assert.deepEqual((await m.nft.listSets({ family: 'inet', table: 'podnet' })).map((x) => x.name).sort(), ['bridges', 'hostip-ports4', 'hostip-ports6', 'hostports4', 'hostports6'])
+      assert.equal((await m.podnetRules()).filter((r) => r.chain === 'hostports').length, 4)
+    })
+  })
+
+  describe('UDP: stale conntrack entries are flushed when a port is published', () => {
+    const children: ChildProcess[] = []
+    afterEach(() => {
+      for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL')
+    })
+
+    /** A UDP server in the namespace answering every datagram with `tag`. */
+    async function udpServer(ns: { ns: { spawn: typeof topo.host.ns.spawn } }, port: number, tag: string, v6 = false): Promise<void> {
+      const code = `const s=require('dgram').createSocket('${v6 ? 'udp6' : 'udp4'}');s.on('message',(m,r)=>s.send('${tag}',r.port,r.address));s.bind(${port},()=>console.log('ready'))`
+      const c = ns.ns.spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
+      children.push(c)
+      await new Promise<void>((resolve, reject) => { c.stdout!.once('data', () => resolve()); c.once('exit', (x) => reject(new Error(`server exited ${x}`))) })
+    }
+
+    /** A client in upstream sending a datagram every 50 ms from one source port (one conntrack flow); collects the answers. */
+    function udpClient(host: string, port: number, srcPort = 40000): { answers: string[] } {
+      const v6 = host.includes(':')
+      const code = `const s=require('dgram').createSocket('${v6 ? 'udp6' : 'udp4'}');s.on('message',(m)=>process.stdout.write(m+'\\n'));s.on('error',()=>{});s.bind(${srcPort},()=>setInterval(()=>s.send('hi',${port},'${host}'),50))`
+      const c = topo.upstream.ns.spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
+      children.push(c)
+      const out = { answers: [] as string[] }
+      c.stdout!.on('data', (d) => { out.answers.push(...String(d).split('\n').filter(Boolean)) })
+      return out
+    }
+
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+    async function answered(c: { answers: string[] }, tag: string, ms: number): Promise<boolean> {
+      const from = c.answers.length
+      for (let t = 0; t < ms; t += 50) {
+        if (c.answers.slice(from).includes(tag)) return true
+        await sleep(50)
+      }
+      return false
+    }
+
+    it('a client that kept sending before the port was published (and to the pod that had it before) reaches the new pod', async () => {
+      await m.create({ name: 'web', subnets: ['10.88.0.0/24'] })
+      const [p1, p2, p3] = [topo.pod(), topo.pod(), topo.pod()]
+      for (const [p, tag] of [[p1, 'p1'], [p2, 'p2'], [p3, 'p3']] as const) await udpServer(p, 53, tag)
+      const a1 = await m.attach({ network: 'web', netns: p1.name })
+      const client = udpClient(UPSTREAM.hostV4, 5353)
+      const ct = Conntrack.open({ netnsFd: topo.host.ns.fd })
+      try {
+        // wait for the client's flow: an entry to the host itself (nothing listens there)
+        let flows = ct.list({ family: 4, protocol: 17, dstPort: 5353 })
+        for (let t = 0; t < 5000 && !flows.length; t += 50) {
+          await sleep(50)
+          flows = ct.list({ family: 4, protocol: 17, dstPort: 5353 })
+        }
+        assert.equal(flows.length, 1, 'one flow, to the host')
+        assert.equal(flows[0]!.orig.dst, UPSTREAM.hostV4)
+        assert.equal(flows[0]!.status & IPS_DST_NAT, 0)
+        // the bug, shown: publishing the port without a flush leaves the client where it was
+        const el = { family: 'inet', table: 'podnet', name: 'hostports4', keyType: ['inet_proto', 'inet_service'], dataType: ['ipv4_addr', 'inet_service'] } as const
+        await m.nft.transaction().addElements({ ...el, elements: [{ key: [17, 5353], data: [addr(a1.addresses[0]!.address), 53] }] }).commit()
+        assert.equal(await answered(client, 'p1', 1000), false, 'without a flush the stale entry keeps sending to the host')
+        await m.nft.transaction().delElements({ ...el, elements: [{ key: [17, 5353] }] }).commit()
+        // podnet publishes and flushes
+        const a2 = await m.attach({ network: 'web', netns: p2.name, portMappings: [{ hostPort: 5353, containerPort: 53, protocol: 'udp' }] })
+        assert.ok(await answered(client, 'p2', 3000), 'the client reaches the pod that published the port')
+        // the port moves to another pod: the client follows
+        await m.detach({ network: 'web', id: a2.id })
+        const a3 = await m.attach({ network: 'web', netns: p3.name, portMappings: [{ hostIp: UPSTREAM.hostV4, hostPort: 5353, containerPort: 53, protocol: 'udp' }] })
+        assert.ok(await answered(client, 'p3', 3000), 'the client follows the port to the next pod')
+        const now = ct.list({ family: 4, protocol: 17, dstPort: 5353 })
+        assert.equal(now.length, 1)
+        assert.ok(now[0]!.status & IPS_DST_NAT, 'DNATed')
+        assert.equal(now[0]!.reply.src, addr(a3.addresses[0]!.address), 'to p3')
+        // flows to other ports, and from the host's own sockets to other hosts, are left alone
+        assert.equal(ct.deleteFlows({ family: 4, protocol: 17, dstPort: 5354 }), 0)
+      } finally {
+        ct.close()
+      }
+    })
+
+    it('IPv6: the same for a port on every address', async () => {
+      await m.create({ name: 'six', subnets: ['fd88::/64'] })
+      const [p1, p2] = [topo.pod(), topo.pod()]
+      await udpServer(p1, 53, 'p1', true)
+      await udpServer(p2, 53, 'p2', true)
+      const client = udpClient(UPSTREAM.hostV6, 5353)
+      const a1 = await m.attach({ network: 'six', netns: p1.name, portMappings: [{ hostPort: 5353, containerPort: 53, protocol: 'udp' }] })
+      assert.ok(await answered(client, 'p1', 3000))
+      await m.detach({ network: 'six', id: a1.id })
+      await m.attach({ network: 'six', netns: p2.name, portMappings: [{ hostPort: 5353, containerPort: 53, protocol: 'udp' }] })
+      assert.ok(await answered(client, 'p2', 3000))
+    })
+  })
+
   describe('bad input: a clear error and nothing changed', () => {
     async function unchanged(fn: () => Promise<unknown>, pattern: RegExp | (new (...a: any[]) => Error)): Promise<void> {
       const before = hostState()
@@ -301,9 +487,12 @@ describe('kernel: bridge networks', function () {
     assert.ok(r.removedVeths.includes('pn0123456789'))
     assert.deepEqual(r.releasedAddresses, ['web/10.88.0.3'])
     assert.deepEqual(m.attachments('web').map((a) => a.id), [keep.name])
-    const comments = (await m.podnetRules()).map((x) => x.comment ?? '')
+    const comments = (await m.portMapEntries()).map((x) => x.comment ?? '')
     assert.ok(!comments.some((x) => x.includes(gone.name)))
     assert.ok(comments.some((x) => x.includes(keep.name)))
+    // a stray element (no attachment recorded it) goes too, reported with the rules
+    await m.nft.transaction().addElements({ family: 'inet', table: 'podnet', name: 'hostports4', keyType: ['inet_proto', 'inet_service'], dataType: ['ipv4_addr', 'inet_service'], elements: [{ key: [6, 9999], data: ['10.88.0.99', 80] }] }).commit()
+    assert.deepEqual((await m.gc()).removedRules, ['map hostports4 tcp *:9999 -> 10.88.0.99:80'])
     assert.deepEqual(await m.check(), [])
     assert.deepEqual(await m.gc(), { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [] })
   })

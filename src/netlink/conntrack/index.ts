@@ -1,0 +1,3 @@
+export * from './constants.js'
+export * from './conntrack.js'
+export { conntrackAttrs, CT_DELETE, CT_GET } from './schema.js'

@@ -10,7 +10,7 @@
  * with nothing but synchronous calls in between (see sys/netns-switch.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, unlinkSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { PodnetError, isErrno } from '../errors.js'
 import {
@@ -47,6 +47,11 @@ const CLONE_FLAG: Record<PinnedKind, number> = { net: CLONE_NEWNET, ipc: CLONE_N
 
 function touch(path: string): void {
   closeSync(openSync(path, 'wx', 0o444))
+}
+
+/** Where createPodNamespaces pins a pod's namespaces under dir (known before they exist). */
+export function pinPaths(dir: string, sharePid: boolean): NamespacePins {
+  return { net: join(dir, 'net'), ipc: join(dir, 'ipc'), uts: join(dir, 'uts'), ...(sharePid && { pid: join(dir, 'pid') }) }
 }
 
 /** Bind-mounts a namespace file onto a pin file (created empty). */
@@ -89,7 +94,8 @@ export function createPodNamespaces(opts: CreateNamespacesOptions): CreatedNames
   if (!cmd) throw new PodnetError('no pause program given')
   mkdirSync(opts.dir, { recursive: true, mode: 0o700 })
   const kinds: PinnedKind[] = opts.sharePid ? ['net', 'ipc', 'uts', 'pid'] : ['net', 'ipc', 'uts']
-  const pins: NamespacePins = { net: join(opts.dir, 'net'), ipc: join(opts.dir, 'ipc'), uts: join(opts.dir, 'uts') }
+  const planned = pinPaths(opts.dir, opts.sharePid)
+  const pins: NamespacePins = { net: planned.net, ipc: planned.ipc, uts: planned.uts }
   const made: string[] = []
   const home = new Map<PinnedKind, number>()
   let pause: ChildProcess | undefined
@@ -111,8 +117,8 @@ export function createPodNamespaces(opts: CreateNamespacesOptions): CreatedNames
       for (const [k, fd] of home) setns(fd, CLONE_FLAG[k], `back to the original ${k} namespace`)
     }
     if (pause.pid === undefined) throw new PodnetError(`cannot start the pause process ${cmd}`)
-    if (opts.sharePid) {
-      pins.pid = join(opts.dir, 'pid')
+    if (planned.pid !== undefined) {
+      pins.pid = planned.pid
       pin(`/proc/${pause.pid}/ns/pid`, pins.pid)
       made.push(pins.pid)
     }
@@ -125,5 +131,18 @@ export function createPodNamespaces(opts: CreateNamespacesOptions): CreatedNames
     throw err
   } finally {
     for (const fd of home.values()) close(fd)
+  }
+}
+
+/**
+ * The namespace inode a pin holds, or undefined when the pin is not a mounted namespace (a
+ * missing file, or a plain file left after the unmount).
+ */
+export function pinnedInode(path: string): number | undefined {
+  try {
+    const st = statSync(path)
+    return st.dev === statSync('/proc/self/ns/net').dev ? st.ino : undefined // nsfs
+  } catch {
+    return undefined
   }
 }

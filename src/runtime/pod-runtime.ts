@@ -16,7 +16,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError, isErrno } from '../errors.js'
 import { UndoStack, type PortMapping } from '../bridge/index.js'
@@ -28,10 +29,10 @@ import { Cgroup, detectCgroupLayout, type CgroupLayout } from './cgroups/index.j
 import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js'
 import { containerEnv, ensureLauncher, parseLaunchStatus, runArgs, takeExitRecord, type LaunchSpec, type LaunchStatus } from './launcher.js'
 import { checkRootfs, validatePodName, type ContainerSpec, type PodSpec } from './manifest.js'
-import { createPodNamespaces, unpinAll } from './namespaces.js'
+import { createPodNamespaces, pinPaths, pinnedInode, unpinAll } from './namespaces.js'
 import { BridgePodNetwork, type PodNetwork } from './network.js'
 import { pauseCommand } from './pause.js'
-import { isAlive, processRef, type ProcessRef } from './proc.js'
+import { childPids, isAlive, processRef, processesInNamespace, type ProcessRef } from './proc.js'
 import { KUBERNETES_BACKOFF, finalPhase, nextBackoff, shouldRestart, type BackoffOptions } from './restart-policy.js'
 import { PodStore, defaultStateDir } from './state-store.js'
 import { isActive, type ContainerStatus, type PodPhase, type PodRecord, type TerminatedState } from './types.js'
@@ -57,7 +58,24 @@ export interface RuntimeOptions {
   pollMs?: number
   /** Size of each pod's /dev/shm tmpfs (default 64m). */
   shmSize?: string
+  /**
+   * Test hook (PODNET_TEST_HALT_AT for a supervisor): at this point of creating a pod the
+   * process stops itself with SIGSTOP, so a test can SIGKILL it exactly there. See HALT_STAGES.
+   */
+  haltAt?: string
 }
+
+/**
+ * The points of pod creation where the haltAt test hook can stop the process. Each one is
+ * right after a step and before the record names its result, the worst moment to die.
+ *   namespaces  pins mounted and the pause running; the record does not name the pause yet
+ *   cgroups     the pod cgroup made and the pause moved into it
+ *   network     attached (veth, address, port mappings); the record has no address yet
+ *   ready       the sandbox is complete (recorded); no container started
+ *   launch      the first container's launcher started; the record does not name it yet
+ *   launched    its launcher recorded; it has not reported yet
+ */
+export const HALT_STAGES = ['namespaces', 'cgroups', 'network', 'ready', 'launch', 'launched'] as const
 
 export interface RunOptions {
   /** The named namespace that plays the host for the pod's network (default: this process's). */
@@ -142,6 +160,9 @@ export class PodRuntime extends EventEmitter {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/.test(this.cgroupParent)) {
       throw new InvalidArgumentError('cgroup parent', `'${this.cgroupParent}' is not a relative cgroup path`)
     }
+    if (opts.haltAt !== undefined && !(HALT_STAGES as readonly string[]).includes(opts.haltAt)) {
+      throw new InvalidArgumentError('PODNET_TEST_HALT_AT', `unknown stage '${opts.haltAt}' (one of ${HALT_STAGES.join(', ')})`)
+    }
     this.layout = detectCgroupLayout()
     this.network = opts.network ?? new BridgePodNetwork({
       ...(opts.stateDir !== undefined && { stateDir: opts.stateDir }), ...(opts.runDir !== undefined && { runDir: opts.runDir }),
@@ -151,6 +172,13 @@ export class PodRuntime extends EventEmitter {
 
   private launcher(): string {
     return this.opts.launcher ?? ensureLauncher(this.store.binDir())
+  }
+
+  /** The haltAt test hook: stops this whole process (SIGSTOP) at the named stage. */
+  private checkpoint(stage: (typeof HALT_STAGES)[number]): void {
+    if (this.opts.haltAt !== stage) return
+    process.stderr.write(`${now()} podnet runtime[${process.pid}]: halting at stage '${stage}' (test hook PODNET_TEST_HALT_AT)\n`)
+    process.kill(process.pid, 'SIGSTOP')
   }
 
   /** Stops watching (timers, polling). Pods keep running: a new runtime can adopt them. */
@@ -249,9 +277,15 @@ export class PodRuntime extends EventEmitter {
       mkdirSync(join(this.store.podDir(name), 'logs'), { recursive: true })
       mkdirSync(join(this.store.podDir(name), 'exit'), { recursive: true })
 
-      // namespaces and the pause
+      // Each step below is named in the record before it is taken, so whoever finds a half-made
+      // pod (a supervisor that adopts after a crash) can undo it: teardown skips what is not there.
+
+      // namespaces and the pause (an unrecorded pause is found through the pinned namespaces)
+      sb.pins = pinPaths(this.store.nsDir(name), spec.shareProcessNamespace)
+      this.store.write(rec)
       const made = createPodNamespaces({ dir: this.store.nsDir(name), hostname: spec.hostname, sharePid: spec.shareProcessNamespace, pause })
       pod.pause = made.pause
+      this.checkpoint('namespaces')
       sb.pins = made.pins
       const pauseRef = processRef(made.pause.pid!)
       if (pauseRef) sb.pause = pauseRef
@@ -281,22 +315,28 @@ export class PodRuntime extends EventEmitter {
           await pauseCg.remove()
           Cgroup.removeIfEmpty(this.layout, podCg)
         })
+        this.store.write(rec)
         pauseCg.create()
         if (made.pause.pid !== undefined) {
           try { pauseCg.addProcess(made.pause.pid) } catch { /* it died: noticed below */ }
         }
+        this.checkpoint('cgroups')
       }
 
       // /dev/shm shared by the pod's containers
       const shm = this.store.shmDir(name)
       mkdirSync(shm, { recursive: true })
-      mount('shm', shm, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, `mode=1777,size=${this.opts.shmSize ?? '64m'}`)
       sb.shm = shm
+      this.store.write(rec)
+      mount('shm', shm, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, `mode=1777,size=${this.opts.shmSize ?? '64m'}`)
       undo.push('unmount /dev/shm', () => this.unmountShm(shm))
 
-      // network
+      // network ("attached" from before the attach on: detaching what is not attached is a no-op)
       if (spec.network !== undefined) {
         const mappings = portMappings(spec)
+        sb.network = spec.network
+        sb.attached = true
+        this.store.write(rec)
         try {
           sb.ips = await this.network.attach({
             network: spec.network, netns: made.pins.net, id: name, portMappings: mappings.map((m) => m.mapping),
@@ -305,8 +345,7 @@ export class PodRuntime extends EventEmitter {
         } catch (err) {
           throw mapAttachError(err, mappings)
         }
-        sb.network = spec.network
-        sb.attached = true
+        this.checkpoint('network')
         undo.push('detach from the network', () => this.network.detach({ network: spec.network!, id: name, ...(opts.hostNetns !== undefined && { hostNetns: opts.hostNetns }) }))
       }
 
@@ -325,6 +364,7 @@ export class PodRuntime extends EventEmitter {
       rec.phase = 'Running'
       rec.startedAt = now()
       this.store.write(rec)
+      this.checkpoint('ready')
     })
     this.pods.set(name, pod)
     this.watchPause(pod)
@@ -335,8 +375,13 @@ export class PodRuntime extends EventEmitter {
     return rec
   }
 
+  /** Every container's cgroup, by the path it has or will have (a launch the record missed may have made it). */
   private containerCgroups(rec: PodRecord): Cgroup[] {
-    return rec.containers.filter((c) => c.cgroup !== undefined).map((c) => new Cgroup(this.layout, c.cgroup!))
+    const sb = rec.sandbox.cgroup
+    return rec.containers.flatMap((c) => {
+      const path = c.cgroup ?? (sb !== undefined ? `${sb}/ctr-${c.name}` : undefined)
+      return path === undefined ? [] : [new Cgroup(this.layout, path)]
+    })
   }
 
   private unmountShm(shm: string): void {
@@ -356,6 +401,7 @@ export class PodRuntime extends EventEmitter {
     const crt = pod.containers.get(c.name)!
     const sb = rec.sandbox
     if (pod.stopping || sb.state !== 'ready' || !sb.pins) return
+    const runToken = randomBytes(4).toString('hex')
     let cg: Cgroup | undefined
     if (sb.cgroup !== undefined) {
       cg = new Cgroup(this.layout, `${sb.cgroup}/ctr-${c.name}`)
@@ -380,10 +426,10 @@ export class PodRuntime extends EventEmitter {
       cgroupProcs: cg ? cg.procsFiles() : [],
       ...(c.workingDir !== undefined && { cwd: c.workingDir }),
       env: containerEnv(spec.hostname, c.env),
-      exitFile: this.store.exitPath(rec.name, c.name),
+      exitFile: this.store.exitPath(rec.name, c.name, runToken),
       argv: c.argv,
     }
-    rmSync(launch.exitFile, { force: true })
+    this.removeExitRecords(rec.name, c.name)
     const log = openSync(cs.logPath, 'a', 0o640)
     let child: ChildProcess
     try {
@@ -392,6 +438,14 @@ export class PodRuntime extends EventEmitter {
       closeSync(log)
     }
     const launcherRef = child.pid !== undefined ? processRef(child.pid) : undefined
+    this.checkpoint('launch')
+    cs.runToken = runToken
+    if (launcherRef) {
+      // recorded before it can report: a supervisor that dies now leaves a launcher the next one adopts
+      cs.launching = { launcher: launcherRef, runToken, at: now() }
+      this.store.write(rec)
+      this.checkpoint('launched')
+    }
     const runId = ++crt.runId
     crt.child = child
     delete crt.adopted
@@ -421,8 +475,20 @@ export class PodRuntime extends EventEmitter {
     crt.status = st
     if (st.ok && st.pid !== undefined && launcherRef) {
       cs.state = { status: 'running', startedAt: now(), pid: st.pid, launcher: launcherRef }
+      delete cs.launching
       this.save(pod)
     }
+  }
+
+  /** Removes a container's exit records of earlier runs (an abandoned run may write one late). */
+  private removeExitRecords(pod: string, container: string): void {
+    let names: string[]
+    try {
+      names = readdirSync(this.store.exitDir(pod))
+    } catch {
+      return
+    }
+    for (const n of names) if (n === container || n.startsWith(`${container}.`)) rmSync(join(this.store.exitDir(pod), n), { force: true })
   }
 
   /**
@@ -436,7 +502,8 @@ export class PodRuntime extends EventEmitter {
     if (crt.runId !== runId || crt.exitHandled) return
     crt.exitHandled = true
     const spec = rec.spec.containers.find((x) => x.name === name)!
-    const exit = takeExitRecord(this.store.exitPath(rec.name, name))
+    const exit = takeExitRecord(this.store.exitPath(rec.name, name, cs.runToken))
+    delete cs.launching
     const st = crt.status ?? (crt.statusText !== undefined ? parseLaunchStatus(crt.statusText) : undefined)
     delete crt.child
     delete crt.adopted
@@ -573,6 +640,9 @@ export class PodRuntime extends EventEmitter {
       try { await fn() } catch (err) { errors.push(err as Error) }
     }
     await step(() => this.killPause(pod))
+    // a pod still being created may have a pause the record does not name: whatever is in its
+    // pinned network namespace is ended (nothing else can be there yet)
+    if (sb.state === 'creating' && sb.pins) await step(() => killNamespaceMembers(sb.pins!.net))
     if (sb.cgroup !== undefined) {
       const pauseCg = new Cgroup(this.layout, `${sb.cgroup}/pause`)
       for (const cg of [...this.containerCgroups(rec), pauseCg]) {
@@ -744,14 +814,11 @@ export class PodRuntime extends EventEmitter {
     for (const rec of this.store.list()) {
       if (this.pods.has(rec.name)) continue
       if (rec.sandbox.state === 'creating') {
-        const tmp: PodRt = { rec, containers: new Map(), stopping: true, tearingDown: false, queue: Promise.resolve() }
-        for (const cs of rec.containers) if (cs.state.status === 'running') signalRef(cs.state.launcher, 'SIGKILL')
-        try { await this.teardown(tmp) } catch { /* gc can retry */ }
-        rec.phase = 'Failed'
-        rec.reason = 'SetupInterrupted'
-        rec.message = 'the supervisor ended while the pod was being created'
-        rec.finishedAt = now()
-        this.store.write(rec)
+        try {
+          await this.abandonCreation(rec)
+        } catch (err) {
+          this.emit('error', err)
+        }
         continue
       }
       if (!isActive(rec)) continue
@@ -761,38 +828,129 @@ export class PodRuntime extends EventEmitter {
       }
       for (const cs of rec.containers) {
         const crt = pod.containers.get(cs.name)!
-        if (cs.state.status === 'running') {
-          crt.runId = 1
-          crt.adopted = cs.state.launcher
-          crt.exited = new Promise<void>((r) => { crt.markExited = r })
-        }
+        if (cs.state.status === 'running') this.watchAdopted(crt, cs.state.launcher)
       }
       this.pods.set(rec.name, pod)
       adopted.push(pod)
     }
     this.updatePolling()
     for (const pod of adopted) {
-      const rec = pod.rec
-      if (!isAlive(rec.sandbox.pause)) {
-        delete pod.pauseAdopted
-        this.sandboxDied(pod, 'the pause process exited while no supervisor was running')
-        await pod.ending
-        continue
+      try {
+        await this.adoptPod(pod)
+      } catch (err) {
+        this.emit('error', err)
       }
-      await this.serial(pod, async () => {
-        for (const cs of rec.containers) {
-          const crt = pod.containers.get(cs.name)!
-          const spec = rec.spec.containers.find((c) => c.name === cs.name)!
-          const st = cs.state
-          if (st.status === 'running' && !isAlive(st.launcher)) this.onContainerExit(pod, cs.name, crt.runId, null, null)
-          else if (st.status === 'waiting') {
-            if (st.reason === 'CrashLoopBackOff' && st.restartAt) this.armRestart(pod, spec, Date.parse(st.restartAt) - Date.now())
-            else { await this.startContainer(pod, spec); this.save(pod) }
-          }
-        }
-      })
     }
     return adopted.map((p) => p.rec.name)
+  }
+
+  /** Watches a launcher this runtime did not start (by polling). */
+  private watchAdopted(crt: ContainerRt, launcher: ProcessRef): void {
+    crt.runId++
+    crt.adopted = launcher
+    delete crt.exitHandled
+    delete crt.status
+    delete crt.statusText
+    crt.exited = new Promise<void>((r) => { crt.markExited = r })
+  }
+
+  /**
+   * A pod that was still being created when its supervisor died: everything its record names
+   * is undone (its record names each step before it is taken), whatever sits in its network
+   * namespace is killed, and it ends as Failed, SetupInterrupted. The record stays until pod rm.
+   */
+  private async abandonCreation(rec: PodRecord): Promise<void> {
+    const tmp: PodRt = { rec, containers: new Map(), stopping: true, tearingDown: false, queue: Promise.resolve() }
+    let failed: unknown
+    try {
+      await this.teardown(tmp)
+    } catch (err) {
+      failed = err
+    }
+    rec.phase = 'Failed'
+    rec.reason = 'SetupInterrupted'
+    rec.message = 'the supervisor ended while the pod was being created'
+    rec.finishedAt = now()
+    for (const cs of rec.containers) {
+      if (cs.state.status === 'waiting') cs.state = { status: 'terminated', exitCode: 0, reason: 'NotStarted', startedAt: rec.finishedAt, finishedAt: rec.finishedAt }
+    }
+    this.store.write(rec)
+    this.emit('change', rec)
+    if (failed !== undefined) throw failed
+  }
+
+  /** Takes over one active pod: runs its supervisor's predecessor started or left to start. */
+  private async adoptPod(pod: PodRt): Promise<void> {
+    const rec = pod.rec
+    await this.serial(pod, async () => {
+      // launches that never reported: adopt them (or their exit) before anything else
+      for (const cs of rec.containers) if (cs.launching) await this.adoptLaunch(pod, cs)
+    })
+    if (!isAlive(rec.sandbox.pause)) {
+      delete pod.pauseAdopted
+      this.sandboxDied(pod, 'the pause process exited while no supervisor was running')
+      await pod.ending
+      return
+    }
+    await this.serial(pod, async () => {
+      for (const cs of rec.containers) {
+        const crt = pod.containers.get(cs.name)!
+        const spec = rec.spec.containers.find((c) => c.name === cs.name)!
+        const st = cs.state
+        if (st.status === 'running') {
+          if (!isAlive(st.launcher)) this.onContainerExit(pod, cs.name, crt.runId, null, null)
+        } else if (st.status === 'waiting' && !crt.adopted && !crt.exitHandled) {
+          // a launch the record never saw may have left processes in the container's cgroup
+          await this.killStrays(rec, cs.name)
+          if (st.reason === 'CrashLoopBackOff' && st.restartAt) this.armRestart(pod, spec, Date.parse(st.restartAt) - Date.now())
+          else {
+            await this.startContainer(pod, spec)
+            this.save(pod)
+          }
+        }
+      }
+    })
+  }
+
+  /**
+   * A launcher started by a dead supervisor before it reported: alive, it is adopted as the
+   * running container (its child is the container's process; if the exec failed, its exit
+   * record says so); ended, its exit record is processed like any exit.
+   */
+  private async adoptLaunch(pod: PodRt, cs: ContainerStatus): Promise<void> {
+    const l = cs.launching!
+    const crt = pod.containers.get(cs.name)!
+    cs.runToken = l.runToken
+    if (isAlive(l.launcher)) {
+      let pid: number | undefined
+      for (let i = 0; i < 100 && pid === undefined && isAlive(l.launcher); i++) {
+        pid = childPids(l.launcher.pid)[0]
+        if (pid === undefined) await sleep(10)
+      }
+      if (pid !== undefined) {
+        cs.state = { status: 'running', startedAt: l.at, pid, launcher: l.launcher }
+        delete cs.launching
+        this.watchAdopted(crt, l.launcher)
+        this.save(pod)
+        this.updatePolling()
+        return
+      }
+      // a launcher without a container after a second: end it, its run failed
+      signalRef(l.launcher, 'SIGKILL')
+      for (let i = 0; i < 100 && isAlive(l.launcher); i++) await sleep(10)
+    }
+    this.watchAdopted(crt, l.launcher)
+    this.onContainerExit(pod, cs.name, crt.runId, null, null)
+  }
+
+  /** SIGKILLs whatever is in a container's cgroup and waits (up to 3 s) until it is empty. */
+  private async killStrays(rec: PodRecord, container: string): Promise<void> {
+    if (rec.sandbox.cgroup === undefined) return
+    const cg = new Cgroup(this.layout, `${rec.sandbox.cgroup}/ctr-${container}`)
+    for (let i = 0; i < 300 && cg.pids().length; i++) {
+      cg.kill('SIGKILL')
+      await sleep(10)
+    }
   }
 
   /** Polls adopted launchers and pauses (no ChildProcess to tell us they ended). */
@@ -917,4 +1075,15 @@ function mapAttachError(err: unknown, mappings: FieldMapping[]): unknown {
     return new InvalidArgumentError(hit?.field ?? 'spec.containers[].ports[].hostPort', `${err.objectName.toUpperCase().replace(/\/(TCP|UDP)$/, (s) => s)} is already taken: ${err.message}`)
   }
   return err
+}
+
+/** SIGKILLs every process in the network namespace pinned at `pin` and waits (up to 3 s) until they are gone. */
+async function killNamespaceMembers(pin: string): Promise<void> {
+  const inode = pinnedInode(pin)
+  if (inode === undefined) return
+  const refs = processesInNamespace('net', inode).map((pid) => processRef(pid)).filter((r): r is ProcessRef => r !== undefined)
+  for (const r of refs) signalRef(r, 'SIGKILL')
+  for (let i = 0; i < 300 && refs.some((r) => isAlive(r)); i++) await sleep(10)
+  const left = refs.filter((r) => isAlive(r))
+  if (left.length) throw new PodnetError(`processes ${left.map((r) => r.pid).join(', ')} in ${pin} survived SIGKILL`)
 }

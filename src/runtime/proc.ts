@@ -2,7 +2,7 @@
  * Reading processes from /proc: start times (a pid plus its start time names one process for
  * ever, even after the pid is reused), liveness, namespace identities.
  */
-import { readFileSync, readlinkSync } from 'node:fs'
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
 
 /** A process identity that survives pid reuse: the pid and its start time in clock ticks since boot. */
 export interface ProcessRef {
@@ -71,5 +71,25 @@ export function rssBytes(pid: number): number | undefined {
     return m ? Number(m[1]) * 1024 : undefined
   } catch {
     return undefined
+  }
+}
+
+/** Every process whose namespace of this kind is the given inode (a scan of /proc). */
+export function processesInNamespace(kind: NsKind, inode: number): number[] {
+  const out: number[] = []
+  for (const e of readdirSync('/proc')) {
+    if (e.charCodeAt(0) < 48 || e.charCodeAt(0) > 57) continue
+    const pid = Number(e)
+    if (pid !== process.pid && nsInode(pid, kind) === inode) out.push(pid)
+  }
+  return out
+}
+
+/** The children of a process (its main thread's), [] when it has none or is gone. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)
+  } catch {
+    return []
   }
 }

@@ -6,7 +6,7 @@
  *   pods/<name>/etc/{hosts,resolv.conf,hostname}
  *   pods/<name>/shm/                  the pod's /dev/shm (tmpfs)
  *   pods/<name>/logs/<container>.log  stdout and stderr of every run, appended
- *   pods/<name>/exit/<container>      the launcher's exit record of the current run
+ *   pods/<name>/exit/<container>.<run> the launcher's exit record of a run
  *   supervisor.sock, supervisor.pid, supervisor.log, supervisor.lock
  */
 import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
@@ -29,7 +29,9 @@ export class PodStore {
   etcDir(name: string): string { return join(this.podDir(name), 'etc') }
   shmDir(name: string): string { return join(this.podDir(name), 'shm') }
   logPath(name: string, container: string): string { return join(this.podDir(name), 'logs', `${container}.log`) }
-  exitPath(name: string, container: string): string { return join(this.podDir(name), 'exit', container) }
+  exitDir(name: string): string { return join(this.podDir(name), 'exit') }
+  /** The exit record of one run (a token per run, so a late record of an abandoned run is never mistaken for another's). */
+  exitPath(name: string, container: string, runToken?: string): string { return join(this.exitDir(name), runToken === undefined ? container : `${container}.${runToken}`) }
   socketPath(): string { return join(this.root, 'supervisor.sock') }
   pidPath(): string { return join(this.root, 'supervisor.pid') }
   lockPath(): string { return join(this.root, 'supervisor.lock') }

@@ -3,12 +3,11 @@
  * Started by the CLI (ensureSupervisor); configured by PODNET_* variables (runtimeOptionsFromEnv).
  * SIGTERM/SIGINT end it; pods keep running and the next supervisor adopts them.
  */
-import { Supervisor, runtimeOptionsFromEnv } from './supervisor.js'
+import { Supervisor, logLine as log, runtimeOptionsFromEnv } from './supervisor.js'
 
 const argv = process.argv.slice(2)
 const i = argv.indexOf('--state-dir')
 const stateDir = i >= 0 ? argv[i + 1] : process.env.PODNET_STATE_DIR
-const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} supervisor[${process.pid}]: ${msg}\n`) }
 
 const sup = await Supervisor.start({ ...runtimeOptionsFromEnv(), ...(stateDir !== undefined && { stateDir }) })
 if (!sup) {
@@ -16,7 +15,6 @@ if (!sup) {
   process.exit(0)
 }
 log(`listening on ${sup.store.socketPath()}`)
-sup.runtime.on('error', (err: Error) => log(`error: ${err.stack ?? err.message}`))
 sup.onClosed = () => {
   log('exiting (pods keep running)')
   process.exit(0)

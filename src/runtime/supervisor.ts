@@ -74,7 +74,12 @@ export interface PingResult {
 export interface SupervisorOptions extends RuntimeOptions {
   /** Exit after this long with no active pod and no request (default 60 s; 0: never). */
   idleExitMs?: number
+  /** Where log lines go (default: stderr, which is supervisor.log for a supervisor the CLI starts). */
+  log?: (msg: string) => void
 }
+
+/** A supervisor log line on stderr. */
+export const logLine = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} supervisor[${process.pid}]: ${msg}\n`) }
 
 /** Runtime options from the environment (how the CLI passes them to a supervisor it starts). */
 export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SupervisorOptions {
@@ -92,6 +97,7 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Sup
   if (env.PODNET_RUN_DIR) o.runDir = env.PODNET_RUN_DIR
   const idle = num('PODNET_SUPERVISOR_IDLE_MS')
   if (idle !== undefined) o.idleExitMs = idle
+  if (env.PODNET_TEST_HALT_AT) o.haltAt = env.PODNET_TEST_HALT_AT // test hook: see HALT_STAGES
   return o
 }
 
@@ -133,6 +139,8 @@ export class Supervisor {
     let runtime: PodRuntime
     try {
       runtime = new PodRuntime(opts)
+      // errors of pods that nobody waits for (adoption, exits, restarts) go to the log
+      runtime.on('error', (err: Error) => { (opts.log ?? logLine)(`error: ${err.stack ?? err.message}`) })
       await runtime.adopt()
     } catch (err) {
       close(lockFd)

@@ -51,6 +51,13 @@ export interface ContainerStatus {
   /** OOM kills of the cgroup when the current run started. */
   oomKillsAtStart?: number
   logPath: string
+  /** Names the exit record of the current (or last) run: exit/<container>.<runToken>. */
+  runToken?: string
+  /**
+   * A run whose launcher was started but has not reported yet (recorded right after the
+   * spawn). A supervisor that finds it adopts that launcher instead of starting another run.
+   */
+  launching?: { launcher: ProcessRef; runToken: string; at: string }
 }
 
 export interface SandboxRecord {

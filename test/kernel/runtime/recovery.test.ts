@@ -4,13 +4,18 @@
  * supervisor running). Every test checks the real state afterwards: processes in /proc, bind
  * mounts in mountinfo, veths and addresses with `ip -j`, the bridge layer's attachment, IPAM
  * and port records, nft rules and cgroups.
+ *
+ * A supervisor killed in the middle of creating a pod: the test hook PODNET_TEST_HALT_AT makes
+ * it stop itself (SIGSTOP) at a named stage; the test SIGKILLs it there, by pid, and checks
+ * what the next supervisor does: a sandbox not yet complete is undone (SetupInterrupted), a
+ * complete one is finished (every container running exactly once).
  */
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { isAlive, processStartTime, type PodRecord } from '../../../src/runtime/index.js'
-import { eventually, podProcesses, useCliWorld } from './support.js'
+import { childPids, detectCgroupLayout, isAlive, processRef, processStartTime, type PodRecord, type ProcessRef } from '../../../src/runtime/index.js'
+import { eventually, podProcesses, podnetBin, procState, useCliWorld } from './support.js'
 
 describe('kernel: pod failures (CLI, supervisor, network)', function () {
   this.timeout(60_000)
@@ -105,4 +110,97 @@ ${extra}
     assert.deepEqual(inspect('shared').containers.map((c) => c.restartCount), [0, 0])
     assert.deepEqual(leftovers('shared', procs), [])
   })
+
+  /**
+   * Runs `pod run -d` under a supervisor that halts at `stage`, SIGKILLs that supervisor there
+   * and starts the next one (which adopts before it answers). Returns the processes the killed
+   * supervisor had started (the pause, launchers).
+   */
+  const killDuringCreation = async (stage: string, file: string): Promise<ProcessRef[]> => {
+    const { podnet, ok, supervisorPid, topo, env } = w()
+    ok('pod', 'supervisor', 'stop')
+    const cli = spawn(process.execPath, [podnetBin, 'pod', 'run', '-d', '-f', file, '--host-netns', topo.host.name], { env: { ...env, PODNET_TEST_HALT_AT: stage }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    cli.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    const exit = new Promise<number | null>((r) => cli.once('close', (code) => r(code)))
+    try {
+      const sup = await eventually(() => {
+        const pid = supervisorPid()
+        return pid !== undefined && procState(pid) === 'T' ? pid : undefined
+      }, 20_000, `the supervisor halted at ${stage}`)
+      assert.match(readFileSync(join(topo.stateDir, 'supervisor.log'), 'utf8'), new RegExp(`halting at stage '${stage}'`))
+      const started = childPids(sup).map((p) => processRef(p)).filter((r): r is ProcessRef => r !== undefined)
+      process.kill(sup, 'SIGKILL')
+      await eventually(() => (processStartTime(sup) === undefined ? true : undefined), 5000, 'the supervisor gone')
+      assert.equal(await exit, 1)
+      assert.match(stderr, /the supervisor closed the connection during 'run'/)
+      assert.equal(podnet(['pod', 'supervisor', 'start']).status, 0)
+      return started
+    } finally {
+      if (cli.exitCode === null) cli.kill('SIGKILL')
+    }
+  }
+  const pod = (name: string, hostPort: number): string => w().manifest(name, `
+metadata:
+  name: ${name}
+  annotations: { podnet.io/rootfs: ${w().rootfs}, podnet.io/network: ${w().network} }
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - { name: one, command: [sleep, '60'], ports: [{ containerPort: 80, hostPort: ${hostPort} }] }
+  - { name: two, command: [sleep, '60'] }
+`)
+  const cgroupProcs = (name: string, c: string): number[] => {
+    const h = detectCgroupLayout().hierarchies[0]!
+    return readFileSync(join(h.mount, w().cgroupParent, name, `ctr-${c}`, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)
+  }
+
+  for (const [i, stage] of ['namespaces', 'cgroups', 'network'].entries()) {
+    it(`a supervisor killed at stage '${stage}' of creating a pod: the next one undoes it all (Failed, SetupInterrupted); nothing leaks`, async () => {
+      const name = `half-${stage}`
+      const { inspect, leftovers, ok } = w()
+      const started = await killDuringCreation(stage, pod(name, 8100 + i))
+      assert.ok(started.length >= 1, 'the pause was started')
+      const rec = inspect(name)
+      assert.deepEqual([rec.phase, rec.reason, rec.sandbox.state], ['Failed', 'SetupInterrupted', 'stopped'])
+      assert.deepEqual(rec.containers.map((c) => c.state.status), ['terminated', 'terminated'])
+      assert.deepEqual(leftovers(name, started), [])
+      assert.match(ok('pod', 'ls'), new RegExp(`\\n${name}\\s+0/2\\s+Failed \\(SetupInterrupted\\)`))
+      ok('pod', 'rm', name)
+      assert.deepEqual(leftovers(name, started), [])
+      // the name, the address and the port are free again
+      ok('pod', 'run', '-d', '-f', pod(name, 8100 + i), '--host-netns', w().topo.host.name)
+      assert.equal(inspect(name).phase, 'Running')
+    })
+  }
+
+  for (const [i, stage] of ['ready', 'launch', 'launched'].entries()) {
+    it(`a supervisor killed at stage '${stage}' of creating a pod: the next one finishes it, every container running exactly once`, async () => {
+      const name = `late-${stage}`
+      const { inspect, leftovers, ok } = w()
+      const started = await killDuringCreation(stage, pod(name, 8110 + i))
+      const rec = inspect(name)
+      assert.deepEqual([rec.phase, rec.sandbox.state], ['Running', 'ready'])
+      assert.deepEqual(rec.containers.map((c) => [c.name, c.state.status, c.restartCount]), [['one', 'running', 0], ['two', 'running', 0]])
+      for (const c of rec.containers) {
+        const pid = (c.state as { pid: number }).pid
+        assert.deepEqual(cgroupProcs(name, c.name), [pid], `container ${c.name}: one process, the recorded one`)
+        assert.equal(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), 'sleep\x0060\x00')
+      }
+      const launchers = started.filter((r) => !isAlive(rec.sandbox.pause) || r.pid !== rec.sandbox.pause!.pid)
+      if (stage === 'launched') {
+        // the recorded launcher was adopted: its container kept running
+        assert.equal(launchers.length, 1)
+        assert.deepEqual((rec.containers[0]!.state as { launcher: ProcessRef }).launcher, launchers[0])
+      } else if (stage === 'launch') {
+        // the launcher nobody recorded was ended with its container, and a new run started
+        assert.equal(launchers.length, 1)
+        await eventually(() => (isAlive(launchers[0]) ? undefined : true), 5000, 'the unrecorded launcher gone')
+      }
+      assert.deepEqual(podAddr(rec), rec.sandbox.ips)
+      const procs = [...started, ...podProcesses(rec)]
+      ok('pod', 'rm', name, '-t', '0')
+      assert.deepEqual(leftovers(name, procs), [])
+    })
+  }
 })

@@ -351,8 +351,13 @@ describe('kernel: bridge networks', function () {
         assert.equal(now.length, 1)
         assert.ok(now[0]!.status & IPS_DST_NAT, 'DNATed')
         assert.equal(now[0]!.reply.src, addr(a3.addresses[0]!.address), 'to p3')
-        // flows to other ports, and from the host's own sockets to other hosts, are left alone
+        // the dump-and-delete path (kernels < 6.12 have no delete by filter): other ports are left alone, this one goes
         assert.equal(ct.deleteFlows({ family: 4, protocol: 17, dstPort: 5354 }), 0)
+        assert.equal(ct.deleteFlows({ family: 4, protocol: 17, dstPort: 5353 }, (f) => f.orig.dst === UPSTREAM.hostV4), 1)
+        // and the delete by filter (kernel >= 6.12) leaves flows to the same port on another address
+        ct.flush({ family: 4, protocol: 17, dstPort: 5353, dst: '10.209.0.99' })
+        await sleep(200)
+        assert.equal(ct.list({ family: 4, protocol: 17, dstPort: 5353 }).length, 1, 'the client made a new entry; the flush spared it')
       } finally {
         ct.close()
       }

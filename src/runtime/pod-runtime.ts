@@ -34,14 +34,16 @@ import { BridgePodNetwork, type PodNetwork } from './network.js'
 import { pauseCommand } from './pause.js'
 import { childPids, isAlive, processRef, processesInNamespace, type ProcessRef } from './proc.js'
 import { KUBERNETES_BACKOFF, finalPhase, nextBackoff, shouldRestart, type BackoffOptions } from './restart-policy.js'
-import { PodStore, defaultStateDir } from './state-store.js'
+import { PodStore, defaultStateDir, runDirFor } from './state-store.js'
 import { isActive, type ContainerStatus, type PodPhase, type PodRecord, type TerminatedState } from './types.js'
 
 export interface RuntimeOptions {
   stateDir?: string
   /**
-   * The bridge layer's run directory (attachments, IPAM, ports). Default as `podnet network`:
-   * $PODNET_RUN_DIR, <stateDir>/run when a state dir is given, else /run/podnet.
+   * The run directory: the bridge layer's volatile state (attachments, IPAM, ports) and the
+   * pods' (live records, pins, /dev/shm, /etc files, exit records; see state-store.ts).
+   * Default as `podnet network`: $PODNET_RUN_DIR, <stateDir>/run when a state dir is given,
+   * else /run/podnet.
    */
   runDir?: string
   /** CrashLoopBackOff timing (default Kubernetes': 10 s doubling to 5 min, reset after 10 min). */
@@ -154,7 +156,7 @@ export class PodRuntime extends EventEmitter {
   constructor(opts: RuntimeOptions = {}) {
     super()
     this.opts = opts
-    this.store = new PodStore(opts.stateDir ?? defaultStateDir())
+    this.store = new PodStore(opts.stateDir ?? defaultStateDir(), runDirFor(opts))
     this.backoff = { ...KUBERNETES_BACKOFF, ...opts.backoff }
     this.cgroupParent = opts.cgroupParent ?? 'podnet'
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/.test(this.cgroupParent)) {
@@ -272,10 +274,10 @@ export class PodRuntime extends EventEmitter {
     const pod: PodRt = { rec, containers: new Map(spec.containers.map((c) => [c.name, { runId: 0 }])), stopping: false, tearingDown: false, queue: Promise.resolve() }
     const sb = rec.sandbox
     await UndoStack.run(async (undo) => {
-      undo.push('remove the pod directory', () => rmSync(this.store.podDir(name), { recursive: true, force: true }))
-      this.store.write(rec)
-      mkdirSync(join(this.store.podDir(name), 'logs'), { recursive: true })
-      mkdirSync(join(this.store.podDir(name), 'exit'), { recursive: true })
+      undo.push('remove the pod directories', () => this.store.remove(name))
+      this.store.create(rec)
+      mkdirSync(this.store.logDir(name), { recursive: true })
+      mkdirSync(this.store.exitDir(name), { recursive: true })
 
       // Each step below is named in the record before it is taken, so whoever finds a half-made
       // pod (a supervisor that adopts after a crash) can undo it: teardown skips what is not there.
@@ -790,7 +792,7 @@ export class PodRuntime extends EventEmitter {
     }
     this.cleanupLeftovers(name)
     Cgroup.removeIfEmpty(this.layout, `${this.cgroupParent}/${name}`)
-    rmSync(this.store.podDir(name), { recursive: true, force: true })
+    this.store.remove(name)
     this.emit('removed', name)
   }
 
@@ -991,7 +993,7 @@ export class PodRuntime extends EventEmitter {
       if (!rec) {
         this.cleanupLeftovers(name)
         await this.removeCgroupTree(`${this.cgroupParent}/${name}`)
-        rmSync(this.store.podDir(name), { recursive: true, force: true })
+        this.store.remove(name)
         report.removedPods.push(name)
         continue
       }

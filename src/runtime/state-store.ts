@@ -1,35 +1,86 @@
 /**
- * Pod records under the state dir (same root as the networks'):
+ * Pod records, split like the networks' state (src/bridge/state.ts) between two directories:
  *
- *   pods/<name>/pod.json              the record (written atomically by the supervisor only)
+ * the state directory (default /var/lib/podnet), which persists:
+ *   pods/<name>/pod.json              the record as created (spec, creation time, host netns), and
+ *                                     the final record once the pod has ended (written once)
+ *   pods/<name>/logs/<container>.log  stdout and stderr of every run, appended
+ *   supervisor.sock, supervisor.pid, supervisor.log, supervisor.lock, bin/
+ *
+ * the run directory (default /run/podnet, or <state dir>/run when only the state dir is given;
+ * the same one `podnet network` uses), for what describes processes and kernel objects that do
+ * not survive a reboot. On tmpfs a record write costs about 0.04 ms instead of 1.5-2 ms on
+ * ext4 here (rename over an existing file forces a data flush with ext4's auto_da_alloc), and
+ * an active pod's record changes often (each creation step, each container start and exit):
+ *   pods/<name>/status.json           the live record of an active pod (written on every change,
+ *                                     removed once the final record is in pod.json)
  *   pods/<name>/ns/{net,ipc,uts,pid}  pinned namespaces (bind mounts)
  *   pods/<name>/etc/{hosts,resolv.conf,hostname}
  *   pods/<name>/shm/                  the pod's /dev/shm (tmpfs)
- *   pods/<name>/logs/<container>.log  stdout and stderr of every run, appended
  *   pods/<name>/exit/<container>.<run> the launcher's exit record of a run
- *   supervisor.sock, supervisor.pid, supervisor.log, supervisor.lock
+ *
+ * Reading a pod: status.json when it exists, else pod.json. A pod.json that is still active
+ * without a status.json lost its live state (the machine rebooted, or the run directory was
+ * cleared): it reads as Failed, reason Lost, its containers ContainerStatusUnknown (exit 137,
+ * as kubelet reports a container it cannot find). Files are written atomically (temporary file
+ * + rename), by the supervisor only.
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { PodRecord } from './types.js'
+import { isActive, type PodRecord } from './types.js'
 
 export const defaultStateDir = (): string => process.env.PODNET_STATE_DIR ?? '/var/lib/podnet'
 
+/**
+ * The run directory for these settings, by `podnet network`'s rule: the one given, else
+ * $PODNET_RUN_DIR, else <state dir>/run when a state dir was chosen, else /run/podnet.
+ */
+export function runDirFor(opts: { stateDir?: string; runDir?: string }, env: NodeJS.ProcessEnv = process.env): string {
+  if (opts.runDir) return opts.runDir
+  if (env.PODNET_RUN_DIR) return env.PODNET_RUN_DIR
+  const state = opts.stateDir ?? env.PODNET_STATE_DIR
+  return state ? join(state, 'run') : '/run/podnet'
+}
+
+/** What a pod whose live state is gone reads as. */
+export function lostRecord(rec: PodRecord, runDir: string): PodRecord {
+  const at = rec.finishedAt ?? rec.startedAt ?? rec.createdAt
+  return {
+    ...rec, phase: 'Failed', reason: 'Lost', finishedAt: at,
+    message: `its live state (${join(runDir, 'pods', rec.name)}) is gone: the machine rebooted or the run directory was cleared`,
+    sandbox: { ...rec.sandbox, state: 'stopped' },
+    containers: rec.containers.map((c) => ({
+      ...c,
+      state: c.state.status === 'terminated' ? c.state : {
+        status: 'terminated', exitCode: 137, reason: 'ContainerStatusUnknown', message: 'the container state was lost', startedAt: at, finishedAt: at,
+      },
+    })),
+  }
+}
+
 export class PodStore {
   readonly root: string
+  readonly run: string
 
-  constructor(root = defaultStateDir()) {
+  constructor(root = defaultStateDir(), run?: string) {
     this.root = root
+    this.run = runDirFor({ stateDir: root, ...(run !== undefined && { runDir: run }) })
   }
 
   podsDir(): string { return join(this.root, 'pods') }
+  runPodsDir(): string { return join(this.run, 'pods') }
+  /** The pod's persistent directory (record, logs). */
   podDir(name: string): string { return join(this.root, 'pods', name) }
+  /** The pod's volatile directory (live record, pins, /dev/shm, /etc files, exit records). */
+  runPodDir(name: string): string { return join(this.run, 'pods', name) }
   recordPath(name: string): string { return join(this.podDir(name), 'pod.json') }
-  nsDir(name: string): string { return join(this.podDir(name), 'ns') }
-  etcDir(name: string): string { return join(this.podDir(name), 'etc') }
-  shmDir(name: string): string { return join(this.podDir(name), 'shm') }
-  logPath(name: string, container: string): string { return join(this.podDir(name), 'logs', `${container}.log`) }
-  exitDir(name: string): string { return join(this.podDir(name), 'exit') }
+  statusPath(name: string): string { return join(this.runPodDir(name), 'status.json') }
+  nsDir(name: string): string { return join(this.runPodDir(name), 'ns') }
+  etcDir(name: string): string { return join(this.runPodDir(name), 'etc') }
+  shmDir(name: string): string { return join(this.runPodDir(name), 'shm') }
+  logDir(name: string): string { return join(this.podDir(name), 'logs') }
+  logPath(name: string, container: string): string { return join(this.logDir(name), `${container}.log`) }
+  exitDir(name: string): string { return join(this.runPodDir(name), 'exit') }
   /** The exit record of one run (a token per run, so a late record of an abandoned run is never mistaken for another's). */
   exitPath(name: string, container: string, runToken?: string): string { return join(this.exitDir(name), runToken === undefined ? container : `${container}.${runToken}`) }
   socketPath(): string { return join(this.root, 'supervisor.sock') }
@@ -38,43 +89,52 @@ export class PodStore {
   supervisorLogPath(): string { return join(this.root, 'supervisor.log') }
   binDir(): string { return join(this.root, 'bin') }
 
-  /** Creates pods/<name> exclusively; false when it exists. */
+  /** Creates pods/<name> exclusively (and its run directory); false when the name is taken. */
   claim(name: string): boolean {
     mkdirSync(this.podsDir(), { recursive: true, mode: 0o700 })
     try {
       mkdirSync(this.podDir(name), { mode: 0o700 })
-      return true
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
       throw err
     }
+    mkdirSync(this.runPodDir(name), { recursive: true, mode: 0o700 })
+    return true
   }
 
+  /** The pod's record: the live one, else the persistent one (Lost when that is still active). */
   read(name: string): PodRecord | undefined {
-    try {
-      return JSON.parse(readFileSync(this.recordPath(name), 'utf8')) as PodRecord
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code === 'ENOENT' || err instanceof SyntaxError) return undefined
-      throw err
-    }
+    const live = readJson(this.statusPath(name))
+    if (live) return live
+    const rec = readJson(this.recordPath(name))
+    return rec && isActive(rec) ? lostRecord(rec, this.run) : rec
   }
 
+  /** A new pod: the record goes to both files (the persistent one says what was created). */
+  create(rec: PodRecord): void {
+    writeAtomic(this.statusPath(rec.name), rec)
+    writeAtomic(this.recordPath(rec.name), rec)
+  }
+
+  /** Records a change: an active pod's in the run directory; an ended pod's, persistently. */
   write(rec: PodRecord): void {
-    const path = this.recordPath(rec.name)
-    const tmp = `${path}.tmp`
-    writeFileSync(tmp, `${JSON.stringify(rec, null, 2)}\n`)
-    renameSync(tmp, path)
+    if (isActive(rec)) {
+      writeAtomic(this.statusPath(rec.name), rec)
+      return
+    }
+    writeAtomic(this.recordPath(rec.name), rec)
+    rmSync(this.statusPath(rec.name), { force: true })
   }
 
-  /** Names of the pod directories (with or without a record), sorted. */
+  /** Removes both directories of a pod (unmount what is mounted in it first). */
+  remove(name: string): void {
+    rmSync(this.runPodDir(name), { recursive: true, force: true })
+    rmSync(this.podDir(name), { recursive: true, force: true })
+  }
+
+  /** Names of the pod directories in either directory (with or without a record), sorted. */
   names(): string[] {
-    try {
-      return readdirSync(this.podsDir()).sort()
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-      throw err
-    }
+    return [...new Set([...listDir(this.podsDir()), ...listDir(this.runPodsDir())])].sort()
   }
 
   list(): PodRecord[] {
@@ -82,5 +142,30 @@ export class PodStore {
       const r = this.read(n)
       return r ? [r] : []
     })
+  }
+}
+
+function readJson(path: string): PodRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as PodRecord
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR' || err instanceof SyntaxError) return undefined
+    throw err
+  }
+}
+
+function writeAtomic(path: string, rec: PodRecord): void {
+  const tmp = `${path}.tmp`
+  writeFileSync(tmp, `${JSON.stringify(rec, null, 2)}\n`)
+  renameSync(tmp, path)
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
   }
 }

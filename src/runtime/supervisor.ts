@@ -21,7 +21,7 @@ import { close, flock, open } from '../sys/syscall.js'
 import type { PodSpec } from './manifest.js'
 import { PodRuntime, type RuntimeOptions } from './pod-runtime.js'
 import { processStartTime, rssBytes } from './proc.js'
-import { PodStore } from './state-store.js'
+import { PodStore, runDirFor } from './state-store.js'
 
 /** An error as it crosses the socket. */
 export interface WireError {
@@ -271,17 +271,6 @@ export async function pingSupervisor(stateDir: string): Promise<PingResult | und
     if (code === 'ENOENT' || code === 'ECONNREFUSED') return undefined
     throw err
   }
-}
-
-/**
- * The bridge run directory a supervisor for these settings uses, by `podnet network`'s rule:
- * --run-dir / $PODNET_RUN_DIR, else <state dir>/run when a state dir was chosen, else /run/podnet.
- */
-export function runDirFor(opts: { stateDir?: string; runDir?: string }, env: NodeJS.ProcessEnv = process.env): string {
-  if (opts.runDir) return opts.runDir
-  if (env.PODNET_RUN_DIR) return env.PODNET_RUN_DIR
-  const state = opts.stateDir ?? env.PODNET_STATE_DIR
-  return state ? join(state, 'run') : '/run/podnet'
 }
 
 /**

@@ -19,8 +19,8 @@ interface Global { stateDir?: string; runDir?: string; json?: boolean }
 const runtime = (): Promise<typeof import('../../runtime/index.js')> => import('../../runtime/index.js')
 
 async function storeOf(o: Global): Promise<PodStore> {
-  const { PodStore, defaultStateDir } = await runtime()
-  return new PodStore(o.stateDir ?? defaultStateDir())
+  const { PodStore, defaultStateDir, runDirFor } = await runtime()
+  return new PodStore(o.stateDir ?? defaultStateDir(), runDirFor({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }))
 }
 
 async function readPod(o: Global, name: string): Promise<PodRecord> {
@@ -31,9 +31,9 @@ async function readPod(o: Global, name: string): Promise<PodRecord> {
 
 /** Sends a request to the supervisor, starting it first when none runs. */
 async function ask<T>(o: Global, req: Parameters<typeof import('../../runtime/index.js').request>[1]): Promise<T> {
-  const { ensureSupervisor, request, runDirFor } = await runtime()
+  const { ensureSupervisor, request } = await runtime()
   const store = await storeOf(o)
-  await ensureSupervisor(store.root, runDirFor({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }))
+  await ensureSupervisor(store.root, store.run)
   return request<T>(store.root, req)
 }
 
@@ -380,8 +380,9 @@ export function registerPod(program: Command): void {
     })
   common(sup.command('start').description('start it now (pod run does when needed)'))
     .action(async (o: Global) => {
-      const { ensureSupervisor, runDirFor } = await runtime()
-      const p = await ensureSupervisor((await storeOf(o)).root, runDirFor({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }))
+      const { ensureSupervisor } = await runtime()
+      const store = await storeOf(o)
+      const p = await ensureSupervisor(store.root, store.run)
       if (o.json) printJson(p)
       else process.stdout.write(`running: pid ${p.pid}\n`)
     })

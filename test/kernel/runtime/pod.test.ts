@@ -309,6 +309,33 @@ describe('kernel: pods', function () {
     assert.equal(rec.sandbox.state, 'stopped')
   })
 
+  it('records: the live record, pins, /dev/shm, /etc files and exit records in the run dir (tmpfs); the state dir is written at creation and at the end only', async () => {
+    const { rt, spec, stateDir, runDir } = t()
+    const rec = await rt.run(spec({ name: 'split', spec: { restartPolicy: 'OnFailure', containers: [{ name: 'flaky', command: ['sh', '-c', 'sleep 0.2; exit 1'] }, { name: 'steady', command: ['sleep', '30'] }] } }))
+    const persistent = join(stateDir, 'pods', 'split', 'pod.json')
+    const live = join(runDir, 'pods', 'split', 'status.json')
+    const created = statSync(persistent).mtimeMs
+    assert.equal((JSON.parse(readFileSync(persistent, 'utf8')) as PodRecord).phase, 'Pending', 'the record as created')
+    await rt.waitFor('split', (r) => r.containers[0]!.restartCount >= 2, 10_000)
+    assert.equal(statSync(persistent).mtimeMs, created, 'restarts do not touch the state dir')
+    const cur = JSON.parse(readFileSync(live, 'utf8')) as PodRecord
+    assert.deepEqual([cur.phase, cur.containers[0]!.restartCount >= 2], ['Running', true])
+    assert.deepEqual(rt.store.read('split')!.containers[0]!.restartCount, cur.containers[0]!.restartCount)
+    for (const p of [rec.sandbox.pins!.net, rec.sandbox.pins!.uts, rec.sandbox.shm!, rec.sandbox.hostsFile!]) assert.ok(p.startsWith(`${runDir}/pods/split/`), p)
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m?.includes('/pods/split/'))
+    assert.deepEqual(mounts.sort(), [`${runDir}/pods/split/ns/ipc`, `${runDir}/pods/split/ns/net`, `${runDir}/pods/split/ns/uts`, `${runDir}/pods/split/shm`])
+    assert.equal(readFileSync(rec.containers[0]!.logPath, 'utf8'), '', 'logs stay in the state dir')
+    assert.ok(rec.containers[0]!.logPath.startsWith(`${stateDir}/pods/split/logs/`))
+    await rt.stop('split', { gracePeriodSeconds: 0 })
+    const final = JSON.parse(readFileSync(persistent, 'utf8')) as PodRecord
+    assert.deepEqual([final.phase, final.reason, final.sandbox.state], ['Failed', 'Stopped', 'stopped'])
+    assert.ok(!existsSync(live), 'no live record once the pod has ended')
+    assert.deepEqual(rt.store.read('split'), final)
+    await rt.remove('split')
+    assert.ok(!existsSync(join(stateDir, 'pods', 'split')))
+    assert.ok(!existsSync(join(runDir, 'pods', 'split')))
+  })
+
   it('bad input leaves nothing behind: a running name, a missing rootfs, an unparsable limit', async () => {
     const { rt, spec, stateDir, cgroupParent } = t()
     await rt.run(spec({ name: 'dup', spec: { containers: [{ name: 'c', command: ['sleep', '30'] }] } }))

@@ -60,6 +60,7 @@ export function cgroupExists(rel: string): boolean {
 export interface RuntimeFixture {
   rt: PodRuntime
   stateDir: string
+  runDir: string
   cgroupParent: string
   rootfs: string
   /** A validated PodSpec from a manifest object whose rootfs annotation defaults to the fixture's. */
@@ -75,12 +76,14 @@ export function useRuntime(opts: Partial<RuntimeOptions> = {}): () => RuntimeFix
   before(function () {
     if (process.getuid?.() !== 0) this.skip()
     const stateDir = mkdtempSync(join(tmpdir(), 'podnet-rt-'))
+    // the run dir on tmpfs, as /run/podnet is outside the tests (the sandbox has its own /run)
+    const runDir = mkdtempSync('/run/podnet-rt-')
     const cgroupParent = `podnet-test-${randomBytes(4).toString('hex')}`
-    const rt = new PodRuntime({ stateDir, cgroupParent, backoff: { baseMs: 100, maxMs: 2000, resetAfterMs: 60_000 }, ...opts })
+    const rt = new PodRuntime({ stateDir, runDir, cgroupParent, backoff: { baseMs: 100, maxMs: 2000, resetAfterMs: 60_000 }, ...opts })
     rt.on('error', (e: Error) => errors.push(e))
     const rootfs = buildRootfs()
     fx = {
-      rt, stateDir, cgroupParent, rootfs,
+      rt, stateDir, runDir, cgroupParent, rootfs,
       spec: (d) => validateManifest({
         metadata: { name: d.name, annotations: { 'podnet.io/rootfs': rootfs, ...d.annotations } },
         spec: { terminationGracePeriodSeconds: 1, ...d.spec },
@@ -99,6 +102,7 @@ export function useRuntime(opts: Partial<RuntimeOptions> = {}): () => RuntimeFix
     fx.rt.close()
     removeCgroupTree(fx.cgroupParent)
     rmSync(fx.stateDir, { recursive: true, force: true })
+    rmSync(fx.runDir, { recursive: true, force: true })
     rmSync(fx.rootfs, { recursive: true, force: true })
   })
   return () => {

@@ -4,6 +4,10 @@ import { cfsQuotaUs, parseCgroupLayout } from '../../../src/runtime/cgroups/inde
 import { hostsFile, resolvConf } from '../../../src/runtime/etc-files.js'
 import { classify } from '../../../src/runtime/ns-table.js'
 import { podExitStatus, type ContainerStatus, type PodRecord } from '../../../src/runtime/types.js'
+import { PodStore, runDirFor } from '../../../src/runtime/state-store.js'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const HYBRID = `
 25 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
@@ -79,5 +83,53 @@ describe('runtime/podExitStatus (pod run in the foreground)', () => {
     assert.equal(podExitStatus(pod('Failed', [143, 0])), 143)
     assert.equal(podExitStatus(pod('Failed', [0, 0])), 1, 'failed without a failing container (SandboxDied)')
     assert.equal(podExitStatus(pod('Failed', ['running'])), 1)
+  })
+})
+
+describe('runtime/PodStore: persistent and volatile records', () => {
+  const rec = (phase: PodRecord['phase']): PodRecord => ({
+    name: 'p', phase, createdAt: '2026-01-01T00:00:00.000Z', sandbox: { state: 'ready', ips: [] }, spec: {} as PodRecord['spec'],
+    containers: [
+      { name: 'a', restartCount: 0, backoffStep: 0, logPath: '', state: { status: 'running', startedAt: '', pid: 1, launcher: { pid: 1, startTime: 1 } } },
+      { name: 'b', restartCount: 0, backoffStep: 0, logPath: '', state: { status: 'terminated', exitCode: 3, reason: 'Error', startedAt: '', finishedAt: '' } },
+    ],
+  })
+  let dir: string
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'podnet-store-')) })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('the run dir follows podnet network\'s rule', () => {
+    assert.equal(runDirFor({ stateDir: '/s' }, {}), '/s/run')
+    assert.equal(runDirFor({ stateDir: '/s', runDir: '/r' }, {}), '/r')
+    assert.equal(runDirFor({ stateDir: '/s' }, { PODNET_RUN_DIR: '/e' }), '/e')
+    assert.equal(runDirFor({}, {}), '/run/podnet')
+    assert.equal(new PodStore(join(dir, 'state'), join(dir, 'run')).statusPath('x'), join(dir, 'run', 'pods', 'x', 'status.json'))
+  })
+
+  it('active: the live record in the run dir; ended: the final one in the state dir and no live one', () => {
+    const s = new PodStore(join(dir, 'state'), join(dir, 'run'))
+    assert.ok(s.claim('p'))
+    assert.ok(!s.claim('p'))
+    s.create(rec('Pending'))
+    s.write(rec('Running'))
+    assert.equal(s.read('p')!.phase, 'Running')
+    assert.deepEqual(s.names(), ['p'])
+    s.write(rec('Failed'))
+    assert.ok(!existsSync(s.statusPath('p')))
+    assert.equal(s.read('p')!.phase, 'Failed')
+    s.remove('p')
+    assert.deepEqual(s.names(), [])
+  })
+
+  it('an active pod whose live record is gone (reboot, cleared run dir) reads as Failed, Lost; its containers ContainerStatusUnknown', () => {
+    const s = new PodStore(join(dir, 'state'), join(dir, 'run'))
+    s.claim('p')
+    s.create(rec('Running'))
+    rmSync(join(dir, 'run'), { recursive: true })
+    const lost = s.read('p')!
+    assert.deepEqual([lost.phase, lost.reason, lost.sandbox.state], ['Failed', 'Lost', 'stopped'])
+    assert.match(lost.message!, /machine rebooted or the run directory was cleared/)
+    assert.deepEqual(lost.containers.map((c) => c.state.status === 'terminated' && [c.state.exitCode, c.state.reason]), [[137, 'ContainerStatusUnknown'], [3, 'Error']])
+    assert.equal(podExitStatus(lost), 137)
   })
 })

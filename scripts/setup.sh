@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 # Debian packages: oracles and peers for tests (iproute2, nftables, util-linux's unshare/lsns),
 # the pod runtime's pause and test rootfs (catatonit, busybox-static), gcc + libc6-dev for the
 # container launcher (src/runtime/launcher/podnet-launch.c, built with gcc -static on first use),
-# and bench peers.
-pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps gcc libc6-dev)
+# and bench peers; strace lets a CLI test see which files bin/podnet.js loads (bundle or modules).
+pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps gcc libc6-dev strace)
 # the CNI plugin's tests: a real CNI client (podman 4's CNI backend) and reference plugins to chain with
 pkgs+=(podman crun conmon containernetworking-plugins)
 if [[ "${1:-}" == "--bench" ]]; then
@@ -38,4 +38,9 @@ if [[ ! -f $stamp ]] || [[ -n "$(find src test bench tsconfig.json package.json 
   echo "setup: building (tsc)" >&2
   npx tsc -p tsconfig.json
   mkdir -p dist && touch "$stamp"
+fi
+# the CLI's single-file build and code cache (src/cli/bundle.ts); bin/podnet.js falls back to
+# the ES modules when it is missing or older than them, so a failure here only costs start-up time
+if [[ ! -f dist/cli/podnet.cjs || dist/src/cli/main.js -nt dist/cli/podnet.cjs ]]; then
+  node scripts/build-cli-bundle.mjs || echo "setup: warning: the CLI bundle could not be built; bin/podnet.js uses the modules" >&2
 fi

@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { PodnetError } from '../errors.js'
 
 export interface BundleOptions {
@@ -31,6 +32,17 @@ export interface BundleOptions {
   externalsFrom?: string
   /** Packages to load from a given file instead (e.g. koffi's native module itself, skipping its loader). */
   externalFiles?: Record<string, string>
+  /**
+   * Replace `import.meta.url` with the module's own file URL (the bundle then only works where it
+   * was built, as with `externalsFrom`). Other uses of `import.meta` are refused either way.
+   */
+  importMetaUrl?: boolean
+  /**
+   * The name of a function in the bundle's scope that dynamic `import()`s of anything but a
+   * relative specifier call instead (a vm.Script has no `import()` of its own; the launcher passes
+   * an ES module's). Without it such imports are refused.
+   */
+  externalImport?: string
 }
 
 export interface Bundle {
@@ -51,6 +63,17 @@ const fail = (file: string, why: string): PodnetError => new PodnetError(`bundle
  */
 const LAZY_BUILTINS = new Set(['node:child_process', 'node:worker_threads'])
 const builtin = createRequire(import.meta.url)
+
+/** A dynamic import() call in tsc's output: after an operator, a keyword or an opening bracket. */
+const DYNAMIC_IMPORT = /(?<=(?:^|[=(,:?;{}[]|=>|\bawait|\breturn)\s*)\bimport\(/gm
+
+/** The text without comments and string literals (for the checks above; approximate, never used as output). */
+function codeOnly(text: string): string {
+  return text
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '')
+    .replace(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"/g, "''")
+}
 
 /** `a, b as c` -> [['a','a'], ['c','b']] (local/exported name, source name). */
 function specifiers(list: string, file: string): Array<[name: string, from: string]> {
@@ -92,8 +115,9 @@ export function buildBundle(opts: BundleOptions): Bundle {
     // function, class), a live binding ('live': let, var), or another module's export ('copy')
     const exported: Array<{ name: string; expr: string; kind: 'value' | 'live' } | { name: string; from: string; source: string; kind: 'copy' }> = []
     const stars: string[] = []
-    if (/\bimport\.meta\b/.test(text)) throw fail(here, 'uses import.meta')
     let body = text.replace(/^\/\/# sourceMappingURL=.*$/m, '')
+    if (opts.importMetaUrl) body = body.replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(file).href))
+    if (/\bimport\.meta\b/.test(codeOnly(body))) throw fail(here, 'uses import.meta')
     // a statement runs to the first ';' ending a line; continuation lines are indented (or close a
     // brace list), so a declaration never swallows the import/export line after it
     body = body.replace(/^(import|export)\b((?:[^;\n]|\n(?=[ \t}]))*?);[ \t]*$/gm, (stmt: string, kw: string, rest: string) => {
@@ -143,7 +167,8 @@ export function buildBundle(opts: BundleOptions): Bundle {
     if (/^export\b/m.test(body)) throw fail(here, `cannot read an export statement: ${/^export\b.*$/m.exec(body)![0].slice(0, 120)}`)
     if (/^(?:const|let|var)\s+[^=\n]*=\s*await\b|^await\b|^for\s+await\b/m.test(body)) throw fail(here, 'top-level await')
     body = body.replace(/\bimport\('(\.[^']+)'\)/g, (_all, spec: string) => `Promise.resolve().then(() => ${target(spec)})`)
-    if (/\bimport\(/.test(body)) throw fail(here, 'dynamic import() of a non-relative module')
+    if (opts.externalImport !== undefined) body = body.replace(DYNAMIC_IMPORT, `${opts.externalImport}(`)
+    if (new RegExp(DYNAMIC_IMPORT.source, 'm').test(codeOnly(body))) throw fail(here, 'dynamic import() of a non-relative module')
     // Without cycles no module reads another's exports before that module has run, so exports
     // that cannot change are plain properties set after the body; live ones are getters.
     const live = exported.filter((e) => e.kind === 'live')
@@ -163,7 +188,7 @@ export function buildBundle(opts: BundleOptions): Bundle {
   const modules = order.map(idOf)
   const source = [
     "'use strict';",
-    '/* podnet-cni, bundled from tsc output by src/cni/bundle.ts. Do not edit. */',
+    '/* podnet, bundled from tsc output by src/cni/bundle.ts. Do not edit. */',
     'const __mods = Object.create(null);',
     'const __cache = Object.create(null);',
     'function __req(id) { let e = __cache[id]; if (e) return e; e = __cache[id] = Object.create(null); Object.defineProperty(e, Symbol.toStringTag, { value: "Module" }); __mods[id].call(undefined, e); return e; }',

@@ -137,7 +137,7 @@ const cache = dir + '/podnet-cni.v8cache'
 let cachedData
 try { cachedData = readFileSync(cache) } catch {}
 const script = new Script(readFileSync(file, 'latin1'), cachedData ? { filename: file, cachedData } : { filename: file })
-const req = script.runInThisContext()(require)
+const req = script.runInThisContext()(require, (s) => import(s))
 const warm = process.env.PODNET_CNI_WARM
 if (warm === '1' || warm === 'commands') {
   for (const id of req.ids) req(id)
@@ -167,7 +167,7 @@ import(${JSON.stringify(pathToFileURL(join(dist, BUNDLE_ENTRY)).href)}).then((m)
  * only the native API (load, func, async calls, errno), so the single-file build loads the
  * binary koffi chose directly. undefined when it cannot be told.
  */
-function koffiNativeFile(root: string): string | undefined {
+export function koffiNativeFile(root: string): string | undefined {
   const req = createRequire(join(root, 'package.json'))
   const koffi = req('koffi') as { default?: unknown }
   const native = koffi.default ?? koffi
@@ -176,17 +176,27 @@ function koffiNativeFile(root: string): string | undefined {
   return file && ['load', 'errno'].every((k) => typeof api[k] === 'function') ? file : undefined
 }
 
-/** The single-file build, wrapped as a function of `require` returning the module loader. */
+/** The single-file build of the plugin, wrapped as a function of `require` returning the module loader. */
 export function pluginBundleSource(): { source: string; modules: string[] } {
+  return bundleSourceOf(BUNDLE_ENTRY)
+}
+
+/**
+ * The single-file build of `entry` (a module id under dist/, e.g. 'src/cli/main.js'), wrapped as
+ * a function of `require` returning the module loader (`__req(id)`, with `__req.ids`).
+ */
+export function bundleSourceOf(entry: string, opts: { importMetaUrl?: boolean } = {}): { source: string; modules: string[] } {
   const { root, dist } = podnetRoot()
   const native = koffiNativeFile(root)
   const b = buildBundle({
-    entry: join(dist, BUNDLE_ENTRY), root: dist, externalsFrom: join(root, 'package.json'),
+    entry: join(dist, entry), root: dist, externalsFrom: join(root, 'package.json'),
     ...(native !== undefined && { externalFiles: { koffi: native } }),
+    ...(opts.importMetaUrl === true && { importMetaUrl: true }),
+    externalImport: '__import',
     footer: 'return __req;',
   })
   const ids = `__req.ids = ${JSON.stringify(b.modules)};`
-  return { source: `(function (require) {\n${b.source.replace(/return __req;\n$/, `${ids}\nreturn __req;\n`)}})`, modules: b.modules }
+  return { source: `(function (require, __import) {\n${b.source.replace(/return __req;\n$/, `${ids}\nreturn __req;\n`)}})`, modules: b.modules }
 }
 
 /**
@@ -195,7 +205,7 @@ export function pluginBundleSource(): { source: string; modules: string[] } {
  */
 export async function verifyBundle(source: string, modules: string[]): Promise<void> {
   const { root, dist } = podnetRoot()
-  const req = new Script(source, { filename: 'podnet-cni.cjs' }).runInThisContext()(createRequire(join(root, 'package.json'))) as (id: string) => Record<string, unknown>
+  const req = new Script(source, { filename: 'podnet-bundle.cjs' }).runInThisContext()(createRequire(join(root, 'package.json')), (s: string) => import(s)) as (id: string) => Record<string, unknown>
   for (const id of modules) {
     const bundled = Object.keys(req(id)).sort()
     const esm = Object.keys(await import(pathToFileURL(join(dist, id)).href)).filter((k) => k !== 'default').sort()

@@ -1,6 +1,8 @@
 /** The podnet CLI: exit statuses, one-line errors, --json in iproute2's key names. */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Netns } from '../../../src/netns/index.js'
@@ -18,6 +20,35 @@ function ok(...args: string[]): string {
   assert.equal(r.status, 0, `podnet ${args.join(' ')}: ${r.stderr}`)
   return r.stdout
 }
+
+describe('cli: the single-file build', () => {
+  const dist = join(dirname(bin), '..', 'dist')
+  const traced = (env: Record<string, string>, ...args: string[]): { out: string; opened: string } => {
+    const log = join(mkdtempSync(join(tmpdir(), 'podnet-strace-')), 'log')
+    const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat', '-o', log, bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env } })
+    assert.equal(r.status, 0, r.stderr)
+    const opened = readFileSync(log, 'utf8')
+    rmSync(dirname(log), { recursive: true })
+    return { out: r.stdout, opened }
+  }
+
+  it('bin/podnet.js runs dist/cli/podnet.cjs when it is fresh, the modules otherwise, with the same answers', function () {
+    const bundle = join(dist, 'cli', 'podnet.cjs')
+    if (!existsSync(bundle) || statSync(bundle).mtimeMs < statSync(join(dist, 'src', 'cli', 'main.js')).mtimeMs) {
+      this.skip() // built by scripts/setup.sh (npm test, .ci/run); a bare tsc leaves it stale
+    }
+    for (const args of [['--help'], ['network', '--help'], ['netns', 'ls', '--json'], ['pod', 'ls', '--json', '--state-dir', mkdtempSync(join(tmpdir(), 'podnet-st-'))]]) {
+      const b = traced({}, ...args)
+      const m = traced({ PODNET_NO_BUNDLE: '1' }, ...args)
+      assert.equal(b.out, m.out, args.join(' '))
+      assert.match(b.opened, /dist\/cli\/podnet\.cjs/)
+      assert.match(b.opened, /dist\/cli\/podnet\.v8cache/)
+      assert.doesNotMatch(b.opened, /dist\/src\/cli\/main\.js/, 'the bundle loads no ES module of podnet')
+      assert.match(m.opened, /dist\/src\/cli\/main\.js/)
+      assert.doesNotMatch(m.opened, /podnet\.cjs/)
+    }
+  })
+})
 
 describe('kernel: cli', () => {
   const A = 'pn-cli-a'

@@ -28,7 +28,8 @@ function load(source: string, dir: string): any {
 
 describe('cni/bundle', () => {
   let dir: string | undefined
-  afterEach(() => { if (dir) rmSync(dir, { recursive: true, force: true }) })
+  let dir2: string | undefined
+  afterEach(() => { for (const d of [dir, dir2]) if (d) rmSync(d, { recursive: true, force: true }) })
 
   it('turns every import and export shape into the same exports as the ES modules', async () => {
     dir = graph({
@@ -78,6 +79,21 @@ describe('cni/bundle', () => {
     bundled.bump()
     assert.deepEqual([bundled.counter, bundled.L], [1, 5], 'let exports stay live bindings')
     assert.equal(Object.getOwnPropertyDescriptor(bundled, 'C')?.value, 3, 'const exports are plain values')
+  })
+
+  it('with importMetaUrl, import.meta.url is the original module\'s file URL; other import.meta stays refused', () => {
+    dir = graph({ 'main.js': "export { u } from './sub/b.js';\n", 'sub/b.js': 'export const u = import.meta.url;\n' })
+    const b = buildBundle({ entry: join(dir, 'main.js'), root: dir, importMetaUrl: true })
+    assert.equal(load(b.source, dir).u, pathToFileURL(join(dir, 'sub/b.js')).href)
+    dir2 = graph({ 'main.js': 'export const d = import.meta.dirname;\n' })
+    assert.throws(() => buildBundle({ entry: join(dir2!, 'main.js'), root: dir2!, importMetaUrl: true }), /import\.meta/)
+  })
+
+  it('with externalImport, a dynamic import() of a package calls the given function', async () => {
+    dir = graph({ 'main.js': "export const f = () => import('node:os');\n" })
+    const b = buildBundle({ entry: join(dir, 'main.js'), root: dir, externalImport: '__import', footer: 'return __entry;' })
+    const entry = new Script(`(function (require, __import) {${b.source}\n})`).runInThisContext()(createRequire(join(dir, 'package.json')), (s: string) => import(s))
+    assert.equal(typeof (await entry.f()).cpus, 'function')
   })
 
   const refuses: Array<[string, Record<string, string>, RegExp]> = [

@@ -96,6 +96,8 @@ export interface GcReport {
   tornDown: string[]
   /** cgroups of pods podnet no longer knows, killed and removed. */
   removedCgroups: string[]
+  /** What could not be cleaned up (a later gc tries again). */
+  errors: string[]
 }
 
 interface ContainerRt {
@@ -791,6 +793,17 @@ export class PodRuntime extends EventEmitter {
       await this.teardown(tmp)
     }
     this.cleanupLeftovers(name)
+    if (rec?.reason === 'Lost') {
+      // its live state is gone, not necessarily its processes (a cleared run dir): end by the paths podnet uses
+      await this.removeCgroupTree(`${this.cgroupParent}/${name}`)
+      if (rec.spec.network !== undefined) {
+        try {
+          await this.network.detach({ network: rec.spec.network, id: name, ...(rec.sandbox.hostNetns !== undefined && { hostNetns: rec.sandbox.hostNetns }) })
+        } catch {
+          // the network's own records went with the run dir: podnet network gc
+        }
+      }
+    }
     Cgroup.removeIfEmpty(this.layout, `${this.cgroupParent}/${name}`)
     this.store.remove(name)
     this.emit('removed', name)
@@ -986,21 +999,25 @@ export class PodRuntime extends EventEmitter {
    * parent that belong to no pod (their processes killed).
    */
   async gc(): Promise<GcReport> {
-    const report: GcReport = { removedPods: [], tornDown: [], removedCgroups: [] }
+    const report: GcReport = { removedPods: [], tornDown: [], removedCgroups: [], errors: [] }
     const names = new Set(this.store.names())
     for (const name of names) {
-      const rec = this.store.read(name)
-      if (!rec) {
-        this.cleanupLeftovers(name)
-        await this.removeCgroupTree(`${this.cgroupParent}/${name}`)
-        this.store.remove(name)
-        report.removedPods.push(name)
-        continue
-      }
-      if (!this.pods.has(name) && !isActive(rec) && rec.sandbox.state !== 'stopped') {
-        const tmp: PodRt = { rec, containers: new Map(), stopping: true, tearingDown: false, queue: Promise.resolve() }
-        await this.teardown(tmp)
-        report.tornDown.push(name)
+      try {
+        const rec = this.store.read(name)
+        if (!rec) {
+          this.cleanupLeftovers(name)
+          await this.removeCgroupTree(`${this.cgroupParent}/${name}`)
+          this.store.remove(name)
+          report.removedPods.push(name)
+          continue
+        }
+        if (!this.pods.has(name) && !isActive(rec) && rec.sandbox.state !== 'stopped') {
+          const tmp: PodRt = { rec, containers: new Map(), stopping: true, tearingDown: false, queue: Promise.resolve() }
+          await this.teardown(tmp)
+          report.tornDown.push(name)
+        }
+      } catch (err) {
+        report.errors.push(`pod ${name}: ${(err as Error).message}`)
       }
     }
     // cgroups of unknown pods
@@ -1014,9 +1031,14 @@ export class PodRuntime extends EventEmitter {
         entries = []
       }
       for (const e of entries) {
-        if (names.has(e) && this.store.read(e)) continue
-        await this.removeCgroupTree(`${this.cgroupParent}/${e}`)
-        report.removedCgroups.push(`${this.cgroupParent}/${e}`)
+        const owner = names.has(e) ? this.store.read(e) : undefined
+        if (owner && owner.reason !== 'Lost') continue // a Lost pod's processes have nobody
+        try {
+          await this.removeCgroupTree(`${this.cgroupParent}/${e}`)
+          report.removedCgroups.push(`${this.cgroupParent}/${e}`)
+        } catch (err) {
+          report.errors.push(`cgroup ${this.cgroupParent}/${e}: ${(err as Error).message}`)
+        }
       }
     }
     return report

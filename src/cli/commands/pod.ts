@@ -365,9 +365,11 @@ export function registerPod(program: Command): void {
       const r = await ask<GcReport>(o, { op: 'gc' })
       if (o.json) printJson(r)
       else {
-        const lines = Object.entries(r).filter(([, v]) => (v as string[]).length).map(([k, v]) => `${k}: ${(v as string[]).join(', ')}`)
-        process.stdout.write(lines.length ? `${lines.join('\n')}\n` : 'nothing to collect\n')
+        const lines = Object.entries(r).filter(([k, v]) => k !== 'errors' && (v as string[]).length).map(([k, v]) => `${k}: ${(v as string[]).join(', ')}`)
+        if (lines.length || !r.errors?.length) process.stdout.write(lines.length ? `${lines.join('\n')}\n` : 'nothing to collect\n')
+        for (const e of r.errors ?? []) process.stderr.write(`podnet: pod gc: ${e}\n`)
       }
+      if (r.errors?.length) process.exitCode = 1
     })
 
   const sup = pod.command('supervisor').description('the one process that supervises every pod (started on demand)')

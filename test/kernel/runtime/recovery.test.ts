@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { childPids, detectCgroupLayout, isAlive, processRef, processStartTime, type PodRecord, type ProcessRef } from '../../../src/runtime/index.js'
 import { eventually, podProcesses, podnetBin, procState, useCliWorld } from './support.js'
@@ -109,6 +109,30 @@ ${extra}
     await new Promise((r) => setTimeout(r, 500)) // past the 200 ms back-off: still nothing restarted
     assert.deepEqual(inspect('shared').containers.map((c) => c.restartCount), [0, 0])
     assert.deepEqual(leftovers('shared', procs), [])
+  })
+
+  it('a pod whose live state is gone (the run dir cleared under it): reads as Failed (Lost); pod gc ends its processes, pod rm detaches it; nothing leaks', async () => {
+    const { ok, inspect, leftovers, topo, cgroupParent } = w()
+    ok('pod', 'run', '-d', '-f', twoContainers('lost', 8093), '--host-netns', topo.host.name)
+    const rec = inspect('lost')
+    const procs = podProcesses(rec)
+    ok('pod', 'supervisor', 'stop')
+    // what clearing the run dir does to a running pod: its mounts go (lazily), its files go
+    const dir = join(topo.runDir, 'pods', 'lost')
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => m !== undefined && m.startsWith(`${dir}/`))
+    assert.equal(mounts.length, 4, 'net, ipc, uts pins and /dev/shm')
+    for (const m of mounts) execFileSync('umount', ['-l', m])
+    rmSync(dir, { recursive: true })
+    const lost = inspect('lost')
+    assert.deepEqual([lost.phase, lost.reason], ['Failed', 'Lost'])
+    assert.deepEqual(lost.containers.map((c) => c.state.status === 'terminated' && [c.state.exitCode, c.state.reason]), [[137, 'ContainerStatusUnknown'], [137, 'ContainerStatusUnknown']])
+    assert.match(ok('pod', 'ls'), /\nlost\s+0\/2\s+Failed \(Lost\)\s/)
+    assert.equal(procs.filter((p) => isAlive(p)).length, 5, 'its processes run on, unsupervised')
+    const report = JSON.parse(ok('pod', 'gc', '--json')) as { removedCgroups: string[]; errors: string[] }
+    assert.deepEqual([report.removedCgroups, report.errors], [[`${cgroupParent}/lost`], []])
+    await eventually(() => (procs.some((p) => isAlive(p)) ? undefined : true), 5000, 'its processes ended')
+    ok('pod', 'rm', 'lost')
+    assert.deepEqual(leftovers('lost', procs), [])
   })
 
   /**

@@ -10,7 +10,7 @@ import { ipFromRecordFileName } from '../../../src/bridge/ipam/index.js'
 import { join } from 'node:path'
 import { NetworkManager } from '../../../src/bridge/index.js'
 import { createTopology, probe, serve, stopServers, unreachable, UPSTREAM, type TempNetns, type Topology } from '../../../src/testing/index.js'
-import { PLUGIN_BIN, cniEnv, cniExec, hostState, podAddrs, podnetRuleComments, referencePlugin, type CniCall } from './helpers.js'
+import { PLUGIN_BIN, cniEnv, cniExec, hostState, podAddrs, podnetPublishedPorts, podnetRuleComments, referencePlugin, type CniCall } from './helpers.js'
 
 const addr = (cidr: string): string => cidr.split('/')[0]!
 
@@ -172,6 +172,7 @@ describe('kernel: podnet-cni through the executable', function () {
     assert.deepEqual(manager().attachments('e2enet'), [])
     assert.deepEqual(records(), [], 'no address allocated')
     assert.ok(!podnetRuleComments(topo.host).some((c) => c.includes('id=')), 'no port mapping rule')
+    assert.deepEqual(podnetPublishedPorts(topo.host), [], 'no published port')
     const ports = join(stateDir, 'run', 'ports')
     assert.deepEqual(existsSync(ports) ? readdirSync(ports).flatMap((d) => readdirSync(join(ports, d))) : [], [], 'no host port claimed')
   })

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { NetworkManager } from '../../../src/bridge/index.js'
 import { createPlugin, hasCheck, hasGc, hasStatus, ipsHaveVersion, interfacesHaveMtu, SUPPORTED_CNI_VERSIONS, type CniFuncs } from '../../../src/cni/index.js'
 import { bridgeJson, createTopology, ip, ipJson, probe, serve, stopServers, type TempNetns, type Topology } from '../../../src/testing/index.js'
-import { cniEnv, cniInProcess, hostState, podAddrs, podnetRuleComments } from './helpers.js'
+import { cniEnv, cniInProcess, hostState, podAddrs, podnetPublishedPorts, podnetRuleComments } from './helpers.js'
 
 const BRIDGE = 'cni-t0'
 
@@ -153,6 +153,7 @@ for (const ver of SUPPORTED_CNI_VERSIONS) {
       assert.equal((await del(undefined, 'c1')).status, 0)
       assert.deepEqual(t.manager().attachments('cninet'), [])
       assert.ok(!podnetRuleComments(t.topo().host).some((c) => c.includes('id=')), 'no port mapping rule left')
+      assert.deepEqual(podnetPublishedPorts(t.topo().host), [], 'no published port left')
       assert.deepEqual(await t.manager().check('cninet'), [])
       // a DEL for a network never set up
       assert.equal((await del(undefined, 'c1', { name: 'othernet' })).status, 0)

@@ -19,7 +19,7 @@ import { join } from 'node:path'
 import { NetworkManager } from '../../../src/bridge/index.js'
 import { installCni } from '../../../src/cni/index.js'
 import { createTopology, probe, serve, stopServers, UPSTREAM, type Topology } from '../../../src/testing/index.js'
-import { podnetRuleComments } from './helpers.js'
+import { podnetPublishedPorts } from './helpers.js'
 
 const NETWORK = 'podnet-pm'
 const SUBNET = '10.212.0'
@@ -193,9 +193,9 @@ describe('kernel: podman 4 (CNI backend) runs containers on podnet-cni', functio
       try { answer = probe(topo.upstream, 'tcp', UPSTREAM.hostV4, 8080) } catch { await new Promise((res) => setTimeout(res, 100)) }
     }
     assert.equal(answer, 'hello-from-podman', 'upstream -> host:8080 -> container:80')
-    assert.ok(podnetRuleComments(topo.host).some((c) => c.includes('port=8080/tcp')))
+    assert.ok(podnetPublishedPorts(topo.host).includes('tcp 8080'))
     assert.equal(podman('rm', '--force', '--time', '0', 'pn-web').status, 0)
     await detached()
-    assert.ok(!podnetRuleComments(topo.host).some((c) => c.includes('port=8080/tcp')), 'the published port went with the container')
+    assert.ok(!podnetPublishedPorts(topo.host).includes('tcp 8080'), 'the published port went with the container')
   })
 })

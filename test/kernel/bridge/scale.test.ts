@@ -10,9 +10,9 @@ import { createTopology, ipJson, nftRuleset, type Topology } from '../../../src/
 
 const worker = join(dirname(fileURLToPath(import.meta.url)), '../../support/attach-worker.js')
 
-function runWorker(topo: Topology, prefix: string, count: number): { done: Promise<string[]>; pid: number; kill: () => void } {
+function runWorker(topo: Topology, prefix: string, count: number, portBase?: number): { done: Promise<string[]>; pid: number; kill: () => void } {
   const child = spawn(process.execPath, [worker, 'web', prefix, String(count)], {
-    env: { ...process.env, PODNET_STATE_DIR: topo.stateDir, PODNET_RUN_DIR: topo.runDir, HOST_NETNS: topo.host.name },
+    env: { ...process.env, PODNET_STATE_DIR: topo.stateDir, PODNET_RUN_DIR: topo.runDir, HOST_NETNS: topo.host.name, ...(portBase !== undefined && { PUBLISH_PORT_BASE: String(portBase) }) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
@@ -41,6 +41,10 @@ async function assertConsistent(m: NetworkManager, topo: Topology): Promise<void
   assert.deepEqual(ports, atts.map((a) => a.hostVeth).sort(), 'bridge ports = recorded attachments')
   const rules = nftRuleset(topo.host.name).filter((o) => o.rule).map((o) => o.rule.comment as string)
   for (const c of rules.filter((x) => x.includes(' id='))) assert.ok(atts.some((a) => c.includes(` id=${a.id} `)), `rule without owner: ${c}`)
+  // published ports: the map elements are exactly the recorded ones (check() reports missing ones)
+  const elements = nftRuleset(topo.host.name).filter((o) => o.map).flatMap((o) => (o.map.elem ?? []).map(([k]: any) => `${o.map.name} ${k.elem.comment}`))
+  const recorded = atts.flatMap((a) => (a.portElements ?? []).map((e) => `${e.map} podnet net=web id=${a.id} if=${a.ifname}`))
+  assert.deepEqual(elements.sort(), recorded.sort(), 'map elements = recorded published ports')
 }
 
 describe('kernel: bridge networks at scale', function () {
@@ -60,19 +64,20 @@ describe('kernel: bridge networks at scale', function () {
 
   it('8 processes attaching 25 namespaces each end with 200 distinct addresses and consistent state', async () => {
     await m.create({ name: 'web', subnets: ['10.100.0.0/16'] })
-    const workers = Array.from({ length: 8 }, (_, p) => runWorker(topo, `cc-${p}`, 25))
+    const workers = Array.from({ length: 8 }, (_, p) => runWorker(topo, `cc-${p}`, 25, 30000 + p * 100))
     const lines = (await Promise.all(workers.map((w) => w.done))).flat()
     assert.equal(lines.length, 200)
     const addrs = lines.map((l) => l.split(' ')[2])
     assert.equal(new Set(addrs).size, 200, 'distinct addresses')
     assert.equal(m.attachments('web').length, 200)
+    assert.equal((await m.portMapEntries()).length, 200, 'one published port each')
     await assertConsistent(m, topo)
   })
 
   it('kill -9 during attach, then gc, leaves no orphan veth, leaked address or stale rule', async () => {
     await m.create({ name: 'web', subnets: ['10.100.0.0/16'] })
     for (let round = 0; round < 3; round++) {
-      const w = runWorker(topo, `crash-${round}`, 0)
+      const w = runWorker(topo, `crash-${round}`, 0, 20000 + round * 1000)
       await new Promise((r) => setTimeout(r, 800 + round * 137))
       w.kill()
       await w.done

@@ -158,7 +158,7 @@ metadata: { name: fg, annotations: { podnet.io/rootfs: ${rootfs} } }
 spec:
   restartPolicy: Never
   containers:
-  - { name: a, command: [sh, -c, 'for i in 1 2 3; do echo a$i; sleep 0.4; done; exit 3'] }
+  - { name: a, command: [sh, -c, 'for i in 1 2 3; do echo a$i; sleep 0.5; done; exit 3'] }
   - { name: b, command: [sh, -c, 'echo b-done'] }
 `)
     const run = background('pod', 'run', '-f', f)
@@ -264,7 +264,7 @@ spec: { restartPolicy: Never, containers: [{ name: c, command: [sh, -c, 'echo on
   it('pod logs -f: prints what is there, follows new output, ends when the pod ends', async () => {
     const f = manifest('follow', `
 metadata: { name: follow, annotations: { podnet.io/rootfs: ${rootfs} } }
-spec: { restartPolicy: Never, containers: [{ name: c, command: [sh, -c, 'for i in 1 2 3 4 5; do echo line$i; sleep 0.3; done'] }] }
+spec: { restartPolicy: Never, containers: [{ name: c, command: [sh, -c, 'for i in 1 2 3 4 5; do echo line$i; sleep 0.4; done'] }] }
 `)
     ok('pod', 'run', '-d', '-f', f)
     const logs = background('pod', 'logs', 'follow', '-f')

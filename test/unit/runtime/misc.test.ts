@@ -5,6 +5,8 @@ import { hostsFile, resolvConf } from '../../../src/runtime/etc-files.js'
 import { classify } from '../../../src/runtime/ns-table.js'
 import { podExitStatus, type ContainerStatus, type PodRecord } from '../../../src/runtime/types.js'
 import { PodStore, runDirFor } from '../../../src/runtime/state-store.js'
+import { HALT_STAGES, PodRuntime } from '../../../src/runtime/pod-runtime.js'
+import { runtimeOptionsFromEnv } from '../../../src/runtime/supervisor.js'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -131,5 +133,14 @@ describe('runtime/PodStore: persistent and volatile records', () => {
     assert.match(lost.message!, /machine rebooted or the run directory was cleared/)
     assert.deepEqual(lost.containers.map((c) => c.state.status === 'terminated' && [c.state.exitCode, c.state.reason]), [[137, 'ContainerStatusUnknown'], [3, 'Error']])
     assert.equal(podExitStatus(lost), 137)
+  })
+})
+
+describe('runtime/the PODNET_TEST_HALT_AT hook', () => {
+  it('reaches a supervisor\'s runtime options; an unknown stage is refused, naming the stages', () => {
+    assert.equal(runtimeOptionsFromEnv({ PODNET_TEST_HALT_AT: 'network' }).haltAt, 'network')
+    assert.equal(runtimeOptionsFromEnv({}).haltAt, undefined)
+    assert.deepEqual([...HALT_STAGES], ['namespaces', 'cgroups', 'network', 'ready', 'launch', 'launched'])
+    assert.throws(() => new PodRuntime({ stateDir: '/nonexistent', haltAt: 'nope' }), /PODNET_TEST_HALT_AT: unknown stage 'nope' \(one of namespaces, cgroups/)
   })
 })

@@ -127,7 +127,7 @@ interface PodRt {
   queue: Promise<unknown>
   /** The stop (or sandbox death) in progress; later stop requests wait for it. */
   ending?: Promise<void>
-  /** While containers are given their grace period: when SIGKILL comes (a later stop can bring it forward). */
+  /** When SIGKILL comes at the latest while containers are given their grace period (a later stop can bring it forward). */
   graceDeadline?: number
   wakeGrace?: () => void
 }
@@ -693,11 +693,10 @@ export class PodRuntime extends EventEmitter {
     }
     const graceMs = (opts.gracePeriodSeconds ?? pod.rec.spec.terminationGracePeriodSeconds) * 1000
     if (pod.ending) {
-      // already ending: a shorter grace period brings the SIGKILL forward (a second Ctrl-C)
-      if (pod.graceDeadline !== undefined && Date.now() + graceMs < pod.graceDeadline) {
-        pod.graceDeadline = Date.now() + graceMs
-        pod.wakeGrace?.()
-      }
+      // already ending: a shorter grace period brings the SIGKILL forward (a second Ctrl-C),
+      // also when the grace period has not begun yet
+      pod.graceDeadline = Math.min(pod.graceDeadline ?? Infinity, Date.now() + graceMs)
+      pod.wakeGrace?.()
       await pod.ending
       return pod.rec
     }
@@ -713,7 +712,7 @@ export class PodRuntime extends EventEmitter {
 
   /** Waits for every container's exit, until the pod's grace deadline (which a later stop may bring forward). */
   private async waitGrace(pod: PodRt, exits: Promise<unknown>, ms: number): Promise<void> {
-    pod.graceDeadline = Date.now() + ms
+    pod.graceDeadline = Math.min(pod.graceDeadline ?? Infinity, Date.now() + ms)
     let done = false
     void exits.then(() => { done = true; pod.wakeGrace?.() })
     try {

@@ -1,4 +1,4 @@
-/** podnet network create | ls | inspect | rm | attach | detach | check | gc, and podnet nat ls */
+/** podnet network create | ls | inspect | rm | attach | detach | check | gc, and podnet nat ls | ports */
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../errors.js'
 import type { NetworkManager, PortMapping } from '../../bridge/index.js'
@@ -149,6 +149,21 @@ export function registerNetwork(program: Command): void {
         const rules = await m.podnetRules()
         if (o.json) printJson(rules.map((r) => ({ family: r.family, table: r.table, chain: r.chain, handle: Number(r.handle), comment: r.comment, expr: r.exprs })))
         else printTable(rules.map((r) => ({ chain: r.chain, handle: String(r.handle), comment: r.comment ?? '' })), [['chain', 'CHAIN'], ['handle', 'HANDLE'], ['comment', 'RULE']])
+      })
+    })
+  common(nat.command('ports').description("list published ports: the elements of podnet's port maps, with owner and counters"))
+    .action(async (o: Global) => {
+      await withManager(o, async (m) => {
+        const ports = await m.portMapEntries()
+        if (o.json) {
+          printJson(ports.map((p) => ({
+            map: p.map, port: p.text, key: p.key, to: p.data, owner: p.comment ?? null,
+            packets: p.packets === undefined ? null : Number(p.packets), bytes: p.bytes === undefined ? null : Number(p.bytes),
+          })))
+        } else {
+          printTable(ports.map((p) => ({ port: p.text, owner: (p.comment ?? '').replace(/^podnet /, ''), packets: p.packets === undefined ? '' : String(p.packets), map: p.map })),
+            [['port', 'PUBLISHED'], ['owner', 'OWNER'], ['packets', 'PACKETS'], ['map', 'MAP']])
+        }
       })
     })
 }

@@ -28,7 +28,7 @@ describe('kernel: cli network', function () {
     topo?.close()
   })
 
-  it('create, attach with a published port, inspect, nat ls, check, detach, rm', async () => {
+  it('create, attach with a published port, inspect, nat ls, nat ports, check, detach, rm', async () => {
     const created = JSON.parse(ok('network', 'create', 'web', '--subnet', '10.88.0.0/24', '--mtu', '1400', '--json'))
     assert.equal(created.bridge, 'pn-web')
     assert.equal(ipJson(topo.host.name, 'link', 'show', 'pn-web')[0].mtu, 1400)
@@ -47,8 +47,18 @@ describe('kernel: cli network', function () {
     const rules = JSON.parse(ok('nat', 'ls', '--json'))
     const theirs = nftRuleset(topo.host.name).filter((o) => o.rule).map((o) => `${o.rule.chain}#${o.rule.handle}`)
     assert.deepEqual(rules.map((r: any) => `${r.chain}#${r.handle}`).sort(), theirs.sort())
+    // published ports: podnet's map elements, against nft's view of the same map
+    const ports = JSON.parse(ok('nat', 'ports', '--json'))
+    assert.deepEqual(ports.map((p: any) => [p.map, p.port]), [['hostports4', 'tcp *:8080 -> 10.88.0.2:80']])
+    assert.match(ports[0].owner, new RegExp(`net=web id=${pod.name} if=eth0`))
+    const map = nftRuleset(topo.host.name).find((o) => o.map?.name === 'hostports4').map
+    assert.equal(map.elem.length, 1)
+    assert.ok(ports[0].packets >= 1, 'the probe went through the element')
+    assert.equal(ports[0].packets, Number(/"packets":(\d+)/.exec(JSON.stringify(map.elem[0]))?.[1]), "the element's counter as nft shows it")
+    assert.match(ok('nat', 'ports'), /^PUBLISHED\s+OWNER\s+PACKETS\s+MAP\ntcp \*:8080 -> 10\.88\.0\.2:80\s+net=web/)
     assert.equal(ok('network', 'check'), 'no drift\n')
     assert.match(ok('network', 'detach', 'web', '--netns', pod.name), /^detached /)
+    assert.deepEqual(JSON.parse(ok('nat', 'ports', '--json')), [])
     assert.match(ok('network', 'detach', 'web', '--netns', pod.name), /^nothing to detach: .* is not attached/)
     ok('network', 'rm', 'web')
     assert.deepEqual(ipJson(topo.host.name, 'link', 'show').filter((l: any) => l.ifname === 'pn-web'), [])

@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: oracles and peers for tests (iproute2, nftables, util-linux's unshare/lsns),
 # the pod runtime's pause and test rootfs (catatonit, busybox-static), gcc + libc6-dev for the
-# container launcher (src/runtime/launcher/podnet-launch.c, built with gcc -static on first use),
+# container launcher (src/runtime/launcher/podnet-launch.c, built static on first use, with musl-gcc
+# from musl-tools for a ~70 kB monitor per container instead of glibc's ~700 kB),
 # and bench peers; strace lets a CLI test see which files bin/podnet.js loads (bundle or modules).
-pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps gcc libc6-dev strace)
+pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps gcc libc6-dev musl-tools strace)
 # the CNI plugin's tests: a real CNI client (podman 4's CNI backend) and reference plugins to chain with
 pkgs+=(podman crun conmon containernetworking-plugins)
 if [[ "${1:-}" == "--bench" ]]; then

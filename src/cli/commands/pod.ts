@@ -10,16 +10,21 @@ import { dirname, resolve } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import type { Command } from 'commander'
 import { InvalidArgumentError, NotFoundError, PodnetError } from '../../errors.js'
-import type { GcReport, NsRow, PodRecord, PodStore } from '../../runtime/index.js'
+import type { GcReport, NsRow, PodRecord, PodStore, RunManifestResult, SupervisorRequest } from '../../runtime/index.js'
 import { intArg } from '../context.js'
 import { printJson, printTable } from '../output.js'
 
 interface Global { stateDir?: string; runDir?: string; json?: boolean }
 
+// The runtime's modules load lazily and only as far as a command needs: records (state-store,
+// types) and the supervisor's client are small; the rest (netlink, nf_tables, the bridge,
+// cgroups, YAML) only for exec, ns and a foreground run.
 const runtime = (): Promise<typeof import('../../runtime/index.js')> => import('../../runtime/index.js')
+const client = (): Promise<typeof import('../../runtime/client.js')> => import('../../runtime/client.js')
+const records = (): Promise<typeof import('../../runtime/types.js')> => import('../../runtime/types.js')
 
 async function storeOf(o: Global): Promise<PodStore> {
-  const { PodStore, defaultStateDir, runDirFor } = await runtime()
+  const { PodStore, defaultStateDir, runDirFor } = await import('../../runtime/state-store.js')
   return new PodStore(o.stateDir ?? defaultStateDir(), runDirFor({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }))
 }
 
@@ -30,11 +35,10 @@ async function readPod(o: Global, name: string): Promise<PodRecord> {
 }
 
 /** Sends a request to the supervisor, starting it first when none runs. */
-async function ask<T>(o: Global, req: Parameters<typeof import('../../runtime/index.js').request>[1]): Promise<T> {
-  const { ensureSupervisor, request } = await runtime()
+async function ask<T>(o: Global, req: SupervisorRequest): Promise<T> {
+  const { send } = await client()
   const store = await storeOf(o)
-  await ensureSupervisor(store.root, store.run)
-  return request<T>(store.root, req)
+  return send<T>(store.root, req, store.run)
 }
 
 function common(c: Command): Command {
@@ -212,16 +216,19 @@ export function registerPod(program: Command): void {
     .option('--host-netns <ns>', 'the named namespace that plays the host for the pod network (default: the current one)')
     .action(async (o: Global & { file: string; detach?: boolean; rm?: boolean; hostNetns?: string }) => {
       if (o.detach && o.rm) throw new InvalidArgumentError('--rm', 'cannot be combined with -d: a detached pod stays until podnet pod rm')
-      const { parseManifest, isActive, podExitStatus } = await runtime()
       const text = o.file === '-' ? readFileSync(0, 'utf8') : readFileSync(o.file, 'utf8')
-      const { spec, warnings } = parseManifest(text, { baseDir: o.file === '-' ? process.cwd() : dirname(resolve(o.file)) })
-      for (const w of warnings) process.stderr.write(`podnet: warning: ${w}\n`)
+      const baseDir = o.file === '-' ? process.cwd() : dirname(resolve(o.file))
       if (o.detach) {
-        const rec = await ask<PodRecord>(o, { op: 'run', spec, ...(o.hostNetns !== undefined && { hostNetns: o.hostNetns }) })
+        // the supervisor parses the manifest (it has the YAML parser loaded already)
+        const { record: rec, warnings } = await ask<RunManifestResult>(o, { op: 'run-manifest', text, baseDir, ...(o.hostNetns !== undefined && { hostNetns: o.hostNetns }) })
+        for (const w of warnings) process.stderr.write(`podnet: warning: ${w}\n`)
         if (o.json) printJson(rec)
         else process.stdout.write(`pod ${rec.name} ${statusOf(rec).toLowerCase()}${rec.sandbox.ips.length ? `, ip ${rec.sandbox.ips.join(', ')}` : ''}\n`)
         return
       }
+      const { parseManifest, isActive, podExitStatus } = await runtime()
+      const { spec, warnings } = parseManifest(text, { baseDir })
+      for (const w of warnings) process.stderr.write(`podnet: warning: ${w}\n`)
       // Foreground. The handlers are in place before the pod exists: a Ctrl-C during creation
       // stops the pod as soon as it is there. 1st signal: pod stop (SIGTERM, grace, SIGKILL);
       // 2nd: SIGKILL now. Either way the output streams on until the pod has ended.
@@ -283,7 +290,7 @@ export function registerPod(program: Command): void {
     .option('-c, --container <name>', 'one container (default: all, each line prefixed when there are several)')
     .option('-f, --follow', 'keep printing new output until the container (with -c) or the pod has ended, or an interrupt')
     .action(async (name: string, o: Global & { container?: string; follow?: boolean }) => {
-      const { isActive } = await runtime()
+      const { isActive } = await records()
       const rec = await readPod(o, name)
       const c = o.container
       if (c !== undefined && !rec.containers.some((x) => x.name === c)) throw new NotFoundError('container', c, `in pod '${name}'`)
@@ -375,14 +382,14 @@ export function registerPod(program: Command): void {
   const sup = pod.command('supervisor').description('the one process that supervises every pod (started on demand)')
   common(sup.command('status').description('whether it runs, its pid and RSS'))
     .action(async (o: Global) => {
-      const { pingSupervisor } = await runtime()
+      const { pingSupervisor } = await client()
       const p = await pingSupervisor((await storeOf(o)).root)
       if (o.json) printJson(p ?? { running: false })
       else process.stdout.write(p ? `running: pid ${p.pid}, ${p.activePods} active pod(s), RSS ${Math.round((p.rssBytes ?? 0) / 1024)} kB, since ${p.startedAt}\n` : 'not running\n')
     })
   common(sup.command('start').description('start it now (pod run does when needed)'))
     .action(async (o: Global) => {
-      const { ensureSupervisor } = await runtime()
+      const { ensureSupervisor } = await client()
       const store = await storeOf(o)
       const p = await ensureSupervisor(store.root, store.run)
       if (o.json) printJson(p)
@@ -390,7 +397,7 @@ export function registerPod(program: Command): void {
     })
   common(sup.command('stop').description('stop it; pods keep running and the next supervisor adopts them'))
     .action(async (o: Global) => {
-      const { stopSupervisor } = await runtime()
+      const { stopSupervisor } = await client()
       const stopped = await stopSupervisor((await storeOf(o)).root)
       if (o.json) printJson({ stopped })
       else process.stdout.write(stopped ? 'supervisor stopped\n' : 'not running\n')

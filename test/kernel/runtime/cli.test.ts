@@ -325,9 +325,11 @@ spec: { containers: [{ name: a, command: [sleep, '30'] }] }
     assert.equal(r.stderr, `podnet: metadata.annotations[podnet.io/rootfs]: rootfs ${join(dir, 'missing')} does not exist\n`)
     const good = manifest('once', `
 metadata: { name: once, annotations: { podnet.io/rootfs: ${rootfs} } }
-spec: { containers: [{ name: a, command: [sleep, '30'] }] }
+spec: { nodeName: n1, containers: [{ name: a, command: [sleep, '30'] }] }
 `)
-    ok('pod', 'run', '-d', '-f', good)
+    r = podnet('pod', 'run', '-d', '-f', good)
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stderr, 'podnet: warning: spec.nodeName: not supported, ignored\n', "the supervisor parsed the manifest; its warnings reach the user")
     r = podnet('pod', 'run', '-d', '-f', good)
     assert.equal(r.status, 1)
     assert.equal(r.stderr, "podnet: pod 'once' already exists (running)\n")

@@ -212,6 +212,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
 
     head("podnet's rules (podnet nat ls: table inet podnet, nothing else touched)")
     for (const r of await manager.podnetRules()) say(`    ${r.chain.padEnd(12)} #${String(r.handle).padEnd(3)} ${r.comment ?? ''}`)
+    say('    published ports (podnet nat ports: elements of the port maps, one lookup per new connection)')
+    for (const p of await manager.portMapEntries()) {
+      say(`    ${p.text.padEnd(34)} ${(p.comment ?? '').replace(/^podnet /, '').padEnd(34)} ${p.packets ?? 0n} connections`)
+    }
 
     head('teardown: remove the pod (SIGTERM, grace period, SIGKILL), detach, remove the network, delete the namespaces')
     t = performance.now()

@@ -15,6 +15,7 @@ import { assertSandboxed } from '../../src/testing/guard.js'
 import {
   fmtMb, fmtMs, fmtRange, fmtX, hostName, median, mustRun, nowMs, pairAddr, peerName, perPair, run, runJson, sleep, summarize,
 } from './lib.js'
+import { benchArgs } from '../network/lib.js'
 import type { ChurnResult, DumpResult, DumpWhat, WorkerArgs } from './worker.js'
 import { analyzeProfile, formatProfile } from './cpuprofile.js'
 
@@ -42,16 +43,10 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const quick = argv.includes('--quick')
-  const num = (flag: string, dflt: number): number => {
-    const i = argv.indexOf(flag)
-    if (i < 0) return dflt
-    const v = Number(argv[i + 1])
-    if (!Number.isInteger(v) || v <= 0) throw new Error(`${flag} needs a positive integer`)
-    return v
-  }
-  const onlyIdx = argv.indexOf('--only')
-  const only = new Set(onlyIdx >= 0 ? (argv[onlyIdx + 1] ?? '').split(',') : ['dump', 'churn', 'cli'])
+  const a = benchArgs(argv)
+  const { quick } = a
+  const num = a.num
+  const only = a.only(['dump', 'churn', 'cli'])
   const pairs = num('--pairs', quick ? 200 : 1000)
   return {
     pairs,
@@ -64,7 +59,7 @@ function parseArgs(argv: string[]): Options {
     hyperfineRuns: quick ? 5 : 20,
     deletePairs: Math.min(100, Math.floor(pairs / 4)),
     only,
-    out: argv.includes('--out') ? String(argv[argv.indexOf('--out') + 1]) : join(ROOT, 'bench/results'),
+    out: a.out(join(ROOT, 'bench/results')),
   }
 }
 

@@ -161,3 +161,33 @@ export const fmtMs = (ms: number): string => (Number.isNaN(ms) ? '–' : ms >= 1
 export const fmtX = (x: number): string => (Number.isNaN(x) || !Number.isFinite(x) ? '–' : x >= 10 ? `${x.toFixed(0)}×` : `${x.toFixed(2)}×`)
 export const fmtSpread = (s: Spread): string =>
   s.runs === 0 ? '–' : s.runs === 1 ? fmtMs(s.median) : `${fmtMs(s.median)} [${fmtMs(s.min)}–${fmtMs(s.max)}]`
+
+/** The options every bench script reads: --quick, --only a,b, --out DIR and positive integers. */
+export interface BenchArgs {
+  quick: boolean
+  /** The positive integer after `flag`, else `dflt`. */
+  num(flag: string, dflt: number): number
+  /** The comma-separated list after --only, else `dflt`. */
+  only(dflt: readonly string[]): Set<string>
+  /** The directory after --out, else `dflt`. */
+  out(dflt: string): string
+}
+
+export function benchArgs(argv: readonly string[]): BenchArgs {
+  const after = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag)
+    return i < 0 ? undefined : argv[i + 1]
+  }
+  return {
+    quick: argv.includes('--quick'),
+    num(flag, dflt) {
+      const raw = after(flag)
+      if (raw === undefined && !argv.includes(flag)) return dflt
+      const v = Number(raw)
+      if (!Number.isInteger(v) || v <= 0) throw new Error(`${flag} needs a positive integer`)
+      return v
+    },
+    only: (dflt) => new Set(argv.includes('--only') ? (after('--only') ?? '').split(',') : dflt),
+    out: (dflt) => after('--out') ?? dflt,
+  }
+}

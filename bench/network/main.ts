@@ -20,7 +20,7 @@ import { createTopology, type Topology } from '../../src/testing/topology.js'
 import type { TempNetns } from '../../src/testing/temp-netns.js'
 import type { CniArgs } from './cni.js'
 import {
-  fmtMs, fmtSpread, fmtX, liveNetnsCount, machineLoad, median, nowMs, runJson, runStats, sleep, spread, type PodRun, type Spread,
+  benchArgs, fmtMs, fmtSpread, fmtX, liveNetnsCount, machineLoad, median, nowMs, runJson, runStats, sleep, spread, type PodRun, type Spread,
 } from './lib.js'
 import type { PodnetArgs } from './podnet.js'
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile.js'
@@ -51,15 +51,9 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const quick = argv.includes('--quick')
-  const num = (flag: string, dflt: number): number => {
-    const i = argv.indexOf(flag)
-    if (i < 0) return dflt
-    const v = Number(argv[i + 1])
-    if (!Number.isInteger(v) || v <= 0) throw new Error(`${flag} needs a positive integer`)
-    return v
-  }
-  const onlyIdx = argv.indexOf('--only')
+  const a = benchArgs(argv)
+  const { quick } = a
+  const num = a.num
   return {
     quick,
     ns: quick ? [50, 200] : [200, 1000],
@@ -70,8 +64,8 @@ function parseArgs(argv: string[]): Options {
     cniN: num('--cni-n', quick ? 50 : 200),
     iperfSecs: num('--iperf-secs', 3),
     iperfRuns: num('--iperf-runs', quick ? 2 : 6),
-    only: new Set(onlyIdx >= 0 ? (argv[onlyIdx + 1] ?? '').split(',') : ['pods', 'dataplane', 'profile']),
-    out: argv.includes('--out') ? String(argv[argv.indexOf('--out') + 1]) : join(ROOT, 'bench/results'),
+    only: a.only(['pods', 'dataplane', 'profile']),
+    out: a.out(join(ROOT, 'bench/results')),
   }
 }
 

@@ -1,32 +1,36 @@
 /**
  * Pod bench (issue 4): pod start and pod density, podnet against podman 4 in the same run.
  * Runs inside the sandbox (bench/pods/run.sh starts it through scripts/sandbox.sh): a private
- * network and mount namespace with its own /run and a temp PODNET_STATE_DIR. The podnet
- * network and podman's default network live in the sandbox's network namespace; the machine's
- * own namespace, nftables and /run/netns are never touched. Writes bench/results/pods.json and
+ * network and mount namespace with its own /run (tmpfs) and a temp PODNET_STATE_DIR; the run
+ * dir is PODNET_RUN_DIR=/run/podnet, on that tmpfs as in production. The podnet network and
+ * podman's default network live in the sandbox's network namespace; the machine's own
+ * namespace, nftables and /run/netns are never touched. Writes bench/results/pods.json and
  * pods.md.
  *
  *   node dist/bench/pods/main.js [--quick] [--only start,breakdown,density] [--starts N] [--cold N]
  *       [--breakdown N] [--pods N] [--podman-pods N] [--out DIR]
  *
  * Pod start: `podnet pod run -d -f FILE` exactly as typed (bin/podnet.js executed through its
- * shebang, with this shell's environment), timed from spawn until the command has exited.
- * `-d` returns once every container's launcher has reported "ok", which it writes after the
- * container's exec succeeded, and the network is attached before any container starts. Then,
+ * shebang, with this shell's environment; it runs the single-file build with its V8 code cache),
+ * timed from spawn until the command has exited. It sends one request, `run-manifest`, which
+ * the supervisor answers once every container's launcher has reported "ok", which it writes
+ * after the container's exec succeeded; the network is attached before any container starts. Then,
  * outside the timed interval, readiness is checked from outside: the container's process has
- * exec'd (/proc/PID/comm is "sleep") and eth0 in its network namespace has an IPv4 address
+ * exec'd (/proc/PID/comm is "sleep"; PID from the pod's record, PodStore.read) and eth0 in its
+ * network namespace has an IPv4 address
  * (`nsenter --net=/proc/PID/ns/net ip -j -4 addr show dev eth0`). If not, it is polled, and
  * the time until it is ready counts instead. podman: `podman pod create` + `podman run -d --pod
  * P --rootfs DIR sleep 3600`, same check. The two take turns.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Script } from 'node:vm'
 import {
-  ensureLauncher, parseManifest, pingSupervisor, request, stopSupervisor, type PodRecord,
+  PodStore, ensureLauncher, pingSupervisor, request, stopSupervisor, type PodRecord, type RunManifestResult,
 } from '../../src/runtime/index.js'
 import { assertSandboxed } from '../../src/testing/guard.js'
 import { fmtMs, fmtX, machineLoad, median, nowMs, percentile, sleep } from '../network/lib.js'
@@ -85,6 +89,9 @@ interface World {
   dir: string
   rootfs: string
   stateDir: string
+  /** PODNET_RUN_DIR: the live records (status.json), pins, /dev/shm; /run/podnet on the sandbox's tmpfs. */
+  runDir: string
+  store: PodStore
   cgroupParent: string
   /** The CLI's environment: this shell's, plus the cgroup parent and a long supervisor idle time. */
   env: NodeJS.ProcessEnv
@@ -133,7 +140,12 @@ async function mustCli(w: World, args: string[]): Promise<ChildResult> {
   return r
 }
 
-const readRecord = (w: World, name: string): PodRecord => JSON.parse(readFileSync(join(w.stateDir, 'pods', name, 'pod.json'), 'utf8')) as PodRecord
+/** The pod's record as the CLI reads it (the live one in the run dir, else the state dir's). */
+function readRecord(w: World, name: string): PodRecord {
+  const rec = w.store.read(name)
+  if (!rec) throw new Error(`pod ${name}: no record`)
+  return rec
+}
 
 // ------------------------------------------------------------------------------------------------
 // readiness, from outside
@@ -182,14 +194,26 @@ interface StartSample {
   load1: number
   /** podman: pod create and run -d separately. */
   parts?: { createMs: number; runMs: number }
+  /** podnet CLI: whether bin/podnet.js would run the bundle at that moment (it is not older than the modules). */
+  bundle?: boolean
+}
+
+/** bin/podnet.js's rule for using the bundle (another tsc run in the tree makes it stale). */
+function bundleFresh(): boolean {
+  try {
+    return statSync(join(ROOT, 'dist/cli/podnet.cjs')).mtimeMs >= statSync(join(ROOT, 'dist/src/cli/main.js')).mtimeMs
+  } catch {
+    return false
+  }
 }
 
 async function podnetStart(w: World, tool: StartSample['tool'], i: number, env: NodeJS.ProcessEnv = w.env): Promise<StartSample> {
   const name = `${({ podnet: 'pw', 'podnet-noca': 'pn', 'podnet-cold': 'pc', 'podnet-lean': 'pl' } as Record<string, string>)[tool] ?? 'p'}${i}`
   const file = manifestFile(w, name, 1)
   const l = load1()
+  const bundle = tool === 'podnet-lean' ? undefined : bundleFresh()
   const t0 = nowMs()
-  // the what-if client runs as the CLI's shebang runs node: without NODE_EXTRA_CA_CERTS
+  // the what-if client (node built-ins only) runs as the CLI's shebang runs node: without NODE_EXTRA_CA_CERTS
   const r = tool === 'podnet-lean'
     ? await run(process.execPath, [join(HERE, 'lean-client.js'), file], { env: withoutCa(env) })
     : await cli(w, ['pod', 'run', '-d', '-f', file], env)
@@ -201,7 +225,7 @@ async function podnetStart(w: World, tool: StartSample['tool'], i: number, env: 
   }
   const rd = await waitReady(pid, t0)
   await request(w.stateDir, { op: 'rm', name, gracePeriodSeconds: 0 })
-  return { tool, i, cmdMs, readyMs: rd.atReturn ? cmdMs : rd.readyMs, atReturn: rd.atReturn, addr: rd.ready.addr, load1: l }
+  return { tool, i, cmdMs, readyMs: rd.atReturn ? cmdMs : rd.readyMs, atReturn: rd.atReturn, addr: rd.ready.addr, load1: l, ...(bundle !== undefined && { bundle }) }
 }
 
 function withoutCa(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -279,7 +303,7 @@ interface Segment { what: string; ms: number }
 
 /** The direct children of PodRuntime.run (traced-supervisor.ts labels), grouped by the kind of work, in run order. */
 const RUN_CATEGORIES: Array<[RegExp, string]> = [
-  [/^(claim the pod name|pod\.json write|file system calls|find the launcher binary|cgroup checkLimits)/, 'state: name claim, pod.json writes, directories, /etc files; launcher lookup'],
+  [/^(claim the pod name|record create|record write|file system calls|find the launcher binary|cgroup checkLimits)/, 'state: name claim, records (status.json in the run dir on tmpfs, pod.json once), directories, /etc files; launcher lookup'],
   [/^(unshare|sethostname|mount |setns|open \(libc\))/, 'namespaces: unshare(net, ipc, uts), sethostname, pin bind mounts, setns back; /dev/shm mount'],
   [/^spawn catatonit/, 'pause: spawn catatonit (fork + exec, synchronous part)'],
   [/^(open the pinned netns|netlink socket open|netlink request)/, 'loopback up: open the pinned netns, netlink socket, RTM_NEWLINK'],
@@ -287,16 +311,23 @@ const RUN_CATEGORIES: Array<[RegExp, string]> = [
   [/^network attach/, 'network attach (bridge layer: IPAM, veth, addresses, routes, nf_tables)'],
   [/^start a container/, 'container: podnet-launch (cgroup, spawn, its fork/setns/mounts/pivot_root/exec until "ok")'],
 ]
+const PARSE_LABEL = /^parse the manifest/
 
 interface BreakdownResult {
   /** Median ms per segment over the warm samples, in order; they add up to the median-ish total. */
   warm: Array<{ what: string; p50: number; mean: number }>
   warmTotal: { p50: number; mean: number; n: number }
-  /** The supervisor's side of one run request: span tree (median inclusive / self ms per path). */
+  /** The connections each warm CLI run made to the supervisor (op, or ?:error code), one list per run. */
+  warmConns: string[][]
+  /** Per warm run: 1 when V8 rejected the bundle's code cache, 0 when it took it, -1 without a bundle. */
+  cacheRejected: number[]
+  /** The supervisor's side of one run-manifest request: span tree (median inclusive / self ms per path). */
   tree: Array<{ path: string[]; incl: number; self: number; calls: number }>
   cold: Array<{ what: string; p50: number; mean: number }>
   coldTotal: { p50: number; mean: number; n: number }
-  /** Fresh node processes: `node -e 0` and the import of single modules. */
+  /** The connections each cold CLI run made, in order, in words (coldConnWords). */
+  coldConns: string[][]
+  /** Fresh node processes: `node -e 0`, the CLI's bundle, the import of single modules. */
   floors: Array<{ what: string; p50: number; n: number }>
 }
 
@@ -316,13 +347,55 @@ function tracedCli(w: World, args: string[], traceFile: string): Promise<{ pid: 
 
 const readTrace = (f: string): TraceLine[] => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceLine) : [])
 
+const connTag = (c: { op: string; err?: string }): string => (c.err ? `${c.op}:${c.err}` : c.op)
+
+/**
+ * A cold run's connections in words, repeats counted: one that never got to send ('?') is the
+ * request when it is the first, else one of ensureSupervisor's pings (the client sends nothing
+ * else); a mark for the supervisor's spawn in between.
+ */
+function coldConnWords(conns: NonNullable<TraceLine['conns']>, spawnAt: number): string {
+  const words: string[] = []
+  conns.forEach((c, k) => {
+    if (k > 0 && conns[k - 1]!.t0 < spawnAt && c.t0 > spawnAt) words.push('(spawn)')
+    const op = c.op !== '?' ? c.op : k === 0 ? 'run-manifest' : 'ping'
+    words.push(c.err ? `${op} ✗ ${c.err}` : op)
+  })
+  const out: string[] = []
+  for (let k = 0; k < words.length;) {
+    let n = 1
+    while (words[k + n] === words[k]) n++
+    out.push(n > 1 ? `${n} × ${words[k]}` : words[k]!)
+    k += n
+  }
+  return out.join(', ')
+}
+
+/** The segments of a run are consecutive intervals: they must add up to its total. */
+function checkSum(what: string, segs: Segment[], total: number): void {
+  const sum = segs.reduce((a, x) => a + x.ms, 0)
+  const neg = segs.filter((x) => x.ms < -0.05)
+  if (Math.abs(sum - total) > 0.05 || neg.length) throw new Error(`${what}: segments add up to ${sum.toFixed(3)} ms, total ${total.toFixed(3)} ms${neg.length ? `; negative: ${neg.map((x) => `${x.what} ${x.ms.toFixed(3)}`).join('; ')}` : ''}`)
+}
+
+/** The CLI's own start, up to the read of the manifest (bin/podnet.js → bundle → commander → the action). */
 function cliSegments(L: TraceLine, spawnAt: number): Segment[] {
   const m = L.marks
-  return [
+  const segs: Segment[] = [
     { what: 'process start: fork, exec of the shebang (`/usr/bin/env`) and of node', ms: L.origin - spawnAt },
-    { what: 'node bootstrap (V8, built-ins; NODE_EXTRA_CA_CERTS is read here when set)', ms: m.hook! - L.origin },
-    { what: 'CLI module load: main, commander, the commands, then runtime/index (koffi, netlink, bridge, runtime)', ms: m.manifestRead! - m.hook! },
+    { what: 'node bootstrap (V8, built-ins; the shebang removes NODE_EXTRA_CA_CERTS)', ms: m.hook! - L.origin },
   ]
+  const b0 = m.cacheRead ?? m.bundleRead
+  if (b0 !== undefined && m.compiled !== undefined) {
+    segs.push(
+      { what: 'bin/podnet.js: load it (an ES module), check that the bundle is fresh', ms: b0 - m.hook! },
+      { what: 'read the bundle (dist/cli/podnet.cjs) and its V8 code cache, compile it from the cache', ms: m.compiled - b0 },
+      { what: 'run the CLI from the bundle: main, commander, the commands, parse argv, until the action reads the manifest', ms: m.manifestRead! - m.compiled },
+    )
+  } else {
+    segs.push({ what: 'CLI module load from the ES modules (no bundle used), until the action reads the manifest', ms: m.manifestRead! - m.hook! })
+  }
+  return segs
 }
 
 async function benchBreakdown(o: Options, w: World): Promise<BreakdownResult> {
@@ -331,43 +404,54 @@ async function benchBreakdown(o: Options, w: World): Promise<BreakdownResult> {
   const reps = o.quick ? 2 : 5
   const envNoCa = { ...w.env }
   delete envNoCa.NODE_EXTRA_CA_CERTS
-  const floor = async (what: string, args: string[], env: NodeJS.ProcessEnv, inProcess: boolean): Promise<void> => {
+  const floor = async (what: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, inProcess: boolean): Promise<number[]> => {
     const xs: number[] = []
+    const outs: number[][] = []
     for (let i = 0; i < reps; i++) {
-      const r = await run(process.execPath, args, { env })
+      const r = await run(cmd, args, { env })
       if (r.status !== 0) throw new Error(`${what}: ${r.stderr.slice(-500)}`)
-      xs.push(inProcess ? Number(r.stdout.trim()) : r.wallMs)
+      if (inProcess) outs.push(JSON.parse(r.stdout.trim()) as number[])
+      xs.push(inProcess ? outs.at(-1)![0]! : r.wallMs)
     }
     floors.push({ what, p50: median(xs), n: xs.length })
+    return outs.length ? outs[0]!.map((_, k) => median(outs.map((x) => x[k]!))) : []
   }
-  await floor('`node -e 0` (whole process), NODE_EXTRA_CA_CERTS as in this shell', ['-e', '0'], w.env, false)
-  await floor('`node -e 0` (whole process), without NODE_EXTRA_CA_CERTS', ['-e', '0'], envNoCa, false)
-  const imp = (what: string, spec: string): Promise<void> =>
-    floor(`import of ${what} (in a fresh process)`, ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(spec)}); process.stdout.write(String(performance.now() - t))`], envNoCa, true)
+  await floor('`node -e 0` (whole process), NODE_EXTRA_CA_CERTS as in this shell', process.execPath, ['-e', '0'], w.env, false)
+  await floor('`node -e 0` (whole process), without NODE_EXTRA_CA_CERTS', process.execPath, ['-e', '0'], envNoCa, false)
+  await floor('`podnet --version` (whole process: shebang, bin/podnet.js, the bundle, commander)', BIN, ['--version'], w.env, false)
+  await floor('`podnet --version` from the ES modules (PODNET_NO_BUNDLE=1)', BIN, ['--version'], { ...w.env, PODNET_NO_BUNDLE: '1' }, false)
+  // what bin/podnet.js does with the bundle, step by step, in a fresh process: with and without the code cache
+  const { file: bundle, cache } = { file: join(ROOT, 'dist/cli/podnet.cjs'), cache: join(ROOT, 'dist/cli/podnet.v8cache') }
+  if (existsSync(bundle)) {
+    const steps = (useCache: boolean): string => `
+      const { readFileSync } = require('node:fs'); const { Script } = require('node:vm'); const { createRequire } = require('node:module')
+      const t0 = performance.now()
+      const cachedData = ${useCache} ? readFileSync(${JSON.stringify(cache)}) : undefined
+      const src = readFileSync(${JSON.stringify(bundle)}, 'latin1')
+      const t1 = performance.now()
+      const s = new Script(src, cachedData ? { filename: ${JSON.stringify(bundle)}, cachedData } : { filename: ${JSON.stringify(bundle)} })
+      const t2 = performance.now()
+      const req = s.runInThisContext()(createRequire(${JSON.stringify(join(ROOT, 'package.json'))}), (x) => import(x))
+      req('src/cli/main.js')
+      const t3 = performance.now()
+      req('src/runtime/client.js'); req('src/runtime/state-store.js')
+      const t4 = performance.now()
+      process.stdout.write(JSON.stringify([t4 - t0, t1 - t0, t2 - t1, t3 - t2, t4 - t3, s.cachedDataRejected ? 1 : 0]))`
+    for (const useCache of [true, false]) {
+      const tag = useCache ? 'with the code cache' : 'without the code cache'
+      const parts = await floor(`bundle, ${tag}: read + compile + main.js + client.js/state-store.js (in a fresh process)`, process.execPath, ['-e', steps(useCache)], envNoCa, true)
+      const names = ['read podnet.cjs (+ cache)', 'compile (new Script)', 'evaluate main.js (commander, the commands)', 'evaluate client.js + state-store.js']
+      names.forEach((n, k) => floors.push({ what: `&nbsp;&nbsp;${tag}: ${n}`, p50: parts[k + 1]!, n: reps }))
+      if (useCache && parts[5]) log('floor: V8 REJECTED the bundle\'s code cache in a fresh process')
+    }
+  }
+  const imp = (what: string, spec: string): Promise<number[]> =>
+    floor(`import of ${what} (ES modules, in a fresh process)`, process.execPath, ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(spec)}); process.stdout.write(JSON.stringify([performance.now() - t]))`], envNoCa, true)
   const url = (p: string): string => pathToFileURL(join(ROOT, p)).href
-  await imp('dist/src/cli/main.js (CLI: commander + commands)', url('dist/src/cli/main.js'))
-  await imp('dist/src/runtime/index.js (what `pod run` imports)', url('dist/src/runtime/index.js'))
-  await imp('koffi', pathToFileURL(join(ROOT, 'node_modules/koffi/index.js')).href)
-  await imp('yaml', pathToFileURL(join(ROOT, 'node_modules/yaml/dist/index.js')).href)
-  await imp('dist/src/runtime/manifest-yaml.js (manifest parsing alone)', url('dist/src/runtime/manifest-yaml.js'))
-  // what each layer adds to the CLI's `pod run` path, imported one after the other in one fresh process
-  const chain: Array<[string, string]> = [
-    ['CLI: dist/src/cli/main.js (commander, every command module)', url('dist/src/cli/main.js')],
-    ['+ yaml', pathToFileURL(join(ROOT, 'node_modules/yaml/dist/index.js')).href],
-    ['+ runtime manifest parsing (manifest-yaml.js, manifest.js, quantity.js)', url('dist/src/runtime/manifest-yaml.js')],
-    ['+ koffi (the libc bindings load libc.so.6)', url('dist/src/sys/libc.js')],
-    ['+ netlink route + netns', url('dist/src/netns/index.js')],
-    ['+ nf_tables + bridge layer', url('dist/src/bridge/index.js')],
-    ['+ the rest of runtime/index.js (pod-runtime, supervisor, cgroups, launcher)', url('dist/src/runtime/index.js')],
-  ]
-  const chainScript = `const out = []; let t = performance.now(); for (const u of ${JSON.stringify(chain.map((c) => c[1]))}) { await import(u); const n = performance.now(); out.push(n - t); t = n } process.stdout.write(JSON.stringify(out))`
-  const chainRuns: number[][] = []
-  for (let i = 0; i < reps; i++) {
-    const r = await run(process.execPath, ['--input-type=module', '-e', chainScript], { env: envNoCa })
-    if (r.status !== 0) throw new Error(`import chain: ${r.stderr.slice(-500)}`)
-    chainRuns.push(JSON.parse(r.stdout) as number[])
-  }
-  chain.forEach(([what], k) => floors.push({ what: `import chain, one process: ${what}`, p50: median(chainRuns.map((x) => x[k]!)), n: reps }))
+  await imp('dist/src/cli/main.js (CLI: commander + commands; the fallback without the bundle)', url('dist/src/cli/main.js'))
+  await imp('dist/src/runtime/client.js (what `pod run -d` adds to it)', url('dist/src/runtime/client.js'))
+  await imp('yaml (now loaded by the supervisor only)', pathToFileURL(join(ROOT, 'node_modules/yaml/dist/index.js')).href)
+  await imp('dist/src/runtime/index.js (the supervisor\'s modules)', url('dist/src/runtime/index.js'))
   for (const f of floors) log(`floor: ${f.what}: ${fmtMs(f.p50)} ms`)
 
   // warm: the traced supervisor (src/runtime/supervisor-main.ts + wrappers), the CLI with the hook
@@ -382,6 +466,8 @@ async function benchBreakdown(o: Options, w: World): Promise<BreakdownResult> {
   for (let i = 0; i < 500 && !(await pingSupervisor(w.stateDir)); i++) await sleep(20)
   if (!(await pingSupervisor(w.stateDir))) throw new Error(`the traced supervisor did not start: ${readFileSync(join(w.dir, 'traced-supervisor.log'), 'utf8').slice(-1000)}`)
   const warmRuns: Array<{ segs: Segment[]; total: number; spans: Span[] }> = []
+  const warmConns: string[][] = []
+  const cacheRejected: number[] = []
   for (let i = 0; i < o.breakdown; i++) {
     const name = `pb${i}`
     const file = manifestFile(w, name, 1)
@@ -391,26 +477,34 @@ async function benchBreakdown(o: Options, w: World): Promise<BreakdownResult> {
     await request(w.stateDir, { op: 'rm', name, gracePeriodSeconds: 0 })
     const lines = readTrace(traceFile).slice(before)
     const L = lines.find((x) => x.who === 'cli' && x.pid === r.pid)
-    const S = lines.find((x) => x.who === 'supervisor' && x.spans?.[0]?.label === "supervisor: request 'run'")
-    const ping = L?.conns?.find((c) => c.op === 'ping')
-    const runC = L?.conns?.find((c) => c.op === 'run')
-    if (!L || !S || !ping || !runC) throw new Error(`incomplete trace for ${name}: ${JSON.stringify(lines).slice(0, 1000)}`)
+    const S = lines.find((x) => x.who === 'supervisor' && x.spans?.[0]?.label === "supervisor: request 'run-manifest'")
+    const conns = L?.conns ?? []
+    const runC = conns.find((c) => c.op === 'run-manifest' && !c.err)
+    if (!L || !S || !runC || runC.tc === undefined || L.marks.manifestRead === undefined) throw new Error(`incomplete trace for ${name}: ${JSON.stringify(lines).slice(0, 1000)}`)
+    warmConns.push(conns.map(connTag))
+    cacheRejected.push(L.marks.cacheRejected ?? -1)
+    const first = conns[0]!
     const root = S.spans![0]!
-    const runSpan = S.spans!.findIndex((s) => s.label === 'PodRuntime.run')
+    const childOfRoot = (re: RegExp): Span | undefined => S.spans!.find((s) => s.parent === 0 && re.test(s.label))
+    const runIdx = S.spans!.findIndex((s) => s.parent === 0 && s.label === 'PodRuntime.run')
+    const runSpan = runIdx >= 0 ? S.spans![runIdx]! : undefined
+    const parse = childOfRoot(PARSE_LABEL)
+    const dur = (s: Span | undefined): number => (s ? s.t1 - s.t0 : 0)
     const segs: Segment[] = [
       ...cliSegments(L, r.spawnAt),
-      { what: 'read, parse and validate the manifest (yaml)', ms: ping.t0 - L.marks.manifestRead! },
-      { what: 'supervisor ping round trip (ensureSupervisor: connect, request, answer)', ms: ping.t1 - ping.t0 },
-      { what: 'between the ping and the run request', ms: runC.t0 - ping.t1 },
-      { what: 'run request: connect and send, until the supervisor handles it', ms: root.t0 - runC.t0 },
-      { what: 'supervisor: request handling outside PodRuntime.run', ms: (root.t1 - root.t0) - (runSpan >= 0 ? S.spans![runSpan]!.t1 - S.spans![runSpan]!.t0 : 0) },
+      { what: 'read the manifest, load the supervisor client (client.js, state-store.js) from the bundle, until connect()', ms: first.t0 - L.marks.manifestRead },
+      // none in the new flow; kept so that a ping coming back would show (and the sum stay whole)
+      ...(first !== runC ? [{ what: 'connections before the request (a ping?)', ms: runC.t0 - first.t0 }] : []),
+      { what: 'the run-manifest request: connect() until the CLI sees the socket connected (node:net\'s first socket in the process, then the next turn of the event loop)', ms: runC.tc! - runC.t0 },
+      { what: 'the run-manifest request: send, the supervisor reads and decodes it, until it handles it', ms: root.t0 - runC.tc! },
+      { what: 'supervisor: parse the manifest (yaml, then validateManifest)', ms: dur(parse) },
+      { what: 'supervisor: request handling outside the parse and PodRuntime.run', ms: dur(root) - dur(parse) - dur(runSpan) },
     ]
-    if (runSpan >= 0) {
-      const rs = S.spans![runSpan]!
+    if (runSpan) {
       let kids = 0
       const byLabel = new Map<string, number>()
       S.spans!.forEach((s) => {
-        if (s.parent !== runSpan) return
+        if (s.parent !== runIdx) return
         byLabel.set(s.label, (byLabel.get(s.label) ?? 0) + s.t1 - s.t0)
         kids += s.t1 - s.t0
       })
@@ -421,18 +515,21 @@ async function benchBreakdown(o: Options, w: World): Promise<BreakdownResult> {
       }
       for (const [, cat] of RUN_CATEGORIES) if (cats.has(cat)) segs.push({ what: `supervisor: ${cat}`, ms: cats.get(cat)! })
       for (const [cat, ms] of cats) if (!RUN_CATEGORIES.some(([, c]) => c === cat)) segs.push({ what: `supervisor: ${cat}`, ms })
-      segs.push({ what: 'supervisor: PodRuntime.run own code (validation, undo stack, records, glue between the calls above)', ms: rs.t1 - rs.t0 - kids })
+      segs.push({ what: 'supervisor: PodRuntime.run own code (validation, undo stack, records, glue between the calls above)', ms: dur(runSpan) - kids })
     }
     segs.push(
-      { what: 'run response: serialize, send, the CLI reads it', ms: runC.t1 - root.t1 },
+      { what: 'run-manifest response: serialize, send, the CLI reads it', ms: runC.t1 - root.t1 },
       { what: 'CLI prints the result and exits', ms: L.marks.exit! - runC.t1 },
       { what: 'process teardown until the bench sees the exit', ms: r.closeAt - L.marks.exit! },
     )
+    checkSum(`warm run ${i}`, segs, r.closeAt - r.spawnAt)
     warmRuns.push({ segs, total: r.closeAt - r.spawnAt, spans: S.spans! })
-    log(`breakdown warm ${i + 1}/${o.breakdown}: ${fmtMs(r.closeAt - r.spawnAt)} ms`)
+    log(`breakdown warm ${i + 1}/${o.breakdown}: ${fmtMs(r.closeAt - r.spawnAt)} ms; connections ${warmConns.at(-1)!.join(', ')}; code cache ${({ 0: 'taken', 1: 'REJECTED', [-1]: 'no bundle' } as Record<number, string>)[cacheRejected.at(-1)!]}`)
   }
-  // cold: no supervisor; the CLI starts a normal one, which the hook (inherited through NODE_OPTIONS) marks
+  // cold: no supervisor; the CLI's request fails to connect, it starts a normal supervisor
+  // (ensureSupervisor), which the hook (inherited through NODE_OPTIONS) marks, and sends it again
   const coldRuns: Array<{ segs: Segment[]; total: number }> = []
+  const coldConns: string[][] = []
   const coldN = o.quick ? 1 : 3
   for (let i = 0; i < coldN; i++) {
     await waitSupervisorGone(w)
@@ -446,26 +543,32 @@ async function benchBreakdown(o: Options, w: World): Promise<BreakdownResult> {
     const L = lines.find((x) => x.who === 'cli' && x.pid === r.pid)
     const M = lines.find((x) => x.who === 'supervisor-start')
     const conns = L?.conns ?? []
-    const firstPing = conns[0]
-    const pings = conns.filter((c) => c.op === 'ping')
-    const lastPing = pings.at(-1)
-    const runC = conns.find((c) => c.op === 'run')
-    if (!L || !M || !firstPing || !lastPing || !runC || L.marks.spawnSupervisor === undefined) throw new Error(`incomplete cold trace: ${JSON.stringify(lines).slice(0, 1000)}`)
+    const spawnAt = L?.marks.spawnSupervisor
+    const failed = conns[0]
+    // after the spawn: ensureSupervisor's pings, answered ('ping') or not yet ('?' with the error)
+    const pings = spawnAt === undefined ? [] : conns.filter((c) => c.t0 > spawnAt && (c.op === 'ping' || (c.op === '?' && c.err !== undefined)))
+    const okPing = pings.filter((c) => !c.err).at(-1)
+    const runC = conns.find((c) => c.op === 'run-manifest' && !c.err)
+    if (!L || !M || !failed || !failed.err || !okPing || !runC || spawnAt === undefined || L.marks.manifestRead === undefined) throw new Error(`incomplete cold trace: ${JSON.stringify(lines).slice(0, 1000)}`)
+    coldConns.push([coldConnWords(conns, spawnAt)])
     const segs: Segment[] = [
       ...cliSegments(L, r.spawnAt),
-      { what: 'read, parse and validate the manifest (yaml)', ms: firstPing.t0 - L.marks.manifestRead! },
-      { what: 'first ping: no supervisor (ENOENT)', ms: L.marks.spawnSupervisor - firstPing.t0 },
-      { what: 'supervisor: spawn, exec and node bootstrap', ms: M.marks.hook! - L.marks.spawnSupervisor },
-      { what: 'supervisor: module load (runtime, koffi, netlink, bridge) and Supervisor.start (lock, adopt) until listen()', ms: M.marks.listen! - M.marks.hook! },
+      { what: 'read the manifest, load the supervisor client (client.js, state-store.js) from the bundle, until connect()', ms: failed.t0 - L.marks.manifestRead },
+      { what: `the run-manifest request: connect() fails (no supervisor: ${failed.err}; node:net\'s first socket, the error arrives on the next turn of the event loop)`, ms: failed.t1 - failed.t0 },
+      { what: 'ensureSupervisor: its ping fails too; state dir, log file, until spawn()', ms: spawnAt - failed.t1 },
+      { what: 'supervisor: fork + exec of node (child_process.spawn until node starts)', ms: M.origin - spawnAt },
+      { what: 'supervisor: node bootstrap', ms: M.marks.hook! - M.origin },
+      { what: 'supervisor: module load (runtime, koffi, netlink, nf_tables, bridge, yaml) and Supervisor.start (lock, adopt) until listen()', ms: M.marks.listen! - M.marks.hook! },
       { what: 'supervisor: listen() until listening', ms: M.marks.listening! - M.marks.listen! },
-      { what: `the CLI's next successful ping (it polls every 20 ms; ${pings.length} pings in all)`, ms: lastPing.t1 - M.marks.listening! },
-      { what: 'between the ping and the run request', ms: runC.t0 - lastPing.t1 },
-      { what: 'run request round trip (the supervisor\'s first pod: see the warm tree for its parts)', ms: runC.t1 - runC.t0 },
+      { what: `ensureSupervisor: its next ping that is answered (it polls every 20 ms; ${pings.length} ping(s) after the spawn)`, ms: okPing.t1 - M.marks.listening! },
+      { what: 'between that ping and the request sent again', ms: runC.t0 - okPing.t1 },
+      { what: 'the run-manifest request again: round trip (the new supervisor\'s first: parse + first pod; the warm tree shows the parts)', ms: runC.t1 - runC.t0 },
       { what: 'CLI prints the result and exits', ms: L.marks.exit! - runC.t1 },
       { what: 'process teardown until the bench sees the exit', ms: r.closeAt - L.marks.exit! },
     ]
+    checkSum(`cold run ${i}`, segs, r.closeAt - r.spawnAt)
     coldRuns.push({ segs, total: r.closeAt - r.spawnAt })
-    log(`breakdown cold ${i + 1}/${coldN}: ${fmtMs(r.closeAt - r.spawnAt)} ms`)
+    log(`breakdown cold ${i + 1}/${coldN}: ${fmtMs(r.closeAt - r.spawnAt)} ms; connections ${coldConns.at(-1)![0]}`)
   }
   // back to a normal supervisor for what follows
   await waitSupervisorGone(w)
@@ -522,7 +625,7 @@ async function benchBreakdown(o: Options, w: World): Promise<BreakdownResult> {
       calls: median(rows.map((r) => r?.calls ?? 0)),
     }
   })
-  return { warm: agg(warmRuns), warmTotal: tot(warmRuns.map((r) => r.total)), tree, cold: agg(coldRuns), coldTotal: tot(coldRuns.map((r) => r.total)), floors }
+  return { warm: agg(warmRuns), warmTotal: tot(warmRuns.map((r) => r.total)), warmConns, cacheRejected, tree, cold: agg(coldRuns), coldTotal: tot(coldRuns.map((r) => r.total)), coldConns, floors }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -544,7 +647,7 @@ const group = (what: string, pids: number[]): Group => {
 }
 
 interface DensityResult {
-  podnet?: { pods: number; containersPerPod: number; startS: number; supervisorIdle: Mem; supervisorPid: number; groups: Group[] }
+  podnet?: { pods: number; containersPerPod: number; startS: number; supervisorIdle: Mem; supervisorPid: number; launcherExes: Array<{ path: string; processes: number; bytes: number }>; groups: Group[] }
   podman?: { pods: number; containersPerPod: number; startS: number; groups: Group[] }
 }
 
@@ -564,8 +667,9 @@ async function benchDensity(o: Options, w: World): Promise<DensityResult> {
   try {
     for (let i = 0; i < o.pods; i++) {
       const name = `pd${i}`
-      const { spec } = parseManifest(manifestText(w, name, 2), { baseDir: w.dir })
-      recs.push(await request<PodRecord>(w.stateDir, { op: 'run', spec }))
+      // the request the CLI sends (`pod run -d`): the supervisor parses the manifest
+      const r = await request<RunManifestResult>(w.stateDir, { op: 'run-manifest', text: manifestText(w, name, 2), baseDir: w.dir })
+      recs.push(r.record)
       names.push(name)
       if ((i + 1) % 25 === 0) log(`density: ${i + 1} podnet pods`)
     }
@@ -575,8 +679,16 @@ async function benchDensity(o: Options, w: World): Promise<DensityResult> {
     const launchers = recs.flatMap((r) => r.containers.map((c) => (c.state.status === 'running' ? c.state.launcher.pid : -1)))
     const workloads = recs.flatMap((r) => r.containers.map((c) => (c.state.status === 'running' ? c.state.pid : -1)))
     if (launchers.includes(-1)) throw new Error('a podnet container is not running')
+    // which binary the monitors run (the launcher is built with musl-gcc when musl-tools is installed)
+    const exes = new Map<string, number>()
+    for (const p of launchers) {
+      const exe = readlinkSync(`/proc/${p}/exe`)
+      exes.set(exe, (exes.get(exe) ?? 0) + 1)
+    }
+    const launcherExes = [...exes].map(([path, processes]) => ({ path, processes, bytes: existsSync(path) ? statSync(path).size : -1 }))
+    log(`density: monitors run ${launcherExes.map((e) => `${e.path} (${e.bytes} bytes, ${e.processes} processes)`).join(', ')}`)
     res.podnet = {
-      pods: o.pods, containersPerPod: 2, startS, supervisorIdle, supervisorPid: ping.pid,
+      pods: o.pods, containersPerPod: 2, startS, supervisorIdle, supervisorPid: ping.pid, launcherExes,
       groups: [group('supervisor (one for all pods)', [ping.pid]), group('pause (catatonit -P)', pauses), group('launcher monitor (podnet-launch)', launchers), group('workload (busybox sleep; excluded)', workloads)],
     }
     log(`density: podnet ${o.pods} pods measured (${startS.toFixed(1)} s to start them)`)
@@ -632,6 +744,8 @@ function report(o: Options, env: Record<string, unknown>, start: StartResult | u
   const targets: Target[] = []
   out.push(`${env.date}, commit ${env.commit}, ${Math.round(env.durationS as number)} s. Machine: ${env.cpus} CPU, kernel ${env.kernel}, node ${env.node}. Load before: ${env.loadBefore}; after: ${env.loadAfter}.`)
   out.push(`podnet CLI: \`${env.shebang}\` (bin/podnet.js executed directly); NODE_EXTRA_CA_CERTS ${env.extraCaCerts ? `set (${env.extraCaCerts})` : 'not set'} in the bench's environment.`)
+  const cb = env.cliBuild as CliBuild
+  out.push(`CLI build: ${cb.bundle ? `the single-file bundle dist/cli/podnet.cjs (${Math.round(cb.bundleBytes / 1024)} kB) with its V8 code cache (${Math.round(cb.cacheBytes / 1024)} kB; ${cb.cacheRejected ? 'REJECTED by V8 in the bench process' : 'accepted by V8'})` : `**the ES modules: the bundle is missing or older than dist/src/cli/main.js** (${cb.note})`}. Run dir: ${env.runDir} (${env.runDirFs}). Launcher: ${(env.launcher as { path: string }).path} (${(env.launcher as { bytes: number }).bytes} bytes${(env.launcher as { musl: boolean }).musl ? ', musl-gcc present' : ', gcc + glibc'}).`)
   if (podmanInfo) out.push(`podman ${podmanInfo.version}, ${podmanInfo.ociRuntime}, conmon, network backend ${podmanInfo.networkBackend} (${podmanInfo.iptables}), cgroup manager ${podmanInfo.cgroupManager}, vfs storage in a temp dir.`)
   out.push('')
   if (start) {
@@ -648,7 +762,7 @@ function report(o: Options, env: Record<string, unknown>, start: StartResult | u
     row('podnet `pod run -d -f FILE`, warm supervisor', warm)
     row('podnet, same, NODE_EXTRA_CA_CERTS removed (what the new shebang gives)', of('podnet-noca'))
     row('podnet, cold: no supervisor yet (the command starts it)', of('podnet-cold'))
-    row('what-if, not the CLI: a lean node client (manifest parser + the run request only; bench/pods/lean-client.ts), warm supervisor', of('podnet-lean'))
+    row('what-if, not the CLI: a bare node client (node built-ins only: read the file, the same run-manifest request; bench/pods/lean-client.ts), warm supervisor', of('podnet-lean'))
     const pm = of('podman')
     row('podman `pod create` + `run -d --pod --rootfs`', pm)
     row('  podman `pod create` alone', pm, (s) => s.parts!.createMs)
@@ -656,6 +770,9 @@ function report(o: Options, env: Record<string, unknown>, start: StartResult | u
     out.push('### Pod start: one busybox container on a network, from the command until it runs with eth0 addressed', '')
     out.push('Ready = the command has returned, the container\'s process has exec\'d (`/proc/PID/comm` is `sleep`) and eth0 in its network namespace has its IPv4 address (checked from outside right after the return; "not ready at return" counts the samples where it had to be polled, and then the time until ready counts).', '')
     out.push(table(['what', 'n', 'p50 ms', 'p95 ms', 'min–max', 'not ready at return', '× podnet warm p50'], rows), '')
+    const cliSamples = start.samples.filter((s) => s.bundle !== undefined)
+    const stale = cliSamples.filter((s) => !s.bundle).length
+    out.push(`The CLI ran from the bundle in ${cliSamples.length - stale} of ${cliSamples.length} podnet samples${stale ? ` (**${stale} from the ES modules: the bundle was stale then**)` : ''}.`, '')
     if (start.podmanFirst) out.push(`podman's first pod in its fresh storage (not a sample): pod create ${fmtMs(start.podmanFirst.createMs)} ms (it builds its catatonit pause image), run -d ${fmtMs(start.podmanFirst.runMs)} ms.`, '')
     if (pm.length && warm.length) {
       const pp = percentile(pm.map((s) => s.readyMs), 50)
@@ -669,7 +786,7 @@ function report(o: Options, env: Record<string, unknown>, start: StartResult | u
       const lean = of('podnet-lean')
       if (lean.length) {
         const lp = percentile(lean.map((s) => s.readyMs), 50)
-        targets.push({ what: 'pod start p50: podman / the lean-client what-if (for reference)', target: '–', measured: `${fmtMs(pp)} / ${fmtMs(lp)} ms = ${fmtX(pp / lp)}`, pass: pp / lp >= 5 })
+        targets.push({ what: 'pod start p50: podman / the bare-client what-if (for reference)', target: '–', measured: `${fmtMs(pp)} / ${fmtMs(lp)} ms = ${fmtX(pp / lp)}`, pass: pp / lp >= 5 })
       }
       const cold = of('podnet-cold')
       if (cold.length) {
@@ -681,14 +798,18 @@ function report(o: Options, env: Record<string, unknown>, start: StartResult | u
   if (bd) {
     out.push(`### Where podnet's pod start goes (warm supervisor; median of ${bd.warmTotal.n} traced runs)`, '')
     out.push(`Total of the traced runs: p50 ${fmtMs(bd.warmTotal.p50)} ms, mean ${fmtMs(bd.warmTotal.mean)} ms (the CLI preloads a small marking hook, and the supervisor has wrappers around the calls below: both add a little). Each segment is the median over the runs; the means add up to the mean total.`, '')
+    const connSets = [...new Set(bd.warmConns.map((c) => c.join(', ')))]
+    const rejected = bd.cacheRejected.filter((x) => x === 1).length
+    const noBundle = bd.cacheRejected.filter((x) => x === -1).length
+    out.push(`Connections the CLI made to the supervisor, per run: ${connSets.map((c) => `[${c}]`).join(' or ')}. The bundle's code cache: taken by V8 in ${bd.cacheRejected.length - rejected - noBundle} of ${bd.cacheRejected.length} runs${rejected ? `, rejected in ${rejected}` : ''}${noBundle ? `, no bundle in ${noBundle}` : ''}.`, '')
     out.push(table(['segment', 'p50 ms', 'mean ms'], [...bd.warm.map((s) => [s.what, fmtMs(s.p50), fmtMs(s.mean)]), ['total', fmtMs(bd.warmTotal.p50), fmtMs(bd.warmTotal.mean)]]), '')
-    out.push('The supervisor\'s side of the run request (span tree, median ms over the runs; "self" excludes the wrapped calls below a row; rows under 0.1 ms left out):', '')
+    out.push('The supervisor\'s side of the run-manifest request (span tree, median ms over the runs; "self" excludes the wrapped calls below a row; rows under 0.1 ms left out):', '')
     out.push(table(['span', 'calls', 'inclusive ms', 'self ms'], bd.tree.filter((r) => r.incl >= 0.1).map((r) => [`${'&nbsp;&nbsp;'.repeat(r.path.length - 1)}${r.path.at(-1)}`, String(r.calls), fmtMs(r.incl), fmtMs(r.self)])), '')
     if (bd.cold.length) {
-      out.push(`Cold start (no supervisor; median of ${bd.coldTotal.n}):`, '')
+      out.push(`Cold start (no supervisor; median of ${bd.coldTotal.n}). The CLI's connections, per run (✗: connect() failed): ${bd.coldConns.map((c) => `[${c[0]}]`).join('; ')}.`, '')
       out.push(table(['segment', 'p50 ms', 'mean ms'], [...bd.cold.map((s) => [s.what, fmtMs(s.p50), fmtMs(s.mean)]), ['total', fmtMs(bd.coldTotal.p50), fmtMs(bd.coldTotal.mean)]]), '')
     }
-    out.push('Fresh node processes (median):', '')
+    out.push('Fresh node processes (median; the bundle steps are performance.now() inside the process):', '')
     out.push(table(['what', 'n', 'ms'], bd.floors.map((f) => [f.what, String(f.n), fmtMs(f.p50)])), '')
   }
   if (dens) {
@@ -705,7 +826,8 @@ function report(o: Options, env: Record<string, unknown>, start: StartResult | u
       rows.push([`podnet (${n} pods)`, 'supervisor: total / pods', `1 (${mb(sup.rssKb)} MB RSS, ${mb(sup.pssKb)} MB PSS; idle before the pods ${mb(pn.supervisorIdle.rssKb)} / ${mb(pn.supervisorIdle.pssKb)})`, mb(sup.rssKb / n), mb(sup.pssKb / n)])
       rows.push(['', '  (the supervisor\'s growth only: (with pods − idle) / pods)', '', mb((sup.rssKb - pn.supervisorIdle.rssKb) / n), mb((sup.pssKb - pn.supervisorIdle.pssKb) / n)])
       rows.push(['', 'pause (catatonit -P)', `${pause.processes}`, mb(pause.rssKb / n), mb(pause.pssKb / n)])
-      rows.push(['', 'launcher monitors (podnet-launch, one per container)', `${lau.processes}`, mb(lau.rssKb / n), mb(lau.pssKb / n)])
+      const exeNote = pn.launcherExes.map((e) => `a ${(e.bytes / 1024).toFixed(0)} KiB static binary`).join(', ')
+      rows.push(['', `launcher monitors (podnet-launch, one per container; ${exeNote})`, `${lau.processes}`, mb(lau.rssKb / n), mb(lau.pssKb / n)])
       const without = { rss: (sup.rssKb + pause.rssKb) / n, pss: (sup.pssKb + pause.pssKb) / n }
       const withL = { rss: without.rss + lau.rssKb / n, pss: without.pss + lau.pssKb / n }
       rows.push(['', '**per pod, without the launcher monitors** (pause + supervisor share)', '', `**${mb(without.rss)}**`, `**${mb(without.pss)}**`])
@@ -755,7 +877,7 @@ function cleanup(w: World): Promise<string[]> {
     const problems: string[] = []
     try {
       if (await pingSupervisor(w.stateDir)) {
-        const pods = readdirSafe(join(w.stateDir, 'pods'))
+        const pods = w.store.names()
         for (const p of pods) await request(w.stateDir, { op: 'rm', name: p, gracePeriodSeconds: 0 }).catch((e: unknown) => problems.push(`pod rm ${p}: ${String(e)}`))
       }
       await cli(w, ['network', 'rm', NETWORK])
@@ -772,12 +894,30 @@ function cleanup(w: World): Promise<string[]> {
   return cleanupOnce
 }
 
-function readdirSafe(d: string): string[] {
+interface CliBuild { bundle: boolean; bundleBytes: number; cacheBytes: number; cacheRejected: boolean; note: string }
+
+/** Which build bin/podnet.js will run (its own rule: the bundle when at least as new as the modules), and whether V8 takes the code cache. */
+function cliBuild(): CliBuild {
+  const file = join(ROOT, 'dist/cli/podnet.cjs')
+  const cache = join(ROOT, 'dist/cli/podnet.v8cache')
+  const b: CliBuild = { bundle: false, bundleBytes: 0, cacheBytes: 0, cacheRejected: true, note: '' }
+  if (process.env.PODNET_NO_BUNDLE === '1') return { ...b, note: 'PODNET_NO_BUNDLE=1' }
   try {
-    return readdirSync(d)
+    if (statSync(file).mtimeMs < statSync(join(ROOT, 'dist/src/cli/main.js')).mtimeMs) return { ...b, note: 'stale: run node scripts/build-cli-bundle.mjs after tsc' }
   } catch {
-    return []
+    return { ...b, note: 'missing' }
   }
+  const source = readFileSync(file, 'latin1')
+  let cachedData: Buffer | undefined
+  try { cachedData = readFileSync(cache) } catch { /* none */ }
+  const script = new Script(source, cachedData ? { filename: file, cachedData } : { filename: file })
+  return { bundle: true, bundleBytes: source.length, cacheBytes: cachedData?.length ?? 0, cacheRejected: cachedData === undefined || script.cachedDataRejected === true, note: '' }
+}
+
+/** The file system type under a path (the run dir must be tmpfs, as /run is in production). */
+function fsType(path: string): string {
+  const t = statfsSync(path).type
+  return t === 0x01021994 ? 'tmpfs' : `not tmpfs: f_type 0x${t.toString(16)}`
 }
 
 async function main(): Promise<void> {
@@ -786,10 +926,17 @@ async function main(): Promise<void> {
   mkdirSync(o.out, { recursive: true })
   const stateDir = process.env.PODNET_STATE_DIR
   if (!stateDir) throw new Error('PODNET_STATE_DIR is not set: run through scripts/sandbox.sh (bench/pods/run.sh)')
+  // the live records, pins and /dev/shm go to the run dir: on the sandbox's private tmpfs /run,
+  // as on a real machine (the sandbox only sets the state dir, whose default run dir is on disk)
+  process.env.PODNET_RUN_DIR ||= '/run/podnet'
+  const runDir = process.env.PODNET_RUN_DIR
+  mkdirSync(runDir, { recursive: true })
+  const runDirFs = fsType(runDir)
+  if (runDirFs !== 'tmpfs') log(`WARNING: the run dir ${runDir} is ${runDirFs}`)
   const hex = randomBytes(3).toString('hex')
   const dir = mkdtempSync('/tmp/podnet-bench-pods-')
   const w: World = {
-    dir, rootfs: buildRootfs(dir), stateDir, cgroupParent: `podnet-bench-${hex}`,
+    dir, rootfs: buildRootfs(dir), stateDir, runDir, store: new PodStore(stateDir, runDir), cgroupParent: `podnet-bench-${hex}`,
     env: { ...process.env, PODNET_CGROUP_PARENT: `podnet-bench-${hex}`, PODNET_SUPERVISOR_IDLE_MS: '600000' },
   }
   const onSignal = (sig: string): void => {
@@ -806,13 +953,18 @@ async function main(): Promise<void> {
   const loadBefore = await uptime()
   log(`start: ${loadBefore}`)
   const shebang = readFileSync(BIN, 'utf8').split('\n')[0] ?? ''
+  const build = cliBuild()
+  log(`CLI build: ${build.bundle ? `bundle (${build.bundleBytes} bytes), code cache ${build.cacheBytes} bytes ${build.cacheRejected ? 'REJECTED' : 'accepted'}` : `ES modules (${build.note})`}; run dir ${runDir} (${runDirFs})`)
+  let launcher = { path: '', bytes: 0, musl: existsSync('/usr/bin/musl-gcc') }
   let start: StartResult | undefined
   let bd: BreakdownResult | undefined
   let dens: DensityResult | undefined
   const failed: string[] = []
   let problems: string[] = []
   try {
-    ensureLauncher(join(stateDir, 'bin')) // compiled before anything is timed (cached by source hash)
+    const lp = ensureLauncher(join(stateDir, 'bin')) // compiled before anything is timed (cached by source hash)
+    launcher = { ...launcher, path: lp, bytes: statSync(lp).size }
+    log(`launcher: ${lp}, ${launcher.bytes} bytes${launcher.musl ? ' (musl-gcc is installed)' : ' (no musl-gcc: gcc + glibc)'}`)
     await mustCli(w, ['network', 'create', NETWORK, '--subnet', SUBNET])
     if (o.only.has('start') || o.only.has('density')) {
       try {
@@ -846,6 +998,7 @@ async function main(): Promise<void> {
   const env = {
     date: new Date().toISOString(), commit, cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release(), node: process.version,
     loadBefore, loadAfter, shebang, extraCaCerts: process.env.NODE_EXTRA_CA_CERTS, durationS: (nowMs() - T0) / 1000,
+    cliBuild: build, runDir, runDirFs, launcher,
   }
   const { md, targets } = report(o, env, start, bd, dens, w.podman?.info)
   const full = [md, ...(failed.length ? ['### Failed phases', '', ...failed.map((f) => `- ${f}`), ''] : []), ...(problems.length ? ['### Cleanup problems', '', ...problems.map((p) => `- ${p}`), ''] : [])].join('\n')

@@ -5,7 +5,8 @@
 # the same run. Installs what is missing (scripts/setup.sh --bench, plus netavark, iptables and
 # util-linux's nsenter from Debian), builds, then runs everything inside scripts/sandbox.sh (a
 # private network + mount namespace with its own /run and state dir): the machine's own network
-# namespace, nftables and /run/netns are never touched. Writes bench/results/pods.json and .md.
+# namespace, nftables and /run/netns are never touched. PODNET_RUN_DIR=/run/podnet puts the run dir
+# on the sandbox's tmpfs /run. Writes bench/results/pods.json and .md.
 #
 # usage: bench/pods/run.sh [--quick] [--only start,breakdown,density] [--starts N] [--cold N]
 #          [--breakdown N] [--pods N] [--podman-pods N]
@@ -28,5 +29,9 @@ if ((${#missing[@]})); then
 fi
 # the bench compiles with the rest of the tree (tsconfig includes bench/**/*.ts)
 npx tsc -p tsconfig.json >&2 || echo "bench/pods: tsc reported errors (see above); running the last build" >&2
+# tsc rewrote dist/src/cli/main.js, which makes the CLI's single-file bundle stale (bin/podnet.js
+# would fall back to the slower ES modules): rebuild it and its V8 code cache, as setup.sh does
+node scripts/build-cli-bundle.mjs >&2 || echo "bench/pods: the CLI bundle could not be built; the CLI runs from the ES modules" >&2
 echo "bench/pods: $(uptime)" >&2
-exec scripts/sandbox.sh node dist/bench/pods/main.js "$@"
+# the run dir (live pod records, pins, /dev/shm) on the sandbox's private tmpfs /run, as in production
+exec scripts/sandbox.sh env PODNET_RUN_DIR=/run/podnet node dist/bench/pods/main.js "$@"

@@ -98,7 +98,8 @@ export interface TraceLine {
   origin: number
   marks: Record<string, number>
   spans?: Span[]
-  conns?: Array<{ op: string; t0: number; t1: number }>
+  /** Connections to the supervisor: the request's op ('?' when nothing was sent), connect() called (t0), connected (tc), answer read or error (t1). */
+  conns?: Array<{ op: string; t0: number; tc?: number; t1: number; err?: string }>
 }
 
 export function writeTrace(file: string | undefined, line: TraceLine): void {

@@ -22,7 +22,7 @@
  * the time until it is ready counts instead. podman: `podman pod create` + `podman run -d --pod
  * P --rootfs DIR sleep 3600`, same check. The two take turns.
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release } from 'node:os'
@@ -96,6 +96,21 @@ interface World {
   /** The CLI's environment: this shell's, plus the cgroup parent and a long supervisor idle time. */
   env: NodeJS.ProcessEnv
   podman?: Podman
+  /** The what-if C client (bench/pods/native-client.c), built in the temp dir; undefined when it could not be. */
+  nativeClient?: string | undefined
+}
+
+/** Builds bench/pods/native-client.c static (musl-gcc when installed, as the launcher), or undefined. */
+function buildNativeClient(dir: string): string | undefined {
+  const out = join(dir, 'native-client')
+  const cc = existsSync('/usr/bin/musl-gcc') ? '/usr/bin/musl-gcc' : 'gcc'
+  try {
+    execFileSync(cc, ['-static', '-Os', '-s', '-o', out, join(ROOT, 'bench/pods/native-client.c')], { stdio: ['ignore', 'ignore', 'pipe'] })
+    return out
+  } catch (err) {
+    log(`the native what-if client could not be built (${cc}): ${String((err as { stderr?: Buffer }).stderr ?? err).slice(0, 300)}`)
+    return undefined
+  }
 }
 
 function buildRootfs(dir: string): string {
@@ -183,7 +198,7 @@ async function waitReady(pid: () => Promise<number>, t0: number): Promise<{ atRe
 // pod start
 
 interface StartSample {
-  tool: 'podnet' | 'podnet-noca' | 'podnet-cold' | 'podnet-lean' | 'podman'
+  tool: 'podnet' | 'podnet-noca' | 'podnet-cold' | 'podnet-lean' | 'podnet-native' | 'podman'
   i: number
   /** Command wall time (spawn → exit), ms; podman: both commands. */
   cmdMs: number
@@ -208,15 +223,17 @@ function bundleFresh(): boolean {
 }
 
 async function podnetStart(w: World, tool: StartSample['tool'], i: number, env: NodeJS.ProcessEnv = w.env): Promise<StartSample> {
-  const name = `${({ podnet: 'pw', 'podnet-noca': 'pn', 'podnet-cold': 'pc', 'podnet-lean': 'pl' } as Record<string, string>)[tool] ?? 'p'}${i}`
+  const name = `${({ podnet: 'pw', 'podnet-noca': 'pn', 'podnet-cold': 'pc', 'podnet-lean': 'pl', 'podnet-native': 'px' } as Record<string, string>)[tool] ?? 'p'}${i}`
   const file = manifestFile(w, name, 1)
   const l = load1()
-  const bundle = tool === 'podnet-lean' ? undefined : bundleFresh()
+  const bundle = tool === 'podnet-lean' || tool === 'podnet-native' ? undefined : bundleFresh()
   const t0 = nowMs()
   // the what-if client (node built-ins only) runs as the CLI's shebang runs node: without NODE_EXTRA_CA_CERTS
   const r = tool === 'podnet-lean'
     ? await run(process.execPath, [join(HERE, 'lean-client.js'), file], { env: withoutCa(env) })
-    : await cli(w, ['pod', 'run', '-d', '-f', file], env)
+    : tool === 'podnet-native'
+      ? await run(w.nativeClient!, [file], { env })
+      : await cli(w, ['pod', 'run', '-d', '-f', file], env)
   const cmdMs = nowMs() - t0
   if (r.status !== 0) throw new Error(`podnet pod run -d -f ${file} exited ${r.status}: ${r.stderr.trim().slice(-2000)}`)
   const pid = async (): Promise<number> => {
@@ -283,6 +300,7 @@ async function benchStart(o: Options, w: World): Promise<StartResult> {
       ...(w.podman ? [() => podmanStart(w, i)] : []),
       ...(noCa ? [() => podnetStart(w, 'podnet-noca', i, envNoCa)] : []),
       () => podnetStart(w, 'podnet-lean', i),
+      ...(w.nativeClient ? [() => podnetStart(w, 'podnet-native', i)] : []),
     ]
     const line: string[] = []
     for (let k = 0; k < tools.length; k++) {
@@ -763,6 +781,7 @@ function report(o: Options, env: Record<string, unknown>, start: StartResult | u
     row('podnet, same, NODE_EXTRA_CA_CERTS removed (what the new shebang gives)', of('podnet-noca'))
     row('podnet, cold: no supervisor yet (the command starts it)', of('podnet-cold'))
     row('what-if, not the CLI: a bare node client (node built-ins only: read the file, the same run-manifest request; bench/pods/lean-client.ts), warm supervisor', of('podnet-lean'))
+    row('what-if, not the CLI: a static C client (the same request; bench/pods/native-client.c), warm supervisor', of('podnet-native'))
     const pm = of('podman')
     row('podman `pod create` + `run -d --pod --rootfs`', pm)
     row('  podman `pod create` alone', pm, (s) => s.parts!.createMs)
@@ -787,6 +806,11 @@ function report(o: Options, env: Record<string, unknown>, start: StartResult | u
       if (lean.length) {
         const lp = percentile(lean.map((s) => s.readyMs), 50)
         targets.push({ what: 'pod start p50: podman / the bare-client what-if (for reference)', target: '–', measured: `${fmtMs(pp)} / ${fmtMs(lp)} ms = ${fmtX(pp / lp)}`, pass: pp / lp >= 5 })
+      }
+      const nat = of('podnet-native')
+      if (nat.length) {
+        const xp = percentile(nat.map((s) => s.readyMs), 50)
+        targets.push({ what: 'pod start p50: podman / the static C client what-if (for reference)', target: '–', measured: `${fmtMs(pp)} / ${fmtMs(xp)} ms = ${fmtX(pp / xp)}`, pass: pp / xp >= 5 })
       }
       const cold = of('podnet-cold')
       if (cold.length) {
@@ -936,7 +960,7 @@ async function main(): Promise<void> {
   const hex = randomBytes(3).toString('hex')
   const dir = mkdtempSync('/tmp/podnet-bench-pods-')
   const w: World = {
-    dir, rootfs: buildRootfs(dir), stateDir, runDir, store: new PodStore(stateDir, runDir), cgroupParent: `podnet-bench-${hex}`,
+    dir, rootfs: buildRootfs(dir), nativeClient: buildNativeClient(dir), stateDir, runDir, store: new PodStore(stateDir, runDir), cgroupParent: `podnet-bench-${hex}`,
     env: { ...process.env, PODNET_CGROUP_PARENT: `podnet-bench-${hex}`, PODNET_SUPERVISOR_IDLE_MS: '600000' },
   }
   const onSignal = (sig: string): void => {

@@ -1017,7 +1017,8 @@ async function main(): Promise<void> {
   const loadAfter = await uptime()
   log(`end: ${loadAfter}`)
   const head = await run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])
-  const dirty = await run('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no'])
+  // the bench's own earlier results (bench/results/) do not make the measured tree dirty
+  const dirty = await run('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)bench/results'])
   const commit = head.status === 0 ? `${head.stdout.trim()}${dirty.stdout.trim() ? ' + uncommitted changes' : ''}` : 'unknown'
   const env = {
     date: new Date().toISOString(), commit, cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release(), node: process.version,

@@ -572,13 +572,14 @@ async function benchBreakdown(o: Options, w: World): Promise<BreakdownResult> {
     const segs: Segment[] = [
       ...cliSegments(L, r.spawnAt),
       { what: 'read the manifest, load the supervisor client (client.js, state-store.js) from the bundle, until connect()', ms: failed.t0 - L.marks.manifestRead },
-      { what: `the run-manifest request: connect() fails (no supervisor: ${failed.err}; node:net\'s first socket, the error arrives on the next turn of the event loop)`, ms: failed.t1 - failed.t0 },
+      { what: 'the run-manifest request: connect() fails (no supervisor: the error code is listed above; node:net\'s first socket, the error arrives on the next turn of the event loop)', ms: failed.t1 - failed.t0 },
       { what: 'ensureSupervisor: its ping fails too; state dir, log file, until spawn()', ms: spawnAt - failed.t1 },
       { what: 'supervisor: fork + exec of node (child_process.spawn until node starts)', ms: M.origin - spawnAt },
       { what: 'supervisor: node bootstrap', ms: M.marks.hook! - M.origin },
       { what: 'supervisor: module load (runtime, koffi, netlink, nf_tables, bridge, yaml) and Supervisor.start (lock, adopt) until listen()', ms: M.marks.listen! - M.marks.hook! },
       { what: 'supervisor: listen() until listening', ms: M.marks.listening! - M.marks.listen! },
-      { what: `ensureSupervisor: its next ping that is answered (it polls every 20 ms; ${pings.length} ping(s) after the spawn)`, ms: okPing.t1 - M.marks.listening! },
+      // one label for every run (the rows are aggregated by label): the pings per run are in coldConns
+      { what: 'ensureSupervisor: its next ping that is answered (it polls every 20 ms: the pings are listed above)', ms: okPing.t1 - M.marks.listening! },
       { what: 'between that ping and the request sent again', ms: runC.t0 - okPing.t1 },
       { what: 'the run-manifest request again: round trip (the new supervisor\'s first: parse + first pod; the warm tree shows the parts)', ms: runC.t1 - runC.t0 },
       { what: 'CLI prints the result and exits', ms: L.marks.exit! - runC.t1 },

@@ -33,7 +33,7 @@ import {
   PodStore, ensureLauncher, pingSupervisor, request, stopSupervisor, type PodRecord, type RunManifestResult,
 } from '../../src/runtime/index.js'
 import { assertSandboxed } from '../../src/testing/guard.js'
-import { fmtMs, fmtX, machineLoad, median, nowMs, percentile, sleep } from '../network/lib.js'
+import { benchArgs, fmtMs, fmtX, machineLoad, median, nowMs, percentile, sleep } from '../network/lib.js'
 import { run, type ChildResult } from './lib.js'
 import { Podman, removeCgroupTree, type PodmanInfo } from './podman.js'
 import { epochMs, spanTree, type Span, type TraceLine } from './trace.js'
@@ -57,15 +57,9 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const quick = argv.includes('--quick')
-  const num = (flag: string, dflt: number): number => {
-    const i = argv.indexOf(flag)
-    if (i < 0) return dflt
-    const v = Number(argv[i + 1])
-    if (!Number.isInteger(v) || v <= 0) throw new Error(`${flag} needs a positive integer`)
-    return v
-  }
-  const onlyIdx = argv.indexOf('--only')
+  const a = benchArgs(argv)
+  const { quick } = a
+  const num = a.num
   return {
     quick,
     starts: num('--starts', quick ? 3 : 20),
@@ -73,8 +67,8 @@ function parseArgs(argv: string[]): Options {
     breakdown: num('--breakdown', quick ? 2 : 8),
     pods: num('--pods', quick ? 5 : 100),
     podmanPods: num('--podman-pods', quick ? 3 : 30),
-    only: new Set(onlyIdx >= 0 ? (argv[onlyIdx + 1] ?? '').split(',') : ['start', 'breakdown', 'density']),
-    out: argv.includes('--out') ? String(argv[argv.indexOf('--out') + 1]) : join(ROOT, 'bench/results'),
+    only: a.only(['start', 'breakdown', 'density']),
+    out: a.out(join(ROOT, 'bench/results')),
   }
 }
 

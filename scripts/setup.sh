@@ -41,7 +41,8 @@ if [[ ! -f $stamp ]] || [[ -n "$(find src test bench tsconfig.json package.json 
   mkdir -p dist && touch "$stamp"
 fi
 # the CLI's single-file build and code cache (src/cli/bundle.ts); bin/podnet.js falls back to
-# the ES modules when it is missing or older than them, so a failure here only costs start-up time
+# the ES modules when it is missing or older than them. A bundle that cannot be built is a bug in
+# podnet (the bundler refuses module shapes it cannot translate faithfully): setup fails on it.
 if [[ ! -f dist/cli/podnet.cjs || dist/src/cli/main.js -nt dist/cli/podnet.cjs ]]; then
-  node scripts/build-cli-bundle.mjs || echo "setup: warning: the CLI bundle could not be built; bin/podnet.js uses the modules" >&2
+  node scripts/build-cli-bundle.mjs
 fi

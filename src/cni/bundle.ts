@@ -64,14 +64,21 @@ const fail = (file: string, why: string): PodnetError => new PodnetError(`bundle
 const LAZY_BUILTINS = new Set(['node:child_process', 'node:worker_threads'])
 const builtin = createRequire(import.meta.url)
 
-/** A dynamic import() call in tsc's output: after an operator, a keyword or an opening bracket. */
-const DYNAMIC_IMPORT = /(?<=(?:^|[=(,:?;{}[]|=>|\bawait|\breturn)\s*)\bimport\(/gm
+/**
+ * The dynamic import() calls externalImport rewrites: `await import(` and `=> import(`, the two
+ * shapes podnet's code uses. Any other import( left in the code (outside strings, templates and
+ * comments) is refused below, so a shape this misses fails the build instead of the bundle.
+ */
+const DYNAMIC_IMPORT = /(?<=(?:\bawait|=>)\s*)\bimport\(/g
+/** A comment, a string or template literal (skipped as a whole), or a DYNAMIC_IMPORT. */
+const LITERAL_OR_IMPORT = new RegExp(`/\\*[\\s\\S]*?\\*/|//[^\\n]*|\`(?:[^\`\\\\]|\\\\.)*\`|'(?:[^'\\\\\\n]|\\\\.)*'|"(?:[^"\\\\\\n]|\\\\.)*"|${DYNAMIC_IMPORT.source}`, 'g')
 
-/** The text without comments and string literals (for the checks above; approximate, never used as output). */
+/** The text without comments, string literals and template literals (for the checks; approximate, never used as output). */
 function codeOnly(text: string): string {
   return text
     .replace(/\/\*[\s\S]*?\*\//g, '')
     .replace(/^\s*\/\/.*$/gm, '')
+    .replace(/`(?:[^`\\]|\\.)*`/g, '``')
     .replace(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"/g, "''")
 }
 
@@ -167,8 +174,9 @@ export function buildBundle(opts: BundleOptions): Bundle {
     if (/^export\b/m.test(body)) throw fail(here, `cannot read an export statement: ${/^export\b.*$/m.exec(body)![0].slice(0, 120)}`)
     if (/^(?:const|let|var)\s+[^=\n]*=\s*await\b|^await\b|^for\s+await\b/m.test(body)) throw fail(here, 'top-level await')
     body = body.replace(/\bimport\('(\.[^']+)'\)/g, (_all, spec: string) => `Promise.resolve().then(() => ${target(spec)})`)
-    if (opts.externalImport !== undefined) body = body.replace(DYNAMIC_IMPORT, `${opts.externalImport}(`)
-    if (new RegExp(DYNAMIC_IMPORT.source, 'm').test(codeOnly(body))) throw fail(here, 'dynamic import() of a non-relative module')
+    const ext = opts.externalImport
+    if (ext !== undefined) body = body.replace(LITERAL_OR_IMPORT, (m) => (m === 'import(' ? `${ext}(` : m))
+    if (/\bimport\(/.test(codeOnly(body))) throw fail(here, 'dynamic import() of a non-relative module')
     // Without cycles no module reads another's exports before that module has run, so exports
     // that cannot change are plain properties set after the body; live ones are getters.
     const live = exported.filter((e) => e.kind === 'live')

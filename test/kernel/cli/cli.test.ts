@@ -34,8 +34,9 @@ describe('cli: the single-file build', () => {
 
   it('bin/podnet.js runs dist/cli/podnet.cjs when it is fresh, the modules otherwise, with the same answers', function () {
     const bundle = join(dist, 'cli', 'podnet.cjs')
-    if (!existsSync(bundle) || statSync(bundle).mtimeMs < statSync(join(dist, 'src', 'cli', 'main.js')).mtimeMs) {
-      this.skip() // built by scripts/setup.sh (npm test, .ci/run); a bare tsc leaves it stale
+    assert.ok(existsSync(bundle), `${bundle} is missing: scripts/setup.sh builds it`)
+    if (statSync(bundle).mtimeMs < statSync(join(dist, 'src', 'cli', 'main.js')).mtimeMs) {
+      this.skip() // stale after a bare tsc; scripts/setup.sh (npm test, .ci/run) rebuilds it
     }
     for (const args of [['--help'], ['network', '--help'], ['netns', 'ls', '--json'], ['pod', 'ls', '--json', '--state-dir', mkdtempSync(join(tmpdir(), 'podnet-st-'))]]) {
       const b = traced({}, ...args)

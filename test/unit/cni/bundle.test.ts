@@ -96,6 +96,15 @@ describe('cni/bundle', () => {
     assert.equal(typeof (await entry.f()).cpus, 'function')
   })
 
+  it('leaves import( inside template literals, strings and comments alone', () => {
+    const text = "export const t = `#!/bin/node\nimport(${JSON.stringify('x')}).then((m) => m.main())\n`;\nexport const s = 'await import(y)';\n// => import(z)\n"
+    dir = graph({ 'main.js': text })
+    const b = buildBundle({ entry: join(dir, 'main.js'), root: dir, externalImport: '__import' })
+    const bundled = load(b.source, dir)
+    assert.equal(bundled.t, '#!/bin/node\nimport("x").then((m) => m.main())\n')
+    assert.equal(bundled.s, 'await import(y)')
+  })
+
   const refuses: Array<[string, Record<string, string>, RegExp]> = [
     ['export default', { 'main.js': 'export default 1;\n' }, /export default/],
     ['import.meta', { 'main.js': 'export const u = import.meta.url;\n' }, /import\.meta/],

@@ -43,7 +43,8 @@ export function registerNetwork(program: Command): void {
       await withManager(o, async (m) => {
         const c = await m.create({
           name, subnets: o.subnet, ...(o.gateway && { gateways: o.gateway }), ...(o.bridge && { bridge: o.bridge }),
-          ...(o.mtu !== undefined && { mtu: o.mtu }), nat: o.nat, ...(o.internal && { internal: true }),
+          // --no-nat is commander's negation, so o.nat is true unless given: an internal network has no NAT either way
+          ...(o.mtu !== undefined && { mtu: o.mtu }), nat: o.nat && !o.internal, ...(o.internal && { internal: true }),
         })
         if (o.json) printJson(c)
         else process.stdout.write(`network ${c.name}: bridge ${c.bridge}, ${c.subnets.map((s) => `${s.subnet} gw ${s.gateway}`).join(', ')}${c.internal ? ', internal' : c.nat ? ', NAT' : ', no NAT'}\n`)

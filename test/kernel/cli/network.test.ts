@@ -82,6 +82,10 @@ describe('kernel: cli network', function () {
       assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`)
       assert.match(r.stderr, pattern)
     }
+    // --internal needs no --no-nat (an internal network has no NAT by definition)
+    const internal = JSON.parse(ok('network', 'create', 'int', '--subnet', '10.90.0.0/24', '--internal', '--json'))
+    assert.deepEqual([internal.internal, internal.nat], [true, false])
+    ok('network', 'rm', 'int')
     ok('network', 'attach', 'web', '--netns', pod.name)
     const r = podnet('network', 'rm', 'web')
     assert.equal(r.status, 1)

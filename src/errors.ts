@@ -7,18 +7,29 @@
  */
 import { getSystemErrorName } from 'node:util'
 
+/** Every error class's `code`; one per class, stable across releases (docs/library.md lists them). */
 export type PodnetErrorCode =
   | 'ERR_PODNET_GENERIC'
   | 'ERR_PODNET_NETLINK'
+  | 'ERR_PODNET_NFT_TRANSACTION'
   | 'ERR_PODNET_SYSCALL'
   | 'ERR_PODNET_DECODE'
   | 'ERR_PODNET_NOT_FOUND'
   | 'ERR_PODNET_EXISTS'
+  | 'ERR_PODNET_ADDRESS_IN_USE'
+  | 'ERR_PODNET_ALLOCATION_EXISTS'
+  | 'ERR_PODNET_ADDRESS_EXHAUSTED'
   | 'ERR_PODNET_INVALID'
   | 'ERR_PODNET_DUMP_INTERRUPTED'
   | 'ERR_PODNET_PERMISSION'
   | 'ERR_PODNET_BUSY'
+  | 'ERR_PODNET_DAMAGED'
+  | 'ERR_PODNET_CNI_REQUEST'
 
+/**
+ * The base class: `code` names the class (ERR_PODNET_GENERIC for a plain PodnetError), `cause`
+ * the lower-level error behind it when there is one.
+ */
 export class PodnetError extends Error {
   readonly code: PodnetErrorCode = 'ERR_PODNET_GENERIC'
   constructor(message: string, options?: { cause?: unknown }) {
@@ -101,7 +112,7 @@ export interface ExtAck {
 
 /** The kernel refused a netlink request: errno from nlmsgerr.error plus ext-ack detail. */
 export class NetlinkError extends PodnetError {
-  override readonly code = 'ERR_PODNET_NETLINK'
+  override readonly code: PodnetErrorCode = 'ERR_PODNET_NETLINK'
   /** The request's message type name, e.g. 'RTM_NEWLINK'. */
   readonly op: string
   /** The object the request was about, e.g. "link 'pn0'" (may be empty). */
@@ -167,7 +178,7 @@ export class NotFoundError extends PodnetError {
 
 /** A named object already exists. */
 export class ExistsError extends PodnetError {
-  override readonly code = 'ERR_PODNET_EXISTS'
+  override readonly code: PodnetErrorCode = 'ERR_PODNET_EXISTS'
   readonly kind: string
   readonly objectName: string
   constructor(kind: string, name: string, where = '', options?: { cause?: unknown }) {
@@ -181,9 +192,12 @@ export class ExistsError extends PodnetError {
 export class InvalidArgumentError extends PodnetError {
   override readonly code = 'ERR_PODNET_INVALID'
   readonly field: string
-  constructor(field: string, message: string) {
-    super(`${field}: ${message}`)
+  /** The message without the field in front. */
+  readonly reason: string
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(`${field}: ${message}`, options)
     this.field = field
+    this.reason = message
   }
 }
 
@@ -204,5 +218,149 @@ export class DumpInterruptedError extends PodnetError {
   }
 }
 
-export const isErrno = (err: unknown, name: string): err is NetlinkError | SyscallError =>
-  (err instanceof NetlinkError || err instanceof SyscallError) && err.errnoName === name
+/**
+ * True when `err`, or an error in its `cause` chain, is a NetlinkError or SyscallError with this
+ * errno name: an ExistsError that wraps the kernel's EEXIST answers isErrno(e, 'EEXIST').
+ */
+export function isErrno(err: unknown, name: string): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if ((e instanceof NetlinkError || e instanceof SyscallError) && e.errnoName === name) return true
+  }
+  return false
+}
+
+/** The kernel's refusal in `err` or its cause chain (a NetlinkError or SyscallError), if any. */
+export function errnoErrorOf(err: unknown): NetlinkError | SyscallError | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof NetlinkError || e instanceof SyscallError) return e
+  }
+  return undefined
+}
+
+/**
+ * A failed nf_tables transaction. It is the NetlinkError of the first failing command (op = its
+ * message type, object = what it was about); `commandIndex` says which command of the
+ * transaction it was (-1 when the batch was refused as a whole) and `errors` holds every
+ * error of the batch, in command order (later ones are often consequences of the first).
+ */
+export class NftTransactionError extends NetlinkError {
+  override readonly code: PodnetErrorCode = 'ERR_PODNET_NFT_TRANSACTION'
+  readonly commandIndex: number
+  readonly errors: readonly NetlinkError[]
+  constructor(op: string, errno: number, extAck: ExtAck, object: string, commandIndex: number, errors: readonly NetlinkError[]) {
+    super(op, errno, extAck, object)
+    this.commandIndex = commandIndex
+    this.errors = errors
+  }
+}
+
+/** An object is in use and cannot be changed or removed as asked (a network with attachments). */
+export class BusyError extends PodnetError {
+  override readonly code = 'ERR_PODNET_BUSY'
+  readonly kind: string
+  readonly objectName: string
+  /** `what`: the whole message, naming the object ("network 'web' has 2 attachment(s) ..."). */
+  constructor(kind: string, name: string, what: string, options?: { cause?: unknown }) {
+    super(what, options)
+    this.kind = kind
+    this.objectName = name
+  }
+}
+
+/** A record on disk exists but cannot be read (not JSON: a torn write, a full disk, a hand edit). */
+export class DamagedRecordError extends PodnetError {
+  override readonly code = 'ERR_PODNET_DAMAGED'
+  readonly path: string
+  constructor(path: string, reason: string) {
+    super(`${path} is damaged (${reason})`)
+    this.path = path
+  }
+}
+
+/** The owner of an IPAM allocation (container id, interface name). */
+export interface IpamOwner {
+  containerId: string
+  ifname: string
+}
+
+function ownerText(o: IpamOwner): string {
+  return o.containerId === '' && o.ifname === ''
+    ? 'an unknown owner (unreadable record)'
+    : `container '${o.containerId}' ifname '${o.ifname}'`
+}
+
+/** A requested (static) address is already allocated; `owner` says to whom. */
+export class AddressInUseError extends ExistsError {
+  override readonly code: PodnetErrorCode = 'ERR_PODNET_ADDRESS_IN_USE'
+  readonly ip: string
+  readonly owner: IpamOwner
+  constructor(ip: string, owner: IpamOwner, subnet: string) {
+    super('allocation of address', ip, `in ${subnet}: it is owned by ${ownerText(owner)}`)
+    this.ip = ip
+    this.owner = owner
+  }
+}
+
+/** The owner already holds addresses: IPAM gives an owner one allocation (release it first). */
+export class AllocationExistsError extends ExistsError {
+  override readonly code: PodnetErrorCode = 'ERR_PODNET_ALLOCATION_EXISTS'
+  readonly owner: IpamOwner
+  readonly ips: readonly string[]
+  constructor(owner: IpamOwner, ips: readonly string[]) {
+    super('IPAM allocation for container', owner.containerId, `with ifname '${owner.ifname}' (${ips.join(', ')}); release it before allocating again`)
+    this.owner = owner
+    this.ips = ips
+  }
+}
+
+/** Usage of one range when a range set ran out. */
+export interface RangeUsage {
+  /** '10.0.0.0/30' */
+  readonly subnet: string
+  /** The allocatable window, '10.0.0.2-10.0.0.2'. */
+  readonly range: string
+  /** Allocations inside the window. */
+  readonly inUse: number
+}
+
+/**
+ * A range set has no free address left:
+ * "no free address in 10.0.0.0/30 (range 10.0.0.2-10.0.0.2: 1 in use)".
+ */
+export class AddressExhaustedError extends PodnetError {
+  override readonly code = 'ERR_PODNET_ADDRESS_EXHAUSTED'
+  readonly rangeSetIndex: number
+  readonly usage: readonly RangeUsage[]
+  constructor(rangeSetIndex: number, usage: readonly RangeUsage[]) {
+    super(`no free address in ${usage.map((u) => `${u.subnet} (range ${u.range}: ${u.inUse} in use)`).join(', ')}`)
+    this.rangeSetIndex = rangeSetIndex
+    this.usage = usage
+  }
+}
+
+/** What kind of bad CNI request: each maps to one well-known CNI error code (cni/skel.ts). */
+export type CniRequestErrorKind =
+  | 'version' // 1
+  | 'unsupported-field' // 2
+  | 'unknown-container' // 3
+  | 'env' // 4
+  | 'decode' // 6
+  | 'config' // 7
+  | 'try-again' // 11
+  | 'not-available' // 50
+  | 'check-failed' // 101
+
+/**
+ * A CNI request the plugin cannot serve as given (bad environment, configuration or version), or
+ * a CHECK/STATUS verdict. `message` is short; `details` says what exactly.
+ */
+export class CniRequestError extends PodnetError {
+  override readonly code = 'ERR_PODNET_CNI_REQUEST'
+  readonly kind: CniRequestErrorKind
+  readonly details: string | undefined
+  constructor(kind: CniRequestErrorKind, message: string, details?: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.kind = kind
+    this.details = details
+  }
+}

@@ -7,7 +7,6 @@
  * - the nf_tables table `inet podnet`; rule comments `podnet net=<name> ...`.
  */
 import { createHash } from 'node:crypto'
-import { InvalidArgumentError } from '../errors.js'
 
 const hex = (...parts: string[]): string => createHash('sha256').update(parts.join('\0')).digest('hex')
 
@@ -36,18 +35,4 @@ export function bridgeMac(network: string): string {
 export function podMac(network: string, containerId: string, ifname: string): string {
   const h = hex('pod-mac', network, containerId, ifname)
   return `02:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}:${h.slice(6, 8)}:${h.slice(8, 10)}`
-}
-
-/** Network names: letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 bytes. */
-export function validateNetworkName(name: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
-    throw new InvalidArgumentError('network name', `'${name}' is not valid: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`)
-  }
-}
-
-/** Attachment ids (container ids): printable, no '/', at most 128 bytes. */
-export function validateContainerId(id: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$/.test(id)) {
-    throw new InvalidArgumentError('id', `'${id}' is not a valid container id: 1-128 letters, digits or '_.:@+-', starting with a letter or digit`)
-  }
 }

@@ -36,6 +36,7 @@ import {
   matchIifname, matchOifname, matchSaddr,
 } from '../netlink/nftables/index.js'
 import { NFT_TABLE } from './names.js'
+import type { PortMapping } from './types.js'
 
 export const TABLE = { family: 'inet', table: NFT_TABLE } as const
 export const BRIDGES_SET = 'bridges'
@@ -123,13 +124,6 @@ export function networkRules(n: NetworkNat): RuleSpec[] {
   return rules
 }
 
-export interface PortMapping {
-  /** Host address to listen on; undefined = every local address (of the mapping's family). */
-  hostIp?: string
-  hostPort: number
-  containerPort: number
-  protocol: 'tcp' | 'udp'
-}
 
 /** The maps of published ports: per family, one keyed with the host address and one for every address. */
 export const PORT_MAPS = {

@@ -42,8 +42,27 @@ export function buildProgram(group?: string): Command {
   return program
 }
 
+/**
+ * The library speaks of options ("remove it with force", option `id`); the CLI's messages name
+ * its flags instead. Each entry rewrites the end of a library message for the command line.
+ */
+const FLAG_WORDING: ReadonlyArray<[RegExp, string]> = [
+  [/remove it with force$/, 'use --force'],
+  [/^id: (a detach needs an id|an attachment to a namespace given by path or handle needs an id)/, 'id: $1 (--id)'],
+  [/^subnets: a network needs at least one subnet/, 'subnets: a network needs at least one --subnet'],
+]
+
+function inFlags(message: string): string {
+  return FLAG_WORDING.reduce((m, [re, to]) => m.replace(re, to), message)
+}
+
 /** One line for stderr: names the object, the errno name and the kernel's own message. */
 export function describeError(err: unknown): { message: string; status: number; json: Record<string, unknown> } {
+  const d = describeLibraryError(err)
+  return { ...d, message: inFlags(d.message) }
+}
+
+function describeLibraryError(err: unknown): { message: string; status: number; json: Record<string, unknown> } {
   if (isErrno(err, 'EPERM') || isErrno(err, 'EACCES')) {
     const msg = `${(err as Error).message} — podnet needs CAP_NET_ADMIN (and CAP_SYS_ADMIN for namespaces): run it as root`
     return { message: msg, status: 1, json: { code: 'ERR_PODNET_PERMISSION', message: msg } }

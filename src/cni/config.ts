@@ -19,7 +19,8 @@
 import { readFileSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import type { NetworkSpec, PodRoute, PortMapping } from '../bridge/index.js'
-import { CniRequestError, type CniDns, type CniRoute } from './types.js'
+import { CniRequestError } from '../errors.js'
+import type { CniDns, CniRoute } from './types.js'
 
 /** Where podnet-cni keeps its state unless `podnet.stateDir` / `podnet.runDir` say otherwise. */
 export const DEFAULT_CNI_STATE_DIR = '/var/lib/podnet/cni'

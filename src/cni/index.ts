@@ -1,5 +1,6 @@
 /** podnet's CNI 1.1 plugin: dispatcher, configuration, results, commands, install. Re-exports only. */
 export * from './types.js'
+export { CniRequestError, type CniRequestErrorKind } from '../errors.js'
 export { runPlugin, toCniError, parseCniArgs, type CniIo, type CmdArgs, type CniFuncs, type RunOptions } from './skel.js'
 export { parseNetConf, parseLocation, DEFAULT_CNI_BRIDGE, DEFAULT_CNI_RUN_DIR, DEFAULT_CNI_STATE_DIR, type PodnetNetConf, type NetLocation } from './config.js'
 export { formatResult, parsePrevResult, mergeParts, type ResultParts } from './result.js'

@@ -12,15 +12,16 @@
  */
 import { statSync, statfsSync } from 'node:fs'
 import { join } from 'node:path'
-import { ExistsError, NotFoundError, isErrno } from '../errors.js'
+import { CniRequestError, ExistsError, NotFoundError, isErrno } from '../errors.js'
 import { NetworkManager, type Attachment, type NetworkConfig } from '../bridge/index.js'
-import { DiskStore, parseCidr, parseIp, parseRangeSets } from '../bridge/ipam/index.js'
+import { DiskStore, parseRangeSets } from '../bridge/ipam/index.js'
+import { parseCidr, parseIp } from '../net/ip.js'
 import { Netns, netnsRunDir } from '../netns/index.js'
 import { Rtnl } from '../netlink/route/index.js'
 import { parseLocation, parseNetConf, podRoutesFor, resultRoutes, type ConfDefaults, type NetLocation, type PodnetNetConf } from './config.js'
 import { formatResult, mergeParts, parsePrevResult, type ResultParts } from './result.js'
 import type { CmdArgs, CniFuncs } from './skel.js'
-import { CniRequestError, type CniAttachmentRef, type CniResult } from './types.js'
+import type { CniAttachmentRef, CniResult } from './types.js'
 
 export interface PluginOptions extends ConfDefaults {
   /**

@@ -2,8 +2,9 @@
  * ADD results in the shape of each spec version, and prevResult as a chained plugin passes it
  * on. 0.3.0 to 0.4.0 tag every IP with "version"; 1.0.0 drops it; 1.1.0 adds interface `mtu`.
  */
+import { CniRequestError } from '../errors.js'
 import {
-  CniRequestError, interfacesHaveMtu, ipsHaveVersion,
+  interfacesHaveMtu, ipsHaveVersion,
   type CniDns, type CniInterface, type CniIpConfig, type CniResult, type CniRoute,
 } from './types.js'
 

@@ -7,10 +7,10 @@
  * This is the one place where CNI error JSON is made: toCniError maps podnet's error classes
  * (and the plugin's CniRequestError) to {cniVersion, code, msg, details}.
  */
-import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError, isErrno } from '../errors.js'
-import { AddressExhaustedError } from '../bridge/ipam/errors.js'
+import { AddressExhaustedError, CniRequestError, ExistsError, InvalidArgumentError, NotFoundError, PodnetError, isErrno } from '../errors.js'
+import { validateContainerId, validateIfname, validateNetworkName } from '../net/names.js'
 import {
-  CNI_COMMANDS, CNI_ERR, CniRequestError, LATEST_CNI_VERSION, SUPPORTED_CNI_VERSIONS,
+  CNI_COMMANDS, CNI_ERR, LATEST_CNI_VERSION, SUPPORTED_CNI_VERSIONS,
   hasCheck, hasGc, hasStatus, isSupportedVersion,
   type CniCommand, type CniErrorResult, type CniResult, type CniVersionResult,
 } from './types.js'
@@ -97,7 +97,7 @@ export async function runPlugin(funcs: CniFuncs, io: CniIo, opts: RunOptions = {
       throw new CniRequestError('version', 'incompatible CNI versions', `config is ${JSON.stringify(declared)}, plugin supports ${JSON.stringify(SUPPORTED_CNI_VERSIONS)}`)
     }
     cniVersion = declared
-    validateNetworkName(config.name)
+    checkName('config', () => validateNetworkName(config.name))
     const args: CmdArgs = {
       command: cmd,
       containerId: io.env.CNI_CONTAINERID ?? '',
@@ -109,8 +109,8 @@ export async function runPlugin(funcs: CniFuncs, io: CniIo, opts: RunOptions = {
       cniVersion,
     }
     if (cmd === 'ADD' || cmd === 'DEL' || cmd === 'CHECK') {
-      validateContainerId(args.containerId)
-      validateIfname(args.ifname)
+      checkName('env', () => validateContainerId(args.containerId, 'CNI_CONTAINERID'))
+      checkName('env', () => validateIfname(args.ifname, 'CNI_IFNAME'))
     }
     switch (cmd) {
       case 'ADD': {
@@ -162,25 +162,18 @@ function decodeConfig(text: string): Record<string, unknown> {
   return v as Record<string, unknown>
 }
 
-/** SPEC.md: a network name starts with an alphanumeric character, then alphanumerics, '_', '.', '-'. */
-function validateNetworkName(name: unknown): void {
-  if (name === undefined || name === null || name === '') throw new CniRequestError('config', 'missing network name')
-  if (typeof name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
-    throw new CniRequestError('config', 'invalid characters found in network name', JSON.stringify(name))
+/**
+ * Runs one of the shared name validators (net/names.ts) and reports what it refuses as a CNI
+ * error of `kind`: the network name comes from the configuration (code 7), the container id and
+ * the interface name from the environment (code 4).
+ */
+function checkName(kind: 'config' | 'env', validate: () => void): void {
+  try {
+    validate()
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new CniRequestError(kind, err.reason)
+    throw err
   }
-}
-
-/** Container ids as the reference skeleton accepts them (podnet caps the length at 128). */
-function validateContainerId(id: string): void {
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(id)) throw envError('invalid characters in CNI_CONTAINERID', JSON.stringify(id))
-  if (id.length > 128) throw envError('CNI_CONTAINERID is too long', `${id.length} characters; podnet accepts at most 128`)
-}
-
-/** Linux interface names: 1-15 bytes, not '.' or '..', no '/', ':' or white space. */
-function validateIfname(name: string): void {
-  if (Buffer.byteLength(name) > 15) throw envError('interface name is too long', `CNI_IFNAME ${JSON.stringify(name)} is ${Buffer.byteLength(name)} bytes; the kernel allows at most 15`)
-  if (name === '.' || name === '..') throw envError('interface name cannot be . or ..', `CNI_IFNAME ${JSON.stringify(name)}`)
-  if (/[/:\s]/.test(name)) throw envError('interface name contains / or : or whitespace characters', `CNI_IFNAME ${JSON.stringify(name)}`)
 }
 
 /** CNI_ARGS: "K=V;K2=V2" (IgnoreUnknown=1 and K8S_POD_* included; podnet ignores keys it does not know). */

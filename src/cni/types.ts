@@ -5,7 +5,6 @@
  *
  * Spec: https://github.com/containernetworking/cni/blob/main/SPEC.md (1.1.0).
  */
-import { PodnetError } from '../errors.js'
 
 /** Spec versions podnet-cni accepts in `cniVersion`, oldest first. */
 export const SUPPORTED_CNI_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const
@@ -127,28 +126,3 @@ export interface CniAttachmentRef {
   ifname: string
 }
 
-/** What kind of bad request: each maps to one well-known code in skel.ts. */
-export type CniRequestErrorKind =
-  | 'version' // 1
-  | 'unsupported-field' // 2
-  | 'unknown-container' // 3
-  | 'env' // 4
-  | 'decode' // 6
-  | 'config' // 7
-  | 'try-again' // 11
-  | 'not-available' // 50
-  | 'check-failed' // 101
-
-/**
- * A request the plugin cannot serve as given (bad environment, configuration or version), or
- * a CHECK/STATUS verdict. `msg` is short; `details` says what exactly.
- */
-export class CniRequestError extends PodnetError {
-  readonly kind: CniRequestErrorKind
-  readonly details: string | undefined
-  constructor(kind: CniRequestErrorKind, message: string, details?: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.kind = kind
-    this.details = details
-  }
-}

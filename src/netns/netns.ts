@@ -11,27 +11,19 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions, type SpawnSyncReturns } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { ExistsError, InvalidArgumentError, NotFoundError, PermissionError, SyscallError, isErrno } from '../errors.js'
+import { validateNetnsName } from '../net/names.js'
+import { ExistsError, NotFoundError, PermissionError, SyscallError, isErrno } from '../errors.js'
 import {
   CLONE_NEWNET, LOCK_EX, MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY,
 } from '../sys/constants.js'
 import { close, flock, mount, open, setns, umount2, unshare } from '../sys/syscall.js'
 import { inNetnsFdSync, type SyncOnly } from '../sys/netns-switch.js'
 
-/** Where named namespaces live (iproute2's NETNS_RUN_DIR). Overridable for tests: PODNET_NETNS_DIR. */
-export const netnsRunDir = (): string => process.env.PODNET_NETNS_DIR ?? '/run/netns'
+/** Where named namespaces live (iproute2's NETNS_RUN_DIR). */
+export const NETNS_RUN_DIR = '/run/netns'
 
-/** NAME_MAX: a namespace name is a file name. */
-export const NETNS_NAME_MAX_BYTES = 255
-
-export function validateNetnsName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('netns name', 'must not be empty')
-  if (name.includes('\0')) throw new InvalidArgumentError('netns name', 'contains a NUL byte')
-  if (name.includes('/')) throw new InvalidArgumentError('netns name', `'${name}' contains '/'`)
-  if (name === '.' || name === '..') throw new InvalidArgumentError('netns name', `'${name}' is not allowed`)
-  const bytes = Buffer.byteLength(name)
-  if (bytes > NETNS_NAME_MAX_BYTES) throw new InvalidArgumentError('netns name', `is ${bytes} bytes long; the limit is ${NETNS_NAME_MAX_BYTES}`)
-}
+/** Where named namespaces live (iproute2's NETNS_RUN_DIR). */
+export const netnsRunDir = (): string => NETNS_RUN_DIR
 
 function permission(err: unknown, what: string): never {
   if (isErrno(err, 'EPERM') || isErrno(err, 'EACCES')) {
@@ -40,8 +32,43 @@ function permission(err: unknown, what: string): never {
   throw err
 }
 
+/** A network namespace podnet can act in: anything with an open fd to it (a Netns is one). */
+export interface NetnsRef {
+  readonly fd: number
+  /** For messages: the name, or the path it was opened by. */
+  readonly name?: string
+}
+
+/**
+ * A network namespace, named one of three ways everywhere in podnet's API: a name under
+ * /run/netns ('pod1'), a path ('/proc/1234/ns/net', '/run/netns/pod1', a CNI_NETNS), or an open
+ * handle (a Netns).
+ */
+export type NetnsArg = string | NetnsRef
+
+/** A namespace opened from a NetnsArg; close() closes it only when this call opened it. */
+export interface OpenedNetns {
+  readonly ref: NetnsRef
+  /** Its path when known (a name's /run/netns path, the path given, or a Netns's path). */
+  readonly path: string | undefined
+  close(): void
+}
+
+/** Opens a namespace given by name or path; an open handle is passed through (and not closed by close()). */
+export function openNetnsArg(arg: NetnsArg): OpenedNetns {
+  if (typeof arg !== 'string') return { ref: arg, path: arg instanceof Netns ? arg.path : undefined, close: () => {} }
+  const ns = arg.includes('/') ? Netns.openPath(arg) : Netns.open(arg)
+  return { ref: ns, path: ns.path, close: () => ns.close() }
+}
+
+/** The path of a namespace given by name or path (no file is opened); undefined for an fd-only handle. */
+export function netnsArgPath(arg: NetnsArg): string | undefined {
+  if (typeof arg === 'string') return arg.includes('/') ? arg : join(netnsRunDir(), arg)
+  return arg instanceof Netns ? arg.path : undefined
+}
+
 /** A network namespace held open by an fd. Named ones live under /run/netns. */
-export class Netns {
+export class Netns implements NetnsRef {
   readonly name: string
   readonly path: string
   readonly fd: number

@@ -22,6 +22,7 @@
 import { statSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
+import { validateNetworkName } from '../net/names.js'
 import { parseCpuMillis, parseMemoryBytes } from './quantity.js'
 
 export const ANNOTATION_ROOTFS = 'podnet.io/rootfs'
@@ -182,8 +183,12 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
     throw new InvalidArgumentError(`metadata.annotations[${ANNOTATION_SHARE_UTS}]`, `must be "true" or "false", got ${JSON.stringify(shareUtsText)}`)
   }
   const network = annotations[ANNOTATION_NETWORK]
-  if (network !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(network)) {
-    throw new InvalidArgumentError(`metadata.annotations[${ANNOTATION_NETWORK}]`, `${JSON.stringify(network)} is not a network name`)
+  if (network !== undefined) {
+    try {
+      validateNetworkName(network)
+    } catch (err) {
+      throw new InvalidArgumentError(`metadata.annotations[${ANNOTATION_NETWORK}]`, `${JSON.stringify(network)} is not a network name (${(err as InvalidArgumentError).reason})`)
+    }
   }
 
   if (spec.containers === undefined) throw new InvalidArgumentError('spec.containers', 'required')

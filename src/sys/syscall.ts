@@ -1,7 +1,9 @@
 /** Checked libc calls: each throws SyscallError (syscall, errno, errnoName, path) on failure. */
-import { SyscallError } from '../errors.js'
+import { PodnetError, SyscallError } from '../errors.js'
 import { raw, lastErrno } from './libc.js'
-import { AF_NETLINK, MS_BIND, SYS_pidfd_open, SYS_pidfd_send_signal } from './constants.js'
+import { AF_NETLINK, LOCK_NB, MS_BIND, SYS_pidfd_open, SYS_pidfd_send_signal } from './constants.js'
+
+const EWOULDBLOCK = 11
 
 function check(rc: number | bigint, syscall: string, path?: string): number {
   const n = Number(rc)
@@ -38,6 +40,35 @@ const kernelAddr = (() => {
 /** Sends one datagram to the kernel (netlink port 0). */
 export function sendToKernel(fd: number, buf: Buffer, len = buf.length): number {
   return check(raw.sendto(fd, buf, len, 0, kernelAddr, 12), 'sendto')
+}
+
+/**
+ * sendto(2) to the kernel on one of koffi's worker threads, for requests the kernel sleeps in
+ * (the event loop keeps running). The buffer is copied first: the caller may reuse its own.
+ */
+export function sendToKernelOnWorker(fd: number, buf: Buffer, len = buf.length): Promise<void> {
+  const copy = Buffer.from(buf.subarray(0, len))
+  return new Promise<void>((resolve, reject) => {
+    raw.sendto.async(fd, copy, copy.length, 0, kernelAddr, 12, (err: unknown, n: number | bigint) => {
+      if (err) reject(err instanceof Error ? err : new Error(String(err)))
+      else if (Number(n) < 0) reject(new PodnetError('sendto on a netlink socket failed on a worker thread (its errno is not readable here)'))
+      else resolve()
+    })
+  })
+}
+
+/**
+ * A blocking recvfrom(2) on one of koffi's worker threads: resolves with the datagram length
+ * (the real one with MSG_TRUNC) or -1 when it failed (the worker's errno is lost: callers ask the
+ * socket again on this thread with MSG_DONTWAIT).
+ */
+export function recvOnWorker(fd: number, buf: Buffer, len: number, flags: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    raw.recvfrom.async(fd, buf, len, flags, null, null, (err: unknown, n: number | bigint) => {
+      if (err) reject(err instanceof Error ? err : new Error(String(err)))
+      else resolve(Number(n))
+    })
+  })
 }
 
 /** Receives into buf; with MSG_PEEK|MSG_TRUNC returns the datagram's real length. Returns -errno on EAGAIN/EINTR. */
@@ -99,6 +130,41 @@ export function umount2(target: string, flags: number): void {
 
 export function flock(fd: number, op: number, path?: string): void {
   check(raw.flock(fd, op), 'flock', path)
+}
+
+/**
+ * flock(2) with LOCK_NB: true when the lock was taken, false when another open file description
+ * holds it (EWOULDBLOCK). Never blocks.
+ */
+export function tryFlock(fd: number, op: number, path?: string): boolean {
+  const rc = Number(raw.flock(fd, op | LOCK_NB))
+  if (rc >= 0) return true
+  const errno = lastErrno()
+  if (errno === EWOULDBLOCK) return false
+  throw new SyscallError('flock', errno, path)
+}
+
+/**
+ * A blocking flock(2) on one of koffi's worker threads, so the event loop keeps running while
+ * the lock is held elsewhere. The worker's errno is not readable from here: a failure other
+ * than EINTR (retried) is reported by a non-blocking attempt on this thread.
+ */
+export function flockOnWorker(fd: number, op: number, path?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      raw.flock.async(fd, op, (err: unknown, rc: number) => {
+        if (err) return reject(err)
+        if (rc >= 0) return resolve()
+        try {
+          if (tryFlock(fd, op, path)) resolve()
+          else attempt() // EINTR on the worker: wait again
+        } catch (e) {
+          reject(e)
+        }
+      })
+    }
+    attempt()
+  })
 }
 
 export function sethostname(name: string): void {

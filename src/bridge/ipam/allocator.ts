@@ -25,8 +25,8 @@
  * while another process holds the lock) and returns a settled promise.
  */
 import { InvalidArgumentError } from '../../errors.js'
-import { type IpAddress, type IpFamily, formatIp, lastAddress, parseIp, tryParseIp } from './cidr.js'
-import { AddressExhaustedError, AddressInUseError, AllocationExistsError, type RangeUsage } from './errors.js'
+import { type IpAddress, type IpFamily, formatIp, lastAddress, parseIp, tryParseIp } from '../../net/ip.js'
+import { AddressExhaustedError, AddressInUseError, AllocationExistsError, type RangeUsage } from '../../errors.js'
 import type { IpRange, RangeSet } from './range-set.js'
 import type { IpamStore, IpamStoreTx, Owner, StoredAllocation } from './store.js'
 

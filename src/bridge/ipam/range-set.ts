@@ -14,7 +14,7 @@ import { InvalidArgumentError } from '../../errors.js'
 import {
   type Cidr, type IpAddress, type IpFamily,
   cidrContains, familyName, formatIp, lastAddress, parseCidr, parseIp,
-} from './cidr.js'
+} from '../../net/ip.js'
 
 /** One range as configured (all addresses as text). */
 export interface RangeSpec {

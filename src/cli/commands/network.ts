@@ -8,8 +8,11 @@ import { printJson, printTable } from '../output.js'
 interface Global { stateDir?: string; runDir?: string; hostNetns?: string; json?: boolean }
 
 async function withManager<T>(o: Global, fn: (m: NetworkManager) => Promise<T>): Promise<T> {
-  const { NetworkManager } = await import('../../bridge/index.js')
-  const m = new NetworkManager({ ...(o.stateDir && { stateDir: o.stateDir }), ...(o.runDir && { runDir: o.runDir }), ...(o.hostNetns && { hostNetns: o.hostNetns }) })
+  const [{ NetworkManager }, { dirsFromEnv }] = await Promise.all([import('../../bridge/index.js'), import('../../state/dirs.js')])
+  const m = new NetworkManager({
+    ...dirsFromEnv({ ...(o.stateDir && { stateDir: o.stateDir }), ...(o.runDir && { runDir: o.runDir }) }),
+    ...(o.hostNetns && { hostNetns: o.hostNetns }),
+  })
   try {
     return await fn(m)
   } finally {

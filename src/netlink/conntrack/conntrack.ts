@@ -17,11 +17,12 @@
  * choose entries by a condition the kernel has no filter for (destination among the host's
  * addresses), nor learn how many went.
  */
-import { isIP } from 'node:net'
+import { ipFamily } from '../../net/ip.js'
 import { InvalidArgumentError, PodnetError, isErrno } from '../../errors.js'
 import { NETLINK_NETFILTER } from '../core/header.js'
 import { decodeMessageBody, encodeMessageBody, type AttrValues, type MessageSchema } from '../core/schema.js'
-import { NetlinkSocket, type NetlinkRequest, type NlMessage } from '../core/socket.js'
+import { NetlinkSocket, type NetlinkRequest, type NlMessage, type Transport } from '../core/socket.js'
+import type { NetnsArg } from '../../netns/netns.js'
 import {
   CTA_FILTER_F_CTA_IP_DST, CTA_FILTER_F_CTA_IP_SRC, CTA_FILTER_F_CTA_PROTO_DST_PORT, CTA_FILTER_F_CTA_PROTO_NUM,
   CTA_FILTER_F_CTA_PROTO_SRC_PORT, IPCTNL_MSG_CT_NEW, NFNL_SUBSYS_CTNETLINK, NFPROTO_IPV4, NFPROTO_IPV6,
@@ -65,8 +66,10 @@ export interface FlowFilter {
 }
 
 export interface ConntrackOpenOptions {
-  /** Open the socket inside the network namespace behind this fd (it stays bound there). */
-  netnsFd?: number
+  /** Open the socket inside this network namespace: a name, a path or an open Netns (it stays bound there). */
+  netns?: NetnsArg
+  /** Talk to this instead of the kernel (tests: a fake kernel). */
+  transport?: Transport
   timeoutMs?: number
 }
 
@@ -81,7 +84,7 @@ const ctMsgType = (cmd: number): number => (NFNL_SUBSYS_CTNETLINK << 8) | cmd
 const nfproto = (f: 4 | 6): number => (f === 4 ? NFPROTO_IPV4 : NFPROTO_IPV6)
 
 function checkAddr(a: string | undefined, family: 4 | 6, what: string): void {
-  if (a !== undefined && isIP(a) !== family) throw new InvalidArgumentError(what, `'${a}' is not an IPv${family} address`)
+  if (a !== undefined && ipFamily(a) !== family) throw new InvalidArgumentError(what, `'${a}' is not an IPv${family} address`)
 }
 
 function checkPort(p: number | undefined, what: string): void {
@@ -177,11 +180,12 @@ export class Conntrack {
     this.sock = sock
   }
 
-  /** Opens a NETLINK_NETFILTER socket (synchronously; inside `netnsFd` when given). */
+  /** Opens a NETLINK_NETFILTER socket (synchronously; inside `netns` when given). */
   static open(opts: ConntrackOpenOptions = {}): Conntrack {
     return new Conntrack(NetlinkSocket.open(NETLINK_NETFILTER, {
       typeName: (t) => `ctnetlink message ${t & 0xff}`,
-      ...(opts.netnsFd !== undefined ? { netnsFd: opts.netnsFd } : {}),
+      ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
+      ...(opts.transport !== undefined ? { transport: opts.transport } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     }))
   }

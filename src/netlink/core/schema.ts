@@ -10,8 +10,9 @@
  * Integer kinds follow the set's byte order ('native' for rtnetlink, 'be' for nf_tables);
  * be16/be32/be64 are always network order; 64-bit kinds are bigint.
  */
-import { isIP } from 'node:net'
 import { DecodeError } from '../../errors.js'
+import { bytesToIp, ipToBytes } from '../../net/ip.js'
+import { formatMac, parseMac } from '../../net/mac.js'
 import { Writer, align4 } from './writer.js'
 import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK } from './header.js'
 
@@ -140,60 +141,6 @@ export function decodeStruct(s: Struct, buf: Buffer, off: number, end = buf.leng
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
-
-/** Parses "aa:bb:cc:dd:ee:ff" (any length of colon-separated hex bytes). */
-export function parseMac(s: string): Buffer {
-  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*$/.test(s)) throw new TypeError(`not a hardware address: '${s}'`)
-  return Buffer.from(s.split(':').map((h) => parseInt(h, 16)))
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
-export function formatMac(b: Uint8Array): string {
-  let s = ''
-  for (let i = 0; i < b.length; i++) s += i ? `:${HEX[b[i]!]}` : HEX[b[i]!]!
-  return s
-}
-
-/** IPv4 or IPv6 text to its 4 or 16 network-order bytes. */
-export function ipToBytes(ip: string): Buffer {
-  const fam = isIP(ip)
-  if (fam === 4) return Buffer.from(ip.split('.').map(Number))
-  if (fam !== 6) throw new TypeError(`not an IP address: '${ip}'`)
-  let text = ip
-  const out = Buffer.alloc(16)
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)
-  if (v4?.[1]) {
-    ipToBytes(v4[1]).copy(out, 12)
-    text = text.slice(0, -v4[1].length) + '0:0'
-  }
-  const [head = '', tail] = text.split('::') as [string, string | undefined]
-  const h = head ? head.split(':') : []
-  const t = tail ? tail.split(':') : []
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t]
-  groups.forEach((g, i) => { if (!(v4 && i >= 6)) out.writeUInt16BE(parseInt(g, 16), i * 2) })
-  return out
-}
-
-/** 4 or 16 bytes to canonical text (RFC 5952 zero compression for IPv6). */
-export function bytesToIp(b: Uint8Array): string {
-  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`
-  if (b.length !== 16) return formatMac(b)
-  const g: number[] = []
-  for (let i = 0; i < 16; i += 2) g.push(((b[i] ?? 0) << 8) | (b[i + 1] ?? 0))
-  // IPv4-mapped
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`
-  let bestStart = -1, bestLen = 0
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue }
-    let j = i
-    while (j < 8 && g[j] === 0) j++
-    if (j - i > bestLen && j - i > 1) { bestStart = i; bestLen = j - i }
-    i = j
-  }
-  const hex = g.map((x) => x.toString(16))
-  if (bestStart < 0) return hex.join(':')
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`
-}
 
 function encodeScalar(set: AttrSet, name: string, kind: ScalarKind, v: unknown, w: Writer): void {
   const be = set.byteOrder === 'be'

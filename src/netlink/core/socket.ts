@@ -21,10 +21,10 @@ import {
   SO_RCVBUF, SO_RCVBUFFORCE, SO_RCVTIMEO, SO_SNDBUF, SO_SNDBUFFORCE,
 } from '../../sys/constants.js'
 import {
-  bindNetlink, close, netlinkPortId, recv, sendToKernel, setsockoptBuf, setsockoptInt, socket,
+  bindNetlink, close, netlinkPortId, recv, sendToKernel, sendToKernelOnWorker, setsockoptBuf, setsockoptInt, socket,
 } from '../../sys/syscall.js'
 import { inNetnsFdSync } from '../../sys/netns-switch.js'
-import { raw } from '../../sys/libc.js'
+import { openNetnsArg, type NetnsArg } from '../../netns/netns.js'
 import { parseDonePayload, parseErrorPayload } from './ack.js'
 import {
   NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP,
@@ -62,10 +62,13 @@ export interface NetlinkRequest {
 }
 
 export interface OpenOptions {
-  /** Create the socket inside the network namespace behind this fd (the socket stays bound to it). */
-  netnsFd?: number
-  /** The namespace's name, for errors. */
-  netnsName?: string
+  /**
+   * Create the socket inside this network namespace (a name, a path or an open Netns); the socket
+   * stays bound to it for its whole life, whatever thread later uses it.
+   */
+  netns?: NetnsArg
+  /** Talk to this instead of the kernel (tests: a fake kernel). `netns` and the buffer options are then ignored. */
+  transport?: Transport
   /** Names message types for errors when a request has no schema. */
   typeName?: (type: number) => string
   /** Receive buffer size in bytes (default 1 MiB). */
@@ -111,14 +114,7 @@ export class KernelTransport implements Transport {
     sendToKernel(this.fd, bytes)
   }
   sendAsync(bytes: Buffer): Promise<void> {
-    const copy = Buffer.from(bytes)
-    return new Promise<void>((resolve, reject) => {
-      raw.sendto.async(this.fd, copy, copy.length, 0, KERNEL_ADDR, 12, (err: unknown, n: number | bigint) => {
-        if (err) reject(err)
-        else if (Number(n) < 0) reject(new PodnetError('sendto on a netlink socket failed (on a worker thread: errno not available)'))
-        else resolve()
-      })
-    })
+    return sendToKernelOnWorker(this.fd, bytes)
   }
   recv(buf: Buffer | null, len: number, flags: number): number {
     return recv(this.fd, buf, len, flags)
@@ -153,8 +149,9 @@ export class NetlinkSocket {
     this.seq = (Date.now() & 0x3fffffff) + 1
   }
 
-  /** Opens a socket (synchronously; inside `netnsFd` when given). */
+  /** Opens a socket (synchronously; inside `netns` when given). */
   static open(protocol: number, opts: OpenOptions = {}): NetlinkSocket {
+    if (opts.transport) return NetlinkSocket.fromTransport(opts.transport, { protocol, ...(opts.typeName && { typeName: opts.typeName }) })
     const make = (): number => {
       const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol)
       try {
@@ -165,7 +162,16 @@ export class NetlinkSocket {
       }
       return fd
     }
-    const fd = opts.netnsFd === undefined ? make() : inNetnsFdSync(opts.netnsFd, make, opts.netnsName ? `netns '${opts.netnsName}'` : 'the target netns')
+    let fd: number
+    if (opts.netns === undefined) fd = make()
+    else {
+      const ns = openNetnsArg(opts.netns)
+      try {
+        fd = inNetnsFdSync(ns.ref.fd, make, ns.ref.name ? `netns '${ns.ref.name}'` : 'the target netns')
+      } finally {
+        ns.close()
+      }
+    }
     try {
       setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1)
       setsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1)
@@ -349,12 +355,6 @@ export class NetlinkSocket {
     return new NetlinkError(this.opName(req), errno, ack, req.object ?? '')
   }
 }
-
-const KERNEL_ADDR = (() => {
-  const sa = Buffer.alloc(12)
-  sa.writeUInt16LE(AF_NETLINK, 0)
-  return sa
-})()
 
 function setBuf(fd: number, force: number, plain: number, bytes: number): void {
   try {

@@ -6,11 +6,11 @@
  * dropped events: ENOBUFS) is delivered as `{ overrun: true }`: the consumer must re-dump to
  * resynchronise (netlink(7)). Events are copies, valid after the iteration step.
  */
-import { PodnetError, SyscallError } from '../../errors.js'
+import { PodnetError, isErrno } from '../../errors.js'
 import { AF_NETLINK, MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC, SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE, SO_RCVTIMEO } from '../../sys/constants.js'
-import { raw, lastErrno } from '../../sys/libc.js'
 import { inNetnsFdSync } from '../../sys/netns-switch.js'
-import { bindNetlink, close, setsockoptBuf, setsockoptInt, socket } from '../../sys/syscall.js'
+import { openNetnsArg, type NetnsArg } from '../../netns/netns.js'
+import { bindNetlink, close, recv, recvOnWorker, setsockoptBuf, setsockoptInt, socket } from '../../sys/syscall.js'
 import { NETLINK_ADD_MEMBERSHIP, SOL_NETLINK } from './header.js'
 import { forEachMessage } from './socket.js'
 
@@ -19,7 +19,8 @@ export type NlEvent =
   | { overrun: true }
 
 export interface SubscribeOptions {
-  netnsFd?: number
+  /** Subscribe to the events of this namespace (a name, a path or an open Netns). */
+  netns?: NetnsArg
   /** How often a blocked read wakes up to notice close() (default 200 ms). */
   pollMs?: number
   /** Receive buffer (default 4 MiB: event storms are bursty). */
@@ -58,7 +59,13 @@ export class NetlinkSubscription implements AsyncIterable<NlEvent> {
         throw err
       }
     }
-    return new NetlinkSubscription(opts.netnsFd === undefined ? make() : inNetnsFdSync(opts.netnsFd, make))
+    if (opts.netns === undefined) return new NetlinkSubscription(make())
+    const ns = openNetnsArg(opts.netns)
+    try {
+      return new NetlinkSubscription(inNetnsFdSync(ns.ref.fd, make, ns.ref.name ? `netns '${ns.ref.name}'` : 'the target netns'))
+    } finally {
+      ns.close()
+    }
   }
 
   /** Stops the iteration (within the poll interval) and closes the socket. */
@@ -67,12 +74,7 @@ export class NetlinkSubscription implements AsyncIterable<NlEvent> {
   }
 
   private recvAsync(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      raw.recvfrom.async(this.fd, this.buf, this.buf.length, MSG_TRUNC, null, null, (err: unknown, n: number | bigint) => {
-        if (err) reject(err)
-        else resolve(Number(n))
-      })
-    })
+    return recvOnWorker(this.fd, this.buf, this.buf.length, MSG_TRUNC)
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<NlEvent> {
@@ -82,11 +84,11 @@ export class NetlinkSubscription implements AsyncIterable<NlEvent> {
         if (this.closed) break
         if (n < 0) {
           // the worker thread's errno is lost: ask the socket itself (a pending ENOBUFS is reported once)
-          const r = Number(raw.recvfrom(this.fd, null, 0, MSG_DONTWAIT | MSG_PEEK, null, null))
-          if (r < 0) {
-            const errno = lastErrno()
-            if (errno === 105 /* ENOBUFS */) yield { overrun: true }
-            else if (errno !== 11 && errno !== 4) throw new SyscallError('recvfrom', errno)
+          try {
+            recv(this.fd, null, 0, MSG_DONTWAIT | MSG_PEEK)
+          } catch (err) {
+            if (isErrno(err, 'ENOBUFS')) yield { overrun: true }
+            else throw err
           }
           continue
         }

@@ -14,7 +14,7 @@
  * created rule (with its handle) under the same seq. A batch rejected as a whole (no
  * permission, stale generation id) gets a single error under the BATCH_BEGIN seq.
  */
-import { NetlinkError, type ExtAck } from '../../errors.js'
+import { NetlinkError, NftTransactionError, type ExtAck } from '../../errors.js'
 import { parseErrorPayload } from '../core/ack.js'
 import { NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST, beginMessage, endMessage } from '../core/header.js'
 import { attrPathAt, decodeMessageBody, encodeAttrs, encodeStruct, type AttrValues, type DecodedMessage } from '../core/schema.js'
@@ -73,22 +73,6 @@ export function encodeBatch(commands: readonly Command[], nextSeq: () => number,
   const endSeq = nextSeq()
   marker(NFNL_MSG_BATCH_END, endSeq)
   return { bytes: w.toBuffer(), beginSeq, endSeq, seqs, ranges }
-}
-
-/**
- * A failed transaction. It is the NetlinkError of the first failing command (op = its
- * message type, object = what it was about); `commandIndex` says which command of the
- * transaction it was (-1 when the batch was refused as a whole) and `errors` holds every
- * error of the batch, in command order (later ones are often consequences of the first).
- */
-export class NftTransactionError extends NetlinkError {
-  readonly commandIndex: number
-  readonly errors: readonly NetlinkError[]
-  constructor(op: string, errno: number, extAck: ExtAck, object: string, commandIndex: number, errors: readonly NetlinkError[]) {
-    super(op, errno, extAck, object)
-    this.commandIndex = commandIndex
-    this.errors = errors
-  }
 }
 
 interface Failure { index: number; op: string; errno: number; extAck: ExtAck; object: string }

@@ -6,15 +6,15 @@
  *   [...matchSaddr('10.88.0.0/16'), ...matchOifname('pnbr0', { neq: true }), ...masquerade()]
  *     ==  ip saddr 10.88.0.0/16 oifname != "pnbr0" masquerade
  */
-import { isIP } from 'node:net'
 import { InvalidArgumentError } from '../../errors.js'
-import { ipToBytes } from '../core/schema.js'
+import { ipFamily, ipToBytes, ipValueToBytes, parsePrefixedAddress } from '../../net/ip.js'
 import {
   IP_CT_ESTABLISHED, IP_CT_NEW, IP_CT_RELATED, NFPROTO_IPV4, NFPROTO_IPV6, NF_NAT_RANGE_PERSISTENT,
   NF_NAT_RANGE_PROTO_RANDOM, NF_NAT_RANGE_PROTO_RANDOM_FULLY, NF_NAT_RANGE_PROTO_SPECIFIED, NFT_REG32_00, NFT_REG_1,
   NFT_REG_2,
 } from './constants.js'
-import { NF_CT_STATE_INVALID_BIT, NF_CT_STATE_UNTRACKED_BIT, RTN_LOCAL } from './constants-extra.js'
+import { NF_CT_STATE_INVALID_BIT, NF_CT_STATE_UNTRACKED_BIT } from './constants-extra.js'
+import { RTN_LOCAL } from '../route/constants/rtnetlink.js'
 import type { Expr } from './expr/index.js'
 import type { Family } from './names.js'
 
@@ -42,20 +42,13 @@ const be16 = (n: number): Buffer => {
   return b
 }
 
-interface Cidr { bytes: Buffer; prefix: number; v6: boolean }
-
-/** Parses "10.88.0.0/16", "fd00::/64" or a bare address; host bits are cleared. */
-export function parseCidr(cidr: string): Cidr {
-  const [addr = '', pfx, extra] = cidr.split('/')
-  const fam = isIP(addr)
-  if (!fam || extra !== undefined) throw new InvalidArgumentError('cidr', `'${cidr}' is not an address or CIDR`)
-  const bits = fam === 4 ? 32 : 128
-  const prefix = pfx === undefined ? bits : /^\d{1,3}$/.test(pfx) ? Number(pfx) : NaN
-  if (!(prefix >= 0 && prefix <= bits)) throw new InvalidArgumentError('cidr', `'${cidr}': bad prefix length`)
-  const bytes = ipToBytes(addr)
-  const mask = prefixMask(bytes.length, prefix)
+/** "10.88.0.0/16", "fd00::/64" or a bare address as network-order bytes with host bits cleared. */
+function cidrBytes(cidr: string): { bytes: Buffer; prefix: number; v6: boolean } {
+  const a = parsePrefixedAddress(cidr, 'cidr')
+  const bytes = ipValueToBytes(a.family, a.value)
+  const mask = prefixMask(bytes.length, a.prefixlen)
   for (let i = 0; i < bytes.length; i++) bytes[i] = (bytes[i] ?? 0) & (mask[i] ?? 0)
-  return { bytes, prefix, v6: fam === 6 }
+  return { bytes, prefix: a.prefixlen, v6: a.family === 6 }
 }
 
 function prefixMask(len: number, prefix: number): Buffer {
@@ -84,7 +77,7 @@ function l3Guard(v6: boolean, tableFamily: Family | undefined): Expr[] {
 }
 
 function matchAddr(field: 'saddr' | 'daddr', cidr: string, opts: AddrMatchOptions): Expr[] {
-  const { bytes, prefix, v6 } = parseCidr(cidr)
+  const { bytes, prefix, v6 } = cidrBytes(cidr)
   const full = bytes.length
   const offset = v6 ? (field === 'saddr' ? 8 : 24) : (field === 'saddr' ? 12 : 16)
   const op = opts.neq ? 'neq' : 'eq'
@@ -254,7 +247,7 @@ export function masquerade(opts: MasqueradeOptions = {}): Expr[] {
 }
 
 function nat(type: 'snat' | 'dnat', addr: string, port: number | undefined): Expr[] {
-  const fam = isIP(addr)
+  const fam = ipFamily(addr)
   if (!fam) throw new InvalidArgumentError('address', `'${addr}' is not an IP address`)
   const out: Expr[] = [{ kind: 'immediate', dreg: NFT_REG_1, data: ipToBytes(addr) }]
   if (port === undefined) {

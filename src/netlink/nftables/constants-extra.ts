@@ -9,7 +9,7 @@
  * - The datatype ids `nft` writes into NFTA_SET_KEY_TYPE / NFTA_SET_DATA_TYPE (nftables
  *   src/datatype.h, enum datatypes; a concatenation packs its fields' ids TYPE_BITS apart), its
  *   byte-order values (enum byteorder) and the expression type it records for concatenations.
- * - RTN_LOCAL (linux/rtnetlink.h), the `fib ... type local` result.
+ * (RTN_LOCAL, the `fib ... type local` result, is rtnetlink's: netlink/route/constants/rtnetlink.ts.)
  */
 
 // enum nf_tables_msg_types, continued (kernel >= 6.3)
@@ -60,9 +60,6 @@ export const EXPR_CONCAT = 13
 export const BYTEORDER_INVALID = 0
 export const BYTEORDER_HOST_ENDIAN = 1
 export const BYTEORDER_BIG_ENDIAN = 2
-
-// linux/rtnetlink.h
-export const RTN_LOCAL = 2
 
 // linux/netfilter/nf_conntrack_common.h: NF_CT_STATE_BIT(ctinfo) = 1 << (ctinfo % IP_CT_IS_REPLY + 1)
 export const NF_CT_STATE_INVALID_BIT = 1 << 0

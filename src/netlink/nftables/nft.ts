@@ -16,7 +16,8 @@
 import { InvalidArgumentError, PodnetError } from '../../errors.js'
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NETLINK_NETFILTER } from '../core/header.js'
 import { decodeMessageBody, encodeMessageBody, type AttrValues, type DecodedMessage } from '../core/schema.js'
-import { NetlinkSocket, type NetlinkRequest, type NlMessage } from '../core/socket.js'
+import { NetlinkSocket, type NetlinkRequest, type NlMessage, type Transport } from '../core/socket.js'
+import type { NetnsArg } from '../../netns/netns.js'
 import { Writer } from '../core/writer.js'
 import { BatchReplies, encodeBatch, type Command } from './batch.js'
 import { chainFromValues, describeChain, newChainValues, type Chain, type ChainRef, type ChainSpec, type InTable } from './chain.js'
@@ -51,8 +52,10 @@ export interface NftSocket {
 }
 
 export interface NftOpenOptions {
-  /** Open the socket inside the network namespace behind this fd (it stays bound there). */
-  netnsFd?: number
+  /** Open the socket inside this network namespace: a name, a path or an open Netns (it stays bound there). */
+  netns?: NetnsArg
+  /** Talk to this instead of the kernel (tests: a fake kernel). */
+  transport?: Transport
   /** Receive timeout in ms (default 30 s). */
   timeoutMs?: number
 }
@@ -98,11 +101,12 @@ export class Nft {
     this.sock = sock
   }
 
-  /** Opens a NETLINK_NETFILTER socket (synchronously; inside `netnsFd` when given). */
+  /** Opens a NETLINK_NETFILTER socket (synchronously; inside `netns` when given). */
   static open(opts: NftOpenOptions = {}): Nft {
     return new Nft(NetlinkSocket.open(NETLINK_NETFILTER, {
       typeName,
-      ...(opts.netnsFd !== undefined ? { netnsFd: opts.netnsFd } : {}),
+      ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
+      ...(opts.transport !== undefined ? { transport: opts.transport } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     }))
   }

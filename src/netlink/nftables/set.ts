@@ -17,9 +17,10 @@
  *   element value       each field in network order, zero-padded to 4 bytes:
  *                       10.0.0.1 . tcp . 8080 = 0a000001 06000000 1f900000
  */
-import { isIP } from 'node:net'
 import { DecodeError, InvalidArgumentError } from '../../errors.js'
-import { bytesToIp, formatMac, ipToBytes, parseMac, type AttrValues } from '../core/schema.js'
+import type { AttrValues } from '../core/schema.js'
+import { bytesToIp, ipFamily, ipToBytes } from '../../net/ip.js'
+import { formatMac, parseMac } from '../../net/mac.js'
 import { NFT_SET_MAP } from './constants.js'
 import {
   BYTEORDER_BIG_ENDIAN, BYTEORDER_HOST_ENDIAN, BYTEORDER_INVALID, EXPR_CONCAT, NFTNL_UDATA_SET_DATABYTEORDER,
@@ -177,8 +178,8 @@ function encodeScalar(type: SetDataType, v: SetScalar): Buffer {
   }
   const bad = (): never => { throw new InvalidArgumentError('element', `'${String(v)}' is not a valid ${type}`) }
   switch (type) {
-    case 'ipv4_addr': return typeof v === 'string' && isIP(v) === 4 ? ipToBytes(v) : bad()
-    case 'ipv6_addr': return typeof v === 'string' && isIP(v) === 6 ? ipToBytes(v) : bad()
+    case 'ipv4_addr': return typeof v === 'string' && ipFamily(v) === 4 ? ipToBytes(v) : bad()
+    case 'ipv6_addr': return typeof v === 'string' && ipFamily(v) === 6 ? ipToBytes(v) : bad()
     case 'inet_service': {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff) return bad()
       const b = Buffer.alloc(2)

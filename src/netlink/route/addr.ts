@@ -2,14 +2,15 @@
 import { ExistsError, InvalidArgumentError, NotFoundError, isErrno } from '../../errors.js'
 import { AF_INET, AF_INET6, AF_UNSPEC } from '../../sys/constants.js'
 import type { AttrValues, MessageSchema, StructValues } from '../core/schema.js'
-import { bytesToIp, decodeMessageBody, encodeMessageBody } from '../core/schema.js'
+import { decodeMessageBody, encodeMessageBody } from '../core/schema.js'
+import { bytesToIp } from '../../net/ip.js'
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../core/header.js'
 import type { NetlinkSocket, NlMessage } from '../core/socket.js'
 import { IFA_ADDRESS, IFA_BROADCAST, IFA_CACHEINFO, IFA_FLAGS, IFA_F_NODAD, IFA_LABEL, IFA_LOCAL } from './constants/if-addr.js'
 import { RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from './constants/rtnetlink.js'
 import type { LinkApi } from './link.js'
 import { ifaddrmsg, addrAttrs } from './schema/addr.js'
-import { parseCidr } from './validate.js'
+import { formatIp, lastAddress, makeCidr, parsePrefixedAddress } from '../../net/ip.js'
 
 export interface Address {
   family: 4 | 6
@@ -134,25 +135,18 @@ function addressFromValues({ header, attrs }: { header: StructValues; attrs: Att
  * 8 bits, IFA_FLAGS otherwise), so the bytes match `ip addr add` (test/fixtures/netlink).
  */
 export function addrRequest(spec: AddressSpec, index: number): { header: StructValues; attrs: AttrValues } {
-  const c = parseCidr(spec.cidr)
+  const c = parsePrefixedAddress(spec.cidr)
   const family = c.family === 4 ? AF_INET : AF_INET6
   const scope = spec.scope ?? (c.address.startsWith('127.') || c.address === '::1' ? RT_SCOPE_HOST : c.family === 6 && /^fe[89ab]/i.test(c.address) ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE)
   const attrs: AttrValues = { local: c.address, address: c.address }
   if (spec.broadcast !== undefined) {
     if (c.family !== 4) throw new InvalidArgumentError('broadcast', 'IPv6 has no broadcast addresses')
-    attrs.broadcast = spec.broadcast === 'auto' ? v4Broadcast(c.address, c.prefixlen) : spec.broadcast
+    attrs.broadcast = spec.broadcast === 'auto' ? formatIp(4, lastAddress(makeCidr(4, c.value, c.prefixlen))) : spec.broadcast
   }
   if (spec.label !== undefined) attrs.label = spec.label
   const flags = spec.nodad ? IFA_F_NODAD : 0
   if (flags > 0xff) attrs.flags = flags
   return { header: { family, prefixlen: c.prefixlen, flags: flags & 0xff, scope, index }, attrs }
-}
-
-function v4Broadcast(address: string, prefixlen: number): string {
-  const n = address.split('.').reduce((acc, o) => ((acc << 8) | Number(o)) >>> 0, 0)
-  const mask = prefixlen === 0 ? 0 : (~0 << (32 - prefixlen)) >>> 0
-  const b = (n | ~mask) >>> 0
-  return [b >>> 24, (b >>> 16) & 255, (b >>> 8) & 255, b & 255].join('.')
 }
 
 export class AddrApi {
@@ -165,7 +159,7 @@ export class AddrApi {
   }
 
   private message(spec: AddressSpec): { header: StructValues; attrs: AttrValues; object: string } {
-    parseCidr(spec.cidr)
+    parsePrefixedAddress(spec.cidr)
     return { ...addrRequest(spec, this.links.resolveSync(spec.dev)), object: `address ${spec.cidr} on '${spec.dev}'` }
   }
 

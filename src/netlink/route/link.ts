@@ -2,10 +2,12 @@
  * Links: veth, bridge, vxlan, macvlan, ifb. LinkSpec → RTM_NEWLINK, RTM_NEWLINK → Link.
  * Every method names the equivalent iproute2 command.
  */
+import type { NetnsRef } from '../../netns/netns.js'
 import { ExistsError, InvalidArgumentError, NetlinkError, NotFoundError, PodnetError, isErrno } from '../../errors.js'
 import { AF_BRIDGE, AF_UNSPEC } from '../../sys/constants.js'
 import type { AttrValues, MessageSchema, StructValues } from '../core/schema.js'
-import { decodeMessageBody, encodeMessageBody, formatMac } from '../core/schema.js'
+import { decodeMessageBody, encodeMessageBody } from '../core/schema.js'
+import { formatMac } from '../../net/mac.js'
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../core/header.js'
 import type { NetlinkSocket, NlMessage } from '../core/socket.js'
 import * as IF from './constants/if.js'
@@ -14,13 +16,11 @@ import { RTEXT_FILTER_SKIP_STATS, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK, RTM_SET
 import { ifinfomsg, linkAttrs } from './schema/link.js'
 import * as IPV4 from './constants/ip.js'
 import { Writer } from '../core/writer.js'
-import { validateIfname, validateMac, validateMtu } from './validate.js'
+import { validateMtu } from './validate.js'
+import { validateMac } from '../../net/mac.js'
+import { validateIfname } from '../../net/names.js'
 
-/** A network namespace to put a link (or a veth peer) in: anything with an open fd to it. */
-export interface NetnsRef {
-  readonly fd: number
-  readonly name?: string
-}
+export type { NetnsRef } from '../../netns/netns.js'
 
 interface CommonLinkSpec {
   name: string

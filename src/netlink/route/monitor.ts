@@ -6,7 +6,8 @@ import { NETLINK_ROUTE } from '../core/header.js'
 import { NetlinkSubscription, type NlEvent } from '../core/subscription.js'
 import type { NlMessage } from '../core/socket.js'
 import { decodeAddress, type Address } from './addr.js'
-import { decodeLink, type Link, type NetnsRef } from './link.js'
+import { decodeLink, type Link } from './link.js'
+import type { NetnsArg } from '../../netns/netns.js'
 import { decodeNeighbour, type Neighbour } from './neigh.js'
 import { decodeRoute, type Route } from './route.js'
 import * as R from './constants/rtnetlink.js'
@@ -35,8 +36,8 @@ function toMessage(e: Extract<NlEvent, { type: number }>): NlMessage {
 export class RouteMonitor implements AsyncIterable<RouteEvent> {
   private readonly sub: NetlinkSubscription
 
-  constructor(groups: readonly MonitorGroup[], netns?: NetnsRef) {
-    this.sub = NetlinkSubscription.open(NETLINK_ROUTE, groups.flatMap((g) => GROUPS[g]), netns ? { netnsFd: netns.fd } : {})
+  constructor(groups: readonly MonitorGroup[], netns?: NetnsArg) {
+    this.sub = NetlinkSubscription.open(NETLINK_ROUTE, groups.flatMap((g) => GROUPS[g]), netns !== undefined ? { netns } : {})
   }
 
   close(): void {

@@ -8,7 +8,7 @@ import type { NetlinkSocket, NlMessage } from '../core/socket.js'
 import * as R from './constants/rtnetlink.js'
 import type { LinkApi } from './link.js'
 import { routeAttrs, rtmsg } from './schema/route.js'
-import { parseCidr, parseIp } from './validate.js'
+import { formatIp, parseIp, parsePrefixedAddress } from '../../net/ip.js'
 
 export interface Route {
   family: 4 | 6
@@ -67,7 +67,7 @@ export const RTN_NAMES: Record<number, string> = {
  */
 export function routeRequest(spec: RouteSpec, oif: number | undefined, forDelete: boolean): { header: StructValues; attrs: AttrValues } {
   const isDefault = spec.dst === 'default'
-  const dst = isDefault ? undefined : parseCidr(spec.dst, 'destination')
+  const dst = isDefault ? undefined : parsePrefixedAddress(spec.dst, 'destination')
   const via = spec.via === undefined ? undefined : parseIp(spec.via, 'gateway')
   const family = dst?.family ?? via?.family ?? spec.family ?? 4
   if (dst && via && dst.family !== via.family) throw new InvalidArgumentError('gateway', `${spec.via} is IPv${via.family} but ${spec.dst} is IPv${dst.family}`)
@@ -83,9 +83,12 @@ export function routeRequest(spec: RouteSpec, oif: number | undefined, forDelete
   }
   const attrs: AttrValues = {}
   if (dst) attrs.dst = dst.address
-  if (via) attrs.gateway = via.address
+  if (via) attrs.gateway = formatIp(via.family, via.value)
   if (spec.metric !== undefined) attrs.priority = spec.metric
-  if (spec.src !== undefined) attrs.prefsrc = parseIp(spec.src, 'src').address
+  if (spec.src !== undefined) {
+    const src = parseIp(spec.src, 'src')
+    attrs.prefsrc = formatIp(src.family, src.value)
+  }
   if (oif !== undefined) attrs.oif = oif
   if (table >= 256) attrs.table = table
   return { header, attrs }

@@ -6,7 +6,9 @@
 import { NETLINK_ROUTE } from '../core/header.js'
 import { NetlinkSocket } from '../core/socket.js'
 import { AddrApi } from './addr.js'
-import { LinkApi, type NetnsRef } from './link.js'
+import { LinkApi } from './link.js'
+import { openNetnsArg, type NetnsArg, type NetnsRef, type OpenedNetns } from '../../netns/netns.js'
+import type { Transport } from '../core/socket.js'
 import { NeighApi } from './neigh.js'
 import { RouteApi } from './route.js'
 import { RouteMonitor, type MonitorGroup } from './monitor.js'
@@ -18,8 +20,10 @@ const TYPE_NAMES = new Map<number, string>(
 export const rtmTypeName = (t: number): string => TYPE_NAMES.get(t) ?? `message type ${t}`
 
 export interface RtnlOptions {
-  /** The namespace to act in (default: the one this thread is in). */
-  netns?: NetnsRef
+  /** The namespace to act in: a name, a path or an open Netns (default: the one this thread is in). */
+  netns?: NetnsArg
+  /** Talk to this instead of the kernel (tests: a fake kernel). */
+  transport?: Transport
 }
 
 export class Rtnl {
@@ -29,9 +33,12 @@ export class Rtnl {
   readonly route: RouteApi
   readonly neigh: NeighApi
   readonly netns: NetnsRef | undefined
+  private readonly opened: OpenedNetns | undefined
 
-  private constructor(sock: NetlinkSocket, netns: NetnsRef | undefined) {
+  private constructor(sock: NetlinkSocket, opened: OpenedNetns | undefined) {
     this.sock = sock
+    this.opened = opened
+    const netns = opened?.ref
     this.netns = netns
     const where = netns ? (netns.name ? `in netns '${netns.name}'` : 'in the target netns') : ''
     this.link = new LinkApi(sock, where, (ns) => Rtnl.openSocket(ns))
@@ -40,13 +47,23 @@ export class Rtnl {
     this.neigh = new NeighApi(sock, this.link)
   }
 
-  /** Opens a handle (synchronously; async callers may await it all the same). */
+  /**
+   * Opens a handle (synchronously; async callers may await it all the same). A namespace given
+   * by name or path stays open until close(); an open Netns stays the caller's.
+   */
   static open(opts: RtnlOptions = {}): Rtnl {
-    return new Rtnl(Rtnl.openSocket(opts.netns), opts.netns)
+    if (opts.transport) return new Rtnl(NetlinkSocket.open(NETLINK_ROUTE, { transport: opts.transport, typeName: rtmTypeName }), undefined)
+    const opened = opts.netns === undefined ? undefined : openNetnsArg(opts.netns)
+    try {
+      return new Rtnl(Rtnl.openSocket(opened?.ref), opened)
+    } catch (err) {
+      opened?.close()
+      throw err
+    }
   }
 
   private static openSocket(ns?: NetnsRef): NetlinkSocket {
-    return NetlinkSocket.open(NETLINK_ROUTE, ns ? { netnsFd: ns.fd, typeName: rtmTypeName, ...(ns.name !== undefined && { netnsName: ns.name }) } : { typeName: rtmTypeName })
+    return NetlinkSocket.open(NETLINK_ROUTE, { typeName: rtmTypeName, ...(ns && { netns: ns }) })
   }
 
   /**
@@ -59,5 +76,6 @@ export class Rtnl {
 
   close(): void {
     this.sock.close()
+    this.opened?.close()
   }
 }

@@ -208,7 +208,7 @@ describe('nftables in the kernel', function () {
     await assert.rejects(tx.commit(), (err: unknown) => {
       assert.ok(err instanceof NftTransactionError)
       assert.ok(err instanceof NetlinkError)
-      assert.equal(err.code, 'ERR_PODNET_NETLINK')
+      assert.equal(err.code, 'ERR_PODNET_NFT_TRANSACTION')
       assert.equal(err.op, 'NFT_MSG_NEWRULE')
       assert.equal(err.object, 'table ip podnet chain nope')
       assert.equal(err.errnoName, 'ENOENT')

@@ -47,7 +47,7 @@ export async function createScratchNetns(): Promise<ScratchNetns> {
   const fd = openSync(`/proc/${pid}/ns/net`, 'r')
   let nft: Nft
   try {
-    nft = Nft.open({ netnsFd: fd, timeoutMs: 5000 })
+    nft = Nft.open({ netns: { fd }, timeoutMs: 5000 })
   } catch (err) {
     closeSync(fd)
     process.kill(pid, 'SIGKILL')

@@ -3,8 +3,7 @@
  * rules, version negotiation, which command exists from which version, and the error JSON.
  */
 import assert from 'node:assert/strict'
-import { ExistsError, InvalidArgumentError, NetlinkError, NotFoundError, PodnetError } from '../../../src/errors.js'
-import { AddressExhaustedError } from '../../../src/bridge/ipam/errors.js'
+import { AddressExhaustedError, ExistsError, InvalidArgumentError, NetlinkError, NotFoundError, PodnetError } from '../../../src/errors.js'
 import {
   CNI_ERR, CniRequestError, LATEST_CNI_VERSION, SUPPORTED_CNI_VERSIONS, hasCheck, hasGc, hasStatus,
   parseCniArgs, runPlugin, toCniError, type CmdArgs, type CniFuncs, type CniResult,

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Address4, Address6 } from 'ip-address'
 import {
-  type IpFamily, type RangeSet, AddressExhaustedError, Allocator, MemoryStore, cidrContains, formatIp, lastAddress, parseCidr, parseIp,
-  parseRangeSets,
+  type RangeSet, AddressExhaustedError, Allocator, MemoryStore, parseRangeSets,
 } from '../../../../src/bridge/ipam/index.js'
+import { type IpFamily, cidrContains, formatIp, lastAddress, parseCidr, parseIp } from '../../../../src/net/ip.js'
 
 interface Scenario {
   family: IpFamily

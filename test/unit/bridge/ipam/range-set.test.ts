@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { InvalidArgumentError } from '../../../../src/errors.js'
-import {
-  type IpRange, formatIp, parseIp, parseRange, parseRangeSet, parseRangeSets,
-} from '../../../../src/bridge/ipam/index.js'
+import { type IpRange, parseRange, parseRangeSet, parseRangeSets } from '../../../../src/bridge/ipam/index.js'
+import { formatIp, parseIp } from '../../../../src/net/ip.js'
 
 /** Every allocatable address of a (small) range, as text. */
 function allocatable(r: IpRange): string[] {

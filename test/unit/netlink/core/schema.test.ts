@@ -2,9 +2,10 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { DecodeError } from '../../../../src/errors.js'
 import {
-  Writer, attrSet, attrPathAt, bytesToIp, decodeAttrs, decodeMessageBody, encodeAttrs, encodeMessageBody,
-  ipToBytes, parseMac, formatMac, struct, type AttrValues, type MessageSchema,
+  Writer, attrSet, attrPathAt, decodeAttrs, decodeMessageBody, encodeAttrs, encodeMessageBody,
+  struct, type AttrValues, type MessageSchema,
 } from '../../../../src/netlink/core/index.js'
+import { bytesToIp, formatMac, ipToBytes, parseMac } from '../../../../src/net/index.js'
 import { ifinfomsg, linkAttrs } from '../../../../src/netlink/route/schema/link.js'
 import { ifaddrmsg, addrAttrs } from '../../../../src/netlink/route/schema/addr.js'
 import { rtmsg, routeAttrs } from '../../../../src/netlink/route/schema/route.js'

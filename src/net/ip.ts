@@ -1,16 +1,19 @@
 /**
- * IP address and CIDR parsing for IPAM: addresses are held as bigint (`value`) plus a family,
- * so range math is plain integer math for IPv4 and IPv6 alike.
+ * IP addresses and prefixes, the one home for them in podnet (IPAM, rtnetlink, nf_tables,
+ * conntrack, the CLI and the CNI plugin all parse and format here). Addresses are held as bigint
+ * (`value`) plus a family, so range math is plain integer math for IPv4 and IPv6 alike; the wire
+ * layers convert to and from network-order bytes with ipToBytes/bytesToIp.
  *
  * Text forms are canonical on output: dotted quad for IPv4, RFC 5952 for IPv6 (lower case,
- * longest zero run compressed). Two spellings of one address always format the same, which
- * is what makes the formatted text usable as a file name in the disk store.
+ * longest zero run compressed, IPv4-mapped addresses as ::ffff:a.b.c.d like inet_ntop(3) and
+ * iproute2). Two spellings of one address always format the same, which is what makes the
+ * formatted text usable as a file name in the IPAM disk store.
  *
  * Parsing and formatting are hand-written rather than delegated to ip-address: the allocator
  * parses every stored address on each call, and ip-address is ~10x slower per address. The
  * unit tests check both directions against ip-address as an oracle.
  */
-import { InvalidArgumentError } from '../../errors.js'
+import { InvalidArgumentError } from '../errors.js'
 
 /** 4 for IPv4, 6 for IPv6. */
 export type IpFamily = 4 | 6
@@ -99,6 +102,7 @@ function parseV6(text: string): bigint | undefined {
 
 /** RFC 5952 text: lower-case hex, no leading zeros, the longest run (>= 2) of zero groups as '::'. */
 function formatV6(value: bigint): string {
+  if (value >> 32n === 0xffffn) return `::ffff:${formatIp(4, value & 0xffffffffn)}` // IPv4-mapped (RFC 5952 section 5)
   const groups: number[] = []
   for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((value >> shift) & 0xffffn))
   let bestAt = -1
@@ -229,4 +233,80 @@ export function overlaps(a: Cidr | string, b: Cidr | string): boolean {
   const shorter = Math.min(x.prefix, y.prefix)
   const mask = ~hostMask(x.family, shorter)
   return (x.network & mask) === (y.network & mask)
+}
+
+/** 4 or 6 when `text` is an IPv4 or IPv6 address, else 0 (like node:net's isIP, but podnet's parser). */
+export function ipFamily(text: string): 0 | IpFamily {
+  return tryParseIp(text)?.family ?? 0
+}
+
+/** An address with a prefix length, as on an interface: '10.88.0.2/16' (host bits are the point). */
+export interface PrefixedAddress {
+  readonly family: IpFamily
+  /** The address itself. */
+  readonly value: bigint
+  /** Canonical text of the address, without the prefix. */
+  readonly address: string
+  readonly prefixlen: number
+}
+
+/**
+ * Parses an interface address: 'ADDR/LEN', or a bare 'ADDR' (then /32 or /128).
+ * @throws InvalidArgumentError naming `field`.
+ */
+export function parsePrefixedAddress(text: string, field = 'address'): PrefixedAddress {
+  const slash = String(text).indexOf('/')
+  const addrText = slash < 0 ? String(text) : text.slice(0, slash)
+  const ip = tryParseIp(addrText)
+  if (!ip) throw new InvalidArgumentError(field, `'${text}' is not an IP address or CIDR (e.g. 10.88.0.1/16 or fd00::1/64)`)
+  const bits = familyBits(ip.family)
+  let prefixlen: number = bits
+  if (slash >= 0) {
+    const p = text.slice(slash + 1)
+    if (!PREFIX_RE.test(p) || Number(p) > bits) throw new InvalidArgumentError(field, `'${text}' has an invalid prefix length (0-${bits})`)
+    prefixlen = Number(p)
+  }
+  return { family: ip.family, value: ip.value, address: formatIp(ip.family, ip.value), prefixlen }
+}
+
+/** An address's network-order bytes (4 or 16). */
+export function ipValueToBytes(family: IpFamily, value: bigint): Buffer {
+  const out = Buffer.alloc(family === 4 ? 4 : 16)
+  let v = value
+  for (let i = out.length - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn)
+    v >>= 8n
+  }
+  return out
+}
+
+/** IPv4 or IPv6 text to its 4 or 16 network-order bytes. @throws TypeError when it is not an address. */
+export function ipToBytes(text: string): Buffer {
+  const ip = tryParseIp(text)
+  if (!ip) throw new TypeError(`not an IP address: '${text}'`)
+  return ipValueToBytes(ip.family, ip.value)
+}
+
+/**
+ * 4 or 16 network-order bytes to canonical text. Written directly over the bytes (no bigint):
+ * it runs for every address of every decoded netlink message.
+ */
+export function bytesToIp(b: Uint8Array): string {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`
+  if (b.length !== 16) throw new TypeError(`an IP address is 4 or 16 bytes, not ${b.length}`)
+  const g: number[] = []
+  for (let i = 0; i < 16; i += 2) g.push(((b[i] ?? 0) << 8) | (b[i + 1] ?? 0))
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`
+  let bestStart = -1
+  let bestLen = 1
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue }
+    let j = i
+    while (j < 8 && g[j] === 0) j++
+    if (j - i > bestLen) { bestStart = i; bestLen = j - i }
+    i = j
+  }
+  const hex = g.map((x) => x.toString(16))
+  if (bestStart < 0) return hex.join(':')
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`
 }

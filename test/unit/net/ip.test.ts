@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { InvalidArgumentError } from '../../../../src/errors.js'
+import { InvalidArgumentError } from '../../../src/errors.js'
 import {
   cidrContains, formatIp, overlaps, parseCidr, parseIp, tryParseIp,
-} from '../../../../src/bridge/ipam/index.js'
+} from '../../../src/net/ip.js'
 
-describe('bridge/ipam/cidr', () => {
+describe('net/ip', () => {
   describe('parseIp / formatIp', () => {
     it('parses IPv4 and formats it back', () => {
       const ip = parseIp('10.88.0.5')

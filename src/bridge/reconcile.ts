@@ -1,0 +1,163 @@
+/**
+ * Reconciliation of the recorded state with the kernel: check (report drift, change nothing) and
+ * gc (remove what no live attachment or network accounts for). Both read the records, podnet's
+ * nf_tables table and the links of each bridge; gc holds the state lock for its whole run.
+ */
+import { NotFoundError } from '../errors.js'
+import { Rtnl } from '../netlink/route/index.js'
+import type { Allocator } from './ipam/index.js'
+import { isHostVethName } from './names.js'
+import { describePortElement } from './nat.js'
+import { portElementKey, type NatState } from './nat-state.js'
+import { PortClaims } from './port-mapping.js'
+import type { StateDir } from './state.js'
+import type { Attachment, Drift, GcReport, NetworkConfig } from './types.js'
+
+/** What check and gc need from a NetworkManager. */
+export interface ReconcileContext {
+  readonly state: StateDir
+  readonly rt: Rtnl
+  readonly nat: NatState
+  get(name: string): NetworkConfig
+  list(): NetworkConfig[]
+  attachments(network: string): Attachment[]
+  allocator(network: string): Allocator
+  /** Deletes links by index with one kernel request. */
+  deleteLinksBulk(indexes: number[]): Promise<void>
+}
+
+const attachmentKey = (a: { id: string; ifname: string }): string => `${a.id}@${a.ifname}`
+
+/**
+ * Reports drift between the recorded state and the kernel: of every network, of one network,
+ * or of one network and only one of its attachments (`only`; NotFoundError when not attached).
+ */
+export async function checkNetworks(ctx: ReconcileContext, name?: string, only?: { id: string; ifname: string }): Promise<Drift[]> {
+  const configs = name ? [ctx.get(name)] : ctx.list()
+  const drift: Drift[] = []
+  const handles = new Set((await ctx.nat.rules()).map((r) => `${r.chain}/${r.handle}`))
+  let elements: Set<string> | undefined
+  for (const c of configs) {
+    const br = ctx.rt.link.findSync(c.bridge)
+    if (!br) drift.push({ network: c.name, object: `bridge ${c.bridge}`, problem: 'missing' })
+    else {
+      if (br.kind !== 'bridge') drift.push({ network: c.name, object: `bridge ${c.bridge}`, problem: `is a ${br.kind ?? 'non-bridge'}` })
+      if (!br.up) drift.push({ network: c.name, object: `bridge ${c.bridge}`, problem: 'down' })
+      const have = new Set(ctx.rt.addr.listSync({ dev: br.index }).map((a) => `${a.local}`))
+      for (const s of c.subnets) if (!have.has(s.gateway)) drift.push({ network: c.name, object: `gateway ${s.gateway}`, problem: `not on ${c.bridge}` })
+    }
+    for (const r of c.rules) if (!handles.has(`${r.chain}/${r.handle}`)) drift.push({ network: c.name, object: `rule ${r.chain} #${r.handle} (${r.comment})`, problem: 'missing' })
+    const one = only && ctx.state.readJson<Attachment>(ctx.state.attachmentPath(c.name, only.id, only.ifname))
+    if (only && !one) throw new NotFoundError('attachment', attachmentKey(only), `on network '${c.name}'`)
+    for (const a of one ? [one] : ctx.attachments(c.name)) {
+      const what = `attachment ${attachmentKey(a)}`
+      const veth = ctx.rt.link.findSync(a.hostVeth)
+      if (!veth) drift.push({ network: c.name, object: `${what} veth ${a.hostVeth}`, problem: 'missing' })
+      else if (br && veth.master !== br.index) drift.push({ network: c.name, object: `${what} veth ${a.hostVeth}`, problem: `not a port of ${c.bridge}` })
+      if (!ctx.state.exists(a.netns)) drift.push({ network: c.name, object: `${what} netns ${a.netns}`, problem: 'missing (run network gc)' })
+      else {
+        const pod = Rtnl.open({ netns: a.netns })
+        try {
+          const l = pod.link.findSync(a.ifname)
+          if (!l) drift.push({ network: c.name, object: `${what} ${a.ifname}`, problem: 'missing in the pod namespace' })
+          else {
+            const got = new Set(pod.addr.listSync({ dev: l.index }).map((x) => `${x.local}/${x.prefixlen}`))
+            for (const ad of a.addresses) if (!got.has(ad.address)) drift.push({ network: c.name, object: `${what} address ${ad.address}`, problem: 'missing' })
+          }
+        } finally {
+          pod.close()
+        }
+      }
+      if (a.portElements?.length) {
+        elements ??= new Set((await ctx.nat.portMapEntries()).map(portElementKey))
+        for (const e of a.portElements) {
+          if (!elements.has(portElementKey(e))) drift.push({ network: c.name, object: `${what} published port ${describePortElement(e)} (map ${e.map})`, problem: 'missing' })
+        }
+      }
+    }
+  }
+  return drift
+}
+
+/**
+ * Removes leftovers: attachments whose namespace is gone (ports, addresses, record, veth),
+ * podnet veths with no attachment, addresses with no owner, rules of deleted networks,
+ * published ports and port claims with no attachment. Runs under the state lock.
+ */
+export async function collectGarbage(ctx: ReconcileContext): Promise<GcReport> {
+  return ctx.state.locked(async () => {
+    const report: GcReport = { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [] }
+    const configs = ctx.list()
+    const live = new Map<string, Attachment>()
+    const doomed: number[] = []
+    for (const c of configs) {
+      for (const a of ctx.attachments(c.name)) {
+        if (ctx.state.exists(a.netns) && netnsHasLink(a.netns, a.ifname)) {
+          live.set(`${c.name}/${attachmentKey(a)}`, a)
+          continue
+        }
+        ctx.nat.deletePortElements(a.portElements ?? [])
+        const veth = ctx.rt.link.findSync(a.hostVeth)
+        if (veth) {
+          doomed.push(veth.index)
+          report.removedVeths.push(a.hostVeth)
+        }
+        ctx.state.remove(ctx.state.attachmentPath(c.name, a.id, a.ifname))
+        report.removedAttachments.push(`${c.name}/${attachmentKey(a)}`)
+      }
+      const valid = [...live.values()].filter((a) => a.network === c.name).map((a) => ({ containerId: a.id, ifname: a.ifname }))
+      for (const freed of await ctx.allocator(c.name).gc(valid)) report.releasedAddresses.push(`${c.name}/${freed.ip}`)
+      // podnet veths on this bridge that no live attachment owns
+      const br = ctx.rt.link.findSync(c.bridge)
+      if (br) {
+        const owned = new Set([...live.values()].filter((a) => a.network === c.name).map((a) => a.hostVeth))
+        for (const l of ctx.rt.link.listSync({ master: br.index })) {
+          if (isHostVethName(l.name) && !owned.has(l.name) && !doomed.includes(l.index)) {
+            doomed.push(l.index)
+            report.removedVeths.push(l.name)
+          }
+        }
+      }
+    }
+    await ctx.deleteLinksBulk(doomed)
+    // rules: keep shared ones and those of live networks
+    const keep = new Set<string>()
+    for (const c of configs) for (const r of c.rules) keep.add(`${r.chain}/${r.handle}`)
+    const stale = (await ctx.nat.rules()).filter((r) => !keep.has(`${r.chain}/${r.handle}`) && !(r.comment ?? '').startsWith('podnet shared'))
+    if (stale.length) {
+      ctx.nat.deleteRules(stale.map((r) => ({ chain: r.chain, handle: r.handle.toString(), comment: r.comment ?? '' })))
+      report.removedRules.push(...stale.map((r) => `${r.chain} #${r.handle} ${r.comment ?? ''}`.trim()))
+    }
+    // published ports: map elements no live attachment recorded (reported with the rules)
+    const keepElements = new Set([...live.values()].flatMap((a) => (a.portElements ?? []).map((e) => portElementKey(e))))
+    const strays = (await ctx.nat.portMapEntries()).filter((e) => !keepElements.has(portElementKey(e)))
+    if (strays.length) {
+      ctx.nat.deletePortElements(strays)
+      report.removedRules.push(...strays.map((e) => `map ${e.map} ${e.text}${e.comment ? ` ${e.comment}` : ''}`))
+    }
+    // port claims
+    const claims = new PortClaims(ctx.state)
+    for (const { file, owner } of claims.list()) {
+      if (!owner || !live.has(`${owner.network}/${attachmentKey(owner)}`)) {
+        claims.removeFile(file)
+        report.removedPorts.push(file)
+      }
+    }
+    return report
+  })
+}
+
+/** True when the namespace at `path` still has interface `ifname`. */
+function netnsHasLink(path: string, ifname: string): boolean {
+  let rt: Rtnl
+  try {
+    rt = Rtnl.open({ netns: path })
+  } catch {
+    return false
+  }
+  try {
+    return rt.link.findSync(ifname) !== undefined
+  } finally {
+    rt.close()
+  }
+}

@@ -1,0 +1,174 @@
+/** The bridge layer's public types: what callers pass in and what the state records hold. */
+import type { NetnsArg } from '../netns/index.js'
+import type { SetScalar } from '../netlink/nftables/index.js'
+
+export type { NetnsArg } from '../netns/index.js'
+
+export interface NetworkSpec {
+  name: string
+  /** One IPv4 and/or one IPv6 subnet. */
+  subnets: string[]
+  /** Gateways, one per subnet (matched by family); default: the first usable address. */
+  gateways?: string[]
+  /** Bridge name; default `pn-<name>`. */
+  bridge?: string
+  mtu?: number
+  /** Masquerade traffic leaving through other interfaces (default true). */
+  nat?: boolean
+  /** No way in or out: only pods of this network and the gateway. */
+  internal?: boolean
+}
+
+export interface SubnetConfig {
+  subnet: string
+  gateway: string
+  family: 4 | 6
+}
+
+/** A rule podnet added, by handle (bigint handles are stored as decimal strings). */
+export interface RuleRecord {
+  chain: string
+  handle: string
+  comment: string
+}
+
+export interface NetworkConfig {
+  name: string
+  bridge: string
+  bridgeMac: string
+  subnets: SubnetConfig[]
+  mtu: number
+  nat: boolean
+  internal: boolean
+  /** Whether podnet created the bridge (and so deletes it). */
+  createdBridge: boolean
+  hostNetns: string | null
+  createdAt: string
+  rules: RuleRecord[]
+}
+
+export interface PortMapping {
+  /** Host address to listen on; undefined = every local address (of the mapping's family). */
+  hostIp?: string
+  hostPort: number
+  containerPort: number
+  protocol: 'tcp' | 'udp'
+}
+
+/** A route inside the pod: destination CIDR ('0.0.0.0/0' is the default route) and next hop. */
+export interface PodRoute {
+  dst: string
+  gw?: string
+}
+
+export interface AttachSpec {
+  network: string
+  /** The pod's namespace: a name under /run/netns, a path (/proc/PID/ns/net, a CNI_NETNS) or a Netns. */
+  netns: NetnsArg
+  /** Interface name inside the namespace (default eth0). */
+  ifname?: string
+  /** Container id owning the attachment (default: the namespace's name, when it is given by name). */
+  id?: string
+  /** Static addresses (at most one per subnet). */
+  ips?: string[]
+  mac?: string
+  portMappings?: PortMapping[]
+  /**
+   * Routes inside the pod, instead of the default route per address family via the gateway.
+   * A route without `gw` goes via the gateway of its family. `[]` adds none.
+   */
+  routes?: PodRoute[]
+  /** Hairpin on the host end, so a pod can reach its own published ports (default true). */
+  hairpin?: boolean
+}
+
+export interface AttachmentAddress {
+  /** CIDR: '10.88.0.2/16'. */
+  address: string
+  gateway: string
+  family: 4 | 6
+}
+
+/** A published port as a map element: `hostports4` / [17, 5353] (the key says which port; the value is the pod's). */
+export interface PortElementRecord {
+  map: string
+  key: SetScalar[]
+}
+
+export interface Attachment {
+  network: string
+  id: string
+  ifname: string
+  /** Path of the pod's network namespace. */
+  netns: string
+  hostVeth: string
+  mac: string
+  mtu: number
+  addresses: AttachmentAddress[]
+  portMappings: PortMapping[]
+  /** The routes added inside the pod. */
+  routes: PodRoute[]
+  /** The published-port map elements podnet added, by map and key (detach deletes them by key). */
+  portElements?: PortElementRecord[]
+  createdAt: string
+}
+
+/** A published port as the kernel has it (podnet's maps), for `nat ports`-style listings. */
+export interface PortMapEntry {
+  map: string
+  key: SetScalar[]
+  data: SetScalar[]
+  /** The owner: "podnet net=web id=pod1 if=eth0". */
+  comment?: string
+  packets?: bigint
+  bytes?: bigint
+  /** "udp *:5353 -> 10.88.0.2:53". */
+  text: string
+}
+
+export interface DetachSpec {
+  network: string
+  id?: string
+  ifname?: string
+  /**
+   * Only detach if the attachment belongs to this namespace (protects a live pod from a stale
+   * DEL). A name or path also gives the default id, as for attach.
+   */
+  netns?: NetnsArg
+  /**
+   * The caller deletes the pod's namespace right after (or it is already gone): leave the veth
+   * to die with the namespace, which the kernel does asynchronously and in batches, instead of
+   * deleting it here and waiting for the kernel's RCU grace period (10-30 ms per veth).
+   */
+  netnsGoing?: boolean
+}
+
+export interface DetachResult {
+  detached: boolean
+  /** Why nothing was done, when detached is false. */
+  reason?: string
+  attachment?: Attachment
+}
+
+export interface Drift {
+  network: string
+  object: string
+  problem: string
+}
+
+export interface GcReport {
+  removedVeths: string[]
+  removedAttachments: string[]
+  releasedAddresses: string[]
+  removedRules: string[]
+  removedPorts: string[]
+}
+
+export interface ManagerOptions {
+  /** Persistent state (network configurations); default /var/lib/podnet. */
+  stateDir?: string
+  /** Volatile state (attachments, IPAM, port claims, lock); default <stateDir>/run when stateDir is given, else /run/podnet. */
+  runDir?: string
+  /** The namespace that plays the host (default: the one this process is in). */
+  hostNetns?: NetnsArg
+}

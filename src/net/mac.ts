@@ -1,0 +1,28 @@
+/** Hardware (MAC) addresses: text <-> bytes, and validation of an interface's address. */
+import { InvalidArgumentError } from '../errors.js'
+
+/** Parses "aa:bb:cc:dd:ee:ff" (any number of colon-separated hex bytes, for link-layer addresses of any length). */
+export function parseMac(s: string): Buffer {
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*$/.test(s)) throw new TypeError(`not a hardware address: '${s}'`)
+  return Buffer.from(s.split(':').map((h) => parseInt(h, 16)))
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+/** Bytes to "aa:bb:cc:dd:ee:ff" (lower case, as iproute2 prints them). */
+export function formatMac(b: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < b.length; i++) s += i ? `:${HEX[b[i]!]}` : HEX[b[i]!]!
+  return s
+}
+
+/**
+ * Throws InvalidArgumentError naming `field` unless `mac` is a usable unicast Ethernet address
+ * "aa:bb:cc:dd:ee:ff": not multicast (the kernel refuses those for a device) and not all zeros
+ * (the kernel accepts it, then the interface cannot be reached).
+ */
+export function validateMac(mac: string, field = 'address'): void {
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) throw new InvalidArgumentError(field, `'${mac}' is not a MAC address (expected six colon-separated hex bytes, e.g. 02:42:ac:11:00:02)`)
+  if (parseInt(mac.slice(0, 2), 16) & 1) throw new InvalidArgumentError(field, `'${mac}' is a multicast address; an interface needs a unicast one`)
+  if (/^(00:){5}00$/.test(mac)) throw new InvalidArgumentError(field, `'${mac}' is the zero address; an interface needs a unicast one`)
+}

@@ -1,0 +1,121 @@
+/**
+ * Small JSON records on disk, the one way podnet writes and reads them.
+ *
+ * writeJsonAtomic: a temporary file in the same directory, fsync, rename over the record, fsync of
+ * the directory. A reader (or a crash, or a power loss) sees the old record or the new one, never
+ * a torn or empty one. On tmpfs (the run directory) the fsyncs cost nothing; on the state
+ * directory's disk they are what makes "written" mean written.
+ *
+ * readJson: undefined when the record does not exist; DamagedRecordError (with the path) when it
+ * exists but is not JSON (an older podnet's torn write, a full disk, a hand edit), so callers can
+ * report it and go on with the other records instead of failing every command.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DamagedRecordError } from '../errors.js'
+
+let tmpSeq = 0
+
+/** Marks a temporary file of writeJsonAtomic (listDir skips them). */
+export const TMP_MARK = '.tmp-'
+
+/** fsync(2) of a directory, so a rename or unlink in it is durable. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Writes `text` to `path` atomically and durably (temporary file, fsync, rename, fsync of the directory). */
+export function writeFileAtomic(path: string, text: string | Buffer, mode = 0o600): void {
+  const dir = dirname(path)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const tmp = `${path}${TMP_MARK}${process.pid}-${++tmpSeq}`
+  let fd: number | undefined
+  try {
+    fd = openSync(tmp, 'wx', mode)
+    const buf = typeof text === 'string' ? Buffer.from(text) : text
+    let off = 0
+    while (off < buf.length) off += writeSync(fd, buf, off)
+    fsyncSync(fd)
+    closeSync(fd)
+    fd = undefined
+    renameSync(tmp, path)
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd)
+    rmSync(tmp, { force: true })
+    throw err
+  }
+  fsyncDir(dir)
+}
+
+/** Writes a JSON record atomically and durably (see writeFileAtomic). */
+export function writeJsonAtomic(path: string, value: unknown, mode = 0o600): void {
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, mode)
+}
+
+/** The record at `path`; undefined when it does not exist. @throws DamagedRecordError when it is not JSON. */
+export function readJson<T>(path: string): T | undefined {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
+    throw err
+  }
+  try {
+    return JSON.parse(text) as T
+  } catch (err) {
+    throw new DamagedRecordError(path, text.length === 0 ? 'empty file' : (err as Error).message)
+  }
+}
+
+/** Creates `path` exclusively with `value` (durably); false when it already exists. */
+export function createJsonExclusive(path: string, value: unknown): boolean {
+  const dir = dirname(path)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  let fd: number
+  try {
+    fd = openSync(path, 'wx', 0o600)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw err
+  }
+  try {
+    writeSync(fd, `${JSON.stringify(value)}\n`)
+    fsyncSync(fd)
+  } catch (err) {
+    closeSync(fd)
+    rmSync(path, { force: true })
+    throw err
+  }
+  closeSync(fd)
+  fsyncDir(dir)
+  return true
+}
+
+/** Removes a file; false when it was not there. */
+export function removeFile(path: string): boolean {
+  try {
+    unlinkSync(path)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
+    throw err
+  }
+}
+
+/** Entries of a directory, sorted, without writeJsonAtomic's temporary files; [] when it does not exist. */
+export function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => !f.includes(TMP_MARK)).sort()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return []
+    throw err
+  }
+}

@@ -1,0 +1,5 @@
+/** Where and how podnet keeps its records: directories, atomic durable JSON files, the state lock. Re-exports only. */
+export { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR, type DirOptions, type Dirs, dirsFromEnv, resolveDirs } from './dirs.js'
+export { DamagedRecordError } from '../errors.js'
+export { TMP_MARK, createJsonExclusive, fsyncDir, listDir, readJson, removeFile, writeFileAtomic, writeJsonAtomic } from './files.js'
+export { withLock } from './lock.js'

@@ -955,7 +955,7 @@ async function main(): Promise<void> {
   const hex = randomBytes(3).toString('hex')
   const dir = mkdtempSync('/tmp/podnet-bench-pods-')
   const w: World = {
-    dir, rootfs: buildRootfs(dir), nativeClient: buildNativeClient(dir), stateDir, runDir, store: new PodStore(stateDir, runDir), cgroupParent: `podnet-bench-${hex}`,
+    dir, rootfs: buildRootfs(dir), nativeClient: buildNativeClient(dir), stateDir, runDir, store: new PodStore({ stateDir, runDir }), cgroupParent: `podnet-bench-${hex}`,
     env: { ...process.env, PODNET_CGROUP_PARENT: `podnet-bench-${hex}`, PODNET_SUPERVISOR_IDLE_MS: '600000' },
   }
   const onSignal = (sig: string): void => {

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError } from '../errors.js'
 import type { PodSpec } from './manifest.js'
 import { processStartTime } from './proc.js'
-import { PodStore, runDirFor } from './state-store.js'
+import { PodStore } from './state-store.js'
 import type { PodRecord } from './types.js'
 
 /** An error as it crosses the socket. */
@@ -79,7 +79,7 @@ export const supervisorMain = (): string => join(dirname(fileURLToPath(import.me
 
 /** Sends one request; rejects with the rebuilt error. ECONNREFUSED/ENOENT when none listens. */
 export function request<T = unknown>(stateDir: string, req: SupervisorRequest, timeoutMs = 600_000): Promise<T> {
-  const store = new PodStore(stateDir)
+  const store = new PodStore({ stateDir })
   return new Promise<T>((resolve, reject) => {
     const sock = createConnection(store.socketPath())
     let buf = ''
@@ -139,16 +139,16 @@ export async function send<T = unknown>(stateDir: string, req: SupervisorRequest
  * supervisor.log; PODNET_* variables configure it, runDir is passed as PODNET_RUN_DIR).
  * Resolves once it answers.
  */
-export async function ensureSupervisor(stateDir: string, runDir: string = runDirFor({ stateDir }), env: NodeJS.ProcessEnv = process.env): Promise<PingResult> {
+export async function ensureSupervisor(stateDir: string, runDir?: string, env: NodeJS.ProcessEnv = process.env): Promise<PingResult> {
   const running = await pingSupervisor(stateDir)
   if (running) return running
-  const store = new PodStore(stateDir)
+  const store = new PodStore({ stateDir, ...(runDir !== undefined && { runDir }) })
   mkdirSync(stateDir, { recursive: true, mode: 0o700 })
   const log = openSync(store.supervisorLogPath(), 'a', 0o600)
   let exited: string | undefined
   try {
     const child = spawn(process.execPath, ['--max-semi-space-size=1', supervisorMain(), '--state-dir', stateDir], {
-      detached: true, stdio: ['ignore', log, log], env: { ...env, PODNET_STATE_DIR: stateDir, PODNET_RUN_DIR: runDir },
+      detached: true, stdio: ['ignore', log, log], env: { ...env, PODNET_STATE_DIR: stateDir, PODNET_RUN_DIR: store.run },
     })
     child.on('exit', (code, sig) => { exited = `exited with ${code ?? sig}` })
     child.on('error', (err) => { exited = err.message })

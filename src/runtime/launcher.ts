@@ -2,7 +2,8 @@
  * The container launcher: podnet-launch, a small static C program (launcher/podnet-launch.c)
  * that runs between fork and exec, where Node cannot run code. It is compiled once on first use
  * and cached next to the build (dist/bin, else the state dir), keyed by a hash of its source and
- * compiler, so a changed source is rebuilt. PODNET_LAUNCHER overrides the path.
+ * compiler, so a changed source is rebuilt. PODNET_LAUNCHER overrides the path (read by the
+ * supervisor and the CLI, which pass it as RuntimeOptions.launcher).
  *
  * The compiler is musl-gcc when installed (Debian's musl-tools, which scripts/setup.sh installs),
  * else gcc: the launcher stays running as each container's monitor, and a static musl build is
@@ -139,13 +140,11 @@ let cached: string | undefined
 const MUSL_GCC = '/usr/bin/musl-gcc'
 
 /**
- * The launcher binary: PODNET_LAUNCHER, or the cached build of the current source, compiled
+ * The launcher binary: the cached build of the current source, compiled
  * now when missing (musl-gcc or gcc, -static -Os; about 0.3 s once). fallbackDir is used when the package's
  * dist/ is not writable.
  */
 export function ensureLauncher(fallbackDir?: string): string {
-  const override = process.env.PODNET_LAUNCHER
-  if (override) return override
   if (cached && existsSync(cached)) return cached
   const src = launcherSource()
   let text: Buffer

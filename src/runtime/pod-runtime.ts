@@ -17,32 +17,33 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError, isErrno } from '../errors.js'
-import { UndoStack, type PortMapping } from '../bridge/index.js'
-import { Netns } from '../netns/index.js'
-import { Rtnl } from '../netlink/route/index.js'
-import { MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID } from '../sys/constants.js'
-import { mount, umount2 } from '../sys/syscall.js'
+import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError } from '../errors.js'
+import { UndoStack } from '../bridge/undo.js'
 import { Cgroup, detectCgroupLayout, type CgroupLayout } from './cgroups/index.js'
-import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js'
+import { classifyExit } from './exit-classifier.js'
+import { cleanupPodMounts, collectPodGarbage, removeCgroupTree, type GcReport } from './gc.js'
 import { containerEnv, ensureLauncher, parseLaunchStatus, runArgs, takeExitRecord, type LaunchSpec, type LaunchStatus } from './launcher.js'
 import { checkRootfs, validatePodName, type ContainerSpec, type PodSpec } from './manifest.js'
-import { createPodNamespaces, pinPaths, pinnedInode, unpinAll } from './namespaces.js'
 import { BridgePodNetwork, type PodNetwork } from './network.js'
 import { pauseCommand } from './pause.js'
-import { childPids, isAlive, processRef, processesInNamespace, type ProcessRef } from './proc.js'
+import { childPids, isAlive, processRef, type ProcessRef } from './proc.js'
 import { KUBERNETES_BACKOFF, finalPhase, nextBackoff, shouldRestart, type BackoffOptions } from './restart-policy.js'
-import { PodStore, defaultStateDir, runDirFor } from './state-store.js'
+import { createSandbox, signalRef, teardownSandbox, type HaltStage, type SandboxDeps } from './sandbox.js'
+import { PodStore } from './state-store.js'
 import { isActive, type ContainerStatus, type PodPhase, type PodRecord, type TerminatedState } from './types.js'
 
+export { HALT_STAGES, type HaltStage } from './sandbox.js'
+export type { GcReport } from './gc.js'
+
 export interface RuntimeOptions {
+  /** Persistent state (records as created and final, logs, the supervisor's socket); default /var/lib/podnet. */
   stateDir?: string
   /**
    * The run directory: the bridge layer's volatile state (attachments, IPAM, ports) and the
    * pods' (live records, pins, /dev/shm, /etc files, exit records; see state-store.ts).
-   * Default as `podnet network`: $PODNET_RUN_DIR, <stateDir>/run when a state dir is given,
+   * Default by podnet's one rule (src/state/dirs.ts): <stateDir>/run when a state dir is given,
    * else /run/podnet.
    */
   runDir?: string
@@ -61,23 +62,12 @@ export interface RuntimeOptions {
   /** Size of each pod's /dev/shm tmpfs (default 64m). */
   shmSize?: string
   /**
-   * Test hook (PODNET_TEST_HALT_AT for a supervisor): at this point of creating a pod the
-   * process stops itself with SIGSTOP, so a test can SIGKILL it exactly there. See HALT_STAGES.
+   * Called right after each step of creating a pod, before the record names its result (see
+   * HALT_STAGES). Tests stop the process there to kill it at the worst moment; a supervisor
+   * builds this from PODNET_TEST_HALT_AT (supervisor.ts, haltCheckpoint).
    */
-  haltAt?: string
+  checkpoint?: (stage: HaltStage) => void
 }
-
-/**
- * The points of pod creation where the haltAt test hook can stop the process. Each one is
- * right after a step and before the record names its result, the worst moment to die.
- *   namespaces  pins mounted and the pause running; the record does not name the pause yet
- *   cgroups     the pod cgroup made and the pause moved into it
- *   network     attached (veth, address, port mappings); the record has no address yet
- *   ready       the sandbox is complete (recorded); no container started
- *   launch      the first container's launcher started; the record does not name it yet
- *   launched    its launcher recorded; it has not reported yet
- */
-export const HALT_STAGES = ['namespaces', 'cgroups', 'network', 'ready', 'launch', 'launched'] as const
 
 export interface RunOptions {
   /** The named namespace that plays the host for the pod's network (default: this process's). */
@@ -87,17 +77,6 @@ export interface RunOptions {
 export interface StopOptions {
   /** Overrides the pod's terminationGracePeriodSeconds. */
   gracePeriodSeconds?: number
-}
-
-export interface GcReport {
-  /** Pod directories without a record that were cleaned up. */
-  removedPods: string[]
-  /** Sandboxes of ended pods that were still (partly) up and were torn down. */
-  tornDown: string[]
-  /** cgroups of pods podnet no longer knows, killed and removed. */
-  removedCgroups: string[]
-  /** What could not be cleaned up (a later gc tries again). */
-  errors: string[]
 }
 
 interface ContainerRt {
@@ -134,7 +113,6 @@ interface PodRt {
 
 const now = (): string => new Date().toISOString()
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGABRT: 6, SIGSEGV: 11, SIGPIPE: 13 }
 
 function fmtDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`
@@ -152,37 +130,32 @@ export class PodRuntime extends EventEmitter {
   private readonly network: PodNetwork
   private readonly ownsNetwork: boolean
   private readonly pods = new Map<string, PodRt>()
+  /** What the sandbox steps (sandbox.ts) and gc (gc.ts) need. */
+  private readonly sb: SandboxDeps
   private pollTimer: NodeJS.Timeout | undefined
   private closed = false
 
   constructor(opts: RuntimeOptions = {}) {
     super()
     this.opts = opts
-    this.store = new PodStore(opts.stateDir ?? defaultStateDir(), runDirFor(opts))
+    const dirs = { ...(opts.stateDir !== undefined && { stateDir: opts.stateDir }), ...(opts.runDir !== undefined && { runDir: opts.runDir }) }
+    this.store = new PodStore(dirs)
     this.backoff = { ...KUBERNETES_BACKOFF, ...opts.backoff }
     this.cgroupParent = opts.cgroupParent ?? 'podnet'
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/.test(this.cgroupParent)) {
       throw new InvalidArgumentError('cgroup parent', `'${this.cgroupParent}' is not a relative cgroup path`)
     }
-    if (opts.haltAt !== undefined && !(HALT_STAGES as readonly string[]).includes(opts.haltAt)) {
-      throw new InvalidArgumentError('PODNET_TEST_HALT_AT', `unknown stage '${opts.haltAt}' (one of ${HALT_STAGES.join(', ')})`)
-    }
     this.layout = detectCgroupLayout()
-    this.network = opts.network ?? new BridgePodNetwork({
-      ...(opts.stateDir !== undefined && { stateDir: opts.stateDir }), ...(opts.runDir !== undefined && { runDir: opts.runDir }),
-    })
+    this.network = opts.network ?? new BridgePodNetwork({ stateDir: this.store.root, runDir: this.store.run })
     this.ownsNetwork = opts.network === undefined
+    this.sb = {
+      store: this.store, layout: this.layout, cgroupParent: this.cgroupParent, network: this.network,
+      shmSize: opts.shmSize ?? '64m', checkpoint: opts.checkpoint ?? (() => {}),
+    }
   }
 
   private launcher(): string {
     return this.opts.launcher ?? ensureLauncher(this.store.binDir())
-  }
-
-  /** The haltAt test hook: stops this whole process (SIGSTOP) at the named stage. */
-  private checkpoint(stage: (typeof HALT_STAGES)[number]): void {
-    if (this.opts.haltAt !== stage) return
-    process.stderr.write(`${now()} podnet runtime[${process.pid}]: halting at stage '${stage}' (test hook PODNET_TEST_HALT_AT)\n`)
-    process.kill(process.pid, 'SIGSTOP')
   }
 
   /** Stops watching (timers, polling). Pods keep running: a new runtime can adopt them. */
@@ -274,101 +247,12 @@ export class PodRuntime extends EventEmitter {
       })),
     }
     const pod: PodRt = { rec, containers: new Map(spec.containers.map((c) => [c.name, { runId: 0 }])), stopping: false, tearingDown: false, queue: Promise.resolve() }
-    const sb = rec.sandbox
     await UndoStack.run(async (undo) => {
       undo.push('remove the pod directories', () => this.store.remove(name))
       this.store.create(rec)
       mkdirSync(this.store.logDir(name), { recursive: true })
       mkdirSync(this.store.exitDir(name), { recursive: true })
-
-      // Each step below is named in the record before it is taken, so whoever finds a half-made
-      // pod (a supervisor that adopts after a crash) can undo it: teardown skips what is not there.
-
-      // namespaces and the pause (an unrecorded pause is found through the pinned namespaces)
-      sb.pins = pinPaths(this.store.nsDir(name), spec.shareProcessNamespace)
-      this.store.write(rec)
-      const made = createPodNamespaces({ dir: this.store.nsDir(name), hostname: spec.hostname, sharePid: spec.shareProcessNamespace, pause })
-      pod.pause = made.pause
-      this.checkpoint('namespaces')
-      sb.pins = made.pins
-      const pauseRef = processRef(made.pause.pid!)
-      if (pauseRef) sb.pause = pauseRef
-      undo.push('stop the pause and unpin the namespaces', async () => {
-        await this.killPause(pod)
-        unpinAll(made.pins)
-      })
-      this.store.write(rec)
-
-      // loopback up (attach does it too, but a pod without a network needs it)
-      const ns = Netns.openPath(made.pins.net)
-      try {
-        const rt = Rtnl.open({ netns: ns })
-        try { rt.link.setSync('lo', { up: true }) } finally { rt.close() }
-      } finally {
-        ns.close()
-      }
-
-      // cgroups: the pod's, with the pause in pod/pause
-      const podCg = `${this.cgroupParent}/${name}`
-      if (this.layout.hierarchies.length) {
-        sb.cgroup = podCg
-        const pauseCg = new Cgroup(this.layout, `${podCg}/pause`)
-        undo.push('remove the pod cgroups', async () => {
-          for (const c of this.containerCgroups(rec)) { c.kill(); await c.remove() }
-          pauseCg.kill()
-          await pauseCg.remove()
-          Cgroup.removeIfEmpty(this.layout, podCg)
-        })
-        this.store.write(rec)
-        pauseCg.create()
-        if (made.pause.pid !== undefined) {
-          try { pauseCg.addProcess(made.pause.pid) } catch { /* it died: noticed below */ }
-        }
-        this.checkpoint('cgroups')
-      }
-
-      // /dev/shm shared by the pod's containers
-      const shm = this.store.shmDir(name)
-      mkdirSync(shm, { recursive: true })
-      sb.shm = shm
-      this.store.write(rec)
-      mount('shm', shm, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, `mode=1777,size=${this.opts.shmSize ?? '64m'}`)
-      undo.push('unmount /dev/shm', () => this.unmountShm(shm))
-
-      // network ("attached" from before the attach on: detaching what is not attached is a no-op)
-      if (spec.network !== undefined) {
-        const mappings = portMappings(spec)
-        sb.network = spec.network
-        sb.attached = true
-        this.store.write(rec)
-        try {
-          sb.ips = await this.network.attach({
-            network: spec.network, netns: made.pins.net, id: name, portMappings: mappings.map((m) => m.mapping),
-            ...(opts.hostNetns !== undefined && { hostNetns: opts.hostNetns }),
-          })
-        } catch (err) {
-          throw mapAttachError(err, mappings)
-        }
-        this.checkpoint('network')
-        undo.push('detach from the network', () => this.network.detach({ network: spec.network!, id: name, ...(opts.hostNetns !== undefined && { hostNetns: opts.hostNetns }) }))
-      }
-
-      // /etc files
-      const etc = this.store.etcDir(name)
-      mkdirSync(etc, { recursive: true })
-      sb.hostsFile = join(etc, 'hosts')
-      sb.resolvFile = join(etc, 'resolv.conf')
-      sb.hostnameFile = join(etc, 'hostname')
-      writeFileSync(sb.hostsFile, hostsFile(spec.hostname, sb.ips))
-      writeFileSync(sb.resolvFile, resolvConf(readHostResolvConf()))
-      writeFileSync(sb.hostnameFile, `${spec.hostname}\n`)
-
-      if (!isAlive(sb.pause)) throw new PodnetError(`pod '${name}': the pause process (${pause.join(' ')}) exited at once`)
-      sb.state = 'ready'
-      rec.phase = 'Running'
-      rec.startedAt = now()
-      this.store.write(rec)
-      this.checkpoint('ready')
+      pod.pause = await createSandbox(this.sb, rec, pause, undo)
     })
     this.pods.set(name, pod)
     this.watchPause(pod)
@@ -377,23 +261,6 @@ export class PodRuntime extends EventEmitter {
     })
     this.emit('change', rec)
     return rec
-  }
-
-  /** Every container's cgroup, by the path it has or will have (a launch the record missed may have made it). */
-  private containerCgroups(rec: PodRecord): Cgroup[] {
-    const sb = rec.sandbox.cgroup
-    return rec.containers.flatMap((c) => {
-      const path = c.cgroup ?? (sb !== undefined ? `${sb}/ctr-${c.name}` : undefined)
-      return path === undefined ? [] : [new Cgroup(this.layout, path)]
-    })
-  }
-
-  private unmountShm(shm: string): void {
-    try {
-      umount2(shm, MNT_DETACH)
-    } catch (err) {
-      if (!isErrno(err, 'EINVAL') && !isErrno(err, 'ENOENT')) throw err
-    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -442,13 +309,13 @@ export class PodRuntime extends EventEmitter {
       closeSync(log)
     }
     const launcherRef = child.pid !== undefined ? processRef(child.pid) : undefined
-    this.checkpoint('launch')
+    this.sb.checkpoint('launch')
     cs.runToken = runToken
     if (launcherRef) {
       // recorded before it can report: a supervisor that dies now leaves a launcher the next one adopts
       cs.launching = { launcher: launcherRef, runToken, at: now() }
       this.store.write(rec)
-      this.checkpoint('launched')
+      this.sb.checkpoint('launched')
     }
     const runId = ++crt.runId
     crt.child = child
@@ -511,29 +378,14 @@ export class PodRuntime extends EventEmitter {
     const st = crt.status ?? (crt.statusText !== undefined ? parseLaunchStatus(crt.statusText) : undefined)
     delete crt.child
     delete crt.adopted
-    const startedAt = cs.state.status === 'running' ? cs.state.startedAt : exit ? new Date(exit.startedAtMs).toISOString() : now()
-    let exitCode: number
-    let sig: number | undefined
-    let message: string | undefined
-    if (exit) {
-      exitCode = exit.exitCode
-      if (exit.signal) sig = exit.signal
-      if (exit.startError) message = exit.startError
-    } else {
-      sig = signal ? SIGNALS[signal] ?? 9 : undefined
-      exitCode = code ?? 128 + (sig ?? 9)
-      message = st && !st.ok ? st.error : 'the launcher ended without an exit record (it was killed)'
-    }
-    let reason: string
-    if (exit?.startError || (!exit && st && !st.ok)) reason = 'StartError'
-    else if (cs.cgroup !== undefined && new Cgroup(this.layout, cs.cgroup).oomKills() > (cs.oomKillsAtStart ?? 0)) reason = 'OOMKilled'
-    else reason = exitCode === 0 ? 'Completed' : 'Error'
-    const term: TerminatedState = {
-      status: 'terminated', exitCode, reason, startedAt, finishedAt: exit ? new Date(exit.finishedAtMs).toISOString() : now(),
-      ...(sig !== undefined && { signal: sig }), ...(message !== undefined && { message }),
-    }
-    const ranMs = Date.parse(term.finishedAt) - Date.parse(startedAt)
-    if (!pod.stopping && !this.closed && shouldRestart(rec.spec.restartPolicy, exitCode)) {
+    const cg = cs.cgroup !== undefined ? new Cgroup(this.layout, cs.cgroup) : undefined
+    const term = classifyExit({
+      ...(exit && { exit }), code, signal, ...(st && { status: st }), now: now(),
+      ...(cs.state.status === 'running' && { startedAt: cs.state.startedAt }),
+      ...(cg && { oomKillsAtStart: cs.oomKillsAtStart ?? 0, oomKillsNow: cg.oomKills() }),
+    })
+    const ranMs = Date.parse(term.finishedAt) - Date.parse(term.startedAt)
+    if (!pod.stopping && !this.closed && shouldRestart(rec.spec.restartPolicy, term.exitCode)) {
       const next = nextBackoff({ step: cs.backoffStep }, ranMs, this.backoff)
       cs.backoffStep = next.state.step
       cs.lastState = term
@@ -615,66 +467,15 @@ export class PodRuntime extends EventEmitter {
     }).catch((err) => { this.emit('error', err) })
   }
 
-  private async killPause(pod: PodRt): Promise<void> {
-    const ref = pod.rec.sandbox.pause
-    if (!isAlive(ref)) return
-    const signal = (sig: NodeJS.Signals): void => {
-      try {
-        process.kill(ref!.pid, sig)
-      } catch {
-        // gone
-      }
-    }
-    signal('SIGTERM')
-    for (let i = 0; i < 100 && isAlive(ref); i++) await sleep(10)
-    if (isAlive(ref)) {
-      signal('SIGKILL')
-      for (let i = 0; i < 100 && isAlive(ref); i++) await sleep(10)
-    }
-  }
-
-  /** Takes the sandbox down: pause, leftover processes, cgroups, network, /dev/shm, pins. */
+  /** Takes the sandbox down (sandbox.ts), marking the pod as tearing down meanwhile. */
   private async teardown(pod: PodRt): Promise<void> {
-    const rec = pod.rec
-    const sb = rec.sandbox
-    if (sb.state === 'stopped') return
+    if (pod.rec.sandbox.state === 'stopped') return
     pod.tearingDown = true
-    const errors: Error[] = []
-    const step = async (fn: () => unknown): Promise<void> => {
-      try { await fn() } catch (err) { errors.push(err as Error) }
+    try {
+      await teardownSandbox(this.sb, pod.rec)
+    } finally {
+      pod.tearingDown = false
     }
-    await step(() => this.killPause(pod))
-    // a pod still being created may have a pause the record does not name: whatever is in its
-    // pinned network namespace is ended (nothing else can be there yet)
-    if (sb.state === 'creating' && sb.pins) await step(() => killNamespaceMembers(sb.pins!.net))
-    if (sb.cgroup !== undefined) {
-      const pauseCg = new Cgroup(this.layout, `${sb.cgroup}/pause`)
-      for (const cg of [...this.containerCgroups(rec), pauseCg]) {
-        await step(async () => {
-          cg.kill('SIGKILL')
-          await cg.remove(3000)
-        })
-      }
-      Cgroup.removeIfEmpty(this.layout, sb.cgroup)
-    }
-    if (sb.attached && sb.network !== undefined) {
-      await step(async () => {
-        await this.network.detach({ network: sb.network!, id: rec.name, ...(sb.hostNetns !== undefined && { hostNetns: sb.hostNetns }) })
-        sb.attached = false
-      })
-    }
-    if (sb.shm) await step(() => this.unmountShm(sb.shm!))
-    if (sb.pins) await step(() => unpinAll(sb.pins!))
-    pod.tearingDown = false
-    if (errors.length) {
-      // not 'stopped': pod rm and pod gc try again
-      sb.teardownError = errors.map((e) => e.message).join('; ')
-      this.store.write(rec)
-      throw new PodnetError(`pod '${rec.name}': teardown was incomplete: ${sb.teardownError}`, { cause: new AggregateError(errors) })
-    }
-    sb.state = 'stopped'
-    delete sb.teardownError
-    this.store.write(rec)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -791,10 +592,10 @@ export class PodRuntime extends EventEmitter {
       for (const cs of rec.containers) if (cs.state.status === 'running') signalRef(cs.state.launcher, 'SIGKILL')
       await this.teardown(tmp)
     }
-    this.cleanupLeftovers(name)
+    cleanupPodMounts(this.store, name)
     if (rec?.reason === 'Lost') {
       // its live state is gone, not necessarily its processes (a cleared run dir): end by the paths podnet uses
-      await this.removeCgroupTree(`${this.cgroupParent}/${name}`)
+      await removeCgroupTree(this.layout, `${this.cgroupParent}/${name}`)
       if (rec.spec.network !== undefined) {
         try {
           await this.network.detach({ network: rec.spec.network, id: name, ...(rec.sandbox.hostNetns !== undefined && { hostNetns: rec.sandbox.hostNetns }) })
@@ -806,13 +607,6 @@ export class PodRuntime extends EventEmitter {
     Cgroup.removeIfEmpty(this.layout, `${this.cgroupParent}/${name}`)
     this.store.remove(name)
     this.emit('removed', name)
-  }
-
-  /** Unmounts whatever may still be mounted in a pod directory (pins, shm). */
-  private cleanupLeftovers(name: string): void {
-    const ns = this.store.nsDir(name)
-    unpinAll({ net: join(ns, 'net'), ipc: join(ns, 'ipc'), uts: join(ns, 'uts'), pid: join(ns, 'pid') })
-    this.unmountShm(this.store.shmDir(name))
   }
 
   // -------------------------------------------------------------------------------------------
@@ -995,118 +789,9 @@ export class PodRuntime extends EventEmitter {
   /**
    * Removes what no record accounts for: pod directories without a record (their pins and
    * /dev/shm unmounted), sandboxes of ended pods still (partly) up, and cgroups under the
-   * parent that belong to no pod (their processes killed).
+   * parent that belong to no pod (their processes killed). See gc.ts.
    */
-  async gc(): Promise<GcReport> {
-    const report: GcReport = { removedPods: [], tornDown: [], removedCgroups: [], errors: [] }
-    const names = new Set(this.store.names())
-    for (const name of names) {
-      try {
-        const rec = this.store.read(name)
-        if (!rec) {
-          this.cleanupLeftovers(name)
-          await this.removeCgroupTree(`${this.cgroupParent}/${name}`)
-          this.store.remove(name)
-          report.removedPods.push(name)
-          continue
-        }
-        if (!this.pods.has(name) && !isActive(rec) && rec.sandbox.state !== 'stopped') {
-          const tmp: PodRt = { rec, containers: new Map(), stopping: true, tearingDown: false, queue: Promise.resolve() }
-          await this.teardown(tmp)
-          report.tornDown.push(name)
-        }
-      } catch (err) {
-        report.errors.push(`pod ${name}: ${(err as Error).message}`)
-      }
-    }
-    // cgroups of unknown pods
-    const h = this.layout.hierarchies[0]
-    if (h) {
-      const { readdirSync, statSync } = await import('node:fs')
-      let entries: string[] = []
-      try {
-        entries = readdirSync(join(h.mount, this.cgroupParent)).filter((e) => statSync(join(h.mount, this.cgroupParent, e)).isDirectory())
-      } catch {
-        entries = []
-      }
-      for (const e of entries) {
-        const owner = names.has(e) ? this.store.read(e) : undefined
-        if (owner && owner.reason !== 'Lost') continue // a Lost pod's processes have nobody
-        try {
-          await this.removeCgroupTree(`${this.cgroupParent}/${e}`)
-          report.removedCgroups.push(`${this.cgroupParent}/${e}`)
-        } catch (err) {
-          report.errors.push(`cgroup ${this.cgroupParent}/${e}: ${(err as Error).message}`)
-        }
-      }
-    }
-    return report
+  gc(): Promise<GcReport> {
+    return collectPodGarbage(this.sb, new Set(this.pods.keys()))
   }
-
-  /** Kills and removes a pod's cgroup directory and its children, in every hierarchy. */
-  private async removeCgroupTree(path: string): Promise<void> {
-    const { readdirSync, statSync } = await import('node:fs')
-    const h = this.layout.hierarchies[0]
-    if (!h) return
-    let children: string[] = []
-    try {
-      children = readdirSync(join(h.mount, path)).filter((e) => statSync(join(h.mount, path, e)).isDirectory())
-    } catch {
-      return
-    }
-    for (const c of children) {
-      const cg = new Cgroup(this.layout, `${path}/${c}`)
-      cg.kill('SIGKILL')
-      try { await cg.remove(3000) } catch { /* reported by a later gc */ }
-    }
-    new Cgroup(this.layout, path).kill('SIGKILL')
-    Cgroup.removeIfEmpty(this.layout, path)
-  }
-}
-
-function signalRef(ref: ProcessRef, sig: NodeJS.Signals): void {
-  if (!isAlive(ref)) return
-  try {
-    process.kill(ref.pid, sig)
-  } catch {
-    // gone
-  }
-}
-
-interface FieldMapping {
-  mapping: PortMapping
-  field: string
-}
-
-/** The pod's published ports as bridge port mappings, with the manifest field of each. */
-export function portMappings(spec: PodSpec): FieldMapping[] {
-  const out: FieldMapping[] = []
-  spec.containers.forEach((c, i) => c.ports.forEach((p, j) => {
-    if (p.hostPort === undefined) return
-    const mapping: PortMapping = { hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol }
-    if (p.hostIp !== undefined) mapping.hostIp = p.hostIp
-    out.push({ mapping, field: `spec.containers[${i}].ports[${j}].hostPort` })
-  }))
-  return out
-}
-
-/** A taken host port becomes an error naming the manifest field. */
-function mapAttachError(err: unknown, mappings: FieldMapping[]): unknown {
-  if (err instanceof ExistsError && err.kind === 'host port') {
-    const m = /(\d+)\/(tcp|udp)$/.exec(err.objectName)
-    const hit = m ? mappings.find((x) => x.mapping.hostPort === Number(m[1]) && x.mapping.protocol === m[2]) : undefined
-    return new InvalidArgumentError(hit?.field ?? 'spec.containers[].ports[].hostPort', `${err.objectName.toUpperCase().replace(/\/(TCP|UDP)$/, (s) => s)} is already taken: ${err.message}`)
-  }
-  return err
-}
-
-/** SIGKILLs every process in the network namespace pinned at `pin` and waits (up to 3 s) until they are gone. */
-async function killNamespaceMembers(pin: string): Promise<void> {
-  const inode = pinnedInode(pin)
-  if (inode === undefined) return
-  const refs = processesInNamespace('net', inode).map((pid) => processRef(pid)).filter((r): r is ProcessRef => r !== undefined)
-  for (const r of refs) signalRef(r, 'SIGKILL')
-  for (let i = 0; i < 300 && refs.some((r) => isAlive(r)); i++) await sleep(10)
-  const left = refs.filter((r) => isAlive(r))
-  if (left.length) throw new PodnetError(`processes ${left.map((r) => r.pid).join(', ')} in ${pin} survived SIGKILL`)
 }

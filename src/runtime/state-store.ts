@@ -22,25 +22,14 @@
  * Reading a pod: status.json when it exists, else pod.json. A pod.json that is still active
  * without a status.json lost its live state (the machine rebooted, or the run directory was
  * cleared): it reads as Failed, reason Lost, its containers ContainerStatusUnknown (exit 137,
- * as kubelet reports a container it cannot find). Files are written atomically (temporary file
- * + rename), by the supervisor only.
+ * as kubelet reports a container it cannot find). Records are written atomically and durably
+ * (src/state/files.ts), by the supervisor only.
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { DamagedRecordError } from '../errors.js'
+import { listDir, readJson as readRecord, resolveDirs, writeJsonAtomic, type DirOptions } from '../state/index.js'
 import { isActive, type PodRecord } from './types.js'
-
-export const defaultStateDir = (): string => process.env.PODNET_STATE_DIR ?? '/var/lib/podnet'
-
-/**
- * The run directory for these settings, by `podnet network`'s rule: the one given, else
- * $PODNET_RUN_DIR, else <state dir>/run when a state dir was chosen, else /run/podnet.
- */
-export function runDirFor(opts: { stateDir?: string; runDir?: string }, env: NodeJS.ProcessEnv = process.env): string {
-  if (opts.runDir) return opts.runDir
-  if (env.PODNET_RUN_DIR) return env.PODNET_RUN_DIR
-  const state = opts.stateDir ?? env.PODNET_STATE_DIR
-  return state ? join(state, 'run') : '/run/podnet'
-}
 
 /** What a pod whose live state is gone reads as. */
 export function lostRecord(rec: PodRecord, runDir: string): PodRecord {
@@ -62,9 +51,11 @@ export class PodStore {
   readonly root: string
   readonly run: string
 
-  constructor(root = defaultStateDir(), run?: string) {
-    this.root = root
-    this.run = runDirFor({ stateDir: root, ...(run !== undefined && { runDir: run }) })
+  /** The directories by podnet's one rule (src/state/dirs.ts): the run dir defaults to <stateDir>/run when stateDir is given. */
+  constructor(dirs: DirOptions = {}) {
+    const d = resolveDirs(dirs)
+    this.root = d.stateDir
+    this.run = d.runDir
   }
 
   podsDir(): string { return join(this.root, 'pods') }
@@ -145,27 +136,14 @@ export class PodStore {
   }
 }
 
+/** A pod record; undefined when missing or damaged (a damaged live record reads as the persistent one). */
 function readJson(path: string): PodRecord | undefined {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as PodRecord
+    return readRecord<PodRecord>(path)
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR' || err instanceof SyntaxError) return undefined
+    if (err instanceof DamagedRecordError) return undefined
     throw err
   }
 }
 
-function writeAtomic(path: string, rec: PodRecord): void {
-  const tmp = `${path}.tmp`
-  writeFileSync(tmp, `${JSON.stringify(rec, null, 2)}\n`)
-  renameSync(tmp, path)
-}
-
-function listDir(dir: string): string[] {
-  try {
-    return readdirSync(dir)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw err
-  }
-}
+const writeAtomic = (path: string, rec: PodRecord): void => writeJsonAtomic(path, rec)

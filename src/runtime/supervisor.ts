@@ -11,12 +11,13 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
-import { PodnetError, isErrno } from '../errors.js'
+import { InvalidArgumentError, PodnetError, isErrno } from '../errors.js'
 import { LOCK_EX, LOCK_NB, O_CLOEXEC, O_CREAT, O_RDWR } from '../sys/constants.js'
 import { close, flock, open } from '../sys/syscall.js'
 import { errorToWire, type PingResult, type RunManifestResult, type SupervisorRequest } from './client.js'
 import { parseManifest } from './manifest-yaml.js'
 import { PodRuntime, type RuntimeOptions } from './pod-runtime.js'
+import { HALT_STAGES, type HaltStage } from './sandbox.js'
 import { rssBytes } from './proc.js'
 import { PodStore } from './state-store.js'
 
@@ -46,8 +47,25 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Sup
   if (env.PODNET_RUN_DIR) o.runDir = env.PODNET_RUN_DIR
   const idle = num('PODNET_SUPERVISOR_IDLE_MS')
   if (idle !== undefined) o.idleExitMs = idle
-  if (env.PODNET_TEST_HALT_AT) o.haltAt = env.PODNET_TEST_HALT_AT // test hook: see HALT_STAGES
+  if (env.PODNET_TEST_HALT_AT) o.checkpoint = haltCheckpoint(env.PODNET_TEST_HALT_AT)
+  if (env.PODNET_LAUNCHER) o.launcher = env.PODNET_LAUNCHER
+  if (env.PODNET_PAUSE) o.pause = env.PODNET_PAUSE.split(' ').filter(Boolean)
   return o
+}
+
+/**
+ * The test hook PODNET_TEST_HALT_AT=STAGE as a runtime checkpoint: at that stage of creating a
+ * pod the supervisor stops itself with SIGSTOP, so a test can SIGKILL it exactly there (HALT_STAGES).
+ */
+export function haltCheckpoint(stage: string): (at: HaltStage) => void {
+  if (!(HALT_STAGES as readonly string[]).includes(stage)) {
+    throw new InvalidArgumentError('PODNET_TEST_HALT_AT', `unknown stage '${stage}' (one of ${HALT_STAGES.join(', ')})`)
+  }
+  return (at) => {
+    if (at !== stage) return
+    process.stderr.write(`${new Date().toISOString()} podnet runtime[${process.pid}]: halting at stage '${stage}' (test hook PODNET_TEST_HALT_AT)\n`)
+    process.kill(process.pid, 'SIGSTOP')
+  }
 }
 
 /** A running supervisor (in this process). */
@@ -75,7 +93,7 @@ export class Supervisor {
    * listens. Returns undefined when another supervisor holds the lock.
    */
   static async start(opts: SupervisorOptions = {}): Promise<Supervisor | undefined> {
-    const store = new PodStore(opts.stateDir)
+    const store = new PodStore({ ...(opts.stateDir !== undefined && { stateDir: opts.stateDir }), ...(opts.runDir !== undefined && { runDir: opts.runDir }) })
     mkdirSync(store.root, { recursive: true, mode: 0o700 })
     const lockFd = open(store.lockPath(), O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     try {

@@ -24,8 +24,8 @@ const client = (): Promise<typeof import('../../runtime/client.js')> => import('
 const records = (): Promise<typeof import('../../runtime/types.js')> => import('../../runtime/types.js')
 
 async function storeOf(o: Global): Promise<PodStore> {
-  const { PodStore, defaultStateDir, runDirFor } = await import('../../runtime/state-store.js')
-  return new PodStore(o.stateDir ?? defaultStateDir(), runDirFor({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }))
+  const [{ PodStore }, { dirsFromEnv }] = await Promise.all([import('../../runtime/state-store.js'), import('../../state/dirs.js')])
+  return new PodStore(dirsFromEnv({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }))
 }
 
 async function readPod(o: Global, name: string): Promise<PodRecord> {
@@ -326,7 +326,7 @@ export function registerPod(program: Command): void {
       if (st.status !== 'running' || !isAlive(st.launcher)) throw new PodnetError(`container '${cs.name}' of pod '${name}' is not running (${st.status === 'running' ? 'ended' : st.status}${st.status !== 'running' ? `: ${st.reason}` : ''})`)
       const spec = rec.spec.containers.find((c) => c.name === cs.name)!
       const store = await storeOf(o)
-      const launcher = ensureLauncher(store.binDir())
+      const launcher = process.env.PODNET_LAUNCHER || ensureLauncher(store.binDir())
       const cgroupProcs = cs.cgroup !== undefined ? new Cgroup(detectCgroupLayout(), cs.cgroup).procsFiles() : []
       const child = spawn(launcher, execArgs({
         target: st.pid, cgroupProcs, env: containerEnv(rec.spec.hostname, spec.env), argv,

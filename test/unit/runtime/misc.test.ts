@@ -4,12 +4,17 @@ import { cfsQuotaUs, parseCgroupLayout } from '../../../src/runtime/cgroups/inde
 import { hostsFile, resolvConf } from '../../../src/runtime/etc-files.js'
 import { classify } from '../../../src/runtime/ns-table.js'
 import { podExitStatus, type ContainerStatus, type PodRecord } from '../../../src/runtime/types.js'
-import { PodStore, runDirFor } from '../../../src/runtime/state-store.js'
-import { HALT_STAGES, PodRuntime } from '../../../src/runtime/pod-runtime.js'
+import { PodStore } from '../../../src/runtime/state-store.js'
+import { dirsFromEnv, resolveDirs, type DirOptions } from '../../../src/state/index.js'
+
+import { HALT_STAGES } from '../../../src/runtime/pod-runtime.js'
 import { runtimeOptionsFromEnv } from '../../../src/runtime/supervisor.js'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
+/** The run dir for explicit options and an environment, as the CLI resolves it (flags over variables, then the one rule). */
+const runDirFor = (o: DirOptions, env: NodeJS.ProcessEnv): string => resolveDirs(dirsFromEnv(o, env)).runDir
 
 const HYBRID = `
 25 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
@@ -105,11 +110,11 @@ describe('runtime/PodStore: persistent and volatile records', () => {
     assert.equal(runDirFor({ stateDir: '/s', runDir: '/r' }, {}), '/r')
     assert.equal(runDirFor({ stateDir: '/s' }, { PODNET_RUN_DIR: '/e' }), '/e')
     assert.equal(runDirFor({}, {}), '/run/podnet')
-    assert.equal(new PodStore(join(dir, 'state'), join(dir, 'run')).statusPath('x'), join(dir, 'run', 'pods', 'x', 'status.json'))
+    assert.equal(new PodStore({ stateDir: join(dir, 'state'), runDir: join(dir, 'run') }).statusPath('x'), join(dir, 'run', 'pods', 'x', 'status.json'))
   })
 
   it('active: the live record in the run dir; ended: the final one in the state dir and no live one', () => {
-    const s = new PodStore(join(dir, 'state'), join(dir, 'run'))
+    const s = new PodStore({ stateDir: join(dir, 'state'), runDir: join(dir, 'run') })
     assert.ok(s.claim('p'))
     assert.ok(!s.claim('p'))
     s.create(rec('Pending'))
@@ -124,7 +129,7 @@ describe('runtime/PodStore: persistent and volatile records', () => {
   })
 
   it('an active pod whose live record is gone (reboot, cleared run dir) reads as Failed, Lost; its containers ContainerStatusUnknown', () => {
-    const s = new PodStore(join(dir, 'state'), join(dir, 'run'))
+    const s = new PodStore({ stateDir: join(dir, 'state'), runDir: join(dir, 'run') })
     s.claim('p')
     s.create(rec('Running'))
     rmSync(join(dir, 'run'), { recursive: true })
@@ -138,9 +143,12 @@ describe('runtime/PodStore: persistent and volatile records', () => {
 
 describe('runtime/the PODNET_TEST_HALT_AT hook', () => {
   it('reaches a supervisor\'s runtime options; an unknown stage is refused, naming the stages', () => {
-    assert.equal(runtimeOptionsFromEnv({ PODNET_TEST_HALT_AT: 'network' }).haltAt, 'network')
-    assert.equal(runtimeOptionsFromEnv({}).haltAt, undefined)
+    assert.equal(typeof runtimeOptionsFromEnv({ PODNET_TEST_HALT_AT: 'network' }).checkpoint, 'function')
+    assert.equal(runtimeOptionsFromEnv({}).checkpoint, undefined)
     assert.deepEqual([...HALT_STAGES], ['namespaces', 'cgroups', 'network', 'ready', 'launch', 'launched'])
-    assert.throws(() => new PodRuntime({ stateDir: '/nonexistent', haltAt: 'nope' }), /PODNET_TEST_HALT_AT: unknown stage 'nope' \(one of namespaces, cgroups/)
+    assert.throws(() => runtimeOptionsFromEnv({ PODNET_TEST_HALT_AT: 'nope' }), /PODNET_TEST_HALT_AT: unknown stage 'nope' \(one of namespaces, cgroups/)
+    // the checkpoint stops the process only at its own stage (other stages pass through)
+    const cp = runtimeOptionsFromEnv({ PODNET_TEST_HALT_AT: 'network' }).checkpoint!
+    for (const stage of HALT_STAGES) if (stage !== 'network') cp(stage)
   })
 })

@@ -13,71 +13,32 @@
  *         live launchers are watched by polling, the exit records of those that ended are
  *         read, back-offs are re-armed, half-made sandboxes are torn down.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync } from 'node:fs'
 import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError } from '../errors.js'
 import { UndoStack } from '../bridge/undo.js'
 import { Cgroup, detectCgroupLayout, type CgroupLayout } from './cgroups/index.js'
 import { classifyExit } from './exit-classifier.js'
 import { cleanupPodMounts, collectPodGarbage, removeCgroupTree, type GcReport } from './gc.js'
-import { containerEnv, ensureLauncher, parseLaunchStatus, runArgs, takeExitRecord, type LaunchSpec, type LaunchStatus } from './launcher.js'
+import { containerLaunchSpec, spawnLauncher } from './container.js'
+import { ensureLauncher, parseLaunchStatus, takeExitRecord, type LaunchStatus } from './launcher.js'
 import { checkRootfs, validatePodName, type ContainerSpec, type PodSpec } from './manifest.js'
 import { BridgePodNetwork, type PodNetwork } from './network.js'
 import { pauseCommand } from './pause.js'
 import { childPids, isAlive, processRef, type ProcessRef } from './proc.js'
-import { KUBERNETES_BACKOFF, finalPhase, nextBackoff, shouldRestart, type BackoffOptions } from './restart-policy.js'
-import { createSandbox, signalRef, teardownSandbox, type HaltStage, type SandboxDeps } from './sandbox.js'
+import { KUBERNETES_BACKOFF, finalPhase, formatDuration, nextBackoff, shouldRestart, type BackoffOptions } from './restart-policy.js'
+import { abandonSandbox, createSandbox, killCgroupProcesses, signalRef, teardownSandbox, type SandboxDeps } from './sandbox.js'
+import type { RunOptions, RuntimeOptions, StopOptions } from './options.js'
 import { PodStore } from './state-store.js'
 import { isActive, type ContainerStatus, type PodPhase, type PodRecord, type TerminatedState } from './types.js'
 
 export { HALT_STAGES, type HaltStage } from './sandbox.js'
 export type { GcReport } from './gc.js'
 
-export interface RuntimeOptions {
-  /** Persistent state (records as created and final, logs, the supervisor's socket); default /var/lib/podnet. */
-  stateDir?: string
-  /**
-   * The run directory: the bridge layer's volatile state (attachments, IPAM, ports) and the
-   * pods' (live records, pins, /dev/shm, /etc files, exit records; see state-store.ts).
-   * Default by podnet's one rule (src/state/dirs.ts): <stateDir>/run when a state dir is given,
-   * else /run/podnet.
-   */
-  runDir?: string
-  /** CrashLoopBackOff timing (default Kubernetes': 10 s doubling to 5 min, reset after 10 min). */
-  backoff?: Partial<BackoffOptions>
-  /** cgroup directory under each hierarchy's root that holds podnet's pods (default "podnet"). */
-  cgroupParent?: string
-  /** Pause argv (default catatonit -P). */
-  pause?: string[]
-  /** Launcher binary (default: built from source on first use). */
-  launcher?: string
-  /** Pod networking (default: podnet's bridge networks in the same state dir). */
-  network?: PodNetwork
-  /** How often adopted processes are checked (ms, default 250). */
-  pollMs?: number
-  /** Size of each pod's /dev/shm tmpfs (default 64m). */
-  shmSize?: string
-  /**
-   * Called right after each step of creating a pod, before the record names its result (see
-   * HALT_STAGES). Tests stop the process there to kill it at the worst moment; a supervisor
-   * builds this from PODNET_TEST_HALT_AT (supervisor.ts, haltCheckpoint).
-   */
-  checkpoint?: (stage: HaltStage) => void
-}
-
-export interface RunOptions {
-  /** The named namespace that plays the host for the pod's network (default: this process's). */
-  hostNetns?: string
-}
-
-export interface StopOptions {
-  /** Overrides the pod's terminationGracePeriodSeconds. */
-  gracePeriodSeconds?: number
-}
+export type { RunOptions, RuntimeOptions, StopOptions } from './options.js'
 
 interface ContainerRt {
   /** Which run of the container the fields below belong to. */
@@ -113,12 +74,6 @@ interface PodRt {
 
 const now = (): string => new Date().toISOString()
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
-function fmtDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`
-  const s = ms / 1000
-  return s < 60 ? `${Math.round(s * 10) / 10}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`
-}
 
 /** Runs pods; emits 'change' (PodRecord) whenever a record changes. */
 export class PodRuntime extends EventEmitter {
@@ -282,32 +237,9 @@ export class PodRuntime extends EventEmitter {
       }
       cs.oomKillsAtStart = cg.oomKills()
     }
-    const spec = rec.spec
-    const launch: LaunchSpec = {
-      ns: { net: sb.pins.net, ipc: sb.pins.ipc, ...(spec.shareUts && { uts: sb.pins.uts }), ...(sb.pins.pid !== undefined && { pid: sb.pins.pid }) },
-      newPid: !spec.shareProcessNamespace,
-      ...(!spec.shareUts && { newUts: spec.hostname }),
-      rootfs: c.rootfs,
-      binds: [
-        { src: sb.hostsFile!, dst: '/etc/hosts' },
-        { src: sb.resolvFile!, dst: '/etc/resolv.conf' },
-        { src: sb.hostnameFile!, dst: '/etc/hostname' },
-      ],
-      ...(sb.shm !== undefined && { shm: sb.shm }),
-      cgroupProcs: cg ? cg.procsFiles() : [],
-      ...(c.workingDir !== undefined && { cwd: c.workingDir }),
-      env: containerEnv(spec.hostname, c.env),
-      exitFile: this.store.exitPath(rec.name, c.name, runToken),
-      argv: c.argv,
-    }
-    this.removeExitRecords(rec.name, c.name)
-    const log = openSync(cs.logPath, 'a', 0o640)
-    let child: ChildProcess
-    try {
-      child = spawn(this.launcher(), runArgs(launch), { detached: true, stdio: ['ignore', log, log, 'pipe'] })
-    } finally {
-      closeSync(log)
-    }
+    const launch = containerLaunchSpec(rec, c, { cgroupProcs: cg ? cg.procsFiles() : [], exitFile: this.store.exitPath(rec.name, c.name, runToken) })
+    this.store.clearExitRecords(rec.name, c.name)
+    const child = spawnLauncher(this.launcher(), launch, cs.logPath)
     const launcherRef = child.pid !== undefined ? processRef(child.pid) : undefined
     this.sb.checkpoint('launch')
     cs.runToken = runToken
@@ -351,17 +283,6 @@ export class PodRuntime extends EventEmitter {
     }
   }
 
-  /** Removes a container's exit records of earlier runs (an abandoned run may write one late). */
-  private removeExitRecords(pod: string, container: string): void {
-    let names: string[]
-    try {
-      names = readdirSync(this.store.exitDir(pod))
-    } catch {
-      return
-    }
-    for (const n of names) if (n === container || n.startsWith(`${container}.`)) rmSync(join(this.store.exitDir(pod), n), { force: true })
-  }
-
   /**
    * Records the end of a container's run (synchronous, once per run): exit code and reason,
    * then restart policy and back-off; queues the pod-completion check.
@@ -392,7 +313,7 @@ export class PodRuntime extends EventEmitter {
       const restartAt = new Date(Date.now() + next.delayMs).toISOString()
       cs.state = {
         status: 'waiting', reason: 'CrashLoopBackOff', restartAt,
-        message: `back-off ${fmtDuration(next.delayMs)} restarting failed container=${name} pod=${rec.name}`,
+        message: `back-off ${formatDuration(next.delayMs)} restarting failed container=${name} pod=${rec.name}`,
       }
       this.armRestart(pod, spec, next.delayMs)
     } else {
@@ -623,7 +544,11 @@ export class PodRuntime extends EventEmitter {
       if (this.pods.has(rec.name)) continue
       if (rec.sandbox.state === 'creating') {
         try {
-          await this.abandonCreation(rec)
+          try {
+            await abandonSandbox(this.sb, rec)
+          } finally {
+            this.emit('change', rec)
+          }
         } catch (err) {
           this.emit('error', err)
         }
@@ -662,31 +587,6 @@ export class PodRuntime extends EventEmitter {
     crt.exited = new Promise<void>((r) => { crt.markExited = r })
   }
 
-  /**
-   * A pod that was still being created when its supervisor died: everything its record names
-   * is undone (its record names each step before it is taken), whatever sits in its network
-   * namespace is killed, and it ends as Failed, SetupInterrupted. The record stays until pod rm.
-   */
-  private async abandonCreation(rec: PodRecord): Promise<void> {
-    const tmp: PodRt = { rec, containers: new Map(), stopping: true, tearingDown: false, queue: Promise.resolve() }
-    let failed: unknown
-    try {
-      await this.teardown(tmp)
-    } catch (err) {
-      failed = err
-    }
-    rec.phase = 'Failed'
-    rec.reason = 'SetupInterrupted'
-    rec.message = 'the supervisor ended while the pod was being created'
-    rec.finishedAt = now()
-    for (const cs of rec.containers) {
-      if (cs.state.status === 'waiting') cs.state = { status: 'terminated', exitCode: 0, reason: 'NotStarted', startedAt: rec.finishedAt, finishedAt: rec.finishedAt }
-    }
-    this.store.write(rec)
-    this.emit('change', rec)
-    if (failed !== undefined) throw failed
-  }
-
   /** Takes over one active pod: runs its supervisor's predecessor started or left to start. */
   private async adoptPod(pod: PodRt): Promise<void> {
     const rec = pod.rec
@@ -709,7 +609,7 @@ export class PodRuntime extends EventEmitter {
           if (!isAlive(st.launcher)) this.onContainerExit(pod, cs.name, crt.runId, null, null)
         } else if (st.status === 'waiting' && !crt.adopted && !crt.exitHandled) {
           // a launch the record never saw may have left processes in the container's cgroup
-          await this.killStrays(rec, cs.name)
+          if (rec.sandbox.cgroup !== undefined) await killCgroupProcesses(new Cgroup(this.layout, `${rec.sandbox.cgroup}/ctr-${cs.name}`))
           if (st.reason === 'CrashLoopBackOff' && st.restartAt) this.armRestart(pod, spec, Date.parse(st.restartAt) - Date.now())
           else {
             await this.startContainer(pod, spec)
@@ -749,16 +649,6 @@ export class PodRuntime extends EventEmitter {
     }
     this.watchAdopted(crt, l.launcher)
     this.onContainerExit(pod, cs.name, crt.runId, null, null)
-  }
-
-  /** SIGKILLs whatever is in a container's cgroup and waits (up to 3 s) until it is empty. */
-  private async killStrays(rec: PodRecord, container: string): Promise<void> {
-    if (rec.sandbox.cgroup === undefined) return
-    const cg = new Cgroup(this.layout, `${rec.sandbox.cgroup}/ctr-${container}`)
-    for (let i = 0; i < 300 && cg.pids().length; i++) {
-      cg.kill('SIGKILL')
-      await sleep(10)
-    }
   }
 
   /** Polls adopted launchers and pauses (no ChildProcess to tell us they ended). */

@@ -45,3 +45,10 @@ export function nextBackoff(state: BackoffState, ranMs: number, opts: BackoffOpt
 export function finalPhase(exitCodes: readonly number[]): 'Succeeded' | 'Failed' {
   return exitCodes.every((c) => c === 0) ? 'Succeeded' : 'Failed'
 }
+
+/** A back-off delay as Kubernetes prints it in its messages: 800ms, 10s, 2m30s. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`
+  const s = ms / 1000
+  return s < 60 ? `${Math.round(s * 10) / 10}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`
+}

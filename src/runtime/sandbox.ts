@@ -189,6 +189,38 @@ export async function teardownSandbox(deps: SandboxDeps, rec: PodRecord): Promis
   deps.store.write(rec)
 }
 
+/**
+ * A pod that was still being created when its supervisor died: everything its record names is
+ * undone (the record names each step before it is taken), whatever sits in its network
+ * namespace is killed, and it ends as Failed, SetupInterrupted. The record stays until pod rm.
+ * An incomplete teardown is recorded and thrown after the record is written.
+ */
+export async function abandonSandbox(deps: SandboxDeps, rec: PodRecord): Promise<void> {
+  let failed: unknown
+  try {
+    await teardownSandbox(deps, rec)
+  } catch (err) {
+    failed = err
+  }
+  rec.phase = 'Failed'
+  rec.reason = 'SetupInterrupted'
+  rec.message = 'the supervisor ended while the pod was being created'
+  rec.finishedAt = new Date().toISOString()
+  for (const cs of rec.containers) {
+    if (cs.state.status === 'waiting') cs.state = { status: 'terminated', exitCode: 0, reason: 'NotStarted', startedAt: rec.finishedAt, finishedAt: rec.finishedAt }
+  }
+  deps.store.write(rec)
+  if (failed !== undefined) throw failed
+}
+
+/** SIGKILLs whatever is in a cgroup and waits (up to 3 s) until it is empty (a launch the record never saw). */
+export async function killCgroupProcesses(cg: Cgroup): Promise<void> {
+  for (let i = 0; i < 300 && cg.pids().length; i++) {
+    cg.kill('SIGKILL')
+    await sleep(10)
+  }
+}
+
 /** Every container's cgroup, by the path it has or will have (a launch the record missed may have made it). */
 export function containerCgroups(layout: CgroupLayout, rec: PodRecord): Cgroup[] {
   const sb = rec.sandbox.cgroup

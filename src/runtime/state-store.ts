@@ -117,6 +117,13 @@ export class PodStore {
     rmSync(this.statusPath(rec.name), { force: true })
   }
 
+  /** Removes a container's exit records of earlier runs (an abandoned run may write one late). */
+  clearExitRecords(name: string, container: string): void {
+    for (const n of listDir(this.exitDir(name))) {
+      if (n === container || n.startsWith(`${container}.`)) rmSync(join(this.exitDir(name), n), { force: true })
+    }
+  }
+
   /** Removes both directories of a pod (unmount what is mounted in it first). */
   remove(name: string): void {
     rmSync(this.runPodDir(name), { recursive: true, force: true })

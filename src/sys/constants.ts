@@ -60,9 +60,6 @@ export const LOCK_EX = 2
 export const LOCK_NB = 4
 export const LOCK_UN = 8
 
-// <asm/unistd_64.h> (x86_64)
-export const SYS_pidfd_send_signal = 424
-export const SYS_pidfd_open = 434
 
 // <signal.h>
 export const SIGKILL = 9

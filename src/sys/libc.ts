@@ -14,7 +14,6 @@ export const raw = {
   sendto: libc.func('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)'),
   recvfrom: libc.func('intptr_t recvfrom(int fd, void *buf, size_t len, int flags, void *addr, void *addrlen)'),
   setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),
-  getsockopt: libc.func('int getsockopt(int fd, int level, int name, void *val, _Inout_ uint32_t *len)'),
   open: libc.func('int open(const char *path, int flags, uint32_t mode)'),
   close: libc.func('int close(int fd)'),
   setns: libc.func('int setns(int fd, int nstype)'),
@@ -23,10 +22,6 @@ export const raw = {
   umount2: libc.func('int umount2(const char *target, int flags)'),
   flock: libc.func('int flock(int fd, int op)'),
   sethostname: libc.func('int sethostname(const char *name, size_t len)'),
-  kill: libc.func('int kill(int pid, int sig)'),
-  gettid: libc.func('int gettid()'),
-  // variadic: call as raw.syscall(nr, 'int', a, 'unsigned int', b, ...)
-  syscall: libc.func('long syscall(long number, ...)'),
 }
 
 /** errno of the last call made on this thread, read right after the koffi call. */

@@ -1,7 +1,7 @@
 /** Checked libc calls: each throws SyscallError (syscall, errno, errnoName, path) on failure. */
 import { PodnetError, SyscallError } from '../errors.js'
 import { raw, lastErrno } from './libc.js'
-import { AF_NETLINK, LOCK_NB, MS_BIND, SYS_pidfd_open, SYS_pidfd_send_signal } from './constants.js'
+import { AF_NETLINK, LOCK_NB } from './constants.js'
 
 const EWOULDBLOCK = 11
 
@@ -92,12 +92,6 @@ export function setsockoptBuf(fd: number, level: number, name: number, value: Bu
   check(raw.setsockopt(fd, level, name, value, value.length), 'setsockopt')
 }
 
-export function getsockoptInt(fd: number, level: number, name: number): number {
-  const b = Buffer.alloc(4)
-  check(raw.getsockopt(fd, level, name, b, [4]), 'getsockopt')
-  return b.readInt32LE(0)
-}
-
 export function open(path: string, flags: number, mode = 0): number {
   return check(raw.open(path, flags, mode), 'open', path)
 }
@@ -118,10 +112,6 @@ export function unshare(flags: number): void {
 
 export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null = null): void {
   check(raw.mount(source, target, fstype, flags, data), 'mount', target)
-}
-
-export function bindMount(source: string, target: string): void {
-  mount(source, target, 'none', MS_BIND)
 }
 
 export function umount2(target: string, flags: number): void {
@@ -169,23 +159,4 @@ export function flockOnWorker(fd: number, op: number, path?: string): Promise<vo
 
 export function sethostname(name: string): void {
   check(raw.sethostname(name, Buffer.byteLength(name)), 'sethostname', name)
-}
-
-export function gettid(): number {
-  return raw.gettid()
-}
-
-/** A pidfd for a process: signals sent through it can never reach a process that reused the pid. */
-export function pidfdOpen(pid: number): number {
-  return check(raw.syscall(SYS_pidfd_open, 'int', pid, 'unsigned int', 0), 'pidfd_open', String(pid))
-}
-
-/** Sends sig to the process behind a pidfd. */
-export function pidfdSendSignal(pidfd: number, sig: number): void {
-  check(raw.syscall(SYS_pidfd_send_signal, 'int', pidfd, 'int', sig, 'void *', null, 'unsigned int', 0), 'pidfd_send_signal')
-}
-
-/** kill(2). */
-export function kill(pid: number, sig: number): void {
-  check(raw.kill(pid, sig), 'kill', String(pid))
 }

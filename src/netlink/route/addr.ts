@@ -1,5 +1,5 @@
 /** IPv4 and IPv6 addresses. Every method names the equivalent iproute2 command. */
-import { ExistsError, InvalidArgumentError, NotFoundError, isErrno } from '../../errors.js'
+import { DecodeError, ExistsError, InvalidArgumentError, NotFoundError, isErrno } from '../../errors.js'
 import { AF_INET, AF_INET6, AF_UNSPEC } from '../../sys/constants.js'
 import type { AttrValues, MessageSchema, StructValues } from '../core/schema.js'
 import { decodeMessageBody, encodeMessageBody } from '../core/schema.js'
@@ -69,10 +69,15 @@ export function decodeAddress(m: NlMessage): Address {
   } as Address
   for (let p = o + ifaddrmsg.size; p + 4 <= m.end;) {
     const len = buf.readUInt16LE(p)
-    if (len < 4 || p + len > m.end) break // malformed: the lazy full decode reports it
-    const d = p + 4
+    const type = buf.readUInt16LE(p + 2) & 0x3fff
     const n = len - 4
-    switch (buf.readUInt16LE(p + 2) & 0x3fff) {
+    if (len < 4 || p + len > m.end || ((type === IFA_ADDRESS || type === IFA_LOCAL || type === IFA_BROADCAST) && n !== 4 && n !== 16)) {
+      // malformed: the table decode names the attribute and offset (a DecodeError, as on every path)
+      decodeMessageBody(NEWADDR, buf, m.off, m.end)
+      throw new DecodeError(NEWADDR.attrs.name, '', p - m.off, `attribute length ${len} does not fit`)
+    }
+    const d = p + 4
+    switch (type) {
       case IFA_ADDRESS: address = bytesToIp(buf.subarray(d, d + n)); break
       case IFA_LOCAL: local = bytesToIp(buf.subarray(d, d + n)); break
       case IFA_BROADCAST: a.broadcast = bytesToIp(buf.subarray(d, d + n)); break

@@ -58,11 +58,3 @@ export function oomKillCount(version: 1 | 2, dir: string): number {
   }
 }
 
-/** Bytes of memory the cgroup uses now. */
-export function memoryUsage(version: 1 | 2, dir: string): number | undefined {
-  try {
-    return Number(readFileSync(join(dir, version === 1 ? 'memory.usage_in_bytes' : 'memory.current'), 'utf8').trim())
-  } catch {
-    return undefined
-  }
-}

@@ -11,7 +11,7 @@ import { InvalidArgumentError } from '../../../src/errors.js'
 import type { NetworkManager } from '../../../src/bridge/index.js'
 import { PodRuntime, validateManifest, type PodSpec } from '../../../src/runtime/index.js'
 import { createTopology, ipJson, UPSTREAM, type Topology } from '../../../src/testing/index.js'
-import { probe, serve, stopServers } from '../../support/net.js'
+import { probe, serve, stopServers } from '../../../src/testing/index.js'
 import { buildRootfs, eventually, execIn, removeCgroupTree } from './support.js'
 import { readFileSync, rmSync } from 'node:fs'
 

@@ -70,11 +70,6 @@ export const EXPR_DATA_SETS: Readonly<Record<string, AttrSet>> = Object.fromEntr
   Object.entries(CODECS).map(([name, c]) => [name, c.attrs]),
 )
 
-/** Wire name of an expression (`verdict` travels as `immediate`). */
-export function exprWireName(e: Expr): string {
-  return e.kind === 'raw' ? e.name : e.kind === 'verdict' ? 'immediate' : e.kind
-}
-
 /** Values of one expr-attrs element: { name, data } (data ordered as nft writes it). */
 export function encodeExpr(e: Expr): AttrValues {
   switch (e.kind) {

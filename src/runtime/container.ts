@@ -1,0 +1,50 @@
+/**
+ * One run of one container: what the launcher is told (the pod's namespaces by their pins, the
+ * rootfs, the /etc files and /dev/shm of the sandbox, the cgroup, the environment) and how it is
+ * started (detached, its output appended to the container's log, its status on fd 3).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { closeSync, openSync } from 'node:fs'
+import { PodnetError } from '../errors.js'
+import { containerEnv, runArgs, type LaunchSpec } from './launcher.js'
+import type { ContainerSpec } from './manifest.js'
+import type { PodRecord } from './types.js'
+
+/** The launch of container `c` of the pod `rec`, whose sandbox is ready. */
+export function containerLaunchSpec(rec: PodRecord, c: ContainerSpec, run: { cgroupProcs: string[]; exitFile: string }): LaunchSpec {
+  const sb = rec.sandbox
+  const spec = rec.spec
+  if (!sb.pins || sb.hostsFile === undefined || sb.resolvFile === undefined || sb.hostnameFile === undefined) {
+    throw new PodnetError(`pod '${rec.name}': the sandbox is not ready`)
+  }
+  return {
+    ns: { net: sb.pins.net, ipc: sb.pins.ipc, ...(spec.shareUts && { uts: sb.pins.uts }), ...(sb.pins.pid !== undefined && { pid: sb.pins.pid }) },
+    newPid: !spec.shareProcessNamespace,
+    ...(!spec.shareUts && { newUts: spec.hostname }),
+    rootfs: c.rootfs,
+    binds: [
+      { src: sb.hostsFile, dst: '/etc/hosts' },
+      { src: sb.resolvFile, dst: '/etc/resolv.conf' },
+      { src: sb.hostnameFile, dst: '/etc/hostname' },
+    ],
+    ...(sb.shm !== undefined && { shm: sb.shm }),
+    cgroupProcs: run.cgroupProcs,
+    ...(c.workingDir !== undefined && { cwd: c.workingDir }),
+    env: containerEnv(spec.hostname, c.env),
+    exitFile: run.exitFile,
+    argv: c.argv,
+  }
+}
+
+/**
+ * Starts the launcher for one run: detached (its own session, so it outlives this process),
+ * stdout and stderr appended to the container's log, the status pipe on fd 3.
+ */
+export function spawnLauncher(bin: string, launch: LaunchSpec, logPath: string): ChildProcess {
+  const log = openSync(logPath, 'a', 0o640)
+  try {
+    return spawn(bin, runArgs(launch), { detached: true, stdio: ['ignore', log, log, 'pipe'] })
+  } finally {
+    closeSync(log)
+  }
+}

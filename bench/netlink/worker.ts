@@ -9,9 +9,12 @@
  * The -raw dumps send the same requests as link.list()/addr.list() through the same NetlinkSocket
  * but decode nothing: the floor that the kernel and the socket loop leave to decoding.
  */
-import {
-  Netns, Rtnl, addrAttrs, addrRequest, ifaddrmsg, ifinfomsg, linkAddRequest, linkAttrs, linkSetRequests, type NetlinkSocket, type NlMessage,
-} from '../../src/index.js'
+import { Netns, Rtnl } from '../../src/index.js'
+import { type NetlinkSocket, type NlMessage } from '../../src/netlink/core/socket.js'
+import { addrAttrs, ifaddrmsg } from '../../src/netlink/route/schema/addr.js'
+import { addrRequest } from '../../src/netlink/route/addr.js'
+import { ifinfomsg, linkAttrs } from '../../src/netlink/route/schema/link.js'
+import { linkAddRequest, linkSetRequests } from '../../src/netlink/route/link-request.js'
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../../src/netlink/core/header.js'
 import { type MessageSchema, type StructValues, type AttrValues, encodeMessageBody } from '../../src/netlink/core/schema.js'
 import { IFLA_LINK } from '../../src/netlink/route/constants/if-link.js'

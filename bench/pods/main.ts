@@ -29,9 +29,8 @@ import { cpus, loadavg, release } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Script } from 'node:vm'
-import {
-  PodStore, ensureLauncher, pingSupervisor, request, stopSupervisor, type PodRecord, type RunManifestResult,
-} from '../../src/runtime/index.js'
+import { PodStore, pingSupervisor, request, stopSupervisor, type PodRecord, type RunManifestResult } from '../../src/runtime/index.js'
+import { ensureLauncher } from '../../src/runtime/launcher.js'
 import { assertSandboxed } from '../../src/testing/guard.js'
 import { benchArgs, fmtMs, fmtX, machineLoad, median, nowMs, percentile, sleep } from '../network/lib.js'
 import { run, type ChildResult } from './lib.js'

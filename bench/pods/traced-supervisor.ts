@@ -43,7 +43,8 @@ const { StateDir } = await import('../../src/bridge/state.js')
 const { NetlinkSocket } = await import('../../src/netlink/core/index.js')
 const { Nft } = await import('../../src/netlink/nftables/index.js')
 const { Netns } = await import('../../src/netns/index.js')
-const { BridgePodNetwork, Cgroup, PodRuntime, PodStore, Supervisor, runtimeOptionsFromEnv } = await import('../../src/runtime/index.js')
+const { BridgePodNetwork, PodRuntime, PodStore, Supervisor, runtimeOptionsFromEnv } = await import('../../src/runtime/index.js')
+const { Cgroup } = await import('../../src/runtime/cgroups/index.js')
 const { raw } = await import('../../src/sys/libc.js')
 
 // outermost first; every label names one kind of work

@@ -21,7 +21,8 @@ import { NetworkManager } from '../bridge/index.js'
 import { Netns } from '../netns/index.js'
 import { Rtnl } from '../netlink/route/index.js'
 import { serve, stopServers } from '../testing/probe.js'
-import { Cgroup, PodRuntime, namespaceTable, validateManifest, type PodRecord } from '../runtime/index.js'
+import { PodRuntime, namespaceTable, validateManifest, type PodRecord } from '../runtime/index.js'
+import { Cgroup } from '../runtime/cgroups/cgroup.js'
 
 export interface DemoOptions {
   out?: NodeJS.WritableStream

@@ -1,1 +1,4 @@
-export * from './netns.js'
+/** Named network namespaces, interchangeable with `ip netns`. Re-exports only. */
+export {
+  NETNS_RUN_DIR, Netns, netnsArgPath, netnsRunDir, openNetnsArg, type NetnsArg, type NetnsRef, type OpenedNetns,
+} from './netns.js'

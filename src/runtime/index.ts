@@ -1,17 +1,27 @@
-/** Pods: manifests, sandboxes (namespaces + pause), containers (launcher), cgroups, restart policy, supervisor. Re-exports only. */
-export * from './manifest.js'
-export * from './manifest-yaml.js'
-export * from './quantity.js'
-export * from './restart-policy.js'
-export * from './types.js'
-export * from './pod-runtime.js'
-export * from './state-store.js'
-export * from './ns-table.js'
-export * from './launcher.js'
-export * from './proc.js'
-export * from './supervisor.js'
-export { BridgePodNetwork, type PodNetwork, type PodAttachRequest } from './network.js'
-export { pauseCommand } from './pause.js'
-export { hostsFile, resolvConf } from './etc-files.js'
-export { createPodNamespaces, unpin, unpinAll, type NamespacePins } from './namespaces.js'
-export * from './cgroups/index.js'
+/**
+ * podnet/runtime: pods. A runtime author embeds PodRuntime (run, stop, remove, adopt, gc of pods
+ * with their sandboxes) and plugs its own networking through PodNetwork (default: podnet's bridge
+ * networks); a CLI-like client talks to a supervisor process. Re-exports only.
+ */
+export { PodRuntime, HALT_STAGES, type GcReport, type HaltStage, type RunOptions, type RuntimeOptions, type StopOptions } from './pod-runtime.js'
+export { BridgePodNetwork, type PodAttachRequest, type PodNetwork } from './network.js'
+export {
+  ANNOTATION_NETWORK, ANNOTATION_ROOTFS, ANNOTATION_SHARE_UTS, RESTART_POLICIES, validateManifest, validatePodName,
+  type ContainerPort, type ContainerSpec, type EnvVar, type ParsedManifest, type ParseOptions, type PodSpec, type RestartPolicy,
+} from './manifest.js'
+export { parseManifest } from './manifest-yaml.js'
+export {
+  isActive, podExitStatus,
+  type ContainerState, type ContainerStatus, type PodPhase, type PodRecord, type RunningState, type SandboxRecord,
+  type TerminatedState, type WaitingState,
+} from './types.js'
+export { PodStore } from './state-store.js'
+export { KUBERNETES_BACKOFF, type BackoffOptions } from './restart-policy.js'
+export { namespaceTable, type NsMember, type NsRow, type NsSharing } from './ns-table.js'
+export type { ProcessRef } from './proc.js'
+export type { NamespacePins } from './namespaces.js'
+export { detectCgroupLayout, type CgroupLayout } from './cgroups/index.js'
+export {
+  Supervisor, ensureSupervisor, pingSupervisor, request, runtimeOptionsFromEnv, send, stopSupervisor,
+  type PingResult, type RunManifestResult, type SupervisorOptions, type SupervisorRequest,
+} from './supervisor.js'

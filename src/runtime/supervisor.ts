@@ -207,4 +207,6 @@ export class Supervisor {
 
 // The client side (request, ensureSupervisor, ...) is in client.ts, which the CLI loads without
 // the runtime behind this file.
-export * from './client.js'
+export {
+  ensureSupervisor, pingSupervisor, request, send, stopSupervisor, type PingResult, type RunManifestResult, type SupervisorRequest,
+} from './client.js'

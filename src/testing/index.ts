@@ -1,7 +1,7 @@
-/** podnet/testing: throwaway namespaces and sandboxes for networked tests (mocha first). */
-export * from './guard.js'
-export * from './oracle.js'
-export * from './temp-netns.js'
-export * from './sandbox.js'
-export * from './topology.js'
-export * from './probe.js'
+/** podnet/testing: throwaway namespaces, sandboxes, topologies, probes and oracles for networked tests (mocha first). Re-exports only. */
+export { assertSandboxed, inPrivateNetns } from './guard.js'
+export { bridgeJson, ip, ipJson, ipLink, nftApply, nftRuleset } from './oracle.js'
+export { createTempNetns, useTempNetns, type TempNetns } from './temp-netns.js'
+export { runInSandbox, sandboxArgv, spawnInSandbox } from './sandbox.js'
+export { UPSTREAM, createTopology, type Topology } from './topology.js'
+export { probe, serve, stopServers, unreachable, type InNetns } from './probe.js'

@@ -318,7 +318,9 @@ export function registerPod(program: Command): void {
     .action(async (name: string, first: string, rest: string[], o: Global & { container?: string }) => {
       const argv = [first, ...rest]
       if (!argv.length) throw new InvalidArgumentError('pod exec', 'missing command: podnet pod exec NAME [-c C] -- CMD [ARG...]')
-      const { containerEnv, ensureLauncher, execArgs, isAlive, Cgroup, detectCgroupLayout } = await runtime()
+      const [{ containerEnv, ensureLauncher, execArgs }, { isAlive }, { Cgroup, detectCgroupLayout }] = await Promise.all([
+        import('../../runtime/launcher.js'), import('../../runtime/proc.js'), import('../../runtime/cgroups/index.js'),
+      ])
       const rec = await readPod(o, name)
       const cs = o.container !== undefined ? rec.containers.find((c) => c.name === o.container) : rec.containers[0]
       if (!cs) throw new NotFoundError('container', o.container ?? '', `in pod '${name}'`)

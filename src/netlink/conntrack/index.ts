@@ -1,3 +1,5 @@
-export * from './constants.js'
-export * from './conntrack.js'
-export { conntrackAttrs, CT_DELETE, CT_GET } from './schema.js'
+/** podnet/conntrack: conntrack over ctnetlink (list, flush by filter, delete flows). Re-exports only. */
+export {
+  Conntrack, type ConntrackOpenOptions, type ConntrackSocket, type ConntrackTuple, type Flow, type FlowFilter,
+} from './conntrack.js'
+export { IPS_ASSURED, IPS_CONFIRMED, IPS_DST_NAT, IPS_EXPECTED, IPS_SEEN_REPLY, IPS_SRC_NAT } from './constants.js'

@@ -1,4 +1,5 @@
 /** IPv4 and IPv6 addresses. Every method names the equivalent iproute2 command. */
+import { addressJson, withJson } from './json.js'
 import { DecodeError, ExistsError, InvalidArgumentError, NotFoundError, isErrno } from '../../errors.js'
 import { AF_INET, AF_INET6, AF_UNSPEC } from '../../sys/constants.js'
 import type { AttrValues, MessageSchema, StructValues } from '../core/schema.js'
@@ -216,6 +217,6 @@ export class AddrApi {
       { type: RTM_GETADDR, flags: 0, body: (w) => encodeMessageBody(GETADDR, { family, index }, {}, w), schema: GETADDR, object: 'addresses' },
       (m) => (m.type === RTM_NEWADDR ? decodeAddress(m) : undefined),
     )
-    return index ? out.filter((a) => a.index === index) : out
+    return withJson(index ? out.filter((a) => a.index === index) : out, (a) => ({ ifindex: a.index, ...addressJson(a) }))
   }
 }

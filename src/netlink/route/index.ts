@@ -1,11 +1,15 @@
-export * from './rtnl.js'
-export * from './link.js'
-export * from './addr.js'
-export * from './route.js'
-export * from './neigh.js'
-export * from './validate.js'
-export { linkAttrs, ifinfomsg, bridgeAttrs, brportAttrs, vethAttrs, vxlanAttrs, macvlanAttrs, linkinfoAttrs } from './schema/link.js'
-export { addrAttrs, ifaddrmsg } from './schema/addr.js'
-export { routeAttrs, rtmsg } from './schema/route.js'
-export { neighAttrs, ndmsg } from './schema/neigh.js'
-export * from './monitor.js'
+/**
+ * rtnetlink: the Rtnl handle (links, addresses, routes, neighbours of one namespace), the types
+ * it takes and returns, events, and iproute2-shaped JSON. Re-exports only.
+ */
+export { Rtnl, type RtnlOptions } from './rtnl.js'
+export type { LinkApi } from './link.js'
+export type {
+  BridgeOptions, CommonLinkSpec, Link, LinkChange, LinkListFilter, LinkSpec, MacvlanMode, NetnsRef, VethPeerSpec, VxlanOptions,
+} from './link-types.js'
+export { linkFlagNames } from './link-decode.js'
+export type { AddrApi, Address, AddressSpec } from './addr.js'
+export type { Route, RouteApi, RouteSpec } from './route.js'
+export type { NeighApi, Neighbour } from './neigh.js'
+export { RouteMonitor, type MonitorGroup, type RouteEvent } from './monitor.js'
+export { addressJson, addressesByLinkJson, linkJson, namesOf, routeJson, type JsonObject, type NameOf } from './json.js'

@@ -14,6 +14,7 @@ import * as IF from './constants/if.js'
 import { RTEXT_FILTER_SKIP_STATS, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK } from './constants/rtnetlink.js'
 import { DELLINK, GETLINK, NEWLINK, decodeLink } from './link-decode.js'
 import { linkAddRequest, linkSetRequests } from './link-request.js'
+import { linkJson, namesOf, withJson } from './json.js'
 import type { Link, LinkChange, LinkListFilter, LinkSpec, VethPeerSpec } from './link-types.js'
 
 export type * from './link-types.js'
@@ -165,7 +166,8 @@ export class LinkApi {
       (m) => (m.type === RTM_NEWLINK ? decodeLink(m) : undefined),
     )
     // kernels without strict checking ignore the filters: apply them here too
-    return links.filter((l) => (attrs.master === undefined || l.master === attrs.master) && (filter.kind === undefined || l.kind === filter.kind))
+    const out = links.filter((l) => (attrs.master === undefined || l.master === attrs.master) && (filter.kind === undefined || l.kind === filter.kind))
+    return withJson(out, linkJson, namesOf(links))
   }
 
   /**
@@ -243,7 +245,7 @@ function getBy(sock: NetlinkSocket, header: StructValues, attrs: AttrValues, wha
       { type: RTM_GETLINK, flags: 0, body: (w) => encodeMessageBody(GETLINK, header, attrs, w), schema: GETLINK, object: what },
       (m) => (m.type === RTM_NEWLINK ? decodeLink(m) : undefined),
     )
-    return r[0]
+    return r[0] && withJson([r[0]], linkJson)[0]
   } catch (err) {
     if (isErrno(err, 'ENODEV')) return undefined
     throw err

@@ -1,4 +1,5 @@
 /** Routes. Every method names the equivalent iproute2 command. */
+import { routeJson, withJson } from './json.js'
 import { ExistsError, InvalidArgumentError, NotFoundError, isErrno } from '../../errors.js'
 import { AF_INET, AF_INET6, AF_UNSPEC } from '../../sys/constants.js'
 import type { AttrValues, MessageSchema, StructValues } from '../core/schema.js'
@@ -48,18 +49,7 @@ const NEWROUTE: MessageSchema = { name: 'RTM_NEWROUTE', header: rtmsg, attrs: ro
 const DELROUTE: MessageSchema = { name: 'RTM_DELROUTE', header: rtmsg, attrs: routeAttrs }
 const GETROUTE: MessageSchema = { name: 'RTM_GETROUTE', header: rtmsg, attrs: routeAttrs }
 
-export const RT_TABLE_NAMES: Record<number, string> = { [R.RT_TABLE_MAIN]: 'main', [R.RT_TABLE_LOCAL]: 'local', [R.RT_TABLE_DEFAULT]: 'default' }
-export const RTPROT_NAMES: Record<number, string> = {
-  [R.RTPROT_UNSPEC]: 'unspec', [R.RTPROT_REDIRECT]: 'redirect', [R.RTPROT_KERNEL]: 'kernel', [R.RTPROT_BOOT]: 'boot',
-  [R.RTPROT_STATIC]: 'static', [R.RTPROT_RA]: 'ra', [R.RTPROT_DHCP]: 'dhcp',
-}
-export const RT_SCOPE_NAMES: Record<number, string> = {
-  [R.RT_SCOPE_UNIVERSE]: 'global', [R.RT_SCOPE_SITE]: 'site', [R.RT_SCOPE_LINK]: 'link', [R.RT_SCOPE_HOST]: 'host', [R.RT_SCOPE_NOWHERE]: 'nowhere',
-}
-export const RTN_NAMES: Record<number, string> = {
-  [R.RTN_UNICAST]: 'unicast', [R.RTN_LOCAL]: 'local', [R.RTN_BROADCAST]: 'broadcast', [R.RTN_ANYCAST]: 'anycast',
-  [R.RTN_MULTICAST]: 'multicast', [R.RTN_BLACKHOLE]: 'blackhole', [R.RTN_UNREACHABLE]: 'unreachable', [R.RTN_PROHIBIT]: 'prohibit',
-}
+export { RTN_NAMES, RTPROT_NAMES, RT_SCOPE_NAMES, RT_TABLE_NAMES } from './names.js'
 
 /**
  * The RTM_NEWROUTE/RTM_DELROUTE body for `spec` (`oif`: the resolved output ifindex). Pure;
@@ -183,6 +173,6 @@ export class RouteApi {
       { type: R.RTM_GETROUTE, flags: 0, body: (w) => encodeMessageBody(GETROUTE, header, attrs, w), schema: GETROUTE, object: 'routes' },
       (m) => (m.type === R.RTM_NEWROUTE ? decodeRoute(m) : undefined),
     )
-    return routes.filter((r) => (table === 'all' || r.table === table) && !(r.flags & R.RTM_F_CLONED))
+    return withJson(routes.filter((r) => (table === 'all' || r.table === table) && !(r.flags & R.RTM_F_CLONED)), routeJson)
   }
 }

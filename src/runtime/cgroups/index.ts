@@ -1,4 +1,4 @@
 /** cgroups for pods and containers: layout detection (v1, v2, hybrid), limits, kill, OOM counters. Re-exports only. */
-export * from './detect.js'
-export * from './limits.js'
-export * from './cgroup.js'
+export { CONTROLLERS, detectCgroupLayout, parseCgroupLayout, type CgroupLayout, type ControllerName, type Hierarchy } from './detect.js'
+export { CFS_PERIOD_US, cfsQuotaUs, oomKillCount, writeCpuLimit, writeMemoryLimit, type Limits } from './limits.js'
+export { Cgroup } from './cgroup.js'

@@ -11,7 +11,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { detectCgroupLayout, isAlive, processStartTime, type NsRow, type PodRecord } from '../../../src/runtime/index.js'
+import { detectCgroupLayout, type NsRow, type PodRecord } from '../../../src/runtime/index.js'
+import { isAlive, processStartTime } from '../../../src/runtime/proc.js'
 import { buildRootfs, cgroupExists, eventually, removeCgroupTree, stopSupervisorOf } from './support.js'
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../../bin/podnet.js')

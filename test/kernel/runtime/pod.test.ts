@@ -9,7 +9,8 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { ExistsError, InvalidArgumentError } from '../../../src/errors.js'
-import { cpuTicks, detectCgroupLayout, isAlive, namespaceTable, nsInode, type NsKind, type PodRecord } from '../../../src/runtime/index.js'
+import { detectCgroupLayout, namespaceTable, type PodRecord } from '../../../src/runtime/index.js'
+import { cpuTicks, isAlive, nsInode, type NsKind } from '../../../src/runtime/proc.js'
 import { cgroupExists, compileStatic, eventually, execIn, useRuntime } from './support.js'
 
 const lsns = (pid: number): Map<string, number> => {

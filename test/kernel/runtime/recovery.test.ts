@@ -14,7 +14,8 @@ import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { childPids, detectCgroupLayout, isAlive, processRef, processStartTime, type PodRecord, type ProcessRef } from '../../../src/runtime/index.js'
+import { detectCgroupLayout, type PodRecord, type ProcessRef } from '../../../src/runtime/index.js'
+import { childPids, isAlive, processRef, processStartTime } from '../../../src/runtime/proc.js'
 import { eventually, podProcesses, podnetBin, procState, useCliWorld } from './support.js'
 
 describe('kernel: pod failures (CLI, supervisor, network)', function () {

@@ -10,10 +10,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import {
-  PodRuntime, containerEnv, detectCgroupLayout, ensureLauncher, execArgs, isAlive, processStartTime, validateManifest,
-  type PodRecord, type PodSpec, type ProcessRef, type RuntimeOptions,
-} from '../../../src/runtime/index.js'
+import { PodRuntime, detectCgroupLayout, validateManifest, type PodRecord, type PodSpec, type ProcessRef, type RuntimeOptions } from '../../../src/runtime/index.js'
+import { containerEnv, ensureLauncher, execArgs } from '../../../src/runtime/launcher.js'
+import { isAlive, processStartTime } from '../../../src/runtime/proc.js'
 import { createTopology, ipJson, nftRuleset, type Topology } from '../../../src/testing/index.js'
 
 const APPLETS = ['sh', 'sleep', 'nc', 'hostname', 'cat', 'ps', 'ls', 'echo', 'touch', 'dd', 'head', 'tail', 'true', 'false', 'test', 'wc', 'grep', 'id', 'kill', 'mkdir', 'env', 'pwd', 'date', 'readlink']

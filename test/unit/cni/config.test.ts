@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CniRequestError, parseLocation, parseNetConf, type PodnetNetConf } from '../../../src/cni/index.js'
+import { CniRequestError, parseNetConf, type PodnetNetConf } from '../../../src/cni/index.js'
+import { parseLocation } from '../../../src/cni/config.js'
 import { podRoutesFor, resultRoutes } from '../../../src/cni/config.js'
 
 const base = { cniVersion: '1.0.0', name: 'net1', type: 'podnet-cni', ipam: { type: 'host-local', subnet: '10.88.0.0/16' } }

@@ -1,6 +1,7 @@
 /** ADD results per spec version, and prevResult read and passed on. */
 import assert from 'node:assert/strict'
-import { CniRequestError, formatResult, mergeParts, parsePrevResult, SUPPORTED_CNI_VERSIONS, ipsHaveVersion, interfacesHaveMtu, type ResultParts } from '../../../src/cni/index.js'
+import { CniRequestError, formatResult, parsePrevResult, SUPPORTED_CNI_VERSIONS, ipsHaveVersion, interfacesHaveMtu, type ResultParts } from '../../../src/cni/index.js'
+import { mergeParts } from '../../../src/cni/result.js'
 
 const parts: ResultParts = {
   interfaces: [

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { parseDonePayload, parseErrorPayload, NLM_F_ACK_TLVS, NLM_F_CAPPED } from '../../../../src/netlink/core/index.js'
+import { parseDonePayload, parseErrorPayload } from '../../../../src/netlink/core/ack.js'
+import { NLM_F_ACK_TLVS, NLM_F_CAPPED } from '../../../../src/netlink/core/header.js'
 import { NetlinkError } from '../../../../src/errors.js'
 import { Bytes } from '../../../support/bytes.js'
 

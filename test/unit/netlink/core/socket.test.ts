@@ -1,10 +1,8 @@
 /** NetlinkSocket against a fake kernel: ACKs, errors with ext-ack, multi-part dumps, NLM_F_DUMP_INTR retry, sizing. */
 import assert from 'node:assert/strict'
 import { DumpInterruptedError, NetlinkError } from '../../../../src/errors.js'
-import {
-  NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR, NetlinkSocket,
-  encodeMessageBody, type Transport, type MessageSchema,
-} from '../../../../src/netlink/core/index.js'
+import { NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR, NetlinkSocket, encodeMessageBody, type Transport, type MessageSchema } from '../../../../src/netlink/core/index.js'
+import { NLM_F_ACK_TLVS, NLM_F_CAPPED } from '../../../../src/netlink/core/header.js'
 import { ifinfomsg, linkAttrs } from '../../../../src/netlink/route/schema/link.js'
 import { Bytes } from '../../../support/bytes.js'
 

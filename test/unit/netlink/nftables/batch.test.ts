@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict'
 import { NetlinkError, PodnetError } from '../../../../src/errors.js'
 import { decodeMessageBody } from '../../../../src/netlink/core/schema.js'
-import {
-  Nft, NftTransactionError, accept, drop, masquerade, matchAddrInSet, ruleFromValues,
-} from '../../../../src/netlink/nftables/index.js'
+import { Nft, NftTransactionError, accept, drop, masquerade, matchAddrInSet } from '../../../../src/netlink/nftables/index.js'
+import { ruleFromValues } from '../../../../src/netlink/nftables/rule.js'
 import { NEWRULE } from '../../../../src/netlink/nftables/schema/rule.js'
 import { nfgenmsg } from '../../../../src/netlink/nftables/schema/nfgen.js'
 import { FakeKernel, splitMessages } from './fake-kernel.js'

@@ -1,10 +1,8 @@
 /** The rule builders: the bytecode nft generates for the same rule text, and input checks. */
 import assert from 'node:assert/strict'
 import { InvalidArgumentError } from '../../../../src/errors.js'
-import {
-  concatRegister, dnat, dnatToMap, goTo, loadConcat, ifnameBytes, jump, masquerade, matchCtState, matchDaddr, matchDport, matchL4proto, matchSaddr,
-  matchSport, redirect, snat, type Expr,
-} from '../../../../src/netlink/nftables/index.js'
+import { dnat, dnatToMap, goTo, jump, masquerade, matchCtState, matchDaddr, matchDport, matchL4proto, matchSaddr, matchSport, redirect, snat, type Expr } from '../../../../src/netlink/nftables/index.js'
+import { concatRegister, loadConcat, ifnameBytes } from '../../../../src/netlink/nftables/builders.js'
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex')
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { decodeAttrs, encodeAttrs } from '../../../../src/netlink/core/schema.js'
 import { hexDiff } from '../../../../src/netlink/core/hexdump.js'
 import { Writer } from '../../../../src/netlink/core/writer.js'
-import { decodeExpr, encodeExpr, type Expr } from '../../../../src/netlink/nftables/index.js'
+import { decodeExpr, encodeExpr, type Expr } from '../../../../src/netlink/nftables/expr/index.js'
 import { exprAttrs } from '../../../../src/netlink/nftables/schema/expr.js'
 import { Bytes } from '../../../support/bytes.js'
 

@@ -8,10 +8,14 @@ import fc from 'fast-check'
 import { DecodeError } from '../../../../src/errors.js'
 import { decodeAttrs, decodeMessageBody, encodeAttrs } from '../../../../src/netlink/core/schema.js'
 import { Writer } from '../../../../src/netlink/core/writer.js'
-import {
-  CT_KEYS, META_KEYS, decodeExpr, decodeUdata, encodeExpr, ruleFromValues, splitRuleUdata, tableFromValues,
-  chainFromValues, setFromValues, type Expr,
-} from '../../../../src/netlink/nftables/index.js'
+import { decodeExpr, encodeExpr, type Expr } from '../../../../src/netlink/nftables/expr/index.js'
+import { CT_KEYS } from '../../../../src/netlink/nftables/expr/ct.js'
+import { META_KEYS } from '../../../../src/netlink/nftables/expr/meta.js'
+import { decodeUdata, splitRuleUdata } from '../../../../src/netlink/nftables/userdata.js'
+import { ruleFromValues } from '../../../../src/netlink/nftables/rule.js'
+import { tableFromValues } from '../../../../src/netlink/nftables/table.js'
+import { chainFromValues } from '../../../../src/netlink/nftables/chain.js'
+import { setFromValues } from '../../../../src/netlink/nftables/set.js'
 import { exprAttrs } from '../../../../src/netlink/nftables/schema/expr.js'
 import { NEWCHAIN } from '../../../../src/netlink/nftables/schema/chain.js'
 import { NEWRULE } from '../../../../src/netlink/nftables/schema/rule.js'

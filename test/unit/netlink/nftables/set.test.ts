@@ -1,10 +1,9 @@
 /** Set values, set messages and userdata TLVs (rule comments, set byte orders). */
 import assert from 'node:assert/strict'
 import { InvalidArgumentError } from '../../../../src/errors.js'
-import {
-  commentUdata, counter, decodeSetValue, elementFromValues, elementValues, encodeSetValue, newSetValues, setFromValues,
-  setTypeId, setTypeLen, setTypeName, splitRuleUdata, type SetDataType, type SetValue,
-} from '../../../../src/netlink/nftables/index.js'
+import { counter, type SetDataType, type SetValue } from '../../../../src/netlink/nftables/index.js'
+import { commentUdata, splitRuleUdata } from '../../../../src/netlink/nftables/userdata.js'
+import { decodeSetValue, elementFromValues, elementValues, encodeSetValue, newSetValues, setFromValues, setTypeId, setTypeLen, setTypeName } from '../../../../src/netlink/nftables/set.js'
 
 describe('nftables sets and userdata', () => {
   it('a rule comment is { type 0, strlen + 1, "text\\0" }', () => {

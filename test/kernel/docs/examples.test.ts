@@ -1,0 +1,70 @@
+/**
+ * The examples of docs/library.md, run as a user would run them (node on the compiled file,
+ * importing 'podnet' by its package name), inside the sandbox. Each must exit 0 and print what
+ * its comments promise, and leave no namespace behind.
+ */
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { dirname, join } from 'node:path'
+import { Netns } from '../../../src/netns/index.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..')
+const examples = join(root, 'dist', 'docs', 'examples')
+
+function run(file: string, args: string[] = []): string {
+  const r = spawnSync(process.execPath, [...args, join(examples, file)], { encoding: 'utf8', timeout: 60_000, cwd: root })
+  assert.equal(r.status, 0, `${file} exited ${r.status}: ${r.stderr}`)
+  return r.stdout
+}
+
+describe('kernel: the examples of docs/library.md', function () {
+  this.timeout(120_000)
+  let before: string[]
+  beforeEach(() => { before = Netns.list() })
+  afterEach(() => assert.deepEqual(Netns.list(), before, 'an example left a namespace behind'))
+
+  it('podnet: namespaces, a veth pair, addresses, routes, iproute2 JSON, EEXIST', () => {
+    const out = run('netns-rtnl.js').split('\n')
+    const eth0 = JSON.parse(out[0]!) as { ifname: string; flags: string[]; address: string }
+    assert.equal(eth0.ifname, 'eth0')
+    assert.ok(eth0.flags.includes('UP'))
+    const routes = JSON.parse(out[1]!) as Array<{ dst: string; gateway?: string }>
+    assert.deepEqual(routes.find((r) => r.dst === 'default')?.gateway, '10.99.0.1')
+    assert.equal(out[2], 'second add: EEXIST')
+  })
+
+  it('podnet/bridge', () => {
+    assert.match(run('bridge.js'), /^network web bridge pn-web gateway 10\.98\.0\.1\nattached example-pod1 10\.98\.0\.2\/24 via pn[0-9a-f]{10}\ndrift \[\]\npublished tcp \*:8080 -> 10\.98\.0\.2:80\n$/)
+  })
+
+  it('podnet/runtime', () => {
+    assert.equal(run('runtime.js'), 'phase Succeeded exit 0\nlog hello from hello\n')
+  })
+
+  it('podnet/cni', () => {
+    assert.equal(run('cni.js'), 'ADD 0 10.97.0.2/24\nDEL 0\n')
+  })
+
+  it('podnet/nftables', () => {
+    assert.match(run('nftables.js'), /^rule handle \d+n comment pods out\nrules \[ 'postrouting #\d+ pods out' \]\n$/)
+  })
+
+  it('podnet/conntrack', () => {
+    assert.equal(run('conntrack.js'), 'udp flows 0\ndeleted 0\n')
+  })
+
+  it('podnet/netlink', () => {
+    assert.match(run('netlink.js'), /^1 lo 65536\n/)
+  })
+
+  it('podnet/errors', () => {
+    assert.equal(run('errors.js'), 'true ERR_PODNET_EXISTS true\ntrue netns name ERR_PODNET_INVALID\n')
+  })
+
+  it('podnet/testing (a mocha spec)', () => {
+    const r = spawnSync(join(root, 'node_modules', '.bin', 'mocha'), [join(examples, 'testing.spec.js')], { encoding: 'utf8', timeout: 60_000, cwd: root })
+    assert.equal(r.status, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /1 passing/)
+  })
+})

@@ -18,6 +18,8 @@ export type PodnetErrorCode =
   | 'ERR_PODNET_DUMP_INTERRUPTED'
   | 'ERR_PODNET_PERMISSION'
   | 'ERR_PODNET_BUSY'
+  | 'ERR_PODNET_UNAVAILABLE'
+  | 'ERR_PODNET_CONFLICT'
 
 export class PodnetError extends Error {
   readonly code: PodnetErrorCode = 'ERR_PODNET_GENERIC'
@@ -202,6 +204,16 @@ export class DumpInterruptedError extends PodnetError {
     this.partial = partial
     this.attempts = attempts
   }
+}
+
+/** A service podnet depends on (an etcd cluster) could not be reached or answered with an error; retrying may help. */
+export class UnavailableError extends PodnetError {
+  override readonly code = 'ERR_PODNET_UNAVAILABLE'
+}
+
+/** Shared state says otherwise: a different configuration under the same name, a name held by someone else. */
+export class ConflictError extends PodnetError {
+  override readonly code = 'ERR_PODNET_CONFLICT'
 }
 
 export const isErrno = (err: unknown, name: string): err is NetlinkError | SyscallError =>

@@ -1,1 +1,2 @@
 export * from './netns.js'
+export * from './tcp.js'

@@ -1,6 +1,6 @@
 /** Bridge networks: create/remove, attach/detach, check, gc. Re-exports only. */
 export * from './network.js'
-export { hostVethName, defaultBridgeName, bridgeMac, NFT_TABLE } from './names.js'
+export { hostVethName, defaultBridgeName, bridgeMac, NFT_TABLE, validateNetworkName } from './names.js'
 export { StateDir, defaultStateDir } from './state.js'
 export { UndoStack } from './undo.js'
 export { writeSysctlSync, readSysctlSync } from './sysctl.js'

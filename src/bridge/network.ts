@@ -188,6 +188,8 @@ export interface ManagerOptions {
 }
 
 const MAX_BRIDGE_PORTS = 1023
+/** In a network's state directory: why a known network has no configuration on this node yet. */
+const PENDING_FILE = 'pending.json'
 /** The loopback device's ifindex in every network namespace (LOOPBACK_IFINDEX, include/net/net_namespace.h). */
 const LOOPBACK_IFINDEX = 1
 /** Device group podnet gives veths it is about to delete in bulk ('pn' in ASCII). */
@@ -329,8 +331,25 @@ export class NetworkManager {
   get(name: string): NetworkConfig {
     validateNetworkName(name)
     const c = this.state.readJson<NetworkConfig>(this.configPath(name))
-    if (!c) throw new NotFoundError('network', name)
+    if (!c) {
+      // a network another layer provides here later (an overlay's node subnet) says why it is not here yet
+      const pending = this.state.readJson<{ reason?: string }>(join(this.state.networkDir(name), PENDING_FILE))
+      throw new NotFoundError('network', name, pending?.reason ?? '')
+    }
     return c
+  }
+
+  /**
+   * Records why network `name` does not exist on this node yet although it is known (an overlay
+   * network without a node subnet lease): `get`, and so attach, name that reason instead of a
+   * bare "does not exist". `reason` undefined removes the note. Creating the network makes the
+   * note moot; removing it removes the note with the network's directory.
+   */
+  setPending(name: string, reason: string | undefined): void {
+    validateNetworkName(name)
+    const path = join(this.state.networkDir(name), PENDING_FILE)
+    if (reason === undefined) this.state.remove(path)
+    else this.state.writeJson(path, { reason })
   }
 
   /** Every network's stored configuration. */

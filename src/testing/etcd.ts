@@ -78,6 +78,9 @@ export class EtcdMember {
       '--initial-cluster', s.initialCluster, '--initial-cluster-state', s.initialClusterState,
       '--initial-cluster-token', s.clusterToken,
       '--heartbeat-interval', '100', '--election-timeout', '1000',
+      // a member cut off by a partition must not force an election when it comes back (it
+      // would, with its term raised while alone: "leader changed" for every client)
+      '--pre-vote',
       '--logger', 'zap', '--log-outputs', 'stderr',
     ]
     const log = openSync(this.logFile, 'a')

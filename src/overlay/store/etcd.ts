@@ -6,9 +6,9 @@
  * response of newline-separated JSON messages). Bytes travel base64-encoded, int64s as strings.
  *
  * Endpoints are tried in order starting with the last one that answered; a request that cannot
- * connect, times out, or meets a member without a leader goes to the next. Every request is
- * bounded by `timeoutMs`, so an unreachable cluster is an UnavailableError within
- * endpoints x timeoutMs, never a hang.
+ * connect, times out, or meets a member without a leader goes to the next, for two rounds.
+ * Every attempt is bounded by `timeoutMs`, so an unreachable cluster is an UnavailableError
+ * within 2 x endpoints x timeoutMs + 0.2 s, never a hang.
  */
 import { Agent, request, type AgentOptions, type ClientRequest, type IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -156,7 +156,10 @@ export class EtcdStore implements Store {
   private async call(path: string, body: unknown): Promise<any> {
     if (this.closed) throw new UnavailableError(`${this.where}: the store client is closed`)
     const errors: string[] = []
-    for (let k = 0; k < this.endpoints.length; k++) {
+    // two rounds over the endpoints: a cluster in the middle of a leader election answers
+    // "leader changed" / no leader for about an election timeout
+    for (let k = 0; k < this.endpoints.length * 2; k++) {
+      if (k === this.endpoints.length) await new Promise((r) => setTimeout(r, 200))
       const i = (this.preferred + k) % this.endpoints.length
       const ep = this.endpoints[i]!
       try {

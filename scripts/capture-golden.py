@@ -36,6 +36,15 @@ CASES = [
     ('route-del-default', 'ip -n a route del default via 10.1.0.254'),
     ('addr-del-v4', 'ip -n a addr del 10.1.0.1/24 dev br0'),
     ('link-del', 'ip -n a link del vc'),
+    # the overlay's objects (vx1 is ifindex 10): a VXLAN device without learning, an FDB entry
+    # to a remote VTEP, a permanent neighbour and an onlink route through it
+    ('vxlan-nolearning', 'ip -n a link add vx1 mtu 1450 type vxlan id 1 local 10.1.0.1 dev br0 dstport 4789 nolearning'),
+    ('fdb-append', 'bridge -n a fdb append 02:00:00:00:00:02 dev vx1 dst 10.1.0.2 self permanent'),
+    ('fdb-del', 'bridge -n a fdb del 02:00:00:00:00:02 dev vx1 dst 10.1.0.2 self'),
+    ('neigh-replace', 'ip -n a neigh replace 10.244.2.1 lladdr 02:00:00:00:00:02 dev vx1 nud permanent'),
+    ('neigh-del', 'ip -n a neigh del 10.244.2.1 dev vx1'),
+    ('link-set-up-vxlan', 'ip -n a link set vx1 up'),
+    ('route-replace-onlink', 'ip -n a route replace 10.244.2.0/24 via 10.244.2.1 dev vx1 onlink'),
 ]
 
 for c in SETUP:

@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps gcc libc6-dev musl-tools strace)
 # the CNI plugin's tests: a real CNI client (podman 4's CNI backend) and reference plugins to chain with
 pkgs+=(podman crun conmon containernetworking-plugins)
+# the overlay's store (docs/overlay.md): real etcd members run inside the test sandbox
+pkgs+=(etcd-server iputils-ping)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-pyroute2 iperf3 containernetworking-plugins hyperfine)
 fi

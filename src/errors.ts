@@ -25,6 +25,8 @@ export type PodnetErrorCode =
   | 'ERR_PODNET_BUSY'
   | 'ERR_PODNET_DAMAGED'
   | 'ERR_PODNET_CNI_REQUEST'
+  | 'ERR_PODNET_UNAVAILABLE'
+  | 'ERR_PODNET_CONFLICT'
 
 /**
  * The base class: `code` names the class (ERR_PODNET_GENERIC for a plain PodnetError), `cause`
@@ -216,6 +218,16 @@ export class DumpInterruptedError extends PodnetError {
     this.partial = partial
     this.attempts = attempts
   }
+}
+
+/** A service podnet depends on (an etcd cluster) could not be reached or answered with an error; retrying may help. */
+export class UnavailableError extends PodnetError {
+  override readonly code = 'ERR_PODNET_UNAVAILABLE'
+}
+
+/** Shared state says otherwise: a different configuration under the same name, a name held by someone else. */
+export class ConflictError extends PodnetError {
+  override readonly code = 'ERR_PODNET_CONFLICT'
 }
 
 /**

@@ -15,7 +15,7 @@ export {
   Rtnl, RouteMonitor, addressJson, addressesByLinkJson, linkFlagNames, linkJson, namesOf, routeJson,
   type AddrApi, type Address, type AddressSpec, type BridgeOptions, type CommonLinkSpec, type JsonObject, type Link, type LinkApi,
   type LinkChange, type LinkListFilter, type LinkSpec, type MacvlanMode, type MonitorGroup, type NameOf, type NeighApi,
-  type Neighbour, type Route, type RouteApi, type RouteEvent, type RouteSpec, type RtnlOptions, type VethPeerSpec,
+  type NeighSpec, type Neighbour, type NudState, type Route, type RouteApi, type RouteEvent, type RouteSpec, type RtnlOptions, type VethPeerSpec,
   type VxlanOptions,
 } from './netlink/route/index.js'
 export {

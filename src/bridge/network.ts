@@ -129,8 +129,24 @@ export class NetworkManager implements ReconcileContext {
   get(name: string): NetworkConfig {
     validateNetworkName(name)
     const c = this.state.readJson<NetworkConfig>(this.state.configPath(name))
-    if (!c) throw new NotFoundError('network', name)
+    if (!c) {
+      // a network another layer provides here later (an overlay's node subnet) says why it is not here yet
+      const pending = this.state.readJson<{ reason?: string }>(this.state.pendingPath(name))
+      throw new NotFoundError('network', name, pending?.reason ?? '')
+    }
     return c
+  }
+
+  /**
+   * Records why network `name` does not exist on this node yet although it is known (an overlay
+   * network without a node subnet lease): `get`, and so attach, name that reason instead of a
+   * bare "does not exist". `reason` undefined removes the note. Creating the network makes the
+   * note moot; removing it removes the note with the network's directory.
+   */
+  setPending(name: string, reason: string | undefined): void {
+    validateNetworkName(name)
+    if (reason === undefined) this.state.remove(this.state.pendingPath(name))
+    else this.state.writeJson(this.state.pendingPath(name), { reason })
   }
 
   /** Every network's stored configuration. */

@@ -3,6 +3,7 @@
  *
  * the state directory (default /var/lib/podnet), which persists:
  *   networks/<name>/network.json           the network's configuration and its nf_tables rule handles
+ *   networks/<name>/pending.json           why a known network (an overlay's) is not configured here yet
  *
  * the run directory (default /run/podnet, or <state dir>/run when only the state dir is given),
  * for what describes kernel objects that do not survive a reboot. On tmpfs it is also ~40x
@@ -35,6 +36,8 @@ export class StateDir {
   networksDir(): string { return join(this.root, 'networks') }
   networkDir(name: string): string { return join(this.root, 'networks', name) }
   configPath(name: string): string { return join(this.networkDir(name), 'network.json') }
+  /** Why a known network has no configuration on this node yet (bridge/network.ts, setPending). */
+  pendingPath(name: string): string { return join(this.networkDir(name), 'pending.json') }
   runNetworkDir(name: string): string { return join(this.run, 'networks', name) }
   ipamDir(name: string): string { return join(this.runNetworkDir(name), 'ipam') }
   attachmentsDir(name: string): string { return join(this.runNetworkDir(name), 'attachments') }

@@ -2,3 +2,4 @@
 export {
   NETNS_RUN_DIR, Netns, netnsArgPath, netnsRunDir, openNetnsArg, type NetnsArg, type NetnsRef, type OpenedNetns,
 } from './netns.js'
+export { connectInNetns } from './tcp.js'

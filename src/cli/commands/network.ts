@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../../errors.js'
 import type { NetworkManager, PortMapping } from '../../bridge/index.js'
 import { intArg } from '../context.js'
 import { printJson, printTable } from '../output.js'
+import { createOverlayNetworkCli, overlayView, printOverlayView, type OverlayCreateOptions } from './overlay.js'
 
 interface Global { stateDir?: string; runDir?: string; hostNetns?: string; json?: boolean }
 
@@ -42,7 +43,14 @@ export function registerNetwork(program: Command): void {
     .option('--mtu <n>', 'MTU of the bridge and the pods', intArg('--mtu', 68, 65535))
     .option('--no-nat', 'no masquerade for traffic leaving the host')
     .option('--internal', 'no way in or out: pods reach only each other and the gateway')
-    .action(async (name: string, o: Global & { subnet: string[]; gateway?: string[]; bridge?: string; mtu?: number; nat: boolean; internal?: boolean }) => {
+    .option('--overlay <kind>', 'a network across machines (vxlan): its config goes into --store, node agents do the rest (docs/overlay.md)')
+    .option('--store <urls>', 'with --overlay: etcd://HOST:PORT[,HOST:PORT...]')
+    .option('--node-prefix <n>', 'with --overlay: prefix length of each node subnet (default 24)', intArg('--node-prefix', 1, 30))
+    .option('--vni <n>', 'with --overlay: VXLAN network identifier (default 1)', intArg('--vni', 1, 16777215))
+    .option('--port <n>', 'with --overlay: VXLAN UDP port (default 4789)', intArg('--port', 1, 65535))
+    .option('--direct-routing', 'with --overlay: route without encapsulation to nodes on the same L2 segment')
+    .action(async (name: string, o: Global & { subnet: string[]; gateway?: string[]; bridge?: string; mtu?: number; nat: boolean; internal?: boolean } & OverlayCreateOptions) => {
+      if (o.overlay !== undefined || o.store !== undefined) return createOverlayNetworkCli(name, o)
       await withManager(o, async (m) => {
         const c = await m.create({
           name, subnets: o.subnet, ...(o.gateway && { gateways: o.gateway }), ...(o.bridge && { bridge: o.bridge }),
@@ -64,13 +72,27 @@ export function registerNetwork(program: Command): void {
       })
     })
 
-  common(net.command('inspect <name>').description('a network and its attachments'))
-    .action(async (name: string, o: Global) => {
+  common(net.command('inspect <name>').description('a network and its attachments (an overlay network: also this node\'s view of its peers)'))
+    .option('--store <urls>', 'overlay networks: compare with the store (peers missing or stale here)')
+    .action(async (name: string, o: Global & { store?: string }) => {
+      const overlay = await overlayView(name, o)
       await withManager(o, async (m) => {
-        const c = m.get(name)
+        let c
+        try {
+          c = m.get(name)
+        } catch (err) {
+          if (!overlay) throw err
+          if (o.json) printJson({ name, overlay })
+          else printOverlayView(overlay)
+          return
+        }
         const atts = m.attachments(name)
-        if (o.json) printJson({ ...c, attachments: atts })
+        if (o.json) printJson({ ...c, attachments: atts, ...(overlay && { overlay }) })
         else {
+          if (overlay) {
+            printOverlayView(overlay)
+            process.stdout.write('\n')
+          }
           process.stdout.write(`network ${c.name}\n  bridge   ${c.bridge} (${c.bridgeMac}, mtu ${c.mtu})\n`)
           for (const s of c.subnets) process.stdout.write(`  subnet   ${s.subnet} gateway ${s.gateway}\n`)
           process.stdout.write(`  mode     ${c.internal ? 'internal' : c.nat ? 'nat' : 'routed'}\n  rules    ${c.rules.length}\n\n`)

@@ -10,6 +10,6 @@ export type {
 export { linkFlagNames } from './link-decode.js'
 export type { AddrApi, Address, AddressSpec } from './addr.js'
 export type { Route, RouteApi, RouteSpec } from './route.js'
-export type { NeighApi, Neighbour } from './neigh.js'
+export type { NeighApi, NeighSpec, Neighbour, NudState } from './neigh.js'
 export { RouteMonitor, type MonitorGroup, type RouteEvent } from './monitor.js'
 export { addressJson, addressesByLinkJson, linkJson, namesOf, routeJson, type JsonObject, type NameOf } from './json.js'

@@ -85,10 +85,12 @@ export function linkAddRequest(spec: LinkSpec, parentIndex?: number, masterIndex
       break
     case 'vxlan': {
       const v = spec.vxlan
-      const data: AttrValues = { id: v.id }
+      // iproute2's order: IFLA_VXLAN_LINK, then the id, group, local, ... (bytes match `ip link add`)
+      const data: AttrValues = {}
+      if (v.link !== undefined) data.link = v.link
+      data.id = v.id
       if (v.group !== undefined) data[v.group.includes(':') ? 'group6' : 'group'] = v.group
       if (v.local !== undefined) data[v.local.includes(':') ? 'local6' : 'local'] = v.local
-      if (v.link !== undefined) data.link = v.link
       if (v.ttl !== undefined) data.ttl = v.ttl
       data.learning = v.learning === false ? 0 : 1
       if (v.port !== undefined) data.port = v.port

@@ -224,6 +224,18 @@ export class LinkApi {
     }
   }
 
+  /** Synchronous delete: blocks the thread for the kernel's RCU wait (10-30 ms for a veth); for code between setns and setns back. */
+  delSync(nameOrIndex: string | number): void {
+    const attrs: AttrValues = typeof nameOrIndex === 'string' ? { ifname: nameOrIndex } : {}
+    const header = typeof nameOrIndex === 'number' ? { index: nameOrIndex } : {}
+    try {
+      this.sock.requestSync({ type: RTM_DELLINK, flags: 0, body: (w) => encodeMessageBody(DELLINK, header, attrs, w), schema: DELLINK, object: `link '${nameOrIndex}'` })
+    } catch (err) {
+      if (isErrno(err, 'ENODEV')) throw new NotFoundError('link', String(nameOrIndex), this.where, { cause: err })
+      throw err
+    }
+  }
+
   /**
    * Deletes every link of a device group with one request: the kernel unregisters them together
    * and pays its RCU grace period once, not once per link. Equivalent to: `ip link del group N`.

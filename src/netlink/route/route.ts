@@ -43,6 +43,8 @@ export interface RouteSpec {
   protocol?: number
   /** IPv6 only when dst is "default" and there is no gateway. */
   family?: 4 | 6
+  /** The gateway is on the link even if no address of the device covers it (RTNH_F_ONLINK). */
+  onlink?: boolean
 }
 
 const NEWROUTE: MessageSchema = { name: 'RTM_NEWROUTE', header: rtmsg, attrs: routeAttrs }
@@ -71,6 +73,7 @@ export function routeRequest(spec: RouteSpec, oif: number | undefined, forDelete
     scope: forDelete ? R.RT_SCOPE_NOWHERE : via ? R.RT_SCOPE_UNIVERSE : R.RT_SCOPE_LINK,
     type: forDelete ? 0 : R.RTN_UNICAST,
   }
+  if (spec.onlink) header.flags = R.RTNH_F_ONLINK
   const attrs: AttrValues = {}
   if (dst) attrs.dst = dst.address
   if (via) attrs.gateway = formatIp(via.family, via.value)
@@ -138,14 +141,22 @@ export class RouteApi {
     }
   }
 
-  /** Equivalent to: `ip route replace DST [via GW] [dev DEV]`. */
+  /** Equivalent to: `ip route replace DST [via GW] [dev DEV] [onlink]`. */
   async replace(spec: RouteSpec): Promise<void> {
+    this.replaceSync(spec)
+  }
+
+  replaceSync(spec: RouteSpec): void {
     const { header, attrs, object } = this.message(spec, false)
     this.sock.requestSync({ type: R.RTM_NEWROUTE, flags: NLM_F_CREATE | NLM_F_REPLACE, body: (w) => encodeMessageBody(NEWROUTE, header, attrs, w), schema: NEWROUTE, object })
   }
 
   /** Equivalent to: `ip route del DST [via GW] [dev DEV]`. Throws NotFoundError when absent. */
   async del(spec: RouteSpec): Promise<void> {
+    this.delSync(spec)
+  }
+
+  delSync(spec: RouteSpec): void {
     const { header, attrs, object } = this.message(spec, true)
     try {
       this.sock.requestSync({ type: R.RTM_DELROUTE, flags: 0, body: (w) => encodeMessageBody(DELROUTE, header, attrs, w), schema: DELROUTE, object })

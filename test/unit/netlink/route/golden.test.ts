@@ -10,9 +10,11 @@ import { Writer, decodeMessageBody, encodeMessageBody, hexDiff, parseHex, type A
 import { addrRequest } from '../../../../src/netlink/route/addr.js'
 import { linkAddRequest, linkSetRequests } from '../../../../src/netlink/route/link-request.js'
 import { routeRequest } from '../../../../src/netlink/route/route.js'
+import { neighRequest } from '../../../../src/netlink/route/neigh.js'
 import { ifinfomsg, linkAttrs } from '../../../../src/netlink/route/schema/link.js'
 import { ifaddrmsg, addrAttrs } from '../../../../src/netlink/route/schema/addr.js'
 import { rtmsg, routeAttrs } from '../../../../src/netlink/route/schema/route.js'
+import { ndmsg, neighAttrs } from '../../../../src/netlink/route/schema/neigh.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const dir = join(here, '../../../../../test/fixtures/netlink')
@@ -20,6 +22,7 @@ const dir = join(here, '../../../../../test/fixtures/netlink')
 const LINK: MessageSchema = { name: 'link', header: ifinfomsg, attrs: linkAttrs }
 const ADDR: MessageSchema = { name: 'addr', header: ifaddrmsg, attrs: addrAttrs }
 const ROUTE: MessageSchema = { name: 'route', header: rtmsg, attrs: routeAttrs }
+const NEIGH: MessageSchema = { name: 'neigh', header: ndmsg, attrs: neighAttrs }
 
 function build(f: any): { schema: MessageSchema; header: any; attrs: AttrValues } {
   switch (f.build) {
@@ -31,6 +34,7 @@ function build(f: any): { schema: MessageSchema; header: any; attrs: AttrValues 
     case 'linkDel': return { schema: LINK, header: { index: f.index }, attrs: {} }
     case 'addr': return { schema: ADDR, ...addrRequest(f.spec, f.index) }
     case 'route': return { schema: ROUTE, ...routeRequest(f.spec, f.oif, f.delete === true) }
+    case 'neigh': return { schema: NEIGH, ...neighRequest(f.spec, f.index, f.delete === true) }
     default: throw new Error(`unknown builder ${f.build}`)
   }
 }

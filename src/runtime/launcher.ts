@@ -16,6 +16,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync,
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PodnetError } from '../errors.js'
+import { mountSecurityArgs, processSecurityArgs, type ContainerSecurity } from './security/index.js'
 
 /** The package root (dist/src/runtime/launcher.js -> ../../..). */
 const packageRoot = (): string => join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
@@ -43,7 +44,16 @@ export interface LaunchSpec {
   env: string[]
   exitFile: string
   argv: string[]
+  /** User, capabilities, seccomp, masked paths (without it the container keeps root's full power). */
+  security?: ContainerSecurity
+  /** The fd the seccomp filter is written to (the spawner's stdio index; with security.seccomp). */
+  seccompFd?: number
 }
+
+/** The fd `pod run`'s launcher reads its seccomp filter from (3 is the status fd). */
+export const RUN_SECCOMP_FD = 4
+/** The fd `pod exec`'s launcher reads its seccomp filter from. */
+export const EXEC_SECCOMP_FD = 3
 
 /** argv for `podnet-launch run` (status on fd 3). */
 export function runArgs(spec: LaunchSpec): string[] {
@@ -59,6 +69,10 @@ export function runArgs(spec: LaunchSpec): string[] {
   for (const c of spec.cgroupProcs) a.push('--cgroup', c)
   if (spec.cwd !== undefined) a.push('--cwd', spec.cwd)
   for (const e of spec.env) a.push('--env', e)
+  if (spec.security) {
+    a.push(...processSecurityArgs(spec.security), ...mountSecurityArgs(spec.security))
+    if (spec.security.seccomp) a.push('--seccomp-fd', String(spec.seccompFd ?? RUN_SECCOMP_FD))
+  }
   a.push('--', ...spec.argv)
   return a
 }
@@ -71,6 +85,10 @@ export interface ExecSpec {
   cwd?: string
   env: string[]
   argv: string[]
+  /** The container's security: the exec'd process gets the same (see ContainerSecurity). */
+  security?: ContainerSecurity
+  /** The fd the seccomp filter is written to (default EXEC_SECCOMP_FD). */
+  seccompFd?: number
 }
 
 /** argv for `podnet-launch exec`. */
@@ -79,6 +97,10 @@ export function execArgs(spec: ExecSpec): string[] {
   for (const c of spec.cgroupProcs) a.push('--cgroup', c)
   if (spec.cwd !== undefined) a.push('--cwd', spec.cwd)
   for (const e of spec.env) a.push('--env', e)
+  if (spec.security) {
+    a.push(...processSecurityArgs(spec.security))
+    if (spec.security.seccomp) a.push('--seccomp-fd', String(spec.seccompFd ?? EXEC_SECCOMP_FD))
+  }
   a.push('--', ...spec.argv)
   return a
 }

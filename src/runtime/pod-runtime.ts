@@ -15,9 +15,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
-import type { Readable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError, isErrno } from '../errors.js'
 import { UndoStack, type PortMapping } from '../bridge/index.js'
@@ -32,6 +32,7 @@ import { checkRootfs, validatePodName, type ContainerSpec, type PodSpec } from '
 import { createPodNamespaces, pinPaths, pinnedInode, unpinAll } from './namespaces.js'
 import { BridgePodNetwork, type PodNetwork } from './network.js'
 import { pauseCommand } from './pause.js'
+import { podSysctls, resolveSecurity, seccompFilterBytes } from './security/index.js'
 import { childPids, isAlive, processRef, processesInNamespace, type ProcessRef } from './proc.js'
 import { KUBERNETES_BACKOFF, finalPhase, nextBackoff, shouldRestart, type BackoffOptions } from './restart-policy.js'
 import { PodStore, defaultStateDir, runDirFor } from './state-store.js'
@@ -287,7 +288,7 @@ export class PodRuntime extends EventEmitter {
       // namespaces and the pause (an unrecorded pause is found through the pinned namespaces)
       sb.pins = pinPaths(this.store.nsDir(name), spec.shareProcessNamespace)
       this.store.write(rec)
-      const made = createPodNamespaces({ dir: this.store.nsDir(name), hostname: spec.hostname, sharePid: spec.shareProcessNamespace, pause })
+      const made = createPodNamespaces({ dir: this.store.nsDir(name), hostname: spec.hostname, sharePid: spec.shareProcessNamespace, pause, sysctls: podSysctls(spec.securityContext) })
       pod.pause = made.pause
       this.checkpoint('namespaces')
       sb.pins = made.pins
@@ -334,6 +335,8 @@ export class PodRuntime extends EventEmitter {
       this.store.write(rec)
       mount('shm', shm, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, `mode=1777,size=${this.opts.shmSize ?? '64m'}`)
       undo.push('unmount /dev/shm', () => this.unmountShm(shm))
+      const fsGroup = spec.securityContext?.fsGroup
+      if (fsGroup !== undefined) { chownSync(shm, 0, fsGroup); chmodSync(shm, 0o3777) } // fsGroup owns what podnet makes writable
 
       // network ("attached" from before the attach on: detaching what is not attached is a no-op)
       if (spec.network !== undefined) {
@@ -416,6 +419,8 @@ export class PodRuntime extends EventEmitter {
       cs.oomKillsAtStart = cg.oomKills()
     }
     const spec = rec.spec
+    const security = resolveSecurity(spec.securityContext, c.securityContext)
+    const filter = seccompFilterBytes(security)
     const launch: LaunchSpec = {
       ns: { net: sb.pins.net, ipc: sb.pins.ipc, ...(spec.shareUts && { uts: sb.pins.uts }), ...(sb.pins.pid !== undefined && { pid: sb.pins.pid }) },
       newPid: !spec.shareProcessNamespace,
@@ -432,15 +437,18 @@ export class PodRuntime extends EventEmitter {
       env: containerEnv(spec.hostname, c.env),
       exitFile: this.store.exitPath(rec.name, c.name, runToken),
       argv: c.argv,
+      security,
     }
     this.removeExitRecords(rec.name, c.name)
     const log = openSync(cs.logPath, 'a', 0o640)
     let child: ChildProcess
     try {
-      child = spawn(this.launcher(), runArgs(launch), { detached: true, stdio: ['ignore', log, log, 'pipe'] })
+      child = spawn(this.launcher(), runArgs(launch), { detached: true, stdio: ['ignore', log, log, 'pipe', ...(filter ? ['pipe' as const] : [])] })
     } finally {
       closeSync(log)
     }
+    const filterPipe = child.stdio[4] as Writable | null | undefined
+    if (filter && filterPipe) { filterPipe.on('error', () => { /* the launcher's status says why */ }); filterPipe.end(filter) }
     const launcherRef = child.pid !== undefined ? processRef(child.pid) : undefined
     this.checkpoint('launch')
     cs.runToken = runToken

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  PodRuntime, containerEnv, detectCgroupLayout, ensureLauncher, execArgs, isAlive, processStartTime, validateManifest,
+  PodRuntime, containerEnv, detectCgroupLayout, ensureLauncher, execArgs, isAlive, processStartTime, resolveSecurity, seccompFilterBytes, validateManifest,
   type PodRecord, type PodSpec, type ProcessRef, type RuntimeOptions,
 } from '../../../src/runtime/index.js'
 import { createTopology, ipJson, nftRuleset, type Topology } from '../../../src/testing/index.js'
@@ -122,14 +122,20 @@ export async function eventually<T>(fn: () => T | undefined, timeoutMs = 10_000,
   }
 }
 
-/** Runs argv inside a running container (podnet-launch exec); returns status and output. */
+/**
+ * Runs argv inside a running container (podnet-launch exec) with the container's security, as
+ * `podnet pod exec` does (the seccomp filter comes on stdin, which the command then lacks);
+ * returns status and output.
+ */
 export function execIn(rec: PodRecord, container: string, argv: string[]): { status: number; stdout: string; stderr: string } {
   const cs = rec.containers.find((c) => c.name === container)
   if (!cs || cs.state.status !== 'running') throw new Error(`container ${container} is not running`)
   const spec = rec.spec.containers.find((c) => c.name === container)!
   const layout = detectCgroupLayout()
   const procs = cs.cgroup !== undefined ? layout.hierarchies.map((h) => join(h.mount, cs.cgroup!, 'cgroup.procs')) : []
-  const r = spawnSync(ensureLauncher(), execArgs({ target: cs.state.pid, cgroupProcs: procs, env: containerEnv(rec.spec.hostname, spec.env), argv }), { encoding: 'utf8', timeout: 10_000 })
+  const security = resolveSecurity(rec.spec.securityContext, spec.securityContext)
+  const filter = seccompFilterBytes(security)
+  const r = spawnSync(ensureLauncher(), execArgs({ target: cs.state.pid, cgroupProcs: procs, env: containerEnv(rec.spec.hostname, spec.env), argv, security, seccompFd: 0 }), { encoding: 'utf8', timeout: 10_000, input: filter ?? '' })
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
 }
 

@@ -565,6 +565,11 @@ static void apply_security(void) {
   if (opt.has_caps) {
     struct cap_header h = { _LINUX_CAPABILITY_VERSION_3, 0 };
     struct cap_data d[2];
+    /* never more than the launcher has: "all capabilities" (privileged) is all of podnet's own */
+    if (syscall(SYS_capget, &h, d) < 0) fail("capget: %s", strerror(errno));
+    unsigned long long have = (unsigned long long)d[0].permitted | ((unsigned long long)d[1].permitted << 32);
+    opt.cap_eff &= have; opt.cap_prm &= have; opt.cap_inh &= have; opt.cap_amb &= have;
+    h.version = _LINUX_CAPABILITY_VERSION_3; h.pid = 0;
     for (int i = 0; i < 2; i++) {
       d[i].effective = (unsigned)(opt.cap_eff >> (32 * i));
       d[i].permitted = (unsigned)(opt.cap_prm >> (32 * i));

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -23,6 +23,7 @@ export function buildRootfs(extra: Record<string, string> = {}): string {
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p))
   if (!busybox) throw new Error('busybox-static is not installed (scripts/setup.sh)')
   const root = mkdtempSync(join(tmpdir(), 'podnet-rootfs-'))
+  chmodSync(root, 0o755) // as an image's root: other users (runAsUser) can reach /bin
   for (const d of ['bin', 'etc', 'proc', 'dev', 'tmp', 'srv']) mkdirSync(join(root, d))
   copyFileSync(busybox, join(root, 'bin', 'busybox'))
   for (const a of APPLETS) symlinkSync('busybox', join(root, 'bin', a))

@@ -27,7 +27,9 @@ export const launcherSource = (): string => join(packageRoot(), 'src', 'runtime'
 /** What `podnet-launch run` needs to start one container. */
 export interface LaunchSpec {
   /** Namespaces to join, by pin path. */
-  ns: Partial<Record<'net' | 'ipc' | 'uts' | 'pid', string>>
+  ns: Partial<Record<'net' | 'ipc' | 'uts' | 'pid' | 'user', string>>
+  /** Mount the rootfs idmapped onto the pod's user namespace (hostUsers: false; needs ns.user). */
+  idmapRootfs?: boolean
   /** A private PID namespace (when the pod's is not shared). */
   newPid: boolean
   /** Own UTS namespace with this hostname (when UTS is not shared). */
@@ -58,11 +60,12 @@ export const EXEC_SECCOMP_FD = 3
 /** argv for `podnet-launch run` (status on fd 3). */
 export function runArgs(spec: LaunchSpec): string[] {
   const a = ['run', '--status-fd', '3', '--rootfs', spec.rootfs, '--exit-file', spec.exitFile]
-  for (const kind of ['net', 'ipc', 'uts', 'pid'] as const) {
+  for (const kind of ['user', 'net', 'ipc', 'uts', 'pid'] as const) {
     const p = spec.ns[kind]
     if (p !== undefined) a.push('--ns', `${kind}=${p}`)
   }
   if (spec.newPid) a.push('--new-pid')
+  if (spec.idmapRootfs) a.push('--idmap-rootfs')
   if (spec.newUts !== undefined) a.push('--new-uts', spec.newUts)
   for (const b of spec.binds) a.push(b.ro ? '--bind-ro' : '--bind', b.src, b.dst)
   if (spec.shm !== undefined) a.push('--shm', spec.shm)

@@ -74,6 +74,8 @@ export interface PodSpec {
   annotations: Record<string, string>
   containers: ContainerSpec[]
   securityContext?: PodSecurityContext
+  /** false: the pod gets a user namespace of its own (userns.ts); absent: the host's. */
+  hostUsers?: false
 }
 
 export interface ParsedManifest {
@@ -183,9 +185,7 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
     ? 30 : int(spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 0, 86400)
 
   const podSecurity = spec.securityContext === undefined ? undefined : parsePodSecurityContext(spec.securityContext, 'spec.securityContext', opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {})
-  if (spec.hostUsers !== undefined && bool(spec.hostUsers, 'spec.hostUsers') === false) {
-    throw new InvalidArgumentError('spec.hostUsers', 'false (a user namespace per pod) is not supported by this podnet build')
-  }
+  const hostUsers = spec.hostUsers === undefined ? true : bool(spec.hostUsers, 'spec.hostUsers')
 
   const shareUtsText = annotations[ANNOTATION_SHARE_UTS]
   if (shareUtsText !== undefined && shareUtsText !== 'true' && shareUtsText !== 'false') {
@@ -228,6 +228,7 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   }
   if (network !== undefined) out.network = network
   if (podSecurity !== undefined) out.securityContext = podSecurity
+  if (!hostUsers) out.hostUsers = false
   return { spec: out, warnings }
 }
 

@@ -26,6 +26,8 @@ export interface NamespacePins {
   ipc: string
   uts: string
   pid?: string
+  /** The pod's user namespace (hostUsers: false; see userns.ts). */
+  user?: string
 }
 
 export interface CreateNamespacesOptions {
@@ -86,7 +88,7 @@ export function unpin(path: string): void {
 
 /** Unpins every namespace of a pod. */
 export function unpinAll(pins: Partial<NamespacePins>): void {
-  for (const p of [pins.net, pins.ipc, pins.uts, pins.pid]) if (p) unpin(p)
+  for (const p of [pins.net, pins.ipc, pins.uts, pins.pid, pins.user]) if (p) unpin(p)
 }
 
 /**

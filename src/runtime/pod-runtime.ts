@@ -29,10 +29,11 @@ import { Cgroup, detectCgroupLayout, type CgroupLayout } from './cgroups/index.j
 import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js'
 import { containerEnv, ensureLauncher, parseLaunchStatus, runArgs, takeExitRecord, type LaunchSpec, type LaunchStatus } from './launcher.js'
 import { checkRootfs, validatePodName, type ContainerSpec, type PodSpec } from './manifest.js'
-import { createPodNamespaces, pinPaths, pinnedInode, unpinAll } from './namespaces.js'
+import { createPodNamespaces, pinPaths, pinnedInode, unpinAll, type NamespacePins } from './namespaces.js'
 import { BridgePodNetwork, type PodNetwork } from './network.js'
 import { pauseCommand } from './pause.js'
 import { podSysctls, resolveSecurity, seccompFilterBytes } from './security/index.js'
+import { allocateIdRange, createUserPodNamespaces, releaseIdRange } from './userns.js'
 import { childPids, isAlive, processRef, processesInNamespace, type ProcessRef } from './proc.js'
 import { KUBERNETES_BACKOFF, finalPhase, nextBackoff, shouldRestart, type BackoffOptions } from './restart-policy.js'
 import { PodStore, defaultStateDir, runDirFor } from './state-store.js'
@@ -288,11 +289,26 @@ export class PodRuntime extends EventEmitter {
       // namespaces and the pause (an unrecorded pause is found through the pinned namespaces)
       sb.pins = pinPaths(this.store.nsDir(name), spec.shareProcessNamespace)
       this.store.write(rec)
-      const made = createPodNamespaces({ dir: this.store.nsDir(name), hostname: spec.hostname, sharePid: spec.shareProcessNamespace, pause, sysctls: podSysctls(spec.securityContext) })
+      let made: { pins: NamespacePins; pause: ChildProcess; pausePid?: number }
+      if (spec.hostUsers === false) {
+        // a user namespace of its own, mapped to a range no other pod holds (userns.ts)
+        const range = allocateIdRange(this.store.root, name, (p) => p !== name && this.store.names().includes(p))
+        undo.push('release the user-namespace range', () => releaseIdRange(this.store.root, name))
+        sb.userns = range
+        sb.pins = { ...sb.pins, user: join(this.store.nsDir(name), 'user') }
+        this.store.write(rec)
+        made = await createUserPodNamespaces({
+          launcher: this.launcher(), dir: this.store.nsDir(name), hostname: spec.hostname, sharePid: spec.shareProcessNamespace, pause, range,
+          sysctls: podSysctls(spec.securityContext, { userNamespace: true }),
+          rootfs: spec.containers.map((c) => ({ path: c.rootfs, field: `spec.containers[${spec.containers.indexOf(c)}] rootfs` })),
+        })
+      } else {
+        made = createPodNamespaces({ dir: this.store.nsDir(name), hostname: spec.hostname, sharePid: spec.shareProcessNamespace, pause, sysctls: podSysctls(spec.securityContext) })
+      }
       pod.pause = made.pause
       this.checkpoint('namespaces')
       sb.pins = made.pins
-      const pauseRef = processRef(made.pause.pid!)
+      const pauseRef = processRef(made.pausePid ?? made.pause.pid!)
       if (pauseRef) sb.pause = pauseRef
       undo.push('stop the pause and unpin the namespaces', async () => {
         await this.killPause(pod)
@@ -322,8 +338,8 @@ export class PodRuntime extends EventEmitter {
         })
         this.store.write(rec)
         pauseCg.create()
-        if (made.pause.pid !== undefined) {
-          try { pauseCg.addProcess(made.pause.pid) } catch { /* it died: noticed below */ }
+        for (const pid of new Set([made.pausePid, made.pause.pid])) {
+          if (pid !== undefined) try { pauseCg.addProcess(pid) } catch { /* it died: noticed below */ }
         }
         this.checkpoint('cgroups')
       }
@@ -422,7 +438,8 @@ export class PodRuntime extends EventEmitter {
     const security = resolveSecurity(spec.securityContext, c.securityContext)
     const filter = seccompFilterBytes(security)
     const launch: LaunchSpec = {
-      ns: { net: sb.pins.net, ipc: sb.pins.ipc, ...(spec.shareUts && { uts: sb.pins.uts }), ...(sb.pins.pid !== undefined && { pid: sb.pins.pid }) },
+      ns: { net: sb.pins.net, ipc: sb.pins.ipc, ...(spec.shareUts && { uts: sb.pins.uts }), ...(sb.pins.pid !== undefined && { pid: sb.pins.pid }), ...(sb.pins.user !== undefined && { user: sb.pins.user }) },
+      ...(sb.pins.user !== undefined && { idmapRootfs: true }),
       newPid: !spec.shareProcessNamespace,
       ...(!spec.shareUts && { newUts: spec.hostname }),
       rootfs: c.rootfs,
@@ -813,6 +830,7 @@ export class PodRuntime extends EventEmitter {
     }
     Cgroup.removeIfEmpty(this.layout, `${this.cgroupParent}/${name}`)
     this.store.remove(name)
+    releaseIdRange(this.store.root, name)
     this.emit('removed', name)
   }
 

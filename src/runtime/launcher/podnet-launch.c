@@ -5,6 +5,8 @@
  *
  *   podnet-launch run  [options] -- ARGV...   start a container and wait for it
  *   podnet-launch exec [options] -- ARGV...   run ARGV inside a running container
+ *   podnet-launch sandbox [options] -- PAUSE  a user-namespace pod's namespaces and pause
+ *   podnet-launch idmap-check --userns PIN -- DIR...   can each DIR be idmapped onto PIN?
  *
  * run: join the pod's namespaces (--ns KIND=PATH), unshare a PID namespace unless the pod's is
  * joined, fork. The child joins its cgroups, takes its own mount (and maybe UTS) namespace,
@@ -48,6 +50,16 @@
  *   --sysfs ro|rw      mount /sys (sysfs of the pod's network namespace); default: no /sys
  *   --readonly-root    the rootfs read-only (/tmp, /run, /dev/shm stay writable tmpfs)
  *
+ * sandbox (hostUsers: false): unshare a user namespace, report "userns PID" and wait for "go"
+ * on stdin (the supervisor writes uid_map/gid_map and pins it meanwhile), become root in it,
+ * unshare net, ipc, uts (--new-pid: and pid) owned by it, set --hostname and each
+ * --sysctl K=V, then exec the pause (with --new-pid: fork it as PID 1 and wait for it),
+ * reporting "pid N" (the pause's pid) first.
+ * In run and exec, --ns user=PIN is joined first; --idmap-rootfs mounts the rootfs idmapped
+ * onto that user namespace (open_tree + mount_setattr(MOUNT_ATTR_IDMAP) before joining it,
+ * move_mount after), and device nodes, which a user namespace cannot mknod, are bind-mounted
+ * from the host's /dev.
+ *
  * Exit codes of the launcher itself: 125 bad usage or setup before fork, 127 exec failed in
  * the child (reported as StartError), else the container's status.
  */
@@ -64,6 +76,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -87,6 +100,14 @@ struct sock_filter { unsigned short code; unsigned char jt, jf; unsigned int k; 
 struct sock_fprog { unsigned short len; struct sock_filter *filter; };
 /* <linux/seccomp.h> */
 #define SECCOMP_MODE_FILTER 2
+/* <linux/mount.h> */
+#define OPEN_TREE_CLONE 1
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define MOUNT_ATTR_IDMAP 0x00100000
+struct mount_attr { unsigned long long attr_set, attr_clr, propagation, userns_fd; };
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
 #ifndef PR_CAP_AMBIENT_RAISE
 #define PR_CAP_AMBIENT_RAISE 2
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
@@ -95,8 +116,18 @@ struct sock_fprog { unsigned short len; struct sock_filter *filter; };
 struct nsjoin { int type; const char *path; };
 struct bind { const char *src; const char *dst; int ro; };
 
+#define MODE_RUN 0
+#define MODE_EXEC 1
+#define MODE_SANDBOX 2
+#define MODE_IDMAP_CHECK 3
+
 static struct {
   int exec_mode;
+  int mode;
+  const char *hostname;
+  const char *sysctls[16]; int nsysctls;
+  const char *userns;
+  int idmap_rootfs;
   struct nsjoin ns[8]; int nns;
   int new_pid;
   const char *new_uts;
@@ -126,6 +157,7 @@ static struct sock_filter filter[MAX_FILTER];
 static int filter_len = -1; /* -1: no seccomp */
 
 static volatile pid_t child_pid = 0;
+static void forward(int sig);
 static int err_fd = -1; /* child: write end of the CLOEXEC error pipe */
 
 static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
@@ -157,13 +189,16 @@ static int ns_type(const char *kind) {
   if (!strcmp(kind, "pid")) return CLONE_NEWPID;
   if (!strcmp(kind, "mnt")) return CLONE_NEWNS;
   if (!strcmp(kind, "cgroup")) return CLONE_NEWCGROUP;
+  if (!strcmp(kind, "user")) return CLONE_NEWUSER;
   return 0;
 }
 
 static void parse(int argc, char **argv) {
-  if (argc < 2) usage("usage: podnet-launch run|exec [options] -- ARGV...");
-  if (!strcmp(argv[1], "exec")) opt.exec_mode = 1;
-  else if (strcmp(argv[1], "run")) usage("first argument must be run or exec");
+  if (argc < 2) usage("usage: podnet-launch run|exec|sandbox|idmap-check [options] -- ARGV...");
+  if (!strcmp(argv[1], "exec")) { opt.exec_mode = 1; opt.mode = MODE_EXEC; }
+  else if (!strcmp(argv[1], "sandbox")) opt.mode = MODE_SANDBOX;
+  else if (!strcmp(argv[1], "idmap-check")) opt.mode = MODE_IDMAP_CHECK;
+  else if (strcmp(argv[1], "run")) usage("first argument must be run, exec, sandbox or idmap-check");
   int i = 2;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -238,13 +273,20 @@ static void parse(int argc, char **argv) {
       else if (!strcmp(v, "rw")) opt.sysfs = 2;
       else usage("--sysfs ro|rw");
     } else if (!strcmp(a, "--readonly-root")) opt.readonly_root = 1;
+    else if (!strcmp(a, "--hostname")) opt.hostname = NEXT();
+    else if (!strcmp(a, "--sysctl")) {
+      if (opt.nsysctls >= 16) usage("too many --sysctl");
+      opt.sysctls[opt.nsysctls++] = NEXT();
+    } else if (!strcmp(a, "--userns")) opt.userns = NEXT();
+    else if (!strcmp(a, "--idmap-rootfs")) opt.idmap_rootfs = 1;
     else usage("unknown option");
 #undef NEXT
   }
   if (i >= argc) usage("no command after --");
   opt.argv = &argv[i];
   opt.env[opt.nenv] = NULL;
-  if (!opt.exec_mode && !opt.rootfs) usage("run needs --rootfs");
+  if (opt.mode == MODE_RUN && !opt.rootfs) usage("run needs --rootfs");
+  if (opt.mode == MODE_IDMAP_CHECK && !opt.userns) usage("idmap-check needs --userns PIN");
   if (opt.exec_mode && opt.target <= 0) usage("exec needs --target PID");
 }
 
@@ -390,8 +432,21 @@ static void remount_ro(int fd, const char *what) {
 }
 
 static void dev_node(int dev, const char *name, unsigned maj, unsigned min) {
-  if (mknodat(dev, name, S_IFCHR | 0666, makedev(maj, min)) < 0) fail("mknod /dev/%s: %s", name, strerror(errno));
-  if (fchmodat(dev, name, 0666, 0) < 0) fail("chmod /dev/%s: %s", name, strerror(errno)); /* umask */
+  if (mknodat(dev, name, S_IFCHR | 0666, makedev(maj, min)) == 0) {
+    if (fchmodat(dev, name, 0666, 0) < 0) fail("chmod /dev/%s: %s", name, strerror(errno)); /* umask */
+    return;
+  }
+  if (errno != EPERM) fail("mknod /dev/%s: %s", name, strerror(errno));
+  /* a user namespace may not make device nodes: bind the host's (runc does the same) */
+  int f = openat(dev, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (f < 0) fail("create /dev/%s: %s", name, strerror(errno));
+  close(f);
+  int t = openat(dev, name, O_PATH | O_CLOEXEC);
+  char host[64];
+  snprintf(host, sizeof host, "/dev/%s", name);
+  if (t < 0) fail("open /dev/%s: %s", name, strerror(errno));
+  do_mount(host, fd_path(t, 0), NULL, MS_BIND, NULL, host);
+  close(t);
 }
 
 static void dev_link(int dev, const char *target, const char *name) {
@@ -425,23 +480,79 @@ static void readonly_path(const char *path) {
 }
 
 static int cwd_fd = -1;
+static int idmap_fd = -1;
+
+/* a detached copy of dir, idmapped onto the user namespace userns_fd; -1 and errno on failure */
+static int idmapped_tree(const char *dir, int userns_fd) {
+  int fd = (int)syscall(SYS_open_tree, AT_FDCWD, dir, OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+  if (fd < 0) return -1;
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (unsigned long long)userns_fd };
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+static const char *userns_pin(void) {
+  if (opt.userns) return opt.userns;
+  for (int i = 0; i < opt.nns; i++) if (opt.ns[i].type == CLONE_NEWUSER) return opt.ns[i].path;
+  return NULL;
+}
+
+static int idmap_check(void) {
+  int u = open(opt.userns, O_RDONLY | O_CLOEXEC);
+  if (u < 0) { dprintf(2, "podnet-launch: open %s: %s\n", opt.userns, strerror(errno)); return 1; }
+  for (char **d = opt.argv; *d; d++) {
+    int fd = idmapped_tree(*d, u);
+    if (fd < 0) {
+      int e = errno;
+      struct statfs sf;
+      long type = statfs(*d, &sf) == 0 ? (long)sf.f_type : 0;
+      dprintf(2, "podnet-launch: rootfs %s (filesystem magic 0x%lx) cannot be idmapped: %s\n", *d, type, strerror(e));
+      return 1;
+    }
+    close(fd);
+  }
+  return 0;
+}
 
 static void setup_rootfs(void) {
   /* keep every mount below private to this container */
   do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "/");
+  /* the host files to bind, opened now: in a user namespace the host's paths may be out of reach */
+  int src_fd[32];
+  for (int i = 0; i < opt.nbinds; i++) {
+    src_fd[i] = open(opt.binds[i].src, O_PATH | O_CLOEXEC);
+    if (src_fd[i] < 0) fail("bind source %s: %s", opt.binds[i].src, strerror(errno));
+  }
+  int shm_fd = -1;
+  if (opt.shm && (shm_fd = open(opt.shm, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) fail("open %s: %s", opt.shm, strerror(errno));
   /* pivot_root needs the new root to be a mount point */
-  do_mount(opt.rootfs, opt.rootfs, NULL, MS_BIND | MS_REC, NULL, opt.rootfs);
-  root_fd = open(opt.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0) fail("open %s: %s", opt.rootfs, strerror(errno));
+  if (idmap_fd >= 0) {
+    /* the rootfs seen through the pod's user namespace: host root's files are the pod's root's */
+    if (syscall(SYS_move_mount, idmap_fd, "", AT_FDCWD, opt.rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0) fail("move the idmapped rootfs onto %s: %s", opt.rootfs, strerror(errno));
+    root_fd = idmap_fd; /* the root of the mount just attached */
+    idmap_fd = -1;
+    /* root of the pod's user namespace from here on: files it creates are the pod's root's */
+    if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) fail("become root in the user namespace: %s", strerror(errno));
+  } else {
+    do_mount(opt.rootfs, opt.rootfs, NULL, MS_BIND | MS_REC, NULL, opt.rootfs);
+    root_fd = open(opt.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) fail("open %s: %s", opt.rootfs, strerror(errno));
+  }
 
   /* the pod's files and other binds first: a symlink into /proc, /sys or /dev then lands on
      the rootfs's own directory, which the real mounts below cover */
   for (int i = 0; i < opt.nbinds; i++) {
     struct stat st;
-    if (stat(opt.binds[i].src, &st) < 0) fail("bind source %s: %s", opt.binds[i].src, strerror(errno));
+    if (fstat(src_fd[i], &st) < 0) fail("bind source %s: %s", opt.binds[i].src, strerror(errno));
     int fd = in_root(opt.binds[i].dst, S_ISDIR(st.st_mode) ? R_DIR : R_FILE);
-    do_mount(opt.binds[i].src, fd_path(fd, 0), NULL, MS_BIND, NULL, opt.binds[i].dst);
+    do_mount(fd_path(src_fd[i], 1), fd_path(fd, 0), NULL, MS_BIND, NULL, opt.binds[i].dst);
     close(fd);
+    close(src_fd[i]);
     if (opt.binds[i].ro) {
       fd = in_root(opt.binds[i].dst, R_EXIST);
       remount_ro(fd, opt.binds[i].dst);
@@ -472,7 +583,12 @@ static void setup_rootfs(void) {
   if (fchmodat(devfd, "shm", 01777, 0) < 0) fail("chmod /dev/shm: %s", strerror(errno));
   close(devfd);
   mount_in_root("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
-  if (opt.shm) mount_in_root(opt.shm, "/dev/shm", NULL, MS_BIND, NULL);
+  if (shm_fd >= 0) {
+    char src[64];
+    snprintf(src, sizeof src, "/proc/self/fd/%d", shm_fd);
+    mount_in_root(src, "/dev/shm", NULL, MS_BIND, NULL);
+    close(shm_fd);
+  }
   else mount_in_root("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
   mount_in_root("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 
@@ -661,6 +777,68 @@ static void child_exec(void) {
   exec_command();
 }
 
+/* ---------------------------------------------------------------- sandbox: a user-namespace pod */
+
+static int sandbox(void) {
+  if (unshare(CLONE_NEWUSER) < 0) { status("error unshare user: %s\n", strerror(errno)); return 1; }
+  status("userns %d\n", (int)getpid());
+  char go[8] = { 0 };
+  size_t got = 0;
+  while (got < 3) {
+    ssize_t r = read(0, go + got, 3 - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return 1; /* the supervisor gave up */
+    got += (size_t)r;
+  }
+  if (strncmp(go, "go\n", 3)) { status("error bad gate\n"); return 1; }
+  /* root in the namespace (the mapped range's first ID on the host), no supplementary groups */
+  if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) { status("error become root in the user namespace: %s\n", strerror(errno)); return 1; }
+  int flags = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | (opt.new_pid ? CLONE_NEWPID : 0);
+  if (unshare(flags) < 0) { status("error unshare: %s\n", strerror(errno)); return 1; }
+  if (opt.hostname && sethostname(opt.hostname, strlen(opt.hostname)) < 0) { status("error sethostname: %s\n", strerror(errno)); return 1; }
+  for (int i = 0; i < opt.nsysctls; i++) {
+    char path[256], name[200];
+    const char *eq = strchr(opt.sysctls[i], '=');
+    if (!eq || (size_t)(eq - opt.sysctls[i]) >= sizeof name) { status("error bad --sysctl %s\n", opt.sysctls[i]); return 1; }
+    memcpy(name, opt.sysctls[i], (size_t)(eq - opt.sysctls[i]));
+    name[eq - opt.sysctls[i]] = 0;
+    for (char *c = name; *c; c++) if (*c == '.') *c = '/';
+    snprintf(path, sizeof path, "/proc/sys/%s", name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, eq + 1, strlen(eq + 1)) < 0) { status("error sysctl %s: %s\n", opt.sysctls[i], strerror(errno)); return 1; }
+    close(fd);
+  }
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) { dup2(null, 0); close(null); }
+  pid_t pause = getpid();
+  if (opt.new_pid) {
+    pause = fork();
+    if (pause < 0) { status("error fork: %s\n", strerror(errno)); return 1; }
+    if (pause == 0) {
+      if (opt.status_fd >= 0) close(opt.status_fd);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      execvp(opt.argv[0], opt.argv);
+      _exit(127);
+    }
+  }
+  status("pid %d\n", (int)pause);
+  if (opt.status_fd >= 0) close(opt.status_fd);
+  if (!opt.new_pid) {
+    execvp(opt.argv[0], opt.argv);
+    dprintf(2, "podnet-launch: exec %s: %s\n", opt.argv[0], strerror(errno));
+    return 127;
+  }
+  /* PID 1 of the pod is our child: wait for it, pass its end on */
+  child_pid = pause;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = forward;
+  for (int i = 0; i < NFORWARDED; i++) sigaction(forwarded[i], &sa, NULL);
+  int st = 0;
+  while (waitpid(pause, &st, 0) < 0 && errno == EINTR) {}
+  return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
 /* ---------------------------------------------------------------- parent: monitor */
 
 static void forward(int sig) {
@@ -706,14 +884,22 @@ static void join_namespaces(void) {
   if (opt.exec_mode) {
     int pidfd = (int)syscall(SYS_pidfd_open, opt.target, 0);
     if (pidfd < 0) { dprintf(2, "podnet-launch: pidfd_open %d: %s\n", (int)opt.target, strerror(errno)); _exit(125); }
-    if (setns(pidfd, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID) < 0) {
+    int flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID;
+    char up[64];
+    struct stat mine, theirs;
+    snprintf(up, sizeof up, "/proc/%d/ns/user", (int)opt.target);
+    if (stat("/proc/self/ns/user", &mine) == 0 && stat(up, &theirs) == 0 && mine.st_ino != theirs.st_ino) flags |= CLONE_NEWUSER;
+    if (setns(pidfd, flags) < 0) {
       dprintf(2, "podnet-launch: setns into pid %d: %s\n", (int)opt.target, strerror(errno));
       _exit(125);
     }
     close(pidfd);
     return;
   }
+  /* the user namespace first: the others belong to it */
+  for (int pass = 0; pass < 2; pass++)
   for (int i = 0; i < opt.nns; i++) {
+    if ((opt.ns[i].type == CLONE_NEWUSER) != (pass == 0)) continue;
     int fd = open(opt.ns[i].path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || setns(fd, opt.ns[i].type) < 0) {
       status("error join namespace %s: %s\n", opt.ns[i].path, strerror(errno));
@@ -731,6 +917,17 @@ static void join_namespaces(void) {
 int main(int argc, char **argv) {
   parse(argc, argv);
   signal(SIGPIPE, SIG_IGN);
+  if (opt.mode == MODE_IDMAP_CHECK) return idmap_check();
+  if (opt.mode == MODE_SANDBOX) return sandbox();
+  if (opt.idmap_rootfs) {
+    /* made now, in the host's user namespace: idmapping needs privilege over the filesystem */
+    const char *pin = userns_pin();
+    int u = pin ? open(pin, O_RDONLY | O_CLOEXEC) : -1;
+    if (u < 0) { status("error --idmap-rootfs needs --ns user=PIN\n"); return 125; }
+    idmap_fd = idmapped_tree(opt.rootfs, u);
+    if (idmap_fd < 0) { status("error rootfs %s cannot be idmapped: %s\n", opt.rootfs, strerror(errno)); return 125; }
+    close(u);
+  }
   if (read_filter() < 0) { status("error bad seccomp filter\n"); return 125; }
   if (open_cgroups() < 0) return 125;
   join_namespaces();

@@ -271,8 +271,9 @@ export function resolveSecurity(
  * The sysctls a pod's namespaces get, in order: ping_group_range (podnet's default, so ping
  * needs no CAP_NET_RAW), then the pod's own (which may override it).
  */
-export function podSysctls(pod: PodSecurityContext | undefined): Array<{ name: string; value: string }> {
-  const out = new Map<string, string>([['net.ipv4.ping_group_range', DEFAULT_PING_GROUP_RANGE]])
+export function podSysctls(pod: PodSecurityContext | undefined, opts: { userNamespace?: boolean } = {}): Array<{ name: string; value: string }> {
+  // in a pod's own user namespace only its 65,536 mapped groups are valid
+  const out = new Map<string, string>([['net.ipv4.ping_group_range', opts.userNamespace ? '0 65535' : DEFAULT_PING_GROUP_RANGE]])
   for (const s of pod?.sysctls ?? []) out.set(s.name, s.value)
   return [...out].map(([name, value]) => ({ name, value }))
 }

@@ -9,6 +9,7 @@ import {
   processSecurityArgs, mountSecurityArgs, type SeccompProfile,
 } from '../../../src/runtime/security/index.js'
 import { validateManifest } from '../../../src/runtime/manifest.js'
+import { allocateIdRange, releaseIdRange, userNamespacePool } from '../../../src/runtime/userns.js'
 
 const EPERM = SECCOMP_RET_ERRNO | 1
 const ENOSYS = SECCOMP_RET_ERRNO | 38
@@ -160,5 +161,35 @@ describe('runtime/security: capabilities and securityContext', () => {
       const m = parse({}, { securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'ok.json' } } }) as { spec: { containers: Array<{ securityContext: { seccompProfile: { profileText: string } } }> } }
       assert.match(m.spec.containers[0]!.securityContext.seccompProfile.profileText, /mkdir/)
     })
+  })
+})
+
+describe('runtime/userns: ID ranges', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podnet-userns-unit-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('the pool: PODNET_USERNS_POOL, else /etc/subuid\'s containers entry, else 2^31 up; bad values name their source', () => {
+    const subuid = join(dir, 'subuid')
+    writeFileSync(subuid, 'alice:100000:65536\ncontainers:1000000:655360\n')
+    assert.deepEqual(userNamespacePool({}, subuid), { start: 1000000, count: 655360 })
+    assert.deepEqual(userNamespacePool({}, join(dir, 'none')), { start: 2 ** 31, count: 2 ** 31 - 65536 })
+    assert.deepEqual(userNamespacePool({ PODNET_USERNS_POOL: '200000:131072' }, subuid), { start: 200000, count: 131072 })
+    assert.throws(() => userNamespacePool({ PODNET_USERNS_POOL: '5:10' }), /PODNET_USERNS_POOL: must be START:COUNT/)
+  })
+
+  it('ranges are disjoint, idempotent per pod, released, and a dead holder\'s range is taken over; a full pool says so', () => {
+    const state = mkdtempSync(join(dir, 'state-'))
+    const pool = { start: 100000, count: 3 * 65536 }
+    const live = new Set(['a', 'b'])
+    const a = allocateIdRange(state, 'a', (p) => live.has(p), pool)
+    const b = allocateIdRange(state, 'b', (p) => live.has(p), pool)
+    assert.deepEqual([a.hostId, b.hostId], [100000, 165536])
+    assert.equal(allocateIdRange(state, 'a', (p) => live.has(p), pool).hostId, 100000)
+    releaseIdRange(state, 'a')
+    assert.equal(allocateIdRange(state, 'c', (p) => live.has(p) || p === 'c', pool).hostId, 100000)
+    allocateIdRange(state, 'd', () => true, pool)
+    assert.throws(() => allocateIdRange(state, 'e', () => true, pool), /no free user-namespace range: the pool 100000:196608 has 3 ranges of 65536, all in use/)
+    live.delete('b')
+    assert.equal(allocateIdRange(state, 'e', (p) => live.has(p) || p === 'c' || p === 'd', pool).hostId, 165536, 'b is gone: its range is reused')
   })
 })

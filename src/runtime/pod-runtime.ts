@@ -837,7 +837,7 @@ export class PodRuntime extends EventEmitter {
   /** Unmounts whatever may still be mounted in a pod directory (pins, shm). */
   private cleanupLeftovers(name: string): void {
     const ns = this.store.nsDir(name)
-    unpinAll({ net: join(ns, 'net'), ipc: join(ns, 'ipc'), uts: join(ns, 'uts'), pid: join(ns, 'pid') })
+    unpinAll({ net: join(ns, 'net'), ipc: join(ns, 'ipc'), uts: join(ns, 'uts'), pid: join(ns, 'pid'), user: join(ns, 'user') })
     this.unmountShm(this.store.shmDir(name))
   }
 

@@ -212,6 +212,7 @@ export async function createUserPodNamespaces(opts: UserPodNamespacesOptions): P
       made.push(pins.pid)
     }
     gate.end()
+    ;(child.stderr as Readable).destroy() // the pause's stderr is /dev/null (the launcher saw to it)
     return { pins, pause: child, pausePid }
   } catch (err) {
     try { process.kill(-child.pid!, 'SIGKILL') } catch { /* gone */ }

@@ -808,8 +808,9 @@ static int sandbox(void) {
     if (fd < 0 || write(fd, eq + 1, strlen(eq + 1)) < 0) { status("error sysctl %s: %s\n", opt.sysctls[i], strerror(errno)); return 1; }
     close(fd);
   }
+  /* the pause has no use for the supervisor's pipes: /dev/null in, out and err */
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null >= 0) { dup2(null, 0); close(null); }
+  if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); close(null); }
   pid_t pause = getpid();
   if (opt.new_pid) {
     pause = fork();

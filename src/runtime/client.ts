@@ -72,6 +72,8 @@ export interface PingResult {
   activePods: number
   rssBytes?: number
   backoffBaseMs: number
+  /** Pod records whose write fails (a full disk): the supervisor keeps them and retries. */
+  unsavedRecords?: Array<{ pod: string; error: string; since: string; attempts: number }>
 }
 
 /** The supervisor's entry point (dist/src/runtime/supervisor-main.js). */
@@ -83,18 +85,30 @@ export function request<T = unknown>(stateDir: string, req: SupervisorRequest, t
   return new Promise<T>((resolve, reject) => {
     const sock = createConnection(store.socketPath())
     let buf = ''
+    let connected = false
+    // one line however the supervisor went away (ECONNRESET, EPIPE, a closed socket): it may have
+    // died with the request half done; its log says why, and its successor adopts what it left
+    const closed = (code?: string): PodnetError => new PodnetError(
+      `the supervisor closed the connection during '${req.op}'${code ? ` (${code})` : ''}; see ${store.supervisorLogPath()}`)
     const timer = setTimeout(() => { sock.destroy(); reject(new PodnetError(`the supervisor did not answer '${req.op}' within ${timeoutMs} ms`)) }, timeoutMs)
     sock.setEncoding('utf8')
-    sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`))
+    sock.on('connect', () => {
+      connected = true
+      sock.write(`${JSON.stringify(req)}\n`)
+    })
     sock.on('data', (d: string) => { buf += d })
-    sock.on('error', (err) => { clearTimeout(timer); reject(err) })
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      // not listening (ENOENT, ECONNREFUSED) stays an errno error: send() starts a supervisor then
+      reject(connected ? closed(err.code) : err)
+    })
     sock.on('end', () => {
       clearTimeout(timer)
       let res: { ok: boolean; result?: T; error?: WireError }
       try {
         res = JSON.parse(buf) as typeof res
       } catch {
-        reject(new PodnetError(`the supervisor closed the connection during '${req.op}'`))
+        reject(closed())
         return
       }
       if (res.ok) resolve(res.result as T)
@@ -130,7 +144,13 @@ export async function send<T = unknown>(stateDir: string, req: SupervisorRequest
     if (!notListening(err)) throw err
   }
   await ensureSupervisor(stateDir, runDir)
-  return request<T>(stateDir, req, timeoutMs)
+  try {
+    return await request<T>(stateDir, req, timeoutMs)
+  } catch (err) {
+    if (!notListening(err)) throw err
+    const store = new PodStore({ stateDir })
+    throw new PodnetError(`the supervisor stopped listening on ${store.socketPath()} (${(err as NodeJS.ErrnoException).code}); see ${store.supervisorLogPath()}`)
+  }
 }
 
 

@@ -2,7 +2,7 @@
  * The runtime's view of pod networking: attach a pinned network namespace to a named network
  * with published ports, detach it. BridgePodNetwork serves it with podnet's bridge networks.
  */
-import { InvalidArgumentError, NotFoundError } from '../errors.js'
+import { AddressInUseError, InvalidArgumentError, NotFoundError } from '../errors.js'
 import { NetworkManager, type PortMapping } from '../bridge/index.js'
 
 export interface PodAttachRequest {
@@ -14,6 +14,8 @@ export interface PodAttachRequest {
   portMappings: PortMapping[]
   /** The named namespace that plays the host (default: the caller's). */
   hostNetns?: string
+  /** Addresses (without prefix) to take again when they are free (a pod restored after a reboot); others are chosen when not. */
+  ips?: string[]
 }
 
 export interface PodNetwork {
@@ -52,8 +54,16 @@ export class BridgePodNetwork implements PodNetwork {
       if (err instanceof NotFoundError) throw new InvalidArgumentError('metadata.annotations[podnet.io/network]', `network '${req.network}' does not exist (podnet network ls)`)
       throw err
     }
-    const a = await m.attach({ network: req.network, netns: req.netns, id: req.id, ifname: 'eth0', portMappings: req.portMappings })
-    return a.addresses.map((x) => x.address)
+    const spec = { network: req.network, netns: req.netns, id: req.id, ifname: 'eth0', portMappings: req.portMappings }
+    if (req.ips?.length) {
+      try {
+        return (await m.attach({ ...spec, ips: req.ips })).addresses.map((x) => x.address)
+      } catch (err) {
+        // taken by another pod meanwhile, or no longer in the network's subnets: any free address
+        if (!(err instanceof AddressInUseError) && !(err instanceof InvalidArgumentError && err.field === 'ip')) throw err
+      }
+    }
+    return (await m.attach(spec)).addresses.map((x) => x.address)
   }
 
   async detach(req: { network: string; id: string; hostNetns?: string }): Promise<void> {

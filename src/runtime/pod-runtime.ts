@@ -34,7 +34,7 @@ import { abandonSandbox, createSandbox, killCgroupProcesses, signalRef, teardown
 import type { RunOptions, RuntimeOptions, StopOptions } from './options.js'
 import { resolveSecurity, seccompFilterBytes } from './security/index.js'
 import { currentBootId, planRestore, type RestorePlan } from './restore.js'
-import { PodStore } from './state-store.js'
+import { PodStore, lostRecord } from './state-store.js'
 import { releaseIdRange } from './userns.js'
 import { isActive, type ContainerStatus, type PodPhase, type PodRecord, type TerminatedState } from './types.js'
 
@@ -658,7 +658,14 @@ export class PodRuntime extends EventEmitter {
   /** Stops a pod if it runs, then removes everything of it, logs included. */
   async remove(name: string, opts: StopOptions = {}): Promise<void> {
     const pod = this.pods.get(name)
-    if (pod) await this.stop(name, opts)
+    if (pod) {
+      if (isActive(pod.rec) && pod.rec.deletionTimestamp === undefined) {
+        // the intent first, in the state dir: a reboot in the middle removes the pod, not restores it
+        pod.rec.deletionTimestamp = now()
+        this.persist(pod.rec, true)
+      }
+      await this.stop(name, opts)
+    }
     const rec = this.unsaved.get(name)?.rec ?? this.store.read(name)
     this.unsaved.delete(name)
     if (!rec && !this.store.names().includes(name)) throw new NotFoundError('pod', name)
@@ -703,7 +710,7 @@ export class PodRuntime extends EventEmitter {
       if (!old || !isActive(old)) continue
       const plan = planRestore(old, now(), this.bootId)
       const pod: PodRt = {
-        rec: plan.restore ?? plan.final!, containers: new Map(old.spec.containers.map((c) => [c.name, { runId: 0 }])),
+        rec: plan.restore ?? plan.final ?? lostRecord(old, this.store.run), containers: new Map(old.spec.containers.map((c) => [c.name, { runId: 0 }])),
         stopping: false, tearingDown: false, queue: Promise.resolve(),
       }
       this.pods.set(name, pod)
@@ -733,6 +740,11 @@ export class PodRuntime extends EventEmitter {
       } catch {
         // its records went with the run dir
       }
+    }
+    if (plan.remove) {
+      this.pods.delete(name)
+      await this.remove(name)
+      return false
     }
     if (plan.final) {
       this.persist(plan.final)

@@ -9,7 +9,8 @@
  * - Always: a new sandbox (same name, the same addresses when still free), every container
  *   started again (restartCount + 1, lastState the lost run);
  * - OnFailure: likewise, the reboot counting as a failure; containers that had completed
- *   (exit 0, recorded persistently when they ended) are not run again.
+ *   (exit 0, recorded persistently when they ended) are not run again;
+ * - a pod whose `pod rm` was under way (deletionTimestamp) is removed, whatever its policy.
  *
  * How a reboot is told from a cleared run dir: the record names the boot it was made in
  * (/proc/sys/kernel/random/boot_id). The same boot means the old processes may still run: the
@@ -57,6 +58,8 @@ export function restartsAfterLoss(policy: PodRecord['spec']['restartPolicy'], c:
 }
 
 export interface RestorePlan {
+  /** Its removal was under way (deletionTimestamp): finish it instead. */
+  remove?: boolean
   /** The record of the new sandbox (phase Pending, sandbox creating), or undefined: no restore. */
   restore?: PodRecord
   /** The containers that run again. */
@@ -76,6 +79,7 @@ export function planRestore(old: PodRecord, now: string, bootId: string | undefi
   const at = old.startedAt ?? old.createdAt
   const restart = old.containers.filter((c) => restartsAfterLoss(old.spec.restartPolicy, c)).map((c) => c.name)
   const ips = old.sandbox.ips.map((a) => a.split('/')[0]!)
+  if (old.deletionTimestamp !== undefined) return { remove: true, containers: [], ips }
   if (!restart.length) {
     return {
       containers: [], ips,

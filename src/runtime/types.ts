@@ -113,6 +113,12 @@ export interface PodRecord {
   finishedAt?: string
   /** The boot (/proc/sys/kernel/random/boot_id) the current sandbox was made in. */
   bootId?: string
+  /**
+   * When `pod rm` was asked for (Kubernetes' metadata.deletionTimestamp), recorded in the state
+   * dir before the pod is stopped: a reboot in the middle of it removes the pod instead of
+   * restoring it.
+   */
+  deletionTimestamp?: string
   /** The last time the pod was brought back after its live state was lost (restore.ts), and how often. */
   restored?: { count: number; at: string; cause: 'NodeRestart' | 'RunDirLost'; message: string }
   conditions?: PodCondition[]

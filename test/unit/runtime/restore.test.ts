@@ -67,4 +67,9 @@ describe('runtime/restore', () => {
     assert.equal(f.message, 'the node rebooted (boot boot-1 -> boot-2); restartPolicy Never: not restarted')
     assert.deepEqual(f.containers.map((c) => c.state.status === 'terminated' && [c.state.exitCode, c.state.reason]), [[0, 'Completed'], [137, 'ContainerStatusUnknown']])
   })
+
+  it('a pod whose removal was under way at the reboot (deletionTimestamp) is removed, whatever its policy', () => {
+    const plan = planRestore({ ...record('Always', [running('a')]), deletionTimestamp: '2024-01-01T00:00:05.000Z' }, '2024-01-02T00:00:00.000Z', 'boot-2')
+    assert.deepEqual([plan.remove, plan.restore, plan.final], [true, undefined, undefined])
+  })
 })

@@ -88,8 +88,11 @@ export function request<T = unknown>(stateDir: string, req: SupervisorRequest, t
     let connected = false
     // one line however the supervisor went away (ECONNRESET, EPIPE, a closed socket): it may have
     // died with the request half done; its log says why, and its successor adopts what it left
-    const closed = (code?: string): PodnetError => new PodnetError(
-      `the supervisor closed the connection during '${req.op}'${code ? ` (${code})` : ''}; see ${store.supervisorLogPath()}`)
+    const closed = (code?: string): PodnetError => {
+      const e = new PodnetError(`the supervisor closed the connection during '${req.op}'${code ? ` (${code})` : ''}; see ${store.supervisorLogPath()}`)
+      dropped.add(e)
+      return e
+    }
     const timer = setTimeout(() => { sock.destroy(); reject(new PodnetError(`the supervisor did not answer '${req.op}' within ${timeoutMs} ms`)) }, timeoutMs)
     sock.setEncoding('utf8')
     sock.on('connect', () => {
@@ -99,7 +102,10 @@ export function request<T = unknown>(stateDir: string, req: SupervisorRequest, t
     sock.on('data', (d: string) => { buf += d })
     sock.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer)
-      // not listening (ENOENT, ECONNREFUSED) stays an errno error: send() starts a supervisor then
+      // before the connection is made the request was not sent: an errno error (ENOENT,
+      // ECONNREFUSED, or ECONNRESET from a supervisor that died with us in its backlog), on
+      // which send() starts a supervisor and sends it again
+      if (!connected) unsent.add(err)
       reject(connected ? closed(err.code) : err)
     })
     sock.on('end', () => {
@@ -122,14 +128,20 @@ export async function pingSupervisor(stateDir: string): Promise<PingResult | und
   try {
     return await request<PingResult>(stateDir, { op: 'ping' }, 5000)
   } catch (err) {
-    if (notListening(err)) return undefined
+    // one that died while answering is not running either
+    if (notListening(err) || dropped.has(err as object)) return undefined
     throw err
   }
 }
 
+/** Errors of requests that never reached a supervisor (no connection was made). */
+const unsent = new WeakSet<object>()
+/** Errors of requests whose supervisor went away before it answered. */
+const dropped = new WeakSet<object>()
+
 const notListening = (err: unknown): boolean => {
   const code = (err as NodeJS.ErrnoException).code
-  return code === 'ENOENT' || code === 'ECONNREFUSED'
+  return code === 'ENOENT' || code === 'ECONNREFUSED' || (typeof err === 'object' && err !== null && unsent.has(err))
 }
 
 /**

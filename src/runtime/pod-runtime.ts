@@ -730,7 +730,7 @@ export class PodRuntime extends EventEmitter {
   /** One lost pod: its leftovers ended, then a new sandbox and its containers, or its final record. */
   private async restorePod(pod: PodRt, old: PodRecord, plan: RestorePlan): Promise<boolean> {
     const name = old.name
-    if (pod.stopping || this.pods.get(name) !== pod) return false
+    if (this.closed || pod.stopping || this.pods.get(name) !== pod) return false
     // what the lost sandbox may have left: its processes (a cleared run dir: they run on), mounts, its attachment
     cleanupPodMounts(this.store, name)
     await removeCgroupTree(this.layout, `${this.cgroupParent}/${name}`)

@@ -97,11 +97,16 @@ export class PodStore {
     return true
   }
 
-  /** The pod's record: the live one, else the persistent one (Lost when that is still active). */
+  /**
+   * The pod's record: the live one, else the persistent one (Lost when that is still active).
+   * A final persistent record wins over an active live one: the pod ended, and its supervisor
+   * died between writing the one and removing the other.
+   */
   read(name: string): PodRecord | undefined {
     const live = readJson(this.statusPath(name))
-    if (live) return live
+    if (live && !isActive(live)) return live
     const rec = readJson(this.recordPath(name))
+    if (live) return rec && !isActive(rec) ? rec : live
     return rec && isActive(rec) ? lostRecord(rec, this.run) : rec
   }
 

@@ -81,9 +81,9 @@ function podnetRoot(): { root: string; dist: string } {
 /** The conflist a runtime needs for podnet-cni: one plugin, the reference fields podman and containerd examples use. */
 export function conflistFor(opts: ConflistOptions = {}): Record<string, unknown> {
   const network = opts.network ?? DEFAULT_CNI_NETWORK
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(network)) throw new InvalidArgumentError('--network', `'${network}' is not a CNI network name (letters, digits, '_', '.', '-')`)
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(network)) throw new InvalidArgumentError('network', `'${network}' is not a CNI network name (letters, digits, '_', '.', '-')`)
   const cniVersion = opts.cniVersion ?? '1.0.0'
-  if (!(SUPPORTED_CNI_VERSIONS as readonly string[]).includes(cniVersion)) throw new InvalidArgumentError('--cni-version', `${cniVersion} is not one of ${SUPPORTED_CNI_VERSIONS.join(', ')}`)
+  if (!(SUPPORTED_CNI_VERSIONS as readonly string[]).includes(cniVersion)) throw new InvalidArgumentError('cniVersion', `${cniVersion} is not one of ${SUPPORTED_CNI_VERSIONS.join(', ')}`)
   const bridge = opts.bridge ?? (Buffer.byteLength(`pn-${network}`) <= 15 ? `pn-${network}` : 'pn-cni0')
   const range: Record<string, string> = { subnet: opts.subnet ?? DEFAULT_CNI_SUBNET }
   if (opts.gateway) range.gateway = opts.gateway
@@ -243,7 +243,7 @@ export async function installCni(opts: InstallOptions = {}): Promise<InstallRepo
   const conflistPath = join(confDir, `10-${String(conflist.name)}.conflist`)
   const conflistText = `${JSON.stringify(conflist, null, 2)}\n`
   if (existsSync(conflistPath) && readFileSync(conflistPath, 'utf8') !== conflistText && !opts.force) {
-    throw new ExistsError('conflist', conflistPath, '(with other content; --force replaces it)')
+    throw new ExistsError('conflist', conflistPath, '(with other content; force replaces it)')
   }
   const { dist } = podnetRoot()
   if (!existsSync(join(dist, BUNDLE_ENTRY))) throw new PodnetError(`podnet is not built: ${join(dist, BUNDLE_ENTRY)} is missing (run npm run build)`)

@@ -40,6 +40,14 @@ stamp=dist/.build-stamp
 if [[ ! -f $stamp ]] || [[ -n "$(find src test bench tsconfig.json package.json -newer "$stamp" -name '*.ts' -o -newer "$stamp" -name '*.json' 2>/dev/null | head -1)" ]]; then
   echo "setup: building (tsc)" >&2
   npx tsc -p tsconfig.json
+  # the output of a source that was moved or deleted would still be picked up by the test globs
+  for d in dist/src dist/test dist/bench dist/docs; do
+    [[ -d $d ]] || continue
+    find "$d" -name '*.js' -print0 | while IFS= read -r -d '' f; do
+      src=${f#dist/}
+      [[ -f ${src%.js}.ts ]] || rm -f "$f" "${f%.js}.d.ts" "$f.map"
+    done
+  done
   mkdir -p dist && touch "$stamp"
 fi
 # the CLI's single-file build and code cache (src/cli/bundle.ts); bin/podnet.js falls back to

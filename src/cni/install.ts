@@ -15,8 +15,9 @@
  * from this installation instead: slower to start, same behaviour. Either way the executable
  * uses this installation's node_modules (koffi), so podnet must stay where it is.
  */
+import { writeFileAtomic } from '../state/files.js'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -103,14 +104,8 @@ export function conflistFor(opts: ConflistOptions = {}): Record<string, unknown>
   return { cniVersion, ...(newer.length > 1 && { cniVersions: newer }), name: network, plugins: [plugin] }
 }
 
-/** Writes a file atomically (temporary file + rename). */
-function writeAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = `${path}.tmp-${process.pid}`
-  writeFileSync(tmp, data, { mode })
-  chmodSync(tmp, mode)
-  renameSync(tmp, path)
-}
+/** Writes a file atomically and durably (src/state/files.ts), with exactly `mode`. */
+const writeAtomic = (path: string, data: string | Uint8Array, mode = 0o644): void => writeFileAtomic(path, Buffer.from(data), { mode, dirMode: 0o755 })
 
 /** The shebang: this Node, without the runtime's Node settings (coreutils env -S), or plain when env cannot. */
 function shebang(node: string): string {

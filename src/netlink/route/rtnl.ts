@@ -9,6 +9,9 @@ import { AddrApi } from './addr.js'
 import { LinkApi, type NetnsRef } from './link.js'
 import { NeighApi } from './neigh.js'
 import { RouteApi } from './route.js'
+import { QdiscApi } from './qdisc.js'
+import { ClassApi } from './tclass.js'
+import { FilterApi } from './filter.js'
 import { RouteMonitor, type MonitorGroup } from './monitor.js'
 import * as R from './constants/rtnetlink.js'
 
@@ -28,6 +31,10 @@ export class Rtnl {
   readonly addr: AddrApi
   readonly route: RouteApi
   readonly neigh: NeighApi
+  /** Traffic control: qdiscs, classes, filters with actions (tc qdisc / class / filter). */
+  readonly qdisc: QdiscApi
+  readonly tclass: ClassApi
+  readonly filter: FilterApi
   readonly netns: NetnsRef | undefined
 
   private constructor(sock: NetlinkSocket, netns: NetnsRef | undefined) {
@@ -38,6 +45,9 @@ export class Rtnl {
     this.addr = new AddrApi(sock, this.link)
     this.route = new RouteApi(sock, this.link)
     this.neigh = new NeighApi(sock, this.link)
+    this.qdisc = new QdiscApi(sock, this.link)
+    this.tclass = new ClassApi(sock, this.link)
+    this.filter = new FilterApi(sock, this.link)
   }
 
   /** Opens a handle (synchronously; async callers may await it all the same). */

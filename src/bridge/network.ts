@@ -16,7 +16,8 @@ import { Nft, type AddedRule, type NftTransaction, type Rule, type SetScalar } f
 import { Conntrack } from '../netlink/conntrack/index.js'
 import { validateIfname, validateMac, validateMtu } from '../netlink/route/validate.js'
 import { Allocator, DiskStore, overlaps, parseCidr as parseIpamCidr, parseIp as parseIpamIp, parseRangeSets, type AllocatedAddress, type RangeSet } from './ipam/index.js'
-import { bridgeMac, defaultBridgeName, hostVethName, isHostVethName, podMac, validateContainerId, validateNetworkName } from './names.js'
+import { bridgeMac, defaultBridgeName, hostVethName, ifbNameForVeth, isHostVethName, podMac, validateContainerId, validateNetworkName } from './names.js'
+import { applyBandwidth, bandwidthDrift, strayIfbs, validateBandwidth, type BandwidthLimits } from './bandwidth.js'
 import {
   BRIDGES_SET, CHAINS, HOSTPORTS, PORT_MAPS, TABLE, describePortElement, networkRules, portMapElement, portMapRules, portMapSets,
   portMapTypesOf, sharedRules, type PortElement, type PortMapping,
@@ -89,6 +90,8 @@ export interface AttachSpec {
   routes?: PodRoute[]
   /** Hairpin on the host end, so a pod can reach its own published ports (default true). */
   hairpin?: boolean
+  /** Rate limits into and out of the pod (bandwidth.ts). */
+  bandwidth?: BandwidthLimits
 }
 
 /** A route inside the pod: destination CIDR ('0.0.0.0/0' is the default route) and next hop. */
@@ -121,6 +124,8 @@ export interface Attachment {
   rules: RuleRecord[]
   /** The published-port map elements podnet added, by map and key (detach deletes them by key). */
   portElements?: PortElementRecord[]
+  /** Rate limits in force (bandwidth.ts); an egress limit owns the ifb named after hostVeth. */
+  bandwidth?: BandwidthLimits
   createdAt: string
 }
 
@@ -176,6 +181,8 @@ export interface GcReport {
   releasedAddresses: string[]
   removedRules: string[]
   removedPorts: string[]
+  /** ifb devices of bandwidth limits that no live attachment owns. */
+  removedIfbs: string[]
 }
 
 export interface ManagerOptions {
@@ -719,6 +726,7 @@ export class NetworkManager {
       for (const m of mappings) validatePortMapping(m)
       this.checkMappingFamilies(config, mappings)
       for (const r of spec.routes ?? []) validatePodRoute(config, r)
+      if (spec.bandwidth) validateBandwidth(spec.bandwidth, config.mtu)
       return await this.state.locked(() => this.attachLocked(config, spec, podNs, id, ifname, mac, mappings))
     } finally {
       podNs.close()
@@ -778,6 +786,11 @@ export class NetworkManager {
       // no IPv6 link-local on the host end (no DAD/MLD per port), hairpin for pod -> own published port, then up
       await this.rt.link.set(hostIndex, { ipv6AddrGenMode: 'none', hairpin: spec.hairpin ?? true })
       await this.rt.link.set(hostIndex, { up: true })
+      // bandwidth limits: tbf on the host end, ifb + redirect for the pod's egress (bandwidth.ts)
+      if (spec.bandwidth) {
+        await this.pendingDeletes.get(ifbNameForVeth(hostVeth))
+        await applyBandwidth(this.rt, { hostVeth, mtu: config.mtu }, spec.bandwidth, undo)
+      }
       // 4. inside the pod: requests by index. The veth's echo names the pod end's ifindex
       // (IFLA_LINK, in the pod namespace); lo is ifindex 1 in every namespace and setting it up
       // is idempotent, so no GET is needed for either.
@@ -826,7 +839,8 @@ export class NetworkManager {
       const attachment: Attachment = {
         network: config.name, id, ifname, netns: podNs.path, hostVeth, mac, mtu: config.mtu,
         addresses: addrs.map((a) => ({ address: a.address, gateway: a.gateway, family: a.family })),
-        portMappings: mappings, routes, rules: [], ...(portElements.length && { portElements }), createdAt: new Date().toISOString(),
+        portMappings: mappings, routes, rules: [], ...(portElements.length && { portElements }),
+        ...(spec.bandwidth && { bandwidth: spec.bandwidth }), createdAt: new Date().toISOString(),
       }
       this.state.writeJson(recordPath, attachment)
       return attachment
@@ -883,6 +897,8 @@ export class NetworkManager {
     // (on a worker thread), and concurrent detaches overlap those waits instead of queueing.
     const a = result.attachment
     if (a && !spec.netnsGoing && this.state.exists(a.netns)) await this.deleteVeth(a.hostVeth)
+    // the ifb of an egress limit is in the host namespace: it does not die with the pod's
+    if (a?.bandwidth?.egress) await this.deleteVeth(ifbNameForVeth(a.hostVeth))
     return result
   }
 
@@ -946,6 +962,7 @@ export class NetworkManager {
         const veth = this.rt.link.findSync(a.hostVeth)
         if (!veth) drift.push({ network: c.name, object: `${what} veth ${a.hostVeth}`, problem: 'missing' })
         else if (br && veth.master !== br.index) drift.push({ network: c.name, object: `${what} veth ${a.hostVeth}`, problem: `not a port of ${c.bridge}` })
+        if (veth) for (const p of bandwidthDrift(this.rt, a.hostVeth, a.bandwidth)) drift.push({ network: c.name, object: `${what} bandwidth`, problem: p })
         if (!this.state.exists(a.netns)) drift.push({ network: c.name, object: `${what} netns ${a.netns}`, problem: 'missing (run network gc)' })
         else {
           const ns = Netns.openPath(a.netns)
@@ -991,7 +1008,7 @@ export class NetworkManager {
    */
   async gc(): Promise<GcReport> {
     return this.state.locked(async () => {
-      const report: GcReport = { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [] }
+      const report: GcReport = { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [], removedIfbs: [] }
       const configs = this.list()
       const live = new Map<string, Attachment>()
       const doomed: number[] = []
@@ -1023,6 +1040,11 @@ export class NetworkManager {
             }
           }
         }
+      }
+      // ifbs of bandwidth limits whose attachment is gone (a killed attach, a DEL that never came)
+      for (const l of strayIfbs(this.rt, new Set([...live.values()].filter((a) => a.bandwidth?.egress).map((a) => a.hostVeth)))) {
+        doomed.push(l.index)
+        report.removedIfbs.push(l.name)
       }
       await this.deleteLinksBulk(doomed)
       // rules: keep shared ones, those of live networks and of live attachments
@@ -1073,6 +1095,25 @@ export class NetworkManager {
     } finally {
       ns.close()
     }
+  }
+
+  /**
+   * Changes the bandwidth limits of an attachment (undefined: no limits) and records them: a
+   * running pod's new annotations. NotFoundError when not attached.
+   */
+  async setBandwidth(network: string, id: string, ifname: string, limits: BandwidthLimits | undefined): Promise<Attachment> {
+    const config = this.get(network)
+    if (limits) validateBandwidth(limits, config.mtu)
+    return this.state.locked(async () => {
+      const path = this.attachmentPath(network, id, ifname)
+      const a = this.state.readJson<Attachment>(path)
+      if (!a) throw new NotFoundError('attachment', attachmentKey(id, ifname), `on network '${network}'`)
+      await applyBandwidth(this.rt, { hostVeth: a.hostVeth, mtu: a.mtu }, limits)
+      const { bandwidth: _old, ...rest } = a
+      const next: Attachment = limits && (limits.ingress || limits.egress) ? { ...rest, bandwidth: limits } : rest
+      this.state.writeJson(path, next)
+      return next
+    })
   }
 
   /** The bridge port count, for the 1023-port limit check. */

@@ -19,6 +19,9 @@ import { Allocator, DiskStore, overlaps, parseCidr as parseIpamCidr, parseIp as 
 import { bridgeMac, defaultBridgeName, hostVethName, ifbNameForVeth, isHostVethName, podMac, validateContainerId, validateNetworkName } from './names.js'
 import { applyBandwidth, bandwidthDrift, strayIfbs, validateBandwidth, type BandwidthLimits } from './bandwidth.js'
 import {
+  DEFAULT_PRIORITY, addAttachmentPriority, attachmentPriorityElements, listPriorityElements, parsePriority, removePriorityElements,
+} from './priority.js'
+import {
   BRIDGES_SET, CHAINS, HOSTPORTS, PORT_MAPS, TABLE, describePortElement, networkRules, portMapElement, portMapRules, portMapSets,
   portMapTypesOf, sharedRules, type PortElement, type PortMapping,
 } from './nat.js'
@@ -92,6 +95,8 @@ export interface AttachSpec {
   hairpin?: boolean
   /** Rate limits into and out of the pod (bandwidth.ts). */
   bandwidth?: BandwidthLimits
+  /** Traffic priority on the uplinks, 0-7 (priority.ts; 4, normal, is the default). */
+  priority?: number
 }
 
 /** A route inside the pod: destination CIDR ('0.0.0.0/0' is the default route) and next hop. */
@@ -126,6 +131,8 @@ export interface Attachment {
   portElements?: PortElementRecord[]
   /** Rate limits in force (bandwidth.ts); an egress limit owns the ifb named after hostVeth. */
   bandwidth?: BandwidthLimits
+  /** Traffic priority (priority.ts): the addresses are elements of podnet-qos's maps. Absent: normal. */
+  priority?: number
   createdAt: string
 }
 
@@ -727,6 +734,7 @@ export class NetworkManager {
       this.checkMappingFamilies(config, mappings)
       for (const r of spec.routes ?? []) validatePodRoute(config, r)
       if (spec.bandwidth) validateBandwidth(spec.bandwidth, config.mtu)
+      if (spec.priority !== undefined) parsePriority(spec.priority, 'priority')
       return await this.state.locked(() => this.attachLocked(config, spec, podNs, id, ifname, mac, mappings))
     } finally {
       podNs.close()
@@ -812,6 +820,9 @@ export class NetworkManager {
       } finally {
         pod.close()
       }
+      // traffic priority: the pod's addresses in podnet-qos's maps (priority.ts)
+      const priority = spec.priority !== undefined && spec.priority !== DEFAULT_PRIORITY ? spec.priority : undefined
+      if (priority !== undefined) undo.push('remove the priority marks', await addAttachmentPriority(this.nft, this.rt, this.state, { network: config.name, id, ifname }, addrs, priority))
       // 5. published ports: one map element per mapping and pod address, then stale UDP flows go
       const elements = mappings.flatMap((m) => this.mappingTargets(m, addrs).map((a) => portMapElement(config.name, id, ifname, m, a.ip, a.family)))
       const portElements: PortElementRecord[] = elements.map((e) => ({ map: e.map, key: e.key }))
@@ -840,7 +851,7 @@ export class NetworkManager {
         network: config.name, id, ifname, netns: podNs.path, hostVeth, mac, mtu: config.mtu,
         addresses: addrs.map((a) => ({ address: a.address, gateway: a.gateway, family: a.family })),
         portMappings: mappings, routes, rules: [], ...(portElements.length && { portElements }),
-        ...(spec.bandwidth && { bandwidth: spec.bandwidth }), createdAt: new Date().toISOString(),
+        ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(priority !== undefined && { priority }), createdAt: new Date().toISOString(),
       }
       this.state.writeJson(recordPath, attachment)
       return attachment
@@ -888,6 +899,7 @@ export class NetworkManager {
         if (asked !== a.netns && !sameNetns(asked, a.netns)) return { detached: false, reason: `${attachmentKey(id, ifname)} belongs to netns ${a.netns}, not ${spec.netns}` }
       }
       this.deletePortState(a.rules, a.portElements ?? [])
+      removePriorityElements(this.nft, attachmentPriorityElements(a))
       await this.allocator(config.name).release(id, ifname)
       for (const m of a.portMappings) this.state.remove(join(this.state.portsDir(), portFile(m)))
       this.state.remove(path)
@@ -944,6 +956,7 @@ export class NetworkManager {
     const drift: Drift[] = []
     const ruleSet = await this.podnetRules()
     let elements: Set<string> | undefined
+    let marks: Set<string> | undefined
     const handles = new Set(ruleSet.map((r) => `${r.chain}/${r.handle}`))
     for (const c of configs) {
       const br = this.rt.link.findSync(c.bridge)
@@ -963,6 +976,10 @@ export class NetworkManager {
         if (!veth) drift.push({ network: c.name, object: `${what} veth ${a.hostVeth}`, problem: 'missing' })
         else if (br && veth.master !== br.index) drift.push({ network: c.name, object: `${what} veth ${a.hostVeth}`, problem: `not a port of ${c.bridge}` })
         if (veth) for (const p of bandwidthDrift(this.rt, a.hostVeth, a.bandwidth)) drift.push({ network: c.name, object: `${what} bandwidth`, problem: p })
+        if (a.priority !== undefined) {
+          marks ??= new Set((await listPriorityElements(this.nft)).map((e) => `${e.key} ${e.classid}`))
+          for (const e of attachmentPriorityElements(a)) if (!marks.has(`${e.key} ${e.classid}`)) drift.push({ network: c.name, object: `${what} priority mark ${e.key} (map ${e.map})`, problem: 'missing' })
+        }
         if (!this.state.exists(a.netns)) drift.push({ network: c.name, object: `${what} netns ${a.netns}`, problem: 'missing (run network gc)' })
         else {
           const ns = Netns.openPath(a.netns)
@@ -1063,6 +1080,13 @@ export class NetworkManager {
         this.deletePortState([], strays)
         report.removedRules.push(...strays.map((e) => `map ${e.map} ${e.text}${e.comment ? ` ${e.comment}` : ''}`))
       }
+      // priority marks no live attachment recorded (reported with the rules)
+      const keepMarks = new Set([...live.values()].flatMap((a) => attachmentPriorityElements(a).map((e) => `${e.map} ${e.key}`)))
+      const strayMarks = (await listPriorityElements(this.nft)).filter((e) => !keepMarks.has(`${e.map} ${e.key}`))
+      if (strayMarks.length) {
+        removePriorityElements(this.nft, strayMarks)
+        report.removedRules.push(...strayMarks.map((e) => `map ${e.map} ${e.key}${e.comment ? ` ${e.comment}` : ''}`))
+      }
       // port claims
       for (const d of this.state.list(this.state.portsDir())) {
         for (const f of this.state.list(join(this.state.portsDir(), d))) {
@@ -1111,6 +1135,26 @@ export class NetworkManager {
       await applyBandwidth(this.rt, { hostVeth: a.hostVeth, mtu: a.mtu }, limits)
       const { bandwidth: _old, ...rest } = a
       const next: Attachment = limits && (limits.ingress || limits.egress) ? { ...rest, bandwidth: limits } : rest
+      this.state.writeJson(path, next)
+      return next
+    })
+  }
+
+  /**
+   * Changes the traffic priority of an attachment (undefined or 4: normal, no mark) and records it.
+   * NotFoundError when not attached.
+   */
+  async setPriority(network: string, id: string, ifname: string, level: number | undefined): Promise<Attachment> {
+    this.get(network)
+    if (level !== undefined) parsePriority(level, 'priority')
+    return this.state.locked(async () => {
+      const path = this.attachmentPath(network, id, ifname)
+      const a = this.state.readJson<Attachment>(path)
+      if (!a) throw new NotFoundError('attachment', attachmentKey(id, ifname), `on network '${network}'`)
+      removePriorityElements(this.nft, attachmentPriorityElements(a))
+      const { priority: _old, ...rest } = a
+      const next: Attachment = level !== undefined && level !== DEFAULT_PRIORITY ? { ...rest, priority: level } : rest
+      if (next.priority !== undefined) await addAttachmentPriority(this.nft, this.rt, this.state, a, a.addresses, next.priority)
       this.state.writeJson(path, next)
       return next
     })

@@ -58,6 +58,32 @@ export function iperfRate(target: InNetns, host: string, opts: IperfOptions = {}
   return Number(j.end.sum_received.bits_per_second)
 }
 
+/** Like iperfRate, without blocking: several clients can run at once (flows that compete). */
+export function iperfRun(target: InNetns, host: string, opts: IperfOptions = {}): Promise<number> {
+  const seconds = opts.seconds ?? 5
+  const args = ['-c', host, '-p', String(opts.port ?? 5201), '-t', String(seconds), '-O', String(opts.omit ?? 1), '-J']
+  if (opts.reverse) args.push('-R')
+  if (opts.parallel) args.push('-P', String(opts.parallel))
+  const child = nsOf(target).spawn('iperf3', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  servers.push(child)
+  return new Promise<number>((resolve, reject) => {
+    let out = ''
+    let err = ''
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
+    child.once('error', reject)
+    child.once('close', (code) => {
+      try {
+        const j = JSON.parse(out)
+        if (j.error) throw new Error(j.error)
+        resolve(Number(j.end.sum_received.bits_per_second))
+      } catch (e) {
+        reject(new Error(`iperf3 ${args.join(' ')}: exit ${code}: ${(e as Error).message} ${err.trim()}`))
+      }
+    })
+  })
+}
+
 /** Ends the iperf3 servers still running (by PID, only ours). */
 export function stopIperfServers(): void {
   for (const s of servers.splice(0)) if (s.exitCode === null && s.signalCode === null) s.kill('SIGKILL')

@@ -40,37 +40,17 @@
  */
 import { join } from 'node:path'
 import { InvalidArgumentError, NotFoundError } from '../errors.js'
+import { DEFAULT_PRIORITY, MAX_PRIORITY } from './priority-levels.js'
 import type { Expr, Nft, NftTransaction, SetScalar } from '../netlink/nftables/index.js'
 import type { Rtnl } from '../netlink/route/index.js'
 import { tcHandle } from '../netlink/route/index.js'
 import type { StateDir } from './state.js'
 
-/** The named levels (a number 0-7 may be given instead; higher wins). */
-export const PRIORITY_LEVELS = { low: 2, normal: 4, high: 6 } as const
-export type PriorityName = keyof typeof PRIORITY_LEVELS
-/** Traffic of pods without a priority (and of the host) is in this level's class. */
-export const DEFAULT_PRIORITY = PRIORITY_LEVELS.normal
-export const MAX_PRIORITY = 7
+export { PRIORITY_LEVELS, DEFAULT_PRIORITY, MAX_PRIORITY, parsePriority, formatPriority, type PriorityName } from './priority-levels.js'
 
 export const QOS_TABLE = { family: 'inet', table: 'podnet-qos' } as const
 export const QOS_CHAIN = 'postrouting'
 export const PRIO_MAPS = { 4: 'prio4', 6: 'prio6' } as const
-
-/** Parses "high", "normal", "low" or "0".."7" (numbers too); `field` names the value in errors. */
-export function parsePriority(value: unknown, field: string): number {
-  if (typeof value === 'string' && value in PRIORITY_LEVELS) return PRIORITY_LEVELS[value as PriorityName]
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN
-  if (!Number.isInteger(n) || n < 0 || n > MAX_PRIORITY) {
-    throw new InvalidArgumentError(field, `${JSON.stringify(value)} is not a priority: high, normal, low, or a level from 0 to ${MAX_PRIORITY} (higher wins)`)
-  }
-  return n
-}
-
-/** "high (6)", "3". */
-export function formatPriority(level: number): string {
-  const name = (Object.keys(PRIORITY_LEVELS) as PriorityName[]).find((k) => PRIORITY_LEVELS[k] === level)
-  return name ? `${name} (${level})` : String(level)
-}
 
 /** The htb class of a level on an uplink: 1:10 + level (1:16 for high). */
 export const classidFor = (level: number): number => tcHandle(1, 0x10 + level)
@@ -302,4 +282,35 @@ export function removePriorityElements(nft: Nft, els: readonly PriorityElement[]
   } catch (err) {
     if ((err as { errnoName?: string }).errnoName !== 'ENOENT') throw err
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// uplink configuration (podnet qos uplink add / rm / apply)
+
+/** Anything with the host's rtnetlink handle and the state dir (a NetworkManager). */
+export interface QosHost {
+  readonly rt: Rtnl
+  readonly state: StateDir
+}
+
+/** Records an uplink (replacing one of the same device) and puts its htb tree on it. */
+export async function addUplink(h: QosHost, u: UplinkSpec): Promise<UplinkState> {
+  validateUplink(u)
+  h.rt.link.getSync(u.dev) // NotFoundError before anything is recorded
+  return h.state.locked(async () => {
+    await applyUplink(h.rt, u)
+    writeUplinks(h.state, [...readUplinks(h.state).filter((x) => x.dev !== u.dev), { dev: u.dev, rateBitsPerSec: u.rateBitsPerSec }])
+    return uplinkState(h.rt, u)
+  })
+}
+
+/** Forgets an uplink and takes its htb tree off; false when it was not recorded. */
+export async function deleteUplink(h: QosHost, dev: string): Promise<boolean> {
+  return h.state.locked(async () => {
+    const all = readUplinks(h.state)
+    if (!all.some((u) => u.dev === dev)) return false
+    if (h.rt.link.findSync(dev)) await removeUplink(h.rt, dev)
+    writeUplinks(h.state, all.filter((u) => u.dev !== dev))
+    return true
+  })
 }

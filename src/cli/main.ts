@@ -12,11 +12,12 @@ import { registerNetwork } from './commands/network.js'
 import { registerCni } from './commands/cni.js'
 import { registerPod } from './commands/pod.js'
 import { registerDemo } from './commands/demo.js'
+import { registerQos } from './commands/qos.js'
 
 /** Each command group's registration; `nat` is registered with `network`. */
 const GROUPS: Readonly<Record<string, (program: Command) => void>> = {
   netns: registerNetns, link: registerLink, addr: registerAddr, address: registerAddr, route: registerRoute,
-  network: registerNetwork, nat: registerNetwork, cni: registerCni, pod: registerPod, demo: registerDemo,
+  network: registerNetwork, nat: registerNetwork, cni: registerCni, pod: registerPod, demo: registerDemo, qos: registerQos,
 }
 
 /**

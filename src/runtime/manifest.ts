@@ -14,6 +14,8 @@
  *   podnet.io/network              the podnet network the pod joins (none: loopback only)
  *   podnet.io/share-uts            "true" (default, as Kubernetes) or "false": each container
  *                                  gets its own UTS namespace (with the pod's hostname)
+ * and the network limits (pod-network-limits.ts): kubernetes.io/ingress-bandwidth and
+ * egress-bandwidth, podnet.io/ingress-burst and egress-burst, podnet.io/network-priority.
  * Relative rootfs paths are resolved against the manifest's directory.
  *
  * Text (YAML/JSON) is parsed in manifest-yaml.ts, so the supervisor, which gets validated
@@ -23,6 +25,7 @@ import { statSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import { parseCpuMillis, parseMemoryBytes } from './quantity.js'
+import { parseNetworkLimits, type PodNetworkLimits } from './pod-network-limits.js'
 
 export const ANNOTATION_ROOTFS = 'podnet.io/rootfs'
 export const ANNOTATION_NETWORK = 'podnet.io/network'
@@ -67,6 +70,10 @@ export interface PodSpec {
   terminationGracePeriodSeconds: number
   /** The podnet network the pod is attached to. */
   network?: string
+  /** Rate limits from the bandwidth annotations (bits). */
+  bandwidth?: NonNullable<PodNetworkLimits['bandwidth']>
+  /** Traffic priority 0-7 from podnet.io/network-priority (absent: normal). */
+  networkPriority?: number
   annotations: Record<string, string>
   containers: ContainerSpec[]
 }
@@ -215,6 +222,9 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
     shareUts: shareUtsText !== 'false', terminationGracePeriodSeconds, annotations, containers,
   }
   if (network !== undefined) out.network = network
+  const limits = parseNetworkLimits(annotations, network)
+  if (limits.bandwidth) out.bandwidth = limits.bandwidth
+  if (limits.priority !== undefined) out.networkPriority = limits.priority
   return { spec: out, warnings }
 }
 

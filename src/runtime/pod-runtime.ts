@@ -32,6 +32,7 @@ import { checkRootfs, validatePodName, type ContainerSpec, type PodSpec } from '
 import { createPodNamespaces, pinPaths, pinnedInode, unpinAll } from './namespaces.js'
 import { BridgePodNetwork, type PodNetwork } from './network.js'
 import { pauseCommand } from './pause.js'
+import { applyLimitChanges } from './pod-network-limits.js'
 import { childPids, isAlive, processRef, processesInNamespace, type ProcessRef } from './proc.js'
 import { KUBERNETES_BACKOFF, finalPhase, nextBackoff, shouldRestart, type BackoffOptions } from './restart-policy.js'
 import { PodStore, defaultStateDir, runDirFor } from './state-store.js'
@@ -247,6 +248,31 @@ export class PodRuntime extends EventEmitter {
     return p
   }
 
+  /**
+   * Changes a running pod's network limits in place (`podnet pod update`): the bandwidth and
+   * priority annotations (pod-network-limits.ts); `null` removes one. Applied to the kernel, then
+   * recorded. Other changes need a new pod.
+   */
+  async update(name: string, changes: Readonly<Record<string, string | null>>): Promise<PodRecord> {
+    const pod = this.pods.get(name)
+    if (!pod) throw new NotFoundError('pod', name, this.store.read(name) ? '(not running: limits apply to running pods)' : '')
+    return this.serial(pod, async () => {
+      if (!isActive(pod.rec)) throw new PodnetError(`pod '${name}' has ended (${pod.rec.phase}): limits apply to running pods`)
+      const spec = applyLimitChanges(pod.rec.spec, changes)
+      const sb = pod.rec.sandbox
+      if (sb.attached && spec.network !== undefined) {
+        if (!this.network.setLimits) throw new PodnetError('this runtime\'s pod network cannot change limits in place')
+        await this.network.setLimits({
+          network: spec.network, id: name, ...(sb.hostNetns !== undefined && { hostNetns: sb.hostNetns }),
+          ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(spec.networkPriority !== undefined && { priority: spec.networkPriority }),
+        })
+      }
+      pod.rec.spec = spec
+      this.save(pod)
+      return pod.rec
+    })
+  }
+
   // -------------------------------------------------------------------------------------------
   // run
 
@@ -345,6 +371,7 @@ export class PodRuntime extends EventEmitter {
           sb.ips = await this.network.attach({
             network: spec.network, netns: made.pins.net, id: name, portMappings: mappings.map((m) => m.mapping),
             ...(opts.hostNetns !== undefined && { hostNetns: opts.hostNetns }),
+            ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(spec.networkPriority !== undefined && { priority: spec.networkPriority }),
           })
         } catch (err) {
           throw mapAttachError(err, mappings)

@@ -1,4 +1,4 @@
-/** podnet network create | ls | inspect | rm | attach | detach | bandwidth | check | gc, and podnet nat ls | ports */
+/** podnet network create | ls | inspect | rm | attach | detach | bandwidth | priority | check | gc, and podnet nat ls | ports */
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../errors.js'
 import type { BandwidthLimits, NetworkManager, PortMapping } from '../../bridge/index.js'
@@ -122,14 +122,17 @@ export function registerNetwork(program: Command): void {
     .option('--ip <ip>', 'static address (repeat per family)', collect)
     .option('--mac <mac>', 'MAC address of the pod interface')
     .option('-p, --publish <[hostip:]hostport:port[/proto]>', 'publish a port (repeatable)', collect)
-    .action(async (name: string, o: Global & BandwidthFlags & { netns: string; ifname: string; id?: string; ip?: string[]; mac?: string; publish?: string[] }) => {
+    .option('--priority <level>', 'traffic priority on the uplinks: high, normal, low or 0-7 (podnet qos)')
+    .action(async (name: string, o: Global & BandwidthFlags & { netns: string; ifname: string; id?: string; ip?: string[]; mac?: string; publish?: string[]; priority?: string }) => {
       const { parsePortMapping } = await import('../../bridge/index.js')
       const portMappings = (o.publish ?? []).map(parsePortMapping)
       const bandwidth = await bandwidthFlags(o)
+      const { parsePriority } = await import('../../bridge/index.js')
+      const priority = o.priority === undefined ? undefined : parsePriority(o.priority, '--priority')
       await withManager(o, async (m) => {
         const a = await m.attach({
           network: name, netns: o.netns, ifname: o.ifname, ...(o.id && { id: o.id }), ...(o.ip && { ips: o.ip }),
-          ...(o.mac && { mac: o.mac }), portMappings, ...(bandwidth && { bandwidth }),
+          ...(o.mac && { mac: o.mac }), portMappings, ...(bandwidth && { bandwidth }), ...(priority !== undefined && { priority }),
         })
         if (o.json) printJson(a)
         else process.stdout.write(`attached ${a.id}/${a.ifname} (${a.netns}) to ${name}: ${a.addresses.map((x) => x.address).join(', ')} via ${a.hostVeth}, mac ${a.mac}${a.portMappings.length ? `, ports ${fmtPorts(a.portMappings)}` : ''}${a.bandwidth ? `, ${fmtBandwidth(a.bandwidth)}` : ''}\n`)
@@ -158,6 +161,19 @@ export function registerNetwork(program: Command): void {
         const a = await m.setBandwidth(name, o.id, o.ifname, bandwidth)
         if (o.json) printJson(a)
         else process.stdout.write(`${a.id}/${a.ifname} on ${name}: ${a.bandwidth ? fmtBandwidth(a.bandwidth) : 'no limits'}\n`)
+      })
+    })
+
+  common(net.command('priority <name> <level>').description("set an attachment's traffic priority in place: high, normal, low or 0-7"))
+    .requiredOption('--id <id>', 'container id of the attachment')
+    .option('--ifname <name>', 'interface name', 'eth0')
+    .action(async (name: string, level: string, o: Global & { id: string; ifname: string }) => {
+      const { parsePriority, formatPriority } = await import('../../bridge/index.js')
+      const p = parsePriority(level, 'level')
+      await withManager(o, async (m) => {
+        const a = await m.setPriority(name, o.id, o.ifname, p)
+        if (o.json) printJson(a)
+        else process.stdout.write(`${a.id}/${a.ifname} on ${name}: priority ${formatPriority(a.priority ?? 4)}\n`)
       })
     })
 

@@ -12,6 +12,7 @@ import { RouteApi } from './route.js'
 import { QdiscApi } from './qdisc.js'
 import { ClassApi } from './tclass.js'
 import { FilterApi } from './filter.js'
+import { LinkStatsApi } from './link-stats.js'
 import { RouteMonitor, type MonitorGroup } from './monitor.js'
 import * as R from './constants/rtnetlink.js'
 
@@ -35,6 +36,8 @@ export class Rtnl {
   readonly qdisc: QdiscApi
   readonly tclass: ClassApi
   readonly filter: FilterApi
+  /** Interface counters (ip -s link). */
+  readonly stats: LinkStatsApi
   readonly netns: NetnsRef | undefined
 
   private constructor(sock: NetlinkSocket, netns: NetnsRef | undefined) {
@@ -48,6 +51,7 @@ export class Rtnl {
     this.qdisc = new QdiscApi(sock, this.link)
     this.tclass = new ClassApi(sock, this.link)
     this.filter = new FilterApi(sock, this.link)
+    this.stats = new LinkStatsApi(sock)
   }
 
   /** Opens a handle (synchronously; async callers may await it all the same). */

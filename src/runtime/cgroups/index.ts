@@ -2,3 +2,4 @@
 export * from './detect.js'
 export * from './limits.js'
 export * from './cgroup.js'
+export * from './stats.js'

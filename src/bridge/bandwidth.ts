@@ -179,8 +179,18 @@ export function bandwidthDrift(rt: Rtnl, hostVeth: string, want: BandwidthLimits
   return out
 }
 
-/** podnet's ifb devices (by name) that none of `owned` (host veth names) accounts for. */
-export function strayIfbs(rt: Rtnl, ownedVeths: ReadonlySet<string>): Link[] {
-  const owned = new Set([...ownedVeths].map(ifbNameForVeth))
-  return rt.link.listSync({ kind: 'ifb' }).filter((l) => isIfbName(l.name) && !owned.has(l.name))
+/**
+ * podnet's ifb devices whose attachment is gone: the host veth it is named after does not exist,
+ * or is a port of one of `bridges` (this state dir's networks) that no live attachment owns.
+ * An ifb whose veth is on another bridge belongs to another state dir (podnet-cni's, say) and
+ * stays. An attach creates the veth before the ifb, so no live ifb is ever without its veth.
+ */
+export function strayIfbs(rt: Rtnl, ownedVeths: ReadonlySet<string>, bridges: ReadonlySet<number>): Link[] {
+  return rt.link.listSync({ kind: 'ifb' }).filter((l) => {
+    if (!isIfbName(l.name)) return false
+    const veth = `pn${l.name.slice(5)}`
+    if (ownedVeths.has(veth)) return false
+    const v = rt.link.findSync(veth)
+    return !v || (v.master !== undefined && bridges.has(v.master))
+  })
 }

@@ -1059,7 +1059,8 @@ export class NetworkManager {
         }
       }
       // ifbs of bandwidth limits whose attachment is gone (a killed attach, a DEL that never came)
-      for (const l of strayIfbs(this.rt, new Set([...live.values()].filter((a) => a.bandwidth?.egress).map((a) => a.hostVeth)))) {
+      const bridges = new Set(configs.map((c) => this.rt.link.findSync(c.bridge)?.index).filter((i): i is number => i !== undefined))
+      for (const l of strayIfbs(this.rt, new Set([...live.values()].filter((a) => a.bandwidth?.egress).map((a) => a.hostVeth)), bridges)) {
         doomed.push(l.index)
         report.removedIfbs.push(l.name)
       }
@@ -1080,9 +1081,10 @@ export class NetworkManager {
         this.deletePortState([], strays)
         report.removedRules.push(...strays.map((e) => `map ${e.map} ${e.text}${e.comment ? ` ${e.comment}` : ''}`))
       }
-      // priority marks no live attachment recorded (reported with the rules)
+      // priority marks of this state dir's networks that no live attachment recorded (reported with the rules)
       const keepMarks = new Set([...live.values()].flatMap((a) => attachmentPriorityElements(a).map((e) => `${e.map} ${e.key}`)))
-      const strayMarks = (await listPriorityElements(this.nft)).filter((e) => !keepMarks.has(`${e.map} ${e.key}`))
+      const ourNets = configs.map((c) => `podnet net=${c.name} `)
+      const strayMarks = (await listPriorityElements(this.nft)).filter((e) => !keepMarks.has(`${e.map} ${e.key}`) && ourNets.some((n) => e.comment.startsWith(n)))
       if (strayMarks.length) {
         removePriorityElements(this.nft, strayMarks)
         report.removedRules.push(...strayMarks.map((e) => `map ${e.map} ${e.key}${e.comment ? ` ${e.comment}` : ''}`))

@@ -1,7 +1,7 @@
 /** podnet network create | ls | inspect | rm | attach | detach | bandwidth | priority | check | gc, and podnet nat ls | ports */
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../errors.js'
-import type { BandwidthLimits, NetworkManager, PortMapping } from '../../bridge/index.js'
+import type { AttachmentStats, BandwidthLimits, NetworkManager, PortMapping } from '../../bridge/index.js'
 import { intArg } from '../context.js'
 import { printJson, printTable } from '../output.js'
 
@@ -55,6 +55,17 @@ function bandwidthOptions(c: Command): Command {
 const fmtRate = (l?: { rateBitsPerSec: number }): string => (l ? `${l.rateBitsPerSec >= 1e6 ? `${+(l.rateBitsPerSec / 1e6).toFixed(3)}M` : `${+(l.rateBitsPerSec / 1e3).toFixed(3)}k`}` : '-')
 export const fmtBandwidth = (b?: BandwidthLimits): string => (b && (b.ingress || b.egress) ? `in ${fmtRate(b.ingress)} out ${fmtRate(b.egress)}` : '')
 
+function printNetworkStats(name: string, stats: AttachmentStats[]): void {
+  const bytes = (n: number): string => (n >= 1e6 ? `${+(n / 1e6).toFixed(2)}MB` : n >= 1e3 ? `${+(n / 1e3).toFixed(2)}kB` : `${n}B`)
+  process.stdout.write(`network ${name}: traffic of each attachment (rx = into the pod, tx = out of it)\n`)
+  printTable(stats.map((s) => ({
+    id: s.id, ifname: s.ifname, rx: `${bytes(s.rxBytes)} (${s.rxPackets})`, tx: `${bytes(s.txBytes)} (${s.txPackets})`,
+    drops: `${s.rxDropped} / ${s.txDropped}`,
+    shaped: [s.shaping?.ingress && `in ${s.shaping.ingress.rateBitsPerSec / 1e6}M dropped ${s.shaping.ingress.drops}`, s.shaping?.egress && `out ${s.shaping.egress.rateBitsPerSec / 1e6}M dropped ${s.shaping.egress.drops}`].filter(Boolean).join(', '),
+    ports: s.ports.map((p) => `${p.port}: ${p.packets} pkts ${bytes(p.bytes)}`).join('; '),
+  })), [['id', 'ID'], ['ifname', 'IFNAME'], ['rx', 'RX (PKTS)'], ['tx', 'TX (PKTS)'], ['drops', 'DROPS RX / TX'], ['shaped', 'SHAPING'], ['ports', 'PUBLISHED PORTS']])
+}
+
 const fmtPorts = (ms: PortMapping[]): string => ms.map((m) => `${m.hostIp ? `${m.hostIp}:` : ''}${m.hostPort}->${m.containerPort}/${m.protocol}`).join(',')
 
 export function registerNetwork(program: Command): void {
@@ -90,10 +101,18 @@ export function registerNetwork(program: Command): void {
     })
 
   common(net.command('inspect <name>').description('a network and its attachments'))
-    .action(async (name: string, o: Global) => {
+    .option('--stats', 'traffic per attachment (rx/tx, drops, shapers) and per published port')
+    .action(async (name: string, o: Global & { stats?: boolean }) => {
       await withManager(o, async (m) => {
         const c = m.get(name)
         const atts = m.attachments(name)
+        if (o.stats) {
+          const { networkStats } = await import('../../bridge/index.js')
+          const stats = await networkStats(m, name)
+          if (o.json) printJson({ ...c, attachments: atts, stats })
+          else printNetworkStats(c.name, stats)
+          return
+        }
         if (o.json) printJson({ ...c, attachments: atts })
         else {
           process.stdout.write(`network ${c.name}\n  bridge   ${c.bridge} (${c.bridgeMac}, mtu ${c.mtu})\n`)

@@ -49,7 +49,8 @@ export function registerPodUpdate(pod: Command, { ask, common, readPod }: PodCom
       else {
         const b = rec.spec.bandwidth
         const rate = (l?: { rateBitsPerSec: number }): string => (l ? `${+(l.rateBitsPerSec / 1e6).toFixed(3)}M` : '-')
-        process.stdout.write(`pod ${name}: ${Object.keys(changes).length ? 'updated' : 'no change'}; ingress ${rate(b?.ingress)} egress ${rate(b?.egress)} priority ${rec.spec.networkPriority ?? 'normal'}\n`)
+        const { formatPriority, DEFAULT_PRIORITY } = await import('../../bridge/priority-levels.js')
+        process.stdout.write(`pod ${name}: ${Object.keys(changes).length ? 'updated' : 'no change'}; ingress ${rate(b?.ingress)} egress ${rate(b?.egress)} priority ${formatPriority(rec.spec.networkPriority ?? DEFAULT_PRIORITY)}\n`)
       }
     })
 }

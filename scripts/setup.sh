@@ -10,12 +10,14 @@ cd "$(dirname "$0")/.."
 # from musl-tools for a ~70 kB monitor per container instead of glibc's ~700 kB),
 # and bench peers; strace lets a CLI test see which files bin/podnet.js loads (bundle or modules).
 pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps gcc libc6-dev musl-tools strace)
+# the bandwidth and priority tests measure real rates between namespaces
+pkgs+=(iperf3)
 # the CNI plugin's tests: a real CNI client (podman 4's CNI backend) and reference plugins to chain with
 pkgs+=(podman crun conmon containernetworking-plugins)
 # the overlay's store (docs/overlay.md): real etcd members run inside the test sandbox
 pkgs+=(etcd-server iputils-ping)
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(python3-pyroute2 iperf3 containernetworking-plugins hyperfine)
+  pkgs+=(python3-pyroute2 containernetworking-plugins hyperfine)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -3,8 +3,10 @@
  *
  * It takes the reference bridge plugin's fields where they apply (bridge, isGateway,
  * isDefaultGateway, ipMasq, mtu, hairpinMode), host-local's IPAM section (subnet, gateway,
- * ranges, routes, resolvConf) and portmap's `portMappings` capability, so one podnet-cni entry
- * replaces a bridge + host-local + portmap chain. Defaults are the reference plugins' (bridge
+ * ranges, routes, resolvConf), portmap's `portMappings` capability and the bandwidth plugin's
+ * `bandwidth` capability (runtimeConfig.bandwidth: ingressRate/ingressBurst/egressRate/egressBurst
+ * in bits, or the same fields in the configuration itself), so one podnet-cni entry replaces a
+ * bridge + host-local + portmap + bandwidth chain. Defaults are the reference plugins' (bridge
  * "cni0", ipMasq false, hairpinMode false, no default route unless isDefaultGateway or an IPAM
  * route asks for one). podnet's own settings live under `podnet`:
  *
@@ -18,8 +20,9 @@
  */
 import { readFileSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
-import type { NetworkSpec, PodRoute, PortMapping } from '../bridge/index.js'
-import { CniRequestError } from '../errors.js'
+import type { BandwidthLimits, NetworkSpec, PodRoute, PortMapping } from '../bridge/index.js'
+import { validateRateLimit } from '../bridge/bandwidth.js'
+import { CniRequestError, InvalidArgumentError } from '../errors.js'
 import type { CniDns, CniRoute } from './types.js'
 
 /** Where podnet-cni keeps its state unless `podnet.stateDir` / `podnet.runDir` say otherwise. */
@@ -52,6 +55,8 @@ export interface PodnetNetConf extends NetLocation {
   /** runtimeConfig.mac, args.cni.mac or CNI_ARGS MAC. */
   mac?: string
   portMappings: PortMapping[]
+  /** The bandwidth capability (or the configuration's own ingressRate/... fields). */
+  bandwidth?: BandwidthLimits
   dns: CniDns
 }
 
@@ -153,6 +158,8 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
   const mac = str(rc.mac, 'runtimeConfig.mac') ?? str(argsCni.mac, 'args.cni.mac') ?? cniArgs.MAC
   const portMappings = (arr(rc.portMappings, 'runtimeConfig.portMappings') ?? []).map((m, i) => parsePortMapping(m, `runtimeConfig.portMappings[${i}]`))
 
+  const bandwidth = parseBandwidth(conf, rc, mtu)
+
   let dns = ipam.dns
   const confDns = parseDns(obj(conf.dns, 'dns'))
   if (Object.keys(confDns).length) dns = confDns
@@ -169,8 +176,50 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
     ips,
     ...(mac !== undefined && mac !== '' && { mac: mac.toLowerCase() }),
     portMappings,
+    ...(bandwidth && { bandwidth }),
     dns,
   }
+}
+
+/**
+ * The bandwidth plugin's entry: the configuration's own ingressRate/ingressBurst/egressRate/
+ * egressBurst, else runtimeConfig.bandwidth (the capability). Rates in bit/s, bursts in bits;
+ * 0 or absent means no limit. As the plugin: a rate needs a burst and a burst a rate, and a
+ * burst is less than 4 GiB. podnet also refuses rates under 1 kbit/s and bursts smaller than
+ * one packet (tbf would drop every full-size packet).
+ */
+function parseBandwidth(conf: JsonObject, rc: JsonObject, mtu: number): BandwidthLimits | undefined {
+  const own = ['ingressRate', 'ingressBurst', 'egressRate', 'egressBurst'].some((k) => conf[k] !== undefined && conf[k] !== null)
+  const src = own ? conf : obj(rc.bandwidth, 'runtimeConfig.bandwidth')
+  if (!src) return undefined
+  const at = own ? '' : 'runtimeConfig.bandwidth.'
+  for (const k of ['unshapedSubnets', 'shapedSubnets']) {
+    const v = arr(src[k], `${at}${k}`)
+    if (v?.length) throw unsupported(`${at}${k}`, v, 'podnet shapes all of a pod\'s traffic')
+  }
+  const num = (k: string): number => {
+    const v = src[k]
+    if (v === undefined || v === null) return 0
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(`${at}${k}`, `must be a non-negative integer, not ${JSON.stringify(v)}`)
+    return v
+  }
+  const out: BandwidthLimits = {}
+  for (const dir of ['ingress', 'egress'] as const) {
+    const rate = num(`${dir}Rate`)
+    const burst = num(`${dir}Burst`)
+    if (rate && !burst) throw bad(`${at}${dir}Burst`, `is missing: if ${dir}Rate is set, ${dir}Burst must also be set (as the bandwidth plugin)`)
+    if (burst && !rate) throw bad(`${at}${dir}Rate`, `is missing: if ${dir}Burst is set, ${dir}Rate must also be set (as the bandwidth plugin)`)
+    if (!rate) continue
+    const limit = { rateBitsPerSec: rate, burstBits: burst }
+    try {
+      validateRateLimit(limit, `${at}${dir}Rate`, mtu, `${at}${dir}Burst`)
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) throw bad(err.field, err.message.slice(err.field.length + 2))
+      throw err
+    }
+    out[dir] = limit
+  }
+  return out.ingress || out.egress ? out : undefined
 }
 
 interface IpamConf {

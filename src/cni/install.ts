@@ -96,7 +96,7 @@ export function conflistFor(opts: ConflistOptions = {}): Record<string, unknown>
     hairpinMode: true,
     ...(opts.mtu !== undefined && { mtu: opts.mtu }),
     ipam: { type: 'host-local', ranges: [[range]], routes: [{ dst: range.subnet!.includes(':') ? '::/0' : '0.0.0.0/0' }] },
-    capabilities: { portMappings: true, ips: true, mac: true },
+    capabilities: { portMappings: true, ips: true, mac: true, bandwidth: true },
     ...(opts.stateDir && { podnet: { stateDir: opts.stateDir } }),
   }
   // cniVersions (1.1): runtimes that know it pick the newest common version, older ones read cniVersion

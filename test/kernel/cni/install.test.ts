@@ -40,7 +40,7 @@ describe('kernel: podnet cni install', function () {
     const list: any = JSON.parse(text)
     assert.equal(list.cniVersion, '1.0.0')
     assert.deepEqual(list.cniVersions, ['1.0.0', '1.1.0'])
-    assert.deepEqual(list.plugins[0].capabilities, { portMappings: true, ips: true, mac: true })
+    assert.deepEqual(list.plugins[0].capabilities, { portMappings: true, ips: true, mac: true, bandwidth: true })
     // the runtime's Node settings do not reach the plugin
     const v = spawnSync(r.executable, [], { env: { PATH: '/usr/bin:/bin', CNI_COMMAND: 'VERSION', NODE_OPTIONS: '--require /nonexistent/hook.js' }, encoding: 'utf8' })
     assert.equal(v.status, 0, v.stderr)

@@ -20,6 +20,13 @@ function rejects(extra: Record<string, unknown>, kind: CniRequestError['kind'], 
 }
 
 describe('cni/config', () => {
+  it('takes the bandwidth capability (runtimeConfig.bandwidth) or the plugin\'s own fields; 0 means no limit', () => {
+    assert.equal(parse({}).bandwidth, undefined)
+    assert.deepEqual(parse({ runtimeConfig: { bandwidth: { ingressRate: 10e6, ingressBurst: 1e6, egressRate: 0, egressBurst: 0 } } }).bandwidth, { ingress: { rateBitsPerSec: 10e6, burstBits: 1e6 } })
+    assert.deepEqual(parse({ egressRate: 5e6, egressBurst: 2e6, runtimeConfig: { bandwidth: { ingressRate: 10e6, ingressBurst: 1e6 } } }).bandwidth, { egress: { rateBitsPerSec: 5e6, burstBits: 2e6 } })
+    assert.equal(parse({ runtimeConfig: { bandwidth: {} } }).bandwidth, undefined)
+  })
+
   it('takes the reference defaults: bridge cni0, no masquerade, no hairpin, no default route', () => {
     const c = parse({})
     assert.deepEqual(c.network, { name: 'net1', subnets: ['10.88.0.0/16'], gateways: [], bridge: 'cni0', mtu: 1500, nat: false, internal: false })
@@ -114,6 +121,14 @@ describe('cni/config', () => {
       [{ runtimeConfig: { portMappings: [{ hostPort: 8080 }] } }, 'config', /needs hostPort and containerPort/],
       [{ runtimeConfig: { ips: ['10.88.0.9/24'] } }, 'config', /does not have the prefix length of subnet 10\.88\.0\.0\/16/],
       [{ ipam: { subnet: '10.88.0.0/16', routes: [{ gw: '10.88.0.1' }] } }, 'config', /routes\[0\]\.dst is missing/],
+      // the bandwidth capability, validated as the bandwidth plugin (and a little more)
+      [{ runtimeConfig: { bandwidth: { ingressRate: 1000000 } } }, 'config', /runtimeConfig\.bandwidth\.ingressBurst is missing: if ingressRate is set, ingressBurst must also be set/],
+      [{ runtimeConfig: { bandwidth: { egressBurst: 1000000 } } }, 'config', /runtimeConfig\.bandwidth\.egressRate is missing/],
+      [{ runtimeConfig: { bandwidth: { egressRate: 1e6, egressBurst: 2 ** 35 } } }, 'config', /egressBurst .*more than 4 GiB/],
+      [{ runtimeConfig: { bandwidth: { egressRate: 1e6, egressBurst: 4000 } } }, 'config', /egressBurst .*smaller than one packet/],
+      [{ runtimeConfig: { bandwidth: { ingressRate: 10, ingressBurst: 1e6 } } }, 'config', /ingressRate .*unreasonably small/],
+      [{ runtimeConfig: { bandwidth: { ingressRate: '10M', ingressBurst: 1e6 } } }, 'config', /ingressRate must be a non-negative integer/],
+      [{ runtimeConfig: { bandwidth: { ingressRate: 1e6, ingressBurst: 1e6, unshapedSubnets: ['10.0.0.0/8'] } } }, 'unsupported-field', /unshapedSubnets/],
     ]
     for (const [extra, kind, msg] of cases) it(`${JSON.stringify(extra)}`, () => rejects(extra, kind, msg))
 

@@ -19,6 +19,7 @@
 import { readFileSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import type { NetworkSpec, PodRoute, PortMapping } from '../bridge/index.js'
+import { goField } from './go-json.js'
 import { CniRequestError, type CniDns, type CniRoute } from './types.js'
 
 /** Where podnet-cni keeps its state unless `podnet.stateDir` / `podnet.runDir` say otherwise. */
@@ -144,13 +145,15 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
   if (internal && ipMasq) throw bad('podnet.internal', 'excludes ipMasq: an internal network has no way out')
 
   const ipam = parseIpam(obj(conf.ipam, 'ipam'))
-  const rc = obj(conf.runtimeConfig, 'runtimeConfig') ?? {}
+  // runtimeConfig is filled in by runtimes written in Go: its keys match as Go's JSON decoding matches them (go-json.ts)
+  const rc = obj(goField(conf, 'runtimeConfig'), 'runtimeConfig') ?? {}
   const argsCni = obj(obj(conf.args, 'args')?.cni, 'args.cni') ?? {}
 
-  const ipsText = strList(rc.ips, 'runtimeConfig.ips') ?? strList(argsCni.ips, 'args.cni.ips') ?? (cniArgs.IP ? cniArgs.IP.split(',') : [])
+  const ipsText = strList(goField(rc, 'ips'), 'runtimeConfig.ips') ?? strList(argsCni.ips, 'args.cni.ips') ?? (cniArgs.IP ? cniArgs.IP.split(',') : [])
   const ips = ipsText.map((t) => t.trim()).filter((t) => t !== '').map((t) => stripPrefix(t, ipam.subnets))
-  const mac = str(rc.mac, 'runtimeConfig.mac') ?? str(argsCni.mac, 'args.cni.mac') ?? cniArgs.MAC
-  const portMappings = (arr(rc.portMappings, 'runtimeConfig.portMappings') ?? []).map((m, i) => parsePortMapping(m, `runtimeConfig.portMappings[${i}]`))
+  const mac = str(goField(rc, 'mac'), 'runtimeConfig.mac') ?? str(argsCni.mac, 'args.cni.mac') ?? cniArgs.MAC
+  const portMappings = (arr(goField(rc, 'portMappings'), 'runtimeConfig.portMappings') ?? []).map((m, i) => parsePortMapping(m, `runtimeConfig.portMappings[${i}]`))
+  checkBandwidth(goField(rc, 'bandwidth'))
 
   let dns = ipam.dns
   const confDns = parseDns(obj(conf.dns, 'dns'))
@@ -264,15 +267,38 @@ function stripPrefix(text: string, subnets: string[]): string {
   return ip
 }
 
+/** One runtimeConfig.portMappings entry: portmap's {hostPort, containerPort, protocol, hostIP}, keys matched as Go does. */
 function parsePortMapping(v: unknown, field: string): PortMapping {
   const m = obj(v, field) ?? {}
-  const hostPort = int(m.hostPort, `${field}.hostPort`)
-  const containerPort = int(m.containerPort, `${field}.containerPort`)
+  const hostPort = int(goField(m, 'hostPort'), `${field}.hostPort`)
+  const containerPort = int(goField(m, 'containerPort'), `${field}.containerPort`)
   if (hostPort === undefined || containerPort === undefined) throw bad(field, 'needs hostPort and containerPort')
-  const protocol = (str(m.protocol, `${field}.protocol`) ?? 'tcp').toLowerCase()
+  const protocol = (str(goField(m, 'protocol'), `${field}.protocol`) ?? 'tcp').toLowerCase()
   if (protocol !== 'tcp' && protocol !== 'udp') throw unsupported(`${field}.protocol`, protocol, 'podnet publishes tcp and udp ports')
-  const hostIp = str(m.hostIP, `${field}.hostIP`)
+  const hostIp = str(goField(m, 'hostIP'), `${field}.hostIP`)
   return { hostPort, containerPort, protocol, ...(hostIp && { hostIp }) }
+}
+
+/** The bandwidth capability's fields (the reference bandwidth plugin's names; go-cni sends them capitalised). */
+const BANDWIDTH_FIELDS = ['ingressRate', 'ingressBurst', 'egressRate', 'egressBurst'] as const
+
+/**
+ * runtimeConfig.bandwidth: podnet-cni does not shape traffic (its conflist does not declare the
+ * capability, so runtimes do not send it). A well-formed entry with every rate and burst 0 asks
+ * for nothing and passes; a limit is refused (2) rather than ignored.
+ */
+function checkBandwidth(v: unknown): void {
+  const b = obj(v, 'runtimeConfig.bandwidth')
+  if (!b) return
+  const set: Record<string, number> = {}
+  for (const f of BANDWIDTH_FIELDS) {
+    const n = int(goField(b, f), `runtimeConfig.bandwidth.${f}`)
+    if (n !== undefined && n < 0) throw bad(`runtimeConfig.bandwidth.${f}`, `must not be negative, not ${n}`)
+    if (n) set[f] = n
+  }
+  if (Object.keys(set).length) {
+    throw unsupported('runtimeConfig.bandwidth', set, 'podnet-cni does not shape traffic: chain the reference bandwidth plugin after it, with "capabilities": {"bandwidth": true} on that plugin')
+  }
 }
 
 /** Routes for the result: as configured, plus (isDefaultGateway) a default route via each family's gateway. */

@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps gcc libc6-dev musl-tools strace)
 # the CNI plugin's tests: a real CNI client (podman 4's CNI backend) and reference plugins to chain with
 pkgs+=(podman crun conmon containernetworking-plugins)
+# the Kubernetes node path: containerd's CRI (1.6, CRI plugin built in) with runc, run by the tests in their sandbox
+pkgs+=(containerd runc)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-pyroute2 iperf3 containernetworking-plugins hyperfine)
 fi

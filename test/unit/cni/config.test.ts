@@ -7,8 +7,11 @@ import { CniRequestError, parseLocation, parseNetConf, type PodnetNetConf } from
 import { podRoutesFor, resultRoutes } from '../../../src/cni/config.js'
 import { goKey } from '../../../src/cni/go-json.js'
 
-/** containerd 1.6.20's ADD stdin for a sandbox with port_mappings [{host_port: 18080, container_port: 80}] (go-cni, libcni 1.1). */
-const CONTAINERD_16_ADD = '{"bridge":"pn-podnet","capabilities":{"ips":true,"mac":true,"portMappings":true},"cniVersion":"1.0.0","hairpinMode":true,"ipMasq":true,"ipam":{"ranges":[[{"subnet":"10.86.0.0/16"}]],"routes":[{"dst":"0.0.0.0/0"}],"type":"host-local"},"isGateway":true,"name":"podnet","runtimeConfig":{"portMappings":[{"HostPort":18080,"ContainerPort":80,"Protocol":"tcp","HostIP":""}]},"type":"podnet-cni"}'
+/**
+ * containerd 1.6.20's ADD stdin for a sandbox with port_mappings [{host_port: 18080, container_port: 80}]
+ * (go-cni, libcni 1.1: the plugin entry re-marshalled by Go, keys sorted), as test/kernel/cni/containerd.test.ts logged it.
+ */
+const CONTAINERD_16_ADD = '{"bridge":"pn-podnet-k8s","capabilities":{"ips":true,"mac":true,"portMappings":true},"cniVersion":"1.0.0","hairpinMode":true,"ipMasq":true,"ipam":{"ranges":[[{"subnet":"10.213.0.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}],"type":"host-local"},"isGateway":true,"name":"podnet-k8s","podnet":{"stateDir":"/tmp/podnet-cri-teMPrw/state"},"runtimeConfig":{"portMappings":[{"HostPort":18080,"ContainerPort":80,"Protocol":"tcp","HostIP":""}]},"type":"podnet-cni"}'
 
 const base = { cniVersion: '1.0.0', name: 'net1', type: 'podnet-cni', ipam: { type: 'host-local', subnet: '10.88.0.0/16' } }
 const parse = (extra: Record<string, unknown>, args: Record<string, string> = {}): PodnetNetConf => parseNetConf({ ...base, ...extra }, args)

@@ -25,6 +25,8 @@ import { CniRequestError, type CniDns, type CniRoute } from './types.js'
 /** Where podnet-cni keeps its state unless `podnet.stateDir` / `podnet.runDir` say otherwise. */
 export const DEFAULT_CNI_STATE_DIR = '/var/lib/podnet/cni'
 export const DEFAULT_CNI_RUN_DIR = '/run/podnet/cni'
+/** The unix socket of `podnet cni serve`, where the installed forwarder sends requests. */
+export const DEFAULT_CNI_SOCKET = '/run/podnet/cni.sock'
 /** The reference bridge plugin's default bridge name. */
 export const DEFAULT_CNI_BRIDGE = 'cni0'
 

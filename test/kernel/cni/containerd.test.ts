@@ -5,14 +5,17 @@
  * containerd runs in the topology's host namespace (the node; the upstream namespace plays the
  * internet) with its own root, state, socket and config (test/support/cri/containerd.ts), the
  * CNI bin and conf dirs `podnet cni install` wrote (plus the reference loopback plugin), and
- * images built here from Debian's busybox and catatonit. podnet-cni is behind a wrapper that
- * logs each call (environment and stdin), so the test also sees what containerd sent.
+ * images built here from Debian's busybox and catatonit. podnet-cni (the forwarder) is behind a
+ * wrapper that logs each call (environment and stdin), so the test also sees what containerd
+ * sent; `podnet cni serve` runs in containerd's namespaces and serves every request (the Node
+ * plugin is moved away until the last test, which stops the daemon and puts it back).
  */
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { NetworkManager } from '../../../src/bridge/index.js'
 import { DiskStore } from '../../../src/bridge/ipam/index.js'
 import { installCni } from '../../../src/cni/index.js'
@@ -22,6 +25,7 @@ import { Containerd } from '../../support/cri/containerd.js'
 import { busyboxImage, pauseImage, type BuiltImage } from '../../support/cri/images.js'
 import { podnetPublishedPorts } from './helpers.js'
 
+const PODNET_BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../../bin/podnet.js')
 const NETWORK = 'podnet-k8s'
 const SUBNET = '10.213.0'
 const esc = (s: string): string => s.replace(/\./g, '\\.')
@@ -39,6 +43,8 @@ describe('kernel: containerd 1.6 CRI (the kubelet\'s calls) runs pod sandboxes o
   let cri: CriClient
   let busybox: BuiltImage
   let mgr: NetworkManager | undefined
+  let daemon: ChildProcess | undefined
+  let nodePlugin = ''
 
   before(async function () {
     if (process.getuid?.() !== 0) this.skip()
@@ -46,8 +52,9 @@ describe('kernel: containerd 1.6 CRI (the kubelet\'s calls) runs pod sandboxes o
     topo = createTopology()
     dir = mkdtempSync('/tmp/podnet-cri-')
     const bin = join(dir, 'bin')
-    const r = await installCni({ binDir: bin, confDir: join(dir, 'net.d'), network: NETWORK, subnet: `${SUBNET}.0/24`, stateDir: join(dir, 'state') })
+    const r = await installCni({ binDir: bin, confDir: join(dir, 'net.d'), network: NETWORK, subnet: `${SUBNET}.0/24`, stateDir: join(dir, 'state'), socket: join(dir, 'cni.sock') })
     assert.equal(r.mode, 'bundle', r.bundleError)
+    assert.equal(r.forwarder, true, r.forwarderError)
     // a wrapper that logs each call, then runs the plugin as installed
     renameSync(r.executable, `${r.executable}.real`)
     mkdirSync(join(dir, 'calls'))
@@ -68,16 +75,41 @@ describe('kernel: containerd 1.6 CRI (the kubelet\'s calls) runs pod sandboxes o
     ctd.importImage(pause.oci)
     ctd.importImage(busybox.oci)
     cri = ctd.client()
+    // `podnet cni serve` in containerd's namespaces, and the Node plugin moved away: every
+    // request must be served by the daemon (the last test puts it back and stops the daemon)
+    nodePlugin = r.nodeExecutable
+    renameSync(nodePlugin, `${nodePlugin}.away`)
+    daemon = await startDaemon(r.socket)
   })
 
   after(async function () {
     if (!dir) return
     stopServers()
     await ctd?.close()
+    await stopDaemon()
     mgr?.close()
     topo?.close()
     rmSync(dir, { recursive: true, force: true })
   })
+
+  /** `podnet cni serve` where containerd runs (its mount and network namespaces); resolves when it listens. */
+  async function startDaemon(socket: string): Promise<ChildProcess> {
+    const [cmd, ...args] = [...ctd!.enter(), process.execPath, PODNET_BIN, 'cni', 'serve', '--socket', socket]
+    const d = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    await new Promise<void>((resolve, reject) => {
+      d.stdout!.once('data', () => resolve())
+      d.once('exit', (c) => reject(new Error(`podnet cni serve exited with ${c}`)))
+    })
+    return d
+  }
+  async function stopDaemon(): Promise<void> {
+    const d = daemon
+    daemon = undefined
+    if (!d || d.exitCode !== null || d.signalCode !== null) return
+    const gone = new Promise((r) => d.once('exit', r))
+    d.kill('SIGTERM')
+    await gone
+  }
 
   const manager = (): NetworkManager => (mgr ??= new NetworkManager({ hostNetns: topo.host.name, stateDir: join(dir, 'state'), runDir: join(dir, 'state', 'run') }))
 
@@ -265,5 +297,17 @@ describe('kernel: containerd 1.6 CRI (the kubelet\'s calls) runs pod sandboxes o
     assert.equal(podnetPublishedPorts(topo.host).length, 16)
     await Promise.all(pods.map((p) => removePod(p.id)))
     nothingLeft('after 16 in parallel')
+  })
+
+  it('with the daemon stopped between RunPodSandbox and Stop, the forwarder runs the Node plugin: same results, nothing left', async () => {
+    const p = await runPod('nodaemon', [{ protocol: 'TCP', containerPort: 80, hostPort: 18083 }])
+    await stopDaemon()
+    renameSync(`${nodePlugin}.away`, nodePlugin)
+    const q = await runPod('nodaemon-2', [{ protocol: 'TCP', containerPort: 80, hostPort: 18084 }])
+    assert.deepEqual(eth0Addrs(q), [`${q.ip}/24`])
+    assert.deepEqual(podnetPublishedPorts(topo.host).sort(), ['tcp 18083', 'tcp 18084'])
+    await removePod(p.id)
+    await removePod(q.id)
+    nothingLeft('after Stop and Remove through the Node plugin')
   })
 })

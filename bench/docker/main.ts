@@ -224,6 +224,7 @@ async function main(): Promise<void> {
         otherNetworkViaItsGateway: tryProbe(nsOf(otherC.pid), gatewayOther, hostPort),
         otherNetworkDirect: tryProbe(nsOf(otherC.pid), web.ip, 80),
         masquerade: tryProbe(nsOf(peer.pid), UPSTREAM.upstreamV4, 9000),
+        hostBind: String(topo.host.ns.spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${hostPort}, '0.0.0.0', () => { console.log('yes: bound'); process.exit(0) }).on('error', (e) => { console.log('no: ' + e.code); process.exit(0) })`], { encoding: 'utf8', timeout: 10000 }).stdout).trim(),
       }
     }
     D.semantics = await matrix(topoD, d0, d1, dOther, 21000, '10.250.1.1')
@@ -249,6 +250,7 @@ async function main(): Promise<void> {
       ['otherNetworkViaItsGateway', 'a container of another network, to its own gateway:H (the port is on 0.0.0.0)'],
       ['otherNetworkDirect', 'isolation: a container of another network, to the container\'s address:80'],
       ['masquerade', 'masquerade: a container, to the internet (source the internet sees)'],
+      ['hostBind', 'a program on the node binds 0.0.0.0:H (the published port)'],
     ]
     const lines = [
       `# docker0 side by side: ${N} containers each, ${started} (Docker ${result.docker}, node ${process.version}, ${cpus().length} CPUs, load ${load0.map((x) => x.toFixed(1)).join(' ')} -> ${result.loadavgEnd.map((x) => x.toFixed(1)).join(' ')})`,

@@ -3,7 +3,7 @@
  * Node plugin when no daemon answers or the daemon is in another namespace, a daemon killed
  * in the middle of a request (the request is re-run, nothing is left half-done), a crashed ADD's
  * veth removed by the DEL that follows it, the socket's mode and owner checks, and SIGTERM
- * finishing the requests under way.
+ * finishing the requests under way. The wire format's unit test is test/unit/cni/server.test.ts.
  */
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ExistsError } from '../../../src/errors.js'
 import { NetworkManager, hostVethName } from '../../../src/bridge/index.js'
-import { CniServer, decodeRequest, encodeRequest, installCni, type InstallReport } from '../../../src/cni/index.js'
+import { CniServer, encodeRequest, installCni, type InstallReport } from '../../../src/cni/index.js'
 import { createTopology, type TempNetns, type Topology } from '../../../src/testing/index.js'
 import { cniEnv, cniExec, podAddrs, type CniCall } from './helpers.js'
 
@@ -202,13 +202,4 @@ describe('kernel: podnet cni serve and the forwarder', function () {
     assert.equal(call('DEL', pod, 'c1').status, 0)
   })
 
-  it('the wire format: requests round-trip; malformed ones are refused', () => {
-    const r = { net: '4:4026531840', mnt: '4:4026531841', env: { CNI_COMMAND: 'ADD', CNI_ARGS: 'A=1;B=2' }, stdin: Buffer.from('{"x":1}') }
-    const b = encodeRequest(r)
-    assert.equal(b.subarray(0, 4).toString(), 'PNC1')
-    assert.equal(b.readUInt32LE(4), b.length - 8)
-    assert.deepEqual(decodeRequest(b.subarray(8)), r)
-    assert.throws(() => decodeRequest(Buffer.from('net=1:2\0')), /unterminated/)
-    assert.throws(() => decodeRequest(Buffer.from('CNI_COMMAND=ADD\0\0')), /namespace/)
-  })
 })

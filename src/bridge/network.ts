@@ -457,6 +457,9 @@ export class NetworkManager implements ReconcileContext {
       if (!a) {
         // nothing recorded: still release any address this owner holds (a crashed attach)
         await this.allocator(config.name).release(id, ifname)
+        // and the veth a crashed attach made (its host end is named for this owner; inside the lock, so no attach of the owner is under way)
+        const stray = hostVethName(config.name, id, ifname)
+        if (this.rt.link.findSync(stray)) await this.deleteVeth(stray)
         return { detached: false, reason: `${attachmentKey(id, ifname)} is not attached to network '${config.name}'` }
       }
       if (spec.netns !== undefined) {

@@ -24,10 +24,13 @@ import type { BandwidthLimits, NetworkSpec, PodRoute, PortMapping } from '../bri
 import { validateRateLimit } from '../bridge/bandwidth.js'
 import { CniRequestError, InvalidArgumentError } from '../errors.js'
 import type { CniDns, CniRoute } from './types.js'
+import { goField } from './go-json.js'
 
 /** Where podnet-cni keeps its state unless `podnet.stateDir` / `podnet.runDir` say otherwise. */
 export const DEFAULT_CNI_STATE_DIR = '/var/lib/podnet/cni'
 export const DEFAULT_CNI_RUN_DIR = '/run/podnet/cni'
+/** The unix socket of `podnet cni serve`, where the installed forwarder sends requests. */
+export const DEFAULT_CNI_SOCKET = '/run/podnet/cni.sock'
 /** The reference bridge plugin's default bridge name. */
 export const DEFAULT_CNI_BRIDGE = 'cni0'
 
@@ -150,14 +153,14 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
   if (internal && ipMasq) throw bad('podnet.internal', 'excludes ipMasq: an internal network has no way out')
 
   const ipam = parseIpam(obj(conf.ipam, 'ipam'))
-  const rc = obj(conf.runtimeConfig, 'runtimeConfig') ?? {}
+  // runtimeConfig is filled in by runtimes written in Go: its keys match as Go's JSON decoding matches them (go-json.ts)
+  const rc = obj(goField(conf, 'runtimeConfig'), 'runtimeConfig') ?? {}
   const argsCni = obj(obj(conf.args, 'args')?.cni, 'args.cni') ?? {}
 
-  const ipsText = strList(rc.ips, 'runtimeConfig.ips') ?? strList(argsCni.ips, 'args.cni.ips') ?? (cniArgs.IP ? cniArgs.IP.split(',') : [])
+  const ipsText = strList(goField(rc, 'ips'), 'runtimeConfig.ips') ?? strList(argsCni.ips, 'args.cni.ips') ?? (cniArgs.IP ? cniArgs.IP.split(',') : [])
   const ips = ipsText.map((t) => t.trim()).filter((t) => t !== '').map((t) => stripPrefix(t, ipam.subnets))
-  const mac = str(rc.mac, 'runtimeConfig.mac') ?? str(argsCni.mac, 'args.cni.mac') ?? cniArgs.MAC
-  const portMappings = (arr(rc.portMappings, 'runtimeConfig.portMappings') ?? []).map((m, i) => parsePortMapping(m, `runtimeConfig.portMappings[${i}]`))
-
+  const mac = str(goField(rc, 'mac'), 'runtimeConfig.mac') ?? str(argsCni.mac, 'args.cni.mac') ?? cniArgs.MAC
+  const portMappings = (arr(goField(rc, 'portMappings'), 'runtimeConfig.portMappings') ?? []).map((m, i) => parsePortMapping(m, `runtimeConfig.portMappings[${i}]`))
   const bandwidth = parseBandwidth(conf, rc, mtu)
 
   let dns = ipam.dns
@@ -181,6 +184,9 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
   }
 }
 
+/** The bandwidth plugin's rate and burst fields. */
+const BANDWIDTH_FIELDS = ['ingressRate', 'ingressBurst', 'egressRate', 'egressBurst'] as const
+
 /**
  * The bandwidth plugin's entry: the configuration's own ingressRate/ingressBurst/egressRate/
  * egressBurst, else runtimeConfig.bandwidth (the capability). Rates in bit/s, bursts in bits;
@@ -189,16 +195,17 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
  * one packet (tbf would drop every full-size packet).
  */
 function parseBandwidth(conf: JsonObject, rc: JsonObject, mtu: number): BandwidthLimits | undefined {
-  const own = ['ingressRate', 'ingressBurst', 'egressRate', 'egressBurst'].some((k) => conf[k] !== undefined && conf[k] !== null)
-  const src = own ? conf : obj(rc.bandwidth, 'runtimeConfig.bandwidth')
+  // the bandwidth plugin is written in Go: its fields, and go-cni's capitalised runtimeConfig.bandwidth, match as Go's JSON decoding does
+  const own = BANDWIDTH_FIELDS.some((k) => goField(conf, k) !== undefined && goField(conf, k) !== null)
+  const src = own ? conf : obj(goField(rc, 'bandwidth'), 'runtimeConfig.bandwidth')
   if (!src) return undefined
   const at = own ? '' : 'runtimeConfig.bandwidth.'
   for (const k of ['unshapedSubnets', 'shapedSubnets']) {
-    const v = arr(src[k], `${at}${k}`)
+    const v = arr(goField(src, k), `${at}${k}`)
     if (v?.length) throw unsupported(`${at}${k}`, v, 'podnet shapes all of a pod\'s traffic')
   }
   const num = (k: string): number => {
-    const v = src[k]
+    const v = goField(src, k)
     if (v === undefined || v === null) return 0
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(`${at}${k}`, `must be a non-negative integer, not ${JSON.stringify(v)}`)
     return v
@@ -314,14 +321,15 @@ function stripPrefix(text: string, subnets: string[]): string {
   return ip
 }
 
+/** One runtimeConfig.portMappings entry: portmap's {hostPort, containerPort, protocol, hostIP}, keys matched as Go does. */
 function parsePortMapping(v: unknown, field: string): PortMapping {
   const m = obj(v, field) ?? {}
-  const hostPort = int(m.hostPort, `${field}.hostPort`)
-  const containerPort = int(m.containerPort, `${field}.containerPort`)
+  const hostPort = int(goField(m, 'hostPort'), `${field}.hostPort`)
+  const containerPort = int(goField(m, 'containerPort'), `${field}.containerPort`)
   if (hostPort === undefined || containerPort === undefined) throw bad(field, 'needs hostPort and containerPort')
-  const protocol = (str(m.protocol, `${field}.protocol`) ?? 'tcp').toLowerCase()
+  const protocol = (str(goField(m, 'protocol'), `${field}.protocol`) ?? 'tcp').toLowerCase()
   if (protocol !== 'tcp' && protocol !== 'udp') throw unsupported(`${field}.protocol`, protocol, 'podnet publishes tcp and udp ports')
-  const hostIp = str(m.hostIP, `${field}.hostIP`)
+  const hostIp = str(goField(m, 'hostIP'), `${field}.hostIP`)
   return { hostPort, containerPort, protocol, ...(hostIp && { hostIp }) }
 }
 

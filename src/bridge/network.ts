@@ -22,7 +22,11 @@ import { validateMac } from '../net/mac.js'
 import { overlaps, parseCidr } from '../net/ip.js'
 import { validateContainerId, validateIfname, validateNetworkName } from '../net/names.js'
 import { Allocator, DiskStore, parseRangeSets, type RangeSet } from './ipam/index.js'
-import { bridgeMac, defaultBridgeName, hostVethName, podMac } from './names.js'
+import { bridgeMac, defaultBridgeName, hostVethName, ifbNameForVeth, podMac } from './names.js'
+import { applyBandwidth, validateBandwidth, type BandwidthLimits } from './bandwidth.js'
+import {
+  DEFAULT_PRIORITY, addAttachmentPriority, attachmentPriorityElements, parsePriority, removePriorityElements,
+} from './priority.js'
 import { portMapElement } from './nat.js'
 import { NatState } from './nat-state.js'
 import { PortClaims, checkMappingsFit, mappingTargets, validatePortMapping } from './port-mapping.js'
@@ -343,6 +347,8 @@ export class NetworkManager implements ReconcileContext {
     for (const m of mappings) validatePortMapping(m)
     checkMappingsFit(config, mappings)
     for (const r of spec.routes ?? []) validatePodRoute(config, r)
+    if (spec.bandwidth) validateBandwidth(spec.bandwidth, config.mtu)
+    if (spec.priority !== undefined) parsePriority(spec.priority, 'priority')
     const podNs = openNetnsArg(spec.netns)
     try {
       return await this.state.locked(() => this.attachLocked(config, spec, podNs, id, ifname, mac, mappings))
@@ -388,6 +394,11 @@ export class NetworkManager implements ReconcileContext {
       // no IPv6 link-local on the host end (no DAD/MLD per port), hairpin for pod -> own published port, then up
       await this.rt.link.set(hostIndex, { ipv6AddrGenMode: 'none', hairpin: spec.hairpin ?? true })
       await this.rt.link.set(hostIndex, { up: true })
+      // bandwidth limits: tbf on the host end, ifb + redirect for the pod's egress (bandwidth.ts)
+      if (spec.bandwidth) {
+        await this.pendingDeletes.get(ifbNameForVeth(hostVeth))
+        await applyBandwidth(this.rt, { hostVeth, mtu: config.mtu }, spec.bandwidth, undo)
+      }
       // 4. inside the pod: requests by index. The veth's echo names the pod end's ifindex
       // (IFLA_LINK, in the pod namespace); lo is ifindex 1 in every namespace and setting it up
       // is idempotent, so no GET is needed for either.
@@ -409,6 +420,9 @@ export class NetworkManager implements ReconcileContext {
       } finally {
         pod.close()
       }
+      // traffic priority: the pod's addresses in podnet-qos's maps (priority.ts)
+      const priority = spec.priority !== undefined && spec.priority !== DEFAULT_PRIORITY ? spec.priority : undefined
+      if (priority !== undefined) undo.push('remove the priority marks', await addAttachmentPriority(this.nft, this.rt, this.state, { network: config.name, id, ifname }, addrs, priority))
       // 5. published ports: one map element per mapping and pod address, then stale UDP flows go
       const elements = mappings.flatMap((m) => mappingTargets(m, addrs).map((a) => portMapElement(config.name, id, ifname, m, a.ip, a.family)))
       const portElements: PortElementRecord[] = elements.map((e) => ({ map: e.map, key: e.key }))
@@ -419,7 +433,8 @@ export class NetworkManager implements ReconcileContext {
       const attachment: Attachment = {
         network: config.name, id, ifname, netns: podNs.path ?? where, hostVeth, mac, mtu: config.mtu,
         addresses: addrs.map((a) => ({ address: a.address, gateway: a.gateway, family: a.family })),
-        portMappings: mappings, routes, ...(portElements.length && { portElements }), createdAt: new Date().toISOString(),
+        portMappings: mappings, routes, ...(portElements.length && { portElements }),
+        ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(priority !== undefined && { priority }), createdAt: new Date().toISOString(),
       }
       this.state.writeJson(recordPath, attachment)
       return attachment
@@ -442,6 +457,9 @@ export class NetworkManager implements ReconcileContext {
       if (!a) {
         // nothing recorded: still release any address this owner holds (a crashed attach)
         await this.allocator(config.name).release(id, ifname)
+        // and the veth a crashed attach made (its host end is named for this owner; inside the lock, so no attach of the owner is under way)
+        const stray = hostVethName(config.name, id, ifname)
+        if (this.rt.link.findSync(stray)) await this.deleteVeth(stray)
         return { detached: false, reason: `${attachmentKey(id, ifname)} is not attached to network '${config.name}'` }
       }
       if (spec.netns !== undefined) {
@@ -451,6 +469,7 @@ export class NetworkManager implements ReconcileContext {
         }
       }
       this.nat.deletePortElements(a.portElements ?? [])
+      removePriorityElements(this.nft, attachmentPriorityElements(a))
       await this.allocator(config.name).release(id, ifname)
       const claims = new PortClaims(this.state)
       for (const m of a.portMappings) claims.release(m)
@@ -461,6 +480,8 @@ export class NetworkManager implements ReconcileContext {
     // (on a worker thread), and concurrent detaches overlap those waits instead of queueing.
     const a = result.attachment
     if (a && !spec.netnsGoing && this.state.exists(a.netns)) await this.deleteVeth(a.hostVeth)
+    // the ifb of an egress limit is in the host namespace: it does not die with the pod's
+    if (a?.bandwidth?.egress) await this.deleteVeth(ifbNameForVeth(a.hostVeth))
     return result
   }
 
@@ -518,5 +539,47 @@ export class NetworkManager implements ReconcileContext {
   /** The published ports in podnet's maps, with owners and counters. Equivalent to `podnet nat ports`. */
   portMapEntries(): Promise<PortMapEntry[]> {
     return this.nat.portMapEntries()
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // a running pod's limits (bandwidth.ts, priority.ts)
+
+  /**
+   * Changes the bandwidth limits of an attachment (undefined: no limits) and records them: a
+   * running pod's new annotations. NotFoundError when not attached.
+   */
+  async setBandwidth(network: string, id: string, ifname: string, limits: BandwidthLimits | undefined): Promise<Attachment> {
+    const config = this.get(network)
+    if (limits) validateBandwidth(limits, config.mtu)
+    return this.state.locked(async () => {
+      const path = this.state.attachmentPath(network, id, ifname)
+      const a = this.state.readJson<Attachment>(path)
+      if (!a) throw new NotFoundError('attachment', attachmentKey(id, ifname), `on network '${network}'`)
+      await applyBandwidth(this.rt, { hostVeth: a.hostVeth, mtu: a.mtu }, limits)
+      const { bandwidth: _old, ...rest } = a
+      const next: Attachment = limits && (limits.ingress || limits.egress) ? { ...rest, bandwidth: limits } : rest
+      this.state.writeJson(path, next)
+      return next
+    })
+  }
+
+  /**
+   * Changes the traffic priority of an attachment (undefined or 4: normal, no mark) and records it.
+   * NotFoundError when not attached.
+   */
+  async setPriority(network: string, id: string, ifname: string, level: number | undefined): Promise<Attachment> {
+    this.get(network)
+    if (level !== undefined) parsePriority(level, 'priority')
+    return this.state.locked(async () => {
+      const path = this.state.attachmentPath(network, id, ifname)
+      const a = this.state.readJson<Attachment>(path)
+      if (!a) throw new NotFoundError('attachment', attachmentKey(id, ifname), `on network '${network}'`)
+      removePriorityElements(this.nft, attachmentPriorityElements(a))
+      const { priority: _old, ...rest } = a
+      const next: Attachment = level !== undefined && level !== DEFAULT_PRIORITY ? { ...rest, priority: level } : rest
+      if (next.priority !== undefined) await addAttachmentPriority(this.nft, this.rt, this.state, a, a.addresses, next.priority)
+      this.state.writeJson(path, next)
+      return next
+    })
   }
 }

@@ -5,6 +5,9 @@
  */
 import { NotFoundError } from '../errors.js'
 import { Rtnl } from '../netlink/route/index.js'
+import type { Nft } from '../netlink/nftables/index.js'
+import { bandwidthDrift, strayIfbs } from './bandwidth.js'
+import { attachmentPriorityElements, listPriorityElements, removePriorityElements } from './priority.js'
 import type { Allocator } from './ipam/index.js'
 import { isHostVethName } from './names.js'
 import { describePortElement } from './nat.js'
@@ -17,6 +20,7 @@ import type { Attachment, Drift, GcReport, NetworkConfig } from './types.js'
 export interface ReconcileContext {
   readonly state: StateDir
   readonly rt: Rtnl
+  readonly nft: Nft
   readonly nat: NatState
   get(name: string): NetworkConfig
   list(): NetworkConfig[]
@@ -37,6 +41,7 @@ export async function checkNetworks(ctx: ReconcileContext, name?: string, only?:
   const drift: Drift[] = []
   const handles = new Set((await ctx.nat.rules()).map((r) => `${r.chain}/${r.handle}`))
   let elements: Set<string> | undefined
+  let marks: Set<string> | undefined
   for (const c of configs) {
     const br = ctx.rt.link.findSync(c.bridge)
     if (!br) drift.push({ network: c.name, object: `bridge ${c.bridge}`, problem: 'missing' })
@@ -54,6 +59,11 @@ export async function checkNetworks(ctx: ReconcileContext, name?: string, only?:
       const veth = ctx.rt.link.findSync(a.hostVeth)
       if (!veth) drift.push({ network: c.name, object: `${what} veth ${a.hostVeth}`, problem: 'missing' })
       else if (br && veth.master !== br.index) drift.push({ network: c.name, object: `${what} veth ${a.hostVeth}`, problem: `not a port of ${c.bridge}` })
+      if (veth) for (const p of bandwidthDrift(ctx.rt, a.hostVeth, a.bandwidth)) drift.push({ network: c.name, object: `${what} bandwidth`, problem: p })
+      if (a.priority !== undefined) {
+        marks ??= new Set((await listPriorityElements(ctx.nft)).map((e) => `${e.key} ${e.classid}`))
+        for (const e of attachmentPriorityElements(a)) if (!marks.has(`${e.key} ${e.classid}`)) drift.push({ network: c.name, object: `${what} priority mark ${e.key} (map ${e.map})`, problem: 'missing' })
+      }
       if (!ctx.state.exists(a.netns)) drift.push({ network: c.name, object: `${what} netns ${a.netns}`, problem: 'missing (run network gc)' })
       else {
         const pod = Rtnl.open({ netns: a.netns })
@@ -86,7 +96,7 @@ export async function checkNetworks(ctx: ReconcileContext, name?: string, only?:
  */
 export async function collectGarbage(ctx: ReconcileContext): Promise<GcReport> {
   return ctx.state.locked(async () => {
-    const report: GcReport = { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [] }
+    const report: GcReport = { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [], removedIfbs: [] }
     const configs = ctx.list()
     const live = new Map<string, Attachment>()
     const doomed: number[] = []
@@ -119,6 +129,12 @@ export async function collectGarbage(ctx: ReconcileContext): Promise<GcReport> {
         }
       }
     }
+    // ifbs of bandwidth limits whose attachment is gone (a killed attach, a DEL that never came)
+    const bridges = new Set(configs.map((c) => ctx.rt.link.findSync(c.bridge)?.index).filter((i): i is number => i !== undefined))
+    for (const l of strayIfbs(ctx.rt, new Set([...live.values()].filter((a) => a.bandwidth?.egress).map((a) => a.hostVeth)), bridges)) {
+      doomed.push(l.index)
+      report.removedIfbs.push(l.name)
+    }
     await ctx.deleteLinksBulk(doomed)
     // rules: keep shared ones and those of live networks
     const keep = new Set<string>()
@@ -134,6 +150,14 @@ export async function collectGarbage(ctx: ReconcileContext): Promise<GcReport> {
     if (strays.length) {
       ctx.nat.deletePortElements(strays)
       report.removedRules.push(...strays.map((e) => `map ${e.map} ${e.text}${e.comment ? ` ${e.comment}` : ''}`))
+    }
+    // priority marks of this state dir's networks that no live attachment recorded (reported with the rules)
+    const keepMarks = new Set([...live.values()].flatMap((a) => attachmentPriorityElements(a).map((e) => `${e.map} ${e.key}`)))
+    const ourNets = configs.map((c) => `podnet net=${c.name} `)
+    const strayMarks = (await listPriorityElements(ctx.nft)).filter((e) => !keepMarks.has(`${e.map} ${e.key}`) && ourNets.some((n) => e.comment.startsWith(n)))
+    if (strayMarks.length) {
+      removePriorityElements(ctx.nft, strayMarks)
+      report.removedRules.push(...strayMarks.map((e) => `map ${e.map} ${e.key}${e.comment ? ` ${e.comment}` : ''}`))
     }
     // port claims
     const claims = new PortClaims(ctx.state)

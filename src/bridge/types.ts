@@ -1,6 +1,7 @@
 /** The bridge layer's public types: what callers pass in and what the state records hold. */
 import type { NetnsArg } from '../netns/index.js'
 import type { SetScalar } from '../netlink/nftables/index.js'
+import type { BandwidthLimits } from './bandwidth.js'
 
 export type { NetnsArg } from '../netns/index.js'
 
@@ -80,6 +81,10 @@ export interface AttachSpec {
   routes?: PodRoute[]
   /** Hairpin on the host end, so a pod can reach its own published ports (default true). */
   hairpin?: boolean
+  /** Rate limits into and out of the pod (bandwidth.ts). */
+  bandwidth?: BandwidthLimits
+  /** Traffic priority on the uplinks, 0-7 (priority.ts; 4, normal, is the default). */
+  priority?: number
 }
 
 export interface AttachmentAddress {
@@ -110,6 +115,10 @@ export interface Attachment {
   routes: PodRoute[]
   /** The published-port map elements podnet added, by map and key (detach deletes them by key). */
   portElements?: PortElementRecord[]
+  /** Rate limits in force (bandwidth.ts); an egress limit owns the ifb named after hostVeth. */
+  bandwidth?: BandwidthLimits
+  /** Traffic priority (priority.ts): the addresses are elements of podnet-qos's maps. Absent: normal. */
+  priority?: number
   createdAt: string
 }
 
@@ -162,6 +171,8 @@ export interface GcReport {
   releasedAddresses: string[]
   removedRules: string[]
   removedPorts: string[]
+  /** ifb devices of bandwidth limits that no live attachment owns. */
+  removedIfbs: string[]
 }
 
 export interface ManagerOptions {

@@ -13,11 +13,12 @@ import { registerCni } from './commands/cni.js'
 import { registerPod } from './commands/pod.js'
 import { registerDemo } from './commands/demo.js'
 import { registerNode } from './commands/overlay.js'
+import { registerQos } from './commands/qos.js'
 
 /** Each command group's registration; `nat` is registered with `network`. */
 const GROUPS: Readonly<Record<string, (program: Command) => void>> = {
   netns: registerNetns, link: registerLink, addr: registerAddr, address: registerAddr, route: registerRoute,
-  network: registerNetwork, nat: registerNetwork, cni: registerCni, pod: registerPod, demo: registerDemo, node: registerNode,
+  network: registerNetwork, nat: registerNetwork, cni: registerCni, pod: registerPod, demo: registerDemo, node: registerNode, qos: registerQos,
 }
 
 /**
@@ -49,7 +50,6 @@ export function buildProgram(group?: string): Command {
  */
 const FLAG_WORDING: ReadonlyArray<[RegExp, string]> = [
   [/remove it with force$/, 'use --force'],
-  [/^id: (a detach needs an id|an attachment to a namespace given by path or handle needs an id)/, 'id: $1 (--id)'],
   [/^subnets: a network needs at least one subnet/, 'subnets: a network needs at least one --subnet'],
 ]
 
@@ -57,10 +57,31 @@ function inFlags(message: string): string {
   return FLAG_WORDING.reduce((m, [re, to]) => m.replace(re, to), message)
 }
 
-/** One line for stderr: names the object, the errno name and the kernel's own message. */
-export function describeError(err: unknown): { message: string; status: number; json: Record<string, unknown> } {
+const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+
+/** Every long option of a program's commands ('--subnet', '--node-prefix', ...). */
+function longFlags(program: Command): Set<string> {
+  const out = new Set<string>()
+  const walk = (c: Command): void => {
+    for (const o of c.options) if (o.long) out.add(o.long)
+    for (const s of c.commands) walk(s)
+  }
+  walk(program)
+  return out
+}
+
+/**
+ * One line for stderr: names the object, the errno name and the kernel's own message. A bad
+ * value the library names by its option (`nodePrefix: ...`) is named by the command's flag
+ * (`--node-prefix: ...`) when the program has one.
+ */
+export function describeError(err: unknown, program?: Command): { message: string; status: number; json: Record<string, unknown> } {
   const d = describeLibraryError(err)
-  return { ...d, message: inFlags(d.message) }
+  let message = inFlags(d.message)
+  if (program && err instanceof InvalidArgumentError && /^[a-z][A-Za-z]*$/.test(err.field) && longFlags(program).has(`--${kebab(err.field)}`)) {
+    message = message.replace(`${err.field}: `, `--${kebab(err.field)}: `)
+  }
+  return { ...d, message }
 }
 
 function describeLibraryError(err: unknown): { message: string; status: number; json: Record<string, unknown> } {
@@ -94,7 +115,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0
       return 2
     }
-    const d = describeError(err)
+    const d = describeError(err, program)
     if (json) process.stderr.write(`${JSON.stringify({ error: d.json })}\n`)
     else process.stderr.write(`podnet: ${d.message}\n`)
     return d.status

@@ -13,7 +13,7 @@
 import { statSync, statfsSync } from 'node:fs'
 import { join } from 'node:path'
 import { CniRequestError, ExistsError, NotFoundError, isErrno } from '../errors.js'
-import { NetworkManager, type Attachment, type NetworkConfig } from '../bridge/index.js'
+import { NetworkManager, ifbNameForVeth, type Attachment, type NetworkConfig } from '../bridge/index.js'
 import { DiskStore, parseRangeSets } from '../bridge/ipam/index.js'
 import { parseCidr, parseIp } from '../net/ip.js'
 import { Netns, netnsRunDir } from '../netns/index.js'
@@ -60,7 +60,7 @@ export function createPlugin(opts: PluginOptions = {}): CniFuncs {
           att = await m.attach({
             network: conf.name, netns: a.netns, id: a.containerId, ifname: a.ifname,
             ...(conf.ips.length && { ips: conf.ips }), ...(conf.mac !== undefined && { mac: conf.mac }),
-            portMappings: conf.portMappings, routes, hairpin: conf.hairpin,
+            portMappings: conf.portMappings, routes, hairpin: conf.hairpin, ...(conf.bandwidth && { bandwidth: conf.bandwidth }),
           })
         } catch (err) {
           // nothing half-done: a network this ADD created goes with it (unless a pod joined meanwhile)
@@ -100,6 +100,9 @@ export function createPlugin(opts: PluginOptions = {}): CniFuncs {
         const problems: string[] = []
         if (netnsIdOrUndefined(att.netns) !== nsId) problems.push(`the attachment belongs to netns ${att.netns}, not ${a.netns}`)
         problems.push(...comparePrev(prev, att, a))
+        if (JSON.stringify(conf.bandwidth ?? {}) !== JSON.stringify(att.bandwidth ?? {})) {
+          problems.push(`bandwidth: configured ${JSON.stringify(conf.bandwidth ?? {})}, recorded ${JSON.stringify(att.bandwidth ?? {})}`)
+        }
         problems.push(...(await m.check(conf.name, { id: a.containerId, ifname: a.ifname })).map((d) => `${d.object}: ${d.problem}`))
         if (!problems.length) problems.push(...checkPodLink(a.netns, att))
         if (problems.length) {
@@ -223,11 +226,20 @@ function resultParts(m: NetworkManager, net: NetworkConfig, att: Attachment, rou
       { name: net.bridge, ...(br?.address !== undefined && { mac: br.address }), mtu: br?.mtu ?? net.mtu },
       { name: att.hostVeth, ...(host?.address !== undefined && { mac: host.address }), mtu: att.mtu },
       { name: att.ifname, mac: att.mac, mtu: att.mtu, sandbox: att.netns },
+      // as the bandwidth plugin: the ifb that shapes the pod's egress is an interface of the result
+      ...ifbInterface(m, att),
     ],
     ips: att.addresses.map((x) => ({ address: x.address, gateway: x.gateway, interface: 2 })),
     routes,
     dns: conf.dns,
   }
+}
+
+function ifbInterface(m: NetworkManager, att: Attachment): ResultParts['interfaces'] {
+  if (!att.bandwidth?.egress) return []
+  const name = ifbNameForVeth(att.hostVeth)
+  const l = m.rt.link.findSync(name)
+  return [{ name, ...(l?.address !== undefined && { mac: l.address }), mtu: att.mtu }]
 }
 
 /** Where prevResult and the record disagree (for the pod interface of this request). */

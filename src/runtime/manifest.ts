@@ -16,6 +16,8 @@
  *   podnet.io/network              the podnet network the pod joins (none: loopback only)
  *   podnet.io/share-uts            "true" (default, as Kubernetes) or "false": each container
  *                                  gets its own UTS namespace (with the pod's hostname)
+ * and the network limits (pod-network-limits.ts): kubernetes.io/ingress-bandwidth and
+ * egress-bandwidth, podnet.io/ingress-burst and egress-burst, podnet.io/network-priority.
  * Relative rootfs paths are resolved against the manifest's directory.
  *
  * Text (YAML/JSON) is parsed in manifest-yaml.ts, so the supervisor, which gets validated
@@ -30,6 +32,7 @@ import { containerEnv } from './launcher.js'
 import { checkArgString, checkExecArgs } from './limits.js'
 import { parseCpuMillis, parseMemoryBytes } from './quantity.js'
 import { parsePodSecurityContext, parseSecurityContext, resolveSecurity, type PodSecurityContext, type SecurityContext } from './security/context.js'
+import { parseNetworkLimits, type PodNetworkLimits } from './pod-network-limits.js'
 
 export const ANNOTATION_ROOTFS = 'podnet.io/rootfs'
 export const ANNOTATION_NETWORK = 'podnet.io/network'
@@ -75,6 +78,10 @@ export interface PodSpec {
   terminationGracePeriodSeconds: number
   /** The podnet network the pod is attached to. */
   network?: string
+  /** Rate limits from the bandwidth annotations (bits). */
+  bandwidth?: NonNullable<PodNetworkLimits['bandwidth']>
+  /** Traffic priority 0-7 from podnet.io/network-priority (absent: normal). */
+  networkPriority?: number
   annotations: Record<string, string>
   containers: ContainerSpec[]
   securityContext?: PodSecurityContext
@@ -239,6 +246,9 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   if (network !== undefined) out.network = network
   if (podSecurity !== undefined) out.securityContext = podSecurity
   if (!hostUsers) out.hostUsers = false
+  const limits = parseNetworkLimits(annotations, network)
+  if (limits.bandwidth) out.bandwidth = limits.bandwidth
+  if (limits.priority !== undefined) out.networkPriority = limits.priority
   return { spec: out, warnings }
 }
 

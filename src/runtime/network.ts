@@ -3,7 +3,7 @@
  * with published ports, detach it. BridgePodNetwork serves it with podnet's bridge networks.
  */
 import { AddressInUseError, InvalidArgumentError, NotFoundError } from '../errors.js'
-import { NetworkManager, type PortMapping } from '../bridge/index.js'
+import { NetworkManager, type BandwidthLimits, type PortMapping } from '../bridge/index.js'
 
 export interface PodAttachRequest {
   network: string
@@ -16,6 +16,19 @@ export interface PodAttachRequest {
   hostNetns?: string
   /** Addresses (without prefix) to take again when they are free (a pod restored after a reboot); others are chosen when not. */
   ips?: string[]
+  /** Rate limits into and out of the pod. */
+  bandwidth?: BandwidthLimits
+  /** Traffic priority 0-7. */
+  priority?: number
+}
+
+/** New network limits for an attached pod (absent fields: none). */
+export interface PodLimitsRequest {
+  network: string
+  id: string
+  hostNetns?: string
+  bandwidth?: BandwidthLimits
+  priority?: number
 }
 
 export interface PodNetwork {
@@ -23,6 +36,8 @@ export interface PodNetwork {
   attach(req: PodAttachRequest): Promise<string[]>
   /** Detaches; succeeds when already detached. */
   detach(req: { network: string; id: string; hostNetns?: string }): Promise<void>
+  /** Changes an attached pod's bandwidth limits and priority in place (pod update). */
+  setLimits?(req: PodLimitsRequest): Promise<void>
   close(): void
 }
 
@@ -54,7 +69,10 @@ export class BridgePodNetwork implements PodNetwork {
       if (err instanceof NotFoundError) throw new InvalidArgumentError('metadata.annotations[podnet.io/network]', `network '${req.network}' does not exist (podnet network ls)`)
       throw err
     }
-    const spec = { network: req.network, netns: req.netns, id: req.id, ifname: 'eth0', portMappings: req.portMappings }
+    const spec = {
+      network: req.network, netns: req.netns, id: req.id, ifname: 'eth0', portMappings: req.portMappings,
+      ...(req.bandwidth && { bandwidth: req.bandwidth }), ...(req.priority !== undefined && { priority: req.priority }),
+    }
     if (req.ips?.length) {
       try {
         return (await m.attach({ ...spec, ips: req.ips })).addresses.map((x) => x.address)
@@ -72,6 +90,12 @@ export class BridgePodNetwork implements PodNetwork {
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err // the network itself is gone: nothing to detach
     }
+  }
+
+  async setLimits(req: PodLimitsRequest): Promise<void> {
+    const m = this.manager(req.hostNetns)
+    await m.setBandwidth(req.network, req.id, 'eth0', req.bandwidth)
+    await m.setPriority(req.network, req.id, 'eth0', req.priority)
   }
 
   close(): void {

@@ -148,7 +148,10 @@ export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: st
     sb.attached = true
     store.write(rec)
     try {
-      sb.ips = await deps.network.attach({ network, netns: made.pins.net, id: name, portMappings: mappings.map((m) => m.mapping), ...host, ...(ips?.length && { ips }) })
+      sb.ips = await deps.network.attach({
+        network, netns: made.pins.net, id: name, portMappings: mappings.map((m) => m.mapping), ...host, ...(ips?.length && { ips }),
+        ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(spec.networkPriority !== undefined && { priority: spec.networkPriority }),
+      })
     } catch (err) {
       throw mapAttachError(err, mappings)
     }

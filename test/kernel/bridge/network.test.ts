@@ -456,6 +456,6 @@ describe('kernel: bridge networks', function () {
     await m.nft.transaction().addElements({ family: 'inet', table: 'podnet', name: 'hostports4', keyType: ['inet_proto', 'inet_service'], dataType: ['ipv4_addr', 'inet_service'], elements: [{ key: [6, 9999], data: ['10.88.0.99', 80] }] }).commit()
     assert.deepEqual((await m.gc()).removedRules, ['map hostports4 tcp *:9999 -> 10.88.0.99:80'])
     assert.deepEqual(await m.check(), [])
-    assert.deepEqual(await m.gc(), { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [] })
+    assert.deepEqual(await m.gc(), { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [], removedIfbs: [] })
   })
 })

@@ -216,7 +216,7 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
 
   it('reports an exhausted subnet pool; attach on that node fails with a clear error', async () => {
     const c = cl()
-    await assert.rejects(createOverlayNetwork(c.node(1).store(), { name: 'tiny', subnet: '10.250.0.0/23', nodePrefix: 24 }), /--vni: 1 is the VNI of overlay network 'ov'/)
+    await assert.rejects(createOverlayNetwork(c.node(1).store(), { name: 'tiny', subnet: '10.250.0.0/23', nodePrefix: 24 }), /vni: 1 is the VNI of overlay network 'ov'/)
     await createOverlayNetwork(c.node(1).store(), { name: 'tiny', subnet: '10.250.0.0/23', nodePrefix: 24, vni: 2 })
     await waitFor('two nodes with a tiny subnet and one without', () => {
       const st = [1, 2, 3].map((i) => c.node(i).agent!.status().networks.find((n) => n.name === 'tiny'))

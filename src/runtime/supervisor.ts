@@ -143,7 +143,12 @@ export class Supervisor {
       server.once('error', reject)
       server.listen(store.socketPath(), () => resolve())
     })
-    writeFileSync(store.pidPath(), `${process.pid}\n`)
+    try {
+      writeFileSync(store.pidPath(), `${process.pid}\n`)
+    } catch (err) {
+      // a full disk: the pid file only names the supervisor (the socket is how it is reached)
+      (opts.log ?? logLine)(`cannot write ${store.pidPath()}: ${(err as Error).message}`)
+    }
     // pods a reboot (or a cleared run dir) took down come back while requests are served: a
     // stop or rm of one of them waits for its turn
     void runtime.restoreLost().catch((err: Error) => { (opts.log ?? logLine)(`error: restoring pods: ${err.stack ?? err.message}`) })

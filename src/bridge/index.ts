@@ -4,7 +4,7 @@ export type {
   AttachSpec, Attachment, AttachmentAddress, DetachResult, DetachSpec, Drift, GcReport, ManagerOptions, NetnsArg, NetworkConfig,
   NetworkSpec, PodRoute, PortElementRecord, PortMapEntry, PortMapping, RuleRecord, SubnetConfig,
 } from './types.js'
-export { parsePortMapping, validatePortMapping } from './port-mapping.js'
+export { normalizePortMapping, parsePortMapping, validatePortMapping } from './port-mapping.js'
 export { hostVethName, defaultBridgeName, bridgeMac, NFT_TABLE, ifbNameForVeth, isIfbName } from './names.js'
 export { UndoStack, rollbackErrorsOf } from './undo.js'
 export {

@@ -5,7 +5,7 @@
  * - default bridge: `pn-<network>` when that fits in 15 bytes, else `pn-` + 12 hex;
  * - bridge MAC: 02:xx:xx:xx:xx:xx from sha256(network) (locally administered, stable, so it
  *   does not follow port MACs and cause ARP churn);
- * - the nf_tables table `inet podnet`; rule comments `podnet net=<name> ...`.
+ * - the nf_tables table `inet podnet`; rule and element comments `podnet o=<owner> net=<name> ...` (owner: the state directory's id).
  */
 import { createHash } from 'node:crypto'
 

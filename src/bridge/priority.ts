@@ -11,7 +11,7 @@
  *                chain postrouting { type filter hook postrouting priority -150;
  *                  meta nfproto ipv4 meta priority set ip saddr map @prio4
  *                  meta nfproto ipv6 meta priority set ip6 saddr map @prio6 }
- *                map prio4 { type ipv4_addr : classid; elements = { 10.88.0.2 : 1:16 comment "podnet net=..." } }
+ *                map prio4 { type ipv4_addr : classid; elements = { 10.88.0.2 : 1:16 comment "podnet o=... net=..." } }
  *              An address without an element is not marked (level normal, the default class).
  *              It runs before masquerade (srcnat, priority 100), so it still sees the pod's address.
  *   scheduling an htb tree on each configured uplink (`podnet qos uplink add DEV --rate R`):
@@ -101,9 +101,9 @@ export interface PriorityElement {
 }
 
 /** The elements of an attachment's addresses (none at the default level). */
-export function priorityElements(owner: { network: string; id: string; ifname: string }, addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>, level: number): PriorityElement[] {
+export function priorityElements(owner: { network: string; id: string; ifname: string; owner?: string }, addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>, level: number): PriorityElement[] {
   if (level === DEFAULT_PRIORITY) return []
-  let comment = `podnet net=${owner.network} id=${owner.id} if=${owner.ifname} prio=${level}`
+  let comment = `podnet ${owner.owner !== undefined ? `o=${owner.owner} ` : ''}net=${owner.network} id=${owner.id} if=${owner.ifname} prio=${level}`
   if (Buffer.byteLength(comment) > 128) comment = Buffer.from(comment).subarray(0, 128).toString('latin1')
   return addresses.map((a) => ({ map: PRIO_MAPS[a.family], family: a.family, key: a.address.split('/')[0]!, classid: classidFor(level), comment }))
 }
@@ -262,7 +262,7 @@ export async function addAttachmentPriority(
   nft: Nft, rt: Rtnl, state: StateDir, owner: { network: string; id: string; ifname: string },
   addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>, level: number,
 ): Promise<() => void> {
-  const els = priorityElements(owner, addresses, level)
+  const els = priorityElements({ ...owner, owner: state.owner }, addresses, level)
   if (!els.length) return () => undefined
   await ensureQosTable(nft)
   await ensureUplinks(rt, state)

@@ -9,8 +9,8 @@ import type { Nft } from '../netlink/nftables/index.js'
 import { bandwidthDrift, strayIfbs } from './bandwidth.js'
 import { attachmentPriorityElements, listPriorityElements, removePriorityElements } from './priority.js'
 import type { Allocator } from './ipam/index.js'
-import { isHostVethName } from './names.js'
-import { describePortElement } from './nat.js'
+import { ifbNameForVeth, isHostVethName } from './names.js'
+import { describePortElement, parseOwnerTag } from './nat.js'
 import { portElementKey, type NatState } from './nat-state.js'
 import { PortClaims } from './port-mapping.js'
 import type { StateDir } from './state.js'
@@ -25,6 +25,7 @@ export interface ReconcileContext {
   get(name: string): NetworkConfig
   list(): NetworkConfig[]
   attachments(network: string): Attachment[]
+  damagedNetworks(): Array<{ name: string }>
   allocator(network: string): Allocator
   /** Deletes links by index with one kernel request. */
   deleteLinksBulk(indexes: number[]): Promise<void>
@@ -98,6 +99,12 @@ export async function collectGarbage(ctx: ReconcileContext): Promise<GcReport> {
   return ctx.state.locked(async () => {
     const report: GcReport = { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [], removedIfbs: [] }
     const configs = ctx.list()
+    // a network whose record is damaged is not gone: what carries its name waits for remove with force
+    const spared = new Set(ctx.damagedNetworks().map((d) => d.name))
+    const ours = (comment: string | undefined): boolean => {
+      const tag = parseOwnerTag(comment)
+      return tag?.owner === ctx.state.owner && !spared.has(tag.network)
+    }
     const live = new Map<string, Attachment>()
     const doomed: number[] = []
     for (const c of configs) {
@@ -136,25 +143,25 @@ export async function collectGarbage(ctx: ReconcileContext): Promise<GcReport> {
       report.removedIfbs.push(l.name)
     }
     await ctx.deleteLinksBulk(doomed)
-    // rules: keep shared ones and those of live networks
+    // rules: this state directory's own that no live network recorded (shared rules, other owners' and
+    // rules without an owner are never touched)
     const keep = new Set<string>()
     for (const c of configs) for (const r of c.rules) keep.add(`${r.chain}/${r.handle}`)
-    const stale = (await ctx.nat.rules()).filter((r) => !keep.has(`${r.chain}/${r.handle}`) && !(r.comment ?? '').startsWith('podnet shared'))
+    const stale = (await ctx.nat.rules()).filter((r) => !keep.has(`${r.chain}/${r.handle}`) && ours(r.comment))
     if (stale.length) {
       ctx.nat.deleteRules(stale.map((r) => ({ chain: r.chain, handle: r.handle.toString(), comment: r.comment ?? '' })))
       report.removedRules.push(...stale.map((r) => `${r.chain} #${r.handle} ${r.comment ?? ''}`.trim()))
     }
     // published ports: map elements no live attachment recorded (reported with the rules)
     const keepElements = new Set([...live.values()].flatMap((a) => (a.portElements ?? []).map((e) => portElementKey(e))))
-    const strays = (await ctx.nat.portMapEntries()).filter((e) => !keepElements.has(portElementKey(e)))
+    const strays = (await ctx.nat.portMapEntries()).filter((e) => !keepElements.has(portElementKey(e)) && ours(e.comment))
     if (strays.length) {
       ctx.nat.deletePortElements(strays)
       report.removedRules.push(...strays.map((e) => `map ${e.map} ${e.text}${e.comment ? ` ${e.comment}` : ''}`))
     }
     // priority marks of this state dir's networks that no live attachment recorded (reported with the rules)
     const keepMarks = new Set([...live.values()].flatMap((a) => attachmentPriorityElements(a).map((e) => `${e.map} ${e.key}`)))
-    const ourNets = configs.map((c) => `podnet net=${c.name} `)
-    const strayMarks = (await listPriorityElements(ctx.nft)).filter((e) => !keepMarks.has(`${e.map} ${e.key}`) && ourNets.some((n) => e.comment.startsWith(n)))
+    const strayMarks = (await listPriorityElements(ctx.nft)).filter((e) => !keepMarks.has(`${e.map} ${e.key}`) && ours(e.comment))
     if (strayMarks.length) {
       removePriorityElements(ctx.nft, strayMarks)
       report.removedRules.push(...strayMarks.map((e) => `map ${e.map} ${e.key}${e.comment ? ` ${e.comment}` : ''}`))
@@ -162,12 +169,56 @@ export async function collectGarbage(ctx: ReconcileContext): Promise<GcReport> {
     // port claims
     const claims = new PortClaims(ctx.state)
     for (const { file, owner } of claims.list()) {
-      if (!owner || !live.has(`${owner.network}/${attachmentKey(owner)}`)) {
+      if (!owner || (!live.has(`${owner.network}/${attachmentKey(owner)}`) && !spared.has(owner.network))) {
         claims.removeFile(file)
         report.removedPorts.push(file)
       }
     }
     return report
+  })
+}
+
+/**
+ * Removes a network whose record is damaged, by what carries its name: rules, published ports and
+ * priority marks tagged with this state directory's owner and the network; the bridge whose alias
+ * is that tag, with the podnet veths on it and the ifbs of recorded attachments; the port claims
+ * and records of the network. Holds the lock. Returns the number of attachments it found.
+ */
+export async function removeDamagedNetwork(ctx: ReconcileContext, name: string): Promise<{ detached: number }> {
+  return ctx.state.locked(async () => {
+    const mine = (comment: string | undefined): boolean => {
+      const tag = parseOwnerTag(comment)
+      return tag?.owner === ctx.state.owner && tag.network === name
+    }
+    const atts = ctx.attachments(name)
+    ctx.nat.deletePortElements((await ctx.nat.portMapEntries()).filter((e) => mine(e.comment)))
+    removePriorityElements(ctx.nft, (await listPriorityElements(ctx.nft)).filter((e) => mine(e.comment)))
+    const bridges = ctx.rt.link.listSync().filter((l) => l.kind === 'bridge' && mine(l.alias))
+    const doomed = new Set<number>()
+    for (const br of bridges) for (const l of ctx.rt.link.listSync({ master: br.index })) if (isHostVethName(l.name)) doomed.add(l.index)
+    for (const a of atts) {
+      for (const n of [a.hostVeth, ifbNameForVeth(a.hostVeth)]) {
+        const l = ctx.rt.link.findSync(n)
+        if (l) doomed.add(l.index)
+      }
+    }
+    await ctx.deleteLinksBulk([...doomed])
+    const rules = (await ctx.nat.rules()).filter((r) => mine(r.comment))
+    ctx.nat.deleteRules(rules.map((r) => ({ chain: r.chain, handle: r.handle.toString(), comment: r.comment ?? '' })))
+    for (const br of bridges) {
+      ctx.nat.deleteRules([], br.name)
+      try {
+        await ctx.rt.link.del(br.index)
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err
+      }
+    }
+    const claims = new PortClaims(ctx.state)
+    for (const { file, owner } of claims.list()) if (owner?.network === name) claims.removeFile(file)
+    ctx.state.removeTree(ctx.state.networkDir(name))
+    ctx.state.removeTree(ctx.state.runNetworkDir(name))
+    if (ctx.list().length === 0) await ctx.nat.destroyTableIfUnused()
+    return { detached: atts.length }
   })
 }
 

@@ -127,7 +127,7 @@ export interface PortMapEntry {
   map: string
   key: SetScalar[]
   data: SetScalar[]
-  /** The owner: "podnet net=web id=pod1 if=eth0". */
+  /** The owner: "podnet o=1a2b3c4d net=web id=pod1 if=eth0" (nat.ts ownerTag). */
   comment?: string
   packets?: bigint
   bytes?: bigint
@@ -182,4 +182,6 @@ export interface ManagerOptions {
   runDir?: string
   /** The namespace that plays the host (default: the one this process is in). */
   hostNetns?: NetnsArg
+  /** The boot podnet runs in (default: the kernel's boot_id); tests pass another to simulate a reboot. */
+  bootId?: string
 }

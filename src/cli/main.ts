@@ -91,8 +91,22 @@ function describeLibraryError(err: unknown): { message: string; status: number; 
   }
   if (err instanceof InvalidArgumentError) return { message: err.message, status: 2, json: errJson(err) }
   if (err instanceof PodnetError) return { message: err.message, status: 1, json: errJson(err) }
+  // a file system call that failed (a full disk, a read-only one): Node's one line, and what to do
+  const sys = err as NodeJS.ErrnoException
+  if (sys instanceof Error && typeof sys.code === 'string' && /^E[A-Z]+$/.test(sys.code) && typeof sys.syscall === 'string') {
+    const message = `${sys.message}${FS_HINTS[sys.code] ? ` — ${FS_HINTS[sys.code]}` : ''}`
+    return { message, status: 1, json: { code: 'ERR_PODNET_SYSCALL', message, errnoName: sys.code, syscall: sys.syscall, ...(sys.path !== undefined && { path: sys.path }) } }
+  }
   const e = err as Error
   return { message: e?.stack ?? String(err), status: 1, json: { code: 'ERR_INTERNAL', message: e?.message ?? String(err) } }
+}
+
+/** What to do about a file system error podnet cannot fix itself. */
+const FS_HINTS: Record<string, string> = {
+  ENOSPC: 'the file system is full: free space, then run the command again',
+  EDQUOT: 'the disk quota is used up: free space, then run the command again',
+  EROFS: 'the file system is read-only: podnet keeps its state there (choose another state or run directory)',
+  EIO: 'the disk reported an I/O error',
 }
 
 function errJson(err: PodnetError): Record<string, unknown> {

@@ -29,6 +29,8 @@ export interface PluginOptions extends ConfDefaults {
    * which is what a runtime means.
    */
   hostNetns?: string
+  /** The boot id (default the kernel's; the fault tests simulate a reboot with another). */
+  bootId?: string
 }
 
 /** The commands of podnet-cni, for runPlugin. */
@@ -38,7 +40,10 @@ export function createPlugin(opts: PluginOptions = {}): CniFuncs {
     ...(opts.runDir !== undefined && { runDir: opts.runDir }),
   }
   const manager = (loc: NetLocation): NetworkManager =>
-    new NetworkManager({ stateDir: loc.stateDir, runDir: loc.runDir, ...(opts.hostNetns !== undefined && { hostNetns: opts.hostNetns }) })
+    new NetworkManager({
+      stateDir: loc.stateDir, runDir: loc.runDir,
+      ...(opts.hostNetns !== undefined && { hostNetns: opts.hostNetns }), ...(opts.bootId !== undefined && { bootId: opts.bootId }),
+    })
   const hostNetnsId = (): string => netnsId(opts.hostNetns !== undefined ? join(netnsRunDir(), opts.hostNetns) : '/proc/thread-self/ns/net', 'the host namespace')
   const podNetns = (path: string): string => {
     const id = netnsId(path, 'CNI_NETNS')

@@ -43,11 +43,11 @@ export interface PodNetwork {
 
 /** PodNetwork over bridge networks (one NetworkManager per host namespace). */
 export class BridgePodNetwork implements PodNetwork {
-  private readonly dirs: { stateDir?: string; runDir?: string }
+  private readonly dirs: { stateDir?: string; runDir?: string; bootId?: string }
   private readonly managers = new Map<string, NetworkManager>()
 
-  /** The directories as NetworkManager takes them (undefined: its defaults, as `podnet network` uses). */
-  constructor(dirs: { stateDir?: string; runDir?: string } = {}) {
+  /** The directories as NetworkManager takes them (undefined: its defaults, as `podnet network` uses), and the boot (default the kernel's). */
+  constructor(dirs: { stateDir?: string; runDir?: string; bootId?: string } = {}) {
     this.dirs = dirs
   }
 

@@ -18,6 +18,8 @@ import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { claimRunDir, withLock } from '../state/index.js'
 import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError } from '../errors.js'
 import { UndoStack } from '../bridge/undo.js'
 import { Cgroup, detectCgroupLayout, type CgroupLayout } from './cgroups/index.js'
@@ -34,7 +36,7 @@ import { KUBERNETES_BACKOFF, finalPhase, formatDuration, nextBackoff, shouldRest
 import { abandonSandbox, createSandbox, killCgroupProcesses, signalRef, teardownSandbox, type SandboxDeps } from './sandbox.js'
 import type { RunOptions, RuntimeOptions, StopOptions } from './options.js'
 import { resolveSecurity, seccompFilterBytes } from './security/index.js'
-import { currentBootId, planRestore, type RestorePlan } from './restore.js'
+import { planRestore, thisBoot, type RestorePlan } from './restore.js'
 import { PodStore, lostRecord } from './state-store.js'
 import { releaseIdRange } from './userns.js'
 import { isActive, type ContainerStatus, type PodPhase, type PodRecord, type TerminatedState } from './types.js'
@@ -113,22 +115,24 @@ export class PodRuntime extends EventEmitter {
   private retryingWrites = false
   /** This boot's id, recorded with every sandbox (restore.ts). */
   private readonly bootId: string | undefined
+  private runClaimed = false
 
   constructor(opts: RuntimeOptions = {}) {
     super()
     this.opts = opts
     const dirs = { ...(opts.stateDir !== undefined && { stateDir: opts.stateDir }), ...(opts.runDir !== undefined && { runDir: opts.runDir }) }
-    this.store = new PodStore(dirs)
+    const bootId = opts.bootId ?? thisBoot()
+    this.store = new PodStore({ ...dirs, ...(bootId !== undefined && { bootId }) })
     this.backoff = { ...KUBERNETES_BACKOFF, ...opts.backoff }
     this.cgroupParent = opts.cgroupParent ?? 'podnet'
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/.test(this.cgroupParent)) {
       throw new InvalidArgumentError('cgroup parent', `'${this.cgroupParent}' is not a relative cgroup path`)
     }
     this.layout = detectCgroupLayout()
-    this.network = opts.network ?? new BridgePodNetwork({ stateDir: this.store.root, runDir: this.store.run })
+    this.network = opts.network ?? new BridgePodNetwork({ stateDir: this.store.root, runDir: this.store.run, ...(bootId !== undefined && { bootId }) })
     this.ownsNetwork = opts.network === undefined
     this.writeDelayMs = opts.writeRetryMs ?? WRITE_RETRY_MS
-    this.bootId = opts.bootId ?? currentBootId()
+    this.bootId = bootId
     this.sb = {
       store: this.store, layout: this.layout, cgroupParent: this.cgroupParent, network: this.network,
       shmSize: opts.shmSize ?? '64m', checkpoint: opts.checkpoint ?? (() => {}), launcher: () => this.launcher(),
@@ -320,6 +324,7 @@ export class PodRuntime extends EventEmitter {
     })
     const pause = this.opts.pause ?? pauseCommand()
     this.launcher() // built (or found) before anything is created
+    await this.claimRunDir()
     if (!this.store.claim(spec.name)) {
       const prior = this.store.read(spec.name)
       throw new ExistsError('pod', spec.name, prior && !isActive(prior) ? `(${prior.phase.toLowerCase()}; remove it with podnet pod rm)` : '(running)')
@@ -718,6 +723,19 @@ export class PodRuntime extends EventEmitter {
     this.emit('removed', name)
   }
 
+  /**
+   * Makes the run dir this boot's before any record in it is read or written (src/state/boot.ts):
+   * one on disk that names an earlier boot is emptied (its live records, pins and the networks'
+   * attachments described processes and kernel objects of that boot), under the run dir's lock
+   * as the network side does. Once per runtime.
+   */
+  private async claimRunDir(): Promise<void> {
+    if (this.runClaimed || this.bootId === undefined) return
+    const bootId = this.bootId
+    await withLock(join(this.store.run, 'lock'), () => { claimRunDir(this.store.run, bootId) })
+    this.runClaimed = true
+  }
+
   // -------------------------------------------------------------------------------------------
   // restore after a reboot (restore.ts)
 
@@ -823,6 +841,7 @@ export class PodRuntime extends EventEmitter {
    * Returns the names of the pods it adopted.
    */
   async adopt(): Promise<string[]> {
+    await this.claimRunDir()
     const adopted: PodRt[] = []
     for (const rec of this.store.list()) {
       if (this.pods.has(rec.name)) continue

@@ -13,20 +13,18 @@
  * - a pod whose `pod rm` was under way (deletionTimestamp) is removed, whatever its policy.
  *
  * How a reboot is told from a cleared run dir: the record names the boot it was made in
- * (/proc/sys/kernel/random/boot_id). The same boot means the old processes may still run: the
+ * (/proc/sys/kernel/random/boot_id). A run dir on disk that names an earlier boot (src/state/
+ * boot.ts) is void: the runtime claims it for this boot (emptying it) before it reads records. The same boot means the old processes may still run: the
  * supervisor ends them (the pod's cgroup tree) before it makes the new sandbox. Pure functions
  * here; PodRuntime.restoreLost does the work.
  */
-import { readFileSync } from 'node:fs'
+import { currentBootId } from '../state/index.js'
 import type { ContainerStatus, PodRecord, TerminatedState } from './types.js'
 
-/** Where the kernel says which boot this is (a random UUID per boot). */
-export const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id'
-
-/** This boot's id; undefined when it cannot be read. */
-export function currentBootId(path = BOOT_ID_PATH): string | undefined {
+/** This boot's id (src/state/boot.ts); undefined when it cannot be read. */
+export function thisBoot(): string | undefined {
   try {
-    return readFileSync(path, 'utf8').trim() || undefined
+    return currentBootId() || undefined
   } catch {
     return undefined
   }

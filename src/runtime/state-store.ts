@@ -29,10 +29,10 @@
  * Records are written atomically and durably (src/state/files.ts), by the supervisor only; a
  * write never makes the directory of a removed pod again.
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { DamagedRecordError, NotFoundError, PodnetError } from '../errors.js'
-import { listDir, readJson as readRecord, resolveDirs, writeJsonAtomic, type DirOptions } from '../state/index.js'
+import { BOOT_ID_FILE, currentBootId, listDir, readJson as readRecord, resolveDirs, writeJsonAtomic, type DirOptions } from '../state/index.js'
 import { isActive, type PodRecord } from './types.js'
 
 /** What a pod whose live state is gone reads as. */
@@ -54,12 +54,36 @@ export function lostRecord(rec: PodRecord, runDir: string): PodRecord {
 export class PodStore {
   readonly root: string
   readonly run: string
+  private readonly bootId: string | undefined
 
-  /** The directories by podnet's one rule (src/state/dirs.ts): the run dir defaults to <stateDir>/run when stateDir is given. */
-  constructor(dirs: DirOptions = {}) {
+  /**
+   * The directories by podnet's one rule (src/state/dirs.ts): the run dir defaults to
+   * <stateDir>/run when stateDir is given. `bootId`: this boot's (default the kernel's).
+   */
+  constructor(dirs: DirOptions & { bootId?: string } = {}) {
     const d = resolveDirs(dirs)
     this.root = d.stateDir
     this.run = d.runDir
+    this.bootId = dirs.bootId
+  }
+
+  /**
+   * Whether the run dir describes this boot (or names none). A run dir on disk that names an
+   * earlier boot holds nothing live: its records are read as absent until a runtime claims
+   * (empties) it, as the networks' are (src/state/boot.ts).
+   */
+  runIsCurrent(): boolean {
+    let recorded: string
+    try {
+      recorded = readFileSync(join(this.run, BOOT_ID_FILE), 'utf8').trim()
+    } catch {
+      return true
+    }
+    try {
+      return recorded === (this.bootId ?? currentBootId())
+    } catch {
+      return true
+    }
   }
 
   podsDir(): string { return join(this.root, 'pods') }
@@ -103,7 +127,7 @@ export class PodStore {
    * died between writing the one and removing the other.
    */
   read(name: string): PodRecord | undefined {
-    const live = readJson(this.statusPath(name))
+    const live = this.runIsCurrent() ? readJson(this.statusPath(name)) : undefined
     if (live && !isActive(live)) return live
     const rec = readJson(this.recordPath(name))
     if (live) return rec && !isActive(rec) ? rec : live
@@ -153,7 +177,7 @@ export class PodStore {
 
   /** True when the pod's live record exists (the run directory knows the pod). */
   hasLive(name: string): boolean {
-    return existsSync(this.statusPath(name))
+    return this.runIsCurrent() && existsSync(this.statusPath(name))
   }
 
   /** Removes a container's exit records of earlier runs (an abandoned run may write one late). */
@@ -171,7 +195,7 @@ export class PodStore {
 
   /** Names of the pod directories in either directory (with or without a record), sorted. */
   names(): string[] {
-    return [...new Set([...listDir(this.podsDir()), ...listDir(this.runPodsDir())])].sort()
+    return [...new Set([...listDir(this.podsDir()), ...(this.runIsCurrent() ? listDir(this.runPodsDir()) : [])])].sort()
   }
 
   list(): PodRecord[] {

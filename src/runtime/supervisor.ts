@@ -20,6 +20,7 @@ import { parseManifest } from './manifest-yaml.js'
 import { PodRuntime, type RuntimeOptions } from './pod-runtime.js'
 import { HALT_STAGES, type HaltStage } from './sandbox.js'
 import { userNamespacePool } from './userns.js'
+import { bootIdFromEnv } from '../state/boot.js'
 import { rssBytes } from './proc.js'
 import { PodStore } from './state-store.js'
 
@@ -65,8 +66,9 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Sup
   if (env.PODNET_LAUNCHER) o.launcher = env.PODNET_LAUNCHER
   if (env.PODNET_PAUSE) o.pause = env.PODNET_PAUSE.split(' ').filter(Boolean)
   if (env.PODNET_USERNS_POOL) o.usernsPool = userNamespacePool(env)
-  // test hook: the boot id a simulated reboot (test/support/reboot.ts) gives the next supervisor
-  if (env.PODNET_TEST_BOOT_ID) o.bootId = env.PODNET_TEST_BOOT_ID
+  // test hook: the boot id a simulated reboot gives the commands of the new boot (src/state/boot.ts)
+  const bootId = bootIdFromEnv(env)
+  if (bootId !== undefined) o.bootId = bootId
   return o
 }
 

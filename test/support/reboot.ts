@@ -5,7 +5,8 @@
  * - every process of the machine dies (SIGKILL): the pods' (by their cgroups under the cgroup
  *   parents), the launchers, supervisors and agents (their command lines name one of its dirs),
  *   and whatever runs in its host namespace or in a namespace pinned under a run dir;
- * - every mount under a run dir goes, then the run dirs themselves (a fresh /run has none);
+ * - every mount under a run dir goes, then the run dirs themselves (a fresh /run has none; a
+ *   run dir on disk keeps its files, which describe the old boot);
  * - each host network namespace is replaced by a fresh one of the same name: no bridge, no
  *   address, no nf_tables table, default sysctls (with a Topology, its uplink to the upstream
  *   namespace, the machine's NIC, is made again, addresses and all);
@@ -37,6 +38,11 @@ export interface Machine {
   hostNetns: string[]
   /** Named namespaces that simply go (pod namespaces a test made by hand). */
   dropNetns?: string[]
+  /**
+   * The run dirs are on disk (`--state-dir DIR` alone puts them in DIR/run): their mounts go,
+   * their files stay, describing the old boot (default: tmpfs, so they go).
+   */
+  runDirsOnDisk?: boolean
 }
 
 export interface RebootResult {
@@ -49,7 +55,7 @@ export interface RebootResult {
 /** Reboots `m` (see the file comment). The host namespaces come back empty (loopback up). */
 export async function reboot(m: Machine): Promise<RebootResult> {
   const killed = await killMachine(m)
-  for (const dir of m.runDirs) clearDir(dir)
+  for (const dir of m.runDirs) clearDir(dir, m.runDirsOnDisk === true)
   for (const name of [...m.hostNetns, ...(m.dropNetns ?? [])]) {
     try { Netns.remove(name) } catch { /* gone */ }
   }
@@ -73,6 +79,7 @@ export async function rebootTopology(topo: Topology, extra: Partial<Machine> = {
   const r = await reboot({
     stateDirs: [topo.stateDir, ...(extra.stateDirs ?? [])], runDirs: [topo.runDir, ...(extra.runDirs ?? [])],
     cgroupParents: extra.cgroupParents ?? [], hostNetns: [name, ...(extra.hostNetns ?? [])], dropNetns: extra.dropNetns ?? [],
+    ...(extra.runDirsOnDisk !== undefined && { runDirsOnDisk: extra.runDirsOnDisk }),
   })
   // the old namespace is cleaned up by the kernel a moment later: the upstream end of its uplink goes now
   try { topo.upstream.rt.link.delSync('eth0') } catch { /* gone with the old namespace */ }
@@ -186,8 +193,8 @@ function mountsUnder(dirs: string[]): string[] {
     .sort((a, b) => b.length - a.length)
 }
 
-/** Unmounts everything at or under dir (lazily), then removes it. */
-function clearDir(dir: string): void {
+/** Unmounts everything at or under dir (lazily), then removes it (unless its files are on disk). */
+function clearDir(dir: string, keepFiles: boolean): void {
   for (let i = 0; i < 10; i++) {
     const mps = mountsUnder([dir])
     if (!mps.length) break
@@ -195,7 +202,7 @@ function clearDir(dir: string): void {
       try { umount2(mp, MNT_DETACH) } catch { /* gone */ }
     }
   }
-  rmSync(dir, { recursive: true, force: true })
+  if (!keepFiles) rmSync(dir, { recursive: true, force: true })
 }
 
 /** Removes a cgroup directory tree (its processes are dead) in every hierarchy. */

@@ -78,6 +78,7 @@ export function registerCni(program: Command): void {
       const server = await CniServer.listen({
         socket: o.socket,
         ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }),
+        ...(process.env.PODNET_TEST_BOOT_ID && { bootId: process.env.PODNET_TEST_BOOT_ID }),
       })
       process.stdout.write(`podnet cni serve: listening on ${server.socket}\n`)
       await new Promise<void>((resolve) => {

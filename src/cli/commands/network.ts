@@ -1,4 +1,4 @@
-/** podnet network create | ls | inspect | rm | attach | detach | bandwidth | priority | check | gc, and podnet nat ls | ports */
+/** podnet network create | ls | inspect | rm | attach | detach | bandwidth | priority | check | restore | gc, and podnet nat ls | ports */
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../errors.js'
 import type { AttachmentStats, BandwidthLimits, NetworkManager, PortMapping } from '../../bridge/index.js'
@@ -9,9 +9,11 @@ import { createOverlayNetworkCli, overlayView, printOverlayView, type OverlayCre
 interface Global { stateDir?: string; runDir?: string; hostNetns?: string; json?: boolean }
 
 async function withManager<T>(o: Global, fn: (m: NetworkManager) => Promise<T>): Promise<T> {
-  const [{ NetworkManager }, { dirsFromEnv }] = await Promise.all([import('../../bridge/index.js'), import('../../state/dirs.js')])
+  const [{ NetworkManager }, { dirsFromEnv }, { bootIdFromEnv }] = await Promise.all([import('../../bridge/index.js'), import('../../state/dirs.js'), import('../../state/boot.js')])
+  const bootId = bootIdFromEnv()
   const m = new NetworkManager({
     ...dirsFromEnv({ ...(o.stateDir && { stateDir: o.stateDir }), ...(o.runDir && { runDir: o.runDir }) }),
+    ...(bootId !== undefined && { bootId }),
     ...(o.hostNetns && { hostNetns: o.hostNetns }),
   })
   try {
@@ -105,6 +107,8 @@ export function registerNetwork(program: Command): void {
     .action(async (o: Global) => {
       await withManager(o, async (m) => {
         const rows = m.list().map((c) => ({ ...c, attachments: m.attachments(c.name).length }))
+        // a damaged record: named on stderr (the listing goes on), removable with rm --force
+        for (const d of m.damagedNetworks()) process.stderr.write(`podnet: warning: network '${d.name}': ${d.error.message}; remove it with \`podnet network rm --force ${d.name}\`\n`)
         if (o.json) printJson(rows)
         else printTable(rows.map((c) => ({ name: c.name, bridge: c.bridge, subnets: c.subnets.map((s) => s.subnet).join(','), mode: c.internal ? 'internal' : c.nat ? 'nat' : 'routed', pods: c.attachments })),
           [['name', 'NAME'], ['bridge', 'BRIDGE'], ['subnets', 'SUBNETS'], ['mode', 'MODE'], ['pods', 'ATTACHMENTS']])
@@ -229,6 +233,16 @@ export function registerNetwork(program: Command): void {
         else if (!drift.length) process.stdout.write('no drift\n')
         else printTable(drift.map((d) => ({ ...d })), [['network', 'NETWORK'], ['object', 'OBJECT'], ['problem', 'PROBLEM']])
         if (drift.length) process.exitCode = 1
+      })
+    })
+
+  common(net.command('restore [names...]').description('make the kernel side of networks (bridge, gateways, sysctls, rules) match their records, as at boot; all networks when none is named'))
+    .action(async (names: string[], o: Global) => {
+      await withManager(o, async (m) => {
+        const r = await m.restore(names.length ? names : undefined)
+        if (o.json) printJson(r)
+        else if (!r.length) process.stdout.write('no networks\n')
+        else for (const x of r) process.stdout.write(`${x.network}: ${x.repaired.length ? `restored ${x.repaired.join(', ')}` : 'nothing to restore'}\n`)
       })
     })
 

@@ -27,8 +27,9 @@ const client = (): Promise<typeof import('../../runtime/client.js')> => import('
 const records = (): Promise<typeof import('../../runtime/types.js')> => import('../../runtime/types.js')
 
 export async function storeOf(o: Global): Promise<PodStore> {
-  const [{ PodStore }, { dirsFromEnv }] = await Promise.all([import('../../runtime/state-store.js'), import('../../state/dirs.js')])
-  return new PodStore(dirsFromEnv({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }))
+  const [{ PodStore }, { dirsFromEnv }, { bootIdFromEnv }] = await Promise.all([import('../../runtime/state-store.js'), import('../../state/dirs.js'), import('../../state/boot.js')])
+  const bootId = bootIdFromEnv()
+  return new PodStore({ ...dirsFromEnv({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }), ...(bootId !== undefined && { bootId }) })
 }
 
 export async function readPod(o: Global, name: string): Promise<PodRecord> {

@@ -104,6 +104,9 @@ describe('kernel: bandwidth limits (tbf + ifb over rtnetlink)', function () {
       await m.detach({ network: 'bw', id: a.id, netnsGoing })
       assert.deepEqual(ifbs(), [], `no ifb after detach (netnsGoing ${netnsGoing})`)
       pod.close()
+      // with netnsGoing the veth dies with the pod's namespace, which the kernel tears down
+      // asynchronously (its cleanup work queue): wait for the host end to go
+      for (let i = 0; i < 100 && (ipJson(topo.host.name, 'link', 'show') as any[]).some((l) => l.ifname === a.hostVeth); i++) await new Promise((r) => setTimeout(r, 50))
       // no tbf, ingress qdisc or u32 filter anywhere in the host namespace
       const qs = host('qdisc', 'show').filter((q: any) => ['tbf', 'ingress', 'htb'].includes(q.kind))
       assert.deepEqual(qs, [])

@@ -39,7 +39,7 @@ describe('kernel: traffic priority on the uplink (nf_tables meta priority + htb)
     const map = rs.find((o) => o.map?.table === 'podnet-qos' && o.map.name === 'prio4').map
     assert.deepEqual([map.type, map.map], ['ipv4_addr', 'classid'])
     // each element is [{ elem: { val, comment } }, classid]
-    assert.deepEqual(map.elem.map((e: any) => [e[0].elem.val, e[1], e[0].elem.comment]), [['10.92.0.2', '1:16', `podnet net=pr id=${pod.name} if=eth0 prio=6`]])
+    assert.deepEqual(map.elem.map((e: any) => [e[0].elem.val, e[1], e[0].elem.comment]), [['10.92.0.2', '1:16', `podnet o=${m.owner} net=pr id=${pod.name} if=eth0 prio=6`]])
     const chain = rs.find((o) => o.chain?.table === 'podnet-qos').chain
     assert.deepEqual([chain.hook, chain.prio, chain.type], ['postrouting', -150, 'filter'])
     assert.equal(rs.filter((o) => o.rule?.table === 'podnet-qos').length, 2)
@@ -100,7 +100,7 @@ describe('kernel: traffic priority on the uplink (nf_tables meta priority + htb)
     await m.setPriority('pr', a.id, 'eth0', 7)
     pod.close()
     const r = await m.gc()
-    assert.ok(r.removedRules.some((x) => /^map prio4 10\.92\.0\.2 podnet net=pr/.test(x)), JSON.stringify(r))
+    assert.ok(r.removedRules.some((x) => /^map prio4 10\.92\.0\.2 podnet o=[0-9a-f]{8} net=pr/.test(x)), JSON.stringify(r))
     // a reboot-like loss of the uplink tree: the recorded uplink is put back
     await removeUplink(m.rt, 'up0')
     assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', 'up0')[0].kind, 'noqueue')

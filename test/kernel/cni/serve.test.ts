@@ -156,20 +156,24 @@ describe('kernel: podnet cni serve and the forwarder', function () {
     assert.deepEqual(manager().attachments(NETWORK), [])
   })
 
-  it('a DEL after a crashed ADD removes the veth it left (no record yet), so the retried ADD works', () => {
+  it('the veth a crashed ADD left (no record yet): a DEL removes it, and a retried ADD replaces it', () => {
     const pod = topo.pod()
     const first = call('ADD', pod, 'warm')
     assert.equal(first.status, 0, first.stdout)
     assert.equal(call('DEL', pod, 'warm').status, 0)
     // what an ADD killed after creating the veth and before writing its record leaves
     const veth = hostVethName(NETWORK, 'c1', 'eth0')
-    topo.host.rt.link.addSync({ kind: 'veth', name: veth, peer: { name: 'eth0', netns: pod.ns } })
-    assert.equal(call('ADD', pod, 'c1').json.code, 100, 'the leftover blocks the ADD')
+    const leftover = (): void => { topo.host.rt.link.addSync({ kind: 'veth', name: veth, peer: { name: 'eth0', netns: pod.ns } }) }
+    leftover()
     assert.equal(call('DEL', pod, 'c1').status, 0)
     assert.equal(topo.host.link(veth), undefined, 'the DEL removed the leftover veth')
     assert.equal(pod.link('eth0'), undefined)
+    leftover()
+    const oldIndex = topo.host.link(veth).ifindex
     const add = call('ADD', pod, 'c1')
     assert.equal(add.status, 0, add.stdout)
+    assert.notEqual(topo.host.link(veth).ifindex, oldIndex, 'the ADD made its own veth')
+    assert.equal(topo.host.link(veth).master, 'pn-serve')
     assert.equal(call('DEL', pod, 'c1').status, 0)
   })
 

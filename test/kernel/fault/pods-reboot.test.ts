@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { PodRecord, ProcessRef } from '../../../src/runtime/index.js'
 import { isAlive } from '../../../src/runtime/proc.js'
 import { probe, UPSTREAM } from '../../../src/testing/index.js'
@@ -32,18 +34,9 @@ ${containers}
       .filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)
   }
 
-  /**
-   * The boot's network step. Until `podnet network restore` exists (the network side of issue
-   * 10), the network's kernel side is made again by hand: its record is kept and made anew.
-   */
-  const bootNetworks = (): void => {
-    const { podnet, ok, topo, network } = w()
-    podnet(['network', 'rm', network, '--force', '--host-netns', topo.host.name])
-    ok('network', 'create', network, '--subnet', '10.79.0.0/24', '--host-netns', topo.host.name)
-  }
 
   it('after a reboot the supervisor brings back Always and OnFailure pods (new sandbox, same name and address, restartCount + 1) and fails Never pods (Lost); a completed OnFailure container stays completed; nothing of the old boot leaks', async () => {
-    const { ok, podnet, inspect, topo, leftovers, cgroupParent } = w()
+    const { ok, inspect, topo, leftovers, cgroupParent } = w()
     // a pod removed before the reboot: without asking for their addresses again, the restored pods would get others
     ok('pod', 'run', '-d', '-f', manifest('first', 'Always', `    - { name: app, command: [sleep, '600'] }`), '--host-netns', topo.host.name)
     const web = `    - { name: web, command: [sh, -c, 'exec nc -ll -p 80 -e echo hello-again'], ports: [{ containerPort: 80, hostPort: 8150 }] }`
@@ -59,13 +52,16 @@ ${containers}
     const oldProcs: ProcessRef[] = Object.values(before).flatMap(podProcesses)
 
     const { bootId, killed } = await rebootTopology(topo, { cgroupParents: [cgroupParent] })
+    // every command from now on is of the new boot
+    w().env.PODNET_TEST_BOOT_ID = bootId
     assert.ok(killed.length >= oldProcs.length, 'the pods and the supervisor died')
     assert.deepEqual(oldProcs.filter((p) => isAlive(p)), [])
     // before the supervisor runs, the records say what is known: the live state is gone
     assert.match(ok('pod', 'ls'), /\nalways\s+0\/1\s+Failed \(Lost\)/)
 
-    bootNetworks()
-    assert.equal(podnet(['pod', 'supervisor', 'start'], { PODNET_TEST_BOOT_ID: bootId }).status, 0)
+    // the boot units: podnet-networks.service, then podnet-supervisor.service (docs/reliability.md)
+    ok('network', 'restore', '--host-netns', topo.host.name)
+    ok('pod', 'supervisor', 'start')
     const after = await eventually(() => {
       const recs = Object.fromEntries(['always', 'onfail', 'never', 'local'].map((n) => [n, inspect(n)])) as Record<string, PodRecord>
       return recs.always!.phase === 'Running' && recs.onfail!.phase === 'Running' && recs.local!.phase === 'Running' && recs.never!.phase === 'Failed'
@@ -106,6 +102,30 @@ ${containers}
     const newProcs = ['always', 'onfail', 'local', 'newcomer'].flatMap((n) => podProcesses(inspect(n)))
     ok('pod', 'rm', 'always', 'onfail', 'local', 'newcomer')
     for (const n of ['first', 'always', 'onfail', 'never', 'local', 'newcomer']) assert.deepEqual(leftovers(n, [...oldProcs, ...newProcs]), [], n)
+    assert.equal(ok('network', 'check', '--host-netns', topo.host.name).trim(), 'no drift')
+  })
+
+  it('with the run dir on disk (its files outlive the reboot): its live records name the old boot, so they read as lost; the supervisor empties it and restores the pods, the network made again by the first attach', async () => {
+    const { ok, inspect, topo, leftovers, cgroupParent } = w()
+    ok('pod', 'run', '-d', '-f', manifest('disk', 'Always', `    - { name: app, command: [sleep, '600'], ports: [{ containerPort: 80, hostPort: 8151 }] }`), '--host-netns', topo.host.name)
+    const before = inspect('disk')
+    const oldProcs = podProcesses(before)
+    const { bootId } = await rebootTopology(topo, { cgroupParents: [cgroupParent], runDirsOnDisk: true })
+    w().env.PODNET_TEST_BOOT_ID = bootId
+    assert.ok(existsSync(join(topo.runDir, 'pods', 'disk', 'status.json')), 'the old boot\'s live record is still on disk')
+    // read as what it is: the live state of another boot
+    assert.match(ok('pod', 'ls'), /\ndisk\s+0\/1\s+Failed \(Lost\)/)
+    ok('pod', 'supervisor', 'start') // no network restore: the attach makes the network again
+    const back = await eventually(() => {
+      const r = inspect('disk')
+      return r.phase === 'Running' && r.containers[0]!.state.status === 'running' ? r : undefined
+    }, 30_000, 'the pod restored')
+    assert.deepEqual([back.restored?.cause, back.sandbox.ips, back.bootId], ['NodeRestart', before.sandbox.ips, bootId])
+    assert.equal(readFileSync(join(topo.runDir, 'boot_id'), 'utf8').trim(), bootId, 'the run dir is this boot\'s')
+    assert.deepEqual(oldProcs.filter((p) => isAlive(p)), [])
+    const newProcs = podProcesses(back)
+    ok('pod', 'rm', 'disk')
+    assert.deepEqual(leftovers('disk', [...oldProcs, ...newProcs]), [])
     assert.equal(ok('network', 'check', '--host-netns', topo.host.name).trim(), 'no drift')
   })
 })

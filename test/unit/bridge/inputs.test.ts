@@ -1,7 +1,7 @@
 /** The input checks split out of bridge/network.ts: port mappings and pod routes. */
 import assert from 'node:assert/strict'
 import { InvalidArgumentError } from '../../../src/errors.js'
-import { checkMappingsFit, mappingTargets, parsePortMapping, portClaimFile, validatePortMapping } from '../../../src/bridge/port-mapping.js'
+import { checkMappingsFit, mappingTargets, normalizePortMapping, parsePortMapping, portClaimFile, validatePortMapping } from '../../../src/bridge/port-mapping.js'
 import { podRoutes, validatePodRoute } from '../../../src/bridge/routes.js'
 import type { NetworkConfig } from '../../../src/bridge/types.js'
 
@@ -21,6 +21,13 @@ describe('bridge/port-mapping', () => {
     assert.deepEqual(parsePortMapping('8080:80'), { hostPort: 8080, containerPort: 80, protocol: 'tcp' })
     assert.deepEqual(parsePortMapping('127.0.0.1:5353:53/udp'), { hostIp: '127.0.0.1', hostPort: 5353, containerPort: 53, protocol: 'udp' })
     assert.deepEqual(parsePortMapping('[fd00::1]:8443:443'), { hostIp: 'fd00::1', hostPort: 8443, containerPort: 443, protocol: 'tcp' })
+  })
+
+  it('takes a host address of 0.0.0.0 or :: as every address (as Kubernetes and Docker write it)', () => {
+    assert.deepEqual(parsePortMapping('0.0.0.0:8080:80'), { hostPort: 8080, containerPort: 80, protocol: 'tcp' })
+    assert.deepEqual(parsePortMapping('[::]:8080:80/udp'), { hostPort: 8080, containerPort: 80, protocol: 'udp' })
+    assert.deepEqual(normalizePortMapping({ hostIp: '0.0.0.0', hostPort: 1, containerPort: 2, protocol: 'tcp' }), { hostPort: 1, containerPort: 2, protocol: 'tcp' })
+    assert.deepEqual(normalizePortMapping({ hostIp: '10.0.0.1', hostPort: 1, containerPort: 2, protocol: 'tcp' }).hostIp, '10.0.0.1')
   })
 
   it('refuses what is not a mapping, naming the problem', () => {

@@ -35,7 +35,7 @@ describe('kernel: securityContext refusals at run time leave nothing', function 
   async function refused(name: string, yaml: string, field: RegExp, extra: () => void = () => undefined): Promise<void> {
     const { topo } = w()
     const before = podProcesses()
-    const r = w().podnet(['pod', 'run', '-d', '-f', w().manifest(name, yaml)])
+    const r = w().podnet(['pod', 'run', '-d', '--host-netns', topo.host.name, '-f', w().manifest(name, yaml)])
     assert.equal(r.status, 2, `exit 2 (bad input): ${r.stdout}${r.stderr}`)
     const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('podnet: warning:'))
     assert.equal(lines.length, 1, `one line: ${r.stderr}`)
@@ -63,10 +63,7 @@ ${annotations}spec:
   terminationGracePeriodSeconds: 0
 ${spec}`
 
-  for (const hostUsers of [true, false]) {
-  it(`a sysctl value the kernel refuses${hostUsers ? '' : ' (hostUsers: false: set by the launcher)'}: exit 2 naming spec.securityContext.sysctls[i], the pod undone`, async () => {
-    const name = hostUsers ? 'bad-sysctl' : 'bad-sysctl-uns'
-    await refused(name, manifest(name, `
+  const sysctlSpec = (hostUsers: boolean): string => `
   hostUsers: ${hostUsers}
   securityContext:
     sysctls:
@@ -76,9 +73,16 @@ ${spec}`
     - name: web
       command: [sleep, "60"]
       ports: [{ containerPort: 80, hostPort: 18080 }]
-`), /^podnet: spec\.securityContext\.sysctls\[1\]\.value: the kernel refused net\.ipv4\.ip_local_port_range="50000 40000": (EINVAL|Invalid argument)$/)
+`
+  const sysctlRefused = /^podnet: spec\.securityContext\.sysctls\[1\]\.value: the kernel refused net\.ipv4\.ip_local_port_range="50000 40000": (EINVAL|Invalid argument)$/
+
+  it('a sysctl value the kernel refuses: exit 2 naming spec.securityContext.sysctls[i], the pod undone', async () => {
+    await refused('bad-sysctl', manifest('bad-sysctl', sysctlSpec(true)), sysctlRefused)
   })
-  }
+
+  it('the same with hostUsers: false (the launcher sets it, in the pod\'s user namespace)', async () => {
+    await refused('bad-sysctl-uns', manifest('bad-sysctl-uns', sysctlSpec(false)), sysctlRefused)
+  })
 
   it('a Localhost profile that compiles to more than the kernel\'s 4,096 BPF instructions: exit 2 naming the profile, the pod undone', async () => {
     const dir = mkdtempSync('/tmp/podnet-bigprofile-')

@@ -22,6 +22,8 @@ export const raw = {
   umount2: libc.func('int umount2(const char *target, int flags)'),
   flock: libc.func('int flock(int fd, int op)'),
   sethostname: libc.func('int sethostname(const char *name, size_t len)'),
+  // variadic in <sys/ioctl.h>: called with ('void *', buf)
+  ioctl: libc.func('int ioctl(int fd, unsigned long req, ...)'),
 }
 
 /** errno of the last call made on this thread, read right after the koffi call. */

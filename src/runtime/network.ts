@@ -2,7 +2,7 @@
  * The runtime's view of pod networking: attach a pinned network namespace to a named network
  * with published ports, detach it. BridgePodNetwork serves it with podnet's bridge networks.
  */
-import { InvalidArgumentError, NotFoundError } from '../errors.js'
+import { AddressInUseError, InvalidArgumentError, NotFoundError } from '../errors.js'
 import { NetworkManager, type BandwidthLimits, type PortMapping } from '../bridge/index.js'
 
 export interface PodAttachRequest {
@@ -14,6 +14,8 @@ export interface PodAttachRequest {
   portMappings: PortMapping[]
   /** The named namespace that plays the host (default: the caller's). */
   hostNetns?: string
+  /** Addresses (without prefix) to take again when they are free (a pod restored after a reboot); others are chosen when not. */
+  ips?: string[]
   /** Rate limits into and out of the pod. */
   bandwidth?: BandwidthLimits
   /** Traffic priority 0-7. */
@@ -41,11 +43,11 @@ export interface PodNetwork {
 
 /** PodNetwork over bridge networks (one NetworkManager per host namespace). */
 export class BridgePodNetwork implements PodNetwork {
-  private readonly dirs: { stateDir?: string; runDir?: string }
+  private readonly dirs: { stateDir?: string; runDir?: string; bootId?: string }
   private readonly managers = new Map<string, NetworkManager>()
 
-  /** The directories as NetworkManager takes them (undefined: its defaults, as `podnet network` uses). */
-  constructor(dirs: { stateDir?: string; runDir?: string } = {}) {
+  /** The directories as NetworkManager takes them (undefined: its defaults, as `podnet network` uses), and the boot (default the kernel's). */
+  constructor(dirs: { stateDir?: string; runDir?: string; bootId?: string } = {}) {
     this.dirs = dirs
   }
 
@@ -67,11 +69,19 @@ export class BridgePodNetwork implements PodNetwork {
       if (err instanceof NotFoundError) throw new InvalidArgumentError('metadata.annotations[podnet.io/network]', `network '${req.network}' does not exist (podnet network ls)`)
       throw err
     }
-    const a = await m.attach({
+    const spec = {
       network: req.network, netns: req.netns, id: req.id, ifname: 'eth0', portMappings: req.portMappings,
       ...(req.bandwidth && { bandwidth: req.bandwidth }), ...(req.priority !== undefined && { priority: req.priority }),
-    })
-    return a.addresses.map((x) => x.address)
+    }
+    if (req.ips?.length) {
+      try {
+        return (await m.attach({ ...spec, ips: req.ips })).addresses.map((x) => x.address)
+      } catch (err) {
+        // taken by another pod meanwhile, or no longer in the network's subnets: any free address
+        if (!(err instanceof AddressInUseError) && !(err instanceof InvalidArgumentError && err.field === 'ip')) throw err
+      }
+    }
+    return (await m.attach(spec)).addresses.map((x) => x.address)
   }
 
   async detach(req: { network: string; id: string; hostNetns?: string }): Promise<void> {

@@ -8,7 +8,7 @@ export {
   type IpNeigh, type IpRoute, type IpRule, type NftJsonChain, type NftJsonObject, type NftJsonRule, type NftJsonSet, type NftJsonTable,
   type TcClass, type TcFilter, type TcQdisc, type TcQdiscOptions,
 } from './oracle-types.js'
-export { createTempNetns, useTempNetns, type TempNetns, type TempNetnsOptions } from './temp-netns.js'
+export { createTempNetns, openTempNetns, useTempNetns, type TempNetns, type TempNetnsOptions } from './temp-netns.js'
 export { runInSandbox, sandboxArgv, sandboxScript, sandboxSupport, spawnInSandbox, type SandboxOptions, type SandboxSupport } from './sandbox.js'
 export { UPSTREAM, createTopology, fixtureTmpBase, useTopology, type Topology, type UseTopologyOptions } from './topology.js'
 export { probe, serve, stopServers, unreachable } from './probe.js'

@@ -84,6 +84,27 @@ export function createTempNetns(prefixOrOpts?: string | TempNetnsOptions): TempN
     Netns.remove(name)
     noPrivilege(err)
   }
+  return wrap(name, ns, rt)
+}
+
+/**
+ * A TempNetns on a named namespace that already exists (made by the test some other way, or made
+ * again after a simulated reboot): close() deletes it like one createTempNetns made.
+ */
+export function openTempNetns(name: string): TempNetns {
+  assertSandboxed()
+  const ns = Netns.open(name)
+  let rt: Rtnl
+  try {
+    rt = Rtnl.open({ netns: ns })
+  } catch (err) {
+    ns.close()
+    throw err
+  }
+  return wrap(name, ns, rt)
+}
+
+function wrap(name: string, ns: Netns, rt: Rtnl): TempNetns {
   const owned: Array<{ closeSync(): void } | { close(): unknown }> = []
   let closed = false
   const own = <T extends { close(): unknown }>(x: T): T => {

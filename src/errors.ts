@@ -422,7 +422,7 @@ export class TimeoutError extends PodnetError {
 
 /**
  * A socket Node would create later, off the namespace switch (net.connect, dgram.createSocket,
- * a listen on a host name), was made inside `runSync`: it would act in the caller's namespace,
+ * a listen given a host), was made inside `runSync`: it would act in the caller's namespace,
  * not the one asked for. podnet refuses it; src/netns/sockets.ts creates sockets in place.
  */
 export class SocketNamespaceError extends PodnetError {

@@ -33,7 +33,7 @@ export function refuseLateSocket(value: unknown, where: string): void {
   if (value instanceof Server) {
     if (value.listening) return
     value.close()
-    throw new SocketNamespaceError(`${where}: this server is not listening yet (a listen on a host name waits for a lookup), so its socket would be made outside the namespace; listen on an IP literal or a port, or ${advice}`)
+    throw new SocketNamespaceError(`${where}: this server is not listening yet (node looks up any host given to listen(), even an IP literal, before it makes the socket), so its socket would be made outside the namespace; listen on a port alone, or ${advice}`)
   }
   if (value instanceof UdpSocket) {
     try {

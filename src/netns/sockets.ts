@@ -3,7 +3,7 @@
  *
  * A socket belongs to the namespace of the thread that called socket(2), for its whole life.
  * Node creates a socket's fd late (net.connect after a tick, dgram at bind or first send, a
- * listen on a host name after a DNS lookup), so code like `ns.runSync(() => net.connect(...))`
+ * listen given any host, even an IP literal, after a lookup), so code like `ns.runSync(() => net.connect(...))`
  * would act in the caller's namespace. These functions create the fd with this thread switched
  * into the namespace (synchronously), bind it there when asked, and hand it to Node:
  * net.Server.listen({ fd }), new net.Socket({ fd }), dgram bind({ fd }). After that, the socket

@@ -16,6 +16,11 @@ export {
   listen, plainAddress, probeAsync, reachable, request,
   type InNetns, type ListenOptions, type NetServer, type Proto, type Reply, type RequestOptions,
 } from './traffic.js'
+export {
+  FAULT_TABLE, activeFaults, heal, impair, isolate, matchRandomBelow, netemSupport, numgenRandom, partition,
+  type Fault, type FaultTarget, type ImpairOptions, type LinkEnd, type PartitionOptions,
+} from './faults.js'
+export { capture, type Capture, type CaptureOptions, type CaptureResult } from './capture.js'
 export { EtcdMember, startEtcdCluster, type EtcdMemberSpec } from './etcd.js'
 export { CLUSTER_NET, createCluster, useCluster, type Cluster, type ClusterNode, type ClusterOptions, type ClusterPod } from './cluster.js'
 export { iperfRate, iperfRun, iperfServer, stopIperfServers, type IperfOptions } from './iperf.js'

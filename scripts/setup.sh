@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps gcc libc6-dev musl-tools strace)
 # the bandwidth and priority tests measure real rates between namespaces
 pkgs+=(iperf3)
+# podnet/testing's capture(): its pcap files must parse with tcpdump -r (test/kernel/testing/faults.test.ts)
+pkgs+=(tcpdump)
 # the CNI plugin's tests: a real CNI client (podman 4's CNI backend) and reference plugins to chain with
 pkgs+=(podman crun conmon containernetworking-plugins)
 # the overlay's store (docs/overlay.md): real etcd members run inside the test sandbox

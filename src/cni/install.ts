@@ -239,7 +239,8 @@ export async function verifyBundle(source: string, modules: string[]): Promise<v
 function warmCodeCache(executable: string): 'commands' | 'modules' {
   const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }
   const commands = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', '--fork', '--', 'sh', '-c',
-    'mount -t tmpfs podnet-cni-warm /run && mkdir -p /run/netns && exec "$0"', executable], {
+    // a tmpfs on /run/netns alone: the executable may itself live under /run (a test's TMPDIR)
+    'mkdir -p /run/netns && mount -t tmpfs podnet-cni-warm /run/netns && exec "$0"', executable], {
     env: { ...env, PODNET_CNI_WARM: 'commands' }, encoding: 'utf8', timeout: 60000,
   })
   if (commands.status === 0) return 'commands'

@@ -3,3 +3,6 @@ export {
   NETNS_RUN_DIR, Netns, netnsArgPath, netnsRunDir, openNetnsArg, type NetnsArg, type NetnsRef, type OpenedNetns,
 } from './netns.js'
 export { connectInNetns } from './tcp.js'
+export {
+  connectTcpInNetns, inetSockaddr, listenInNetns, udpSocketInNetns, type ListenInNetnsOptions, type UdpInNetnsOptions,
+} from './sockets.js'

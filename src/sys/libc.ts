@@ -24,6 +24,8 @@ const PROTOTYPES = {
   umount2: 'int umount2(const char *target, int flags)',
   flock: 'int flock(int fd, int op)',
   sethostname: 'int sethostname(const char *name, size_t len)',
+  // variadic in <sys/ioctl.h>: called with ('void *', buf)
+  ioctl: 'int ioctl(int fd, unsigned long req, ...)',
 } as const
 
 type KoffiFunction = ReturnType<ReturnType<typeof koffi.load>['func']>

@@ -152,8 +152,8 @@ spec:
       ips.push(ip.split('/')[0]!)
       // the oracle: address, MTU of the agent (underlay 1500 - 50), default route via the node subnet's gateway
       const [eth0] = pods[k]!.ip('addr', 'show', 'dev', 'eth0')
-      assert.equal(eth0.mtu, 1450)
-      assert.deepEqual(eth0.addr_info.filter((a: any) => a.family === 'inet').map((a: any) => `${a.local}/${a.prefixlen}`), [ip])
+      assert.equal(eth0!.mtu, 1450)
+      assert.deepEqual(eth0!.addr_info.filter((a: any) => a.family === 'inet').map((a: any) => `${a.local}/${a.prefixlen}`), [ip])
       const routes = pods[k]!.ip('route', 'show', 'default')
       assert.equal(routes[0]?.gateway, subnetOf(c, i).replace(/0\/24$/, '1'))
       // podnet reads back the same
@@ -197,8 +197,8 @@ spec:
     assert.equal(withMtu.json?.code, 7, withMtu.stdout)
     assert.match(withMtu.json.msg, /mtu is set by the node agent for an overlay network/)
     assert.equal(readFileSync(join(c.node(1).stateDir, 'networks', 'ov', 'network.json'), 'utf8'), netFile)
-    assert.equal(c.node(1).ns.link('pn-ov').ifindex, br.ifindex, 'the same bridge')
-    assert.equal(c.node(1).ns.link('pnvx-ov').ifindex, vx.ifindex, 'the same VXLAN device')
+    assert.equal(c.node(1).ns.link('pn-ov')!.ifindex, br!.ifindex, 'the same bridge')
+    assert.equal(c.node(1).ns.link('pnvx-ov')!.ifindex, vx!.ifindex, 'the same VXLAN device')
     assert.deepEqual(overlayRoutes(c, 1), routes)
     assert.deepEqual(ipJson(p.name, 'link', 'show').map((l: any) => l.ifname), ['lo'])
     // the same configuration with the agent's own settings is an overlay attach like any other

@@ -22,7 +22,7 @@ const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../../bin/podne
 function dataPlane(c: Cluster, i: number): Record<string, unknown> {
   const ns = c.node(i).ns.name
   const link = (name: string): string => {
-    const [l] = ipJson(ns, 'link', 'show', name)
+    const l = ipJson(ns, 'link', 'show', name)[0]!
     return `${l.ifname} #${l.ifindex} mtu ${l.mtu} ${l.address}`
   }
   return {

@@ -21,6 +21,7 @@ import { validateMtu } from '../netlink/route/validate.js'
 import { validateMac } from '../net/mac.js'
 import { overlaps, parseCidr } from '../net/ip.js'
 import { validateContainerId, validateIfname, validateNetworkName } from '../net/names.js'
+import { normalizeDnsName } from '../net/dns-name.js'
 import { Allocator, DiskStore, parseRangeSets, type RangeSet } from './ipam/index.js'
 import { bridgeMac, defaultBridgeName, hostVethName, podMac } from './names.js'
 import { portMapElement } from './nat.js'
@@ -208,7 +209,7 @@ export class NetworkManager implements ReconcileContext {
       const config: NetworkConfig = {
         name: spec.name, bridge, bridgeMac: bridgeMac(spec.name), subnets, mtu,
         nat: spec.internal ? false : spec.nat ?? true, internal: spec.internal ?? false,
-        createdBridge: false, hostNetns: this.hostNetnsName, createdAt: new Date().toISOString(), rules: [],
+        ...(spec.dns && { dns: true }), createdBridge: false, hostNetns: this.hostNetnsName, createdAt: new Date().toISOString(), rules: [],
       }
       return UndoStack.run(async (undo) => {
         await this.ensureBridge(config, undo)
@@ -343,9 +344,10 @@ export class NetworkManager implements ReconcileContext {
     for (const m of mappings) validatePortMapping(m)
     checkMappingsFit(config, mappings)
     for (const r of spec.routes ?? []) validatePodRoute(config, r)
+    const dnsNames = [...new Set((spec.dnsNames ?? []).map((n, i) => normalizeDnsName(n, `dnsNames[${i}]`)))]
     const podNs = openNetnsArg(spec.netns)
     try {
-      return await this.state.locked(() => this.attachLocked(config, spec, podNs, id, ifname, mac, mappings))
+      return await this.state.locked(() => this.attachLocked(config, { ...spec, dnsNames }, podNs, id, ifname, mac, mappings))
     } finally {
       podNs.close()
     }
@@ -419,7 +421,8 @@ export class NetworkManager implements ReconcileContext {
       const attachment: Attachment = {
         network: config.name, id, ifname, netns: podNs.path ?? where, hostVeth, mac, mtu: config.mtu,
         addresses: addrs.map((a) => ({ address: a.address, gateway: a.gateway, family: a.family })),
-        portMappings: mappings, routes, ...(portElements.length && { portElements }), createdAt: new Date().toISOString(),
+        portMappings: mappings, routes, ...(portElements.length && { portElements }),
+        ...(spec.dnsNames?.length && { dnsNames: spec.dnsNames }), createdAt: new Date().toISOString(),
       }
       this.state.writeJson(recordPath, attachment)
       return attachment

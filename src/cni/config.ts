@@ -8,7 +8,10 @@
  * "cni0", ipMasq false, hairpinMode false, no default route unless isDefaultGateway or an IPAM
  * route asks for one). podnet's own settings live under `podnet`:
  *
- *   "podnet": { "stateDir": "/var/lib/podnet/cni", "runDir": "/run/podnet/cni", "internal": false }
+ *   "podnet": { "stateDir": "/var/lib/podnet/cni", "runDir": "/run/podnet/cni", "internal": false, "dns": false }
+ *
+ * ("dns": true gives the network podnet's DNS responder: the result's `dns` names it, and pods
+ * are found by K8S_POD_NAME from CNI_ARGS; docs/dns.md.)
  *
  * (a stateDir given without runDir keeps the volatile state in <stateDir>/run).
  *
@@ -20,6 +23,7 @@ import { readFileSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import type { NetworkSpec, PodRoute, PortMapping } from '../bridge/index.js'
 import { CniRequestError } from '../errors.js'
+import { isDnsName } from '../net/dns-name.js'
 import type { CniDns, CniRoute } from './types.js'
 
 /** Where podnet-cni keeps its state unless `podnet.stateDir` / `podnet.runDir` say otherwise. */
@@ -41,7 +45,7 @@ export interface NetLocation {
 /** Everything ADD, CHECK and STATUS need from the configuration. */
 export interface PodnetNetConf extends NetLocation {
   /** The podnet network this configuration stands for (created on the first ADD). */
-  network: NetworkSpec & { bridge: string; mtu: number; nat: boolean; internal: boolean }
+  network: NetworkSpec & { bridge: string; mtu: number; nat: boolean; internal: boolean; dns: boolean }
   /** Routes to add in the pod, as configured (a route without gw goes via the gateway). */
   routes: PodRoute[]
   /** isDefaultGateway: a default route via the gateway for each family. */
@@ -53,6 +57,8 @@ export interface PodnetNetConf extends NetLocation {
   mac?: string
   portMappings: PortMapping[]
   dns: CniDns
+  /** The pod's names in the network's DNS (K8S_POD_NAME from CNI_ARGS), when the network has DNS. */
+  dnsNames: string[]
 }
 
 export interface ConfDefaults {
@@ -143,6 +149,7 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
   const podnet = obj(conf.podnet, 'podnet') ?? {}
   const internal = bool(podnet.internal, 'podnet.internal') ?? false
   if (internal && ipMasq) throw bad('podnet.internal', 'excludes ipMasq: an internal network has no way out')
+  const withDns = bool(podnet.dns, 'podnet.dns') ?? false
 
   const ipam = parseIpam(obj(conf.ipam, 'ipam'))
   const rc = obj(conf.runtimeConfig, 'runtimeConfig') ?? {}
@@ -161,7 +168,7 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
     ...loc,
     network: {
       name: loc.name, subnets: ipam.subnets, gateways: ipam.gateways, bridge, mtu,
-      nat: internal ? false : ipMasq, internal,
+      nat: internal ? false : ipMasq, internal, dns: withDns,
     },
     routes: ipam.routes,
     defaultGateway,
@@ -170,6 +177,7 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
     ...(mac !== undefined && mac !== '' && { mac: mac.toLowerCase() }),
     portMappings,
     dns,
+    dnsNames: withDns && cniArgs.K8S_POD_NAME && isDnsName(cniArgs.K8S_POD_NAME) ? [cniArgs.K8S_POD_NAME.toLowerCase()] : [],
   }
 }
 

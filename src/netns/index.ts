@@ -3,3 +3,4 @@ export {
   NETNS_RUN_DIR, Netns, netnsArgPath, netnsRunDir, openNetnsArg, type NetnsArg, type NetnsRef, type OpenedNetns,
 } from './netns.js'
 export { connectInNetns } from './tcp.js'
+export { tcpServerInNetns, udpClientInNetns, udpSocketInNetns, type ListenAddress } from './listen.js'

@@ -13,6 +13,7 @@ export const SOCK_RAW = 3
 export const SOCK_NONBLOCK = 0o4000
 export const SOCK_CLOEXEC = 0o2000000
 export const SOL_SOCKET = 1
+export const SO_REUSEADDR = 2
 export const SO_SNDBUF = 7
 export const SO_RCVBUF = 8
 export const SO_RCVTIMEO = 20 // SO_RCVTIMEO_OLD on x86_64: struct timeval

@@ -6,4 +6,4 @@ export type {
 } from './types.js'
 export { parsePortMapping, validatePortMapping } from './port-mapping.js'
 export { hostVethName, defaultBridgeName, bridgeMac, NFT_TABLE } from './names.js'
-export { UndoStack } from './undo.js'
+export { UndoStack, rollbackErrorsOf } from './undo.js'

@@ -1,7 +1,8 @@
 /**
  * UndoStack: every step of a multi-step operation pushes its inverse; on failure the inverses
- * run in reverse order, so nothing is left half-done. Secondary failures during rollback are
- * collected into an AggregateError attached as the `cause` of the original error's wrapper.
+ * run in reverse order, so nothing is left half-done. The original error is rethrown unchanged
+ * (callers keep matching on its class); inverses that fail themselves are attached to it as a
+ * non-enumerable `rollbackErrors` list, read with rollbackErrorsOf().
  */
 export class UndoStack {
   private readonly steps: Array<{ what: string; undo: () => void | Promise<void> }> = []
@@ -34,7 +35,7 @@ export class UndoStack {
     return errors
   }
 
-  /** Runs fn; on throw, rolls back and rethrows the original error (rollback failures go to its `rollbackErrors`). */
+  /** Runs fn; on throw, rolls back and rethrows the original error (rollback failures: rollbackErrorsOf). */
   static async run<T>(fn: (undo: UndoStack) => Promise<T>): Promise<T> {
     const undo = new UndoStack()
     try {
@@ -44,9 +45,18 @@ export class UndoStack {
     } catch (err) {
       const errors = await undo.rollback()
       if (errors.length && err && typeof err === 'object') {
-        Object.defineProperty(err, 'rollbackErrors', { value: errors, enumerable: false })
+        Object.defineProperty(err, ROLLBACK_ERRORS, { value: errors, enumerable: false, configurable: true })
       }
       throw err
     }
   }
+}
+
+const ROLLBACK_ERRORS = 'rollbackErrors'
+
+/** The inverses that failed while UndoStack.run rolled back after `err` (empty when all went well). */
+export function rollbackErrorsOf(err: unknown): readonly Error[] {
+  if (!err || typeof err !== 'object') return []
+  const v = (err as Record<string, unknown>)[ROLLBACK_ERRORS]
+  return Array.isArray(v) ? (v as Error[]) : []
 }

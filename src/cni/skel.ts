@@ -8,6 +8,7 @@
  * (and the plugin's CniRequestError) to {cniVersion, code, msg, details}.
  */
 import { AddressExhaustedError, CniRequestError, ExistsError, InvalidArgumentError, NotFoundError, PodnetError, isErrno } from '../errors.js'
+import { rollbackErrorsOf } from '../bridge/undo.js'
 import { validateContainerId, validateIfname, validateNetworkName } from '../net/names.js'
 import {
   CNI_COMMANDS, CNI_ERR, LATEST_CNI_VERSION, SUPPORTED_CNI_VERSIONS,
@@ -239,7 +240,7 @@ function causeChain(err: Error): string[] {
     if (m && m !== err.message && !out.includes(m)) out.push(`caused by: ${m}`)
     c = c instanceof Error ? c.cause : undefined
   }
-  const rollback = (err as { rollbackErrors?: Error[] }).rollbackErrors
-  if (rollback?.length) out.push(`and undoing failed: ${rollback.map((r) => r.message).join('; ')}`)
+  const rollback = rollbackErrorsOf(err)
+  if (rollback.length) out.push(`and undoing failed: ${rollback.map((r) => r.message).join('; ')}`)
   return out
 }

@@ -5,20 +5,23 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
+import type { Writable } from 'node:stream'
 import { PodnetError } from '../errors.js'
 import { containerEnv, runArgs, type LaunchSpec } from './launcher.js'
+import type { ContainerSecurity } from './security/index.js'
 import type { ContainerSpec } from './manifest.js'
 import type { PodRecord } from './types.js'
 
 /** The launch of container `c` of the pod `rec`, whose sandbox is ready. */
-export function containerLaunchSpec(rec: PodRecord, c: ContainerSpec, run: { cgroupProcs: string[]; exitFile: string }): LaunchSpec {
+export function containerLaunchSpec(rec: PodRecord, c: ContainerSpec, run: { cgroupProcs: string[]; exitFile: string; security: ContainerSecurity }): LaunchSpec {
   const sb = rec.sandbox
   const spec = rec.spec
   if (!sb.pins || sb.hostsFile === undefined || sb.resolvFile === undefined || sb.hostnameFile === undefined) {
     throw new PodnetError(`pod '${rec.name}': the sandbox is not ready`)
   }
   return {
-    ns: { net: sb.pins.net, ipc: sb.pins.ipc, ...(spec.shareUts && { uts: sb.pins.uts }), ...(sb.pins.pid !== undefined && { pid: sb.pins.pid }) },
+    ns: { net: sb.pins.net, ipc: sb.pins.ipc, ...(spec.shareUts && { uts: sb.pins.uts }), ...(sb.pins.pid !== undefined && { pid: sb.pins.pid }), ...(sb.pins.user !== undefined && { user: sb.pins.user }) },
+    ...(sb.pins.user !== undefined && { idmapRootfs: true }),
     newPid: !spec.shareProcessNamespace,
     ...(!spec.shareUts && { newUts: spec.hostname }),
     rootfs: c.rootfs,
@@ -33,18 +36,24 @@ export function containerLaunchSpec(rec: PodRecord, c: ContainerSpec, run: { cgr
     env: containerEnv(spec.hostname, c.env),
     exitFile: run.exitFile,
     argv: c.argv,
+    security: run.security,
   }
 }
 
 /**
  * Starts the launcher for one run: detached (its own session, so it outlives this process),
- * stdout and stderr appended to the container's log, the status pipe on fd 3.
+ * stdout and stderr appended to the container's log, the status pipe on fd 3, and the seccomp
+ * filter (when the container has one) written to fd 4.
  */
-export function spawnLauncher(bin: string, launch: LaunchSpec, logPath: string): ChildProcess {
+export function spawnLauncher(bin: string, launch: LaunchSpec, logPath: string, filter: Buffer | undefined): ChildProcess {
   const log = openSync(logPath, 'a', 0o640)
+  let child: ChildProcess
   try {
-    return spawn(bin, runArgs(launch), { detached: true, stdio: ['ignore', log, log, 'pipe'] })
+    child = spawn(bin, runArgs(launch), { detached: true, stdio: ['ignore', log, log, 'pipe', ...(filter ? ['pipe' as const] : [])] })
   } finally {
     closeSync(log)
   }
+  const filterPipe = child.stdio[4] as Writable | null | undefined
+  if (filter && filterPipe) { filterPipe.on('error', () => { /* the launcher's status says why */ }); filterPipe.end(filter) }
+  return child
 }

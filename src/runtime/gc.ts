@@ -65,7 +65,7 @@ export async function collectPodGarbage(deps: SandboxDeps, watched: ReadonlySet<
 /** Unmounts whatever may still be mounted in a pod's run directory (pins, /dev/shm). */
 export function cleanupPodMounts(store: PodStore, name: string): void {
   const ns = store.nsDir(name)
-  unpinAll({ net: join(ns, 'net'), ipc: join(ns, 'ipc'), uts: join(ns, 'uts'), pid: join(ns, 'pid') })
+  unpinAll({ net: join(ns, 'net'), ipc: join(ns, 'ipc'), uts: join(ns, 'uts'), pid: join(ns, 'pid'), user: join(ns, 'user') })
   unmountShm(store.shmDir(name))
 }
 

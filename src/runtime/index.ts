@@ -25,3 +25,8 @@ export {
   Supervisor, ensureSupervisor, pingSupervisor, request, runtimeOptionsFromEnv, send, stopSupervisor,
   type PingResult, type RunManifestResult, type SupervisorOptions, type SupervisorRequest,
 } from './supervisor.js'
+export {
+  DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, SAFE_SYSCTLS, compileSeccomp, parseSeccompProfile, resolveSecurity, runSeccomp,
+  runtimeDefaultProfile, sockFilterBytes, type SeccompArch,
+  type ContainerSecurity, type PodSecurityContext, type SecurityContext, type SeccompProfile, type SeccompProfileSpec,
+} from './security/index.js'

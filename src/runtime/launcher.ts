@@ -17,6 +17,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync,
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PodnetError } from '../errors.js'
+import { mountSecurityArgs, processSecurityArgs, type ContainerSecurity } from './security/index.js'
 
 /** The package root (dist/src/runtime/launcher.js -> ../../..). */
 const packageRoot = (): string => join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
@@ -27,7 +28,9 @@ export const launcherSource = (): string => join(packageRoot(), 'src', 'runtime'
 /** What `podnet-launch run` needs to start one container. */
 export interface LaunchSpec {
   /** Namespaces to join, by pin path. */
-  ns: Partial<Record<'net' | 'ipc' | 'uts' | 'pid', string>>
+  ns: Partial<Record<'net' | 'ipc' | 'uts' | 'pid' | 'user', string>>
+  /** Mount the rootfs idmapped onto the pod's user namespace (hostUsers: false; needs ns.user). */
+  idmapRootfs?: boolean
   /** A private PID namespace (when the pod's is not shared). */
   newPid: boolean
   /** Own UTS namespace with this hostname (when UTS is not shared). */
@@ -44,22 +47,36 @@ export interface LaunchSpec {
   env: string[]
   exitFile: string
   argv: string[]
+  /** User, capabilities, seccomp, masked paths (without it the container keeps root's full power). */
+  security?: ContainerSecurity
+  /** The fd the seccomp filter is written to (the spawner's stdio index; with security.seccomp). */
+  seccompFd?: number
 }
+
+/** The fd `pod run`'s launcher reads its seccomp filter from (3 is the status fd). */
+export const RUN_SECCOMP_FD = 4
+/** The fd `pod exec`'s launcher reads its seccomp filter from. */
+export const EXEC_SECCOMP_FD = 3
 
 /** argv for `podnet-launch run` (status on fd 3). */
 export function runArgs(spec: LaunchSpec): string[] {
   const a = ['run', '--status-fd', '3', '--rootfs', spec.rootfs, '--exit-file', spec.exitFile]
-  for (const kind of ['net', 'ipc', 'uts', 'pid'] as const) {
+  for (const kind of ['user', 'net', 'ipc', 'uts', 'pid'] as const) {
     const p = spec.ns[kind]
     if (p !== undefined) a.push('--ns', `${kind}=${p}`)
   }
   if (spec.newPid) a.push('--new-pid')
+  if (spec.idmapRootfs) a.push('--idmap-rootfs')
   if (spec.newUts !== undefined) a.push('--new-uts', spec.newUts)
   for (const b of spec.binds) a.push(b.ro ? '--bind-ro' : '--bind', b.src, b.dst)
   if (spec.shm !== undefined) a.push('--shm', spec.shm)
   for (const c of spec.cgroupProcs) a.push('--cgroup', c)
   if (spec.cwd !== undefined) a.push('--cwd', spec.cwd)
   for (const e of spec.env) a.push('--env', e)
+  if (spec.security) {
+    a.push(...processSecurityArgs(spec.security), ...mountSecurityArgs(spec.security))
+    if (spec.security.seccomp) a.push('--seccomp-fd', String(spec.seccompFd ?? RUN_SECCOMP_FD))
+  }
   a.push('--', ...spec.argv)
   return a
 }
@@ -72,6 +89,10 @@ export interface ExecSpec {
   cwd?: string
   env: string[]
   argv: string[]
+  /** The container's security: the exec'd process gets the same (see ContainerSecurity). */
+  security?: ContainerSecurity
+  /** The fd the seccomp filter is written to (default EXEC_SECCOMP_FD). */
+  seccompFd?: number
 }
 
 /** argv for `podnet-launch exec`. */
@@ -80,6 +101,10 @@ export function execArgs(spec: ExecSpec): string[] {
   for (const c of spec.cgroupProcs) a.push('--cgroup', c)
   if (spec.cwd !== undefined) a.push('--cwd', spec.cwd)
   for (const e of spec.env) a.push('--env', e)
+  if (spec.security) {
+    a.push(...processSecurityArgs(spec.security))
+    if (spec.security.seccomp) a.push('--seccomp-fd', String(spec.seccompFd ?? EXEC_SECCOMP_FD))
+  }
   a.push('--', ...spec.argv)
   return a
 }

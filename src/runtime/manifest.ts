@@ -6,7 +6,9 @@
  * Supported: metadata.name, metadata.annotations; spec.hostname, subdomain, restartPolicy,
  * shareProcessNamespace, terminationGracePeriodSeconds; containers[] name, command, args,
  * env (name/value), workingDir, ports[] (containerPort, hostPort, hostIP, protocol),
- * resources.limits (cpu, memory). Other fields are ignored with a warning.
+ * resources.limits (cpu, memory); securityContext at pod and container level (see
+ * security/context.ts: fields podnet does not implement are refused, not ignored).
+ * Other fields are ignored with a warning.
  *
  * podnet's extensions are annotations, so the manifest stays a valid Pod:
  *   podnet.io/rootfs               the root directory of every container (no image registry)
@@ -27,6 +29,7 @@ import { InvalidArgumentError } from '../errors.js'
 import { validateNetworkName } from '../net/names.js'
 import { normalizeDnsName } from '../net/dns-name.js'
 import { parseCpuMillis, parseMemoryBytes } from './quantity.js'
+import { parsePodSecurityContext, parseSecurityContext, resolveSecurity, type PodSecurityContext, type SecurityContext } from './security/context.js'
 
 export const ANNOTATION_ROOTFS = 'podnet.io/rootfs'
 export const ANNOTATION_NETWORK = 'podnet.io/network'
@@ -59,6 +62,7 @@ export interface ContainerSpec {
   workingDir?: string
   ports: ContainerPort[]
   limits: { cpuMillis?: number; memoryBytes?: number }
+  securityContext?: SecurityContext
 }
 
 /** A validated pod: what the runtime runs. */
@@ -78,6 +82,9 @@ export interface PodSpec {
   aliases?: string[]
   annotations: Record<string, string>
   containers: ContainerSpec[]
+  securityContext?: PodSecurityContext
+  /** false: the pod gets a user namespace of its own (userns.ts); absent: the host's. */
+  hostUsers?: false
 }
 
 export interface ParsedManifest {
@@ -174,7 +181,7 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
 
   if (root.spec === undefined) throw new InvalidArgumentError('spec', 'required')
   const spec = obj(root.spec, 'spec')
-  const known = ['containers', 'hostname', 'subdomain', 'restartPolicy', 'shareProcessNamespace', 'terminationGracePeriodSeconds']
+  const known = ['containers', 'hostname', 'subdomain', 'restartPolicy', 'shareProcessNamespace', 'terminationGracePeriodSeconds', 'securityContext', 'hostUsers']
   for (const k of Object.keys(spec)) if (!known.includes(k)) warnings.push(`spec.${k}: not supported, ignored`)
 
   const restartPolicy = spec.restartPolicy === undefined ? 'Always' : str(spec.restartPolicy, 'spec.restartPolicy')
@@ -189,6 +196,9 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   const shareProcessNamespace = spec.shareProcessNamespace === undefined ? false : bool(spec.shareProcessNamespace, 'spec.shareProcessNamespace')
   const terminationGracePeriodSeconds = spec.terminationGracePeriodSeconds === undefined
     ? 30 : int(spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 0, 86400)
+
+  const podSecurity = spec.securityContext === undefined ? undefined : parsePodSecurityContext(spec.securityContext, 'spec.securityContext', opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {})
+  const hostUsers = spec.hostUsers === undefined ? true : bool(spec.hostUsers, 'spec.hostUsers')
 
   const shareUtsText = annotations[ANNOTATION_SHARE_UTS]
   if (shareUtsText !== undefined && shareUtsText !== 'true' && shareUtsText !== 'false') {
@@ -210,6 +220,8 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   const hostPorts = new Map<string, string>()
   const containers = spec.containers.map((c, i) => {
     const cs = parseContainer(c, `spec.containers[${i}]`, annotations, opts, warnings)
+    // runAsNonRoot and the Localhost profile are checked now, before anything is created
+    resolveSecurity(podSecurity, cs.securityContext, { at: `spec.containers[${i}].securityContext`, podAt: 'spec.securityContext', pod: name, container: cs.name })
     if (seen.has(cs.name)) throw new InvalidArgumentError(`spec.containers[${i}].name`, `duplicate ${JSON.stringify(cs.name)}`)
     seen.add(cs.name)
     cs.ports.forEach((p, j) => {
@@ -234,6 +246,8 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   if (network !== undefined) out.network = network
   if (subdomain !== undefined) out.subdomain = subdomain
   if (aliases?.length) out.aliases = aliases
+  if (podSecurity !== undefined) out.securityContext = podSecurity
+  if (!hostUsers) out.hostUsers = false
   return { spec: out, warnings }
 }
 
@@ -244,7 +258,7 @@ export function defaultHostname(podName: string): string {
 
 function parseContainer(v: unknown, at: string, annotations: Record<string, string>, opts: ParseOptions, warnings: string[]): ContainerSpec {
   const c = obj(v, at)
-  const known = ['name', 'image', 'command', 'args', 'env', 'workingDir', 'ports', 'resources']
+  const known = ['name', 'image', 'command', 'args', 'env', 'workingDir', 'ports', 'resources', 'securityContext']
   for (const k of Object.keys(c)) if (!known.includes(k)) warnings.push(`${at}.${k}: not supported, ignored`)
   if (c.name === undefined || c.name === '') throw new InvalidArgumentError(`${at}.name`, 'required')
   const name = label(c.name, `${at}.name`)
@@ -291,6 +305,8 @@ function parseContainer(v: unknown, at: string, annotations: Record<string, stri
     if (!wd.startsWith('/')) throw new InvalidArgumentError(`${at}.workingDir`, `must be an absolute path, got ${JSON.stringify(wd)}`)
     out.workingDir = wd
   }
+
+  if (c.securityContext !== undefined) out.securityContext = parseSecurityContext(c.securityContext, `${at}.securityContext`, opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {})
 
   if (c.ports !== undefined) {
     if (!Array.isArray(c.ports)) throw new InvalidArgumentError(`${at}.ports`, `must be a list, got ${describe(c.ports)}`)

@@ -10,7 +10,7 @@
  * with nothing but synchronous calls in between (see sys/netns-switch.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PodnetError, isErrno } from '../errors.js'
 import {
@@ -26,6 +26,8 @@ export interface NamespacePins {
   ipc: string
   uts: string
   pid?: string
+  /** The pod's user namespace (hostUsers: false; see userns.ts). */
+  user?: string
 }
 
 export interface CreateNamespacesOptions {
@@ -36,6 +38,11 @@ export interface CreateNamespacesOptions {
   sharePid: boolean
   /** The pause program and its arguments (e.g. ['/usr/bin/catatonit', '-P']). */
   pause: string[]
+  /**
+   * Namespaced sysctls to set (net.* in the network namespace, kernel.shm_rmid_forced in the
+   * IPC one): written while this thread is inside the new namespaces.
+   */
+  sysctls?: ReadonlyArray<{ name: string; value: string }>
 }
 
 export interface CreatedNamespaces {
@@ -81,7 +88,7 @@ export function unpin(path: string): void {
 
 /** Unpins every namespace of a pod. */
 export function unpinAll(pins: Partial<NamespacePins>): void {
-  for (const p of [pins.net, pins.ipc, pins.uts, pins.pid]) if (p) unpin(p)
+  for (const p of [pins.net, pins.ipc, pins.uts, pins.pid, pins.user]) if (p) unpin(p)
 }
 
 /**
@@ -106,6 +113,13 @@ export function createPodNamespaces(opts: CreateNamespacesOptions): CreatedNames
     try {
       unshare(flags)
       sethostname(opts.hostname)
+      for (const s of opts.sysctls ?? []) {
+        try {
+          writeFileSync(`/proc/sys/${s.name.replace(/\./g, '/')}`, s.value)
+        } catch (err) {
+          throw new PodnetError(`sysctl ${s.name}=${JSON.stringify(s.value)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err })
+        }
+      }
       for (const k of ['net', 'ipc', 'uts'] as const) {
         pin(`/proc/thread-self/ns/${k}`, pins[k])
         made.push(pins[k])

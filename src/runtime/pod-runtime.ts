@@ -32,7 +32,9 @@ import { childPids, isAlive, processRef, type ProcessRef } from './proc.js'
 import { KUBERNETES_BACKOFF, finalPhase, formatDuration, nextBackoff, shouldRestart, type BackoffOptions } from './restart-policy.js'
 import { abandonSandbox, createSandbox, killCgroupProcesses, signalRef, teardownSandbox, type SandboxDeps } from './sandbox.js'
 import type { RunOptions, RuntimeOptions, StopOptions } from './options.js'
+import { resolveSecurity, seccompFilterBytes } from './security/index.js'
 import { PodStore } from './state-store.js'
+import { releaseIdRange } from './userns.js'
 import { isActive, type ContainerStatus, type PodPhase, type PodRecord, type TerminatedState } from './types.js'
 
 export { HALT_STAGES, type HaltStage } from './sandbox.js'
@@ -105,7 +107,7 @@ export class PodRuntime extends EventEmitter {
     this.ownsNetwork = opts.network === undefined
     this.sb = {
       store: this.store, layout: this.layout, cgroupParent: this.cgroupParent, network: this.network,
-      shmSize: opts.shmSize ?? '64m', checkpoint: opts.checkpoint ?? (() => {}),
+      shmSize: opts.shmSize ?? '64m', checkpoint: opts.checkpoint ?? (() => {}), launcher: () => this.launcher(),
     }
   }
 
@@ -237,9 +239,10 @@ export class PodRuntime extends EventEmitter {
       }
       cs.oomKillsAtStart = cg.oomKills()
     }
-    const launch = containerLaunchSpec(rec, c, { cgroupProcs: cg ? cg.procsFiles() : [], exitFile: this.store.exitPath(rec.name, c.name, runToken) })
+    const security = resolveSecurity(rec.spec.securityContext, c.securityContext)
+    const launch = containerLaunchSpec(rec, c, { cgroupProcs: cg ? cg.procsFiles() : [], exitFile: this.store.exitPath(rec.name, c.name, runToken), security })
     this.store.clearExitRecords(rec.name, c.name)
-    const child = spawnLauncher(this.launcher(), launch, cs.logPath)
+    const child = spawnLauncher(this.launcher(), launch, cs.logPath, seccompFilterBytes(security))
     const launcherRef = child.pid !== undefined ? processRef(child.pid) : undefined
     this.sb.checkpoint('launch')
     cs.runToken = runToken
@@ -527,6 +530,7 @@ export class PodRuntime extends EventEmitter {
     }
     Cgroup.removeIfEmpty(this.layout, `${this.cgroupParent}/${name}`)
     this.store.remove(name)
+    releaseIdRange(this.store.root, name)
     this.emit('removed', name)
   }
 

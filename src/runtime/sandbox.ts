@@ -8,7 +8,7 @@
  * (the worst moment to die): tests stop the process there (see HALT_STAGES).
  */
 import type { ChildProcess } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ExistsError, InvalidArgumentError, PodnetError, isErrno } from '../errors.js'
 import { Rtnl } from '../netlink/route/index.js'
@@ -20,10 +20,12 @@ import { Cgroup, type CgroupLayout } from './cgroups/index.js'
 import { podDnsNames } from './dns-names.js'
 import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js'
 import type { PodSpec } from './manifest.js'
-import { createPodNamespaces, pinPaths, pinnedInode, unpinAll } from './namespaces.js'
+import { createPodNamespaces, pinPaths, pinnedInode, unpinAll, type NamespacePins } from './namespaces.js'
 import type { PodNetwork } from './network.js'
 import { isAlive, processRef, processesInNamespace, type ProcessRef } from './proc.js'
+import { podSysctls } from './security/index.js'
 import type { PodStore } from './state-store.js'
+import { allocateIdRange, createUserPodNamespaces, releaseIdRange } from './userns.js'
 import type { PodRecord } from './types.js'
 
 /**
@@ -50,6 +52,8 @@ export interface SandboxDeps {
   shmSize: string
   /** Called right after each creation step (tests halt there). */
   checkpoint: (stage: HaltStage) => void
+  /** The launcher binary (user-namespace pods are created by it). */
+  launcher: () => string
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -68,10 +72,25 @@ export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: st
   // namespaces and the pause (an unrecorded pause is found through the pinned namespaces)
   sb.pins = pinPaths(store.nsDir(name), spec.shareProcessNamespace)
   store.write(rec)
-  const made = createPodNamespaces({ dir: store.nsDir(name), hostname: spec.hostname, sharePid: spec.shareProcessNamespace, pause })
+  let made: { pins: NamespacePins; pause: ChildProcess; pausePid?: number }
+  if (spec.hostUsers === false) {
+    // a user namespace of its own, mapped to a range no other pod holds (userns.ts)
+    const range = allocateIdRange(store.root, name, (p) => p !== name && store.names().includes(p))
+    undo.push('release the user-namespace range', () => releaseIdRange(store.root, name))
+    sb.userns = range
+    sb.pins = { ...sb.pins, user: join(store.nsDir(name), 'user') }
+    store.write(rec)
+    made = await createUserPodNamespaces({
+      launcher: deps.launcher(), dir: store.nsDir(name), hostname: spec.hostname, sharePid: spec.shareProcessNamespace, pause, range,
+      sysctls: podSysctls(spec.securityContext, { userNamespace: true }),
+      rootfs: spec.containers.map((c, i) => ({ path: c.rootfs, field: `spec.containers[${i}] rootfs` })),
+    })
+  } else {
+    made = createPodNamespaces({ dir: store.nsDir(name), hostname: spec.hostname, sharePid: spec.shareProcessNamespace, pause, sysctls: podSysctls(spec.securityContext) })
+  }
   deps.checkpoint('namespaces')
   sb.pins = made.pins
-  const pauseRef = processRef(made.pause.pid!)
+  const pauseRef = processRef(made.pausePid ?? made.pause.pid!)
   if (pauseRef) sb.pause = pauseRef
   undo.push('stop the pause and unpin the namespaces', async () => {
     await killPause(sb.pause)
@@ -96,8 +115,8 @@ export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: st
     })
     store.write(rec)
     pauseCg.create()
-    if (made.pause.pid !== undefined) {
-      try { pauseCg.addProcess(made.pause.pid) } catch { /* it died: noticed below */ }
+    for (const pid of new Set([made.pausePid, made.pause.pid])) {
+      if (pid !== undefined) try { pauseCg.addProcess(pid) } catch { /* it died: noticed below */ }
     }
     deps.checkpoint('cgroups')
   }
@@ -109,6 +128,8 @@ export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: st
   store.write(rec)
   mount('shm', shm, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, `mode=1777,size=${deps.shmSize}`)
   undo.push('unmount /dev/shm', () => unmountShm(shm))
+  const fsGroup = spec.securityContext?.fsGroup
+  if (fsGroup !== undefined) { chownSync(shm, 0, fsGroup); chmodSync(shm, 0o3777) } // fsGroup owns what podnet makes writable
 
   // network ("attached" from before the attach on: detaching what is not attached is a no-op)
   if (spec.network !== undefined) {

@@ -78,6 +78,8 @@ export interface SandboxRecord {
   hostsFile?: string
   resolvFile?: string
   hostnameFile?: string
+  /** hostUsers: false: the host IDs the pod's 0-65535 map to. */
+  userns?: { hostId: number; size: number }
   /** Why the last teardown was incomplete (the sandbox is then not 'stopped': pod rm and pod gc retry). */
   teardownError?: string
 }

@@ -318,8 +318,8 @@ export function registerPod(program: Command): void {
     .action(async (name: string, first: string, rest: string[], o: Global & { container?: string }) => {
       const argv = [first, ...rest]
       if (!argv.length) throw new InvalidArgumentError('pod exec', 'missing command: podnet pod exec NAME [-c C] -- CMD [ARG...]')
-      const [{ containerEnv, ensureLauncher, execArgs }, { isAlive }, { Cgroup, detectCgroupLayout }] = await Promise.all([
-        import('../../runtime/launcher.js'), import('../../runtime/proc.js'), import('../../runtime/cgroups/index.js'),
+      const [{ containerEnv, ensureLauncher, execArgs }, { isAlive }, { Cgroup, detectCgroupLayout }, { resolveSecurity, seccompFilterBytes }] = await Promise.all([
+        import('../../runtime/launcher.js'), import('../../runtime/proc.js'), import('../../runtime/cgroups/index.js'), import('../../runtime/security/index.js'),
       ])
       const rec = await readPod(o, name)
       const cs = o.container !== undefined ? rec.containers.find((c) => c.name === o.container) : rec.containers[0]
@@ -330,10 +330,15 @@ export function registerPod(program: Command): void {
       const store = await storeOf(o)
       const launcher = process.env.PODNET_LAUNCHER || ensureLauncher(store.binDir())
       const cgroupProcs = cs.cgroup !== undefined ? new Cgroup(detectCgroupLayout(), cs.cgroup).procsFiles() : []
+      // exactly the container's user, capabilities, no_new_privs and seccomp filter
+      const security = resolveSecurity(rec.spec.securityContext, spec.securityContext)
+      const filter = seccompFilterBytes(security)
       const child = spawn(launcher, execArgs({
-        target: st.pid, cgroupProcs, env: containerEnv(rec.spec.hostname, spec.env), argv,
+        target: st.pid, cgroupProcs, env: containerEnv(rec.spec.hostname, spec.env), argv, security,
         ...(spec.workingDir !== undefined && { cwd: spec.workingDir }),
-      }), { stdio: 'inherit' })
+      }), { stdio: ['inherit', 'inherit', 'inherit', ...(filter ? ['pipe' as const] : [])] })
+      const filterPipe = child.stdio[3] as NodeJS.WritableStream & { on(e: 'error', f: () => void): unknown } | null | undefined
+      if (filter && filterPipe) { filterPipe.on('error', () => { /* the launcher reports */ }); filterPipe.end(filter) }
       process.exitCode = await new Promise<number>((res) => {
         child.on('error', (err) => { process.stderr.write(`podnet: pod exec: ${err.message}\n`); res(125) })
         child.on('exit', (c, sig) => res(c ?? (sig === 'SIGKILL' ? 137 : sig === 'SIGTERM' ? 143 : 1)))

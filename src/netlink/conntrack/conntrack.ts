@@ -21,7 +21,7 @@ import { ipFamily } from '../../net/ip.js'
 import { InvalidArgumentError, PodnetError, isErrno } from '../../errors.js'
 import { NETLINK_NETFILTER } from '../core/header.js'
 import { decodeMessageBody, encodeMessageBody, type AttrValues, type MessageSchema } from '../core/schema.js'
-import { NetlinkSocket, type NetlinkRequest, type NlMessage, type Transport } from '../core/socket.js'
+import { NetlinkSocket, type NetlinkRequest, type Transport } from '../core/socket.js'
 import type { NetnsArg } from '../../netns/netns.js'
 import {
   CTA_FILTER_F_CTA_IP_DST, CTA_FILTER_F_CTA_IP_SRC, CTA_FILTER_F_CTA_PROTO_DST_PORT, CTA_FILTER_F_CTA_PROTO_NUM,
@@ -71,13 +71,6 @@ export interface ConntrackOpenOptions {
   /** Talk to this instead of the kernel (tests: a fake kernel). */
   transport?: Transport
   timeoutMs?: number
-}
-
-/** The part of NetlinkSocket that Conntrack uses (unit tests substitute a fake kernel). */
-export interface ConntrackSocket {
-  requestSync<T>(req: NetlinkRequest, onMessage?: (m: NlMessage) => T | undefined): T[]
-  dumpSync<T>(req: NetlinkRequest, onMessage: (m: NlMessage) => T | undefined): T[]
-  close(): void
 }
 
 const ctMsgType = (cmd: number): number => (NFNL_SUBSYS_CTNETLINK << 8) | cmd
@@ -173,10 +166,10 @@ const describeFilter = (f: FlowFilter): string =>
 
 /** A ctnetlink handle inside one network namespace. Equivalent to: `conntrack` (in `ip netns exec`). */
 export class Conntrack {
-  private readonly sock: ConntrackSocket
+  private readonly sock: NetlinkSocket
   private closed = false
 
-  private constructor(sock: ConntrackSocket) {
+  private constructor(sock: NetlinkSocket) {
     this.sock = sock
   }
 
@@ -188,11 +181,6 @@ export class Conntrack {
       ...(opts.transport !== undefined ? { transport: opts.transport } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     }))
-  }
-
-  /** Wraps an existing socket (tests use a fake kernel). */
-  static fromSocket(sock: ConntrackSocket): Conntrack {
-    return new Conntrack(sock)
   }
 
   close(): void {

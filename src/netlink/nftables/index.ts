@@ -3,7 +3,7 @@
  * listing of tables, chains, rules, sets and elements), the object types, the expression union
  * and ready-made expression builders. Re-exports only.
  */
-export { Nft, NftTransaction, type AddedRule, type CommitResult, type Gen, type NftOpenOptions, type NftSocket, type TransactionOptions } from './nft.js'
+export { Nft, NftTransaction, type AddedRule, type CommitResult, type Gen, type NftOpenOptions, type TransactionOptions } from './nft.js'
 export { NftTransactionError } from '../../errors.js'
 export type { Table, TableRef, TableSpec } from './table.js'
 export type { Chain, ChainRef, ChainSpec, InTable } from './chain.js'

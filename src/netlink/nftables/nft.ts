@@ -16,7 +16,7 @@
 import { InvalidArgumentError, PodnetError } from '../../errors.js'
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NETLINK_NETFILTER } from '../core/header.js'
 import { decodeMessageBody, encodeMessageBody, type AttrValues, type DecodedMessage } from '../core/schema.js'
-import { NetlinkSocket, type NetlinkRequest, type NlMessage, type Transport } from '../core/socket.js'
+import { NetlinkSocket, type NetlinkRequest, type Transport } from '../core/socket.js'
 import type { NetnsArg } from '../../netns/netns.js'
 import { Writer } from '../core/writer.js'
 import { BatchReplies, encodeBatch, type Command } from './batch.js'
@@ -39,17 +39,6 @@ import {
   type ElementsSpec, type NftSet, type SetElement, type SetRef, type SetSpec, type SetType,
 } from './set.js'
 import { describeTable, newTableValues, tableFromValues, type Table, type TableRef, type TableSpec } from './table.js'
-
-/** The part of NetlinkSocket that Nft uses (tests substitute a recorder that answers like the kernel). */
-export interface NftSocket {
-  readonly portId: number
-  nextSeq(): number
-  sendRaw(bytes: Buffer): void
-  receiveSync(onMessage: (m: NlMessage) => void): boolean
-  dumpSync<T>(req: NetlinkRequest, onMessage: (m: NlMessage) => T | undefined): T[]
-  requestSync<T>(req: NetlinkRequest, onMessage?: (m: NlMessage) => T | undefined): T[]
-  close(): void
-}
 
 export interface NftOpenOptions {
   /** Open the socket inside this network namespace: a name, a path or an open Netns (it stays bound there). */
@@ -93,11 +82,11 @@ const familyNum = (f: Family): number => {
 
 /** An nf_tables handle inside one network namespace. Equivalent to: `nft` (in `ip netns exec`). */
 export class Nft {
-  private readonly sock: NftSocket
+  private readonly sock: NetlinkSocket
   private readonly writer = new Writer(8192)
   private closed = false
 
-  private constructor(sock: NftSocket) {
+  private constructor(sock: NetlinkSocket) {
     this.sock = sock
   }
 
@@ -109,11 +98,6 @@ export class Nft {
       ...(opts.transport !== undefined ? { transport: opts.transport } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     }))
-  }
-
-  /** Wraps an existing socket (tests use a recording one). */
-  static fromSocket(sock: NftSocket): Nft {
-    return new Nft(sock)
   }
 
   close(): void {

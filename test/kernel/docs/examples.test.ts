@@ -46,6 +46,10 @@ describe('kernel: the examples of docs/library.md', function () {
     assert.equal(run('cni.js'), 'ADD 0 10.97.0.2/24\nDEL 0\n')
   })
 
+  it('podnet/overlay', () => {
+    assert.equal(run('overlay.js'), 'node node1 underlay 192.168.77.1\nnode node2 underlay 192.168.77.2\nnode1 subnet 10.244.0.0/24 peers node2\nnode2 subnet 10.244.1.0/24 peers node1\n')
+  })
+
   it('podnet/nftables', () => {
     assert.match(run('nftables.js'), /^rule handle \d+n comment pods out\nrules \[ 'postrouting #\d+ pods out' \]\n$/)
   })

@@ -12,7 +12,7 @@ import {
 } from '../../../src/netlink/nftables/index.js'
 import { fixturePath } from '../../unit/netlink/nftables/fixtures.js'
 import { RULESETS } from '../../unit/netlink/nftables/rulesets.js'
-import { createScratchNetns, useScratchNetns } from './scratch-netns.js'
+import { createNftNetns, useNftNetns } from './nft-netns.js'
 
 const ip = { family: 'ip', table: 'podnet' } as const
 
@@ -46,14 +46,14 @@ function asDumped(exprs: readonly Expr[]): Expr[] {
 
 describe('nftables in the kernel', function () {
   this.timeout(20000)
-  const t = useScratchNetns()
+  const t = useNftNetns()
 
   for (const name of ['masquerade', 'dnat', 'filter', 'dnat6', 'set', 'portmap']) {
     it(`${name}: podnet's ruleset equals nft's (nft -j list ruleset and podnet's listing)`, async () => {
       const build = RULESETS[name]
       assert.ok(build)
       const ours = t()
-      const theirs = await createScratchNetns()
+      const theirs = createNftNetns()
       try {
         const tx = ours.nft.transaction()
         build(tx)

@@ -69,6 +69,20 @@ describe('kernel: pod network', function () {
     assert.equal(got, 'hello-from-pod')
   })
 
+  it('hostUsers: false: the pod\'s own user namespace owns its network namespace, and podnet attaches it all the same (address, published port, masquerade)', async () => {
+    await serve(topo.upstream, 'tcp', 9000)
+    const s = spec('userns', 8081, ['sh', '-c', 'nc 10.209.0.2 9000; exec nc -ll -p 80 -e echo hello-from-userns'])
+    const rec = await rt.run({ ...s, hostUsers: false }, { hostNetns: topo.host.name })
+    assert.ok(rec.sandbox.userns && rec.sandbox.pins?.user)
+    assert.deepEqual(rec.sandbox.ips, ['10.77.0.2/24'])
+    assert.match(execIn(rec, 'web', ['cat', '/proc/net/dev']).stdout, /eth0:/)
+    await eventually(() => (readFileSync(rec.containers[0]!.logPath, 'utf8').includes(`from ${UPSTREAM.hostV4}`) ? true : undefined), 5000, 'the upstream answer')
+    const got = await eventually(() => {
+      try { return probe(topo.upstream, 'tcp', UPSTREAM.hostV4, 8081) } catch { return undefined }
+    }, 5000, 'the published port')
+    assert.equal(got, 'hello-from-userns')
+  })
+
   it('a hostPort already taken: refused naming the field, nothing left; free again after pod rm', async () => {
     await rt.run(spec('first', 8080, ['sleep', '30']), { hostNetns: topo.host.name })
     const links = (): string[] => (ipJson(topo.host.name, 'link', 'show') as Array<{ ifname: string }>).map((l) => l.ifname).sort()

@@ -75,10 +75,10 @@ describe('kernel: pods', function () {
     assert.match(execIn(rec, 'a', ['cat', '/etc/hosts']).stdout, /127\.0\.1\.1\tns-host/)
   })
 
-  it('podnet.io/share-uts "false": each container has a UTS namespace of its own (not the pause\'s, not the host\'s) with the pod hostname; a hostname set in one stays there', async () => {
+  it('podnet.io/share-uts "false": each container has a UTS namespace of its own (not the pause\'s, not the host\'s) with the pod hostname; a hostname set in one (with CAP_SYS_ADMIN) stays there', async () => {
     const { rt, spec } = t()
     const hostBefore = hostname()
-    const sleeper = (n: string): object => ({ name: n, command: ['sh', '-c', 'hostname; exec sleep 30'] })
+    const sleeper = (n: string): object => ({ name: n, command: ['sh', '-c', 'hostname; exec sleep 30'], securityContext: { capabilities: { add: ['SYS_ADMIN'] } } })
     const rec = await rt.run(spec({ name: 'uts', annotations: { 'podnet.io/share-uts': 'false' }, spec: { hostname: 'uts-host', containers: [sleeper('a'), sleeper('b')] } }))
     const pause = rec.sandbox.pause!.pid
     const [a, b] = [pidOf(rec, 'a'), pidOf(rec, 'b')]
@@ -106,10 +106,14 @@ describe('kernel: pods', function () {
     assert.equal(hostname(), hostBefore)
   })
 
-  it('with the default share-uts, a hostname set in one container is the whole pod\'s (the pause\'s namespace), not the host\'s', async () => {
+  it('with the default share-uts, a hostname set in one container (with CAP_SYS_ADMIN) is the whole pod\'s (the pause\'s namespace), not the host\'s; without it, sethostname is refused', async () => {
     const { rt, spec } = t()
     const hostBefore = hostname()
-    const rec = await rt.run(spec({ name: 'uts-shared', spec: { hostname: 'shared-host', containers: [{ name: 'a', command: ['sleep', '30'] }, { name: 'b', command: ['sleep', '30'] }] } }))
+    const admin = { capabilities: { add: ['SYS_ADMIN'] } }
+    const rec = await rt.run(spec({ name: 'uts-shared', spec: { hostname: 'shared-host', containers: [{ name: 'a', command: ['sleep', '30'], securityContext: admin }, { name: 'b', command: ['sleep', '30'] }] } }))
+    const refused = execIn(rec, 'b', ['hostname', 'renamed'])
+    assert.notEqual(refused.status, 0)
+    assert.match(refused.stderr, /not permitted/)
     assert.equal(execIn(rec, 'a', ['hostname', 'renamed']).status, 0)
     assert.equal(execIn(rec, 'b', ['hostname']).stdout, 'renamed\n')
     assert.equal(execFileSync('nsenter', [`--uts=${rec.sandbox.pins!.uts}`, 'hostname'], { encoding: 'utf8' }), 'renamed\n')

@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PodRuntime, detectCgroupLayout, validateManifest, type PodRecord, type PodSpec, type ProcessRef, type RuntimeOptions } from '../../../src/runtime/index.js'
 import { containerEnv, ensureLauncher, execArgs } from '../../../src/runtime/launcher.js'
 import { isAlive, processStartTime } from '../../../src/runtime/proc.js'
+import { resolveSecurity, seccompFilterBytes } from '../../../src/runtime/security/index.js'
 import { createTopology, ipJson, nftRuleset, type Topology } from '../../../src/testing/index.js'
 
 const APPLETS = ['sh', 'sleep', 'nc', 'hostname', 'cat', 'ps', 'ls', 'echo', 'touch', 'dd', 'head', 'tail', 'true', 'false', 'test', 'wc', 'grep', 'id', 'kill', 'mkdir', 'env', 'pwd', 'date', 'readlink']
@@ -22,6 +23,7 @@ export function buildRootfs(extra: Record<string, string> = {}): string {
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p))
   if (!busybox) throw new Error('busybox-static is not installed (scripts/setup.sh)')
   const root = mkdtempSync(join(tmpdir(), 'podnet-rootfs-'))
+  chmodSync(root, 0o755) // as an image's root: other users (runAsUser) can reach /bin
   for (const d of ['bin', 'etc', 'proc', 'dev', 'tmp', 'srv']) mkdirSync(join(root, d))
   copyFileSync(busybox, join(root, 'bin', 'busybox'))
   for (const a of APPLETS) symlinkSync('busybox', join(root, 'bin', a))
@@ -121,14 +123,20 @@ export async function eventually<T>(fn: () => T | undefined, timeoutMs = 10_000,
   }
 }
 
-/** Runs argv inside a running container (podnet-launch exec); returns status and output. */
+/**
+ * Runs argv inside a running container (podnet-launch exec) with the container's security, as
+ * `podnet pod exec` does (the seccomp filter comes on stdin, which the command then lacks);
+ * returns status and output.
+ */
 export function execIn(rec: PodRecord, container: string, argv: string[]): { status: number; stdout: string; stderr: string } {
   const cs = rec.containers.find((c) => c.name === container)
   if (!cs || cs.state.status !== 'running') throw new Error(`container ${container} is not running`)
   const spec = rec.spec.containers.find((c) => c.name === container)!
   const layout = detectCgroupLayout()
   const procs = cs.cgroup !== undefined ? layout.hierarchies.map((h) => join(h.mount, cs.cgroup!, 'cgroup.procs')) : []
-  const r = spawnSync(ensureLauncher(), execArgs({ target: cs.state.pid, cgroupProcs: procs, env: containerEnv(rec.spec.hostname, spec.env), argv }), { encoding: 'utf8', timeout: 10_000 })
+  const security = resolveSecurity(rec.spec.securityContext, spec.securityContext)
+  const filter = seccompFilterBytes(security)
+  const r = spawnSync(ensureLauncher(), execArgs({ target: cs.state.pid, cgroupProcs: procs, env: containerEnv(rec.spec.hostname, spec.env), argv, security, seccompFd: 0 }), { encoding: 'utf8', timeout: 10_000, input: filter ?? '' })
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
 }
 

@@ -5,36 +5,37 @@
  */
 import assert from 'node:assert/strict'
 import { InvalidArgumentError } from '../../../../src/errors.js'
-import { Writer } from '../../../../src/netlink/core/writer.js'
-import type { NetlinkRequest, NlMessage } from '../../../../src/netlink/core/socket.js'
-import { Conntrack, type ConntrackSocket } from '../../../../src/netlink/conntrack/index.js'
+import { Conntrack } from '../../../../src/netlink/conntrack/index.js'
 import { Bytes } from '../../../support/bytes.js'
+import { FakeKernel, ackFor } from '../../../support/fake-kernel.js'
 
 const NESTED = 0x8000
-const body = (req: NetlinkRequest): Buffer => {
-  const w = new Writer(256)
-  req.body(w)
-  return w.toBuffer()
-}
+const NLM_F_DUMP = 0x300
+const NLMSG_DONE = 3
 
 /** nfgenmsg{family, v0, res_id 0}. */
 const nfgen = (family: number): Bytes => new Bytes().u8(family).u8(0).be16(0)
 
-class FakeSocket implements ConntrackSocket {
-  readonly sent: Array<{ type: number; flags: number; body: Buffer; dump: boolean }> = []
+/**
+ * The kernel's ctnetlink end: a dump request is answered with `dumpReply` (one message per entry)
+ * and NLMSG_DONE, anything else with an ACK. `sent` lists what came in, decoded enough to check.
+ */
+class CtKernel extends FakeKernel {
   dumpReply: Buffer[] = []
-  requestSync<T>(req: NetlinkRequest): T[] {
-    this.sent.push({ type: req.type, flags: req.flags, body: body(req), dump: false })
-    return []
+  get sentRequests(): Array<{ type: number; flags: number; body: Buffer; dump: boolean }> {
+    return this.requests.map((r) => ({ type: r.type, flags: r.flags, body: r.body, dump: (r.flags & NLM_F_DUMP) === NLM_F_DUMP }))
   }
-  dumpSync<T>(req: NetlinkRequest, onMessage: (m: NlMessage) => T | undefined): T[] {
-    this.sent.push({ type: req.type, flags: req.flags, body: body(req), dump: true })
-    return this.dumpReply.flatMap((b) => {
-      const v = onMessage({ type: (1 << 8) | 0, flags: 2, seq: 1, pid: 0, buf: b, off: 0, end: b.length })
-      return v === undefined ? [] : [v]
-    })
+  constructor() {
+    super((msgs, k) => msgs.flatMap((m) => {
+      if ((m.flags & NLM_F_DUMP) !== NLM_F_DUMP) return [ackFor(m, k.portId)]
+      const entries = this.dumpReply.map((payload) => frame((1 << 8) | 0, 2, m.seq, k.portId, payload))
+      return [...entries, frame(NLMSG_DONE, 2, m.seq, k.portId, Buffer.alloc(4))]
+    }))
   }
-  close(): void {}
+}
+
+function frame(type: number, flags: number, seq: number, pid: number, payload: Buffer): Buffer {
+  return new Bytes().u32(16 + payload.length).u16(type).u16(flags).u32(seq).u32(pid).raw(...payload).pad().build()
 }
 
 /** CTA_TUPLE_* for an IPv4 UDP tuple (nested attributes, as the kernel writes them). */
@@ -46,9 +47,9 @@ function tuple4(b: Bytes, type: number, src: number[], dst: number[], sport: num
 
 describe('conntrack (ctnetlink)', () => {
   it('list: IPCTNL_MSG_CT_GET dump with the filter as an original tuple and CTA_FILTER flags (host order)', () => {
-    const sock = new FakeSocket()
-    Conntrack.fromSocket(sock).list({ family: 4, protocol: 17, dstPort: 5353, dst: '10.209.0.1' })
-    const [req] = sock.sent
+    const sock = new CtKernel()
+    Conntrack.open({ transport: sock }).list({ family: 4, protocol: 17, dstPort: 5353, dst: '10.209.0.1' })
+    const [req] = sock.sentRequests
     assert.ok(req?.dump)
     assert.equal(req.type, 0x0101, 'NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET')
     const expected = nfgen(2)
@@ -61,7 +62,7 @@ describe('conntrack (ctnetlink)', () => {
   })
 
   it('decodes a dumped entry, filters again in user space, deletes by original tuple and CTA_ID', () => {
-    const sock = new FakeSocket()
+    const sock = new CtKernel()
     const entry = (dport: number, id: number): Buffer => {
       const b = nfgen(2)
       tuple4(b, 1, [10, 209, 0, 2], [10, 209, 0, 1], 40000, dport)
@@ -70,7 +71,7 @@ describe('conntrack (ctnetlink)', () => {
       return b.build()
     }
     sock.dumpReply = [entry(5353, 0x1234), entry(5354, 0x5678)] // an old kernel ignores the filter: the second must not match
-    const ct = Conntrack.fromSocket(sock)
+    const ct = Conntrack.open({ transport: sock })
     const flows = ct.list({ family: 4, protocol: 17, dstPort: 5353 })
     assert.deepEqual(flows, [{
       family: 4,
@@ -78,9 +79,9 @@ describe('conntrack (ctnetlink)', () => {
       reply: { src: '10.88.0.2', dst: '10.209.0.2', protocol: 17, srcPort: 53, dstPort: 40000 },
       status: 0x2a, id: 0x1234, timeoutSec: 29,
     }])
-    sock.sent.length = 0
+    const before = sock.requests.length
     assert.equal(ct.deleteFlows({ family: 4, protocol: 17, dstPort: 5353 }, (f) => f.orig.dst === '10.209.0.1'), 1)
-    const del = sock.sent.find((x) => !x.dump)
+    const del = sock.sentRequests.slice(before).find((x) => !x.dump)
     assert.equal(del?.type, 0x0102, 'IPCTNL_MSG_CT_DELETE')
     const expected = nfgen(2)
     tuple4(expected, 1, [10, 209, 0, 2], [10, 209, 0, 1], 40000, 5353)
@@ -90,10 +91,10 @@ describe('conntrack (ctnetlink)', () => {
   })
 
   it('IPv6 addresses use CTA_IP_V6_*; bad filters are refused before anything is sent', () => {
-    const sock = new FakeSocket()
-    const ct = Conntrack.fromSocket(sock)
+    const sock = new CtKernel()
+    const ct = Conntrack.open({ transport: sock })
     ct.list({ family: 6, protocol: 17, dst: 'fd09::1' })
-    const b = sock.sent[0]?.body.toString('hex') ?? ''
+    const b = sock.sentRequests[0]?.body.toString('hex') ?? ''
     assert.ok(b.startsWith('0a000000'), 'nfgen family NFPROTO_IPV6')
     assert.ok(b.includes('14000400' + 'fd090000000000000000000000000001'), 'CTA_IP_V6_DST')
     assert.throws(() => ct.list({ family: 4, dst: 'fd09::1' }), InvalidArgumentError)

@@ -1,40 +1,17 @@
 /** NetlinkSocket against a fake kernel: ACKs, errors with ext-ack, multi-part dumps, NLM_F_DUMP_INTR retry, sizing. */
 import assert from 'node:assert/strict'
 import { DumpInterruptedError, NetlinkError } from '../../../../src/errors.js'
-import { NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR, NetlinkSocket, encodeMessageBody, type Transport, type MessageSchema } from '../../../../src/netlink/core/index.js'
+import { NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR, NetlinkSocket, encodeMessageBody, type MessageSchema } from '../../../../src/netlink/core/index.js'
 import { NLM_F_ACK_TLVS, NLM_F_CAPPED } from '../../../../src/netlink/core/header.js'
 import { ifinfomsg, linkAttrs } from '../../../../src/netlink/route/schema/link.js'
 import { Bytes } from '../../../support/bytes.js'
+import { FakeKernel, type FakeRequest } from '../../../support/fake-kernel.js'
 
 const PORT = 4242
-interface Req { type: number; flags: number; seq: number; bytes: Buffer }
+type Req = FakeRequest
 
-/** Answers each request through `respond`, queueing datagrams like the kernel does. */
-class FakeKernel implements Transport {
-  readonly fd = -1
-  readonly portId = PORT
-  readonly sent: Req[] = []
-  private queue: Buffer[] = []
-  private readonly respond: (r: Req, k: FakeKernel) => Buffer[]
-  constructor(respond: (r: Req, k: FakeKernel) => Buffer[]) {
-    this.respond = respond
-  }
-  send(bytes: Buffer): void {
-    const r = { type: bytes.readUInt16LE(4), flags: bytes.readUInt16LE(6), seq: bytes.readUInt32LE(8), bytes: Buffer.from(bytes) }
-    this.sent.push(r)
-    this.queue.push(...this.respond(r, this))
-  }
-  async sendAsync(bytes: Buffer): Promise<void> { this.send(bytes) }
-  recv(buf: Buffer | null, len: number, flags: number): number {
-    const d = this.queue[0]
-    if (!d) return -11
-    if (flags & 0x2) return d.length // MSG_PEEK|MSG_TRUNC
-    this.queue.shift()
-    d.copy(buf!, 0, 0, Math.min(len, d.length))
-    return d.length
-  }
-  close(): void {}
-}
+/** A fake kernel answering the first message of each datagram through `respond`. */
+const kernel = (respond: (r: Req, k: FakeKernel) => Buffer[]): FakeKernel => new FakeKernel((msgs, k) => respond(msgs[0]!, k), PORT)
 
 /** One netlink message: header + payload. */
 function msg(type: number, flags: number, seq: number, payload: Buffer): Buffer {
@@ -55,62 +32,62 @@ const names = (sock: NetlinkSocket, flags = 0): string[] =>
 
 describe('netlink/core NetlinkSocket (fake kernel)', () => {
   it('returns on the ACK, and sets REQUEST|ACK on requests', () => {
-    const k = new FakeKernel((r) => [ack(r)])
+    const k = kernel((r) => [ack(r)])
     const sock = NetlinkSocket.fromTransport(k)
     assert.deepEqual(sock.requestSync({ type: 16, flags: 0x600, body: (w) => encodeMessageBody(SCHEMA, {}, { ifname: 'x' }, w) }), [])
-    assert.equal(k.sent[0]!.flags, 0x605)
+    assert.equal(k.requests[0]!.flags, 0x605)
   })
 
   it('turns an error into NetlinkError with the op, object, errno name, kernel message and attribute path', () => {
-    const k = new FakeKernel((r) => [ack(r, 17, new Bytes().attr(1, (b) => b.str('exists already')).attr(2, (b) => b.u32(32)))])
+    const k = kernel((r) => [ack(r, 17, new Bytes().attr(1, (b) => b.str('exists already')).attr(2, (b) => b.u32(32)))])
     const sock = NetlinkSocket.fromTransport(k)
     assert.throws(() => sock.requestSync({ type: 16, flags: 0, schema: SCHEMA, object: "veth 'a'", body: (w) => encodeMessageBody(SCHEMA, {}, { ifname: 'a' }, w) }),
       (e: unknown) => e instanceof NetlinkError && e.message === "veth 'a': RTM_NEWLINK failed: EEXIST (File exists): exists already (at ifname)" && e.extAck.offset === 32)
   })
 
   it('collects a dump spread over several datagrams and ignores stale messages', () => {
-    const k = new FakeKernel((r) => [
+    const k = kernel((r) => [
       msg(16, NLM_F_MULTI, r.seq - 1, link(9, 'zz')), // an answer to an older request
       Buffer.concat([msg(16, NLM_F_MULTI, r.seq, link(1, 'lo')), msg(16, NLM_F_MULTI, r.seq, link(2, 'e0'))]),
       msg(16, NLM_F_MULTI, r.seq, link(3, 'e1')),
       done(r),
     ])
     assert.deepEqual(names(NetlinkSocket.fromTransport(k)), ['lo', 'e0', 'e1'])
-    assert.equal(k.sent[0]!.flags & 0x300, 0x300, 'NLM_F_DUMP')
+    assert.equal(k.requests[0]!.flags & 0x300, 0x300, 'NLM_F_DUMP')
   })
 
   it('retries a dump that came back with NLM_F_DUMP_INTR, and returns the clean one', () => {
     let n = 0
-    const k = new FakeKernel((r) => {
+    const k = kernel((r) => {
       n++
       const intr = n < 3 ? NLM_F_DUMP_INTR : 0
       return [msg(16, NLM_F_MULTI | intr, r.seq, link(1, n < 3 ? 'xx' : 'ok')), done(r, intr)]
     })
     assert.deepEqual(names(NetlinkSocket.fromTransport(k)), ['ok'])
-    assert.equal(k.sent.length, 3)
+    assert.equal(k.requests.length, 3)
   })
 
   it('gives up after 5 interrupted attempts with DumpInterruptedError carrying the partial result', () => {
-    const k = new FakeKernel((r) => [msg(16, NLM_F_MULTI, r.seq, link(1, 'pp')), done(r, NLM_F_DUMP_INTR)])
+    const k = kernel((r) => [msg(16, NLM_F_MULTI, r.seq, link(1, 'pp')), done(r, NLM_F_DUMP_INTR)])
     assert.throws(() => names(NetlinkSocket.fromTransport(k)), (e: unknown) => e instanceof DumpInterruptedError && e.attempts === 5 && (e.partial as string[])[0] === 'pp')
-    assert.equal(k.sent.length, 5)
+    assert.equal(k.requests.length, 5)
   })
 
   it('reports an error carried by NLMSG_DONE', () => {
-    const k = new FakeKernel((r) => [done(r, 0, 95)])
+    const k = kernel((r) => [done(r, 0, 95)])
     assert.throws(() => names(NetlinkSocket.fromTransport(k)), (e: unknown) => e instanceof NetlinkError && e.errnoName === 'EOPNOTSUPP')
   })
 
   it('sizes each read with MSG_PEEK|MSG_TRUNC (a 200 KB datagram arrives whole)', () => {
     const big = Buffer.alloc(200_000, 0x61)
-    const k = new FakeKernel((r) => [msg(16, 0, r.seq, Buffer.concat([link(5, 'bb'), new Bytes().attr(999, (b) => b.raw(...big.subarray(0, 60000))).build()])), ack(r)])
+    const k = kernel((r) => [msg(16, 0, r.seq, Buffer.concat([link(5, 'bb'), new Bytes().attr(999, (b) => b.raw(...big.subarray(0, 60000))).build()])), ack(r)])
     const sock = NetlinkSocket.fromTransport(k)
     const lens = sock.requestSync({ type: 18, flags: 0, body: () => undefined }, (m) => m.end - m.off)
     assert.equal(lens[0], 16 + 8 + 4 + 60000)
   })
 
   it('says when the kernel never answers (receive timeout)', () => {
-    const k = new FakeKernel(() => [])
+    const k = kernel(() => [])
     assert.throws(() => NetlinkSocket.fromTransport(k).requestSync({ type: 16, flags: 0, body: () => undefined }), /no answer from the kernel/)
   })
 })

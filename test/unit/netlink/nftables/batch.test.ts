@@ -10,13 +10,13 @@ import { Nft, NftTransactionError, accept, drop, masquerade, matchAddrInSet } fr
 import { ruleFromValues } from '../../../../src/netlink/nftables/rule.js'
 import { NEWRULE } from '../../../../src/netlink/nftables/schema/rule.js'
 import { nfgenmsg } from '../../../../src/netlink/nftables/schema/nfgen.js'
-import { FakeKernel, splitMessages } from './fake-kernel.js'
+import { NftKernel, splitMessages } from './fake-kernel.js'
 
 const ip = { family: 'ip', table: 'podnet' } as const
 
-function setup(): { kernel: FakeKernel; nft: Nft } {
-  const kernel = new FakeKernel()
-  return { kernel, nft: Nft.fromSocket(kernel) }
+function setup(): { kernel: NftKernel; nft: Nft } {
+  const kernel = new NftKernel()
+  return { kernel, nft: Nft.open({ transport: kernel }) }
 }
 
 describe('nftables transactions', () => {
@@ -164,10 +164,9 @@ describe('nftables transactions', () => {
   })
 
   it('gives up when the kernel does not answer', () => {
-    class Silent extends FakeKernel {
-      override sendRaw(bytes: Buffer): void { this.sent.push(bytes) }
-    }
-    const nft = Nft.fromSocket(new Silent())
+    const silent = new NftKernel()
+    silent.answering = false
+    const nft = Nft.open({ transport: silent })
     assert.throws(() => nft.transaction().addTable({ family: 'ip', name: 'podnet' }).commitSync(), (err: unknown) =>
       err instanceof PodnetError && /no answer/.test(err.message))
   })

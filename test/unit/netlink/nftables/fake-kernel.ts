@@ -1,36 +1,15 @@
 /**
- * A stand-in for the kernel end of a NETLINK_NETFILTER socket (google/nftables' nftest.Recorder
- * idea): records every datagram Nft sends and answers batches the way nf_tables does: for each
- * command an ACK (or an injected error with ext-ack message and offset) under its seq, and for
- * NEWRULE with NLM_F_ECHO the rule with a fresh handle, before the acks.
+ * The nf_tables end of the kernel for unit tests: the one FakeKernel (test/support/fake-kernel.ts)
+ * with a responder that answers batches the way nf_tables does (google/nftables' nftest.Recorder
+ * idea): for each command an ACK (or an injected error with ext-ack message and offset) under its
+ * seq, and for NEWRULE with NLM_F_ECHO the rule with a fresh handle, before the acks. Nft opens
+ * over it with `Nft.open({ transport: kernel })`.
  */
-import type { NetlinkRequest, NlMessage } from '../../../../src/netlink/core/socket.js'
-import { forEachMessage } from '../../../../src/netlink/core/socket.js'
 import { Writer } from '../../../../src/netlink/core/writer.js'
-import type { NftSocket } from '../../../../src/netlink/nftables/nft.js'
+import { FakeKernel, splitMessages, type FakeRequest } from '../../../support/fake-kernel.js'
 
-export interface SentMessage {
-  type: number
-  flags: number
-  seq: number
-  /** nfgenmsg + attributes. */
-  body: Buffer
-  /** The whole message, nlmsghdr included. */
-  bytes: Buffer
-}
-
-/** Splits a datagram into its messages. */
-export function splitMessages(buf: Buffer): SentMessage[] {
-  const out: SentMessage[] = []
-  forEachMessage(buf, buf.length, (m) => {
-    out.push({
-      type: m.type, flags: m.flags, seq: m.seq,
-      body: Buffer.from(m.buf.subarray(m.off, m.end)),
-      bytes: Buffer.from(m.buf.subarray(m.off - 16, m.end)),
-    })
-  })
-  return out
-}
+export { splitMessages }
+export type SentMessage = FakeRequest
 
 export interface InjectedError {
   /** Index of the command (0 = first command after BATCH_BEGIN) to fail; -1 = the whole batch. */
@@ -46,24 +25,17 @@ const NLM_F_ECHO = 0x8
 const NLMSG_ERROR = 2
 const NEWRULE = (10 << 8) | 6
 
-export class FakeKernel implements NftSocket {
-  readonly portId = 4242
-  readonly sent: Buffer[] = []
-  readonly queue: Buffer[] = []
+export class NftKernel extends FakeKernel {
   /** Errors to inject into the next batch. */
   inject: InjectedError[] = []
   /** Handles given to echoed rules. */
   nextHandle = 100n
-  closed = false
-  private seq = 1000
 
-  nextSeq(): number {
-    return ++this.seq
+  constructor() {
+    super((msgs) => [this.answerBatch(msgs)])
   }
 
-  sendRaw(bytes: Buffer): void {
-    this.sent.push(Buffer.from(bytes))
-    const msgs = splitMessages(bytes)
+  private answerBatch(msgs: FakeRequest[]): Buffer {
     const w = new Writer(1024)
     const begin = msgs[0]
     const whole = this.inject.find((e) => e.index === -1)
@@ -83,29 +55,10 @@ export class FakeKernel implements NftSocket {
       })
     }
     this.inject = []
-    this.queue.push(w.toBuffer())
+    return w.toBuffer()
   }
 
-  receiveSync(onMessage: (m: NlMessage) => void): boolean {
-    const d = this.queue.shift()
-    if (!d) return false
-    forEachMessage(d, d.length, onMessage)
-    return true
-  }
-
-  dumpSync<T>(_req: NetlinkRequest, _onMessage: (m: NlMessage) => T | undefined): T[] {
-    throw new Error('FakeKernel: dumps are not simulated')
-  }
-
-  requestSync<T>(_req: NetlinkRequest, _onMessage?: (m: NlMessage) => T | undefined): T[] {
-    throw new Error('FakeKernel: requests are not simulated')
-  }
-
-  close(): void {
-    this.closed = true
-  }
-
-  private error(w: Writer, req: SentMessage, e: InjectedError): void {
+  private error(w: Writer, req: FakeRequest, e: InjectedError): void {
     const tlvs = e.errno !== 0 && (e.message !== undefined || e.offset !== undefined)
     const start = w.pos
     w.u32(0); w.u16(NLMSG_ERROR); w.u16(0x100 | (tlvs ? 0x200 : 0)); w.u32(req.seq); w.u32(this.portId)
@@ -127,7 +80,7 @@ export class FakeKernel implements NftSocket {
     w.align()
   }
 
-  private echoRule(w: Writer, req: SentMessage): void {
+  private echoRule(w: Writer, req: FakeRequest): void {
     // nfgenmsg + the request's attributes + NFTA_RULE_HANDLE (3), u64 big-endian
     const start = w.pos
     w.u32(0); w.u16(req.type); w.u16(0); w.u32(req.seq); w.u32(this.portId)

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { hexDiff } from '../../../../src/netlink/core/hexdump.js'
 import { Nft, type NftTransaction } from '../../../../src/netlink/nftables/index.js'
-import { FakeKernel, splitMessages } from './fake-kernel.js'
+import { NftKernel, splitMessages } from './fake-kernel.js'
 import { fixtureCommands } from './fixtures.js'
 import { RULESETS } from './rulesets.js'
 
@@ -15,8 +15,8 @@ const NLM_F_ACK = 0x4
 const NLM_F_ECHO = 0x8
 
 function podnetCommands(build: (tx: NftTransaction) => void): ReturnType<typeof splitMessages> {
-  const kernel = new FakeKernel()
-  const nft = Nft.fromSocket(kernel)
+  const kernel = new NftKernel()
+  const nft = Nft.open({ transport: kernel })
   const tx = nft.transaction()
   build(tx)
   tx.commitSync()

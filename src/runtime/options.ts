@@ -33,6 +33,8 @@ export interface RuntimeOptions {
    * builds this from PODNET_TEST_HALT_AT (supervisor.ts, haltCheckpoint).
    */
   checkpoint?: (stage: HaltStage) => void
+  /** Host IDs for hostUsers:false pods, START and COUNT (default: /etc/subuid's `containers` entry, else from 2^31). */
+  usernsPool?: { start: number; count: number }
 }
 
 export interface RunOptions {

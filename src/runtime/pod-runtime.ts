@@ -108,6 +108,7 @@ export class PodRuntime extends EventEmitter {
     this.sb = {
       store: this.store, layout: this.layout, cgroupParent: this.cgroupParent, network: this.network,
       shmSize: opts.shmSize ?? '64m', checkpoint: opts.checkpoint ?? (() => {}), launcher: () => this.launcher(),
+      ...(opts.usernsPool !== undefined && { usernsPool: opts.usernsPool }),
     }
   }
 

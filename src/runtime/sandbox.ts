@@ -25,7 +25,7 @@ import type { PodNetwork } from './network.js'
 import { isAlive, processRef, processesInNamespace, type ProcessRef } from './proc.js'
 import { podSysctls } from './security/index.js'
 import type { PodStore } from './state-store.js'
-import { allocateIdRange, createUserPodNamespaces, releaseIdRange } from './userns.js'
+import { allocateIdRange, createUserPodNamespaces, releaseIdRange, userNamespacePool } from './userns.js'
 import type { PodRecord } from './types.js'
 
 /**
@@ -54,6 +54,8 @@ export interface SandboxDeps {
   checkpoint: (stage: HaltStage) => void
   /** The launcher binary (user-namespace pods are created by it). */
   launcher: () => string
+  /** Host IDs user-namespace pods get their ranges from (default: userNamespacePool()). */
+  usernsPool?: { start: number; count: number }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -75,7 +77,7 @@ export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: st
   let made: { pins: NamespacePins; pause: ChildProcess; pausePid?: number }
   if (spec.hostUsers === false) {
     // a user namespace of its own, mapped to a range no other pod holds (userns.ts)
-    const range = allocateIdRange(store.root, name, (p) => p !== name && store.names().includes(p))
+    const range = allocateIdRange(store.root, name, (p) => p !== name && store.names().includes(p), deps.usernsPool ?? userNamespacePool())
     undo.push('release the user-namespace range', () => releaseIdRange(store.root, name))
     sb.userns = range
     sb.pins = { ...sb.pins, user: join(store.nsDir(name), 'user') }

@@ -18,6 +18,7 @@ import { errorToWire, type PingResult, type RunManifestResult, type SupervisorRe
 import { parseManifest } from './manifest-yaml.js'
 import { PodRuntime, type RuntimeOptions } from './pod-runtime.js'
 import { HALT_STAGES, type HaltStage } from './sandbox.js'
+import { userNamespacePool } from './userns.js'
 import { rssBytes } from './proc.js'
 import { PodStore } from './state-store.js'
 
@@ -50,6 +51,7 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Sup
   if (env.PODNET_TEST_HALT_AT) o.checkpoint = haltCheckpoint(env.PODNET_TEST_HALT_AT)
   if (env.PODNET_LAUNCHER) o.launcher = env.PODNET_LAUNCHER
   if (env.PODNET_PAUSE) o.pause = env.PODNET_PAUSE.split(' ').filter(Boolean)
+  if (env.PODNET_USERNS_POOL) o.usernsPool = userNamespacePool(env)
   return o
 }
 

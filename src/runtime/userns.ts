@@ -38,8 +38,11 @@ export interface IdRange {
   size: number
 }
 
-/** The pool: PODNET_USERNS_POOL, else /etc/subuid's `containers` entry, else 2^31 up. */
-export function userNamespacePool(env: NodeJS.ProcessEnv = process.env, subuidPath = '/etc/subuid'): { start: number; count: number } {
+/**
+ * The pool: PODNET_USERNS_POOL of `env`, else /etc/subuid's `containers` entry, else 2^31 up.
+ * Library code passes no environment; the supervisor passes its own (runtimeOptionsFromEnv).
+ */
+export function userNamespacePool(env: NodeJS.ProcessEnv = {}, subuidPath = '/etc/subuid'): { start: number; count: number } {
   const parse = (text: string, what: string): { start: number; count: number } => {
     const [a, b] = text.split(':').map(Number)
     if (!Number.isInteger(a) || !Number.isInteger(b) || a! < 1 || b! < USERNS_SIZE || a! + b! > 2 ** 32 - 1) {

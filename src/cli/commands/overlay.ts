@@ -2,6 +2,7 @@
  * The overlay's side of the CLI: `network create --overlay ... --store`, the overlay view of
  * `network inspect`, and `podnet node run | ls`. Heavy modules load on first use.
  */
+import { join } from 'node:path'
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../errors.js'
 import type { Store } from '../../overlay/store/store.js'
@@ -55,7 +56,7 @@ export async function createOverlayNetworkCli(name: string, o: OverlayCreateOpti
 
 /** The agent's status file in a run dir, if an agent wrote one. */
 export async function readAgentStatus(stateDir?: string, runDir?: string): Promise<AgentStatus | undefined> {
-  const [{ StateDir }, { dirsFromEnv }, { join }] = await Promise.all([import('../../bridge/state.js'), import('../../state/dirs.js'), import('node:path')])
+  const [{ StateDir }, { dirsFromEnv }] = await Promise.all([import('../../bridge/state.js'), import('../../state/dirs.js')])
   const s = new StateDir(dirsFromEnv({ ...(stateDir !== undefined && { stateDir }), ...(runDir !== undefined && { runDir }) }))
   return s.readJson<AgentStatus>(join(s.run, 'overlay', 'status.json'))
 }

@@ -3,9 +3,14 @@
  * (README, dependencies); this file holds the rules:
  *
  *   shorter than a header, or a response (QR set)     -> drop (nothing to answer, or a reflection)
- *   undecodable (truncated, label loop, bad pointer)  -> FORMERR with the query's id
  *   opcode other than QUERY                           -> NOTIMP
- *   not exactly one question, two OPT records         -> FORMERR
+ *   counts other than 1 question, no answer or authority records and
+ *   at most MAX_ADDITIONALS additional ones           -> FORMERR, before any decoding (dns-packet
+ *                                                       allocates and walks every counted record:
+ *                                                       65535 of them cost it milliseconds)
+ *   undecodable (truncated, label loop, bad pointer,
+ *   records reaching past the end)                    -> FORMERR with the query's id
+ *   two OPT records                                   -> FORMERR
  *   class other than IN                               -> REFUSED
  *   a name of the network (or a reverse name of its subnets) -> the zone's answer, authoritative (AA)
  *   anything else                                     -> forward (the caller relays the bytes)
@@ -33,6 +38,8 @@ export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP:
 export type RcodeName = keyof typeof RCODE
 
 const QR = 0x8000
+/** Additional records a query may carry (OPT, a TSIG, a cookie-bearing OPT...). */
+export const MAX_ADDITIONALS = 4
 
 export type Transport = 'udp' | 'tcp'
 
@@ -41,27 +48,36 @@ export type Decision =
   | { action: 'reply'; bytes: Buffer; rcode: RcodeName; local: boolean }
   | { action: 'forward'; question: Question; id: number; maxSize: number }
 
-/** The header of a reply with only an rcode (and the question when it decodes): FORMERR, NOTIMP, SERVFAIL, REFUSED. */
+/** The length of the question section's first entry (name + type + class), from offset 12; 0 when malformed. */
+export function questionLength(msg: Buffer): number {
+  let off = 12
+  for (;;) {
+    if (off >= msg.length) return 0
+    const len = msg[off]!
+    if (len === 0) break
+    if (len & 0xc0) return 0 // a pointer in the first name points at nothing before it
+    off += len + 1
+  }
+  off += 1 + 4
+  return off <= msg.length ? off - 12 : 0
+}
+
+/**
+ * A reply with only an rcode (FORMERR, NOTIMP, SERVFAIL, REFUSED): the query's id, opcode and
+ * RD, and its question copied as it came when it is a well-formed single question (never
+ * decoded: this answers garbage too). FORMERR carries no question.
+ */
 export function errorReply(query: Buffer, rcode: RcodeName): Buffer {
-  const id = query.readUInt16BE(0)
   const flags = query.readUInt16BE(2)
-  const opcode = flags & 0x7800
-  const rd = flags & 0x0100
-  let question: Question | undefined
-  if (rcode !== 'FORMERR') {
-    try {
-      question = dnsPacket.decode(query).questions?.[0]
-    } catch {
-      question = undefined
-    }
+  const qlen = rcode !== 'FORMERR' && query.readUInt16BE(4) === 1 ? questionLength(query) : 0
+  const out = Buffer.alloc(12 + qlen)
+  out.writeUInt16BE(query.readUInt16BE(0), 0)
+  out.writeUInt16BE(QR | (flags & 0x7800) | (flags & 0x0100) | (rcode === 'FORMERR' ? 0 : dnsPacket.RECURSION_AVAILABLE) | RCODE[rcode], 2)
+  if (qlen) {
+    out.writeUInt16BE(1, 4)
+    query.copy(out, 12, 12, 12 + qlen)
   }
-  if (!question) {
-    const out = Buffer.alloc(12)
-    out.writeUInt16BE(id, 0)
-    out.writeUInt16BE(QR | opcode | rd | RCODE[rcode], 2)
-    return out
-  }
-  return dnsPacket.encode({ type: 'response', id, flags: opcode | rd | dnsPacket.RECURSION_AVAILABLE | RCODE[rcode], questions: [question] })
+  return out
 }
 
 /** The query's OPT record, if it has one. */
@@ -83,15 +99,19 @@ export function answerQuery(msg: Buffer, zone: Zone, transport: Transport, ttl =
   if (msg.length < 12) return { action: 'drop', reason: `${msg.length} bytes: shorter than a DNS header` }
   const flags = msg.readUInt16BE(2)
   if (flags & QR) return { action: 'drop', reason: 'a response, not a query' }
+  if ((flags & 0x7800) !== 0) return { action: 'reply', bytes: errorReply(msg, 'NOTIMP'), rcode: 'NOTIMP', local: true }
+  const formerr: Decision = { action: 'reply', bytes: errorReply(msg, 'FORMERR'), rcode: 'FORMERR', local: true }
+  if (msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0 || msg.readUInt16BE(10) > MAX_ADDITIONALS) return formerr
   let q: DecodedPacket
   try {
     q = dnsPacket.decode(msg)
+    // dns-packet reads past the end of a short buffer without failing (undefined bytes)
+    if ((dnsPacket.decode as unknown as { bytes: number }).bytes > msg.length) return formerr
   } catch {
-    return { action: 'reply', bytes: errorReply(msg, 'FORMERR'), rcode: 'FORMERR', local: true }
+    return formerr
   }
-  if ((flags & 0x7800) !== 0) return { action: 'reply', bytes: errorReply(msg, 'NOTIMP'), rcode: 'NOTIMP', local: true }
   const opt = optOf(q)
-  if (q.questions?.length !== 1 || opt === 'twice') return { action: 'reply', bytes: errorReply(msg, 'FORMERR'), rcode: 'FORMERR', local: true }
+  if (q.questions?.length !== 1 || opt === 'twice') return formerr
   const question = q.questions[0]!
   if (question.class !== 'IN') return { action: 'reply', bytes: errorReply(msg, 'REFUSED'), rcode: 'REFUSED', local: true }
   const maxSize = maxAnswerSize(transport, opt)

@@ -12,7 +12,7 @@ import type { Socket as UdpSocket, RemoteInfo } from 'node:dgram'
 import { connect, type Socket } from 'node:net'
 import { randomInt } from 'node:crypto'
 import { connectInNetns, udpClientInNetns } from '../netns/index.js'
-import { errorReply } from './answer.js'
+import { errorReply, questionLength } from './answer.js'
 import type { Upstream } from './upstream.js'
 
 export interface ForwarderOptions {
@@ -34,20 +34,6 @@ interface Pending {
   at: number
   timer: NodeJS.Timeout | undefined
   done: (reply: Buffer) => void
-}
-
-/** The length of the question section's first entry (name + type + class), from offset 12; 0 when malformed. */
-export function questionLength(msg: Buffer): number {
-  let off = 12
-  for (;;) {
-    if (off >= msg.length) return 0
-    const len = msg[off]!
-    if (len === 0) break
-    if (len & 0xc0) return 0 // a pointer in the first name points at nothing before it
-    off += len + 1
-  }
-  off += 1 + 4
-  return off <= msg.length ? off - 12 : 0
 }
 
 export class Forwarder {

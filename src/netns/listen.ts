@@ -27,8 +27,11 @@ function boundFd(at: ListenAddress, type: number, backlog?: number): number {
   const make = (): number => {
     const fd = socket(fam === 6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)
     try {
-      // a restarted server binds again at once, whatever TIME_WAIT its predecessor left
-      setsockoptInt(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+      // TCP: a restarted server binds again at once, whatever TIME_WAIT its predecessor left.
+      // Never on UDP: there it lets two sockets share a port (a second server would split the
+      // traffic, and two clients bound to port 0 can be given the same port and see each
+      // other's answers).
+      if (type === SOCK_STREAM) setsockoptInt(fd, SOL_SOCKET, SO_REUSEADDR, 1)
       bindInet(fd, ipToBytes(at.host), at.port)
       if (backlog !== undefined) listen(fd, backlog)
       return fd

@@ -87,6 +87,17 @@ describe('dns answer', () => {
     assert.equal(reply(answerQuery(ch, zone, 'udp')).rcode, 'REFUSED')
   })
 
+  it('a header counting more records than a query has: FORMERR without decoding', () => {
+    const q = query('web', 'A', { id: 5 })
+    for (const [off, v] of [[4, 2], [4, 0], [6, 1], [8, 1], [10, 65535]] as const) {
+      const b = Buffer.from(q)
+      b.writeUInt16BE(v, off)
+      const r = reply(answerQuery(b, zone, 'udp'))
+      assert.equal(r.rcode, 'FORMERR', `count at ${off} = ${v}`)
+      assert.equal(r.id, 5)
+    }
+  })
+
   it('errorReply: SERVFAIL keeps the question; a header-only FORMERR for what does not decode', () => {
     const r = dnsPacket.decode(errorReply(query('x.example', 'A', { id: 9 }), 'SERVFAIL')) as dnsPacket.DecodedPacket & { rcode: string }
     assert.equal(r.rcode, 'SERVFAIL')
@@ -96,9 +107,10 @@ describe('dns answer', () => {
   })
 
   it('random and truncated bytes never throw: a decision every time', () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 600 }), fc.constantFrom<'udp' | 'tcp'>('udp', 'tcp'), (bytes, t) => {
+    fc.assert(fc.property(fc.oneof(fc.uint8Array({ minLength: 0, maxLength: 600 }), fc.uint8Array({ minLength: 12, maxLength: 600, size: 'max' })), fc.constantFrom<'udp' | 'tcp'>('udp', 'tcp'), (bytes, t) => {
       const d = answerQuery(Buffer.from(bytes), zone, t)
       assert.ok(['drop', 'reply', 'forward'].includes(d.action))
+      if (d.action === 'reply') assert.ok(d.bytes.length >= 12 && (d.bytes[2]! & 0x80) !== 0, 'a reply is a response')
     }), { numRuns: 2000 })
     const q = query('web.net1', 'AAAA', { edns: 1232 })
     for (let n = 0; n <= q.length; n++) answerQuery(q.subarray(0, n), zone, 'udp')

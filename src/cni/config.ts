@@ -45,7 +45,7 @@ export interface NetLocation {
 /** Everything ADD, CHECK and STATUS need from the configuration. */
 export interface PodnetNetConf extends NetLocation {
   /** The podnet network this configuration stands for (created on the first ADD). */
-  network: NetworkSpec & { bridge: string; mtu: number; nat: boolean; internal: boolean; dns: boolean }
+  network: NetworkSpec & { bridge: string; mtu: number; nat: boolean; internal: boolean }
   /** Routes to add in the pod, as configured (a route without gw goes via the gateway). */
   routes: PodRoute[]
   /** isDefaultGateway: a default route via the gateway for each family. */
@@ -168,7 +168,7 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
     ...loc,
     network: {
       name: loc.name, subnets: ipam.subnets, gateways: ipam.gateways, bridge, mtu,
-      nat: internal ? false : ipMasq, internal, dns: withDns,
+      nat: internal ? false : ipMasq, internal, ...(withDns && { dns: true }),
     },
     routes: ipam.routes,
     defaultGateway,

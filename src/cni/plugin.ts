@@ -203,7 +203,7 @@ function differences(cur: NetworkConfig, conf: PodnetNetConf): string[] {
   if (cur.mtu !== want.mtu) out.push(`mtu ${cur.mtu} -> ${want.mtu}`)
   if (cur.nat !== want.nat) out.push(`ipMasq ${cur.nat} -> ${want.nat}`)
   if (cur.internal !== want.internal) out.push(`podnet.internal ${cur.internal} -> ${want.internal}`)
-  if ((cur.dns ?? false) !== want.dns) out.push(`podnet.dns ${cur.dns ?? false} -> ${want.dns}`)
+  if ((cur.dns ?? false) !== (want.dns ?? false)) out.push(`podnet.dns ${cur.dns ?? false} -> ${want.dns ?? false}`)
   const canon = (s: string): string => parseCidr(s, 'subnet').text
   const have = cur.subnets.map((s) => canon(s.subnet)).sort().join(',')
   const asked = want.subnets.map(canon).sort().join(',')

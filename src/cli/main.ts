@@ -14,11 +14,12 @@ import { registerPod } from './commands/pod.js'
 import { registerDemo } from './commands/demo.js'
 import { registerNode } from './commands/overlay.js'
 import { registerDns } from './commands/dns.js'
+import { registerTopology } from './commands/topology.js'
 
 /** Each command group's registration; `nat` is registered with `network`. */
 const GROUPS: Readonly<Record<string, (program: Command) => void>> = {
   netns: registerNetns, link: registerLink, addr: registerAddr, address: registerAddr, route: registerRoute,
-  network: registerNetwork, nat: registerNetwork, cni: registerCni, pod: registerPod, demo: registerDemo, node: registerNode, dns: registerDns,
+  network: registerNetwork, nat: registerNetwork, cni: registerCni, pod: registerPod, demo: registerDemo, node: registerNode, dns: registerDns, topology: registerTopology,
 }
 
 /**

@@ -17,6 +17,9 @@ import { containerEnv, ensureLauncher, execArgs } from '../../../src/runtime/lau
 import { resolveSecurity, seccompFilterBytes } from '../../../src/runtime/security/index.js'
 import { TestResolver, UPSTREAM, createTopology, dnsAddresses, dnsExchange, dnsQuery, dnsQueryBytes, type TempNetns, type Topology } from '../../../src/testing/index.js'
 import { buildRootfs, removeCgroupTree } from '../runtime/support.js'
+import { namespaceTable } from '../../../src/runtime/ns-table.js'
+import { podNamespacesDot, renderSvg } from '../../../src/topology/index.js'
+import { assertWellFormedXml } from '../../support/xml.js'
 
 const GW1 = '10.91.0.1'
 const GW1V6 = 'fd91::1'
@@ -365,6 +368,19 @@ describe('kernel: dns responder', function () {
       assert.ok(st && st.pid !== old, 'a new responder')
       const r = await execAsync(app, 'main', ['nslookup', 'app'])
       assert.equal(r.status, 0, r.stdout + r.stderr)
+    })
+
+    it('pod ns --format svg: the pause and both containers as boxes, the shared namespaces as the pod\'s region (well-formed SVG)', async () => {
+      const app = rt.store.names().includes('app') ? rt.get('app') : await run('app', 'net1')
+      const rows = namespaceTable(app)
+      const svg = await renderSvg(podNamespacesDot(app, rows))
+      assertWellFormedXml(svg)
+      const text = svg.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
+      for (const label of ['pod app', 'pause', 'main', 'side', 'shared: ', 'host namespaces']) assert.ok(text.includes(label), label)
+      const shared = rows.filter((r) => r.sharing === 'pod').map((r) => r.kind)
+      assert.deepEqual(shared.sort(), ['ipc', 'net', 'uts'])
+      for (const k of shared) assert.match(text, new RegExp(`shared: .*${k} \\d+`))
+      assert.match(text, /own:/)
     })
 
     it('--no-dns (dns off): the host\'s nameservers, as before', async () => {

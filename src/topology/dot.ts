@@ -96,8 +96,9 @@ export function podNamespacesDot(rec: Pick<PodRecord, 'name'>, rows: NsRow[]): s
     'digraph pod {',
     `  graph [fontname="Helvetica", fontsize=12, compound=true, label=${q(`pod ${rec.name}: namespaces`)}, labelloc=t]`,
     '  node [shape=box, style="rounded,filled", fillcolor=white, fontname="Helvetica", fontsize=10]',
+    '  edge [fontname="Helvetica", fontsize=9]',
     '  subgraph cluster_host {',
-    `    label=${q(`host namespaces${host.length ? `: ${host.map((r) => `${r.kind} ${r.host ?? ''}`).join(', ')}` : ''}`)}; style="rounded,filled"; fillcolor="#eef3fb"; color="#9aa5b1"`,
+    `    label=${q(['the host\'s namespaces', ...host.map((r) => `${r.kind} ${r.host ?? ''}`)].join('\n'))}; style="rounded,filled"; fillcolor="#eef3fb"; color="#9aa5b1"`,
     '    subgraph cluster_pod {',
     `      label=${q(`pod ${rec.name}\nshared: ${pod.map((r) => `${r.kind} ${r.members[0]?.inode ?? ''}`).join(', ') || 'nothing'}`)}; style="rounded,filled"; fillcolor="#eef8ee"; color="#5a8f5a"`,
   ]

@@ -376,7 +376,7 @@ describe('kernel: dns responder', function () {
       const svg = await renderSvg(podNamespacesDot(app, rows))
       assertWellFormedXml(svg)
       const text = svg.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
-      for (const label of ['pod app', 'pause', 'main', 'side', 'shared: ', 'host namespaces']) assert.ok(text.includes(label), label)
+      for (const label of ['pod app', 'pause', 'main', 'side', 'shared: ', "the host's namespaces"]) assert.ok(text.includes(label), label)
       const shared = rows.filter((r) => r.sharing === 'pod').map((r) => r.kind)
       assert.deepEqual(shared.sort(), ['ipc', 'net', 'uts'])
       for (const k of shared) assert.match(text, new RegExp(`shared: .*${k} \\d+`))

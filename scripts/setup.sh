@@ -15,7 +15,7 @@ pkgs+=(podman crun conmon containernetworking-plugins)
 # the overlay's store (docs/overlay.md): real etcd members run inside the test sandbox
 pkgs+=(etcd-server iputils-ping)
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(python3-pyroute2 iperf3 containernetworking-plugins hyperfine)
+  pkgs+=(python3-pyroute2 iperf3 containernetworking-plugins hyperfine aardvark-dns)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

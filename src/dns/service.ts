@@ -81,6 +81,24 @@ export function dnsResponderStatus(dirs: DirOptions = {}): DnsStatus | undefined
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * The running responder's status as of now: it is asked to sync (SIGHUP), which rewrites the
+ * status file with current counters; waits up to `timeoutMs` for that, else returns the last one.
+ */
+export async function freshDnsStatus(dirs: DirOptions = {}, timeoutMs = 2000): Promise<DnsStatus | undefined> {
+  const st = dnsResponderStatus(dirs)
+  if (!st) return undefined
+  const t0 = Date.now()
+  try { process.kill(st.pid, 'SIGHUP') } catch { return dnsResponderStatus(dirs) }
+  let cur: DnsStatus | undefined = st
+  while (Date.now() - t0 < timeoutMs) {
+    await sleep(10)
+    cur = dnsResponderStatus(dirs)
+    if (!cur || Date.parse(cur.updatedAt) >= t0) return cur
+  }
+  return cur
+}
+
 export interface EnsureOptions {
   /** Wait until the responder has taken up this network (serving it, or failing to, with the reason). */
   network?: string

@@ -21,9 +21,9 @@ export function registerDns(program: Command): void {
 
   common(dns.command('status').description('whether it runs: pid, upstreams, networks served and their counters'))
     .action(async (o: Global) => {
-      const { dnsResponderStatus } = await import('../../dns/service.js')
+      const { freshDnsStatus } = await import('../../dns/service.js')
       const { rssBytes } = await import('../../runtime/proc.js')
-      const st = dnsResponderStatus(await dirsOf(o))
+      const st = await freshDnsStatus(await dirsOf(o))
       if (o.json) {
         printJson(st ? { running: true, ...st, rssBytes: rssBytes(st.pid) ?? null } : { running: false })
         return

@@ -100,18 +100,18 @@ export function answerQuery(msg: Buffer, zone: Zone, transport: Transport, ttl =
   const flags = msg.readUInt16BE(2)
   if (flags & QR) return { action: 'drop', reason: 'a response, not a query' }
   if ((flags & 0x7800) !== 0) return { action: 'reply', bytes: errorReply(msg, 'NOTIMP'), rcode: 'NOTIMP', local: true }
-  const formerr: Decision = { action: 'reply', bytes: errorReply(msg, 'FORMERR'), rcode: 'FORMERR', local: true }
-  if (msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0 || msg.readUInt16BE(10) > MAX_ADDITIONALS) return formerr
+  const formerr = (): Decision => ({ action: 'reply', bytes: errorReply(msg, 'FORMERR'), rcode: 'FORMERR', local: true })
+  if (msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0 || msg.readUInt16BE(10) > MAX_ADDITIONALS) return formerr()
   let q: DecodedPacket
   try {
     q = dnsPacket.decode(msg)
     // dns-packet reads past the end of a short buffer without failing (undefined bytes)
-    if ((dnsPacket.decode as unknown as { bytes: number }).bytes > msg.length) return formerr
+    if ((dnsPacket.decode as unknown as { bytes: number }).bytes > msg.length) return formerr()
   } catch {
-    return formerr
+    return formerr()
   }
   const opt = optOf(q)
-  if (q.questions?.length !== 1 || opt === 'twice') return formerr
+  if (q.questions?.length !== 1 || opt === 'twice') return formerr()
   const question = q.questions[0]!
   if (question.class !== 'IN') return { action: 'reply', bytes: errorReply(msg, 'REFUSED'), rcode: 'REFUSED', local: true }
   const maxSize = maxAnswerSize(transport, opt)

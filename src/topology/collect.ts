@@ -37,8 +37,8 @@ const inodeOf = (path: string): number | undefined => {
   }
 }
 
+/** ARPHRD_LOOPBACK (include/uapi/linux/if_arp.h). */
 const ARPHRD_LOOPBACK = 772
-/** ip(8)'s rule for scope names: 0 global, 253 link, 254 host. */
 const linkKind = (l: Link): string => l.kind ?? (l.type === ARPHRD_LOOPBACK ? 'loopback' : 'device')
 
 /** Reads the topology (kernel and records) as a graph. */

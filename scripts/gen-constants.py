@@ -21,6 +21,15 @@ JOBS = [
     ('src/netlink/route/constants/neighbour.ts', ['linux/neighbour.h'], 'linux/neighbour.h', ['NDA_', 'NUD_', 'NTF_']),
     ('src/netlink/route/constants/net-namespace.ts', ['linux/net_namespace.h'], 'linux/net_namespace.h', ['NETNSA_']),
     ('src/netlink/route/constants/ip.ts', ['linux/ip.h'], 'linux/ip.h', ['IPV4_DEVCONF_']),
+    # traffic control: the tcmsg attributes (rtnetlink.h), qdiscs, classifiers, actions, statistics
+    ('src/netlink/route/constants/tc.ts', ['linux/rtnetlink.h'], 'linux/rtnetlink.h', ['TCA_', 'TCM_IFINDEX_MAGIC_BLOCK']),
+    ('src/netlink/route/constants/pkt-sched.ts', ['linux/pkt_sched.h'], 'linux/pkt_sched.h',
+     ['TC_H_', 'TC_PRIO_', 'TC_LINKLAYER_', 'TCQ_', 'TCA_TBF_', 'TCA_HTB_', 'TC_HTB_', 'TCA_PRIO_', 'TCA_FQ_CODEL_', 'TC_QOPT_']),
+    ('src/netlink/route/constants/pkt-cls.ts', ['linux/pkt_cls.h'], 'linux/pkt_cls.h',
+     ['TCA_ACT_', 'TC_ACT_', 'TCA_U32_', 'TC_U32_', 'TCA_MATCHALL_', 'TCA_CLS_FLAGS_', 'TCA_ID_']),
+    ('src/netlink/route/constants/tc-mirred.ts', ['linux/pkt_cls.h', 'linux/tc_act/tc_mirred.h'], 'linux/tc_act/tc_mirred.h', ['TCA_MIRRED_', 'TCA_EGRESS_', 'TCA_INGRESS_']),
+    ('src/netlink/route/constants/if-ether.ts', ['linux/if_ether.h'], 'linux/if_ether.h', ['ETH_P_']),
+    ('src/netlink/route/constants/gen-stats.ts', ['linux/gen_stats.h'], 'linux/gen_stats.h', ['TCA_STATS_']),
     ('src/netlink/nftables/constants.ts', ['linux/netlink.h', 'linux/netfilter.h', 'linux/netfilter/nfnetlink.h', 'linux/netfilter/nf_tables.h', 'linux/netfilter/nf_nat.h', 'linux/netfilter/nf_conntrack_common.h'],
      None, ['NFTA_', 'NFT_', 'NFNL_', 'NFNLGRP_', 'NFPROTO_', 'NF_INET_', 'NF_ACCEPT', 'NF_DROP', 'NF_NAT_', 'NFNETLINK_V0', 'IP_CT_', 'NF_STOLEN', 'NF_QUEUE', 'NF_REPEAT']),
 ]

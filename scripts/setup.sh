@@ -10,12 +10,16 @@ cd "$(dirname "$0")/.."
 # from musl-tools for a ~70 kB monitor per container instead of glibc's ~700 kB),
 # and bench peers; strace lets a CLI test see which files bin/podnet.js loads (bundle or modules).
 pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps gcc libc6-dev musl-tools strace)
+# the bandwidth and priority tests measure real rates between namespaces
+pkgs+=(iperf3)
 # the CNI plugin's tests: a real CNI client (podman 4's CNI backend) and reference plugins to chain with
 pkgs+=(podman crun conmon containernetworking-plugins)
 # the overlay's store (docs/overlay.md): real etcd members run inside the test sandbox
 pkgs+=(etcd-server iputils-ping)
+# the Kubernetes node path: containerd's CRI (1.6, CRI plugin built in) with runc, run by the tests in their sandbox
+pkgs+=(containerd runc)
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(python3-pyroute2 iperf3 containernetworking-plugins hyperfine aardvark-dns)
+  pkgs+=(python3-pyroute2 containernetworking-plugins hyperfine aardvark-dns)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
@@ -40,6 +44,14 @@ stamp=dist/.build-stamp
 if [[ ! -f $stamp ]] || [[ -n "$(find src test bench tsconfig.json package.json -newer "$stamp" -name '*.ts' -o -newer "$stamp" -name '*.json' 2>/dev/null | head -1)" ]]; then
   echo "setup: building (tsc)" >&2
   npx tsc -p tsconfig.json
+  # the output of a source that was moved or deleted would still be picked up by the test globs
+  for d in dist/src dist/test dist/bench dist/docs; do
+    [[ -d $d ]] || continue
+    find "$d" -name '*.js' -print0 | while IFS= read -r -d '' f; do
+      src=${f#dist/}
+      [[ -f ${src%.js}.ts ]] || rm -f "$f" "${f%.js}.d.ts" "$f.map"
+    done
+  done
   mkdir -p dist && touch "$stamp"
 fi
 # the CLI's single-file build and code cache (src/cli/bundle.ts); bin/podnet.js falls back to

@@ -283,9 +283,11 @@ export class BusyError extends PodnetError {
 export class DamagedRecordError extends PodnetError {
   override readonly code = 'ERR_PODNET_DAMAGED'
   readonly path: string
+  readonly reason: string
   constructor(path: string, reason: string) {
     super(`${path} is damaged (${reason})`)
     this.path = path
+    this.reason = reason
   }
 }
 

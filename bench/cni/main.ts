@@ -16,6 +16,7 @@
  *
  *   node dist/bench/cni/main.js [--pods N] [--quick] [--startup-runs N]
  */
+import type { ChildProcess } from 'node:child_process'
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -179,12 +180,13 @@ async function main(): Promise<void> {
   const host = Netns.create('cnib-host')
   Rtnl.open({ netns: host }).link.setSync('lo', { up: true })
   const made: string[] = []
+  let daemon: ChildProcess | undefined
   try {
     // podnet-cni, installed as a runtime would have it (single file + code cache); the same
     // without its code cache; and the modules launcher (bin/podnet-cni.js)
     const inst = await installCni({ binDir: join(work, 'bin'), confDir: join(work, 'net.d'), network: 'bench' })
     if (inst.mode !== 'bundle') throw new Error(`no single-file build: ${inst.bundleError}`)
-    const noCache = await installCni({ binDir: join(work, 'bin-nocache'), confDir: join(work, 'net.d'), network: 'bench' })
+    const noCache = await installCni({ binDir: join(work, 'bin-nocache'), confDir: join(work, 'net.d'), network: 'bench', forwarder: false })
     rmSync(join(work, 'bin-nocache', '.podnet-cni', 'podnet-cni.v8cache'))
     // the modules variant runs from a private copy of dist/ (a rebuild of the tree must not change it mid-run)
     cpSync(join(repo, 'dist/src'), join(work, 'podnet/dist/src'), { recursive: true })
@@ -192,8 +194,17 @@ async function main(): Promise<void> {
     symlinkSync(join(repo, 'node_modules'), join(work, 'podnet/node_modules'))
     const modulesBin = join(work, 'podnet/podnet-cni.mjs')
     writeFileSync(modulesBin, `#!${process.execPath}\nimport { main } from './dist/src/cni/main.js'\nawait main()\n`, { mode: 0o755 })
+    // the forwarder with `podnet cni serve` running in the host namespace (same mount namespace as the runtime: this process)
+    const served = await installCni({ binDir: join(work, 'bin-served'), confDir: join(work, 'net.d-served'), network: 'bench', socket: join(work, 'cni.sock') })
+    if (!served.forwarder) throw new Error(`no forwarder: ${served.forwarderError}`)
+    daemon = host.spawn(process.execPath, [join(repo, 'bin/podnet.js'), 'cni', 'serve', '--socket', served.socket], { stdio: ['ignore', 'pipe', 'inherit'] })
+    await new Promise<void>((resolve, reject) => {
+      daemon!.stdout!.once('data', () => resolve())
+      daemon!.once('exit', (c) => reject(new Error(`podnet cni serve exited with ${c}`)))
+    })
     const tools: Tool[] = [
-      podnetTool('podnet-cni: installed (one file + code cache)', host, inst.executable, join(work, 'state-a'), '10.230.0.0/16', 'pnb-a'),
+      podnetTool('podnet-cni: forwarder + `podnet cni serve`', host, served.executable, join(work, 'state-d'), '10.235.0.0/16', 'pnb-d'),
+      podnetTool('podnet-cni: installed, no daemon (forwarder -> one file + code cache)', host, inst.executable, join(work, 'state-a'), '10.230.0.0/16', 'pnb-a'),
       podnetTool('podnet-cni: one file, no code cache', host, noCache.executable, join(work, 'state-b'), '10.231.0.0/16', 'pnb-b'),
       podnetTool('podnet-cni: modules (as bin/podnet-cni.js)', host, modulesBin, join(work, 'state-c'), '10.232.0.0/16', 'pnb-c'),
       referenceTool(host, join(work, 'host-local'), '10.233.0.0/16', 'cnib0'),
@@ -240,7 +251,9 @@ async function main(): Promise<void> {
       ['node -e "require(\'koffi\')"', () => run(host, process.execPath, clean, '', ['-e', `require(${JSON.stringify(koffiPath)})`])],
       ['VERSION, modules (as bin/podnet-cni.js)', () => run(host, modulesBin, { ...clean, CNI_COMMAND: 'VERSION' }, '')],
       ['VERSION, one file, no code cache', () => run(host, noCache.executable, { ...clean, CNI_COMMAND: 'VERSION' }, '')],
-      ['VERSION, installed (one file + code cache)', () => run(host, inst.executable, { ...clean, CNI_COMMAND: 'VERSION' }, '')],
+      ['VERSION, installed without a daemon (forwarder -> one file + code cache)', () => run(host, inst.executable, { ...clean, CNI_COMMAND: 'VERSION' }, '')],
+      ['VERSION, one file + code cache (the Node plugin itself)', () => run(host, inst.nodeExecutable, { ...clean, CNI_COMMAND: 'VERSION' }, '')],
+      ['VERSION, forwarder + `podnet cni serve`', () => run(host, served.executable, { ...clean, CNI_COMMAND: 'VERSION' }, '')],
     ]
     const startupMs: Record<string, Stats> = {}
     for (const [what, fn] of startup) {
@@ -320,6 +333,7 @@ async function main(): Promise<void> {
     writeFileSync(join(resultsDir, 'cni.md'), lines.join('\n'))
     process.stdout.write(lines.join('\n'))
   } finally {
+    if (daemon && daemon.exitCode === null) daemon.kill('SIGTERM')
     for (const p of made) try { Netns.remove(p) } catch { /* gone */ }
     host.close()
     try { Netns.remove('cnib-host') } catch { /* gone */ }

@@ -209,9 +209,14 @@ interface CliSection {
 async function benchCli(o: Options, tmp: string, dumpNs: string | undefined): Promise<CliSection> {
   const cli = `${process.execPath} ${join(ROOT, 'bin/podnet.js')} link ls --json`
   const importOnly = `${process.execPath} --input-type=module -e "await import('${join(ROOT, 'dist/src/index.js')}')"`
+  // each subpath of package.json, imported alone: what a library user pays before doing anything
+  const exportsMap = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> }).exports
+  const subpaths = Object.entries(exportsMap).filter(([k]) => k !== '.').map(([k, v]): [string, string] =>
+    [`node: import podnet/${k.slice(2)}`, `${process.execPath} --input-type=module -e "await import('${join(ROOT, v.default)}')"`])
   const cmds: Array<[string, string]> = [
     ['node -e 0', `${process.execPath} -e 0`],
     ['node: import podnet (library index)', importOnly],
+    ...subpaths,
     ['podnet --version', `${process.execPath} ${join(ROOT, 'bin/podnet.js')} --version`],
     ['podnet link ls --json', cli],
     ['ip -j link show', 'ip -j link show'],

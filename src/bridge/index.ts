@@ -4,6 +4,12 @@ export type {
   AttachSpec, Attachment, AttachmentAddress, DetachResult, DetachSpec, Drift, GcReport, ManagerOptions, NetnsArg, NetworkConfig,
   NetworkSpec, PodRoute, PortElementRecord, PortMapEntry, PortMapping, RuleRecord, SubnetConfig,
 } from './types.js'
-export { parsePortMapping, validatePortMapping } from './port-mapping.js'
-export { hostVethName, defaultBridgeName, bridgeMac, NFT_TABLE } from './names.js'
+export { normalizePortMapping, parsePortMapping, validatePortMapping } from './port-mapping.js'
+export { hostVethName, defaultBridgeName, bridgeMac, NFT_TABLE, ifbNameForVeth, isIfbName } from './names.js'
 export { UndoStack, rollbackErrorsOf } from './undo.js'
+export {
+  DEFAULT_PRIORITY, MAX_PRIORITY, PRIORITY_LEVELS, addUplink, deleteUplink, formatPriority, parsePriority, readUplinks,
+  type PriorityName, type UplinkSpec, type UplinkState,
+} from './priority.js'
+export { defaultBurstBits, validateBandwidth, validateRateLimit, type BandwidthLimits, type RateLimit } from './bandwidth.js'
+export { networkStats, type AttachmentStats, type PortStats, type ShaperStats } from './stats.js'

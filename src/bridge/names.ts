@@ -1,10 +1,11 @@
 /**
  * Names podnet owns in the kernel, in one place:
  * - host-side veths: `pn` + 10 hex of sha256(network, containerId, ifname) (12 bytes);
+ * - ifb devices of bandwidth limits: `pnifb` + the same 10 hex as the attachment's host veth (15 bytes);
  * - default bridge: `pn-<network>` when that fits in 15 bytes, else `pn-` + 12 hex;
  * - bridge MAC: 02:xx:xx:xx:xx:xx from sha256(network) (locally administered, stable, so it
  *   does not follow port MACs and cause ARP churn);
- * - the nf_tables table `inet podnet`; rule comments `podnet net=<name> ...`.
+ * - the nf_tables table `inet podnet`; rule and element comments `podnet o=<owner> net=<name> ...` (owner: the state directory's id).
  */
 import { createHash } from 'node:crypto'
 
@@ -36,3 +37,11 @@ export function podMac(network: string, containerId: string, ifname: string): st
   const h = hex('pod-mac', network, containerId, ifname)
   return `02:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}:${h.slice(6, 8)}:${h.slice(8, 10)}`
 }
+
+/** The ifb that shapes a pod's egress, named after the attachment's host veth (pn0123456789 -> pnifb0123456789). */
+export function ifbNameForVeth(hostVeth: string): string {
+  return `pnifb${isHostVethName(hostVeth) ? hostVeth.slice(2) : hex('ifb', hostVeth).slice(0, 10)}`
+}
+
+/** True for names podnet gives ifb devices. */
+export const isIfbName = (name: string): boolean => /^pnifb[0-9a-f]{10}$/.test(name)

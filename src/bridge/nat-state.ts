@@ -4,13 +4,13 @@
  * are pure builders in nat.ts; this module installs, lists and deletes them over one Nft handle
  * and one Conntrack handle of the host namespace, each in one atomic batch per action.
  */
-import { isErrno } from '../errors.js'
+import { ExistsError, isErrno } from '../errors.js'
 import type { Address } from '../netlink/route/index.js'
 import type { Conntrack } from '../netlink/conntrack/index.js'
 import type { AddedRule, Nft, NftTransaction, Rule, SetScalar } from '../netlink/nftables/index.js'
 import {
   BRIDGES_SET, CHAINS, HOSTPORTS, PORT_MAPS, TABLE, describePortElement, networkRules, portMapRules, portMapSets,
-  portMapTypesOf, sharedRules, type PortElement,
+  parseOwnerTag, portMapTypesOf, sharedRules, type PortElement,
 } from './nat.js'
 import type { NetworkConfig, PortElementRecord, PortMapEntry, RuleRecord } from './types.js'
 
@@ -18,6 +18,8 @@ export const ruleRecord = (r: AddedRule): RuleRecord => ({ chain: r.chain, handl
 export const portElementKey = (e: { map: string; key: readonly SetScalar[] }): string => `${e.map} ${JSON.stringify(e.key)}`
 
 export interface NatStateDeps {
+  /** The state directory's id, written into every comment (StateDir.owner). */
+  owner: string
   /** The nf_tables handle of the host namespace (opened on first use). */
   nft(): Nft
   /** The conntrack handle of the host namespace (opened on first use: only UDP ports need it). */
@@ -55,7 +57,7 @@ export class NatState {
       for (const r of portMapRules()) tx.addRule(r)
     }
     tx.addElements({ ...TABLE, name: BRIDGES_SET, keyType: 'ifname', elements: [{ key: config.bridge }] })
-    const rules = networkRules({ name: config.name, bridge: config.bridge, subnets: config.subnets, nat: config.nat, internal: config.internal })
+    const rules = networkRules({ owner: this.deps.owner, name: config.name, bridge: config.bridge, subnets: config.subnets, nat: config.nat, internal: config.internal })
     for (const r of rules) tx.addRule(r)
     const result = tx.commitSync()
     return result.rules.slice(result.rules.length - rules.length).map(ruleRecord)
@@ -79,7 +81,20 @@ export class NatState {
     }
   }
 
-  /** Deletes podnet's whole table (the last network went); fine when it is already gone. */
+  /**
+   * Deletes podnet's table when nothing in it belongs to anyone any more: no rule but the shared
+   * ones and no published port (another state directory's networks, the CNI plugin's beside the
+   * CLI's, keep it). Returns whether it went.
+   */
+  async destroyTableIfUnused(): Promise<boolean> {
+    if (!(await this.tableExists())) return false
+    const owned = (await this.rules()).some((r) => !(r.comment ?? '').startsWith('podnet shared'))
+    if (owned || (await this.portMapEntries()).length) return false
+    this.destroyTable()
+    return true
+  }
+
+  /** Deletes podnet's whole table; fine when it is already gone. */
   destroyTable(): void {
     try {
       this.nft.transaction().destroyTable({ family: TABLE.family, name: TABLE.table }).commitSync()
@@ -109,16 +124,45 @@ export class NatState {
    * of their UDP ports (best effort: without ctnetlink a stale flow lasts until its client
    * pauses for 30 s, as with the CNI portmap plugin).
    */
-  addPortElements(elements: readonly PortElement[]): void {
+  async addPortElements(elements: readonly PortElement[]): Promise<void> {
     if (!elements.length) return
     const tx = this.nft.transaction()
     this.queuePortElements(tx, elements, 'add')
-    tx.commitSync()
+    try {
+      tx.commitSync()
+    } catch (err) {
+      // the kernel refuses a key that is there with other data (the same data is a silent no-op)
+      if (!isErrno(err, 'EEXIST')) throw err
+      await this.replaceOwnPortElements(elements, err)
+    }
     try {
       this.flushUdpConntrack(elements)
     } catch {
       // best effort, see above
     }
+  }
+
+  /**
+   * A key of `elements` is in a map with other data. When every such element carries this state
+   * directory's owner tag, it is a leftover of an attach that died before its record was written:
+   * it is replaced (deleted and added again in one batch). An element of another owner (another
+   * state directory: the CNI plugin's beside the CLI's) is never touched: ExistsError names it.
+   */
+  private async replaceOwnPortElements(elements: readonly PortElement[], cause: unknown): Promise<void> {
+    const wanted = new Set(elements.map(portElementKey))
+    const present = (await this.portMapEntries()).filter((e) => wanted.has(portElementKey(e)))
+    const foreign = present.find((e) => parseOwnerTag(e.comment)?.owner !== this.deps.owner)
+    if (foreign) {
+      // named as port claims name it (port-mapping.ts): [HOSTIP:]PORT/PROTO
+      const k = foreign.key
+      const proto = (p: SetScalar | undefined): string => (p === 6 ? 'tcp' : p === 17 ? 'udp' : String(p))
+      const key = k.length === 3 ? `${String(k[0])}:${String(k[2])}/${proto(k[1])}` : `${String(k[1])}/${proto(k[0])}`
+      throw new ExistsError('host port', key, `(published by another podnet state directory: ${foreign.comment ?? 'no owner tag'})`, { cause })
+    }
+    const tx = this.nft.transaction()
+    this.queuePortElements(tx, present, 'destroy')
+    this.queuePortElements(tx, elements, 'add')
+    tx.commitSync()
   }
 
   /**

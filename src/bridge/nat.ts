@@ -23,8 +23,10 @@
  *                                    internal: iifname BR oifname != BR drop; oifname BR iifname != BR drop }
  *   set bridges       { type ifname; the bridges of all podnet networks }
  *
- * Every rule carries a comment saying who owns it ("podnet net=web ..."), and its handle is
- * recorded in the state, so detach and gc delete exactly what was added. A published port is a
+ * Every rule carries a comment saying who owns it ("podnet o=1a2b3c4d net=web ...": the state
+ * directory that made it, then the network), and its handle is recorded in the state, so detach
+ * and gc delete exactly what was added, and a podnet with another state directory (the CNI
+ * plugin beside the CLI) never touches it. A published port is a
  * map element, not a rule: adding or deleting one is O(1) in the kernel, whatever the number of
  * ports (a rule change rebuilt the whole chain's blob), and so is the per-packet lookup (a
  * hash, where the rules were matched one after the other). Elements carry their owner as a
@@ -82,7 +84,18 @@ export function sharedRules(): RuleSpec[] {
   ]
 }
 
+/** The owner part of a comment: the state directory's id and the network ("podnet o=1a2b3c4d net=web"). */
+export const ownerTag = (owner: string, network: string): string => `podnet o=${owner} net=${network}`
+
+/** Who owns a rule or element, from its comment; undefined for shared rules and comments podnet did not write. */
+export function parseOwnerTag(comment: string | undefined): { owner: string; network: string } | undefined {
+  const m = /^podnet o=([0-9a-f]{8}) net=([^ ]+)/.exec(comment ?? '')
+  return m ? { owner: m[1]!, network: m[2]! } : undefined
+}
+
 export interface NetworkNat {
+  /** The state directory's id (StateDir.owner). */
+  owner: string
   name: string
   bridge: string
   subnets: Array<{ subnet: string; family: 4 | 6 }>
@@ -92,7 +105,7 @@ export interface NetworkNat {
 
 /** The rules of one network, in the order they are added. */
 export function networkRules(n: NetworkNat): RuleSpec[] {
-  const tag = `podnet net=${n.name}`
+  const tag = ownerTag(n.owner, n.name)
   const rules: RuleSpec[] = []
   for (const { subnet, family } of n.subnets) {
     if (n.nat && !n.internal) {
@@ -177,9 +190,9 @@ export interface PortElement {
 const MAX_COMMENT = 128
 
 /** The map element of a published port to one pod address; its comment names the owner. */
-export function portMapElement(network: string, id: string, ifname: string, m: PortMapping, podIp: string, family: 4 | 6): PortElement {
+export function portMapElement(owner: string, network: string, id: string, ifname: string, m: PortMapping, podIp: string, family: 4 | 6): PortElement {
   const proto = PROTO_NUMBER[m.protocol]
-  let comment = `podnet net=${network} id=${id} if=${ifname}`
+  let comment = `${ownerTag(owner, network)} id=${id} if=${ifname}`
   if (Buffer.byteLength(comment) > MAX_COMMENT) comment = Buffer.from(comment).subarray(0, MAX_COMMENT).toString('latin1')
   return m.hostIp !== undefined
     ? { map: PORT_MAPS[family].hostIp, family, key: [m.hostIp, proto, m.hostPort], data: [podIp, m.containerPort], comment }

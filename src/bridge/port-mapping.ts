@@ -16,7 +16,18 @@ export function parsePortMapping(text: string): PortMapping {
   const mapping: PortMapping = { hostPort: Number(m[2]), containerPort: Number(m[3]), protocol: (m[4] ?? 'tcp') as 'tcp' | 'udp' }
   if (m[1]) mapping.hostIp = m[1].replace(/^\[|\]$/g, '')
   validatePortMapping(mapping)
-  return mapping
+  return normalizePortMapping(mapping)
+}
+
+/**
+ * The mapping as podnet keeps it: a host address of 0.0.0.0 or :: (what Kubernetes, Docker and
+ * CNI runtimes write for "every address") becomes no host address, which publishes the port on
+ * every address of the host.
+ */
+export function normalizePortMapping(m: PortMapping): PortMapping {
+  if (m.hostIp === undefined || parseIp(m.hostIp, 'port mapping host address').value !== 0n) return m
+  const { hostIp: _any, ...rest } = m
+  return rest
 }
 
 export function validatePortMapping(m: PortMapping): void {
@@ -88,6 +99,17 @@ export class PortClaims {
       throw new ExistsError('host port', `${m.hostIp ? `${m.hostIp}:` : ''}${m.hostPort}/${m.protocol}`,
         holder ? `(published by ${holder.id}/${holder.ifname} on network '${holder.network}')` : '')
     }
+  }
+
+  /** True when the claim of this mapping's port is held by exactly this owner (network, id, ifname). */
+  heldBy(m: PortMapping, owner: { network: string; id: string; ifname: string }): boolean {
+    let holder: PortClaimOwner | undefined
+    try {
+      holder = this.state.readJson<PortClaimOwner>(`${this.state.portsDir()}/${portClaimFile(m)}`)
+    } catch {
+      return false
+    }
+    return holder !== undefined && holder.network === owner.network && holder.id === owner.id && holder.ifname === owner.ifname
   }
 
   release(m: PortMapping): void {

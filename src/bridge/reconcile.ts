@@ -5,9 +5,12 @@
  */
 import { NotFoundError } from '../errors.js'
 import { Rtnl } from '../netlink/route/index.js'
+import type { Nft } from '../netlink/nftables/index.js'
+import { bandwidthDrift, strayIfbs } from './bandwidth.js'
+import { attachmentPriorityElements, listPriorityElements, removePriorityElements } from './priority.js'
 import type { Allocator } from './ipam/index.js'
-import { isHostVethName } from './names.js'
-import { describePortElement } from './nat.js'
+import { ifbNameForVeth, isHostVethName } from './names.js'
+import { describePortElement, parseOwnerTag } from './nat.js'
 import { portElementKey, type NatState } from './nat-state.js'
 import { PortClaims } from './port-mapping.js'
 import type { StateDir } from './state.js'
@@ -17,10 +20,12 @@ import type { Attachment, Drift, GcReport, NetworkConfig } from './types.js'
 export interface ReconcileContext {
   readonly state: StateDir
   readonly rt: Rtnl
+  readonly nft: Nft
   readonly nat: NatState
   get(name: string): NetworkConfig
   list(): NetworkConfig[]
   attachments(network: string): Attachment[]
+  damagedNetworks(): Array<{ name: string }>
   allocator(network: string): Allocator
   /** Deletes links by index with one kernel request. */
   deleteLinksBulk(indexes: number[]): Promise<void>
@@ -37,6 +42,7 @@ export async function checkNetworks(ctx: ReconcileContext, name?: string, only?:
   const drift: Drift[] = []
   const handles = new Set((await ctx.nat.rules()).map((r) => `${r.chain}/${r.handle}`))
   let elements: Set<string> | undefined
+  let marks: Set<string> | undefined
   for (const c of configs) {
     const br = ctx.rt.link.findSync(c.bridge)
     if (!br) drift.push({ network: c.name, object: `bridge ${c.bridge}`, problem: 'missing' })
@@ -54,6 +60,11 @@ export async function checkNetworks(ctx: ReconcileContext, name?: string, only?:
       const veth = ctx.rt.link.findSync(a.hostVeth)
       if (!veth) drift.push({ network: c.name, object: `${what} veth ${a.hostVeth}`, problem: 'missing' })
       else if (br && veth.master !== br.index) drift.push({ network: c.name, object: `${what} veth ${a.hostVeth}`, problem: `not a port of ${c.bridge}` })
+      if (veth) for (const p of bandwidthDrift(ctx.rt, a.hostVeth, a.bandwidth)) drift.push({ network: c.name, object: `${what} bandwidth`, problem: p })
+      if (a.priority !== undefined) {
+        marks ??= new Set((await listPriorityElements(ctx.nft)).map((e) => `${e.key} ${e.classid}`))
+        for (const e of attachmentPriorityElements(a)) if (!marks.has(`${e.key} ${e.classid}`)) drift.push({ network: c.name, object: `${what} priority mark ${e.key} (map ${e.map})`, problem: 'missing' })
+      }
       if (!ctx.state.exists(a.netns)) drift.push({ network: c.name, object: `${what} netns ${a.netns}`, problem: 'missing (run network gc)' })
       else {
         const pod = Rtnl.open({ netns: a.netns })
@@ -86,8 +97,14 @@ export async function checkNetworks(ctx: ReconcileContext, name?: string, only?:
  */
 export async function collectGarbage(ctx: ReconcileContext): Promise<GcReport> {
   return ctx.state.locked(async () => {
-    const report: GcReport = { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [] }
+    const report: GcReport = { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [], removedIfbs: [] }
     const configs = ctx.list()
+    // a network whose record is damaged is not gone: what carries its name waits for remove with force
+    const spared = new Set(ctx.damagedNetworks().map((d) => d.name))
+    const ours = (comment: string | undefined): boolean => {
+      const tag = parseOwnerTag(comment)
+      return tag?.owner === ctx.state.owner && !spared.has(tag.network)
+    }
     const live = new Map<string, Attachment>()
     const doomed: number[] = []
     for (const c of configs) {
@@ -119,31 +136,89 @@ export async function collectGarbage(ctx: ReconcileContext): Promise<GcReport> {
         }
       }
     }
+    // ifbs of bandwidth limits whose attachment is gone (a killed attach, a DEL that never came)
+    const bridges = new Set(configs.map((c) => ctx.rt.link.findSync(c.bridge)?.index).filter((i): i is number => i !== undefined))
+    for (const l of strayIfbs(ctx.rt, new Set([...live.values()].filter((a) => a.bandwidth?.egress).map((a) => a.hostVeth)), bridges)) {
+      doomed.push(l.index)
+      report.removedIfbs.push(l.name)
+    }
     await ctx.deleteLinksBulk(doomed)
-    // rules: keep shared ones and those of live networks
+    // rules: this state directory's own that no live network recorded (shared rules, other owners' and
+    // rules without an owner are never touched)
     const keep = new Set<string>()
     for (const c of configs) for (const r of c.rules) keep.add(`${r.chain}/${r.handle}`)
-    const stale = (await ctx.nat.rules()).filter((r) => !keep.has(`${r.chain}/${r.handle}`) && !(r.comment ?? '').startsWith('podnet shared'))
+    const stale = (await ctx.nat.rules()).filter((r) => !keep.has(`${r.chain}/${r.handle}`) && ours(r.comment))
     if (stale.length) {
       ctx.nat.deleteRules(stale.map((r) => ({ chain: r.chain, handle: r.handle.toString(), comment: r.comment ?? '' })))
       report.removedRules.push(...stale.map((r) => `${r.chain} #${r.handle} ${r.comment ?? ''}`.trim()))
     }
     // published ports: map elements no live attachment recorded (reported with the rules)
     const keepElements = new Set([...live.values()].flatMap((a) => (a.portElements ?? []).map((e) => portElementKey(e))))
-    const strays = (await ctx.nat.portMapEntries()).filter((e) => !keepElements.has(portElementKey(e)))
+    const strays = (await ctx.nat.portMapEntries()).filter((e) => !keepElements.has(portElementKey(e)) && ours(e.comment))
     if (strays.length) {
       ctx.nat.deletePortElements(strays)
       report.removedRules.push(...strays.map((e) => `map ${e.map} ${e.text}${e.comment ? ` ${e.comment}` : ''}`))
     }
+    // priority marks of this state dir's networks that no live attachment recorded (reported with the rules)
+    const keepMarks = new Set([...live.values()].flatMap((a) => attachmentPriorityElements(a).map((e) => `${e.map} ${e.key}`)))
+    const strayMarks = (await listPriorityElements(ctx.nft)).filter((e) => !keepMarks.has(`${e.map} ${e.key}`) && ours(e.comment))
+    if (strayMarks.length) {
+      removePriorityElements(ctx.nft, strayMarks)
+      report.removedRules.push(...strayMarks.map((e) => `map ${e.map} ${e.key}${e.comment ? ` ${e.comment}` : ''}`))
+    }
     // port claims
     const claims = new PortClaims(ctx.state)
     for (const { file, owner } of claims.list()) {
-      if (!owner || !live.has(`${owner.network}/${attachmentKey(owner)}`)) {
+      if (!owner || (!live.has(`${owner.network}/${attachmentKey(owner)}`) && !spared.has(owner.network))) {
         claims.removeFile(file)
         report.removedPorts.push(file)
       }
     }
     return report
+  })
+}
+
+/**
+ * Removes a network whose record is damaged, by what carries its name: rules, published ports and
+ * priority marks tagged with this state directory's owner and the network; the bridge whose alias
+ * is that tag, with the podnet veths on it and the ifbs of recorded attachments; the port claims
+ * and records of the network. Holds the lock. Returns the number of attachments it found.
+ */
+export async function removeDamagedNetwork(ctx: ReconcileContext, name: string): Promise<{ detached: number }> {
+  return ctx.state.locked(async () => {
+    const mine = (comment: string | undefined): boolean => {
+      const tag = parseOwnerTag(comment)
+      return tag?.owner === ctx.state.owner && tag.network === name
+    }
+    const atts = ctx.attachments(name)
+    ctx.nat.deletePortElements((await ctx.nat.portMapEntries()).filter((e) => mine(e.comment)))
+    removePriorityElements(ctx.nft, (await listPriorityElements(ctx.nft)).filter((e) => mine(e.comment)))
+    const bridges = ctx.rt.link.listSync().filter((l) => l.kind === 'bridge' && mine(l.alias))
+    const doomed = new Set<number>()
+    for (const br of bridges) for (const l of ctx.rt.link.listSync({ master: br.index })) if (isHostVethName(l.name)) doomed.add(l.index)
+    for (const a of atts) {
+      for (const n of [a.hostVeth, ifbNameForVeth(a.hostVeth)]) {
+        const l = ctx.rt.link.findSync(n)
+        if (l) doomed.add(l.index)
+      }
+    }
+    await ctx.deleteLinksBulk([...doomed])
+    const rules = (await ctx.nat.rules()).filter((r) => mine(r.comment))
+    ctx.nat.deleteRules(rules.map((r) => ({ chain: r.chain, handle: r.handle.toString(), comment: r.comment ?? '' })))
+    for (const br of bridges) {
+      ctx.nat.deleteRules([], br.name)
+      try {
+        await ctx.rt.link.del(br.index)
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err
+      }
+    }
+    const claims = new PortClaims(ctx.state)
+    for (const { file, owner } of claims.list()) if (owner?.network === name) claims.removeFile(file)
+    ctx.state.removeTree(ctx.state.networkDir(name))
+    ctx.state.removeTree(ctx.state.runNetworkDir(name))
+    if (ctx.list().length === 0) await ctx.nat.destroyTableIfUnused()
+    return { detached: atts.length }
   })
 }
 

@@ -19,18 +19,54 @@
  * directory's state lock (src/state/lock.ts): keyed by path within a process, flock across
  * processes, and waiting for it never blocks the event loop.
  */
-import { existsSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
-import { createJsonExclusive, listDir, readJson, removeFile, resolveDirs, withLock, writeJsonAtomic, type DirOptions } from '../state/index.js'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import {
+  BOOT_ID_FILE, claimRunDir, createJsonExclusive, currentBootId, listDir, readJson, removeFile, resolveDirs, withLock, writeJsonAtomic,
+  type BootCheck, type DirOptions,
+} from '../state/index.js'
+
+export interface StateDirOptions extends DirOptions {
+  /** The boot podnet runs in (default /proc/sys/kernel/random/boot_id; tests pass another to simulate a reboot). */
+  bootId?: string
+}
 
 export class StateDir {
   readonly root: string
   readonly run: string
+  /**
+   * Who owns what this state directory made in shared kernel places (podnet's nf_tables table):
+   * 8 hex digits of a hash of the state directory's path, in every rule and element comment.
+   */
+  readonly owner: string
+  private readonly bootId: string | undefined
+  /** The last boot check of the run directory (set under the lock). */
+  lastBoot: BootCheck | undefined
 
-  constructor(dirs: DirOptions = {}) {
+  constructor(dirs: StateDirOptions = {}) {
     const d = resolveDirs(dirs)
     this.root = d.stateDir
     this.run = d.runDir
+    this.owner = createHash('sha256').update(resolve(this.root)).digest('hex').slice(0, 8)
+    this.bootId = dirs.bootId
+  }
+
+  /** This boot's id (the option, else the kernel's). */
+  boot(): string {
+    return this.bootId ?? currentBootId()
+  }
+
+  /**
+   * Whether the run directory describes this boot (or names none yet). When it names another
+   * boot, readers treat it as empty; the next locked operation empties it (claimRunDir).
+   */
+  runIsCurrent(): boolean {
+    try {
+      return readFileSync(join(this.run, BOOT_ID_FILE), 'utf8').trim() === this.boot()
+    } catch {
+      return true // no boot id: a fresh run directory, or nothing recorded yet
+    }
   }
 
   networksDir(): string { return join(this.root, 'networks') }
@@ -45,9 +81,16 @@ export class StateDir {
   portsDir(): string { return join(this.run, 'ports') }
   lockPath(): string { return join(this.run, 'lock') }
 
-  /** Runs fn holding the run directory's state lock. */
+  /**
+   * Runs fn holding the run directory's state lock, after making the run directory this boot's:
+   * one of an earlier boot is emptied first (its attachments, addresses and port claims described
+   * kernel objects that died with it).
+   */
   locked<T>(fn: () => Promise<T>): Promise<T> {
-    return withLock(this.lockPath(), fn)
+    return withLock(this.lockPath(), () => {
+      this.lastBoot = claimRunDir(this.run, this.boot())
+      return fn()
+    })
   }
 
   readJson<T>(path: string): T | undefined {

@@ -1,6 +1,7 @@
 /** The bridge layer's public types: what callers pass in and what the state records hold. */
 import type { NetnsArg } from '../netns/index.js'
 import type { SetScalar } from '../netlink/nftables/index.js'
+import type { BandwidthLimits } from './bandwidth.js'
 
 export type { NetnsArg } from '../netns/index.js'
 
@@ -93,6 +94,10 @@ export interface AttachSpec {
    * recorded lowercase; the responder reads them from the record.
    */
   dnsNames?: string[]
+  /** Rate limits into and out of the pod (bandwidth.ts). */
+  bandwidth?: BandwidthLimits
+  /** Traffic priority on the uplinks, 0-7 (priority.ts; 4, normal, is the default). */
+  priority?: number
 }
 
 export interface AttachmentAddress {
@@ -125,6 +130,10 @@ export interface Attachment {
   portElements?: PortElementRecord[]
   /** Its names in the network's DNS (AttachSpec.dnsNames, canonical). */
   dnsNames?: string[]
+  /** Rate limits in force (bandwidth.ts); an egress limit owns the ifb named after hostVeth. */
+  bandwidth?: BandwidthLimits
+  /** Traffic priority (priority.ts): the addresses are elements of podnet-qos's maps. Absent: normal. */
+  priority?: number
   createdAt: string
 }
 
@@ -133,7 +142,7 @@ export interface PortMapEntry {
   map: string
   key: SetScalar[]
   data: SetScalar[]
-  /** The owner: "podnet net=web id=pod1 if=eth0". */
+  /** The owner: "podnet o=1a2b3c4d net=web id=pod1 if=eth0" (nat.ts ownerTag). */
   comment?: string
   packets?: bigint
   bytes?: bigint
@@ -177,6 +186,8 @@ export interface GcReport {
   releasedAddresses: string[]
   removedRules: string[]
   removedPorts: string[]
+  /** ifb devices of bandwidth limits that no live attachment owns. */
+  removedIfbs: string[]
 }
 
 export interface ManagerOptions {
@@ -186,4 +197,6 @@ export interface ManagerOptions {
   runDir?: string
   /** The namespace that plays the host (default: the one this process is in). */
   hostNetns?: NetnsArg
+  /** The boot podnet runs in (default: the kernel's boot_id); tests pass another to simulate a reboot. */
+  bootId?: string
 }

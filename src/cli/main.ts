@@ -15,11 +15,13 @@ import { registerDemo } from './commands/demo.js'
 import { registerNode } from './commands/overlay.js'
 import { registerDns } from './commands/dns.js'
 import { registerTopology } from './commands/topology.js'
+import { registerQos } from './commands/qos.js'
 
 /** Each command group's registration; `nat` is registered with `network`. */
 const GROUPS: Readonly<Record<string, (program: Command) => void>> = {
   netns: registerNetns, link: registerLink, addr: registerAddr, address: registerAddr, route: registerRoute,
-  network: registerNetwork, nat: registerNetwork, cni: registerCni, pod: registerPod, demo: registerDemo, node: registerNode, dns: registerDns, topology: registerTopology,
+  network: registerNetwork, nat: registerNetwork, cni: registerCni, pod: registerPod, demo: registerDemo, node: registerNode, qos: registerQos,
+  dns: registerDns, topology: registerTopology,
 }
 
 /**
@@ -51,7 +53,6 @@ export function buildProgram(group?: string): Command {
  */
 const FLAG_WORDING: ReadonlyArray<[RegExp, string]> = [
   [/remove it with force$/, 'use --force'],
-  [/^id: (a detach needs an id|an attachment to a namespace given by path or handle needs an id)/, 'id: $1 (--id)'],
   [/^subnets: a network needs at least one subnet/, 'subnets: a network needs at least one --subnet'],
 ]
 
@@ -59,10 +60,31 @@ function inFlags(message: string): string {
   return FLAG_WORDING.reduce((m, [re, to]) => m.replace(re, to), message)
 }
 
-/** One line for stderr: names the object, the errno name and the kernel's own message. */
-export function describeError(err: unknown): { message: string; status: number; json: Record<string, unknown> } {
+const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+
+/** Every long option of a program's commands ('--subnet', '--node-prefix', ...). */
+function longFlags(program: Command): Set<string> {
+  const out = new Set<string>()
+  const walk = (c: Command): void => {
+    for (const o of c.options) if (o.long) out.add(o.long)
+    for (const s of c.commands) walk(s)
+  }
+  walk(program)
+  return out
+}
+
+/**
+ * One line for stderr: names the object, the errno name and the kernel's own message. A bad
+ * value the library names by its option (`nodePrefix: ...`) is named by the command's flag
+ * (`--node-prefix: ...`) when the program has one.
+ */
+export function describeError(err: unknown, program?: Command): { message: string; status: number; json: Record<string, unknown> } {
   const d = describeLibraryError(err)
-  return { ...d, message: inFlags(d.message) }
+  let message = inFlags(d.message)
+  if (program && err instanceof InvalidArgumentError && /^[a-z][A-Za-z]*$/.test(err.field) && longFlags(program).has(`--${kebab(err.field)}`)) {
+    message = message.replace(`${err.field}: `, `--${kebab(err.field)}: `)
+  }
+  return { ...d, message }
 }
 
 function describeLibraryError(err: unknown): { message: string; status: number; json: Record<string, unknown> } {
@@ -72,8 +94,22 @@ function describeLibraryError(err: unknown): { message: string; status: number; 
   }
   if (err instanceof InvalidArgumentError) return { message: err.message, status: 2, json: errJson(err) }
   if (err instanceof PodnetError) return { message: err.message, status: 1, json: errJson(err) }
+  // a file system call that failed (a full disk, a read-only one): Node's one line, and what to do
+  const sys = err as NodeJS.ErrnoException
+  if (sys instanceof Error && typeof sys.code === 'string' && /^E[A-Z]+$/.test(sys.code) && typeof sys.syscall === 'string') {
+    const message = `${sys.message}${FS_HINTS[sys.code] ? ` — ${FS_HINTS[sys.code]}` : ''}`
+    return { message, status: 1, json: { code: 'ERR_PODNET_SYSCALL', message, errnoName: sys.code, syscall: sys.syscall, ...(sys.path !== undefined && { path: sys.path }) } }
+  }
   const e = err as Error
   return { message: e?.stack ?? String(err), status: 1, json: { code: 'ERR_INTERNAL', message: e?.message ?? String(err) } }
+}
+
+/** What to do about a file system error podnet cannot fix itself. */
+const FS_HINTS: Record<string, string> = {
+  ENOSPC: 'the file system is full: free space, then run the command again',
+  EDQUOT: 'the disk quota is used up: free space, then run the command again',
+  EROFS: 'the file system is read-only: podnet keeps its state there (choose another state or run directory)',
+  EIO: 'the disk reported an I/O error',
 }
 
 function errJson(err: PodnetError): Record<string, unknown> {
@@ -96,7 +132,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0
       return 2
     }
-    const d = describeError(err)
+    const d = describeError(err, program)
     if (json) process.stderr.write(`${JSON.stringify({ error: d.json })}\n`)
     else process.stderr.write(`podnet: ${d.message}\n`)
     return d.status

@@ -3,8 +3,10 @@
  *
  * It takes the reference bridge plugin's fields where they apply (bridge, isGateway,
  * isDefaultGateway, ipMasq, mtu, hairpinMode), host-local's IPAM section (subnet, gateway,
- * ranges, routes, resolvConf) and portmap's `portMappings` capability, so one podnet-cni entry
- * replaces a bridge + host-local + portmap chain. Defaults are the reference plugins' (bridge
+ * ranges, routes, resolvConf), portmap's `portMappings` capability and the bandwidth plugin's
+ * `bandwidth` capability (runtimeConfig.bandwidth: ingressRate/ingressBurst/egressRate/egressBurst
+ * in bits, or the same fields in the configuration itself), so one podnet-cni entry replaces a
+ * bridge + host-local + portmap + bandwidth chain. Defaults are the reference plugins' (bridge
  * "cni0", ipMasq false, hairpinMode false, no default route unless isDefaultGateway or an IPAM
  * route asks for one). podnet's own settings live under `podnet`:
  *
@@ -21,14 +23,18 @@
  */
 import { readFileSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
-import type { NetworkSpec, PodRoute, PortMapping } from '../bridge/index.js'
-import { CniRequestError } from '../errors.js'
+import type { BandwidthLimits, NetworkSpec, PodRoute, PortMapping } from '../bridge/index.js'
+import { validateRateLimit } from '../bridge/bandwidth.js'
+import { CniRequestError, InvalidArgumentError } from '../errors.js'
 import { isDnsName } from '../net/dns-name.js'
 import type { CniDns, CniRoute } from './types.js'
+import { goField } from './go-json.js'
 
 /** Where podnet-cni keeps its state unless `podnet.stateDir` / `podnet.runDir` say otherwise. */
 export const DEFAULT_CNI_STATE_DIR = '/var/lib/podnet/cni'
 export const DEFAULT_CNI_RUN_DIR = '/run/podnet/cni'
+/** The unix socket of `podnet cni serve`, where the installed forwarder sends requests. */
+export const DEFAULT_CNI_SOCKET = '/run/podnet/cni.sock'
 /** The reference bridge plugin's default bridge name. */
 export const DEFAULT_CNI_BRIDGE = 'cni0'
 
@@ -56,6 +62,8 @@ export interface PodnetNetConf extends NetLocation {
   /** runtimeConfig.mac, args.cni.mac or CNI_ARGS MAC. */
   mac?: string
   portMappings: PortMapping[]
+  /** The bandwidth capability (or the configuration's own ingressRate/... fields). */
+  bandwidth?: BandwidthLimits
   dns: CniDns
   /** The pod's names in the network's DNS (K8S_POD_NAME from CNI_ARGS), when the network has DNS. */
   dnsNames: string[]
@@ -152,13 +160,15 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
   const withDns = bool(podnet.dns, 'podnet.dns') ?? false
 
   const ipam = parseIpam(obj(conf.ipam, 'ipam'))
-  const rc = obj(conf.runtimeConfig, 'runtimeConfig') ?? {}
+  // runtimeConfig is filled in by runtimes written in Go: its keys match as Go's JSON decoding matches them (go-json.ts)
+  const rc = obj(goField(conf, 'runtimeConfig'), 'runtimeConfig') ?? {}
   const argsCni = obj(obj(conf.args, 'args')?.cni, 'args.cni') ?? {}
 
-  const ipsText = strList(rc.ips, 'runtimeConfig.ips') ?? strList(argsCni.ips, 'args.cni.ips') ?? (cniArgs.IP ? cniArgs.IP.split(',') : [])
+  const ipsText = strList(goField(rc, 'ips'), 'runtimeConfig.ips') ?? strList(argsCni.ips, 'args.cni.ips') ?? (cniArgs.IP ? cniArgs.IP.split(',') : [])
   const ips = ipsText.map((t) => t.trim()).filter((t) => t !== '').map((t) => stripPrefix(t, ipam.subnets))
-  const mac = str(rc.mac, 'runtimeConfig.mac') ?? str(argsCni.mac, 'args.cni.mac') ?? cniArgs.MAC
-  const portMappings = (arr(rc.portMappings, 'runtimeConfig.portMappings') ?? []).map((m, i) => parsePortMapping(m, `runtimeConfig.portMappings[${i}]`))
+  const mac = str(goField(rc, 'mac'), 'runtimeConfig.mac') ?? str(argsCni.mac, 'args.cni.mac') ?? cniArgs.MAC
+  const portMappings = (arr(goField(rc, 'portMappings'), 'runtimeConfig.portMappings') ?? []).map((m, i) => parsePortMapping(m, `runtimeConfig.portMappings[${i}]`))
+  const bandwidth = parseBandwidth(conf, rc, mtu)
 
   let dns = ipam.dns
   const confDns = parseDns(obj(conf.dns, 'dns'))
@@ -176,9 +186,55 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
     ips,
     ...(mac !== undefined && mac !== '' && { mac: mac.toLowerCase() }),
     portMappings,
+    ...(bandwidth && { bandwidth }),
     dns,
     dnsNames: withDns && cniArgs.K8S_POD_NAME && isDnsName(cniArgs.K8S_POD_NAME) ? [cniArgs.K8S_POD_NAME.toLowerCase()] : [],
   }
+}
+
+/** The bandwidth plugin's rate and burst fields. */
+const BANDWIDTH_FIELDS = ['ingressRate', 'ingressBurst', 'egressRate', 'egressBurst'] as const
+
+/**
+ * The bandwidth plugin's entry: the configuration's own ingressRate/ingressBurst/egressRate/
+ * egressBurst, else runtimeConfig.bandwidth (the capability). Rates in bit/s, bursts in bits;
+ * 0 or absent means no limit. As the plugin: a rate needs a burst and a burst a rate, and a
+ * burst is less than 4 GiB. podnet also refuses rates under 1 kbit/s and bursts smaller than
+ * one packet (tbf would drop every full-size packet).
+ */
+function parseBandwidth(conf: JsonObject, rc: JsonObject, mtu: number): BandwidthLimits | undefined {
+  // the bandwidth plugin is written in Go: its fields, and go-cni's capitalised runtimeConfig.bandwidth, match as Go's JSON decoding does
+  const own = BANDWIDTH_FIELDS.some((k) => goField(conf, k) !== undefined && goField(conf, k) !== null)
+  const src = own ? conf : obj(goField(rc, 'bandwidth'), 'runtimeConfig.bandwidth')
+  if (!src) return undefined
+  const at = own ? '' : 'runtimeConfig.bandwidth.'
+  for (const k of ['unshapedSubnets', 'shapedSubnets']) {
+    const v = arr(goField(src, k), `${at}${k}`)
+    if (v?.length) throw unsupported(`${at}${k}`, v, 'podnet shapes all of a pod\'s traffic')
+  }
+  const num = (k: string): number => {
+    const v = goField(src, k)
+    if (v === undefined || v === null) return 0
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(`${at}${k}`, `must be a non-negative integer, not ${JSON.stringify(v)}`)
+    return v
+  }
+  const out: BandwidthLimits = {}
+  for (const dir of ['ingress', 'egress'] as const) {
+    const rate = num(`${dir}Rate`)
+    const burst = num(`${dir}Burst`)
+    if (rate && !burst) throw bad(`${at}${dir}Burst`, `is missing: if ${dir}Rate is set, ${dir}Burst must also be set (as the bandwidth plugin)`)
+    if (burst && !rate) throw bad(`${at}${dir}Rate`, `is missing: if ${dir}Burst is set, ${dir}Rate must also be set (as the bandwidth plugin)`)
+    if (!rate) continue
+    const limit = { rateBitsPerSec: rate, burstBits: burst }
+    try {
+      validateRateLimit(limit, `${at}${dir}Rate`, mtu, `${at}${dir}Burst`)
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) throw bad(err.field, err.message.slice(err.field.length + 2))
+      throw err
+    }
+    out[dir] = limit
+  }
+  return out.ingress || out.egress ? out : undefined
 }
 
 interface IpamConf {
@@ -273,14 +329,15 @@ function stripPrefix(text: string, subnets: string[]): string {
   return ip
 }
 
+/** One runtimeConfig.portMappings entry: portmap's {hostPort, containerPort, protocol, hostIP}, keys matched as Go does. */
 function parsePortMapping(v: unknown, field: string): PortMapping {
   const m = obj(v, field) ?? {}
-  const hostPort = int(m.hostPort, `${field}.hostPort`)
-  const containerPort = int(m.containerPort, `${field}.containerPort`)
+  const hostPort = int(goField(m, 'hostPort'), `${field}.hostPort`)
+  const containerPort = int(goField(m, 'containerPort'), `${field}.containerPort`)
   if (hostPort === undefined || containerPort === undefined) throw bad(field, 'needs hostPort and containerPort')
-  const protocol = (str(m.protocol, `${field}.protocol`) ?? 'tcp').toLowerCase()
+  const protocol = (str(goField(m, 'protocol'), `${field}.protocol`) ?? 'tcp').toLowerCase()
   if (protocol !== 'tcp' && protocol !== 'udp') throw unsupported(`${field}.protocol`, protocol, 'podnet publishes tcp and udp ports')
-  const hostIp = str(m.hostIP, `${field}.hostIP`)
+  const hostIp = str(goField(m, 'hostIP'), `${field}.hostIP`)
   return { hostPort, containerPort, protocol, ...(hostIp && { hostIp }) }
 }
 

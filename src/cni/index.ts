@@ -5,7 +5,7 @@
  */
 export { runPlugin, toCniError, parseCniArgs, type CniIo, type CmdArgs, type CniFuncs, type RunOptions } from './skel.js'
 export { createPlugin, type PluginOptions } from './plugin.js'
-export { parseNetConf, DEFAULT_CNI_BRIDGE, DEFAULT_CNI_RUN_DIR, DEFAULT_CNI_STATE_DIR, type PodnetNetConf, type NetLocation } from './config.js'
+export { parseNetConf, DEFAULT_CNI_BRIDGE, DEFAULT_CNI_RUN_DIR, DEFAULT_CNI_SOCKET, DEFAULT_CNI_STATE_DIR, type PodnetNetConf, type NetLocation } from './config.js'
 export { formatResult, parsePrevResult, type ResultParts } from './result.js'
 export {
   installCni, conflistFor, DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_CONF_DIR, DEFAULT_CNI_NETWORK, DEFAULT_CNI_SUBNET, PLUGIN_TYPE,
@@ -18,3 +18,4 @@ export {
   type CniRoute, type CniVersion, type CniVersionResult,
 } from './types.js'
 export { CniRequestError, type CniRequestErrorKind } from '../errors.js'
+export { CniServer, type CniServerOptions } from './server.js'

@@ -3,7 +3,11 @@
  * conflist where it looks for networks (libcni's defaults: /opt/cni/bin, /etc/cni/net.d).
  *
  * What it writes into the bin dir:
- *   podnet-cni                  the executable: a small launcher (shebang with this Node's path,
+ *   podnet-cni                  the executable: the forwarder (forwarder/podnet-cni.c, built here),
+ *                               a static program that hands the request to `podnet cni serve` over
+ *                               its unix socket, or runs the Node plugin below when no daemon
+ *                               answers. Without a C compiler, the Node plugin itself.
+ *   .podnet-cni/podnet-cni-node the Node plugin: a small launcher (shebang with this Node's path,
  *                               NODE_OPTIONS and NODE_EXTRA_CA_CERTS dropped: the plugin must not
  *                               inherit a runtime's Node settings, and extra CA certificates cost
  *                               ~125 ms of start-up here for a program that makes no TLS call)
@@ -15,14 +19,17 @@
  * from this installation instead: slower to start, same behaviour. Either way the executable
  * uses this installation's node_modules (koffi), so podnet must stay where it is.
  */
+import { writeFileAtomic } from '../state/files.js'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Script } from 'node:vm'
 import { ExistsError, InvalidArgumentError, PodnetError } from '../errors.js'
 import { buildBundle } from './bundle.js'
+import { buildForwarder } from './forwarder.js'
+import { DEFAULT_CNI_SOCKET } from './config.js'
 import { SUPPORTED_CNI_VERSIONS, compareVersions } from './types.js'
 
 export const DEFAULT_CNI_BIN_DIR = '/opt/cni/bin'
@@ -53,10 +60,22 @@ export interface InstallOptions extends ConflistOptions {
   force?: boolean
   /** Node to run the plugin with (default: this one). */
   nodePath?: string
+  /** Install the forwarder as the executable (default true; needs a C compiler, else the Node plugin is the executable). */
+  forwarder?: boolean
+  /** The socket of `podnet cni serve` the forwarder connects to (default /run/podnet/cni.sock). */
+  socket?: string
 }
 
 export interface InstallReport {
+  /** What runtimes run: the forwarder, or the Node plugin when there is none. */
   executable: string
+  /** The Node plugin (the forwarder's fallback). */
+  nodeExecutable: string
+  /** Whether the executable is the forwarder; why not when it is not. */
+  forwarder: boolean
+  forwarderError?: string
+  /** The daemon socket the forwarder connects to. */
+  socket: string
   /** 'bundle': the single-file build with a code cache; 'modules': imports podnet's modules. */
   mode: 'bundle' | 'modules'
   /** Why the bundle was not used, when mode is 'modules' though one was asked for. */
@@ -81,9 +100,9 @@ function podnetRoot(): { root: string; dist: string } {
 /** The conflist a runtime needs for podnet-cni: one plugin, the reference fields podman and containerd examples use. */
 export function conflistFor(opts: ConflistOptions = {}): Record<string, unknown> {
   const network = opts.network ?? DEFAULT_CNI_NETWORK
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(network)) throw new InvalidArgumentError('--network', `'${network}' is not a CNI network name (letters, digits, '_', '.', '-')`)
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(network)) throw new InvalidArgumentError('network', `'${network}' is not a CNI network name (letters, digits, '_', '.', '-')`)
   const cniVersion = opts.cniVersion ?? '1.0.0'
-  if (!(SUPPORTED_CNI_VERSIONS as readonly string[]).includes(cniVersion)) throw new InvalidArgumentError('--cni-version', `${cniVersion} is not one of ${SUPPORTED_CNI_VERSIONS.join(', ')}`)
+  if (!(SUPPORTED_CNI_VERSIONS as readonly string[]).includes(cniVersion)) throw new InvalidArgumentError('cniVersion', `${cniVersion} is not one of ${SUPPORTED_CNI_VERSIONS.join(', ')}`)
   const bridge = opts.bridge ?? (Buffer.byteLength(`pn-${network}`) <= 15 ? `pn-${network}` : 'pn-cni0')
   const range: Record<string, string> = { subnet: opts.subnet ?? DEFAULT_CNI_SUBNET }
   if (opts.gateway) range.gateway = opts.gateway
@@ -95,7 +114,7 @@ export function conflistFor(opts: ConflistOptions = {}): Record<string, unknown>
     hairpinMode: true,
     ...(opts.mtu !== undefined && { mtu: opts.mtu }),
     ipam: { type: 'host-local', ranges: [[range]], routes: [{ dst: range.subnet!.includes(':') ? '::/0' : '0.0.0.0/0' }] },
-    capabilities: { portMappings: true, ips: true, mac: true },
+    capabilities: { portMappings: true, ips: true, mac: true, bandwidth: true },
     ...(opts.stateDir && { podnet: { stateDir: opts.stateDir } }),
   }
   // cniVersions (1.1): runtimes that know it pick the newest common version, older ones read cniVersion
@@ -103,14 +122,8 @@ export function conflistFor(opts: ConflistOptions = {}): Record<string, unknown>
   return { cniVersion, ...(newer.length > 1 && { cniVersions: newer }), name: network, plugins: [plugin] }
 }
 
-/** Writes a file atomically (temporary file + rename). */
-function writeAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = `${path}.tmp-${process.pid}`
-  writeFileSync(tmp, data, { mode })
-  chmodSync(tmp, mode)
-  renameSync(tmp, path)
-}
+/** Writes a file atomically and durably (src/state/files.ts), with exactly `mode`. */
+const writeAtomic = (path: string, data: string | Uint8Array, mode = 0o644): void => writeFileAtomic(path, Buffer.from(data), { mode, dirMode: 0o755 })
 
 /** The shebang: this Node, without the runtime's Node settings (coreutils env -S), or plain when env cannot. */
 function shebang(node: string): string {
@@ -244,33 +257,47 @@ export async function installCni(opts: InstallOptions = {}): Promise<InstallRepo
   const conflistPath = join(confDir, `10-${String(conflist.name)}.conflist`)
   const conflistText = `${JSON.stringify(conflist, null, 2)}\n`
   if (existsSync(conflistPath) && readFileSync(conflistPath, 'utf8') !== conflistText && !opts.force) {
-    throw new ExistsError('conflist', conflistPath, '(with other content; --force replaces it)')
+    throw new ExistsError('conflist', conflistPath, '(with other content; force replaces it)')
   }
   const { dist } = podnetRoot()
   if (!existsSync(join(dist, BUNDLE_ENTRY))) throw new PodnetError(`podnet is not built: ${join(dist, BUNDLE_ENTRY)} is missing (run npm run build)`)
 
   const executable = join(binDir, PLUGIN_TYPE)
   const dataDir = join(binDir, `.${PLUGIN_TYPE}`)
-  const report: InstallReport = { executable, mode: 'modules', conflist: conflistPath, conflistWritten: false, supportedVersions: [] }
+  const nodeExecutable = join(dataDir, `${PLUGIN_TYPE}-node`)
+  const socket = opts.socket ?? DEFAULT_CNI_SOCKET
+  const report: InstallReport = { executable, nodeExecutable, forwarder: false, socket, mode: 'modules', conflist: conflistPath, conflistWritten: false, supportedVersions: [] }
   if (opts.bundle ?? true) {
     try {
       const { source, modules } = pluginBundleSource()
       await verifyBundle(source, modules)
       writeAtomic(join(dataDir, 'podnet-cni.cjs'), source)
       rmSync(join(dataDir, 'podnet-cni.v8cache'), { force: true })
-      writeAtomic(executable, bundleLauncher(node, dataDir), 0o755)
-      report.codeCache = warmCodeCache(executable)
+      writeAtomic(nodeExecutable, bundleLauncher(node, dataDir), 0o755)
+      report.codeCache = warmCodeCache(nodeExecutable)
       report.mode = 'bundle'
       report.bundleModules = modules.length
       report.codeCacheBytes = readFileSync(join(dataDir, 'podnet-cni.v8cache')).length
     } catch (err) {
       report.bundleError = (err as Error).message
-      rmSync(dataDir, { recursive: true, force: true })
     }
   }
   if (report.mode === 'modules') {
     rmSync(dataDir, { recursive: true, force: true })
-    writeAtomic(executable, modulesLauncher(node, dist), 0o755)
+    writeAtomic(nodeExecutable, modulesLauncher(node, dist), 0o755)
+  }
+  if (opts.forwarder ?? true) {
+    try {
+      mkdirSync(binDir, { recursive: true, mode: 0o755 })
+      buildForwarder(executable, socket, nodeExecutable)
+      report.forwarder = true
+    } catch (err) {
+      report.forwarderError = (err as Error).message
+    }
+  }
+  if (!report.forwarder) {
+    // no forwarder: the Node plugin is the executable
+    writeAtomic(executable, readFileSync(nodeExecutable), 0o755)
   }
   const v = spawnSync(executable, [], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: 'VERSION' }, encoding: 'utf8', timeout: 30000 })
   try {

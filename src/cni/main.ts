@@ -37,7 +37,8 @@ export function processIo(): CniIo {
 
 /** Runs one request for this process and exits with its status. */
 export async function main(): Promise<never> {
-  const status = await runPlugin(lazyPlugin(), processIo(), { about: ABOUT })
+  const bootId = process.env.PODNET_TEST_BOOT_ID
+  const status = await runPlugin(lazyPlugin(bootId ? { bootId } : {}), processIo(), { about: ABOUT })
   process.exit(status)
 }
 

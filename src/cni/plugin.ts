@@ -13,7 +13,7 @@
 import { statSync, statfsSync } from 'node:fs'
 import { join } from 'node:path'
 import { CniRequestError, ExistsError, NotFoundError, isErrno } from '../errors.js'
-import { NetworkManager, type Attachment, type NetworkConfig } from '../bridge/index.js'
+import { NetworkManager, ifbNameForVeth, type Attachment, type NetworkConfig } from '../bridge/index.js'
 import { DiskStore, parseRangeSets } from '../bridge/ipam/index.js'
 import { parseCidr, parseIp } from '../net/ip.js'
 import { Netns, netnsRunDir } from '../netns/index.js'
@@ -31,6 +31,8 @@ export interface PluginOptions extends ConfDefaults {
    * which is what a runtime means.
    */
   hostNetns?: string
+  /** The boot id (default the kernel's; the fault tests simulate a reboot with another). */
+  bootId?: string
 }
 
 /** The commands of podnet-cni, for runPlugin. */
@@ -40,7 +42,10 @@ export function createPlugin(opts: PluginOptions = {}): CniFuncs {
     ...(opts.runDir !== undefined && { runDir: opts.runDir }),
   }
   const manager = (loc: NetLocation): NetworkManager =>
-    new NetworkManager({ stateDir: loc.stateDir, runDir: loc.runDir, ...(opts.hostNetns !== undefined && { hostNetns: opts.hostNetns }) })
+    new NetworkManager({
+      stateDir: loc.stateDir, runDir: loc.runDir,
+      ...(opts.hostNetns !== undefined && { hostNetns: opts.hostNetns }), ...(opts.bootId !== undefined && { bootId: opts.bootId }),
+    })
   const hostNetnsId = (): string => netnsId(opts.hostNetns !== undefined ? join(netnsRunDir(), opts.hostNetns) : '/proc/thread-self/ns/net', 'the host namespace')
   const podNetns = (path: string): string => {
     const id = netnsId(path, 'CNI_NETNS')
@@ -62,7 +67,8 @@ export function createPlugin(opts: PluginOptions = {}): CniFuncs {
           att = await m.attach({
             network: conf.name, netns: a.netns, id: a.containerId, ifname: a.ifname,
             ...(conf.ips.length && { ips: conf.ips }), ...(conf.mac !== undefined && { mac: conf.mac }),
-            portMappings: conf.portMappings, routes, hairpin: conf.hairpin, ...(conf.dnsNames.length && { dnsNames: conf.dnsNames }),
+            portMappings: conf.portMappings, routes, hairpin: conf.hairpin, ...(conf.bandwidth && { bandwidth: conf.bandwidth }),
+            ...(conf.dnsNames.length && { dnsNames: conf.dnsNames }),
           })
         } catch (err) {
           // nothing half-done: a network this ADD created goes with it (unless a pod joined meanwhile)
@@ -104,6 +110,9 @@ export function createPlugin(opts: PluginOptions = {}): CniFuncs {
         const problems: string[] = []
         if (netnsIdOrUndefined(att.netns) !== nsId) problems.push(`the attachment belongs to netns ${att.netns}, not ${a.netns}`)
         problems.push(...comparePrev(prev, att, a))
+        if (JSON.stringify(conf.bandwidth ?? {}) !== JSON.stringify(att.bandwidth ?? {})) {
+          problems.push(`bandwidth: configured ${JSON.stringify(conf.bandwidth ?? {})}, recorded ${JSON.stringify(att.bandwidth ?? {})}`)
+        }
         problems.push(...(await m.check(conf.name, { id: a.containerId, ifname: a.ifname })).map((d) => `${d.object}: ${d.problem}`))
         if (!problems.length) problems.push(...checkPodLink(a.netns, att))
         if (problems.length) {
@@ -228,6 +237,8 @@ function resultParts(m: NetworkManager, net: NetworkConfig, att: Attachment, rou
       { name: net.bridge, ...(br?.address !== undefined && { mac: br.address }), mtu: br?.mtu ?? net.mtu },
       { name: att.hostVeth, ...(host?.address !== undefined && { mac: host.address }), mtu: att.mtu },
       { name: att.ifname, mac: att.mac, mtu: att.mtu, sandbox: att.netns },
+      // as the bandwidth plugin: the ifb that shapes the pod's egress is an interface of the result
+      ...ifbInterface(m, att),
     ],
     ips: att.addresses.map((x) => ({ address: x.address, gateway: x.gateway, interface: 2 })),
     routes,
@@ -241,6 +252,13 @@ function resultDns(net: NetworkConfig, conf: PodnetNetConf): ResultParts['dns'] 
   if (!mine) return conf.dns
   const search = [...new Set([...mine.search, ...(conf.dns.search ?? [])])]
   return { nameservers: mine.nameservers, ...(conf.dns.domain !== undefined && { domain: conf.dns.domain }), search, ...(conf.dns.options !== undefined && { options: conf.dns.options }) }
+}
+
+function ifbInterface(m: NetworkManager, att: Attachment): ResultParts['interfaces'] {
+  if (!att.bandwidth?.egress) return []
+  const name = ifbNameForVeth(att.hostVeth)
+  const l = m.rt.link.findSync(name)
+  return [{ name, ...(l?.address !== undefined && { mac: l.address }), mtu: att.mtu }]
 }
 
 /** Where prevResult and the record disagree (for the pod interface of this request). */

@@ -236,6 +236,28 @@ export function overlaps(a: Cidr | string, b: Cidr | string): boolean {
 }
 
 /** 4 or 6 when `text` is an IPv4 or IPv6 address, else 0 (like node:net's isIP, but podnet's parser). */
+/**
+ * Ranges no network of pods can use: their addresses mean something else to every host (RFC 6890
+ * and the kernel's own handling). The name says why, for the error.
+ */
+const RESERVED: ReadonlyArray<[string, string]> = [
+  ['0.0.0.0/8', '"this network" (RFC 1122)'],
+  ['127.0.0.0/8', 'loopback'],
+  ['169.254.0.0/16', 'link-local'],
+  ['224.0.0.0/4', 'multicast'],
+  ['240.0.0.0/4', 'reserved (class E) and broadcast'],
+  ['::/127', 'the unspecified and loopback addresses'],
+  ['::ffff:0:0/96', 'IPv4-mapped'],
+  ['fe80::/10', 'link-local'],
+  ['ff00::/8', 'multicast'],
+]
+
+/** The reserved range `cidr` overlaps, as "127.0.0.0/8 (loopback)"; undefined when none. */
+export function reservedRangeOverlap(cidr: Cidr | string): string | undefined {
+  const hit = RESERVED.find(([r]) => overlaps(cidr, r))
+  return hit ? `${hit[0]} (${hit[1]})` : undefined
+}
+
 export function ipFamily(text: string): 0 | IpFamily {
   return tryParseIp(text)?.family ?? 0
 }

@@ -54,11 +54,11 @@ export async function createOverlayNetwork(store: Store, spec: OverlaySpec): Pro
     }
     for (const other of await listOverlayNetworks(store)) {
       if (other.name !== config.name && clusterOverlaps(other, config)) {
-        throw new InvalidArgumentError('--subnet', `${config.subnet} overlaps ${other.subnet} of overlay network '${other.name}'`)
+        throw new InvalidArgumentError('subnet', `${config.subnet} overlaps ${other.subnet} of overlay network '${other.name}'`)
       }
       // the kernel keeps one VXLAN device per (VNI, UDP port, local address) on a node
       if (other.name !== config.name && other.vni === config.vni && other.port === config.port) {
-        throw new InvalidArgumentError('--vni', `${config.vni} is the VNI of overlay network '${other.name}' (on port ${other.port}); give another --vni`)
+        throw new InvalidArgumentError('vni', `${config.vni} is the VNI of overlay network '${other.name}' (on port ${other.port}); give another vni`)
       }
     }
     const r = await store.txn([{ key, createRevision: 0 }], [{ put: { key, value: JSON.stringify(config) } }])

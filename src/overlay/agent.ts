@@ -311,7 +311,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
         await this.store.revoke(this.lease).catch(() => undefined)
         this.lease = '0'
         const who = rec ? `an agent on ${rec.host ?? 'another host'}${rec.pid ? ` (pid ${rec.pid})` : ''} with underlay ${rec.underlay}, since ${rec.startedAt}` : 'a record podnet cannot read'
-        throw new ConflictError(`node name '${this.node}' is held by a live agent: ${who}; choose another --name, or stop that agent (its lease expires ${this.ttl} s or so after it stops)`)
+        throw new ConflictError(`node name '${this.node}' is held by a live agent: ${who}; choose another name, or stop that agent (its lease expires ${this.ttl} s or so after it stops)`)
       }
     }
     this.persistLease()

@@ -66,22 +66,22 @@ export function resolveUnderlay(rt: Rtnl, opts: { address?: string; dev?: string
     return { address: a.local, dev: link.name, index: link.index, mtu: link.mtu ?? 1500, prefix: c.text }
   }
   if (opts.address !== undefined) {
-    parseIp(opts.address, '--underlay')
+    parseIp(opts.address, 'underlay')
     const a = addrs.find((x) => x.local === opts.address)
-    if (!a) throw new InvalidArgumentError('--underlay', `${opts.address} is not an address of this node`)
-    return pick(a, '--underlay')
+    if (!a) throw new InvalidArgumentError('underlay', `${opts.address} is not an address of this node`)
+    return pick(a, 'underlay')
   }
   if (opts.dev !== undefined) {
     const link = rt.link.findSync(opts.dev)
-    if (!link) throw new InvalidArgumentError('--underlay-dev', `there is no device '${opts.dev}'`)
+    if (!link) throw new InvalidArgumentError('underlayDev', `there is no device '${opts.dev}'`)
     const a = addrs.find((x) => x.index === link.index)
-    if (!a) throw new InvalidArgumentError('--underlay-dev', `${opts.dev} has no global IPv4 address`)
-    return pick(a, '--underlay-dev')
+    if (!a) throw new InvalidArgumentError('underlayDev', `${opts.dev} has no global IPv4 address`)
+    return pick(a, 'underlayDev')
   }
   const def = rt.route.listSync({ family: 4 }).find((r) => r.dst === 'default' && r.oif !== undefined)
   const a = def && addrs.find((x) => x.index === def.oif)
-  if (!a) throw new InvalidArgumentError('--underlay', 'no IPv4 default route to find the underlay by; give --underlay ADDR or --underlay-dev DEV')
-  return pick(a, '--underlay')
+  if (!a) throw new InvalidArgumentError('underlay', 'no IPv4 default route to find the underlay by; give the underlay address or device')
+  return pick(a, 'underlay')
 }
 
 export interface DataPlaneOptions {

@@ -80,25 +80,25 @@ export interface NodeRecord {
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 
 export function validateNodeName(name: string): void {
-  if (!NAME_RE.test(name)) throw new InvalidArgumentError('--name', `'${name}' is not a valid node name: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`)
+  if (!NAME_RE.test(name)) throw new InvalidArgumentError('name', `'${name}' is not a valid node name: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`)
 }
 
 /** Checks and completes a spec from the CLI or the library; throws InvalidArgumentError naming the flag. */
 export function overlayConfigFromSpec(spec: OverlaySpec): OverlayConfig {
   if (!NAME_RE.test(spec.name)) throw new InvalidArgumentError('network name', `'${spec.name}' is not valid: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`)
   const backend = spec.overlay ?? 'vxlan'
-  if (backend !== 'vxlan') throw new InvalidArgumentError('--overlay', `'${backend}' is not a supported overlay (vxlan)`)
-  const cidr = parseCidr(spec.subnet, '--subnet')
-  if (cidr.family !== 4) throw new InvalidArgumentError('--subnet', `${spec.subnet}: the overlay supports IPv4 cluster subnets only`)
+  if (backend !== 'vxlan') throw new InvalidArgumentError('overlay', `'${backend}' is not a supported overlay (vxlan)`)
+  const cidr = parseCidr(spec.subnet, 'subnet')
+  if (cidr.family !== 4) throw new InvalidArgumentError('subnet', `${spec.subnet}: the overlay supports IPv4 cluster subnets only`)
   const nodePrefix = spec.nodePrefix ?? DEFAULT_NODE_PREFIX
   if (!Number.isInteger(nodePrefix) || nodePrefix <= cidr.prefix || nodePrefix > 30) {
-    throw new InvalidArgumentError('--node-prefix', `${nodePrefix} must be longer than the cluster subnet's /${cidr.prefix} and at most 30`)
+    throw new InvalidArgumentError('nodePrefix', `${nodePrefix} must be longer than the cluster subnet's /${cidr.prefix} and at most 30`)
   }
-  if (nodePrefix - cidr.prefix > 16) throw new InvalidArgumentError('--node-prefix', `/${nodePrefix} in a /${cidr.prefix} makes ${2 ** (nodePrefix - cidr.prefix)} node subnets; at most 65536`)
+  if (nodePrefix - cidr.prefix > 16) throw new InvalidArgumentError('nodePrefix', `/${nodePrefix} in a /${cidr.prefix} makes ${2 ** (nodePrefix - cidr.prefix)} node subnets; at most 65536`)
   const vni = spec.vni ?? DEFAULT_VNI
-  if (!Number.isInteger(vni) || vni < 1 || vni > 0xffffff) throw new InvalidArgumentError('--vni', `${vni} is not a VXLAN network identifier (1-16777215)`)
+  if (!Number.isInteger(vni) || vni < 1 || vni > 0xffffff) throw new InvalidArgumentError('vni', `${vni} is not a VXLAN network identifier (1-16777215)`)
   const port = spec.port ?? DEFAULT_VXLAN_PORT
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError('--port', `${port} is not a UDP port (1-65535)`)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError('port', `${port} is not a UDP port (1-65535)`)
   return { name: spec.name, backend: 'vxlan', subnet: cidr.text, nodePrefix, vni, port, directRouting: spec.directRouting === true }
 }
 

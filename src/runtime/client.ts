@@ -6,7 +6,8 @@
  * and ~300 ms of start-up for `podnet pod run -d`.
  *
  * Requests: ping | run {spec, hostNetns?} | run-manifest {text, baseDir, hostNetns?} |
- *           stop {name, gracePeriodSeconds?} | rm {name, gracePeriodSeconds?} | gc | shutdown
+ *           stop {name, gracePeriodSeconds?} | rm {name, gracePeriodSeconds?} | gc | shutdown |
+ *           update {name, annotations}
  */
 import { spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
@@ -59,6 +60,8 @@ export type SupervisorRequest =
   | { op: 'rm'; name: string; gracePeriodSeconds?: number }
   | { op: 'gc' }
   | { op: 'shutdown' }
+  /** New network-limit annotations for a running pod (null removes one). */
+  | { op: 'update'; name: string; annotations: Record<string, string | null> }
 
 /** The answer to 'run-manifest': the pod, and the manifest's warnings. */
 export interface RunManifestResult {

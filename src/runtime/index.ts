@@ -30,3 +30,8 @@ export {
   runtimeDefaultProfile, sockFilterBytes, type SeccompArch,
   type ContainerSecurity, type PodSecurityContext, type SecurityContext, type SeccompProfile, type SeccompProfileSpec,
 } from './security/index.js'
+export { PodStatsReader, type ContainerStats, type InterfaceStats, type NetCounters, type PodStats, type StatsReaderOptions, type UsageStats } from './stats.js'
+export {
+  ANNOTATION_EGRESS_BANDWIDTH, ANNOTATION_EGRESS_BURST, ANNOTATION_INGRESS_BANDWIDTH, ANNOTATION_INGRESS_BURST, ANNOTATION_NETWORK_PRIORITY,
+  type PodNetworkLimits,
+} from './pod-network-limits.js'

@@ -18,6 +18,8 @@
  *                                  gets its own UTS namespace (with the pod's hostname)
  *   podnet.io/aliases              more names for the pod in its network's DNS, comma-separated
  *                                  ("db,primary.db"); spec.subdomain adds HOSTNAME.SUBDOMAIN
+ * and the network limits (pod-network-limits.ts): kubernetes.io/ingress-bandwidth and
+ * egress-bandwidth, podnet.io/ingress-burst and egress-burst, podnet.io/network-priority.
  * Relative rootfs paths are resolved against the manifest's directory.
  *
  * Text (YAML/JSON) is parsed in manifest-yaml.ts, so the supervisor, which gets validated
@@ -30,6 +32,7 @@ import { validateNetworkName } from '../net/names.js'
 import { normalizeDnsName } from '../net/dns-name.js'
 import { parseCpuMillis, parseMemoryBytes } from './quantity.js'
 import { parsePodSecurityContext, parseSecurityContext, resolveSecurity, type PodSecurityContext, type SecurityContext } from './security/context.js'
+import { parseNetworkLimits, type PodNetworkLimits } from './pod-network-limits.js'
 
 export const ANNOTATION_ROOTFS = 'podnet.io/rootfs'
 export const ANNOTATION_NETWORK = 'podnet.io/network'
@@ -80,6 +83,10 @@ export interface PodSpec {
   subdomain?: string
   /** podnet.io/aliases: more names in its network's DNS (canonical DNS names). */
   aliases?: string[]
+  /** Rate limits from the bandwidth annotations (bits). */
+  bandwidth?: NonNullable<PodNetworkLimits['bandwidth']>
+  /** Traffic priority 0-7 from podnet.io/network-priority (absent: normal). */
+  networkPriority?: number
   annotations: Record<string, string>
   containers: ContainerSpec[]
   securityContext?: PodSecurityContext
@@ -248,6 +255,9 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   if (aliases?.length) out.aliases = aliases
   if (podSecurity !== undefined) out.securityContext = podSecurity
   if (!hostUsers) out.hostUsers = false
+  const limits = parseNetworkLimits(annotations, network)
+  if (limits.bandwidth) out.bandwidth = limits.bandwidth
+  if (limits.priority !== undefined) out.networkPriority = limits.priority
   return { spec: out, warnings }
 }
 

@@ -3,7 +3,7 @@
  * with published ports, detach it. BridgePodNetwork serves it with podnet's bridge networks.
  */
 import { InvalidArgumentError, NotFoundError } from '../errors.js'
-import { NetworkManager, type PortMapping } from '../bridge/index.js'
+import { NetworkManager, type BandwidthLimits, type PortMapping } from '../bridge/index.js'
 import { podDnsConfig, type PodDnsConfig } from '../dns/config.js'
 import { ensureDnsResponder } from '../dns/service.js'
 
@@ -18,6 +18,19 @@ export interface PodAttachRequest {
   hostNetns?: string
   /** The pod's names in the network's DNS (runtime/dns-names.ts). */
   dnsNames?: string[]
+  /** Rate limits into and out of the pod. */
+  bandwidth?: BandwidthLimits
+  /** Traffic priority 0-7. */
+  priority?: number
+}
+
+/** New network limits for an attached pod (absent fields: none). */
+export interface PodLimitsRequest {
+  network: string
+  id: string
+  hostNetns?: string
+  bandwidth?: BandwidthLimits
+  priority?: number
 }
 
 export interface PodNetwork {
@@ -27,6 +40,8 @@ export interface PodNetwork {
   detach(req: { network: string; id: string; hostNetns?: string }): Promise<void>
   /** The nameserver and search domain pods of the network use; undefined: the host's (no DNS on the network). */
   dns?(req: { network: string; hostNetns?: string }): PodDnsConfig | undefined
+  /** Changes an attached pod's bandwidth limits and priority in place (pod update). */
+  setLimits?(req: PodLimitsRequest): Promise<void>
   close(): void
 }
 
@@ -67,6 +82,7 @@ export class BridgePodNetwork implements PodNetwork {
     }
     const a = await m.attach({
       network: req.network, netns: req.netns, id: req.id, ifname: 'eth0', portMappings: req.portMappings,
+      ...(req.bandwidth && { bandwidth: req.bandwidth }), ...(req.priority !== undefined && { priority: req.priority }),
       ...(req.dnsNames?.length && { dnsNames: req.dnsNames }),
     })
     if (m.get(req.network).dns) {
@@ -130,6 +146,12 @@ export class BridgePodNetwork implements PodNetwork {
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err // the network itself is gone: nothing to detach
     }
+  }
+
+  async setLimits(req: PodLimitsRequest): Promise<void> {
+    const m = this.manager(req.hostNetns)
+    await m.setBandwidth(req.network, req.id, 'eth0', req.bandwidth)
+    await m.setPriority(req.network, req.id, 'eth0', req.priority)
   }
 
   close(): void {

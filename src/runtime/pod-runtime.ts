@@ -28,6 +28,7 @@ import { ensureLauncher, parseLaunchStatus, takeExitRecord, type LaunchStatus } 
 import { checkRootfs, validatePodName, type ContainerSpec, type PodSpec } from './manifest.js'
 import { BridgePodNetwork, type PodNetwork } from './network.js'
 import { pauseCommand } from './pause.js'
+import { applyLimitChanges } from './pod-network-limits.js'
 import { childPids, isAlive, processRef, type ProcessRef } from './proc.js'
 import { KUBERNETES_BACKOFF, finalPhase, formatDuration, nextBackoff, shouldRestart, type BackoffOptions } from './restart-policy.js'
 import { abandonSandbox, createSandbox, killCgroupProcesses, signalRef, teardownSandbox, type SandboxDeps } from './sandbox.js'
@@ -176,6 +177,31 @@ export class PodRuntime extends EventEmitter {
     const p = pod.queue.then(fn, fn)
     pod.queue = p.catch(() => undefined)
     return p
+  }
+
+  /**
+   * Changes a running pod's network limits in place (`podnet pod update`): the bandwidth and
+   * priority annotations (pod-network-limits.ts); `null` removes one. Applied to the kernel, then
+   * recorded. Other changes need a new pod.
+   */
+  async update(name: string, changes: Readonly<Record<string, string | null>>): Promise<PodRecord> {
+    const pod = this.pods.get(name)
+    if (!pod) throw new NotFoundError('pod', name, this.store.read(name) ? '(not running: limits apply to running pods)' : '')
+    return this.serial(pod, async () => {
+      if (!isActive(pod.rec)) throw new PodnetError(`pod '${name}' has ended (${pod.rec.phase}): limits apply to running pods`)
+      const spec = applyLimitChanges(pod.rec.spec, changes)
+      const sb = pod.rec.sandbox
+      if (sb.attached && spec.network !== undefined) {
+        if (!this.network.setLimits) throw new PodnetError('this runtime\'s pod network cannot change limits in place')
+        await this.network.setLimits({
+          network: spec.network, id: name, ...(sb.hostNetns !== undefined && { hostNetns: sb.hostNetns }),
+          ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(spec.networkPriority !== undefined && { priority: spec.networkPriority }),
+        })
+      }
+      pod.rec.spec = spec
+      this.save(pod)
+      return pod.rec
+    })
   }
 
   // -------------------------------------------------------------------------------------------

@@ -48,3 +48,23 @@ export function formatBytes(bytes: number): string {
   for (const [s, f] of Object.entries(BINARY).reverse()) if (bytes >= f && bytes % f === 0) return `${bytes / f}${s}`
   return String(bytes)
 }
+
+/**
+ * A bandwidth in bits per second from a Kubernetes quantity ("10M" = 10,000,000 bit/s, "1G",
+ * "500k"), as kubernetes.io/ingress-bandwidth takes it: at least 1k, at most 1P (Kubernetes'
+ * pkg/util/bandwidth bounds). Fractions round to whole bits.
+ */
+export function parseBitRate(value: unknown, field: string): number {
+  const v = parseQuantity(value, field)
+  if (v < 1e3) throw new InvalidArgumentError(field, `${JSON.stringify(value)} is unreasonably small (< 1kbit)`)
+  if (v > 1e15) throw new InvalidArgumentError(field, `${JSON.stringify(value)} is unreasonably large (> 1Pbit)`)
+  return Math.round(v)
+}
+
+/** A size in bits from a quantity ("2M", "512Ki"): a token bucket's burst. */
+export function parseBits(value: unknown, field: string): number {
+  const v = parseQuantity(value, field)
+  if (!(v > 0)) throw new InvalidArgumentError(field, `must be greater than 0, got ${JSON.stringify(value)}`)
+  if (!Number.isSafeInteger(Math.round(v))) throw new InvalidArgumentError(field, `${JSON.stringify(value)} is too large`)
+  return Math.round(v)
+}

@@ -142,7 +142,10 @@ export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: st
     sb.attached = true
     store.write(rec)
     try {
-      sb.ips = await deps.network.attach({ network, netns: made.pins.net, id: name, portMappings: mappings.map((m) => m.mapping), dnsNames: podDnsNames(spec), ...host })
+      sb.ips = await deps.network.attach({
+        network, netns: made.pins.net, id: name, portMappings: mappings.map((m) => m.mapping), dnsNames: podDnsNames(spec), ...host,
+        ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(spec.networkPriority !== undefined && { priority: spec.networkPriority }),
+      })
     } catch (err) {
       throw mapAttachError(err, mappings)
     }

@@ -184,6 +184,7 @@ export class Supervisor {
         return { removed: req.name }
       }
       case 'gc': return this.runtime.gc()
+      case 'update': return this.runtime.update(req.name, req.annotations)
       case 'shutdown': return { pid: process.pid }
       default: throw new PodnetError(`unknown request '${(req as { op: string }).op}'`)
     }

@@ -10,7 +10,7 @@
  * exists but is not JSON (an older podnet's torn write, a full disk, a hand edit), so callers can
  * report it and go on with the other records instead of failing every command.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DamagedRecordError } from '../errors.js'
 
@@ -29,14 +29,19 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** Writes `text` to `path` atomically and durably (temporary file, fsync, rename, fsync of the directory). */
-export function writeFileAtomic(path: string, text: string | Buffer, mode = 0o600): void {
+/**
+ * Writes `text` to `path` atomically and durably (temporary file, fsync, rename, fsync of the
+ * directory): the file gets exactly `mode`; missing directories are made with `dirMode`.
+ */
+export function writeFileAtomic(path: string, text: string | Buffer, opts: { mode?: number; dirMode?: number } = {}): void {
+  const mode = opts.mode ?? 0o600
   const dir = dirname(path)
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  mkdirSync(dir, { recursive: true, mode: opts.dirMode ?? 0o700 })
   const tmp = `${path}${TMP_MARK}${process.pid}-${++tmpSeq}`
   let fd: number | undefined
   try {
     fd = openSync(tmp, 'wx', mode)
+    fchmodSync(fd, mode) // exactly `mode`, whatever the umask
     const buf = typeof text === 'string' ? Buffer.from(text) : text
     let off = 0
     while (off < buf.length) off += writeSync(fd, buf, off)
@@ -54,7 +59,7 @@ export function writeFileAtomic(path: string, text: string | Buffer, mode = 0o60
 
 /** Writes a JSON record atomically and durably (see writeFileAtomic). */
 export function writeJsonAtomic(path: string, value: unknown, mode = 0o600): void {
-  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, mode)
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, { mode })
 }
 
 /** The record at `path`; undefined when it does not exist. @throws DamagedRecordError when it is not JSON. */

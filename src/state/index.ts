@@ -3,3 +3,4 @@ export { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR, type DirOptions, type Dirs, dirsFro
 export { DamagedRecordError } from '../errors.js'
 export { TMP_MARK, createJsonExclusive, fsyncDir, listDir, readJson, removeFile, writeFileAtomic, writeJsonAtomic } from './files.js'
 export { withLock } from './lock.js'
+export { BOOT_ID_FILE, bootIdFromEnv, claimRunDir, currentBootId, forgetBootChecks, type BootCheck } from './boot.js'

@@ -1,6 +1,6 @@
 /** podnet/testing: throwaway namespaces, sandboxes, topologies, probes and oracles for networked tests (mocha first). Re-exports only. */
 export { assertSandboxed, inPrivateNetns } from './guard.js'
-export { bridgeJson, ip, ipJson, ipLink, nftApply, nftRuleset } from './oracle.js'
+export { bridgeJson, ip, ipJson, ipLink, nftApply, nftRuleset, tcJson, tcText } from './oracle.js'
 export { createTempNetns, useTempNetns, type TempNetns } from './temp-netns.js'
 export { runInSandbox, sandboxArgv, spawnInSandbox } from './sandbox.js'
 export { UPSTREAM, createTopology, type Topology } from './topology.js'
@@ -8,3 +8,4 @@ export { probe, serve, stopServers, unreachable, type InNetns } from './probe.js
 export { EtcdMember, startEtcdCluster, type EtcdMemberSpec } from './etcd.js'
 export { CLUSTER_NET, createCluster, useCluster, type Cluster, type ClusterNode, type ClusterOptions, type ClusterPod } from './cluster.js'
 export { TestResolver, dnsAddresses, dnsExchange, dnsQuery, dnsQueryBytes, type DnsQueryOptions, type DnsReply, type TestRecord, type TestResolverOptions } from './dns.js'
+export { iperfRate, iperfRun, iperfServer, stopIperfServers, type IperfOptions } from './iperf.js'

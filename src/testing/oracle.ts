@@ -40,3 +40,13 @@ export function nftRuleset(netns: string): any[] {
 export function nftApply(netns: string, script: string): void {
   execFileSync('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], { input: script, stdio: ['pipe', 'pipe', 'pipe'] })
 }
+
+/** `tc [-n NS] -j ARGS...` parsed (`tc -j -s qdisc show dev X`); `[]` for empty output. */
+export function tcJson(netns: string | undefined, ...args: string[]): any {
+  return parse(run('tc', [...(netns ? ['-n', netns] : []), '-j', ...args]))
+}
+
+/** `tc [-n NS] ARGS...` as text (tc 6.1 prints htb classes only as text, even with -j). */
+export function tcText(netns: string | undefined, ...args: string[]): string {
+  return run('tc', [...(netns ? ['-n', netns] : []), ...args])
+}

@@ -14,6 +14,8 @@ interface InstallFlags {
   cniVersion?: string
   stateDir?: string
   bundle: boolean
+  forwarder: boolean
+  socket?: string
   force?: boolean
   json?: boolean
 }
@@ -46,20 +48,44 @@ export function registerCni(program: Command): void {
     .option('--bin-dir <dir>', 'CNI plugin directory', '/opt/cni/bin')
     .option('--conf-dir <dir>', 'CNI network configuration directory', '/etc/cni/net.d')
     .option('--no-bundle', 'import podnet\'s modules at run time instead of the single-file build (slower start)')
+    .option('--no-forwarder', 'make the Node plugin the executable, without the forwarder to `podnet cni serve`')
+    .option('--socket <path>', 'the socket of `podnet cni serve` the forwarder connects to (default /run/podnet/cni.sock)')
     .option('--force', 'replace a conflist of the same name that has other content')
     .option('--json', 'JSON output')
     .action(async (o: InstallFlags) => {
       const { installCni } = await import('../../cni/install.js')
       const r = await installCni({
-        ...confOpts(o), bundle: o.bundle,
+        ...confOpts(o), bundle: o.bundle, forwarder: o.forwarder,
         ...(o.binDir !== undefined && { binDir: o.binDir }), ...(o.confDir !== undefined && { confDir: o.confDir }),
+        ...(o.socket !== undefined && { socket: o.socket }),
         ...(o.force && { force: true }),
       })
       if (o.json) return printJson(r)
-      process.stdout.write(`plugin   ${r.executable} (${r.mode === 'bundle' ? `single file, ${r.bundleModules} modules, ${Math.round((r.codeCacheBytes ?? 0) / 1024)} KiB code cache from ${r.codeCache === 'commands' ? 'running each command once' : 'loading the modules'}` : 'imports podnet\'s modules'})\n`)
+      if (r.forwarder) process.stdout.write(`plugin   ${r.executable} (forwarder to \`podnet cni serve\` on ${r.socket}; without it, runs the Node plugin)\n`)
+      else process.stdout.write(`plugin   ${r.executable} (the Node plugin${r.forwarderError ? `; no forwarder: ${r.forwarderError}` : ''})\n`)
+      process.stdout.write(`node     ${r.nodeExecutable} (${r.mode === 'bundle' ? `single file, ${r.bundleModules} modules, ${Math.round((r.codeCacheBytes ?? 0) / 1024)} KiB code cache from ${r.codeCache === 'commands' ? 'running each command once' : 'loading the modules'}` : 'imports podnet\'s modules'})\n`)
       if (r.bundleError) process.stdout.write(`         no single-file build: ${r.bundleError}\n`)
       process.stdout.write(`conflist ${r.conflist}${r.conflistWritten ? '' : ' (unchanged)'}\n`)
       process.stdout.write(`versions ${r.supportedVersions.join(', ')}\n`)
+    })
+
+  cni.command('serve').description('serve podnet-cni\'s requests from a resident process (the installed forwarder connects to it); runs until SIGTERM or SIGINT')
+    .option('--socket <path>', 'unix socket to listen on', '/run/podnet/cni.sock')
+    .option('--state-dir <dir>', 'state dir for configurations without podnet.stateDir (default /var/lib/podnet/cni)')
+    .option('--run-dir <dir>', 'run dir for configurations without podnet.runDir (default /run/podnet/cni)')
+    .action(async (o: { socket: string; stateDir?: string; runDir?: string }) => {
+      const { CniServer } = await import('../../cni/server.js')
+      const server = await CniServer.listen({
+        socket: o.socket,
+        ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }),
+        ...(process.env.PODNET_TEST_BOOT_ID && { bootId: process.env.PODNET_TEST_BOOT_ID }),
+      })
+      process.stdout.write(`podnet cni serve: listening on ${server.socket}\n`)
+      await new Promise<void>((resolve) => {
+        const stop = (): void => { void server.close().then(resolve) }
+        process.once('SIGTERM', stop)
+        process.once('SIGINT', stop)
+      })
     })
 
   conflistFlags(cni.command('conflist').description('print the conflist `cni install` would write'))

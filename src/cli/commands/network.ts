@@ -1,7 +1,7 @@
-/** podnet network create | ls | inspect | rm | attach | detach | check | gc, and podnet nat ls | ports */
+/** podnet network create | ls | inspect | rm | attach | detach | bandwidth | priority | check | restore | gc, and podnet nat ls | ports */
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../errors.js'
-import type { NetworkManager, PortMapping } from '../../bridge/index.js'
+import type { AttachmentStats, BandwidthLimits, NetworkManager, PortMapping } from '../../bridge/index.js'
 import { intArg } from '../context.js'
 import { printJson, printTable } from '../output.js'
 import { createOverlayNetworkCli, overlayView, printOverlayView, type OverlayCreateOptions } from './overlay.js'
@@ -9,9 +9,11 @@ import { createOverlayNetworkCli, overlayView, printOverlayView, type OverlayCre
 interface Global { stateDir?: string; runDir?: string; hostNetns?: string; json?: boolean }
 
 async function withManager<T>(o: Global, fn: (m: NetworkManager) => Promise<T>): Promise<T> {
-  const [{ NetworkManager }, { dirsFromEnv }] = await Promise.all([import('../../bridge/index.js'), import('../../state/dirs.js')])
+  const [{ NetworkManager }, { dirsFromEnv }, { bootIdFromEnv }] = await Promise.all([import('../../bridge/index.js'), import('../../state/dirs.js'), import('../../state/boot.js')])
+  const bootId = bootIdFromEnv()
   const m = new NetworkManager({
     ...dirsFromEnv({ ...(o.stateDir && { stateDir: o.stateDir }), ...(o.runDir && { runDir: o.runDir }) }),
+    ...(bootId !== undefined && { bootId }),
     ...(o.hostNetns && { hostNetns: o.hostNetns }),
   })
   try {
@@ -46,6 +48,45 @@ async function ensureDns(m: NetworkManager, network: string): Promise<string> {
     process.stderr.write(`podnet: warning: ${(err as Error).message}\n`)
     return '(responder not running, see warning)'
   }
+}
+
+/** --ingress-rate/--egress-rate (Kubernetes quantities, bit/s) and their bursts into limits; undefined when none. */
+async function bandwidthFlags(o: BandwidthFlags): Promise<BandwidthLimits | undefined> {
+  const { parseBitRate, parseBits } = await import('../../runtime/quantity.js')
+  const b: BandwidthLimits = {}
+  for (const dir of ['ingress', 'egress'] as const) {
+    const rate = o[`${dir}Rate`]
+    const burst = o[`${dir}Burst`]
+    if (rate === undefined) {
+      if (burst !== undefined) throw new InvalidArgumentError(`--${dir}-burst`, `needs --${dir}-rate`)
+      continue
+    }
+    b[dir] = { rateBitsPerSec: parseBitRate(rate, `--${dir}-rate`), ...(burst !== undefined && { burstBits: parseBits(burst, `--${dir}-burst`) }) }
+  }
+  return b.ingress || b.egress ? b : undefined
+}
+
+interface BandwidthFlags { ingressRate?: string; egressRate?: string; ingressBurst?: string; egressBurst?: string }
+
+function bandwidthOptions(c: Command): Command {
+  return c.option('--ingress-rate <bits/s>', 'limit traffic into the pod: a Kubernetes quantity of bit/s (10M, 1G)')
+    .option('--egress-rate <bits/s>', 'limit traffic out of the pod (10M, 1G)')
+    .option('--ingress-burst <bits>', 'token bucket of the ingress limit in bits (default: 10 ms at the rate, at least 64 KiB)')
+    .option('--egress-burst <bits>', 'token bucket of the egress limit in bits')
+}
+
+const fmtRate = (l?: { rateBitsPerSec: number }): string => (l ? `${l.rateBitsPerSec >= 1e6 ? `${+(l.rateBitsPerSec / 1e6).toFixed(3)}M` : `${+(l.rateBitsPerSec / 1e3).toFixed(3)}k`}` : '-')
+export const fmtBandwidth = (b?: BandwidthLimits): string => (b && (b.ingress || b.egress) ? `in ${fmtRate(b.ingress)} out ${fmtRate(b.egress)}` : '')
+
+function printNetworkStats(name: string, stats: AttachmentStats[]): void {
+  const bytes = (n: number): string => (n >= 1e6 ? `${+(n / 1e6).toFixed(2)}MB` : n >= 1e3 ? `${+(n / 1e3).toFixed(2)}kB` : `${n}B`)
+  process.stdout.write(`network ${name}: traffic of each attachment (rx = into the pod, tx = out of it)\n`)
+  printTable(stats.map((s) => ({
+    id: s.id, ifname: s.ifname, rx: `${bytes(s.rxBytes)} (${s.rxPackets})`, tx: `${bytes(s.txBytes)} (${s.txPackets})`,
+    drops: `${s.rxDropped} / ${s.txDropped}`,
+    shaped: [s.shaping?.ingress && `in ${s.shaping.ingress.rateBitsPerSec / 1e6}M dropped ${s.shaping.ingress.drops}`, s.shaping?.egress && `out ${s.shaping.egress.rateBitsPerSec / 1e6}M dropped ${s.shaping.egress.drops}`].filter(Boolean).join(', '),
+    ports: s.ports.map((p) => `${p.port}: ${p.packets} pkts ${bytes(p.bytes)}`).join('; '),
+  })), [['id', 'ID'], ['ifname', 'IFNAME'], ['rx', 'RX (PKTS)'], ['tx', 'TX (PKTS)'], ['drops', 'DROPS RX / TX'], ['shaped', 'SHAPING'], ['ports', 'PUBLISHED PORTS']])
 }
 
 const fmtPorts = (ms: PortMapping[]): string => ms.map((m) => `${m.hostIp ? `${m.hostIp}:` : ''}${m.hostPort}->${m.containerPort}/${m.protocol}`).join(',')
@@ -86,6 +127,8 @@ export function registerNetwork(program: Command): void {
     .action(async (o: Global) => {
       await withManager(o, async (m) => {
         const rows = m.list().map((c) => ({ ...c, attachments: m.attachments(c.name).length }))
+        // a damaged record: named on stderr (the listing goes on), removable with rm --force
+        for (const d of m.damagedNetworks()) process.stderr.write(`podnet: warning: network '${d.name}': ${d.error.message}; remove it with \`podnet network rm --force ${d.name}\`\n`)
         if (o.json) printJson(rows)
         else printTable(rows.map((c) => ({ name: c.name, bridge: c.bridge, subnets: c.subnets.map((s) => s.subnet).join(','), mode: c.internal ? 'internal' : c.nat ? 'nat' : 'routed', pods: c.attachments })),
           [['name', 'NAME'], ['bridge', 'BRIDGE'], ['subnets', 'SUBNETS'], ['mode', 'MODE'], ['pods', 'ATTACHMENTS']])
@@ -94,7 +137,8 @@ export function registerNetwork(program: Command): void {
 
   common(net.command('inspect <name>').description('a network and its attachments (an overlay network: also this node\'s view of its peers)'))
     .option('--store <urls>', 'overlay networks: compare with the store (peers missing or stale here)')
-    .action(async (name: string, o: Global & { store?: string }) => {
+    .option('--stats', 'traffic per attachment (rx/tx, drops, shapers) and per published port')
+    .action(async (name: string, o: Global & { store?: string; stats?: boolean }) => {
       const overlay = await overlayView(name, o)
       await withManager(o, async (m) => {
         let c
@@ -107,6 +151,13 @@ export function registerNetwork(program: Command): void {
           return
         }
         const atts = m.attachments(name)
+        if (o.stats) {
+          const { networkStats } = await import('../../bridge/index.js')
+          const stats = await networkStats(m, name)
+          if (o.json) printJson({ ...c, attachments: atts, stats, ...(overlay && { overlay }) })
+          else printNetworkStats(c.name, stats)
+          return
+        }
         if (o.json) printJson({ ...c, attachments: atts, ...(overlay && { overlay }) })
         else {
           if (overlay) {
@@ -136,7 +187,7 @@ export function registerNetwork(program: Command): void {
       })
     })
 
-  common(net.command('attach <name>').description('attach a network namespace to a network'))
+  bandwidthOptions(common(net.command('attach <name>').description('attach a network namespace to a network')))
     .requiredOption('--netns <ns>', 'namespace name (under /run/netns) or path')
     .option('--ifname <name>', 'interface name in the namespace', 'eth0')
     .option('--id <id>', 'container id owning the attachment (default: the namespace name)')
@@ -144,20 +195,24 @@ export function registerNetwork(program: Command): void {
     .option('--mac <mac>', 'MAC address of the pod interface')
     .option('-p, --publish <[hostip:]hostport:port[/proto]>', 'publish a port (repeatable)', collect)
     .option('--alias <name>', 'another name of the attachment in the network\'s DNS (repeatable; its id is always one)', collect)
-    .action(async (name: string, o: Global & { netns: string; ifname: string; id?: string; ip?: string[]; mac?: string; publish?: string[]; alias?: string[] }) => {
-      const [{ parsePortMapping }, { isDnsName, normalizeDnsName }] = await Promise.all([import('../../bridge/index.js'), import('../../net/dns-name.js')])
+    .option('--priority <level>', 'traffic priority on the uplinks: high, normal, low or 0-7 (podnet qos)')
+    .action(async (name: string, o: Global & BandwidthFlags & { netns: string; ifname: string; id?: string; ip?: string[]; mac?: string; publish?: string[]; priority?: string; alias?: string[] }) => {
+      const [{ parsePortMapping, parsePriority }, { isDnsName, normalizeDnsName }] = await Promise.all([import('../../bridge/index.js'), import('../../net/dns-name.js')])
       const portMappings = (o.publish ?? []).map(parsePortMapping)
+      const bandwidth = await bandwidthFlags(o)
+      const priority = o.priority === undefined ? undefined : parsePriority(o.priority, '--priority')
       const aliases = (o.alias ?? []).map((a) => normalizeDnsName(a, '--alias'))
       const id = o.id ?? (o.netns.includes('/') ? undefined : o.netns)
       const dnsNames = [...(id !== undefined && isDnsName(id) ? [id] : []), ...aliases]
       await withManager(o, async (m) => {
         const a = await m.attach({
           network: name, netns: o.netns, ifname: o.ifname, ...(o.id && { id: o.id }), ...(o.ip && { ips: o.ip }),
-          ...(o.mac && { mac: o.mac }), portMappings, ...(dnsNames.length && { dnsNames }),
+          ...(o.mac && { mac: o.mac }), portMappings, ...(bandwidth && { bandwidth }), ...(priority !== undefined && { priority }),
+          ...(dnsNames.length && { dnsNames }),
         })
         if (m.get(name).dns) await ensureDns(m, name)
         if (o.json) printJson(a)
-        else process.stdout.write(`attached ${a.id}/${a.ifname} (${a.netns}) to ${name}: ${a.addresses.map((x) => x.address).join(', ')} via ${a.hostVeth}, mac ${a.mac}${a.portMappings.length ? `, ports ${fmtPorts(a.portMappings)}` : ''}\n`)
+        else process.stdout.write(`attached ${a.id}/${a.ifname} (${a.netns}) to ${name}: ${a.addresses.map((x) => x.address).join(', ')} via ${a.hostVeth}, mac ${a.mac}${a.portMappings.length ? `, ports ${fmtPorts(a.portMappings)}` : ''}${a.bandwidth ? `, ${fmtBandwidth(a.bandwidth)}` : ''}\n`)
       })
     })
 
@@ -174,6 +229,31 @@ export function registerNetwork(program: Command): void {
       })
     })
 
+  bandwidthOptions(common(net.command('bandwidth <name>').description("set an attachment's rate limits in place (no rate given: remove them)")))
+    .requiredOption('--id <id>', 'container id of the attachment')
+    .option('--ifname <name>', 'interface name', 'eth0')
+    .action(async (name: string, o: Global & BandwidthFlags & { id: string; ifname: string }) => {
+      const bandwidth = await bandwidthFlags(o)
+      await withManager(o, async (m) => {
+        const a = await m.setBandwidth(name, o.id, o.ifname, bandwidth)
+        if (o.json) printJson(a)
+        else process.stdout.write(`${a.id}/${a.ifname} on ${name}: ${a.bandwidth ? fmtBandwidth(a.bandwidth) : 'no limits'}\n`)
+      })
+    })
+
+  common(net.command('priority <name> <level>').description("set an attachment's traffic priority in place: high, normal, low or 0-7"))
+    .requiredOption('--id <id>', 'container id of the attachment')
+    .option('--ifname <name>', 'interface name', 'eth0')
+    .action(async (name: string, level: string, o: Global & { id: string; ifname: string }) => {
+      const { parsePriority, formatPriority } = await import('../../bridge/index.js')
+      const p = parsePriority(level, 'level')
+      await withManager(o, async (m) => {
+        const a = await m.setPriority(name, o.id, o.ifname, p)
+        if (o.json) printJson(a)
+        else process.stdout.write(`${a.id}/${a.ifname} on ${name}: priority ${formatPriority(a.priority ?? 4)}\n`)
+      })
+    })
+
   common(net.command('check [name]').description('report drift between recorded state and the kernel (exit 1 when any)'))
     .action(async (name: string | undefined, o: Global) => {
       await withManager(o, async (m) => {
@@ -182,6 +262,16 @@ export function registerNetwork(program: Command): void {
         else if (!drift.length) process.stdout.write('no drift\n')
         else printTable(drift.map((d) => ({ ...d })), [['network', 'NETWORK'], ['object', 'OBJECT'], ['problem', 'PROBLEM']])
         if (drift.length) process.exitCode = 1
+      })
+    })
+
+  common(net.command('restore [names...]').description('make the kernel side of networks (bridge, gateways, sysctls, rules) match their records, as at boot; all networks when none is named'))
+    .action(async (names: string[], o: Global) => {
+      await withManager(o, async (m) => {
+        const r = await m.restore(names.length ? names : undefined)
+        if (o.json) printJson(r)
+        else if (!r.length) process.stdout.write('no networks\n')
+        else for (const x of r) process.stdout.write(`${x.network}: ${x.repaired.length ? `restored ${x.repaired.join(', ')}` : 'nothing to restore'}\n`)
       })
     })
 

@@ -1,5 +1,6 @@
 /**
  * podnet pod run | ls | inspect | logs | exec | stop | rm | ns | gc | supervisor
+ * (pod update and pod stats: pod-update.ts, pod-stats.ts)
  *
  * run, stop, rm and gc go through the supervisor (started on demand); ls, inspect, logs and
  * ns read the state dir; exec starts the launcher itself, attached to this terminal.
@@ -13,8 +14,10 @@ import { InvalidArgumentError, NotFoundError, PodnetError } from '../../errors.j
 import type { GcReport, NsRow, PodRecord, PodStore, RunManifestResult, SupervisorRequest } from '../../runtime/index.js'
 import { intArg } from '../context.js'
 import { printJson, printTable } from '../output.js'
+import { registerPodUpdate } from './pod-update.js'
+import { registerPodStats } from './pod-stats.js'
 
-interface Global { stateDir?: string; runDir?: string; json?: boolean }
+export interface Global { stateDir?: string; runDir?: string; json?: boolean }
 
 // The runtime's modules load lazily and only as far as a command needs: records (state-store,
 // types) and the supervisor's client are small; the rest (netlink, nf_tables, the bridge,
@@ -23,25 +26,33 @@ const runtime = (): Promise<typeof import('../../runtime/index.js')> => import('
 const client = (): Promise<typeof import('../../runtime/client.js')> => import('../../runtime/client.js')
 const records = (): Promise<typeof import('../../runtime/types.js')> => import('../../runtime/types.js')
 
-async function storeOf(o: Global): Promise<PodStore> {
+export async function storeOf(o: Global): Promise<PodStore> {
   const [{ PodStore }, { dirsFromEnv }] = await Promise.all([import('../../runtime/state-store.js'), import('../../state/dirs.js')])
   return new PodStore(dirsFromEnv({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }))
 }
 
-async function readPod(o: Global, name: string): Promise<PodRecord> {
+export async function readPod(o: Global, name: string): Promise<PodRecord> {
   const rec = (await storeOf(o)).read(name)
   if (!rec) throw new NotFoundError('pod', name)
   return rec
 }
 
 /** Sends a request to the supervisor, starting it first when none runs. */
-async function ask<T>(o: Global, req: SupervisorRequest): Promise<T> {
+export async function ask<T>(o: Global, req: SupervisorRequest): Promise<T> {
   const { send } = await client()
   const store = await storeOf(o)
   return send<T>(store.root, req, store.run)
 }
 
-function common(c: Command): Command {
+/** What pod-update.ts and pod-stats.ts use of this file (passed in: no import cycle). */
+export interface PodCommandHelpers {
+  ask: typeof ask
+  common: typeof common
+  readPod: typeof readPod
+  storeOf: typeof storeOf
+}
+
+export function common(c: Command): Command {
   return c.option('--state-dir <dir>', 'state directory (default $PODNET_STATE_DIR or /var/lib/podnet)')
     .option('--run-dir <dir>', "the networks' volatile state, for a supervisor this starts (default as podnet network)")
     .option('--json', 'JSON output')
@@ -285,6 +296,10 @@ export function registerPod(program: Command): void {
       if (o.json) printJson(rec)
       else printPod(rec)
     })
+
+  const helpers: PodCommandHelpers = { ask, common, readPod, storeOf }
+  registerPodUpdate(pod, helpers)
+  registerPodStats(pod, helpers)
 
   common(pod.command('logs <name>').description("a pod's container output (stdout and stderr of every run)"))
     .option('-c, --container <name>', 'one container (default: all, each line prefixed when there are several)')

@@ -51,6 +51,7 @@ export const TYPE_ETHERADDR = 9
 export const TYPE_INET_PROTOCOL = 12
 export const TYPE_INET_SERVICE = 13
 export const TYPE_MARK = 19
+export const TYPE_CLASSID = 23
 export const TYPE_IFNAME = 41
 /** nft's TYPE_BITS: a concatenation's type id is its field type ids, 6 bits each, the first field highest. */
 export const TYPE_BITS = 6

@@ -2,7 +2,7 @@
  * Sets and maps for lookups: spec -> set-attrs values, typed keys <-> bytes, decoded sets.
  *
  * Supported key and data types are the ones podnet's rules look up: IPv4/IPv6 addresses, ports
- * (inet_service), protocols, MACs, marks and interface names, and concatenations of them
+ * (inet_service), protocols, MACs, marks, tc class ids and interface names, and concatenations of them
  * (nft's `ipv4_addr . inet_proto . inet_service`). Interval sets (CIDR elements) and verdict
  * maps are not built here.
  *
@@ -26,14 +26,14 @@ import {
   BYTEORDER_BIG_ENDIAN, BYTEORDER_HOST_ENDIAN, BYTEORDER_INVALID, EXPR_CONCAT, NFTNL_UDATA_SET_DATABYTEORDER,
   NFTNL_UDATA_SET_DATA_INTERVAL, NFTNL_UDATA_SET_DATA_TYPEOF, NFTNL_UDATA_SET_ELEM_COMMENT, NFTNL_UDATA_SET_KEYBYTEORDER,
   NFTNL_UDATA_SET_KEY_TYPEOF, NFTNL_UDATA_SET_TYPEOF_DATA, NFTNL_UDATA_SET_TYPEOF_EXPR, TYPE_BITS, TYPE_ETHERADDR,
-  TYPE_IFNAME, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IP6ADDR, TYPE_IPADDR, TYPE_MARK,
+  TYPE_CLASSID, TYPE_IFNAME, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IP6ADDR, TYPE_IPADDR, TYPE_MARK,
 } from './constants-extra.js'
 import type { InTable } from './chain.js'
 import { decodeExpr, encodeExpr, type CounterExpr, type Expr } from './expr/index.js'
 import { familyName, type Family } from './names.js'
 import { decodeUdata, encodeUdata, udataU32, type UdataTlv } from './userdata.js'
 
-export type SetDataType = 'ipv4_addr' | 'ipv6_addr' | 'inet_service' | 'inet_proto' | 'ether_addr' | 'mark' | 'ifname'
+export type SetDataType = 'ipv4_addr' | 'ipv6_addr' | 'inet_service' | 'inet_proto' | 'ether_addr' | 'mark' | 'classid' | 'ifname'
 
 /** A key or data type: one type, or a concatenation (['ipv4_addr', 'inet_proto', 'inet_service'] = nft's `ipv4_addr . inet_proto . inet_service`). */
 export type SetType = SetDataType | readonly SetDataType[]
@@ -48,6 +48,8 @@ export const SET_DATA_TYPES: Readonly<Record<SetDataType, TypeInfo>> = {
   inet_proto: { id: TYPE_INET_PROTOCOL, len: 1, byteorder: BYTEORDER_BIG_ENDIAN },
   ether_addr: { id: TYPE_ETHERADDR, len: 6, byteorder: BYTEORDER_BIG_ENDIAN },
   mark: { id: TYPE_MARK, len: 4, byteorder: BYTEORDER_HOST_ENDIAN },
+  /** A tc class id (MAJOR:MINOR as one u32, host order): what `meta priority` holds. */
+  classid: { id: TYPE_CLASSID, len: 4, byteorder: BYTEORDER_HOST_ENDIAN },
   ifname: { id: TYPE_IFNAME, len: 16, byteorder: BYTEORDER_HOST_ENDIAN },
 }
 
@@ -188,7 +190,7 @@ function encodeScalar(type: SetDataType, v: SetScalar): Buffer {
     }
     case 'inet_proto': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255 ? Buffer.from([v]) : bad()
     case 'ether_addr': return typeof v === 'string' ? parseMac(v) : bad()
-    case 'mark': {
+    case 'mark': case 'classid': {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) return bad()
       const b = Buffer.alloc(4)
       b.writeUInt32LE(v) // host order
@@ -237,7 +239,7 @@ function decodeScalar(type: SetDataType, b: Buffer): SetScalar {
     case 'inet_service': return b.readUInt16BE(0)
     case 'inet_proto': return b.readUInt8(0)
     case 'ether_addr': return formatMac(b)
-    case 'mark': return b.readUInt32LE(0)
+    case 'mark': case 'classid': return b.readUInt32LE(0)
     case 'ifname': {
       const nul = b.indexOf(0)
       return b.toString('utf8', 0, nul < 0 ? b.length : nul)

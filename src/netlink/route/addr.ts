@@ -114,7 +114,7 @@ export function decodeAddress(m: NlMessage): Address {
 }
 
 /** An Address from fully decoded values (the slow path, for short messages). */
-function addressFromValues({ header, attrs }: { header: StructValues; attrs: AttrValues }): Address {
+export function addressFromValues({ header, attrs }: { header: StructValues; attrs: AttrValues }): Address {
   const a: Address = {
     family: Number(header.family) === AF_INET6 ? 6 : 4,
     index: Number(header.index),

@@ -55,6 +55,7 @@ export function linkJson(l: Link, nameOf: NameOf = noNames): JsonObject {
   if (l.linkmode !== undefined) o.linkmode = LINKMODES[l.linkmode] ?? String(l.linkmode)
   if (l.group !== undefined) o.group = l.group === 0 ? 'default' : l.group
   if (l.txqlen !== undefined) o.txqlen = l.txqlen
+  if (l.alias !== undefined) o.ifalias = l.alias
   o.link_type = LINK_TYPES[l.type] ?? String(l.type)
   if (l.address !== undefined) o.address = l.address
   if (l.broadcast !== undefined) o.broadcast = l.broadcast

@@ -64,6 +64,7 @@ export function decodeLink(m: NlMessage): Link {
       case L.IFLA_BROADCAST: link.broadcast = formatMac(buf.subarray(d, d + n)); break
       case L.IFLA_MASTER: if (n >= 4) link.master = buf.readUInt32LE(d); break
       case L.IFLA_TXQLEN: if (n >= 4) link.txqlen = buf.readUInt32LE(d); break
+      case L.IFLA_IFALIAS: link.alias = cstr(buf, d, n); break
       case L.IFLA_OPERSTATE: if (n >= 1) link.operstate = OPERSTATES[buf[d]!] ?? 'UNKNOWN'; break
       case L.IFLA_LINKMODE: if (n >= 1) link.linkmode = buf[d]!; break
       case L.IFLA_QDISC: link.qdisc = cstr(buf, d, n); break
@@ -141,6 +142,7 @@ export function linkFromValues(header: StructValues, attrs: AttrValues): Link {
   set('broadcast', attrs.broadcast as string | undefined)
   set('master', attrs.master as number | undefined)
   set('txqlen', attrs.txqlen as number | undefined)
+  set('alias', attrs.ifalias as string | undefined)
   set('qdisc', attrs.qdisc as string | undefined)
   set('group', attrs.group as number | undefined)
   set('linkmode', attrs.linkmode as number | undefined)

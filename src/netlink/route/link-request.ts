@@ -33,6 +33,8 @@ function validateSpec(spec: LinkSpec): void {
   validateIfname(spec.name, 'name')
   if (spec.mtu !== undefined) validateMtu(spec.mtu)
   if (spec.address !== undefined) validateMac(spec.address)
+  if (spec.alias !== undefined && Buffer.byteLength(spec.alias) > 255) throw new InvalidArgumentError('alias', 'is longer than 255 bytes (IFALIASZ - 1)')
+  if (spec.alias !== undefined && spec.netns !== undefined) throw new InvalidArgumentError('alias', 'cannot be given with netns: set it on the link in its namespace')
   if (spec.kind === 'veth') {
     validateIfname(spec.peer.name, 'peer name')
     if (spec.peer.mtu !== undefined) validateMtu(spec.peer.mtu, 'peer mtu')
@@ -127,6 +129,7 @@ export function linkSetRequests(index: number, change: LinkChange, masterIndex?:
   if (change.mtu !== undefined) attrs.mtu = change.mtu
   if (change.address !== undefined) attrs.address = change.address
   if (change.txqlen !== undefined) attrs.txqlen = change.txqlen
+  if (change.alias !== undefined) attrs.ifalias = change.alias
   if (change.name !== undefined) attrs.ifname = change.name
   if (masterIndex !== undefined) attrs.master = masterIndex
   if (change.group !== undefined) attrs.group = change.group

@@ -10,6 +10,12 @@ export interface CommonLinkSpec {
   /** MAC address, "aa:bb:cc:dd:ee:ff". */
   address?: string
   txqlen?: number
+  /**
+   * The interface alias (IFLA_IFALIAS, up to 255 bytes): a free-text note, `ip link set NAME alias
+   * TEXT`. The kernel ignores it in a create request, so add() sets it with a second request right
+   * after (a crash in between leaves the link without it); not with `netns`.
+   */
+  alias?: string
   /** Create the link up. */
   up?: boolean
   /** Create the link in this namespace instead of the handle's. */
@@ -78,6 +84,8 @@ export interface Link {
   /** ifindex of the bridge this link is a port of. */
   master?: number
   operstate: string
+  /** IFLA_IFALIAS. */
+  alias?: string
   txqlen?: number
   qdisc?: string
   group?: number
@@ -106,6 +114,8 @@ export interface LinkChange {
   /** Rename. */
   name?: string
   txqlen?: number
+  /** The interface alias (IFLA_IFALIAS); '' removes it. */
+  alias?: string
   /** Bridge-port flags, for links that are bridge ports. */
   hairpin?: boolean
   learning?: boolean

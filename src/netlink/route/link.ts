@@ -71,7 +71,13 @@ export class LinkApi {
         (m) => (m.type === RTM_NEWLINK ? decodeLink(m) : undefined),
       )
       if (spec.kind === 'veth' && spec.peer.up) this.peerUp(spec.peer)
-      return replies[0] ?? (echo ? this.getSync(spec.name) : undefined)
+      const link = replies[0] ?? (echo ? this.getSync(spec.name) : undefined)
+      // the kernel ignores IFLA_IFALIAS in a create (only do_setlink reads it): a second request
+      if (spec.alias !== undefined && link) {
+        this.setSync(link.index, { alias: spec.alias })
+        link.alias = spec.alias
+      }
+      return link
     } catch (err) {
       if (isErrno(err, 'EEXIST')) throw this.whichSideExists(spec, err)
       if (isErrno(err, 'EXFULL') && spec.master !== undefined) throw bridgeFull(spec.master, err)

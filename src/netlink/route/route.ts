@@ -63,7 +63,7 @@ export function routeRequest(spec: RouteSpec, oif: number | undefined, forDelete
   const via = spec.via === undefined ? undefined : parseIp(spec.via, 'gateway')
   const family = dst?.family ?? via?.family ?? spec.family ?? 4
   if (dst && via && dst.family !== via.family) throw new InvalidArgumentError('gateway', `${spec.via} is IPv${via.family} but ${spec.dst} is IPv${dst.family}`)
-  if (!via && spec.dev === undefined && !forDelete) throw new InvalidArgumentError('route', 'needs a gateway (--via) or a device (--dev)')
+  if (!via && spec.dev === undefined && !forDelete) throw new InvalidArgumentError('route', 'needs a gateway (via) or a device (dev)')
   const table = spec.table ?? R.RT_TABLE_MAIN
   const header: StructValues = {
     family: family === 4 ? AF_INET : AF_INET6,

@@ -11,6 +11,10 @@ import { openNetnsArg, type NetnsArg, type NetnsRef, type OpenedNetns } from '..
 import type { Transport } from '../core/socket.js'
 import { NeighApi } from './neigh.js'
 import { RouteApi } from './route.js'
+import { QdiscApi } from './qdisc.js'
+import { ClassApi } from './tclass.js'
+import { FilterApi } from './filter.js'
+import { LinkStatsApi } from './link-stats.js'
 import { RouteMonitor, type MonitorGroup } from './monitor.js'
 import * as R from './constants/rtnetlink.js'
 
@@ -32,6 +36,12 @@ export class Rtnl {
   readonly addr: AddrApi
   readonly route: RouteApi
   readonly neigh: NeighApi
+  /** Traffic control: qdiscs, classes, filters with actions (tc qdisc / class / filter). */
+  readonly qdisc: QdiscApi
+  readonly tclass: ClassApi
+  readonly filter: FilterApi
+  /** Interface counters (ip -s link). */
+  readonly stats: LinkStatsApi
   readonly netns: NetnsRef | undefined
   private readonly opened: OpenedNetns | undefined
 
@@ -45,6 +55,10 @@ export class Rtnl {
     this.addr = new AddrApi(sock, this.link)
     this.route = new RouteApi(sock, this.link)
     this.neigh = new NeighApi(sock, this.link)
+    this.qdisc = new QdiscApi(sock, this.link)
+    this.tclass = new ClassApi(sock, this.link)
+    this.filter = new FilterApi(sock, this.link)
+    this.stats = new LinkStatsApi(sock)
   }
 
   /**

@@ -74,13 +74,13 @@ export function parseEtcdUrl(url: string): string[] {
     try {
       parsed = new URL(u)
     } catch {
-      throw new InvalidArgumentError('--store', `'${e}' is not HOST:PORT`)
+      throw new InvalidArgumentError('store', `'${e}' is not HOST:PORT`)
     }
-    if (parsed.protocol !== 'http:') throw new InvalidArgumentError('--store', `'${e}': only plain http endpoints are supported (etcd's client port without TLS)`)
-    if (!parsed.port) throw new InvalidArgumentError('--store', `'${e}' has no port (etcd's client port is usually 2379)`)
+    if (parsed.protocol !== 'http:') throw new InvalidArgumentError('store', `'${e}': only plain http endpoints are supported (etcd's client port without TLS)`)
+    if (!parsed.port) throw new InvalidArgumentError('store', `'${e}' has no port (etcd's client port is usually 2379)`)
     return `http://${parsed.hostname.includes(':') ? `[${parsed.hostname}]` : parsed.hostname}:${parsed.port}`
   })
-  if (!out.length) throw new InvalidArgumentError('--store', `'${url}' names no endpoint (expected etcd://HOST:PORT[,HOST:PORT...])`)
+  if (!out.length) throw new InvalidArgumentError('store', `'${url}' names no endpoint (expected etcd://HOST:PORT[,HOST:PORT...])`)
   return out
 }
 

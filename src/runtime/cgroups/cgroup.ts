@@ -58,7 +58,7 @@ export class Cgroup {
 
   /** v2: every ancestor must delegate the controllers to its children. */
   private enableV2Controllers(h: Hierarchy): void {
-    const wanted = (['cpu', 'memory', 'pids'] as const).filter((c) => this.layout.byController[c] === h)
+    const wanted = (['cpu', 'memory', 'pids', 'io'] as const).filter((c) => this.layout.byController[c] === h)
     if (!wanted.length) return
     const parts = this.path.split('/')
     let dir = h.mount

@@ -1,5 +1,6 @@
 /**
- * Where the cgroup controllers podnet uses (cpu, memory, pids) live, read from
+ * Where the cgroup controllers podnet uses (cpu, memory, pids for limits; cpuacct and io for
+ * statistics) live, read from
  * /proc/self/mountinfo: cgroup v1 hierarchies (one mount per controller set, e.g.
  * /sys/fs/cgroup/memory), the cgroup v2 unified hierarchy, or a mix ("hybrid": this kind of
  * machine has every controller on v1 and a cgroup2 mount at /sys/fs/cgroup/unified that owns
@@ -8,8 +9,15 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-export type ControllerName = 'cpu' | 'memory' | 'pids'
-export const CONTROLLERS: readonly ControllerName[] = ['cpu', 'memory', 'pids']
+export type ControllerName = 'cpu' | 'memory' | 'pids' | 'cpuacct' | 'io'
+export const CONTROLLERS: readonly ControllerName[] = ['cpu', 'memory', 'pids', 'cpuacct', 'io']
+
+/**
+ * A controller's name in each version: CPU time is cpuacct's on v1 and cpu's (cpu.stat) on v2;
+ * disk I/O is blkio on v1 and io on v2.
+ */
+const V1_NAME: Record<ControllerName, string> = { cpu: 'cpu', memory: 'memory', pids: 'pids', cpuacct: 'cpuacct', io: 'blkio' }
+const V2_NAME: Record<ControllerName, string> = { cpu: 'cpu', memory: 'memory', pids: 'pids', cpuacct: 'cpu', io: 'io' }
 
 export interface Hierarchy {
   version: 1 | 2
@@ -55,7 +63,7 @@ export function parseCgroupLayout(mountinfo: string, readControllers: (mount: st
   }
   const byController: CgroupLayout['byController'] = {}
   for (const c of CONTROLLERS) {
-    const h = v2.find((x) => x.controllers.includes(c)) ?? v1.find((x) => x.controllers.includes(c))
+    const h = v2.find((x) => x.controllers.includes(V2_NAME[c])) ?? v1.find((x) => x.controllers.includes(V1_NAME[c]))
     if (h) byController[c] = h
   }
   const hierarchies = [...new Set(Object.values(byController))]

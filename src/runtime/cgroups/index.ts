@@ -2,3 +2,4 @@
 export { CONTROLLERS, detectCgroupLayout, parseCgroupLayout, type CgroupLayout, type ControllerName, type Hierarchy } from './detect.js'
 export { CFS_PERIOD_US, cfsQuotaUs, oomKillCount, writeCpuLimit, writeMemoryLimit, type Limits } from './limits.js'
 export { Cgroup } from './cgroup.js'
+export { readCgroupStats, type CgroupStats, type IoCounters } from './stats.js'

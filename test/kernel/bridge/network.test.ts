@@ -50,7 +50,7 @@ describe('kernel: bridge networks', function () {
     assert.equal(sysctl(`net/ipv6/conf/${c.bridge}/accept_ra`), '0')
     const rules = nftRuleset(topo.host.name).filter((o) => o.rule).map((o) => o.rule)
     assert.ok(rules.every((r: any) => r.family === 'inet' && r.table === 'podnet'))
-    assert.ok(rules.some((r: any) => r.chain === 'postrouting' && r.comment === 'podnet net=web masquerade'))
+    assert.ok(rules.some((r: any) => r.chain === 'postrouting' && r.comment === `podnet o=${m.owner} net=web masquerade`))
     assert.deepEqual((await m.podnetRules()).map((r) => r.comment).sort(), rules.map((r: any) => r.comment).sort())
     assert.deepEqual(await m.check(), [])
     assert.deepEqual(m.list().map((n) => n.name), ['web'])
@@ -207,7 +207,7 @@ describe('kernel: bridge networks', function () {
         { map: 'hostip-ports4', key: [UPSTREAM.hostV4, 17, 5353] },
         { map: 'hostip-ports6', key: [UPSTREAM.hostV6, 6, 8443] },
       ])
-      const owner = `podnet net=web id=${pod.name} if=eth0`
+      const owner = `podnet o=${m.owner} net=web id=${pod.name} if=eth0`
       const json = nftRuleset(topo.host.name).filter((o) => o.map).map((o) => o.map)
       const fromNft = json.flatMap((mp: any) => (mp.elem ?? []).map(([k, v]: any) => ({ map: mp.name, key: k.elem.val.concat, data: v.concat, comment: k.elem.comment, counter: k.elem.counter })))
       const fromPodnet = (await m.portMapEntries()).map((e) => ({
@@ -453,9 +453,18 @@ describe('kernel: bridge networks', function () {
     assert.ok(!comments.some((x) => x.includes(gone.name)))
     assert.ok(comments.some((x) => x.includes(keep.name)))
     // a stray element (no attachment recorded it) goes too, reported with the rules
-    await m.nft.transaction().addElements({ family: 'inet', table: 'podnet', name: 'hostports4', keyType: ['inet_proto', 'inet_service'], dataType: ['ipv4_addr', 'inet_service'], elements: [{ key: [6, 9999], data: ['10.88.0.99', 80] }] }).commit()
-    assert.deepEqual((await m.gc()).removedRules, ['map hostports4 tcp *:9999 -> 10.88.0.99:80'])
+    // (of this state directory: another one's element, or one without an owner tag, stays)
+    const stray = (port: number, comment?: string): Promise<unknown> => m.nft.transaction().addElements({
+      family: 'inet', table: 'podnet', name: 'hostports4', keyType: ['inet_proto', 'inet_service'], dataType: ['ipv4_addr', 'inet_service'],
+      elements: [{ key: [6, port], data: ['10.88.0.99', 80], ...(comment !== undefined && { comment }) }],
+    }).commit()
+    await stray(9999, `podnet o=${m.owner} net=web id=gone if=eth0`)
+    await stray(9998, 'podnet o=00000000 net=web id=other if=eth0')
+    await stray(9997)
+    assert.deepEqual((await m.gc()).removedRules, [`map hostports4 tcp *:9999 -> 10.88.0.99:80 podnet o=${m.owner} net=web id=gone if=eth0`])
+    assert.deepEqual((await m.portMapEntries()).filter((e) => e.data[0] === '10.88.0.99').map((e) => e.key[1]).sort(), [9997, 9998])
+    await m.nft.transaction().destroyElements({ family: 'inet', table: 'podnet', name: 'hostports4', keyType: ['inet_proto', 'inet_service'], elements: [{ key: [6, 9998] }, { key: [6, 9997] }] }).commit()
     assert.deepEqual(await m.check(), [])
-    assert.deepEqual(await m.gc(), { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [] })
+    assert.deepEqual(await m.gc(), { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [], removedIfbs: [] })
   })
 })

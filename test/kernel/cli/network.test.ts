@@ -55,7 +55,7 @@ describe('kernel: cli network', function () {
     assert.equal(map.elem.length, 1)
     assert.ok(ports[0].packets >= 1, 'the probe went through the element')
     assert.equal(ports[0].packets, Number(/"packets":(\d+)/.exec(JSON.stringify(map.elem[0]))?.[1]), "the element's counter as nft shows it")
-    assert.match(ok('nat', 'ports'), /^PUBLISHED\s+OWNER\s+PACKETS\s+MAP\ntcp \*:8080 -> 10\.88\.0\.2:80\s+net=web/)
+    assert.match(ok('nat', 'ports'), /^PUBLISHED\s+OWNER\s+PACKETS\s+MAP\ntcp \*:8080 -> 10\.88\.0\.2:80\s+o=[0-9a-f]{8} net=web/)
     assert.equal(ok('network', 'check'), 'no drift\n')
     assert.match(ok('network', 'detach', 'web', '--netns', pod.name), /^detached /)
     assert.deepEqual(JSON.parse(ok('nat', 'ports', '--json')), [])

@@ -23,12 +23,19 @@ describe('kernel: podnet cni install', function () {
   beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'podnet-cni-install-')) })
   afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-  it('writes the launcher, the single-file build with its code cache, and the conflist', async () => {
+  it('writes the forwarder, the Node plugin (single-file build with its code cache) and the conflist', async () => {
     const r = await installCni({ binDir: join(dir, 'bin'), confDir: join(dir, 'net.d'), network: 'podnet', subnet: '10.86.0.0/16' })
     assert.equal(r.mode, 'bundle', r.bundleError)
     assert.equal(r.executable, join(dir, 'bin', 'podnet-cni'))
     assert.ok(statSync(r.executable).mode & 0o111, 'executable')
-    assert.match(readFileSync(r.executable, 'utf8'), /^#!\/usr\/bin\/env -S -u NODE_OPTIONS -u NODE_EXTRA_CA_CERTS \S+node\n/)
+    assert.equal(r.forwarder, true, r.forwarderError)
+    assert.equal(r.socket, '/run/podnet/cni.sock')
+    const elf = readFileSync(r.executable)
+    assert.equal(elf.subarray(0, 4).toString('latin1'), '\x7fELF', 'the forwarder is a native executable')
+    assert.ok(elf.includes(Buffer.from(`${r.nodeExecutable}\0`)) && elf.includes(Buffer.from('/run/podnet/cni.sock\0')), 'with the fallback and the socket compiled in')
+    assert.ok(elf.length < 200000, `small: ${elf.length} bytes`)
+    assert.equal(r.nodeExecutable, join(dir, 'bin', '.podnet-cni', 'podnet-cni-node'))
+    assert.match(readFileSync(r.nodeExecutable, 'utf8'), /^#!\/usr\/bin\/env -S -u NODE_OPTIONS -u NODE_EXTRA_CA_CERTS \S+node\n/)
     assert.ok(existsSync(join(dir, 'bin', '.podnet-cni', 'podnet-cni.cjs')))
     assert.ok((r.codeCacheBytes ?? 0) > 100000, 'a code cache was made')
     assert.equal(r.codeCache, 'commands', 'from running each command once in a throwaway namespace')
@@ -40,7 +47,7 @@ describe('kernel: podnet cni install', function () {
     const list: any = JSON.parse(text)
     assert.equal(list.cniVersion, '1.0.0')
     assert.deepEqual(list.cniVersions, ['1.0.0', '1.1.0'])
-    assert.deepEqual(list.plugins[0].capabilities, { portMappings: true, ips: true, mac: true })
+    assert.deepEqual(list.plugins[0].capabilities, { portMappings: true, ips: true, mac: true, bandwidth: true })
     // the runtime's Node settings do not reach the plugin
     const v = spawnSync(r.executable, [], { env: { PATH: '/usr/bin:/bin', CNI_COMMAND: 'VERSION', NODE_OPTIONS: '--require /nonexistent/hook.js' }, encoding: 'utf8' })
     assert.equal(v.status, 0, v.stderr)
@@ -57,12 +64,16 @@ describe('kernel: podnet cni install', function () {
     assert.equal(JSON.parse(readFileSync(r.conflist, 'utf8')).plugins[0].ipam.ranges[0][0].subnet, '10.99.0.0/16')
   })
 
-  it('--no-bundle: a launcher that imports podnet\'s modules', async () => {
+  it('--no-bundle: a launcher that imports podnet\'s modules; --no-forwarder: it is the executable', async () => {
     const r = await installCni({ binDir: join(dir, 'bin'), confDir: join(dir, 'net.d'), bundle: false })
     assert.equal(r.mode, 'modules')
-    assert.ok(!existsSync(join(dir, 'bin', '.podnet-cni')))
-    assert.match(readFileSync(r.executable, 'utf8'), /import\("file:\/\/.*\/dist\/src\/cni\/main\.js"\)/)
+    assert.ok(!existsSync(join(dir, 'bin', '.podnet-cni', 'podnet-cni.cjs')))
+    assert.match(readFileSync(r.nodeExecutable, 'utf8'), /import\("file:\/\/.*\/dist\/src\/cni\/main\.js"\)/)
     assert.equal(r.supportedVersions.length, 5)
+    const n = await installCni({ binDir: join(dir, 'bin2'), confDir: join(dir, 'net.d'), bundle: false, forwarder: false })
+    assert.equal(n.forwarder, false)
+    assert.equal(readFileSync(n.executable, 'utf8'), readFileSync(n.nodeExecutable, 'utf8'))
+    assert.equal(n.supportedVersions.length, 5)
   })
 
   it('the single-file build has exactly the modules\' exports', async () => {

@@ -60,7 +60,8 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
     }
     const nodes = await listNodes(c.node(1).store())
     assert.deepEqual(nodes.filter((n) => n.subnets.length).map((n) => n.node), ['node-1', 'node-2', 'node-3'])
-    for (const n of nodes.filter((x) => x.subnets.length)) assert.ok(n.ttl > 0 && n.ttl <= 3, `${n.node} ttl ${n.ttl}`)
+    // etcd reports the whole seconds left: 0 is a live lease whose keep-alive is due (late on a loaded machine)
+    for (const n of nodes.filter((x) => x.subnets.length)) assert.ok(n.ttl >= 0 && n.ttl <= 3, `${n.node} ttl ${n.ttl}`)
   })
 
   it('carries TCP and UDP pod to pod across every pair with the pods\' own source addresses', async () => {
@@ -162,11 +163,15 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
     const c = cl()
     const before = [1, 2, 3].map((i) => overlayRoutes(c, i))
     await Promise.all([1, 2, 3].map((i) => c.node(i).etcd!.stop()))
-    await waitFor('the agents to notice', () => [1, 2, 3].every((i) => !c.node(i).agent!.status().connected), 10000)
-    assert.deepEqual([1, 2, 3].map((i) => overlayRoutes(c, i)), before)
-    assert.equal(probe(pods[0]!.ns, 'tcp', pods[2]!.ip, 7001), pods[0]!.ip)
-    for (const i of [1, 2, 3]) c.node(i).etcd!.launch()
-    await Promise.all([1, 2, 3].map((i) => c.node(i).etcd!.waitHealthy(20000)))
+    try {
+      await waitFor('the agents to notice', () => [1, 2, 3].every((i) => !c.node(i).agent!.status().connected), 10000)
+      assert.deepEqual([1, 2, 3].map((i) => overlayRoutes(c, i)), before)
+      assert.equal(probe(pods[0]!.ns, 'tcp', pods[2]!.ip, 7001), pods[0]!.ip)
+    } finally {
+      // the members come back even when an assertion failed: the tests after this one need them
+      for (const i of [1, 2, 3]) c.node(i).etcd!.launch()
+      await Promise.all([1, 2, 3].map((i) => c.node(i).etcd!.waitHealthy(20000)))
+    }
     await waitFor('the agents to reconnect', () => [1, 2, 3].every((i) => c.node(i).agent!.status().connected), 15000)
     assert.deepEqual([1, 2, 3].map((i) => overlayRoutes(c, i)), before)
     await c.startAgent(4)
@@ -216,7 +221,7 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
 
   it('reports an exhausted subnet pool; attach on that node fails with a clear error', async () => {
     const c = cl()
-    await assert.rejects(createOverlayNetwork(c.node(1).store(), { name: 'tiny', subnet: '10.250.0.0/23', nodePrefix: 24 }), /--vni: 1 is the VNI of overlay network 'ov'/)
+    await assert.rejects(createOverlayNetwork(c.node(1).store(), { name: 'tiny', subnet: '10.250.0.0/23', nodePrefix: 24 }), /vni: 1 is the VNI of overlay network 'ov'/)
     await createOverlayNetwork(c.node(1).store(), { name: 'tiny', subnet: '10.250.0.0/23', nodePrefix: 24, vni: 2 })
     await waitFor('two nodes with a tiny subnet and one without', () => {
       const st = [1, 2, 3].map((i) => c.node(i).agent!.status().networks.find((n) => n.name === 'tiny'))

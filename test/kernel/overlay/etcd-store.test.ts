@@ -38,8 +38,8 @@ describe('kernel: overlay/store: EtcdStore on a real etcd', function () {
 
   it('parses store URLs and refuses bad ones with the flag named', () => {
     assert.deepEqual(parseEtcdUrl('etcd://10.0.0.1:2379,10.0.0.2:2379'), ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'])
-    assert.throws(() => parseEtcdUrl('etcd://10.0.0.1'), /--store: .*no port/)
-    assert.throws(() => parseEtcdUrl('etcd://'), /--store/)
+    assert.throws(() => parseEtcdUrl('etcd://10.0.0.1'), /store: .*no port/)
+    assert.throws(() => parseEtcdUrl('etcd://'), /store:/)
   })
 
   it('fails over to the next endpoint, and reports an unreachable cluster within the bound', async () => {

@@ -6,6 +6,13 @@ import { join } from 'node:path'
 import { CniRequestError, parseNetConf, type PodnetNetConf } from '../../../src/cni/index.js'
 import { parseLocation } from '../../../src/cni/config.js'
 import { podRoutesFor, resultRoutes } from '../../../src/cni/config.js'
+import { goKey } from '../../../src/cni/go-json.js'
+
+/**
+ * containerd 1.6.20's ADD stdin for a sandbox with port_mappings [{host_port: 18080, container_port: 80}]
+ * (go-cni, libcni 1.1: the plugin entry re-marshalled by Go, keys sorted), as test/kernel/cni/containerd.test.ts logged it.
+ */
+const CONTAINERD_16_ADD = '{"bridge":"pn-podnet-k8s","capabilities":{"ips":true,"mac":true,"portMappings":true},"cniVersion":"1.0.0","hairpinMode":true,"ipMasq":true,"ipam":{"ranges":[[{"subnet":"10.213.0.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}],"type":"host-local"},"isGateway":true,"name":"podnet-k8s","podnet":{"stateDir":"/tmp/podnet-cri-teMPrw/state"},"runtimeConfig":{"portMappings":[{"HostPort":18080,"ContainerPort":80,"Protocol":"tcp","HostIP":""}]},"type":"podnet-cni"}'
 
 const base = { cniVersion: '1.0.0', name: 'net1', type: 'podnet-cni', ipam: { type: 'host-local', subnet: '10.88.0.0/16' } }
 const parse = (extra: Record<string, unknown>, args: Record<string, string> = {}): PodnetNetConf => parseNetConf({ ...base, ...extra }, args)
@@ -20,6 +27,13 @@ function rejects(extra: Record<string, unknown>, kind: CniRequestError['kind'], 
 }
 
 describe('cni/config', () => {
+  it('takes the bandwidth capability (runtimeConfig.bandwidth) or the plugin\'s own fields; 0 means no limit', () => {
+    assert.equal(parse({}).bandwidth, undefined)
+    assert.deepEqual(parse({ runtimeConfig: { bandwidth: { ingressRate: 10e6, ingressBurst: 1e6, egressRate: 0, egressBurst: 0 } } }).bandwidth, { ingress: { rateBitsPerSec: 10e6, burstBits: 1e6 } })
+    assert.deepEqual(parse({ egressRate: 5e6, egressBurst: 2e6, runtimeConfig: { bandwidth: { ingressRate: 10e6, ingressBurst: 1e6 } } }).bandwidth, { egress: { rateBitsPerSec: 5e6, burstBits: 2e6 } })
+    assert.equal(parse({ runtimeConfig: { bandwidth: {} } }).bandwidth, undefined)
+  })
+
   it('takes the reference defaults: bridge cni0, no masquerade, no hairpin, no default route', () => {
     const c = parse({})
     assert.deepEqual(c.network, { name: 'net1', subnets: ['10.88.0.0/16'], gateways: [], bridge: 'cni0', mtu: 1500, nat: false, internal: false })
@@ -65,6 +79,38 @@ describe('cni/config', () => {
     assert.deepEqual(fromArgs.ips, ['10.88.0.8'])
     assert.equal(fromArgs.mac, '02:00:00:00:00:07')
     assert.deepEqual(parse({}, { IP: '10.88.0.7,fd88::7' }).ips, ['10.88.0.7', 'fd88::7'])
+  })
+
+  it('reads runtimeConfig keys as Go does: containerd 1.6 (go-cni) sends capitalised port mapping keys', () => {
+    // the exact stdin containerd 1.6.20's CRI gave podnet-cni for a pod with a hostPort (captured
+    // by the containerd test's call log; go-cni's PortMapping struct has no JSON tags)
+    const stdin = CONTAINERD_16_ADD
+    const c = parseNetConf(JSON.parse(stdin) as Record<string, unknown>)
+    assert.deepEqual(c.portMappings, [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }])
+    // every capability, in any case Go's decoder matches (last matching key wins)
+    const any = parse({
+      RuntimeConfig: {
+        PortMappings: [{ hostport: 1, CONTAINERPORT: 2, PROTOCOL: 'UDP', HostIp: '10.88.0.1' }],
+        IPs: ['10.88.0.9'], MAC: '0A:58:0A:58:00:09',
+        Bandwidth: { IngressRate: 0, IngressBurst: 0, EgressRate: 0, EgressBurst: 0 },
+      },
+    })
+    assert.deepEqual(any.portMappings, [{ hostPort: 1, containerPort: 2, protocol: 'udp', hostIp: '10.88.0.1' }])
+    assert.deepEqual(any.ips, ['10.88.0.9'])
+    assert.equal(any.mac, '0a:58:0a:58:00:09')
+    assert.deepEqual(parse({ runtimeConfig: { portMappings: [{ hostPort: 1, HostPort: 7, containerPort: 2 }] } }).portMappings, [{ hostPort: 7, containerPort: 2, protocol: 'tcp' }])
+    // U+212A KELVIN SIGN and U+017F LONG S fold onto k and s, as in Go's bytes.EqualFold; other letters do not
+    assert.deepEqual(parse({ runtimeConfig: { portMappings: [{ ho\u017ftPort: 3, containerPort: 4 }] } }).portMappings, [{ hostPort: 3, containerPort: 4, protocol: 'tcp' }])
+    assert.equal(parse({ runtimeConfig: { MA\u0421: '02:00:00:00:00:01' } }).mac, undefined, 'a Cyrillic С is not C')
+    assert.equal(goKey({ 'ma\u212a': 1 }, 'mak'), 'ma\u212a')
+  })
+
+  it('takes the bandwidth capability in Go\'s key cases (go-cni sends IngressRate...), all-zero meaning no limit', () => {
+    assert.equal(parse({ runtimeConfig: { bandwidth: { ingressRate: 0, egressRate: 0 } } }).bandwidth, undefined)
+    assert.deepEqual(parse({ runtimeConfig: { Bandwidth: { IngressRate: 1000000, IngressBurst: 100000, EgressRate: 0, EgressBurst: 0 } } }).bandwidth,
+      { ingress: { rateBitsPerSec: 1000000, burstBits: 100000 } })
+    rejects({ runtimeConfig: { bandwidth: { egressburst: -1 } } }, 'config', /runtimeConfig\.bandwidth\.egressBurst must be a non-negative integer/)
+    rejects({ runtimeConfig: { Bandwidth: { EgressRate: '1M' } } }, 'config', /runtimeConfig\.bandwidth\.egressRate must be a non-negative integer/)
   })
 
   it('passes dns through, or reads it from ipam.resolvConf', () => {
@@ -114,6 +160,14 @@ describe('cni/config', () => {
       [{ runtimeConfig: { portMappings: [{ hostPort: 8080 }] } }, 'config', /needs hostPort and containerPort/],
       [{ runtimeConfig: { ips: ['10.88.0.9/24'] } }, 'config', /does not have the prefix length of subnet 10\.88\.0\.0\/16/],
       [{ ipam: { subnet: '10.88.0.0/16', routes: [{ gw: '10.88.0.1' }] } }, 'config', /routes\[0\]\.dst is missing/],
+      // the bandwidth capability, validated as the bandwidth plugin (and a little more)
+      [{ runtimeConfig: { bandwidth: { ingressRate: 1000000 } } }, 'config', /runtimeConfig\.bandwidth\.ingressBurst is missing: if ingressRate is set, ingressBurst must also be set/],
+      [{ runtimeConfig: { bandwidth: { egressBurst: 1000000 } } }, 'config', /runtimeConfig\.bandwidth\.egressRate is missing/],
+      [{ runtimeConfig: { bandwidth: { egressRate: 1e6, egressBurst: 2 ** 35 } } }, 'config', /egressBurst .*more than 4 GiB/],
+      [{ runtimeConfig: { bandwidth: { egressRate: 1e6, egressBurst: 4000 } } }, 'config', /egressBurst .*smaller than one packet/],
+      [{ runtimeConfig: { bandwidth: { ingressRate: 10, ingressBurst: 1e6 } } }, 'config', /ingressRate .*unreasonably small/],
+      [{ runtimeConfig: { bandwidth: { ingressRate: '10M', ingressBurst: 1e6 } } }, 'config', /ingressRate must be a non-negative integer/],
+      [{ runtimeConfig: { bandwidth: { ingressRate: 1e6, ingressBurst: 1e6, unshapedSubnets: ['10.0.0.0/8'] } } }, 'unsupported-field', /unshapedSubnets/],
     ]
     for (const [extra, kind, msg] of cases) it(`${JSON.stringify(extra)}`, () => rejects(extra, kind, msg))
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { InvalidArgumentError } from '../../../src/errors.js'
 import {
-  cidrContains, formatIp, overlaps, parseCidr, parseIp, tryParseIp,
+  cidrContains, formatIp, overlaps, parseCidr, parseIp, reservedRangeOverlap, tryParseIp,
 } from '../../../src/net/ip.js'
 
 describe('net/ip', () => {
@@ -116,6 +116,17 @@ describe('net/ip', () => {
         assert.equal(overlaps(ca, cb), shared)
         assert.equal(overlaps(cb, ca), shared)
       }))
+    })
+  })
+
+  describe('reservedRangeOverlap', () => {
+    it('names the range a subnet overlaps that pods cannot use, and passes private ranges', () => {
+      for (const [cidr, re] of [['127.0.0.0/16', /^127\.0\.0\.0\/8 \(loopback\)$/], ['0.0.0.0/0', /^0\.0\.0\.0\/8/], ['224.1.0.0/16', /multicast/],
+        ['255.255.255.0/24', /class E/], ['169.254.0.0/24', /link-local/], ['fe80::/64', /link-local/], ['::ffff:0:0/96', /IPv4-mapped/],
+        ['::/0', /unspecified and loopback/], ['ff02::/16', /multicast/]] as const) {
+        assert.match(reservedRangeOverlap(cidr) ?? '', re, cidr)
+      }
+      for (const ok of ['10.88.0.0/24', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fd00::/8', '2001:db8::/64']) assert.equal(reservedRangeOverlap(ok), undefined, ok)
     })
   })
 })

@@ -11,11 +11,11 @@ describe('overlay/model', () => {
 
   it('completes a spec with the defaults and refuses bad input naming the flag', () => {
     assert.deepEqual(cfg, { name: 'ov', backend: 'vxlan', subnet: '10.244.0.0/16', nodePrefix: 24, vni: 1, port: 4789, directRouting: false })
-    assert.throws(() => overlayConfigFromSpec({ name: 'ov', subnet: '10.244.0.0/16', nodePrefix: 16 }), (e: Error) => e instanceof InvalidArgumentError && /--node-prefix/.test(e.message))
-    assert.throws(() => overlayConfigFromSpec({ name: 'ov', subnet: 'fd00::/48' }), /--subnet: .*IPv4/)
-    assert.throws(() => overlayConfigFromSpec({ name: 'ov', subnet: '10.0.0.0/16', vni: 0 }), /--vni/)
-    assert.throws(() => overlayConfigFromSpec({ name: 'ov', subnet: '10.0.0.0/16', port: 70000 }), /--port/)
-    assert.throws(() => overlayConfigFromSpec({ name: 'ov', overlay: 'geneve', subnet: '10.0.0.0/16' }), /--overlay/)
+    assert.throws(() => overlayConfigFromSpec({ name: 'ov', subnet: '10.244.0.0/16', nodePrefix: 16 }), (e: Error) => e instanceof InvalidArgumentError && /nodePrefix/.test(e.message))
+    assert.throws(() => overlayConfigFromSpec({ name: 'ov', subnet: 'fd00::/48' }), /subnet: .*IPv4/)
+    assert.throws(() => overlayConfigFromSpec({ name: 'ov', subnet: '10.0.0.0/16', vni: 0 }), /vni:/)
+    assert.throws(() => overlayConfigFromSpec({ name: 'ov', subnet: '10.0.0.0/16', port: 70000 }), /port:/)
+    assert.throws(() => overlayConfigFromSpec({ name: 'ov', overlay: 'geneve', subnet: '10.0.0.0/16' }), /overlay:/)
     assert.throws(() => overlayConfigFromSpec({ name: '../x', subnet: '10.0.0.0/16' }), /network name/)
   })
 
@@ -52,8 +52,8 @@ describe('overlay/model', () => {
     assert.equal((await createOverlayNetwork(s, { name: 'a', subnet: '10.1.0.0/16' })).created, true)
     assert.equal((await createOverlayNetwork(s, { name: 'a', subnet: '10.1.0.0/16' })).created, false)
     await assert.rejects(createOverlayNetwork(s, { name: 'a', subnet: '10.1.0.0/16', port: 8472 }), ConflictError)
-    await assert.rejects(createOverlayNetwork(s, { name: 'b', subnet: '10.1.128.0/17', vni: 2 }), /--subnet: .*overlaps/)
-    await assert.rejects(createOverlayNetwork(s, { name: 'b', subnet: '10.2.0.0/16' }), /--vni: 1 is the VNI of overlay network 'a'/)
+    await assert.rejects(createOverlayNetwork(s, { name: 'b', subnet: '10.1.128.0/17', vni: 2 }), /subnet: .*overlaps/)
+    await assert.rejects(createOverlayNetwork(s, { name: 'b', subnet: '10.2.0.0/16' }), /vni: 1 is the VNI of overlay network 'a'/)
     await s.put('/podnet/overlay/networks/a/subnets/10.1.3.0-24', 'garbage')
     const warnings: string[] = []
     assert.deepEqual(await listNodes(s, warnings), [])

@@ -34,7 +34,16 @@ describe('runtime/cgroups detect', () => {
     assert.equal(l.byController.cpu?.mount, '/sys/fs/cgroup/cpu')
     assert.equal(l.byController.memory?.mount, '/sys/fs/cgroup/memory')
     assert.equal(l.byController.pids?.mount, '/sys/fs/cgroup/pids')
-    assert.deepEqual(l.hierarchies.map((h) => `${h.version}:${h.mount}`), ['1:/sys/fs/cgroup/cpu', '1:/sys/fs/cgroup/memory', '1:/sys/fs/cgroup/pids'])
+    assert.equal(l.byController.cpuacct?.mount, '/sys/fs/cgroup/cpuacct')
+    assert.equal(l.byController.io, undefined, 'no blkio mount in this mountinfo')
+    assert.deepEqual(l.hierarchies.map((h) => `${h.version}:${h.mount}`), ['1:/sys/fs/cgroup/cpu', '1:/sys/fs/cgroup/memory', '1:/sys/fs/cgroup/pids', '1:/sys/fs/cgroup/cpuacct'])
+  })
+  it('v1 blkio serves io; on v2 cpu serves cpuacct and io is io', () => {
+    const l = parseCgroupLayout(`${HYBRID}37 30 0:33 / /sys/fs/cgroup/blkio rw,relatime - cgroup cgroup rw,blkio\n`, () => ['hugetlb'])
+    assert.equal(l.byController.io?.mount, '/sys/fs/cgroup/blkio')
+    const v2 = parseCgroupLayout(V2, () => ['cpuset', 'cpu', 'io', 'memory', 'pids'])
+    assert.equal(v2.byController.cpuacct, v2.byController.cpu)
+    assert.equal(v2.byController.io?.version, 2)
   })
   it('hybrid with memory delegated to v2', () => {
     const l = parseCgroupLayout(HYBRID, () => ['memory', 'hugetlb'])

@@ -7,6 +7,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { NetworkManager, type NetworkConfig } from '../bridge/index.js'
+import { parseOwnerTag } from '../bridge/nat.js'
 import { Netns, netnsRunDir } from '../netns/index.js'
 import { Rtnl, type Link } from '../netlink/route/index.js'
 import { listDir, type DirOptions } from '../state/index.js'
@@ -189,7 +190,10 @@ export async function collectTopology(opts: CollectOptions = {}): Promise<Topolo
       const link = nsId !== undefined && linkById.has(`${nsId}/${a.ifname}`) ? `${nsId}/${a.ifname}` : undefined
       return { id: a.id, ifname: a.ifname, ...(link !== undefined && { link }), addresses: a.addresses.map((x) => x.address), names: a.dnsNames ?? [] }
     })
-    const mine = (portsByHost.get(hostId) ?? []).filter((p) => p.owner?.startsWith(`podnet net=${c.name} `))
+    const mine = (portsByHost.get(hostId) ?? []).filter((p) => {
+      const tag = parseOwnerTag(p.owner)
+      return tag?.network === c.name && tag.owner === manager.owner
+    })
     for (const p of mine) {
       const att = atts.find((a) => a.addresses.some((x) => x.split('/')[0] === p.podIp))
       if (att?.link !== undefined) p.to = att.link

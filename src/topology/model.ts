@@ -56,7 +56,7 @@ export interface TopoPublishedPort {
   hostPort: number
   podIp: string
   podPort: number
-  /** "podnet net=web id=pod1 if=eth0". */
+  /** The element's comment: "podnet o=1a2b3c4d net=web id=pod1 if=eth0" (bridge/nat.ts ownerTag). */
   owner?: string
   /** The pod-side link the traffic goes to (its id), when it is in the graph. */
   to?: string

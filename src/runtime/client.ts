@@ -75,6 +75,8 @@ export interface PingResult {
   activePods: number
   rssBytes?: number
   backoffBaseMs: number
+  /** Pod records whose write fails (a full disk): the supervisor keeps them and retries. */
+  unsavedRecords?: Array<{ pod: string; error: string; since: string; attempts: number }>
 }
 
 /** The supervisor's entry point (dist/src/runtime/supervisor-main.js). */
@@ -86,18 +88,36 @@ export function request<T = unknown>(stateDir: string, req: SupervisorRequest, t
   return new Promise<T>((resolve, reject) => {
     const sock = createConnection(store.socketPath())
     let buf = ''
+    let connected = false
+    // one line however the supervisor went away (ECONNRESET, EPIPE, a closed socket): it may have
+    // died with the request half done; its log says why, and its successor adopts what it left
+    const closed = (code?: string): PodnetError => {
+      const e = new PodnetError(`the supervisor closed the connection during '${req.op}'${code ? ` (${code})` : ''}; see ${store.supervisorLogPath()}`)
+      dropped.add(e)
+      return e
+    }
     const timer = setTimeout(() => { sock.destroy(); reject(new PodnetError(`the supervisor did not answer '${req.op}' within ${timeoutMs} ms`)) }, timeoutMs)
     sock.setEncoding('utf8')
-    sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`))
+    sock.on('connect', () => {
+      connected = true
+      sock.write(`${JSON.stringify(req)}\n`)
+    })
     sock.on('data', (d: string) => { buf += d })
-    sock.on('error', (err) => { clearTimeout(timer); reject(err) })
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      // before the connection is made the request was not sent: an errno error (ENOENT,
+      // ECONNREFUSED, or ECONNRESET from a supervisor that died with us in its backlog), on
+      // which send() starts a supervisor and sends it again
+      if (!connected) unsent.add(err)
+      reject(connected ? closed(err.code) : err)
+    })
     sock.on('end', () => {
       clearTimeout(timer)
       let res: { ok: boolean; result?: T; error?: WireError }
       try {
         res = JSON.parse(buf) as typeof res
       } catch {
-        reject(new PodnetError(`the supervisor closed the connection during '${req.op}'`))
+        reject(closed())
         return
       }
       if (res.ok) resolve(res.result as T)
@@ -111,14 +131,20 @@ export async function pingSupervisor(stateDir: string): Promise<PingResult | und
   try {
     return await request<PingResult>(stateDir, { op: 'ping' }, 5000)
   } catch (err) {
-    if (notListening(err)) return undefined
+    // one that died while answering is not running either
+    if (notListening(err) || dropped.has(err as object)) return undefined
     throw err
   }
 }
 
+/** Errors of requests that never reached a supervisor (no connection was made). */
+const unsent = new WeakSet<object>()
+/** Errors of requests whose supervisor went away before it answered. */
+const dropped = new WeakSet<object>()
+
 const notListening = (err: unknown): boolean => {
   const code = (err as NodeJS.ErrnoException).code
-  return code === 'ENOENT' || code === 'ECONNREFUSED'
+  return code === 'ENOENT' || code === 'ECONNREFUSED' || (typeof err === 'object' && err !== null && unsent.has(err))
 }
 
 /**
@@ -133,7 +159,13 @@ export async function send<T = unknown>(stateDir: string, req: SupervisorRequest
     if (!notListening(err)) throw err
   }
   await ensureSupervisor(stateDir, runDir)
-  return request<T>(stateDir, req, timeoutMs)
+  try {
+    return await request<T>(stateDir, req, timeoutMs)
+  } catch (err) {
+    if (!notListening(err)) throw err
+    const store = new PodStore({ stateDir })
+    throw new PodnetError(`the supervisor stopped listening on ${store.socketPath()} (${(err as NodeJS.ErrnoException).code}); see ${store.supervisorLogPath()}`)
+  }
 }
 
 

@@ -50,6 +50,7 @@ export async function collectPodGarbage(deps: SandboxDeps, watched: ReadonlySet<
   }
   // cgroups of unknown pods (a Lost pod's processes have nobody either)
   for (const e of childCgroups(layout, cgroupParent)) {
+    if (watched.has(e)) continue // a pod the runtime supervises (or is restoring)
     const owner = names.has(e) ? store.read(e) : undefined
     if (owner && owner.reason !== 'Lost') continue
     try {

@@ -28,8 +28,11 @@
 import { statSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
+import { tryParseIp } from '../net/ip.js'
 import { validateNetworkName } from '../net/names.js'
 import { normalizeDnsName } from '../net/dns-name.js'
+import { containerEnv } from './launcher.js'
+import { checkArgString, checkExecArgs } from './limits.js'
 import { parseCpuMillis, parseMemoryBytes } from './quantity.js'
 import { parsePodSecurityContext, parseSecurityContext, resolveSecurity, type PodSecurityContext, type SecurityContext } from './security/context.js'
 import { parseNetworkLimits, type PodNetworkLimits } from './pod-network-limits.js'
@@ -238,6 +241,8 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
       if (prev) throw new InvalidArgumentError(`spec.containers[${i}].ports[${j}].hostPort`, `duplicate ${p.hostPort}/${p.protocol.toUpperCase()} (also ${prev})`)
       hostPorts.set(key, `spec.containers[${i}].ports[${j}]`)
     })
+    // what execve(2) takes: checked now, not as a spawn E2BIG with the sandbox made
+    checkExecArgs(containerEnv(hostname, cs.env), cs.argv, `spec.containers[${i}]`)
     return cs
   })
   for (const k of Object.keys(annotations)) {
@@ -287,6 +292,8 @@ function parseContainer(v: unknown, at: string, annotations: Record<string, stri
 
   const command = c.command === undefined ? [] : strList(c.command, `${at}.command`)
   const args = c.args === undefined ? [] : strList(c.args, `${at}.args`)
+  command.forEach((x, j) => checkArgString(x, `${at}.command[${j}]`, 'the string'))
+  args.forEach((x, j) => checkArgString(x, `${at}.args[${j}]`, 'the string'))
   const argv = [...command, ...args]
   if (argv.length === 0) throw new InvalidArgumentError(`${at}.command`, 'required: podnet has no image to take a default command from')
   if (argv[0] === '') throw new InvalidArgumentError(`${at}.command[0]`, 'must not be empty')
@@ -305,6 +312,7 @@ function parseContainer(v: unknown, at: string, annotations: Record<string, stri
       names.add(n)
       const val = eo.value === undefined ? '' : typeof eo.value === 'number' || typeof eo.value === 'boolean' ? String(eo.value) : str(eo.value, `${f}.value`)
       if (val.includes('\0')) throw new InvalidArgumentError(`${f}.value`, 'contains a NUL byte')
+      checkArgString(`${n}=${val}`, `${f}.value`, 'NAME=VALUE')
       env.push({ name: n, value: val })
     })
   }
@@ -349,9 +357,11 @@ function parsePort(v: unknown, at: string): ContainerPort {
   }
   if (p.hostIP !== undefined) {
     const ip = str(p.hostIP, `${at}.hostIP`)
-    if (!/^[0-9.]+$|^[0-9a-fA-F:.]+$/.test(ip) || !ip.includes('.') && !ip.includes(':')) throw new InvalidArgumentError(`${at}.hostIP`, `${JSON.stringify(ip)} is not an IP address`)
+    const parsed = tryParseIp(ip)
+    if (!parsed) throw new InvalidArgumentError(`${at}.hostIP`, `${JSON.stringify(ip)} is not an IP address`)
     if (port.hostPort === undefined) throw new InvalidArgumentError(`${at}.hostIP`, 'needs a hostPort')
-    port.hostIp = ip
+    // 0.0.0.0 and :: mean every address (as docker, podman and the portmap plugin take them): no hostIp
+    if (parsed.value !== 0n) port.hostIp = ip
   }
   if (p.name !== undefined) port.name = str(p.name, `${at}.name`)
   return port

@@ -2,7 +2,7 @@
  * The runtime's view of pod networking: attach a pinned network namespace to a named network
  * with published ports, detach it. BridgePodNetwork serves it with podnet's bridge networks.
  */
-import { InvalidArgumentError, NotFoundError } from '../errors.js'
+import { AddressInUseError, InvalidArgumentError, NotFoundError } from '../errors.js'
 import { NetworkManager, type BandwidthLimits, type PortMapping } from '../bridge/index.js'
 import { podDnsConfig, type PodDnsConfig } from '../dns/config.js'
 import { ensureDnsResponder } from '../dns/service.js'
@@ -18,6 +18,8 @@ export interface PodAttachRequest {
   hostNetns?: string
   /** The pod's names in the network's DNS (runtime/dns-names.ts). */
   dnsNames?: string[]
+  /** Addresses (without prefix) to take again when they are free (a pod restored after a reboot); others are chosen when not. */
+  ips?: string[]
   /** Rate limits into and out of the pod. */
   bandwidth?: BandwidthLimits
   /** Traffic priority 0-7. */
@@ -50,15 +52,15 @@ export const DNS_WATCHDOG_MS = 2000
 
 /** PodNetwork over bridge networks (one NetworkManager per host namespace). */
 export class BridgePodNetwork implements PodNetwork {
-  private readonly dirs: { stateDir?: string; runDir?: string }
+  private readonly dirs: { stateDir?: string; runDir?: string; bootId?: string }
   private readonly managers = new Map<string, NetworkManager>()
   /** Networks with DNS this runtime attached pods to, by host namespace key: the watchdog keeps their responder up. */
   private readonly dnsNetworks = new Map<string, { network: string; hostNetns: string | undefined }>()
   private watchdog: NodeJS.Timeout | undefined
   private checking = false
 
-  /** The directories as NetworkManager takes them (undefined: its defaults, as `podnet network` uses). */
-  constructor(dirs: { stateDir?: string; runDir?: string } = {}) {
+  /** The directories as NetworkManager takes them (undefined: its defaults, as `podnet network` uses), and the boot (default the kernel's). */
+  constructor(dirs: { stateDir?: string; runDir?: string; bootId?: string } = {}) {
     this.dirs = dirs
   }
 
@@ -80,11 +82,21 @@ export class BridgePodNetwork implements PodNetwork {
       if (err instanceof NotFoundError) throw new InvalidArgumentError('metadata.annotations[podnet.io/network]', `network '${req.network}' does not exist (podnet network ls)`)
       throw err
     }
-    const a = await m.attach({
+    const spec = {
       network: req.network, netns: req.netns, id: req.id, ifname: 'eth0', portMappings: req.portMappings,
       ...(req.bandwidth && { bandwidth: req.bandwidth }), ...(req.priority !== undefined && { priority: req.priority }),
       ...(req.dnsNames?.length && { dnsNames: req.dnsNames }),
-    })
+    }
+    let a: Awaited<ReturnType<NetworkManager['attach']>> | undefined
+    if (req.ips?.length) {
+      try {
+        a = await m.attach({ ...spec, ips: req.ips })
+      } catch (err) {
+        // taken by another pod meanwhile, or no longer in the network's subnets: any free address
+        if (!(err instanceof AddressInUseError) && !(err instanceof InvalidArgumentError && err.field === 'ip')) throw err
+      }
+    }
+    a ??= await m.attach(spec)
     if (m.get(req.network).dns) {
       this.dnsNetworks.set(`${req.hostNetns ?? ''}\0${req.network}`, { network: req.network, hostNetns: req.hostNetns })
       // the pod's first question may come at once: wait until the responder serves the network

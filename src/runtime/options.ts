@@ -33,6 +33,10 @@ export interface RuntimeOptions {
    * builds this from PODNET_TEST_HALT_AT (supervisor.ts, haltCheckpoint).
    */
   checkpoint?: (stage: HaltStage) => void
+  /** This boot's id (default /proc/sys/kernel/random/boot_id; tests simulating a reboot set another). See restore.ts. */
+  bootId?: string
+  /** First retry of a failed record write (ms, default 1000; doubling up to 30 s). See PodRuntime's 'write-failed'. */
+  writeRetryMs?: number
   /** Host IDs for hostUsers:false pods, START and COUNT (default: /etc/subuid's `containers` entry, else from 2^31). */
   usernsPool?: { start: number; count: number }
 }

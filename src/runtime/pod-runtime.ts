@@ -18,6 +18,8 @@ import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { claimRunDir, withLock } from '../state/index.js'
 import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError } from '../errors.js'
 import { UndoStack } from '../bridge/undo.js'
 import { Cgroup, detectCgroupLayout, type CgroupLayout } from './cgroups/index.js'
@@ -34,7 +36,8 @@ import { KUBERNETES_BACKOFF, finalPhase, formatDuration, nextBackoff, shouldRest
 import { abandonSandbox, createSandbox, killCgroupProcesses, signalRef, teardownSandbox, type SandboxDeps } from './sandbox.js'
 import type { RunOptions, RuntimeOptions, StopOptions } from './options.js'
 import { resolveSecurity, seccompFilterBytes } from './security/index.js'
-import { PodStore } from './state-store.js'
+import { planRestore, thisBoot, type RestorePlan } from './restore.js'
+import { PodStore, lostRecord } from './state-store.js'
 import { releaseIdRange } from './userns.js'
 import { isActive, type ContainerStatus, type PodPhase, type PodRecord, type TerminatedState } from './types.js'
 
@@ -75,6 +78,19 @@ interface PodRt {
   wakeGrace?: () => void
 }
 
+interface UnsavedRecord {
+  rec: PodRecord
+  /** The state dir's copy is due too. */
+  persistent: boolean
+  error: string
+  since: string
+  attempts: number
+}
+
+/** First retry of a failed record write, and the longest wait between retries. */
+const WRITE_RETRY_MS = 1000
+const WRITE_RETRY_MAX_MS = 30_000
+
 const now = (): string => new Date().toISOString()
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -92,23 +108,35 @@ export class PodRuntime extends EventEmitter {
   private readonly sb: SandboxDeps
   private pollTimer: NodeJS.Timeout | undefined
   private closed = false
+  /** Records whose last write failed (a full disk), kept here and retried (see persist). */
+  private readonly unsaved = new Map<string, UnsavedRecord>()
+  private writeTimer: NodeJS.Timeout | undefined
+  private writeDelayMs: number
+  private retryingWrites = false
+  /** This boot's id, recorded with every sandbox (restore.ts). */
+  private readonly bootId: string | undefined
+  private runClaimed = false
 
   constructor(opts: RuntimeOptions = {}) {
     super()
     this.opts = opts
     const dirs = { ...(opts.stateDir !== undefined && { stateDir: opts.stateDir }), ...(opts.runDir !== undefined && { runDir: opts.runDir }) }
-    this.store = new PodStore(dirs)
+    const bootId = opts.bootId ?? thisBoot()
+    this.store = new PodStore({ ...dirs, ...(bootId !== undefined && { bootId }) })
     this.backoff = { ...KUBERNETES_BACKOFF, ...opts.backoff }
     this.cgroupParent = opts.cgroupParent ?? 'podnet'
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/.test(this.cgroupParent)) {
       throw new InvalidArgumentError('cgroup parent', `'${this.cgroupParent}' is not a relative cgroup path`)
     }
     this.layout = detectCgroupLayout()
-    this.network = opts.network ?? new BridgePodNetwork({ stateDir: this.store.root, runDir: this.store.run })
+    this.network = opts.network ?? new BridgePodNetwork({ stateDir: this.store.root, runDir: this.store.run, ...(bootId !== undefined && { bootId }) })
     this.ownsNetwork = opts.network === undefined
+    this.writeDelayMs = opts.writeRetryMs ?? WRITE_RETRY_MS
+    this.bootId = bootId
     this.sb = {
       store: this.store, layout: this.layout, cgroupParent: this.cgroupParent, network: this.network,
       shmSize: opts.shmSize ?? '64m', checkpoint: opts.checkpoint ?? (() => {}), launcher: () => this.launcher(),
+      record: (rec) => { this.persist(rec) },
       ...(opts.usernsPool !== undefined && { usernsPool: opts.usernsPool }),
     }
   }
@@ -122,6 +150,9 @@ export class PodRuntime extends EventEmitter {
     this.closed = true
     if (this.pollTimer) clearInterval(this.pollTimer)
     this.pollTimer = undefined
+    if (this.writeTimer) clearTimeout(this.writeTimer)
+    this.writeTimer = undefined
+    for (const u of [...this.unsaved.values()]) this.persist(u.rec) // a last try
     for (const p of this.pods.values()) for (const c of p.containers.values()) if (c.timer) clearTimeout(c.timer)
     this.pods.clear()
     if (this.ownsNetwork) this.network.close()
@@ -129,18 +160,24 @@ export class PodRuntime extends EventEmitter {
 
   /** The stored record of a pod. */
   get(name: string): PodRecord {
-    const rec = this.pods.get(name)?.rec ?? this.store.read(name)
+    const rec = this.pods.get(name)?.rec ?? this.unsaved.get(name)?.rec ?? this.store.read(name)
     if (!rec) throw new NotFoundError('pod', name)
     return rec
   }
 
+  /** Every pod's record; where a write failed, the one this runtime holds. */
   list(): PodRecord[] {
-    return this.store.list()
+    return this.store.list().map((r) => this.unsaved.get(r.name)?.rec ?? r)
   }
 
   /** Pods this runtime watches (running or restarting). */
   activeCount(): number {
     return [...this.pods.values()].filter((p) => isActive(p.rec)).length
+  }
+
+  /** Records whose write failed and is being retried (a full disk): pod, error, since when, attempts. */
+  unsavedRecords(): Array<{ pod: string; error: string; since: string; attempts: number }> {
+    return [...this.unsaved.values()].map((u) => ({ pod: u.rec.name, error: u.error, since: u.since, attempts: u.attempts }))
   }
 
   /** Resolves with the record once pred holds (checked now and on every change). */
@@ -167,9 +204,79 @@ export class PodRuntime extends EventEmitter {
     })
   }
 
-  private save(pod: PodRt): void {
-    this.store.write(pod.rec)
+  /** Writes the pod's record (`persistent`: the state dir's copy too, see persist) and emits 'change'. */
+  private save(pod: PodRt, persistent = false): void {
+    this.persist(pod.rec, persistent)
     this.emit('change', pod.rec)
+  }
+
+  /**
+   * Writes a pod's record. A failed write (a full disk) never throws and never stops the
+   * supervision: the record gets a RecordWritten=False condition and goes to the live file when
+   * that can be written (so `pod inspect` tells the truth: the run dir is tmpfs), this runtime
+   * keeps it (get, list), reports it once ('write-failed', then 'write-recovered') and retries
+   * every writeRetryMs, doubling up to 30 s, until a write succeeds. A removed pod's record is
+   * never written again (store.write refuses to make its directory anew). Returns whether it
+   * was written.
+   *
+   * `persistent`: an active pod's record goes to the state dir too (pod.json), for what a
+   * reboot must not lose: its addresses once it runs, a container that has ended for good.
+   */
+  private persist(rec: PodRecord, persistent = false): boolean {
+    const failed = this.unsaved.get(rec.name)
+    persistent ||= failed?.persistent === true
+    const cond = rec.conditions?.find((c) => c.type === 'RecordWritten')
+    if (cond) {
+      rec.conditions = rec.conditions!.filter((c) => c !== cond)
+      if (!rec.conditions.length) delete rec.conditions
+    }
+    try {
+      if (persistent && isActive(rec)) this.store.writePersistent(rec)
+      this.store.write(rec)
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        this.unsaved.delete(rec.name)
+        return false
+      }
+      const error = (err as Error).message
+      rec.conditions = [...(rec.conditions ?? []), {
+        type: 'RecordWritten', status: 'False', reason: 'WriteFailed', message: `${error} (kept by the supervisor, retried)`,
+        lastTransitionTime: cond?.lastTransitionTime ?? now(),
+      }]
+      try {
+        this.store.writeLive(rec)
+      } catch {
+        // the run dir cannot be written either: the record lives in this process until it can
+      }
+      this.unsaved.set(rec.name, { rec, error, persistent, since: failed?.since ?? now(), attempts: (failed?.attempts ?? 0) + 1 })
+      if (!failed) this.emit('write-failed', rec.name, err)
+      if (!this.retryingWrites) this.armWriteRetry()
+      return false
+    }
+    if (failed) {
+      this.unsaved.delete(rec.name)
+      this.emit('write-recovered', rec.name, failed.attempts)
+    }
+    return true
+  }
+
+  private armWriteRetry(): void {
+    if (this.writeTimer || this.closed) return
+    this.writeTimer = setTimeout(() => {
+      this.writeTimer = undefined
+      this.retryingWrites = true
+      try {
+        for (const u of [...this.unsaved.values()]) this.persist(u.rec)
+      } finally {
+        this.retryingWrites = false
+      }
+      if (this.unsaved.size) {
+        this.writeDelayMs = Math.min(this.writeDelayMs * 2, WRITE_RETRY_MAX_MS)
+        this.armWriteRetry()
+      } else {
+        this.writeDelayMs = this.opts.writeRetryMs ?? WRITE_RETRY_MS
+      }
+    }, this.writeDelayMs)
   }
 
   /** Runs fn after every earlier operation on the pod. */
@@ -199,7 +306,7 @@ export class PodRuntime extends EventEmitter {
         })
       }
       pod.rec.spec = spec
-      this.save(pod)
+      this.save(pod, true) // the state dir's copy too: a restore after a reboot applies the limits in force
       return pod.rec
     })
   }
@@ -217,13 +324,14 @@ export class PodRuntime extends EventEmitter {
     })
     const pause = this.opts.pause ?? pauseCommand()
     this.launcher() // built (or found) before anything is created
+    await this.claimRunDir()
     if (!this.store.claim(spec.name)) {
       const prior = this.store.read(spec.name)
       throw new ExistsError('pod', spec.name, prior && !isActive(prior) ? `(${prior.phase.toLowerCase()}; remove it with podnet pod rm)` : '(running)')
     }
     const name = spec.name
     const rec: PodRecord = {
-      name, spec, phase: 'Pending', createdAt: now(),
+      name, spec, phase: 'Pending', createdAt: now(), ...(this.bootId !== undefined && { bootId: this.bootId }),
       sandbox: { state: 'creating', ips: [], ...(opts.hostNetns !== undefined && { hostNetns: opts.hostNetns }) },
       containers: spec.containers.map((c) => ({
         name: c.name, state: { status: 'waiting', reason: 'ContainerCreating' }, restartCount: 0, backoffStep: 0,
@@ -240,52 +348,92 @@ export class PodRuntime extends EventEmitter {
     })
     this.pods.set(name, pod)
     this.watchPause(pod)
+    let failed: { container: string; err: Error } | undefined
     await this.serial(pod, async () => {
-      for (const c of spec.containers) await this.startContainer(pod, c)
+      for (const c of spec.containers) {
+        const err = await this.startContainer(pod, c)
+        if (err) {
+          failed = { container: c.name, err }
+          return
+        }
+      }
     })
-    this.emit('change', rec)
+    if (failed) await this.undoRun(pod, failed.container, failed.err)
+    // the state dir learns the pod's addresses: a restore after a reboot asks for them again
+    this.save(pod, true)
     return rec
+  }
+
+  /**
+   * A pod whose launcher could not be started (spawn E2BIG, ENOMEM, a log that cannot be
+   * opened): podnet's failure, not the container's, so nothing of the pod stays (its other
+   * containers, the sandbox, the address and ports, the record), as when the sandbox fails.
+   */
+  private async undoRun(pod: PodRt, container: string, err: Error): Promise<never> {
+    const name = pod.rec.name
+    const what = `pod '${name}': container '${container}' could not be started (${err.message})`
+    try {
+      await this.stop(name, { gracePeriodSeconds: 0 })
+      await this.remove(name)
+    } catch (e) {
+      throw new PodnetError(`${what}; undoing the pod failed (podnet pod rm ${name} retries): ${(e as Error).message}`, { cause: err })
+    }
+    throw new PodnetError(`${what}; the pod was undone`, { cause: err })
   }
 
   // -------------------------------------------------------------------------------------------
   // containers
 
-  private async startContainer(pod: PodRt, c: ContainerSpec): Promise<void> {
+  /**
+   * Starts one run of container c. Whatever keeps its launcher from starting (the cgroup, the
+   * log file, spawn(2) refusing with E2BIG or ENOMEM) ends the run as a StartError, as an exec
+   * failure does, and is returned: the restart policy applies to it, and run() undoes a pod
+   * whose first start failed so. Never throws.
+   */
+  private async startContainer(pod: PodRt, c: ContainerSpec): Promise<Error | undefined> {
     const rec = pod.rec
     const cs = rec.containers.find((x) => x.name === c.name)!
     const crt = pod.containers.get(c.name)!
     const sb = rec.sandbox
-    if (pod.stopping || sb.state !== 'ready' || !sb.pins) return
+    if (pod.stopping || sb.state !== 'ready' || !sb.pins) return undefined
     const runToken = randomBytes(4).toString('hex')
-    let cg: Cgroup | undefined
-    if (sb.cgroup !== undefined) {
-      cg = new Cgroup(this.layout, `${sb.cgroup}/ctr-${c.name}`)
-      if (cs.cgroup === undefined) {
-        cg.create(c.limits)
-        cs.cgroup = cg.path
-      }
-      cs.oomKillsAtStart = cg.oomKills()
-    }
-    const security = resolveSecurity(rec.spec.securityContext, c.securityContext)
-    const launch = containerLaunchSpec(rec, c, { cgroupProcs: cg ? cg.procsFiles() : [], exitFile: this.store.exitPath(rec.name, c.name, runToken), security })
-    this.store.clearExitRecords(rec.name, c.name)
-    const child = spawnLauncher(this.launcher(), launch, cs.logPath, seccompFilterBytes(security))
-    const launcherRef = child.pid !== undefined ? processRef(child.pid) : undefined
-    this.sb.checkpoint('launch')
-    cs.runToken = runToken
-    if (launcherRef) {
-      // recorded before it can report: a supervisor that dies now leaves a launcher the next one adopts
-      cs.launching = { launcher: launcherRef, runToken, at: now() }
-      this.store.write(rec)
-      this.sb.checkpoint('launched')
-    }
     const runId = ++crt.runId
-    crt.child = child
+    delete crt.child
     delete crt.adopted
     delete crt.status
     delete crt.exitHandled
     crt.statusText = ''
     crt.exited = new Promise<void>((r) => { crt.markExited = r })
+    let child: ChildProcess
+    try {
+      let cg: Cgroup | undefined
+      if (sb.cgroup !== undefined) {
+        cg = new Cgroup(this.layout, `${sb.cgroup}/ctr-${c.name}`)
+        if (cs.cgroup === undefined) {
+          cg.create(c.limits)
+          cs.cgroup = cg.path
+        }
+        cs.oomKillsAtStart = cg.oomKills()
+      }
+      const security = resolveSecurity(rec.spec.securityContext, c.securityContext)
+      const launch = containerLaunchSpec(rec, c, { cgroupProcs: cg ? cg.procsFiles() : [], exitFile: this.store.exitPath(rec.name, c.name, runToken), security })
+      this.store.clearExitRecords(rec.name, c.name)
+      child = spawnLauncher(this.launcher(), launch, cs.logPath, seccompFilterBytes(security))
+    } catch (err) {
+      crt.status = { ok: false, error: `cannot start the launcher: ${(err as Error).message}` }
+      this.onContainerExit(pod, c.name, runId, 127, null)
+      return err as Error
+    }
+    const launcherRef = child.pid !== undefined ? processRef(child.pid) : undefined
+    this.sb.checkpoint('launch')
+    cs.runToken = runToken
+    crt.child = child
+    if (launcherRef) {
+      // recorded before it can report: a supervisor that dies now leaves a launcher the next one adopts
+      cs.launching = { launcher: launcherRef, runToken, at: now() }
+      this.persist(rec)
+      this.sb.checkpoint('launched')
+    }
     const statusDone = new Promise<void>((resolve) => {
       const pipe = child.stdio[3] as Readable | null
       if (!pipe) return resolve()
@@ -297,13 +445,15 @@ export class PodRuntime extends EventEmitter {
     })
     let spawnError: Error | undefined
     child.once('error', (err) => {
+      // the launcher could not be started (EAGAIN, EACCES, ENOENT: spawn reports them late)
       spawnError = err
+      if (crt.runId === runId && !crt.exitHandled) crt.status = { ok: false, error: `cannot start the launcher: ${err.message}` }
       this.onContainerExit(pod, c.name, runId, 127, null)
     })
     child.once('close', (code, signal) => this.onContainerExit(pod, c.name, runId, code, signal))
     await Promise.race([statusDone, crt.exited])
-    if (spawnError) crt.status = { ok: false, error: `cannot start the launcher: ${spawnError.message}` }
-    if (crt.runId !== runId || crt.exitHandled) return // it has ended already (the exit is recorded)
+    if (spawnError) return spawnError
+    if (crt.runId !== runId || crt.exitHandled) return undefined // it has ended already (the exit is recorded)
     const st = parseLaunchStatus(crt.statusText)
     crt.status = st
     if (st.ok && st.pid !== undefined && launcherRef) {
@@ -311,6 +461,7 @@ export class PodRuntime extends EventEmitter {
       delete cs.launching
       this.save(pod)
     }
+    return undefined
   }
 
   /**
@@ -336,6 +487,7 @@ export class PodRuntime extends EventEmitter {
       ...(cg && { oomKillsAtStart: cs.oomKillsAtStart ?? 0, oomKillsNow: cg.oomKills() }),
     })
     const ranMs = Date.parse(term.finishedAt) - Date.parse(term.startedAt)
+    let endedForGood = false
     if (!pod.stopping && !this.closed && shouldRestart(rec.spec.restartPolicy, term.exitCode)) {
       const next = nextBackoff({ step: cs.backoffStep }, ranMs, this.backoff)
       cs.backoffStep = next.state.step
@@ -349,8 +501,10 @@ export class PodRuntime extends EventEmitter {
     } else {
       if (cs.state.status === 'terminated') cs.lastState = cs.state
       cs.state = term
+      // ended for good while others run: a restore after a reboot must not run it again (OnFailure)
+      endedForGood = !pod.stopping && rec.containers.some((x) => x.state.status !== 'terminated')
     }
-    this.save(pod)
+    this.save(pod, endedForGood)
     crt.markExited?.()
     if (!pod.stopping) void this.serial(pod, () => this.maybeFinish(pod)).catch((err) => this.emit('error', err))
   }
@@ -535,8 +689,16 @@ export class PodRuntime extends EventEmitter {
   /** Stops a pod if it runs, then removes everything of it, logs included. */
   async remove(name: string, opts: StopOptions = {}): Promise<void> {
     const pod = this.pods.get(name)
-    if (pod) await this.stop(name, opts)
-    const rec = this.store.read(name)
+    if (pod) {
+      if (isActive(pod.rec) && pod.rec.deletionTimestamp === undefined) {
+        // the intent first, in the state dir: a reboot in the middle removes the pod, not restores it
+        pod.rec.deletionTimestamp = now()
+        this.persist(pod.rec, true)
+      }
+      await this.stop(name, opts)
+    }
+    const rec = this.unsaved.get(name)?.rec ?? this.store.read(name)
+    this.unsaved.delete(name)
     if (!rec && !this.store.names().includes(name)) throw new NotFoundError('pod', name)
     if (rec && rec.sandbox.state !== 'stopped') {
       const tmp: PodRt = { rec, containers: new Map(), stopping: true, tearingDown: false, queue: Promise.resolve() }
@@ -561,6 +723,115 @@ export class PodRuntime extends EventEmitter {
     this.emit('removed', name)
   }
 
+  /**
+   * Makes the run dir this boot's before any record in it is read or written (src/state/boot.ts):
+   * one on disk that names an earlier boot is emptied (its live records, pins and the networks'
+   * attachments described processes and kernel objects of that boot), under the run dir's lock
+   * as the network side does. Once per runtime.
+   */
+  private async claimRunDir(): Promise<void> {
+    if (this.runClaimed || this.bootId === undefined) return
+    const bootId = this.bootId
+    await withLock(join(this.store.run, 'lock'), () => { claimRunDir(this.store.run, bootId) })
+    this.runClaimed = true
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // restore after a reboot (restore.ts)
+
+  /**
+   * Brings back the pods whose live state is gone (a reboot, a cleared run dir) as their
+   * restartPolicy asks (restore.ts): a new sandbox with the same name and, when free, the same
+   * addresses; the others end Failed (Lost). Every such pod is registered at once (a stop or rm
+   * waits for its turn, and ends it), then they are restored one by one. Emits 'restored' and
+   * 'lost' per pod. Returns the names of the pods that run again.
+   */
+  async restoreLost(): Promise<string[]> {
+    const todo: Array<{ pod: PodRt; old: PodRecord; plan: RestorePlan }> = []
+    for (const name of this.store.names()) {
+      if (this.closed || this.pods.has(name) || this.store.hasLive(name)) continue
+      const old = this.store.readPersistent(name)
+      if (!old || !isActive(old)) continue
+      const plan = planRestore(old, now(), this.bootId)
+      const pod: PodRt = {
+        rec: plan.restore ?? plan.final ?? lostRecord(old, this.store.run), containers: new Map(old.spec.containers.map((c) => [c.name, { runId: 0 }])),
+        stopping: false, tearingDown: false, queue: Promise.resolve(),
+      }
+      this.pods.set(name, pod)
+      todo.push({ pod, old, plan })
+    }
+    const restored: string[] = []
+    for (const { pod, old, plan } of todo) {
+      try {
+        if (await this.serial(pod, () => this.restorePod(pod, old, plan))) restored.push(old.name)
+      } catch (err) {
+        this.emit('error', err)
+      }
+    }
+    return restored
+  }
+
+  /** One lost pod: its leftovers ended, then a new sandbox and its containers, or its final record. */
+  private async restorePod(pod: PodRt, old: PodRecord, plan: RestorePlan): Promise<boolean> {
+    const name = old.name
+    if (this.closed || pod.stopping || this.pods.get(name) !== pod) return false
+    // what the lost sandbox may have left: its processes (a cleared run dir: they run on), mounts, its attachment
+    cleanupPodMounts(this.store, name)
+    await removeCgroupTree(this.layout, `${this.cgroupParent}/${name}`)
+    if (old.spec.network !== undefined) {
+      try {
+        await this.network.detach({ network: old.spec.network, id: name, ...(old.sandbox.hostNetns !== undefined && { hostNetns: old.sandbox.hostNetns }) })
+      } catch {
+        // its records went with the run dir
+      }
+    }
+    if (plan.remove) {
+      this.pods.delete(name)
+      await this.remove(name)
+      return false
+    }
+    if (plan.final) {
+      this.persist(plan.final)
+      this.pods.delete(name)
+      this.emit('change', plan.final)
+      this.emit('lost', name, plan.final.message)
+      return false
+    }
+    const rec = pod.rec
+    try {
+      // the new boot is recorded before anything is made
+      this.store.writePersistent(rec)
+      mkdirSync(this.store.logDir(name), { recursive: true })
+      mkdirSync(this.store.exitDir(name), { recursive: true })
+      await UndoStack.run(async (undo) => {
+        pod.pause = await createSandbox(this.sb, rec, this.opts.pause ?? pauseCommand(), undo, plan.ips)
+      })
+    } catch (err) {
+      // everything made was undone: the pod ends, saying why
+      rec.phase = 'Failed'
+      rec.reason = 'RestoreFailed'
+      rec.message = `${rec.restored?.message ?? 'its live state was lost'}; no new sandbox: ${(err as Error).message}`
+      rec.finishedAt = now()
+      rec.sandbox = { state: 'stopped', ips: [], ...(rec.sandbox.hostNetns !== undefined && { hostNetns: rec.sandbox.hostNetns }) }
+      for (const cs of rec.containers) {
+        if (cs.state.status === 'waiting') {
+          cs.state = cs.lastState ?? { status: 'terminated', exitCode: 0, reason: 'NotStarted', startedAt: rec.finishedAt, finishedAt: rec.finishedAt }
+          if (cs.lastState === cs.state) delete cs.lastState
+        }
+      }
+      this.persist(rec)
+      this.pods.delete(name)
+      this.emit('change', rec)
+      this.emit('lost', name, rec.message)
+      return false
+    }
+    this.watchPause(pod)
+    for (const c of rec.spec.containers) if (plan.containers.includes(c.name)) await this.startContainer(pod, c)
+    this.save(pod, true)
+    this.emit('restored', name, rec.restored)
+    return true
+  }
+
   // -------------------------------------------------------------------------------------------
   // adoption and gc
 
@@ -570,6 +841,7 @@ export class PodRuntime extends EventEmitter {
    * Returns the names of the pods it adopted.
    */
   async adopt(): Promise<string[]> {
+    await this.claimRunDir()
     const adopted: PodRt[] = []
     for (const rec of this.store.list()) {
       if (this.pods.has(rec.name)) continue

@@ -56,16 +56,23 @@ export interface SandboxDeps {
   launcher: () => string
   /** Host IDs user-namespace pods get their ranges from (default: userNamespacePool()). */
   usernsPool?: { start: number; count: number }
+  /**
+   * Records the pod after a teardown step. Unlike the creation steps' store.write (a creation
+   * that cannot record its steps is undone), it never throws: a failed write is retried by the
+   * runtime (a full disk must not leave a teardown half done).
+   */
+  record: (rec: PodRecord) => void
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /**
  * Creates the sandbox of `rec` (its spec, its hostNetns) and records it as ready: namespaces and
- * the pause, loopback up, the pod cgroup with the pause in it, /dev/shm, the network attachment,
- * the /etc files. Every step pushes its inverse on `undo`. Returns the pause's ChildProcess.
+ * the pause, loopback up, the pod cgroup with the pause in it, /dev/shm, the network attachment
+ * (asking for `ips` again when given: a restore), the /etc files. Every step pushes its inverse
+ * on `undo`. Returns the pause's ChildProcess.
  */
-export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: string[], undo: UndoStack): Promise<ChildProcess> {
+export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: string[], undo: UndoStack, ips?: string[]): Promise<ChildProcess> {
   const { store } = deps
   const spec = rec.spec
   const name = rec.name
@@ -143,7 +150,7 @@ export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: st
     store.write(rec)
     try {
       sb.ips = await deps.network.attach({
-        network, netns: made.pins.net, id: name, portMappings: mappings.map((m) => m.mapping), dnsNames: podDnsNames(spec), ...host,
+        network, netns: made.pins.net, id: name, portMappings: mappings.map((m) => m.mapping), dnsNames: podDnsNames(spec), ...host, ...(ips?.length && { ips }),
         ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(spec.networkPriority !== undefined && { priority: spec.networkPriority }),
       })
     } catch (err) {
@@ -209,12 +216,12 @@ export async function teardownSandbox(deps: SandboxDeps, rec: PodRecord): Promis
   if (sb.pins) await step(() => unpinAll(sb.pins!))
   if (errors.length) {
     sb.teardownError = errors.map((e) => e.message).join('; ')
-    deps.store.write(rec)
+    deps.record(rec)
     throw new PodnetError(`pod '${rec.name}': teardown was incomplete: ${sb.teardownError}`, { cause: new AggregateError(errors) })
   }
   sb.state = 'stopped'
   delete sb.teardownError
-  deps.store.write(rec)
+  deps.record(rec)
 }
 
 /**
@@ -237,7 +244,7 @@ export async function abandonSandbox(deps: SandboxDeps, rec: PodRecord): Promise
   for (const cs of rec.containers) {
     if (cs.state.status === 'waiting') cs.state = { status: 'terminated', exitCode: 0, reason: 'NotStarted', startedAt: rec.finishedAt, finishedAt: rec.finishedAt }
   }
-  deps.store.write(rec)
+  deps.record(rec)
   if (failed !== undefined) throw failed
 }
 

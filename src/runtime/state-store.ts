@@ -2,8 +2,10 @@
  * Pod records, split like the networks' state (src/bridge/state.ts) between two directories:
  *
  * the state directory (default /var/lib/podnet), which persists:
- *   pods/<name>/pod.json              the record as created (spec, creation time, host netns), and
- *                                     the final record once the pod has ended (written once)
+ *   pods/<name>/pod.json              the record as created (spec, creation time, host netns, boot
+ *                                     id), again once it runs (its addresses) and when a container
+ *                                     ends for good (what a restore after a reboot needs: restore.ts),
+ *                                     and the final record once the pod has ended; never on restarts
  *   pods/<name>/logs/<container>.log  stdout and stderr of every run, appended
  *   supervisor.sock, supervisor.pid, supervisor.log, supervisor.lock, bin/
  *
@@ -22,13 +24,15 @@
  * Reading a pod: status.json when it exists, else pod.json. A pod.json that is still active
  * without a status.json lost its live state (the machine rebooted, or the run directory was
  * cleared): it reads as Failed, reason Lost, its containers ContainerStatusUnknown (exit 137,
- * as kubelet reports a container it cannot find). Records are written atomically and durably
- * (src/state/files.ts), by the supervisor only.
+ * as kubelet reports a container it cannot find), until a supervisor restores it (restore.ts).
+ * An ended pod's record is in status.json too while pod.json cannot be written (a full disk).
+ * Records are written atomically and durably (src/state/files.ts), by the supervisor only; a
+ * write never makes the directory of a removed pod again.
  */
-import { mkdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { DamagedRecordError } from '../errors.js'
-import { listDir, readJson as readRecord, resolveDirs, writeJsonAtomic, type DirOptions } from '../state/index.js'
+import { DamagedRecordError, NotFoundError, PodnetError } from '../errors.js'
+import { BOOT_ID_FILE, currentBootId, listDir, readJson as readRecord, resolveDirs, writeJsonAtomic, type DirOptions } from '../state/index.js'
 import { isActive, type PodRecord } from './types.js'
 
 /** What a pod whose live state is gone reads as. */
@@ -50,12 +54,36 @@ export function lostRecord(rec: PodRecord, runDir: string): PodRecord {
 export class PodStore {
   readonly root: string
   readonly run: string
+  private readonly bootId: string | undefined
 
-  /** The directories by podnet's one rule (src/state/dirs.ts): the run dir defaults to <stateDir>/run when stateDir is given. */
-  constructor(dirs: DirOptions = {}) {
+  /**
+   * The directories by podnet's one rule (src/state/dirs.ts): the run dir defaults to
+   * <stateDir>/run when stateDir is given. `bootId`: this boot's (default the kernel's).
+   */
+  constructor(dirs: DirOptions & { bootId?: string } = {}) {
     const d = resolveDirs(dirs)
     this.root = d.stateDir
     this.run = d.runDir
+    this.bootId = dirs.bootId
+  }
+
+  /**
+   * Whether the run dir describes this boot (or names none). A run dir on disk that names an
+   * earlier boot holds nothing live: its records are read as absent until a runtime claims
+   * (empties) it, as the networks' are (src/state/boot.ts).
+   */
+  runIsCurrent(): boolean {
+    let recorded: string
+    try {
+      recorded = readFileSync(join(this.run, BOOT_ID_FILE), 'utf8').trim()
+    } catch {
+      return true
+    }
+    try {
+      return recorded === (this.bootId ?? currentBootId())
+    } catch {
+      return true
+    }
   }
 
   podsDir(): string { return join(this.root, 'pods') }
@@ -93,11 +121,16 @@ export class PodStore {
     return true
   }
 
-  /** The pod's record: the live one, else the persistent one (Lost when that is still active). */
+  /**
+   * The pod's record: the live one, else the persistent one (Lost when that is still active).
+   * A final persistent record wins over an active live one: the pod ended, and its supervisor
+   * died between writing the one and removing the other.
+   */
   read(name: string): PodRecord | undefined {
-    const live = readJson(this.statusPath(name))
-    if (live) return live
+    const live = this.runIsCurrent() ? readJson(this.statusPath(name)) : undefined
+    if (live && !isActive(live)) return live
     const rec = readJson(this.recordPath(name))
+    if (live) return rec && !isActive(rec) ? rec : live
     return rec && isActive(rec) ? lostRecord(rec, this.run) : rec
   }
 
@@ -107,14 +140,44 @@ export class PodStore {
     writeAtomic(this.recordPath(rec.name), rec)
   }
 
-  /** Records a change: an active pod's in the run directory; an ended pod's, persistently. */
+  /**
+   * Records a change: an active pod's in the run directory; an ended pod's, persistently.
+   * @throws NotFoundError when the pod's directory is gone (removed: a late write never brings it back)
+   * @throws PodnetError naming the file when the write fails (a full disk)
+   */
   write(rec: PodRecord): void {
+    if (!existsSync(this.podDir(rec.name))) throw new NotFoundError('pod', rec.name, '(removed)')
     if (isActive(rec)) {
       writeAtomic(this.statusPath(rec.name), rec)
       return
     }
     writeAtomic(this.recordPath(rec.name), rec)
     rmSync(this.statusPath(rec.name), { force: true })
+  }
+
+  /**
+   * Writes the record to the live file whatever its phase: where an ended pod's record goes while
+   * the persistent one cannot be written (read() prefers it; write() removes it once it can).
+   */
+  writeLive(rec: PodRecord): void {
+    if (!existsSync(this.podDir(rec.name))) throw new NotFoundError('pod', rec.name, '(removed)')
+    writeAtomic(this.statusPath(rec.name), rec)
+  }
+
+  /** Rewrites the persistent record (pod.json) of a pod, whatever its phase (a restore after a reboot starts from it). */
+  writePersistent(rec: PodRecord): void {
+    if (!existsSync(this.podDir(rec.name))) throw new NotFoundError('pod', rec.name, '(removed)')
+    writeAtomic(this.recordPath(rec.name), rec)
+  }
+
+  /** The persistent record as written (no Lost view). */
+  readPersistent(name: string): PodRecord | undefined {
+    return readJson(this.recordPath(name))
+  }
+
+  /** True when the pod's live record exists (the run directory knows the pod). */
+  hasLive(name: string): boolean {
+    return this.runIsCurrent() && existsSync(this.statusPath(name))
   }
 
   /** Removes a container's exit records of earlier runs (an abandoned run may write one late). */
@@ -132,7 +195,7 @@ export class PodStore {
 
   /** Names of the pod directories in either directory (with or without a record), sorted. */
   names(): string[] {
-    return [...new Set([...listDir(this.podsDir()), ...listDir(this.runPodsDir())])].sort()
+    return [...new Set([...listDir(this.podsDir()), ...(this.runIsCurrent() ? listDir(this.runPodsDir()) : [])])].sort()
   }
 
   list(): PodRecord[] {
@@ -153,4 +216,13 @@ function readJson(path: string): PodRecord | undefined {
   }
 }
 
-const writeAtomic = (path: string, rec: PodRecord): void => writeJsonAtomic(path, rec)
+/** Writes a record; a failure names the file and says why in one line (ENOSPC: the disk is full). */
+function writeAtomic(path: string, rec: PodRecord): void {
+  try {
+    writeJsonAtomic(path, rec)
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    if (typeof e.code !== 'string') throw err
+    throw new PodnetError(`cannot write ${path}: ${e.code === 'ENOSPC' ? 'no space left on device (ENOSPC)' : e.code === 'EDQUOT' ? 'disk quota exceeded (EDQUOT)' : e.message}`, { cause: err })
+  }
+}

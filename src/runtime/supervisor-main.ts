@@ -5,6 +5,9 @@
  */
 import { Supervisor, logLine as log, runtimeOptionsFromEnv } from './supervisor.js'
 
+// stderr is supervisor.log: a write that fails there (a full disk) must not end the supervisor
+process.stderr.on('error', () => { /* the line is lost */ })
+
 const argv = process.argv.slice(2)
 const i = argv.indexOf('--state-dir')
 const stateDir = i >= 0 ? argv[i + 1] : process.env.PODNET_STATE_DIR

@@ -15,10 +15,12 @@ import { InvalidArgumentError, PodnetError, isErrno } from '../errors.js'
 import { LOCK_EX, LOCK_NB, O_CLOEXEC, O_CREAT, O_RDWR } from '../sys/constants.js'
 import { close, flock, open } from '../sys/syscall.js'
 import { errorToWire, type PingResult, type RunManifestResult, type SupervisorRequest } from './client.js'
+import { checkManifestSize, MANIFEST_MAX_BYTES } from './limits.js'
 import { parseManifest } from './manifest-yaml.js'
 import { PodRuntime, type RuntimeOptions } from './pod-runtime.js'
 import { HALT_STAGES, type HaltStage } from './sandbox.js'
 import { userNamespacePool } from './userns.js'
+import { bootIdFromEnv } from '../state/boot.js'
 import { rssBytes } from './proc.js'
 import { PodStore } from './state-store.js'
 
@@ -29,8 +31,20 @@ export interface SupervisorOptions extends RuntimeOptions {
   log?: (msg: string) => void
 }
 
-/** A supervisor log line on stderr. */
-export const logLine = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} supervisor[${process.pid}]: ${msg}\n`) }
+/** The longest request line taken (a manifest at its limit, escaped as JSON, and the rest of the request). */
+const MAX_REQUEST_CHARS = 4 * MANIFEST_MAX_BYTES + 64 * 1024
+
+/**
+ * A supervisor log line on stderr (supervisor.log). A log that cannot be written (a full disk)
+ * loses the line, never the supervisor.
+ */
+export const logLine = (msg: string): void => {
+  try {
+    process.stderr.write(`${new Date().toISOString()} supervisor[${process.pid}]: ${msg}\n`)
+  } catch {
+    // lost
+  }
+}
 
 /** Runtime options from the environment (how the CLI passes them to a supervisor it starts). */
 export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SupervisorOptions {
@@ -52,6 +66,9 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Sup
   if (env.PODNET_LAUNCHER) o.launcher = env.PODNET_LAUNCHER
   if (env.PODNET_PAUSE) o.pause = env.PODNET_PAUSE.split(' ').filter(Boolean)
   if (env.PODNET_USERNS_POOL) o.usernsPool = userNamespacePool(env)
+  // test hook: the boot id a simulated reboot gives the commands of the new boot (src/state/boot.ts)
+  const bootId = bootIdFromEnv(env)
+  if (bootId !== undefined) o.bootId = bootId
   return o
 }
 
@@ -109,7 +126,12 @@ export class Supervisor {
     try {
       runtime = new PodRuntime(opts)
       // errors of pods that nobody waits for (adoption, exits, restarts) go to the log
-      runtime.on('error', (err: Error) => { (opts.log ?? logLine)(`error: ${err.stack ?? err.message}`) })
+      const log = opts.log ?? logLine
+      runtime.on('error', (err: Error) => { log(`error: ${err.stack ?? err.message}`) })
+      runtime.on('write-failed', (pod: string, err: Error) => { log(`pod ${pod}: ${err.message}; the record is kept in memory and the write retried`) })
+      runtime.on('write-recovered', (pod: string, attempts: number) => { log(`pod ${pod}: record written after ${attempts} failed attempt(s)`) })
+      runtime.on('restored', (pod: string, r: { message: string; count: number }) => { log(`pod ${pod}: restored (${r.message}; restore #${r.count})`) })
+      runtime.on('lost', (pod: string, message: string) => { log(`pod ${pod}: not restored: ${message}`) })
       await runtime.adopt()
     } catch (err) {
       close(lockFd)
@@ -123,11 +145,19 @@ export class Supervisor {
       server.once('error', reject)
       server.listen(store.socketPath(), () => resolve())
     })
-    writeFileSync(store.pidPath(), `${process.pid}\n`)
+    try {
+      writeFileSync(store.pidPath(), `${process.pid}\n`)
+    } catch (err) {
+      // a full disk: the pid file only names the supervisor (the socket is how it is reached)
+      (opts.log ?? logLine)(`cannot write ${store.pidPath()}: ${(err as Error).message}`)
+    }
+    // pods a reboot (or a cleared run dir) took down come back while requests are served: a
+    // stop or rm of one of them waits for its turn
+    void runtime.restoreLost().catch((err: Error) => { (opts.log ?? logLine)(`error: restoring pods: ${err.stack ?? err.message}`) })
     const idle = opts.idleExitMs ?? 60_000
     if (idle > 0) {
       sup.idleTimer = setInterval(() => {
-        if (runtime.activeCount() === 0 && Date.now() - sup.lastRequest > idle) void sup.close()
+        if (runtime.activeCount() === 0 && runtime.unsavedRecords().length === 0 && Date.now() - sup.lastRequest > idle) void sup.close()
       }, Math.min(idle, 1000))
     }
     return sup
@@ -141,7 +171,15 @@ export class Supervisor {
     sock.on('data', (d: string) => {
       buf += d
       const nl = buf.indexOf('\n')
-      if (nl < 0) return
+      if (nl < 0) {
+        if (buf.length > MAX_REQUEST_CHARS) {
+          // a request is one line: a manifest at most (limits.ts) with JSON's escaping
+          sock.end(`${JSON.stringify({ ok: false, error: errorToWire(new InvalidArgumentError('request', `longer than ${MAX_REQUEST_CHARS} characters`)) })}\n`)
+          buf = ''
+          sock.removeAllListeners('data')
+        }
+        return
+      }
       const line = buf.slice(0, nl)
       buf = ''
       let req: SupervisorRequest
@@ -167,12 +205,15 @@ export class Supervisor {
         const r: PingResult = { pid: process.pid, startedAt: this.startedAt, activePods: this.runtime.activeCount(), backoffBaseMs: this.runtime.backoff.baseMs }
         const rss = rssBytes(process.pid)
         if (rss !== undefined) r.rssBytes = rss
+        const unsaved = this.runtime.unsavedRecords()
+        if (unsaved.length) r.unsavedRecords = unsaved
         return r
       }
       case 'run': return this.runtime.run(req.spec, req.hostNetns !== undefined ? { hostNetns: req.hostNetns } : {})
       case 'run-manifest': {
         // the CLI sends the manifest's text: parsing it here spares every `pod run -d` loading
         // the YAML parser (~50 ms of a command's start-up)
+        checkManifestSize(Buffer.byteLength(req.text))
         const { spec, warnings } = parseManifest(req.text, { baseDir: req.baseDir })
         const record = await this.runtime.run(spec, req.hostNetns !== undefined ? { hostNetns: req.hostNetns } : {})
         const r: RunManifestResult = { record, warnings }

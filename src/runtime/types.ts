@@ -84,16 +84,44 @@ export interface SandboxRecord {
   teardownError?: string
 }
 
+/**
+ * A condition of the pod, as Kubernetes' PodCondition. podnet sets one:
+ *   RecordWritten  False (reason WriteFailed) while a record write fails (a full disk): the
+ *                  supervisor keeps the record in memory and retries; the condition goes once
+ *                  the write succeeds.
+ */
+export interface PodCondition {
+  type: string
+  status: 'True' | 'False' | 'Unknown'
+  reason?: string
+  message?: string
+  lastTransitionTime: string
+}
+
 export interface PodRecord {
   name: string
   spec: PodSpec
   phase: PodPhase
-  /** Why the pod ended when that was not its containers' doing: Stopped, SandboxDied, SetupFailed. */
+  /**
+   * Why the pod ended when that was not its containers' doing: Stopped, SandboxDied,
+   * SetupInterrupted, Lost, NodeRestart (see restore.ts).
+   */
   reason?: string
   message?: string
   createdAt: string
   startedAt?: string
   finishedAt?: string
+  /** The boot (/proc/sys/kernel/random/boot_id) the current sandbox was made in. */
+  bootId?: string
+  /**
+   * When `pod rm` was asked for (Kubernetes' metadata.deletionTimestamp), recorded in the state
+   * dir before the pod is stopped: a reboot in the middle of it removes the pod instead of
+   * restoring it.
+   */
+  deletionTimestamp?: string
+  /** The last time the pod was brought back after its live state was lost (restore.ts), and how often. */
+  restored?: { count: number; at: string; cause: 'NodeRestart' | 'RunDirLost'; message: string }
+  conditions?: PodCondition[]
   sandbox: SandboxRecord
   containers: ContainerStatus[]
 }

@@ -58,8 +58,8 @@ export function registerPodStats(pod: Command, { common }: PodCommandHelpers): v
     .option('--no-stream', 'print one sample and exit')
     .option('--interval <ms>', 'between samples when streaming (default 1000)', (v) => Math.max(100, Number(v) || 1000), 1000)
     .action(async (names: string[], o: Global & { stream: boolean; interval: number }) => {
-      const { PodStatsReader } = await import('../../runtime/stats.js')
-      const reader = new PodStatsReader({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) })
+      const [{ PodStatsReader }, { dirsFromEnv }] = await Promise.all([import('../../runtime/stats.js'), import('../../state/dirs.js')])
+      const reader = new PodStatsReader(dirsFromEnv({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }))
       const show = (): void => {
         const pods = reader.list(names)
         if (o.json) printJson(pods)

@@ -6,7 +6,7 @@
  * ns read the state dir; exec starts the launcher itself, attached to this terminal.
  */
 import { spawn } from 'node:child_process'
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import type { Command } from 'commander'
@@ -27,8 +27,9 @@ const client = (): Promise<typeof import('../../runtime/client.js')> => import('
 const records = (): Promise<typeof import('../../runtime/types.js')> => import('../../runtime/types.js')
 
 export async function storeOf(o: Global): Promise<PodStore> {
-  const [{ PodStore }, { dirsFromEnv }] = await Promise.all([import('../../runtime/state-store.js'), import('../../state/dirs.js')])
-  return new PodStore(dirsFromEnv({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }))
+  const [{ PodStore }, { dirsFromEnv }, { bootIdFromEnv }] = await Promise.all([import('../../runtime/state-store.js'), import('../../state/dirs.js'), import('../../state/boot.js')])
+  const bootId = bootIdFromEnv()
+  return new PodStore({ ...dirsFromEnv({ ...(o.stateDir !== undefined && { stateDir: o.stateDir }), ...(o.runDir !== undefined && { runDir: o.runDir }) }), ...(bootId !== undefined && { bootId }) })
 }
 
 export async function readPod(o: Global, name: string): Promise<PodRecord> {
@@ -108,6 +109,8 @@ function printPod(p: PodRecord): void {
   out.write(`Pause:         ${p.sandbox.pause ? `pid ${p.sandbox.pause.pid}` : '-'} (sandbox ${p.sandbox.state})\n`)
   out.write(`Created:       ${p.createdAt}\n`)
   if (p.finishedAt) out.write(`Finished:      ${p.finishedAt}\n`)
+  if (p.restored) out.write(`Restored:      ${p.restored.at} (${p.restored.cause}: ${p.restored.message}; ${p.restored.count} time(s))\n`)
+  for (const c of p.conditions ?? []) out.write(`Condition:     ${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''} since ${c.lastTransitionTime}${c.message ? `: ${c.message}` : ''}\n`)
   out.write('\n')
   printTable(p.containers.map((c) => {
     const st = c.state
@@ -205,6 +208,26 @@ async function streamLogs(o: Global, name: string, containers: string[] | undefi
   return rec
 }
 
+type Settled<T> = { ok: true; value: T } | { ok: false; error: Error }
+
+/** Runs fn for every name at once (requests to one supervisor, started first if none runs); the results in the names' order. */
+async function inParallel<T>(o: Global, names: string[], fn: (name: string) => Promise<T>): Promise<Array<Settled<T>>> {
+  if (names.length > 1) {
+    const [{ ensureSupervisor }, store] = await Promise.all([client(), storeOf(o)])
+    await ensureSupervisor(store.root, store.run)
+  }
+  return Promise.all(names.map((n) => fn(n).then((value): Settled<T> => ({ ok: true, value }), (error: Error): Settled<T> => ({ ok: false, error }))))
+}
+
+/** The failures: one line each on stderr; the command fails with the first one's status. */
+function failWith(results: Array<Settled<unknown>>): void {
+  const failed = results.filter((r): r is { ok: false; error: Error } => !r.ok)
+  if (!failed.length) return
+  if (failed.length === 1 && results.length === 1) throw failed[0]!.error
+  for (const f of failed) process.stderr.write(`podnet: ${f.error.message}\n`)
+  process.exitCode = failed.some((f) => f.error instanceof InvalidArgumentError) ? 2 : 1
+}
+
 function printNs(rec: PodRecord, rows: NsRow[]): void {
   const members = rows[0]?.members ?? []
   const cols: Array<[string, string]> = [['kind', 'NS'], ['sharing', 'SHARING'], ...members.map((m, i): [string, string] => [`m${i}`, `${m.name.toUpperCase()} (${m.pid})`]), ['host', 'HOST']]
@@ -227,7 +250,8 @@ export function registerPod(program: Command): void {
     .option('--host-netns <ns>', 'the named namespace that plays the host for the pod network (default: the current one)')
     .action(async (o: Global & { file: string; detach?: boolean; rm?: boolean; hostNetns?: string }) => {
       if (o.detach && o.rm) throw new InvalidArgumentError('--rm', 'cannot be combined with -d: a detached pod stays until podnet pod rm')
-      const text = o.file === '-' ? readFileSync(0, 'utf8') : readFileSync(o.file, 'utf8')
+      const { readManifestText } = await import('../../runtime/limits.js')
+      const text = readManifestText(o.file)
       const baseDir = o.file === '-' ? process.cwd() : dirname(resolve(o.file))
       if (o.detach) {
         // the supervisor parses the manifest (it has the YAML parser loaded already)
@@ -360,24 +384,24 @@ export function registerPod(program: Command): void {
       })
     })
 
-  common(pod.command('stop <name>').description('stop a pod: SIGTERM, grace period, SIGKILL; the record and logs stay until pod rm'))
-    .option('-t, --time <seconds>', 'grace period (default: the pod\'s terminationGracePeriodSeconds)', intArg('--time', 0, 86400))
-    .action(async (name: string, o: Global & { time?: number }) => {
-      const rec = await ask<PodRecord>(o, { op: 'stop', name, ...(o.time !== undefined && { gracePeriodSeconds: o.time }) })
-      if (o.json) printJson(rec)
-      else process.stdout.write(`pod ${name} stopped (${rec.phase.toLowerCase()})\n`)
+  common(pod.command('stop <names...>').description('stop pods (in parallel): SIGTERM, grace period, SIGKILL; the records and logs stay until pod rm'))
+    .option('-t, --time <seconds>', 'grace period (default: each pod\'s terminationGracePeriodSeconds)', intArg('--time', 0, 86400))
+    .action(async (names: string[], o: Global & { time?: number }) => {
+      const results = await inParallel(o, names, (name) => ask<PodRecord>(o, { op: 'stop', name, ...(o.time !== undefined && { gracePeriodSeconds: o.time }) }))
+      if (o.json) printJson(names.length === 1 && results[0]!.ok ? results[0]!.value : results.map((r, i) => (r.ok ? r.value : { name: names[i], error: r.error.message })))
+      else for (const [i, r] of results.entries()) if (r.ok) process.stdout.write(`pod ${names[i]} stopped (${r.value.phase.toLowerCase()})\n`)
+      failWith(results)
     })
 
-  common(pod.command('rm <names...>').alias('remove').description('remove pods (stopping them first), their logs and state'))
+  common(pod.command('rm <names...>').alias('remove').description('remove pods (stopping them first, in parallel), their logs and state'))
     .option('-t, --time <seconds>', 'grace period when stopping', intArg('--time', 0, 86400))
     .action(async (names: string[], o: Global & { time?: number }) => {
-      const done: string[] = []
-      for (const name of names) {
-        await ask(o, { op: 'rm', name, ...(o.time !== undefined && { gracePeriodSeconds: o.time }) })
-        done.push(name)
-      }
+      // every pod is stopped at once, as docker, podman and the kubelet do: N pods take one grace period, not N
+      const results = await inParallel(o, names, (name) => ask(o, { op: 'rm', name, ...(o.time !== undefined && { gracePeriodSeconds: o.time }) }))
+      const done = names.filter((_, i) => results[i]!.ok)
       if (o.json) printJson({ removed: done })
       else for (const n of done) process.stdout.write(`removed pod ${n}\n`)
+      failWith(results)
     })
 
   common(pod.command('ns <name>').description('the namespaces of the pause and every container, read from /proc/PID/ns (like lsns)'))
@@ -415,7 +439,10 @@ export function registerPod(program: Command): void {
       const { pingSupervisor } = await client()
       const p = await pingSupervisor((await storeOf(o)).root)
       if (o.json) printJson(p ?? { running: false })
-      else process.stdout.write(p ? `running: pid ${p.pid}, ${p.activePods} active pod(s), RSS ${Math.round((p.rssBytes ?? 0) / 1024)} kB, since ${p.startedAt}\n` : 'not running\n')
+      else {
+        process.stdout.write(p ? `running: pid ${p.pid}, ${p.activePods} active pod(s), RSS ${Math.round((p.rssBytes ?? 0) / 1024)} kB, since ${p.startedAt}\n` : 'not running\n')
+        for (const u of p?.unsavedRecords ?? []) process.stdout.write(`unsaved record of pod ${u.pod} since ${u.since} (${u.attempts} attempts): ${u.error}\n`)
+      }
     })
   common(sup.command('start').description('start it now (pod run does when needed)'))
     .action(async (o: Global) => {
@@ -431,6 +458,21 @@ export function registerPod(program: Command): void {
       const stopped = await stopSupervisor((await storeOf(o)).root)
       if (o.json) printJson({ stopped })
       else process.stdout.write(stopped ? 'supervisor stopped\n' : 'not running\n')
+    })
+  common(sup.command('run').description('run it in the foreground, never idle-exiting (for a systemd unit: docs/reliability.md); it restores pods a reboot took down'))
+    .action(async (o: Global) => {
+      const [{ Supervisor, logLine, runtimeOptionsFromEnv }, store] = await Promise.all([import('../../runtime/supervisor.js'), storeOf(o)])
+      process.stderr.on('error', () => { /* a log that cannot be written loses the line */ })
+      const env = runtimeOptionsFromEnv()
+      const s = await Supervisor.start({ ...env, idleExitMs: env.idleExitMs ?? 0, stateDir: store.root, runDir: store.run })
+      if (!s) throw new PodnetError(`a supervisor already runs for ${store.root} (podnet pod supervisor status)`)
+      logLine(`listening on ${s.store.socketPath()}`)
+      await new Promise<void>((resolve) => {
+        s.onClosed = resolve
+        for (const sg of ['SIGTERM', 'SIGINT'] as const) process.on(sg, () => { void s.close() })
+        process.on('SIGHUP', () => { /* ignored */ })
+      })
+      logLine('exiting (pods keep running)')
     })
   for (const c of sup.commands) c.exitOverride()
 }

@@ -86,7 +86,6 @@
 
 extern char **environ;
 
-#define MAX_LIST 256
 #define MAX_PATHS 32
 #define MAX_GROUPS 64
 #define MAX_FILTER 4096 /* BPF_MAXINSNS */
@@ -136,7 +135,7 @@ static struct {
   const char *shm;
   const char *cgroups[16]; int ncgroups;
   const char *cwd;
-  char *env[MAX_LIST + 1]; int nenv;
+  char **env; int nenv; /* as many as --env options (argc bounds them) */
   const char *exit_file;
   int status_fd;
   pid_t target;
@@ -199,6 +198,8 @@ static void parse(int argc, char **argv) {
   else if (!strcmp(argv[1], "sandbox")) opt.mode = MODE_SANDBOX;
   else if (!strcmp(argv[1], "idmap-check")) opt.mode = MODE_IDMAP_CHECK;
   else if (strcmp(argv[1], "run")) usage("first argument must be run, exec, sandbox or idmap-check");
+  opt.env = calloc((size_t)argc + 1, sizeof *opt.env);
+  if (!opt.env) usage("out of memory");
   int i = 2;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -227,7 +228,6 @@ static void parse(int argc, char **argv) {
       opt.cgroups[opt.ncgroups++] = NEXT();
     } else if (!strcmp(a, "--cwd")) opt.cwd = NEXT();
     else if (!strcmp(a, "--env")) {
-      if (opt.nenv >= MAX_LIST) usage("too many --env");
       opt.env[opt.nenv++] = NEXT();
     } else if (!strcmp(a, "--exit-file")) opt.exit_file = NEXT();
     else if (!strcmp(a, "--status-fd")) opt.status_fd = atoi(NEXT());

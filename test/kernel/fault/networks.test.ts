@@ -171,7 +171,9 @@ describe('kernel: fault: networks and podnet-cni', function () {
     }
     const cni = (): ReturnType<typeof createPlugin> => createPlugin({ hostNetns: mc.host, bootId: mc.bootId })
     const before = mc.pod()
-    const first = await cniInProcess(cni(), cniEnv('ADD', { id: 'sandbox-old', netns: before.ns.path, ifname: 'eth0' }), conf)
+    // podnet.stateDir alone: the run dir is <stateDir>/run, on disk, so only its boot id voids it
+    const withPort = { ...conf, runtimeConfig: { portMappings: [{ hostPort: 7070, containerPort: 80, protocol: 'tcp' }] } }
+    const first = await cniInProcess(cni(), cniEnv('ADD', { id: 'sandbox-old', netns: before.ns.path, ifname: 'eth0' }), withPort)
     assert.equal(first.status, 0, first.stdout)
     mc.reboot()
     const m2 = mc.manager()
@@ -182,8 +184,9 @@ describe('kernel: fault: networks and podnet-cni', function () {
     const del = await cniInProcess(cni(), cniEnv('DEL', { id: 'sandbox-old', netns: '', ifname: 'eth0' }), conf)
     assert.equal(del.status, 0, del.stdout)
     const pod = mc.pod()
-    const add = await cniInProcess(cni(), cniEnv('ADD', { id: 'sandbox-new', netns: pod.ns.path, ifname: 'eth0' }), conf)
+    const add = await cniInProcess(cni(), cniEnv('ADD', { id: 'sandbox-new', netns: pod.ns.path, ifname: 'eth0' }), withPort)
     assert.equal(add.status, 0, add.stdout)
+    assert.ok(existsSync(join(cniState, 'run', 'boot_id')))
     assert.equal(add.json.ips[0].address, '10.92.0.2/24')
     assert.ok(links(mc.host).some((l) => l.ifname === 'cni-f0' && l.linkinfo.info_kind === 'bridge'))
   })
@@ -249,6 +252,26 @@ describe('kernel: fault: networks and podnet-cni', function () {
     assert.deepEqual(comments(mc.host).filter((x) => x.includes('net=kn')), [])
     assert.equal(podnetTable(mc.host), false, 'the table went with the last network')
     assert.equal(existsSync(m.state.networkDir('kn')), false)
+  })
+
+  it('network rm --force racing six attaches with published ports: every attach either lands before the rm (and is undone by it) or fails; nothing is left', async () => {
+    const m = mc.manager()
+    for (let round = 0; round < 5; round++) {
+      const c = await m.create({ name: 'race', subnets: ['10.103.0.0/24'] })
+      const pods = Array.from({ length: 6 }, () => mc.pod())
+      const others = pods.map(() => mc.manager()) // as many processes would: separate handles, one lock
+      const attaches = pods.map((p, i) => others[i]!.attach({ network: 'race', netns: p.name, portMappings: [{ hostPort: 9100 + i, containerPort: 80, protocol: 'tcp' }] }))
+      await new Promise((r) => setTimeout(r, round * 7))
+      const removed = await m.remove('race', { force: true })
+      const results = await Promise.allSettled(attaches)
+      for (const r of results) if (r.status === 'rejected') assert.match(String(r.reason), /network 'race' does not exist/)
+      assert.equal(removed.detached, results.filter((r) => r.status === 'fulfilled').length, `round ${round}`)
+      assert.deepEqual(hostVeths(mc.host), [])
+      assert.equal(links(mc.host).some((l) => l.ifname === c.bridge), false)
+      for (const p of pods) assert.equal(p.rt.link.findSync('eth0'), undefined)
+      assert.deepEqual(elementComments(mc.host), [])
+      assert.deepEqual(existsSync(m.state.portsDir()) ? readdirSync(m.state.portsDir(), { recursive: true }).filter((f) => String(f).includes('/')) : [], [])
+    }
   })
 
   it('two state directories side by side: separate owners in one table; neither gc, rm nor a port clash touches the other', async () => {
@@ -376,6 +399,17 @@ describe('kernel: fault: networks and podnet-cni', function () {
       await assert.rejects(m.create({ name: 'bad', subnets: [subnet] }), (e: unknown) => e instanceof InvalidArgumentError && re.test(e.message), subnet)
     }
     await assert.rejects(m.create({ name: 'bad', subnets: ['fd77::/64'], mtu: 1200 }), /mtu: 1200 is below 1280/)
+    // the host's own namespace as a pod's
+    await m.create({ name: 'good', subnets: ['10.101.0.0/24'] })
+    await assert.rejects(m.attach({ network: 'good', netns: `/run/netns/${mc.host}`, id: 'h' }), /is the host's own network namespace/)
+    // a zero MAC through podnet-cni: the configuration error (7), not a crash (999)
+    const zero = await cniInProcess(createPlugin({ hostNetns: mc.host, bootId: mc.bootId }), cniEnv('ADD', { id: 'z', netns: mc.pod().ns.path, ifname: 'eth0' }), {
+      cniVersion: '1.0.0', name: 'zn', type: 'podnet-cni', bridge: 'cni-z0', ipam: { type: 'host-local', ranges: [[{ subnet: '10.102.0.0/24' }]] },
+      podnet: { stateDir: join(mc.stateDir, 'cni') }, runtimeConfig: { mac: '00:00:00:00:00:00' },
+    })
+    assert.equal(zero.json.code, 7, zero.stdout)
+    assert.match(zero.json.msg + zero.json.details, /zero address/)
+    await m.remove('good')
     const cli = mc.podnet(['network', 'create', 'bad', '--subnet', '127.0.0.0/24'])
     assert.equal(cli.status, 2)
     assert.match(cli.stderr, /^podnet: --subnet: 127\.0\.0\.0\/24 overlaps 127\.0\.0\.0\/8 \(loopback\): pods cannot use those addresses\n$/)

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../../../src/errors.js'
 import type { NetworkManager } from '../../../src/bridge/index.js'
-import { PodRuntime, validateManifest, type PodSpec } from '../../../src/runtime/index.js'
+import { PodRuntime, detectCgroupLayout, validateManifest, type PodSpec } from '../../../src/runtime/index.js'
 import { createTopology, ipJson, UPSTREAM, type Topology } from '../../../src/testing/index.js'
 import { probe, serve, stopServers } from '../../../src/testing/index.js'
 import { buildRootfs, eventually, execIn, removeCgroupTree } from './support.js'
@@ -101,5 +101,49 @@ describe('kernel: pod network', function () {
     const again = await rt.run(spec('second', 8080, ['sleep', '30']), { hostNetns: topo.host.name })
     assert.equal(again.sandbox.ips.length, 1)
     assert.deepEqual(m.attachments('pods').map((x) => x.id), ['second'])
+  })
+
+  it('a launcher that cannot be started (spawn E2BIG: a 200 KB environment value past the manifest check): run fails in one line and undoes the whole pod (pause, cgroups, address, port, record); the name and port are free at once', async () => {
+    const links = (): string[] => (ipJson(topo.host.name, 'link', 'show') as Array<{ ifname: string }>).map((l) => l.ifname).sort()
+    const before = links()
+    const big = spec('big', 8082, ['sleep', '30'])
+    // a spec as a library caller may build it, past validateManifest (which refuses it: see limits.ts)
+    big.containers[0]!.env.push({ name: 'BIG', value: 'x'.repeat(200 * 1024) })
+    const pauses = (): string[] => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes('/pods/big/'))
+    await assert.rejects(rt.run(big, { hostNetns: topo.host.name }), (e: unknown) => {
+      assert.match(String((e as Error).message), /^pod 'big': container 'web' could not be started \(spawn E2BIG\); the pod was undone$/)
+      return true
+    })
+    assert.deepEqual(rt.store.names(), [])
+    assert.deepEqual(m.attachments('pods'), [])
+    assert.deepEqual(links(), before)
+    assert.deepEqual(pauses(), [], 'no pins or /dev/shm left')
+    assert.ok(!existsSync(join(topo.stateDir, 'pods', 'big')))
+    assert.ok(!detectCgroupLayout().hierarchies.some((h) => existsSync(join(h.mount, cgroupParent, 'big'))), 'no cgroup left')
+    const again = await rt.run(spec('big', 8082, ['sh', '-c', 'exec nc -ll -p 80 -e echo back']), { hostNetns: topo.host.name })
+    assert.equal(again.sandbox.ips.length, 1)
+    assert.deepEqual(m.attachments('pods').map((x) => x.id), ['big'])
+    assert.equal(await eventually(() => { try { return probe(topo.upstream, 'tcp', UPSTREAM.hostV4, 8082) } catch { return undefined } }, 5000, 'the port'), 'back')
+  })
+
+  it('300 environment variables reach the container (the launcher takes as many as the kernel does)', async () => {
+    const s = spec('envy', 8083, ['sleep', '30'])
+    for (let i = 0; i < 300; i++) s.containers[0]!.env.push({ name: `V${i}`, value: `value-${i}` })
+    const rec = await rt.run(s, { hostNetns: topo.host.name })
+    const env = execIn(rec, 'web', ['env']).stdout.split('\n').filter(Boolean)
+    assert.equal(env.filter((l) => /^V\d+=value-\d+$/.test(l)).length, 300)
+    assert.equal(readFileSync(`/proc/${(rec.containers[0]!.state as { pid: number }).pid}/environ`, 'utf8').split('\0').filter((l) => l.startsWith('V')).length, 300)
+  })
+
+  it('hostIP 0.0.0.0 and :: in a manifest mean every address (no hostIp): the port answers on the host\'s addresses', async () => {
+    for (const [i, hostIP] of ['0.0.0.0', '::'].entries()) {
+      const s = validateManifest({
+        metadata: { name: `any${i}`, annotations: { 'podnet.io/rootfs': rootfs, 'podnet.io/network': 'pods' } },
+        spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'web', command: ['sh', '-c', `exec nc -ll -p 80 -e echo any${i}`], ports: [{ containerPort: 80, hostPort: 8084 + i, hostIP }] }] },
+      }).spec
+      assert.equal(s.containers[0]!.ports[0]!.hostIp, undefined)
+      await rt.run(s, { hostNetns: topo.host.name })
+      assert.equal(await eventually(() => { try { return probe(topo.upstream, 'tcp', UPSTREAM.hostV4, 8084 + i) } catch { return undefined } }, 5000, 'the port'), `any${i}`)
+    }
   })
 })

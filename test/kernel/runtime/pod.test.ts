@@ -314,13 +314,13 @@ describe('kernel: pods', function () {
     assert.equal(rec.sandbox.state, 'stopped')
   })
 
-  it('records: the live record, pins, /dev/shm, /etc files and exit records in the run dir (tmpfs); the state dir is written at creation and at the end only', async () => {
+  it('records: the live record, pins, /dev/shm, /etc files and exit records in the run dir (tmpfs); the state dir is written at creation, once running (the addresses a restore asks for again) and at the end, never on restarts', async () => {
     const { rt, spec, stateDir, runDir } = t()
     const rec = await rt.run(spec({ name: 'split', spec: { restartPolicy: 'OnFailure', containers: [{ name: 'flaky', command: ['sh', '-c', 'sleep 0.2; exit 1'] }, { name: 'steady', command: ['sleep', '30'] }] } }))
     const persistent = join(stateDir, 'pods', 'split', 'pod.json')
     const live = join(runDir, 'pods', 'split', 'status.json')
     const created = statSync(persistent).mtimeMs
-    assert.equal((JSON.parse(readFileSync(persistent, 'utf8')) as PodRecord).phase, 'Pending', 'the record as created')
+    assert.equal((JSON.parse(readFileSync(persistent, 'utf8')) as PodRecord).phase, 'Running', 'the record once running')
     await rt.waitFor('split', (r) => r.containers[0]!.restartCount >= 2, 10_000)
     assert.equal(statSync(persistent).mtimeMs, created, 'restarts do not touch the state dir')
     const cur = JSON.parse(readFileSync(live, 'utf8')) as PodRecord

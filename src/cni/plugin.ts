@@ -76,7 +76,7 @@ export function createPlugin(opts: PluginOptions = {}): CniFuncs {
           throw err
         }
         // the runtime writes the result's dns into the container's resolv.conf: the responder must answer by then
-        if (net.dns) await ensureDnsResponder({ stateDir: conf.stateDir, runDir: conf.runDir }, { network: conf.name, timeoutMs: 5000 }).catch(() => undefined)
+        if (net.dns) await ensureDnsResponder({ stateDir: conf.stateDir, runDir: conf.runDir }, { network: conf.name, timeoutMs: 5000, bootId: m.state.boot() }).catch(() => undefined)
         const parts = resultParts(m, net, att, resultRoutes(routes), conf)
         return formatResult(a.cniVersion, prev ? mergeParts(prev, parts) : parts)
       } finally {

@@ -9,13 +9,19 @@
  *             once when its state directory is gone; the next `network create`, attach or
  *             supervisor check starts another
  *
+ * --boot-id (default PODNET_TEST_BOOT_ID, else the kernel's): the boot it serves; a run dir of
+ * an earlier boot (on disk) is emptied first, under the run dir's lock, as every locked
+ * operation of podnet does, so the old boot's names are never served.
+ *
  * PODNET_RESOLV_CONF names the resolv.conf whose servers get forwarded questions (default
  * /etc/resolv.conf); tests point it at a resolver of their own.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { LOCK_EX, LOCK_NB, O_CLOEXEC, O_CREAT, O_RDWR } from '../sys/constants.js'
 import { flock, open } from '../sys/syscall.js'
 import { isErrno } from '../errors.js'
+import { bootIdFromEnv, claimRunDir, currentBootId, resolveDirs, withLock } from '../state/index.js'
 import { DnsServer } from './server.js'
 import { dnsPaths } from './service.js'
 
@@ -30,6 +36,9 @@ const stateDir = arg('--state-dir') ?? process.env.PODNET_STATE_DIR
 const runDir = arg('--run-dir') ?? process.env.PODNET_RUN_DIR
 const dirs = { ...(stateDir !== undefined && { stateDir }), ...(runDir !== undefined && { runDir }) }
 const paths = dnsPaths(dirs)
+const bootId = arg('--boot-id') ?? bootIdFromEnv() ?? currentBootId()
+const { runDir: run } = resolveDirs(dirs)
+await withLock(join(run, 'lock'), () => { claimRunDir(run, bootId) })
 
 mkdirSync(paths.dir, { recursive: true, mode: 0o755 })
 const lockFd = open(paths.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)

@@ -21,7 +21,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PodnetError } from '../errors.js'
-import { readJson, resolveDirs, type DirOptions } from '../state/index.js'
+import { claimRunDir, currentBootId, readJson, resolveDirs, withLock, type DirOptions } from '../state/index.js'
 import { LOCK_EX, O_CLOEXEC, O_RDWR } from '../sys/constants.js'
 import { close, open, tryFlock } from '../sys/syscall.js'
 import type { DnsStatus } from './server.js'
@@ -105,6 +105,8 @@ export interface EnsureOptions {
   /** The responder's environment (PODNET_RESOLV_CONF, PODNET_DNS_IDLE_MS); default this process's. */
   env?: NodeJS.ProcessEnv
   timeoutMs?: number
+  /** The boot this runs in (default the kernel's; tests that simulate a reboot pass theirs). */
+  bootId?: string
 }
 
 /**
@@ -122,11 +124,16 @@ export async function ensureDnsResponder(dirs: DirOptions = {}, opts: EnsureOpti
   if (st) {
     try { process.kill(st.pid, 'SIGHUP') } catch { /* it just ended: waited for below */ }
   } else if (!responderRunning(d)) {
+    // a run dir of an earlier boot (on disk) is emptied first, under its lock, as every locked
+    // operation does: the responder must not serve the old boot's names, nor lose its own files
+    // (dns/lock, dns/status.json) to a later claim while it runs
+    const bootId = opts.bootId ?? currentBootId()
+    await withLock(join(d.runDir, 'lock'), () => { claimRunDir(d.runDir, bootId) })
     mkdirSync(p.dir, { recursive: true, mode: 0o755 })
     closeSync(openSync(p.lock, 'a', 0o600))
     const log = openSync(p.log, 'a', 0o600)
     try {
-      const child = spawn(process.execPath, ['--max-semi-space-size=1', responderMain(), '--state-dir', d.stateDir, '--run-dir', d.runDir], {
+      const child = spawn(process.execPath, ['--max-semi-space-size=1', responderMain(), '--state-dir', d.stateDir, '--run-dir', d.runDir, '--boot-id', bootId], {
         detached: true, stdio: ['ignore', log, log], env: opts.env ?? process.env,
       })
       child.on('exit', (code, sig) => { exited = `exited with ${code ?? sig}` })

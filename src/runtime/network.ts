@@ -100,7 +100,7 @@ export class BridgePodNetwork implements PodNetwork {
     if (m.get(req.network).dns) {
       this.dnsNetworks.set(`${req.hostNetns ?? ''}\0${req.network}`, { network: req.network, hostNetns: req.hostNetns })
       // the pod's first question may come at once: wait until the responder serves the network
-      await ensureDnsResponder(this.dirsOf(m), { network: req.network, timeoutMs: 5000 }).catch(() => undefined)
+      await ensureDnsResponder(this.dirsOf(m), { network: req.network, timeoutMs: 5000, bootId: m.state.boot() }).catch(() => undefined)
       this.watchdog ??= setInterval(() => this.keepDnsUp(), DNS_WATCHDOG_MS).unref()
     }
     return a.addresses.map((x) => x.address)
@@ -140,7 +140,7 @@ export class BridgePodNetwork implements PodNetwork {
         this.dnsNetworks.delete(key)
         continue
       }
-      checks.push(ensureDnsResponder(this.dirsOf(m), { network: n.network, timeoutMs: 5000 }).catch(() => undefined))
+      checks.push(ensureDnsResponder(this.dirsOf(m), { network: n.network, timeoutMs: 5000, bootId: m.state.boot() }).catch(() => undefined))
     }
     if (checks.length) {
       this.checking = true

@@ -43,11 +43,14 @@ export function registerDns(program: Command): void {
   common(dns.command('records <network>').description("the names a network's responder answers, from the attachment records"))
     .action(async (network: string, o: Global) => {
       const [{ NetworkManager }, { NetworkRecords }] = await Promise.all([import('../../bridge/index.js'), import('../../dns/records.js')])
-      const m = new NetworkManager(await dirsOf(o))
+      const { bootIdFromEnv } = await import('../../state/boot.js')
+      const bootId = bootIdFromEnv()
+      const m = new NetworkManager({ ...await dirsOf(o), ...(bootId !== undefined && { bootId }) })
       try {
         const c = m.get(network)
         const zone = new NetworkRecords(m.state.attachmentsDir(network)).zone(c)
-        const rows = zone.entries().map((e) => ({ name: e.name, fqdn: `${e.name}.${zone.domain}`, addresses: e.addresses }))
+        // records of an earlier boot (a run dir on disk) name nobody: the first locked operation empties them
+        const rows = !m.state.runIsCurrent() ? [] : zone.entries().map((e) => ({ name: e.name, fqdn: `${e.name}.${zone.domain}`, addresses: e.addresses }))
         if (o.json) printJson({ network, dns: c.dns === true, records: rows })
         else {
           if (!c.dns) process.stderr.write(`podnet: network ${network} has DNS off (created with --no-dns): nobody answers these names\n`)
@@ -60,8 +63,9 @@ export function registerDns(program: Command): void {
 
   common(dns.command('start').description('start it now (network create, attach and the pod supervisor do when needed)'))
     .action(async (o: Global) => {
-      const { ensureDnsResponder } = await import('../../dns/service.js')
-      const st = await ensureDnsResponder(await dirsOf(o))
+      const [{ ensureDnsResponder }, { bootIdFromEnv }] = await Promise.all([import('../../dns/service.js'), import('../../state/boot.js')])
+      const bootId = bootIdFromEnv()
+      const st = await ensureDnsResponder(await dirsOf(o), { ...(bootId !== undefined && { bootId }) })
       if (o.json) printJson(st)
       else process.stdout.write(`running: pid ${st.pid}\n`)
     })

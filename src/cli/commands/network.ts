@@ -37,7 +37,7 @@ function common(c: Command, json = true): Command {
 async function ensureDns(m: NetworkManager, network: string): Promise<string> {
   const { ensureDnsResponder } = await import('../../dns/service.js')
   try {
-    const st = await ensureDnsResponder({ stateDir: m.state.root, runDir: m.state.run }, { network })
+    const st = await ensureDnsResponder({ stateDir: m.state.root, runDir: m.state.run }, { network, bootId: m.state.boot() })
     const n = st.networks.find((x) => x.name === network)
     if (n?.error !== undefined) {
       process.stderr.write(`podnet: warning: DNS for network ${network} is not served: ${n.error}\n`)
@@ -269,9 +269,12 @@ export function registerNetwork(program: Command): void {
     .action(async (names: string[], o: Global) => {
       await withManager(o, async (m) => {
         const r = await m.restore(names.length ? names : undefined)
-        if (o.json) printJson(r)
+        // the boot unit runs this: networks with DNS get their responder back now, not at the first attach
+        const dns = new Map<string, string>()
+        for (const x of r) if (m.get(x.network).dns) dns.set(x.network, await ensureDns(m, x.network))
+        if (o.json) printJson(r.map((x) => ({ ...x, ...(dns.has(x.network) && { dns: dns.get(x.network) }) })))
         else if (!r.length) process.stdout.write('no networks\n')
-        else for (const x of r) process.stdout.write(`${x.network}: ${x.repaired.length ? `restored ${x.repaired.join(', ')}` : 'nothing to restore'}\n`)
+        else for (const x of r) process.stdout.write(`${x.network}: ${x.repaired.length ? `restored ${x.repaired.join(', ')}` : 'nothing to restore'}${dns.has(x.network) ? `; DNS ${dns.get(x.network)}` : ''}\n`)
       })
     })
 

@@ -49,6 +49,9 @@ describe('kernel: podnet topology', function () {
     rb.close()
     a.close()
     b.close()
+    // the kernel finishes on its own time: a bridge gets its carrier from linkwatch (up to a second
+    // after its first port comes up) and only then its link-local address; read a settled state
+    await settled([topo.host.name, topo.upstream.name, ...NAMED])
     g = await collectTopology({ stateDir: topo.stateDir, runDir: topo.runDir, hostNetns: topo.host.name })
   })
   after(() => {
@@ -154,3 +157,21 @@ describe('kernel: podnet topology', function () {
     assert.match(bad.stderr, /--format: must be text, json, dot, svg/)
   })
 })
+
+/** Waits (up to 10 s) until every bridge with a port is up with its IPv6 link-local address (ip -j; podnet's veths have none). */
+async function settled(namespaces: readonly string[]): Promise<void> {
+  type Link = { ifname: string; operstate: string; master?: string; addr_info: Array<{ family: string; local: string }> }
+  const pending = (): string[] => namespaces.flatMap((ns) => {
+    const links = ipJson(ns, 'addr', 'show') as Link[]
+    const masters = new Set(links.flatMap((l) => (l.master ? [l.master] : [])))
+    return links.filter((l) => masters.has(l.ifname))
+      .filter((l) => l.operstate !== 'UP' || !l.addr_info.some((a) => a.family === 'inet6' && a.local.startsWith('fe80:')))
+      .map((l) => `${ns}/${l.ifname} ${l.operstate}`)
+  })
+  let left = pending()
+  for (let i = 0; i < 100 && left.length; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    left = pending()
+  }
+  assert.deepEqual(left, [], 'links settled')
+}

@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 pkgs=(iproute2 nftables util-linux busybox-static catatonit socat procps gcc libc6-dev musl-tools strace)
 # the bandwidth and priority tests measure real rates between namespaces
 pkgs+=(iperf3)
+# podnet/testing's capture(): its pcap files must parse with tcpdump -r (test/kernel/testing/faults.test.ts)
+pkgs+=(tcpdump)
 # the CNI plugin's tests: a real CNI client (podman 4's CNI backend) and reference plugins to chain with
 pkgs+=(podman crun conmon containernetworking-plugins)
 # the overlay's store (docs/overlay.md): real etcd members run inside the test sandbox
@@ -54,9 +56,10 @@ if [[ ! -f $stamp ]] || [[ -n "$(find src test bench tsconfig.json package.json 
   done
   mkdir -p dist && touch "$stamp"
 fi
-# the CLI's single-file build and code cache (src/cli/bundle.ts); bin/podnet.js falls back to
-# the ES modules when it is missing or older than them. A bundle that cannot be built is a bug in
-# podnet (the bundler refuses module shapes it cannot translate faithfully): setup fails on it.
-if [[ ! -f dist/cli/podnet.cjs || dist/src/cli/main.js -nt dist/cli/podnet.cjs ]]; then
+# the single-file builds and code caches of the CLI (src/cli/bundle.ts) and of the library's
+# subpaths (src/cli/library-bundle.ts); bin/podnet.js and dist/lib/registry.js fall back to the
+# ES modules when a bundle is missing or older than them. A bundle that cannot be built is a bug
+# in podnet (the bundler refuses module shapes it cannot translate faithfully): setup fails on it.
+if [[ ! -f dist/cli/podnet.cjs || dist/src/cli/main.js -nt dist/cli/podnet.cjs || ! -f dist/lib/podnet.cjs || dist/src/index.js -nt dist/lib/podnet.cjs ]]; then
   node scripts/build-cli-bundle.mjs
 fi

@@ -27,6 +27,10 @@ export type PodnetErrorCode =
   | 'ERR_PODNET_CNI_REQUEST'
   | 'ERR_PODNET_UNAVAILABLE'
   | 'ERR_PODNET_CONFLICT'
+  | 'ERR_PODNET_SANDBOX'
+  | 'ERR_PODNET_UNSUPPORTED'
+  | 'ERR_PODNET_TIMEOUT'
+  | 'ERR_PODNET_SOCKET_NETNS'
 
 /**
  * The base class: `code` names the class (ERR_PODNET_GENERIC for a plain PodnetError), `cause`
@@ -377,4 +381,50 @@ export class CniRequestError extends PodnetError {
     this.kind = kind
     this.details = details
   }
+}
+
+/** Why a sandbox or a fixture cannot run (podnet/testing): each says what to do instead. */
+export type SandboxErrorReason =
+  | 'not-sandboxed' // the guard cannot prove this process is outside the machine's own network namespace
+  | 'no-privilege' // not root and no user namespace asked for (or one that lacks the capability)
+  | 'no-userns' // user namespaces are not available to this user (rootless mode)
+  | 'failed' // the sandbox launcher (unshare) failed for another reason
+
+/** A sandbox or fixture cannot run here; fixtures throw it instead of skipping tests silently. */
+export class SandboxError extends PodnetError {
+  override readonly code = 'ERR_PODNET_SANDBOX'
+  readonly reason: SandboxErrorReason
+  constructor(message: string, reason: SandboxErrorReason, options?: { cause?: unknown }) {
+    super(message, options)
+    this.reason = reason
+  }
+}
+
+/** This kernel (or machine) lacks what was asked for, e.g. the netem qdisc: `feature` names it. */
+export class UnsupportedError extends PodnetError {
+  override readonly code = 'ERR_PODNET_UNSUPPORTED'
+  readonly feature: string
+  constructor(feature: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.feature = feature
+  }
+}
+
+/** An operation with a deadline (a probe, a request to a server in a namespace) ran out of time. */
+export class TimeoutError extends PodnetError {
+  override readonly code = 'ERR_PODNET_TIMEOUT'
+  readonly timeoutMs: number
+  constructor(message: string, timeoutMs: number, options?: { cause?: unknown }) {
+    super(message, options)
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/**
+ * A socket Node would create later, off the namespace switch (net.connect, dgram.createSocket,
+ * a listen given a host), was made inside `runSync`: it would act in the caller's namespace,
+ * not the one asked for. podnet refuses it; src/netns/sockets.ts creates sockets in place.
+ */
+export class SocketNamespaceError extends PodnetError {
+  override readonly code = 'ERR_PODNET_SOCKET_NETNS'
 }

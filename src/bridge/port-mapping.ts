@@ -9,11 +9,11 @@ import type { AllocatedAddress } from './ipam/index.js'
 import type { StateDir } from './state.js'
 import type { NetworkConfig, PortMapping } from './types.js'
 
-/** Parses [HOSTIP:]HOSTPORT:PORT[/tcp|udp] (IPv6 host addresses in brackets: [fd00::1]:8080:80). */
+/** Parses [HOSTIP:]HOSTPORT:PORT[/tcp|udp] (IPv6 host addresses in brackets: [fd00::1]:8080:80; TCP/UDP as manifests spell them too). */
 export function parsePortMapping(text: string): PortMapping {
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(\d+):(\d+)(?:\/(tcp|udp))?$/.exec(text)
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(\d+):(\d+)(?:\/(tcp|udp|TCP|UDP))?$/.exec(text)
   if (!m) throw new InvalidArgumentError('port mapping', `'${text}' is not [HOSTIP:]HOSTPORT:PORT[/tcp|udp]`)
-  const mapping: PortMapping = { hostPort: Number(m[2]), containerPort: Number(m[3]), protocol: (m[4] ?? 'tcp') as 'tcp' | 'udp' }
+  const mapping: PortMapping = { hostPort: Number(m[2]), containerPort: Number(m[3]), protocol: (m[4]?.toLowerCase() ?? 'tcp') as 'tcp' | 'udp' }
   if (m[1]) mapping.hostIp = m[1].replace(/^\[|\]$/g, '')
   validatePortMapping(mapping)
   return normalizePortMapping(mapping)

@@ -219,7 +219,8 @@ export function bundleSourceOf(entry: string, opts: { importMetaUrl?: boolean } 
  */
 export async function verifyBundle(source: string, modules: string[]): Promise<void> {
   const { root, dist } = podnetRoot()
-  const req = new Script(source, { filename: 'podnet-bundle.cjs' }).runInThisContext()(createRequire(join(root, 'package.json')), (s: string) => import(s)) as (id: string) => Record<string, unknown>
+  // the third argument is the base of a relocatable bundle's import.meta.url (ignored by the others)
+  const req = new Script(source, { filename: 'podnet-bundle.cjs' }).runInThisContext()(createRequire(join(root, 'package.json')), (s: string) => import(s), pathToFileURL(`${dist}/`).href) as (id: string) => Record<string, unknown>
   for (const id of modules) {
     const bundled = Object.keys(req(id)).sort()
     const esm = Object.keys(await import(pathToFileURL(join(dist, id)).href)).filter((k) => k !== 'default').sort()
@@ -239,7 +240,8 @@ export async function verifyBundle(source: string, modules: string[]): Promise<v
 function warmCodeCache(executable: string): 'commands' | 'modules' {
   const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }
   const commands = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', '--fork', '--', 'sh', '-c',
-    'mount -t tmpfs podnet-cni-warm /run && mkdir -p /run/netns && exec "$0"', executable], {
+    // a tmpfs on /run/netns alone: the executable may itself live under /run (a test's TMPDIR)
+    'mkdir -p /run/netns && mount -t tmpfs podnet-cni-warm /run/netns && exec "$0"', executable], {
     env: { ...env, PODNET_CNI_WARM: 'commands' }, encoding: 'utf8', timeout: 60000,
   })
   if (commands.status === 0) return 'commands'

@@ -18,7 +18,7 @@ import type { Server, Socket } from 'node:net'
 import type { NetworkConfig } from '../bridge/types.js'
 import { StateDir } from '../bridge/state.js'
 import { cidrContains, parseCidr, tryParseIp, type Cidr } from '../net/ip.js'
-import { openNetnsArg, tcpServerInNetns, udpSocketInNetns, type OpenedNetns } from '../netns/index.js'
+import { openNetnsArg, tcpServerInNetns, udpListenerInNetns, type OpenedNetns } from '../netns/index.js'
 import { listDir, readJson, writeJsonAtomic, type DirOptions } from '../state/index.js'
 import { LOCAL_TTL, MAX_TCP_SIZE, answerQuery, errorReply, type Decision, type Transport } from './answer.js'
 import { Forwarder } from './forwarder.js'
@@ -128,7 +128,7 @@ class NetworkListener {
       })
       for (const s of this.config.subnets) {
         const at = { netnsFd, host: s.gateway, port }
-        const u = udpSocketInNetns(at)
+        const u = udpListenerInNetns(at)
         u.on('message', (msg, rinfo) => this.onUdp(u, msg, rinfo))
         u.on('error', () => { /* a send to a vanished client */ })
         this.udp.push(u)

@@ -3,4 +3,7 @@ export {
   NETNS_RUN_DIR, Netns, netnsArgPath, netnsRunDir, openNetnsArg, type NetnsArg, type NetnsRef, type OpenedNetns,
 } from './netns.js'
 export { connectInNetns } from './tcp.js'
-export { tcpServerInNetns, udpClientInNetns, udpSocketInNetns, type ListenAddress } from './listen.js'
+export {
+  connectTcpInNetns, inetSockaddr, listenInNetns, udpSocketInNetns, type ListenInNetnsOptions, type UdpInNetnsOptions,
+} from './sockets.js'
+export { tcpServerInNetns, udpClientInNetns, udpListenerInNetns, type ListenAddress } from './listen.js'

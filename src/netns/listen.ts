@@ -47,7 +47,7 @@ function boundFd(at: ListenAddress, type: number, backlog?: number): number {
  * A UDP socket bound to host:port inside the namespace. Bind errors (EADDRNOTAVAIL: the address
  * is not there; EADDRINUSE) are thrown here, synchronously, as SyscallError.
  */
-export function udpSocketInNetns(at: ListenAddress): UdpSocket {
+export function udpListenerInNetns(at: ListenAddress): UdpSocket {
   const fd = boundFd(at, SOCK_DGRAM)
   const s = createSocket({ type: ipFamily(at.host) === 6 ? 'udp6' : 'udp4' })
   try {
@@ -83,5 +83,5 @@ export async function tcpServerInNetns(at: ListenAddress, onConnection: (s: Sock
 
 /** An unbound UDP socket of the namespace (the kernel picks the source address and port at the first send). */
 export function udpClientInNetns(netnsFd: number | undefined, family: 4 | 6): UdpSocket {
-  return udpSocketInNetns({ netnsFd, host: family === 6 ? '::' : '0.0.0.0', port: 0 })
+  return udpListenerInNetns({ netnsFd, host: family === 6 ? '::' : '0.0.0.0', port: 0 })
 }

@@ -18,6 +18,7 @@ import {
 } from '../sys/constants.js'
 import { close, flock, mount, open, setns, umount2, unshare } from '../sys/syscall.js'
 import { inNetnsFdSync, type SyncOnly } from '../sys/netns-switch.js'
+import { refuseLateSocket } from './socket-guard.js'
 
 /** Where named namespaces live (iproute2's NETNS_RUN_DIR). */
 export const NETNS_RUN_DIR = '/run/netns'
@@ -186,9 +187,15 @@ export class Netns implements NetnsRef {
     return existsSync(join(netnsRunDir(), name))
   }
 
-  /** Runs fn with this thread inside the namespace; fn must be synchronous (checked by the compiler). */
+  /**
+   * Runs fn with this thread inside the namespace; fn must be synchronous (checked by the
+   * compiler). A socket node would only create later (net.connect, dgram) is refused with
+   * SocketNamespaceError: make those with src/netns/sockets.ts.
+   */
   runSync<R>(fn: () => SyncOnly<R>): R {
-    return inNetnsFdSync(this.fd, fn, `netns '${this.name}'`)
+    const r = inNetnsFdSync(this.fd, fn, `netns '${this.name}'`)
+    refuseLateSocket(r, `netns '${this.name}'`)
+    return r
   }
 
   /** Starts a process inside the namespace (fork happens on this thread while it is switched). */

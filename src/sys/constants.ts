@@ -13,7 +13,6 @@ export const SOCK_RAW = 3
 export const SOCK_NONBLOCK = 0o4000
 export const SOCK_CLOEXEC = 0o2000000
 export const SOL_SOCKET = 1
-export const SO_REUSEADDR = 2
 export const SO_SNDBUF = 7
 export const SO_RCVBUF = 8
 export const SO_RCVTIMEO = 20 // SO_RCVTIMEO_OLD on x86_64: struct timeval
@@ -22,6 +21,13 @@ export const SO_RCVBUFFORCE = 33
 export const MSG_PEEK = 0x2
 export const MSG_TRUNC = 0x20
 export const MSG_DONTWAIT = 0x40
+export const AF_PACKET = 17
+export const SO_REUSEADDR = 2
+export const SOL_PACKET = 263
+// <linux/if_ether.h>: every protocol, for AF_PACKET (network byte order on the wire: htons(ETH_P_ALL))
+export const ETH_P_ALL = 0x0003
+// <linux/sockios.h>: the receive time of the last packet read, struct timespec (SIOCGSTAMPNS_OLD on x86_64)
+export const SIOCGSTAMPNS = 0x8907
 
 // <fcntl.h>
 export const O_RDONLY = 0

@@ -177,3 +177,29 @@ export function flockOnWorker(fd: number, op: number, path?: string): Promise<vo
 export function sethostname(name: string): void {
   check(raw.sethostname(name, Buffer.byteLength(name)), 'sethostname', name)
 }
+
+/** bind(2) with a ready-made sockaddr (sockaddr_in, sockaddr_in6, sockaddr_ll ...). */
+export function bindSockaddr(fd: number, sockaddr: Buffer): void {
+  check(raw.bind(fd, sockaddr, sockaddr.length), 'bind')
+}
+
+/** getsockname(2): the socket's own address as raw sockaddr bytes (up to 128, sockaddr_storage). */
+export function getsocknameRaw(fd: number): Buffer {
+  const sa = Buffer.alloc(128)
+  const len = [128]
+  check(raw.getsockname(fd, sa, len), 'getsockname')
+  return sa.subarray(0, Math.min(128, len[0] ?? 0))
+}
+
+/** ioctl(2) with a pointer argument (the buffer is read and written in place). */
+export function ioctlBuf(fd: number, request: number, buf: Buffer): number {
+  return check(raw.ioctl(fd, request, 'void *', buf), 'ioctl')
+}
+
+/**
+ * recvfrom(2) of one datagram into buf without blocking: its real length (larger than buf with
+ * MSG_TRUNC when it was cut), or -errno for EAGAIN / EINTR.
+ */
+export function recvDontWait(fd: number, buf: Buffer, flags = 0): number {
+  return recv(fd, buf, buf.length, flags | 0x40)
+}

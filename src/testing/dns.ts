@@ -11,7 +11,7 @@ import type { Socket as UdpSocket } from 'node:dgram'
 import type { Server, Socket } from 'node:net'
 import * as dnsPacket from 'dns-packet'
 import type { Answer, DecodedPacket, Question } from 'dns-packet'
-import { connectInNetns, tcpServerInNetns, udpClientInNetns, udpSocketInNetns, type NetnsRef } from '../netns/index.js'
+import { connectInNetns, tcpServerInNetns, udpClientInNetns, udpListenerInNetns, type NetnsRef } from '../netns/index.js'
 import { ipFamily } from '../net/ip.js'
 
 /** A decoded DNS message with its rcode and the raw bytes. */
@@ -124,7 +124,7 @@ export class TestResolver {
   static async start(ns: NetnsRef, address: string, opts: TestResolverOptions): Promise<TestResolver> {
     const r = new TestResolver(address, opts)
     const at = { netnsFd: ns.fd, host: address, port: opts.port ?? 53 }
-    r.udp = udpSocketInNetns(at)
+    r.udp = udpListenerInNetns(at)
     r.udp.on('message', (m, rinfo) => {
       const out = r.answer(m, 'udp')
       if (out) r.udp!.send(out, rinfo.port, rinfo.address)

@@ -3,13 +3,15 @@
  * take the namespace of the thread that creates them, and Node creates them off the caller's
  * stack). Usage:
  *   netcheck serve tcp|udp PORT        answers each TCP connection / UDP datagram with "from <peer address>"
- *   netcheck connect tcp|udp HOST PORT prints the answer; exit 1 on error or after 2 s
+ *   netcheck connect tcp|udp HOST PORT [TIMEOUT_MS]
+ *                                      prints the answer; exit 1 on error or after TIMEOUT_MS (default 2000)
  * "ready" is printed once the server listens.
  */
 import { createServer, connect } from 'node:net'
 import { createSocket } from 'node:dgram'
 
-const [mode, proto, a, b] = process.argv.slice(2)
+const [mode, proto, a, b, t] = process.argv.slice(2)
+const timeoutMs = t ? Number(t) : 2000
 const strip = (ip: string | undefined): string => (ip ?? '').replace(/^::ffff:/, '')
 
 if (mode === 'serve' && proto === 'tcp') {
@@ -20,7 +22,7 @@ if (mode === 'serve' && proto === 'tcp') {
   sock.on('message', (_m, r) => sock.send(`from ${strip(r.address)}\n`, r.port, r.address))
   sock.bind(Number(a), '::', () => console.log('ready'))
 } else if (mode === 'connect' && proto === 'tcp') {
-  const timer = setTimeout(() => { console.error('timeout'); process.exit(1) }, 2000)
+  const timer = setTimeout(() => { console.error(`timeout after ${timeoutMs} ms`); process.exit(1) }, timeoutMs)
   const s = connect({ host: a, port: Number(b) })
   let out = ''
   s.on('data', (d) => { out += d })
@@ -28,7 +30,7 @@ if (mode === 'serve' && proto === 'tcp') {
   s.on('error', (e) => { console.error(e.message); process.exit(1) })
 } else if (mode === 'connect' && proto === 'udp') {
   const sock = createSocket(a?.includes(':') ? 'udp6' : 'udp4')
-  const timer = setTimeout(() => { console.error('timeout'); process.exit(1) }, 2000)
+  const timer = setTimeout(() => { console.error(`timeout after ${timeoutMs} ms`); process.exit(1) }, timeoutMs)
   sock.on('message', (m) => { clearTimeout(timer); process.stdout.write(m.toString()); process.exit(0) })
   sock.send('hi', Number(b), a)
 } else {

@@ -7,13 +7,18 @@
  *        |  bridges made by the test
  *   pod namespaces, made with pod()
  *
- * Depends on: root, a sandboxed process. Cleanup: close() deletes every namespace it made
- * (links, rules and addresses die with them) and the temporary state directory.
+ * Depends on: root (or a --rootless sandbox), a sandboxed process. Cleanup: close() closes its
+ * managers, deletes every namespace it made (links, rules, addresses and the servers started in
+ * them die with them) and the temporary directories; useTopology() calls it after every test,
+ * failed and timed-out ones too, and whatever is still open at process exit is closed then.
+ * The directories live on the sandbox's private /run tmpfs (scripts/sandbox.sh), so even a
+ * kill -9 leaves nothing on the machine's disk.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NetworkManager } from '../bridge/index.js'
+import { perSuite, perTest, trackFixture, type Runner } from './hooks.js'
 import { createTempNetns, type TempNetns } from './temp-netns.js'
 
 export interface Topology {
@@ -26,6 +31,13 @@ export interface Topology {
   readonly stateDir: string
   readonly runDir: string
   close(): void
+  /** The same as close() (every step is synchronous). */
+  closeSync(): void
+}
+
+/** Where fixtures keep temporary directories: the sandbox's private /run tmpfs when there is one, else TMPDIR. */
+export function fixtureTmpBase(): string {
+  return process.env.PODNET_IN_SANDBOX === '1' && existsSync('/run/netns') ? '/run' : tmpdir()
 }
 
 export const UPSTREAM = { hostV4: '10.209.0.1', upstreamV4: '10.209.0.2', hostV6: 'fd09::1', upstreamV6: 'fd09::2' } as const
@@ -34,9 +46,10 @@ export function createTopology(): Topology {
   const host = createTempNetns('pn-host')
   const made: TempNetns[] = [host]
   const managers: NetworkManager[] = []
-  const stateDir = mkdtempSync(join(tmpdir(), 'podnet-topo-'))
+  const base = fixtureTmpBase()
+  const stateDir = mkdtempSync(join(base, 'podnet-topo-'))
   // volatile state on tmpfs when there is one (the sandbox mounts a private tmpfs on /run)
-  const runDir = existsSync('/run') ? mkdtempSync('/run/podnet-topo-') : join(stateDir, 'run')
+  const runDir = base === '/run' ? mkdtempSync('/run/podnet-topo-run-') : join(stateDir, 'run')
   try {
     const upstream = createTempNetns('pn-up')
     made.push(upstream)
@@ -45,7 +58,8 @@ export function createTopology(): Topology {
     host.rt.addr.addSync({ cidr: `${UPSTREAM.hostV6}/64`, dev: 'up0', nodad: true })
     upstream.rt.addr.addSync({ cidr: `${UPSTREAM.upstreamV4}/24`, dev: 'eth0' })
     upstream.rt.addr.addSync({ cidr: `${UPSTREAM.upstreamV6}/64`, dev: 'eth0', nodad: true })
-    return {
+    let untrack = (): void => {}
+    const topo: Topology = {
       host, upstream, stateDir, runDir,
       pod(prefix = 'pn-pod') {
         const p = createTempNetns(prefix)
@@ -58,16 +72,47 @@ export function createTopology(): Topology {
         return m
       },
       close() {
-        for (const m of managers.splice(0)) m.close()
-        for (const t of made.splice(0).reverse()) t.close()
-        rmSync(stateDir, { recursive: true, force: true })
-        rmSync(runDir, { recursive: true, force: true })
+        untrack()
+        const errors: unknown[] = []
+        const step = (f: () => void): void => {
+          try {
+            f()
+          } catch (err) {
+            errors.push(err)
+          }
+        }
+        for (const m of managers.splice(0)) step(() => m.close())
+        for (const t of made.splice(0).reverse()) step(() => t.close())
+        step(() => rmSync(stateDir, { recursive: true, force: true }))
+        step(() => rmSync(runDir, { recursive: true, force: true }))
+        if (errors.length) throw new AggregateError(errors, `closing the topology: ${errors.length} step(s) failed`)
+      },
+      closeSync() {
+        topo.close()
       },
     }
+    untrack = trackFixture(topo)
+    return topo
   } catch (err) {
     for (const t of made.reverse()) t.close()
     rmSync(stateDir, { recursive: true, force: true })
     rmSync(runDir, { recursive: true, force: true })
     throw err
   }
+}
+
+export interface UseTopologyOptions {
+  /** 'each' (default): a fresh topology per test; 'all': one per describe block. */
+  scope?: 'each' | 'all'
+  /** The test runner (default: detected, hooks.ts). */
+  runner?: Runner
+}
+
+/**
+ * createTopology() in hooks: built before each test (or once, with scope 'all') and closed after
+ * it, also when the test failed or timed out. Throws SandboxError (the hook fails) when the
+ * namespaces cannot be made here.
+ */
+export function useTopology(opts: UseTopologyOptions = {}): () => Topology {
+  return (opts.scope === 'all' ? perSuite : perTest)('useTopology', () => createTopology(), (t) => t.close(), opts.runner)
 }

@@ -24,7 +24,7 @@ import { Netns } from '../../src/netns/index.js'
 import { Rtnl } from '../../src/netlink/route/index.js'
 import { MNT_DETACH } from '../../src/sys/constants.js'
 import { umount2 } from '../../src/sys/syscall.js'
-import { ipJson, ipLink, UPSTREAM, type TempNetns, type Topology } from '../../src/testing/index.js'
+import { openTempNetns, UPSTREAM, type Topology } from '../../src/testing/index.js'
 import { detectCgroupLayout } from '../../src/runtime/index.js'
 
 export interface Machine {
@@ -96,25 +96,6 @@ export async function rebootTopology(topo: Topology, extra: Partial<Machine> = {
     close()
   }
   return r
-}
-
-/** A TempNetns handle on an existing named namespace (close() removes it). */
-function openTempNetns(name: string): TempNetns {
-  const ns = Netns.open(name)
-  const rt = Rtnl.open({ netns: ns })
-  let closed = false
-  return {
-    name, ns, rt,
-    ip: (...args: string[]) => ipJson(name, ...args),
-    link: (ifname: string) => ipLink(name, ifname),
-    close() {
-      if (closed) return
-      closed = true
-      rt.close()
-      ns.close()
-      try { Netns.remove(name) } catch { /* gone */ }
-    },
-  }
 }
 
 /** SIGKILLs every process of the machine until none is left (a supervisor may start one meanwhile). */

@@ -187,7 +187,7 @@ export function registerNetwork(program: Command): void {
       })
     })
 
-  bandwidthOptions(common(net.command('attach <name>').description('attach a network namespace to a network')))
+  bandwidthOptions(common(net.command('attach <name>').alias('connect').description('attach a network namespace to a network (connect: docker\'s name)')))
     .requiredOption('--netns <ns>', 'namespace name (under /run/netns) or path')
     .option('--ifname <name>', 'interface name in the namespace', 'eth0')
     .option('--id <id>', 'container id owning the attachment (default: the namespace name)')
@@ -216,7 +216,7 @@ export function registerNetwork(program: Command): void {
       })
     })
 
-  common(net.command('detach <name>').description('detach (succeeds, and says so, when already detached)'))
+  common(net.command('detach <name>').alias('disconnect').description('detach (succeeds, and says so, when already detached; disconnect: docker\'s name)'))
     .option('--netns <ns>', 'namespace name or path (also the default id)')
     .option('--ifname <name>', 'interface name', 'eth0')
     .option('--id <id>', 'container id')

@@ -307,7 +307,7 @@ export function registerPod(program: Command): void {
       process.exitCode = status
     })
 
-  common(pod.command('ls').alias('list').description('list pods'))
+  common(pod.command('ls').aliases(['list', 'ps']).description('list pods (ps: docker\'s and podman\'s name)'))
     .action(async (o: Global) => {
       const pods = (await storeOf(o)).list()
       if (o.json) printJson(pods)
@@ -393,11 +393,17 @@ export function registerPod(program: Command): void {
       failWith(results)
     })
 
-  common(pod.command('rm <names...>').alias('remove').description('remove pods (stopping them first, in parallel), their logs and state'))
+  common(pod.command('rm [names...]').alias('remove').description('remove pods (stopping them first, in parallel), their logs and state'))
     .option('-t, --time <seconds>', 'grace period when stopping', intArg('--time', 0, 86400))
-    .action(async (names: string[], o: Global & { time?: number }) => {
+    .option('-f, --force', 'no grace period: running pods are killed at once (docker rm -f; --time still wins)')
+    .option('-a, --all', 'every pod in the state dir')
+    .action(async (given: string[], o: Global & { time?: number; force?: boolean; all?: boolean }) => {
+      if (o.all && given.length) throw new InvalidArgumentError('--all', 'give pod names or --all, not both')
+      if (!o.all && !given.length) throw new InvalidArgumentError('names', 'give pod names, or --all')
+      const names = o.all ? (await storeOf(o)).list().map((p) => p.name) : given
+      const grace = o.time ?? (o.force ? 0 : undefined)
       // every pod is stopped at once, as docker, podman and the kubelet do: N pods take one grace period, not N
-      const results = await inParallel(o, names, (name) => ask(o, { op: 'rm', name, ...(o.time !== undefined && { gracePeriodSeconds: o.time }) }))
+      const results = await inParallel(o, names, (name) => ask(o, { op: 'rm', name, ...(grace !== undefined && { gracePeriodSeconds: grace }) }))
       const done = names.filter((_, i) => results[i]!.ok)
       if (o.json) printJson({ removed: done })
       else for (const n of done) process.stdout.write(`removed pod ${n}\n`)

@@ -36,16 +36,16 @@ describe('kernel: traffic priority on the uplink (nf_tables meta priority + htb)
     const a = await m.attach({ network: 'pr', netns: pod.name, priority: PRIORITY_LEVELS.high })
     assert.equal(a.priority, 6)
     const rs = nftRuleset(topo.host.name)
-    const map = rs.find((o) => o.map?.table === 'podnet-qos' && o.map.name === 'prio4').map
+    const map = rs.find((o) => o.map?.table === 'podnet-qos' && o.map.name === 'prio4')!.map!
     assert.deepEqual([map.type, map.map], ['ipv4_addr', 'classid'])
     // each element is [{ elem: { val, comment } }, classid]
-    assert.deepEqual(map.elem.map((e: any) => [e[0].elem.val, e[1], e[0].elem.comment]), [['10.92.0.2', '1:16', `podnet o=${m.owner} net=pr id=${pod.name} if=eth0 prio=6`]])
-    const chain = rs.find((o) => o.chain?.table === 'podnet-qos').chain
+    assert.deepEqual(map.elem!.map((e: any) => [e[0].elem.val, e[1], e[0].elem.comment]), [['10.92.0.2', '1:16', `podnet o=${m.owner} net=pr id=${pod.name} if=eth0 prio=6`]])
+    const chain = rs.find((o) => o.chain?.table === 'podnet-qos')!.chain!
     assert.deepEqual([chain.hook, chain.prio, chain.type], ['postrouting', -150, 'filter'])
     assert.equal(rs.filter((o) => o.rule?.table === 'podnet-qos').length, 2)
     assert.match(JSON.stringify(rs.filter((o) => o.rule?.table === 'podnet-qos')), /"mangle":\{"key":\{"meta":\{"key":"priority"\}\},"value":\{"map":\{"key":\{"payload":\{"protocol":"ip","field":"saddr"\}\},"data":"@prio4"\}\}\}/)
     const [root] = tcJson(topo.host.name, 'qdisc', 'show', 'dev', 'up0')
-    assert.deepEqual([root.kind, root.handle, root.options.default], ['htb', '1:', '0x14'])
+    assert.deepEqual([root!.kind, root!.handle, root!.options!.default], ['htb', '1:', '0x14'])
     const classes = tcText(topo.host.name, 'class', 'show', 'dev', 'up0')
     assert.match(classes, /class htb 1:16 parent 1:1 prio 1 rate 1Mbit ceil 20Mbit/)
     assert.match(classes, /class htb 1:12 parent 1:1 prio 5 rate 1Mbit ceil 20Mbit/)
@@ -56,7 +56,7 @@ describe('kernel: traffic priority on the uplink (nf_tables meta priority + htb)
     const b = await m.attach({ network: 'pr', netns: p2.name, priority: PRIORITY_LEVELS.normal })
     assert.equal(b.priority, undefined)
     await m.detach({ network: 'pr', id: a.id })
-    const after = nftRuleset(topo.host.name).find((o) => o.map?.name === 'prio4').map
+    const after = nftRuleset(topo.host.name).find((o) => o.map?.name === 'prio4')!.map!
     assert.equal(after.elem, undefined)
   })
 
@@ -90,11 +90,11 @@ describe('kernel: traffic priority on the uplink (nf_tables meta priority + htb)
     const a = await m.attach({ network: 'pr', netns: pod.name })
     assert.equal(nftRuleset(topo.host.name).some((o) => o.table?.name === 'podnet-qos'), false, 'no table before the first priority')
     await m.setPriority('pr', a.id, 'eth0', 1)
-    let map = nftRuleset(topo.host.name).find((o) => o.map?.name === 'prio4').map
-    assert.equal(map.elem.length, 1)
+    let map = nftRuleset(topo.host.name).find((o) => o.map?.name === 'prio4')!.map!
+    assert.equal(map.elem!.length, 1)
     assert.equal(m.attachment('pr', a.id)?.priority, 1)
     await m.setPriority('pr', a.id, 'eth0', undefined)
-    map = nftRuleset(topo.host.name).find((o) => o.map?.name === 'prio4').map
+    map = nftRuleset(topo.host.name).find((o) => o.map?.name === 'prio4')!.map!
     assert.equal(map.elem, undefined)
     // a mark whose attach was killed before the record was written
     await m.setPriority('pr', a.id, 'eth0', 7)
@@ -103,9 +103,9 @@ describe('kernel: traffic priority on the uplink (nf_tables meta priority + htb)
     assert.ok(r.removedRules.some((x) => /^map prio4 10\.92\.0\.2 podnet o=[0-9a-f]{8} net=pr/.test(x)), JSON.stringify(r))
     // a reboot-like loss of the uplink tree: the recorded uplink is put back
     await removeUplink(m.rt, 'up0')
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', 'up0')[0].kind, 'noqueue')
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', 'up0')[0]!.kind, 'noqueue')
     assert.deepEqual(await ensureUplinks(m.rt, m.state), ['up0'])
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', 'up0')[0].kind, 'htb')
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', 'up0')[0]!.kind, 'htb')
     await assert.rejects(m.setPriority('pr', a.id, 'eth0', 9), InvalidArgumentError)
   })
 })

@@ -39,10 +39,10 @@ async function assertConsistent(m: NetworkManager, topo: Topology): Promise<void
   const bridge = m.get('web').bridge
   const ports = (ipJson(topo.host.name, 'link', 'show', 'master', bridge) as any[]).map((l) => l.ifname).sort()
   assert.deepEqual(ports, atts.map((a) => a.hostVeth).sort(), 'bridge ports = recorded attachments')
-  const rules = nftRuleset(topo.host.name).filter((o) => o.rule).map((o) => o.rule.comment as string)
+  const rules = nftRuleset(topo.host.name).filter((o) => o.rule).map((o) => o.rule!.comment as string)
   for (const c of rules.filter((x) => x.includes(' id='))) assert.ok(atts.some((a) => c.includes(` id=${a.id} `)), `rule without owner: ${c}`)
   // published ports: the map elements are exactly the recorded ones (check() reports missing ones)
-  const elements = nftRuleset(topo.host.name).filter((o) => o.map).flatMap((o) => (o.map.elem ?? []).map(([k]: any) => `${o.map.name} ${k.elem.comment}`))
+  const elements = nftRuleset(topo.host.name).filter((o) => o.map).flatMap((o) => (o.map!.elem ?? []).map(([k]: any) => `${o.map!.name} ${k.elem.comment}`))
   const recorded = atts.flatMap((a) => (a.portElements ?? []).map((e) => `${e.map} podnet o=${m.owner} net=web id=${a.id} if=${a.ifname}`))
   assert.deepEqual(elements.sort(), recorded.sort(), 'map elements = recorded published ports')
 }

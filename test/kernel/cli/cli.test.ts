@@ -77,7 +77,7 @@ describe('kernel: cli', () => {
     ok('link', 'add', 'br0', '-n', A, '--type', 'bridge')
     ok('link', 'set', 'va', '-n', A, '--master', 'br0', '--up', '--hairpin', 'on')
     ok('link', 'set', 'br0', '-n', A, '--up')
-    assert.equal(ipJson(B, 'link', 'show', 'vb')[0].mtu, 1400, '--mtu sets both ends')
+    assert.equal(ipJson(B, 'link', 'show', 'vb')[0]!.mtu, 1400, '--mtu sets both ends')
     const ours = JSON.parse(ok('link', 'ls', '-n', A, '--json')) as any[]
     const theirs = ipJson(A, 'link', 'show') as any[]
     const pick = (o: any): unknown => ({ ifindex: o.ifindex, ifname: o.ifname, mtu: o.mtu, operstate: o.operstate, address: o.address, master: o.master, link_netnsid: o.link_netnsid, kind: o.linkinfo?.info_kind, flags: o.flags.filter((f: string) => f !== 'M-DOWN') })
@@ -87,7 +87,7 @@ describe('kernel: cli', () => {
     assert.match(table.split('\n')[0]!, /^INDEX\s+NAME\s+KIND\s+STATE\s+MTU\s+MASTER\s+ADDRESS\s+FLAGS$/)
     assert.match(table, /va\s+veth\s+\S+\s+1400\s+br0/)
     ok('link', 'set', 'vb', '-n', B, '--name', 'eth0', '--netns', A)
-    assert.equal(ipJson(A, 'link', 'show', 'eth0')[0].ifname, 'eth0')
+    assert.equal(ipJson(A, 'link', 'show', 'eth0')[0]!.ifname, 'eth0')
     ok('link', 'del', 'va', '-n', A)
     assert.equal((ipJson(A, 'link', 'show') as any[]).some((o) => o.ifname === 'va' || o.ifname === 'eth0'), false)
   })

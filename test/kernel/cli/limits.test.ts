@@ -35,7 +35,7 @@ describe('kernel: cli network limits, stats and qos', function () {
     const a = JSON.parse(ok('network', 'attach', 'web', '--netns', pod.name, '-p', '8080:80', '--ingress-rate', '10M', '--egress-rate', '5M', '--priority', 'high', '--json'))
     assert.deepEqual(a.bandwidth, { ingress: { rateBitsPerSec: 10e6 }, egress: { rateBitsPerSec: 5e6 } })
     assert.equal(a.priority, 6)
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', a.hostVeth)[0].options.rate, 1_250_000)
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', a.hostVeth)[0]!.options!.rate, 1_250_000)
     assert.equal(ifbs().length, 1)
     await serve(pod, 'tcp', 80)
     assert.equal(probe(topo.upstream, 'tcp', UPSTREAM.hostV4, 8080), UPSTREAM.upstreamV4)
@@ -43,7 +43,7 @@ describe('kernel: cli network limits, stats and qos', function () {
     assert.equal(st.length, 1)
     assert.equal(st[0].id, pod.name)
     assert.ok(st[0].rxBytes > 0 && st[0].txBytes > 0, JSON.stringify(st[0]))
-    const host = ipJson(topo.host.name, '-s', 'link', 'show', a.hostVeth)[0].stats64
+    const host = ipJson(topo.host.name, '-s', 'link', 'show', a.hostVeth)[0]!.stats64!
     assert.ok(Math.abs(st[0].txBytes - host.rx.bytes) < 500, 'tx of the pod = rx of the host end')
     assert.deepEqual(st[0].ports.map((p: any) => p.port), ['tcp *:8080 -> 10.88.0.2:80'])
     assert.ok(st[0].ports[0].packets >= 1, 'the probe went through the published port')
@@ -51,11 +51,11 @@ describe('kernel: cli network limits, stats and qos', function () {
     assert.match(ok('network', 'inspect', 'web', '--stats'), /\nID\s+IFNAME\s+RX \(PKTS\)\s+TX \(PKTS\)\s+DROPS RX \/ TX\s+SHAPING\s+PUBLISHED PORTS\n/)
     // change in place
     assert.match(ok('network', 'bandwidth', 'web', '--id', pod.name, '--egress-rate', '2M'), /no limits|in - out 2M/)
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', a.hostVeth)[0].kind, 'noqueue')
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', a.hostVeth)[0]!.kind, 'noqueue')
     assert.match(ok('network', 'priority', 'web', 'low', '--id', pod.name), /priority low \(2\)/)
     // the uplink
     ok('qos', 'uplink', 'add', 'up0', '--rate', '50M')
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', 'up0')[0].kind, 'htb')
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', 'up0')[0]!.kind, 'htb')
     assert.match(tcText(topo.host.name, 'class', 'show', 'dev', 'up0'), /class htb 1:1 root rate 50Mbit ceil 50Mbit/)
     const q = JSON.parse(ok('qos', 'show', '--json'))
     assert.equal(q.uplinks[0].dev, 'up0')
@@ -64,9 +64,9 @@ describe('kernel: cli network limits, stats and qos', function () {
     assert.match(ok('qos', 'show'), /^uplink up0 50Mbit\nLEVEL\s+CLASS\s+BYTES/)
     ok('network', 'detach', 'web', '--netns', pod.name)
     assert.deepEqual(ifbs(), [])
-    assert.equal(nftRuleset(topo.host.name).find((o) => o.map?.name === 'prio4').map.elem, undefined)
+    assert.equal(nftRuleset(topo.host.name).find((o) => o.map?.name === 'prio4')!.map!.elem, undefined)
     ok('qos', 'uplink', 'rm', 'up0')
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', 'up0')[0].kind, 'noqueue')
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', 'up0')[0]!.kind, 'noqueue')
   })
 
   it('bad rates and priorities: exit 2, one line naming the flag, nothing made', () => {

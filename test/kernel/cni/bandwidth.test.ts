@@ -42,9 +42,9 @@ describe('kernel: podnet-cni bandwidth capability', function () {
     const ifb = ifbNameForVeth(hostVeth)
     assert.deepEqual(add.json.interfaces.map((i: any) => i.name), ['cni-bw0', hostVeth, 'eth0', ifb])
     assert.equal(add.json.interfaces[3].sandbox, undefined)
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', hostVeth)[0].options.rate, 30e6 / 8)
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', ifb)[0].options.rate, 12e6 / 8)
-    assert.ok(Math.abs(tcJson(topo.host.name, 'qdisc', 'show', 'dev', ifb)[0].options.burst - 125000) <= 1) // 1e6 bits; tc rounds to microseconds
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', hostVeth)[0]!.options!.rate, 30e6 / 8)
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', ifb)[0]!.options!.rate, 12e6 / 8)
+    assert.ok(Math.abs(tcJson(topo.host.name, 'qdisc', 'show', 'dev', ifb)[0]!.options!.burst! - 125000) <= 1) // 1e6 bits; tc rounds to microseconds
     const check = await call('CHECK', pod, 'c1', { runtimeConfig: { bandwidth }, prevResult: add.json })
     assert.equal(check.status, 0, check.stdout)
     // CHECK with other limits than ADD's fails, naming the bandwidth

@@ -79,11 +79,11 @@ export function podAddrs(pod: TempNetns, ifname = 'eth0'): string[] {
 
 /** nf_tables rule comments in podnet's table. */
 export function podnetRuleComments(host: TempNetns): string[] {
-  return nftRuleset(host.name).filter((o) => o.rule && o.rule.table === 'podnet').map((o) => String(o.rule.comment ?? ''))
+  return nftRuleset(host.name).filter((o) => o.rule && o.rule.table === 'podnet').map((o) => String(o.rule!.comment ?? ''))
 }
 
 /** Published ports in podnet's maps, as nft -j shows them: "tcp 8080" or "10.209.0.1 udp 5353" (key fields joined). */
 export function podnetPublishedPorts(host: TempNetns): string[] {
   return nftRuleset(host.name).filter((o) => o.map && o.map.table === 'podnet')
-    .flatMap((o) => (o.map.elem ?? []).map(([k]: any) => (k.elem.val.concat as unknown[]).join(' ')))
+    .flatMap((o) => (o.map!.elem ?? []).map(([k]: any) => (k.elem.val.concat as unknown[]).join(' ')))
 }

@@ -75,13 +75,13 @@ for (const ver of SUPPORTED_CNI_VERSIONS) {
       assert.deepEqual(res.dns, {})
       // the kernel agrees (oracle: iproute2)
       const [eth0] = pod.ip('addr', 'show', 'dev', 'eth0')
-      assert.equal(eth0.address, podIf.mac)
+      assert.equal(eth0!.address, podIf.mac)
       assert.deepEqual(podAddrs(pod), ['10.201.0.2/24'])
       assert.deepEqual(JSON.parse(ip(pod.name, '-j', 'route')).find((x: any) => x.dst === 'default'), { dst: 'default', gateway: '10.201.0.1', dev: 'eth0', flags: [] })
       const [br] = ipJson(t.topo().host.name, 'addr', 'show', 'dev', BRIDGE)
-      assert.equal(br.address, res.interfaces[0].mac)
-      assert.ok(br.addr_info.some((a: any) => a.local === '10.201.0.1' && a.prefixlen === 24))
-      const port = bridgeJson(t.topo().host.name, 'link', 'show', 'dev', hostIf.name)[0]
+      assert.equal(br!.address, res.interfaces[0].mac)
+      assert.ok(br!.addr_info.some((a: any) => a.local === '10.201.0.1' && a.prefixlen === 24))
+      const port = bridgeJson(t.topo().host.name, 'link', 'show', 'dev', hostIf.name)[0]!
       assert.equal(port.master, BRIDGE)
       assert.equal(port.hairpin, true)
       assert.ok(podnetRuleComments(t.topo().host).some((c) => /^podnet o=[0-9a-f]{8} net=cninet masquerade$/.test(c)))
@@ -97,8 +97,8 @@ for (const ver of SUPPORTED_CNI_VERSIONS) {
       assert.equal(r.status, 0, r.stdout)
       assert.deepEqual(r.json.routes, [])
       assert.equal(JSON.parse(ip(pod.name, '-j', 'route')).find((x: any) => x.dst === 'default'), undefined)
-      assert.equal(pod.link('eth0').mtu, 1400)
-      assert.equal(bridgeJson(t.topo().host.name, 'link', 'show', 'dev', r.json.interfaces[1].name)[0].hairpin, false)
+      assert.equal(pod.link('eth0')!.mtu, 1400)
+      assert.equal(bridgeJson(t.topo().host.name, 'link', 'show', 'dev', r.json.interfaces[1].name)[0]!.hairpin, false)
       assert.ok(!podnetRuleComments(t.topo().host).some((c) => /^podnet o=[0-9a-f]{8} net=cninet masquerade$/.test(c)), 'ipMasq false: no masquerade')
     })
 

@@ -169,11 +169,11 @@ describe('kernel: podnet cni serve and the forwarder', function () {
     assert.equal(topo.host.link(veth), undefined, 'the DEL removed the leftover veth')
     assert.equal(pod.link('eth0'), undefined)
     leftover()
-    const oldIndex = topo.host.link(veth).ifindex
+    const oldIndex = topo.host.link(veth)!.ifindex
     const add = call('ADD', pod, 'c1')
     assert.equal(add.status, 0, add.stdout)
-    assert.notEqual(topo.host.link(veth).ifindex, oldIndex, 'the ADD made its own veth')
-    assert.equal(topo.host.link(veth).master, 'pn-serve')
+    assert.notEqual(topo.host.link(veth)!.ifindex, oldIndex, 'the ADD made its own veth')
+    assert.equal(topo.host.link(veth)!.master, 'pn-serve')
     assert.equal(call('DEL', pod, 'c1').status, 0)
   })
 

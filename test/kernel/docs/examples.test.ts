@@ -71,4 +71,10 @@ describe('kernel: the examples of docs/library.md', function () {
     assert.equal(r.status, 0, r.stdout + r.stderr)
     assert.match(r.stdout, /1 passing/)
   })
+
+  it('podnet/testing (node:test)', () => {
+    const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', join(examples, 'testing-node-test.js')], { encoding: 'utf8', timeout: 60_000, cwd: root })
+    assert.equal(r.status, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /# pass 2\n# fail 0\n/)
+  })
 })

@@ -106,8 +106,8 @@ function createMachine(): Machine {
 
 const links = (ns: string): any[] => ipJson(ns, '-d', 'link', 'show')
 const hostVeths = (ns: string): string[] => links(ns).filter((l) => l.linkinfo?.info_kind === 'veth' && l.ifname !== 'up0').map((l) => l.ifname)
-const comments = (ns: string): string[] => nftRuleset(ns).filter((o) => o.rule).map((o) => String(o.rule.comment ?? ''))
-const elementComments = (ns: string): string[] => nftRuleset(ns).filter((o) => o.map?.table === 'podnet').flatMap((o) => (o.map.elem ?? []).map(([k]: any) => String(k.elem?.comment ?? '')))
+const comments = (ns: string): string[] => nftRuleset(ns).filter((o) => o.rule).map((o) => String(o.rule!.comment ?? ''))
+const elementComments = (ns: string): string[] => nftRuleset(ns).filter((o) => o.map?.table === 'podnet').flatMap((o) => (o.map!.elem ?? []).map(([k]: any) => String(k.elem?.comment ?? '')))
 const podnetTable = (ns: string): boolean => nftRuleset(ns).some((o) => o.table?.family === 'inet' && o.table.name === 'podnet')
 
 describe('kernel: fault: networks and podnet-cni', function () {
@@ -136,10 +136,10 @@ describe('kernel: fault: networks and podnet-cni', function () {
     assert.ok(restored.repaired.includes(`bridge ${c.bridge}`), r.stdout)
     // read back: the bridge with podnet's alias and MAC, the gateway, forwarding, the rules with this state dir's owner
     const [br] = ipJson(mc.host, '-d', 'link', 'show', c.bridge)
-    assert.equal(br.linkinfo.info_kind, 'bridge')
-    assert.equal(br.ifalias, `podnet o=${m2.owner} net=web`)
-    assert.equal(br.address, c.bridgeMac)
-    assert.ok(ipJson(mc.host, 'addr', 'show', 'dev', c.bridge)[0].addr_info.some((x: any) => x.local === '10.91.0.1'))
+    assert.equal(br!.linkinfo!.info_kind, 'bridge')
+    assert.equal(br!.ifalias, `podnet o=${m2.owner} net=web`)
+    assert.equal(br!.address, c.bridgeMac)
+    assert.ok(ipJson(mc.host, 'addr', 'show', 'dev', c.bridge)[0]!.addr_info.some((x: any) => x.local === '10.91.0.1'))
     assert.equal(Netns.open(mc.host).runSync(() => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()), '1')
     assert.ok(comments(mc.host).includes(`podnet o=${m2.owner} net=web masquerade`))
     assert.deepEqual(await m2.check(), [])

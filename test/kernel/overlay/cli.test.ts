@@ -62,7 +62,7 @@ describe('kernel: overlay: CLI, agent processes, direct routing', function () {
     assert.match(overlayRoutes(c, 1)[0]!, new RegExp(`^10\\.245\\.\\d+\\.0/24 via ${c.node(2).address.replace(/\./g, '\\.')} dev eth0$`))
     for (const i of [1, 2]) pods.push(await c.pod(i, 'dr'))
     await serve(pods[1]!.ns, 'tcp', 7101)
-    const tx = (): number => ipJson(c.node(1).ns.name, '-s', 'link', 'show', 'pnvx-dr')[0].stats64.tx.packets
+    const tx = (): number => ipJson(c.node(1).ns.name, '-s', 'link', 'show', 'pnvx-dr')[0]!.stats64!.tx.packets
     const before = tx()
     assert.equal(probe(pods[0]!.ns, 'tcp', pods[1]!.ip, 7101), pods[0]!.ip)
     assert.equal(tx(), before, 'no packet went through the VXLAN device')

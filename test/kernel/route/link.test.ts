@@ -32,12 +32,12 @@ describe('kernel: route/link (differential with iproute2)', () => {
       const l = await t().rt.link.add({ kind: 'veth', name: 'pn0', mtu: 1400, peer: { name: 'pn1', netns: other.ns, mtu: 1400 } })
       assert.equal(l?.name, 'pn0')
       assert.equal(l?.kind, 'veth')
-      const mine = t().link('pn0')
-      assert.equal(mine.linkinfo.info_kind, 'veth')
+      const mine = t().link('pn0')!
+      assert.equal(mine.linkinfo!.info_kind, 'veth')
       assert.equal(mine.mtu, 1400)
       assert.equal(typeof mine.link_netnsid, 'number', 'peer is in another namespace')
-      const peer = other.link('pn1')
-      assert.equal(peer.linkinfo.info_kind, 'veth')
+      const peer = other.link('pn1')!
+      assert.equal(peer.linkinfo!.info_kind, 'veth')
       assert.equal(peer.mtu, 1400)
       assert.equal(peer.link_index, mine.ifindex, 'the peer points back at pn0')
       assert.equal((await other.rt.link.get('pn1')).link, mine.ifindex)
@@ -49,7 +49,7 @@ describe('kernel: route/link (differential with iproute2)', () => {
 
   it('creates both ends up when asked (peer brought up by a second request)', async () => {
     await t().rt.link.add({ kind: 'veth', name: 'pa', up: true, peer: { name: 'pb', up: true } })
-    for (const n of ['pa', 'pb']) assert.ok(t().ip('link', 'show', n)[0].flags.includes('UP'), `${n} up`)
+    for (const n of ['pa', 'pb']) assert.ok(t().ip('link', 'show', n)[0]!.flags.includes('UP'), `${n} up`)
   })
 
   it('creates every supported kind and reads each back like ip(8) does', async () => {
@@ -111,18 +111,18 @@ describe('kernel: route/link (differential with iproute2)', () => {
     await rt.link.add({ kind: 'bridge', name: 'br0' })
     await rt.link.add({ kind: 'veth', name: 'v0', peer: { name: 'v1' } })
     await rt.link.set('v0', { up: true, mtu: 1280, address: '02:00:00:00:00:aa', txqlen: 77, master: 'br0' })
-    let o = t().link('v0')
+    let o = t().link('v0')!
     assert.ok(o.flags.includes('UP'))
     assert.equal(o.mtu, 1280)
     assert.equal(o.address, '02:00:00:00:00:aa')
     assert.equal(o.txqlen, 77)
     assert.equal(o.master, 'br0')
     await rt.link.set('v0', { master: null, up: false })
-    o = t().link('v0')
+    o = t().link('v0')!
     assert.equal(o.master, undefined)
     assert.ok(!o.flags.includes('UP'))
     await rt.link.set('v0', { name: 'renamed0' })
-    assert.equal(t().link('renamed0').ifname, 'renamed0')
+    assert.equal(t().link('renamed0')!.ifname, 'renamed0')
   })
 
   it('sets bridge-port hairpin, learning, flood and isolated (bridge -j link)', async () => {
@@ -131,14 +131,14 @@ describe('kernel: route/link (differential with iproute2)', () => {
     await rt.link.add({ kind: 'veth', name: 'v0', peer: { name: 'v1' } })
     await rt.link.set('v0', { master: 'br0', hairpin: true, learning: false, flood: false, isolated: true })
     const [port] = bridgeJson(t().name, 'link', 'show', 'dev', 'v0')
-    assert.equal(port.hairpin, true)
-    assert.equal(port.learning, false)
-    assert.equal(port.flood, false)
-    assert.equal(port.isolated, true)
+    assert.equal(port!.hairpin, true)
+    assert.equal(port!.learning, false)
+    assert.equal(port!.flood, false)
+    assert.equal(port!.isolated, true)
     const sd = (await rt.link.get('v0')).slaveData!
     assert.deepEqual([sd.mode, sd.learning, sd.unicastFlood, sd.isolated], [1, 0, 0, 1])
     await rt.link.set('v0', { hairpin: false })
-    assert.equal(bridgeJson(t().name, 'link', 'show', 'dev', 'v0')[0].hairpin, false)
+    assert.equal(bridgeJson(t().name, 'link', 'show', 'dev', 'v0')[0]!.hairpin, false)
   })
 
   it('moves a link to another namespace', async () => {
@@ -147,7 +147,7 @@ describe('kernel: route/link (differential with iproute2)', () => {
       await t().rt.link.add({ kind: 'veth', name: 'm0', peer: { name: 'm1' } })
       await t().rt.link.set('m1', { netns: other.ns })
       assert.equal(t().link('m1'), undefined)
-      assert.equal(other.link('m1').ifname, 'm1')
+      assert.equal(other.link('m1')!.ifname, 'm1')
       assert.equal((await other.rt.link.get('m1')).kind, 'veth')
     } finally {
       other.close()
@@ -194,7 +194,7 @@ describe('kernel: route/link (differential with iproute2)', () => {
     it('refuses a master that is not a bridge', async () => {
       await t().rt.link.add({ kind: 'veth', name: 'v0', peer: { name: 'v1' } })
       await assert.rejects(t().rt.link.set('v0', { master: 'v1' }), /'v1' is a veth; a master must be a bridge/)
-      assert.equal(t().link('v0').master, undefined)
+      assert.equal(t().link('v0')!.master, undefined)
     })
 
     it('says plainly when deleting or getting what does not exist', async () => {
@@ -212,7 +212,7 @@ describe('kernel: route/link (differential with iproute2)', () => {
       await t().rt.link.add({ kind: 'bridge', name: 'br1' })
       await assert.rejects(t().rt.link.set('br1', { master: 'br0' }),
         (e: any) => e.errnoName === 'ELOOP' && e.extAck?.message === 'Can not enslave a bridge to a bridge' && e.message.includes("link 'br1'"))
-      assert.equal(t().link('br1').master, undefined)
+      assert.equal(t().link('br1')!.master, undefined)
     })
   })
 })

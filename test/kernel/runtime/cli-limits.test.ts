@@ -64,16 +64,16 @@ describe('kernel: pod limits and stats through the CLI', function () {
     ok('pod', 'run', '-d', '-f', yaml({ 'kubernetes.io/egress-bandwidth': '10M' }), '--host-netns', topo.host.name)
     const att = JSON.parse(ok('network', 'inspect', 'pods', '--json', '--host-netns', topo.host.name)).attachments[0]
     const ifb = ifbNameForVeth(att.hostVeth)
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', ifb)[0].options.rate, 10e6 / 8)
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', ifb)[0]!.options!.rate, 10e6 / 8)
     // flags
     const up = JSON.parse(ok('pod', 'update', 'lim', '--egress-bandwidth', '4M', '--network-priority', 'high', '--json'))
     assert.deepEqual(up.spec.bandwidth, { egress: { rateBitsPerSec: 4e6 } })
     assert.equal(up.spec.networkPriority, 6)
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', ifb)[0].options.rate, 4e6 / 8)
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', ifb)[0]!.options!.rate, 4e6 / 8)
     assert.equal(JSON.parse(ok('pod', 'inspect', 'lim', '--json')).spec.annotations['kubernetes.io/egress-bandwidth'], '4M')
     // a re-applied manifest: ingress added, egress dropped
     assert.match(ok('pod', 'update', 'lim', '-f', yaml({ 'kubernetes.io/ingress-bandwidth': '20M' })), /updated; ingress 20M egress - priority normal \(4\)/)
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', att.hostVeth)[0].options.rate, 20e6 / 8)
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', att.hostVeth)[0]!.options!.rate, 20e6 / 8)
     assert.deepEqual(ifbs(), [])
     // what cannot change, and bad values: exit 2 naming the field, nothing changes
     const cmd = podnet('pod', 'update', 'lim', '-f', yaml({ 'kubernetes.io/ingress-bandwidth': '20M' }, '60'))
@@ -83,7 +83,7 @@ describe('kernel: pod limits and stats through the CLI', function () {
     assert.equal(bad.status, 2)
     assert.match(bad.stderr, /metadata\.annotations\[podnet\.io\/network-priority\]: "urgent" is not a priority/)
     assert.equal(podnet('pod', 'update', 'nosuch', '--egress-bandwidth', '1M').status, 1)
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', att.hostVeth)[0].options.rate, 20e6 / 8)
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', att.hostVeth)[0]!.options!.rate, 20e6 / 8)
     // stats: one sample, then a stream interrupted
     const [s] = JSON.parse(ok('pod', 'stats', 'lim', '--no-stream', '--json'))
     assert.equal(s.name, 'lim')

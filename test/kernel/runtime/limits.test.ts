@@ -59,7 +59,7 @@ describe('kernel: pod network limits (annotations)', function () {
     const a = m.attachment('pods', 'shaped')!
     assert.deepEqual(a.bandwidth, rec.spec.bandwidth)
     assert.equal(a.priority, 6)
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', a.hostVeth)[0].options.rate, 20e6 / 8)
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', a.hostVeth)[0]!.options!.rate, 20e6 / 8)
     assert.deepEqual(ifbs(), [ifbNameForVeth(a.hostVeth)])
     const podNs = Netns.openPath(rec.sandbox.pins!.net)
     try {
@@ -73,8 +73,8 @@ describe('kernel: pod network limits (annotations)', function () {
       assert.equal(up.spec.networkPriority, 4)
       assert.equal(up.spec.annotations['kubernetes.io/ingress-bandwidth'], undefined)
       assert.deepEqual(rt.store.read('shaped')?.spec.bandwidth, { egress: { rateBitsPerSec: 5e6 } }, 'recorded')
-      assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', a.hostVeth)[0].kind, 'noqueue')
-      assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', ifbNameForVeth(a.hostVeth))[0].options.rate, 5e6 / 8)
+      assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', a.hostVeth)[0]!.kind, 'noqueue')
+      assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', ifbNameForVeth(a.hostVeth))[0]!.options!.rate, 5e6 / 8)
       assert.equal(m.attachment('pods', 'shaped')?.priority, undefined)
       await iperfServer(topo.upstream, 5503)
       within(iperfRate(podNs, UPSTREAM.upstreamV4, { port: 5503 }), 5e6 * 1448 / 1514)
@@ -84,7 +84,7 @@ describe('kernel: pod network limits (annotations)', function () {
     // a change that is not a limit is refused, naming the annotation; nothing changes
     await assert.rejects(rt.update('shaped', { 'podnet.io/network': 'other' }), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'metadata.annotations[podnet.io/network]')
     await assert.rejects(rt.update('shaped', { 'kubernetes.io/egress-bandwidth': '5X' }), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'metadata.annotations[kubernetes.io/egress-bandwidth]')
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', ifbNameForVeth(a.hostVeth))[0].options.rate, 5e6 / 8)
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', ifbNameForVeth(a.hostVeth))[0]!.options!.rate, 5e6 / 8)
     await rt.remove('shaped', { gracePeriodSeconds: 0 })
     assert.deepEqual(ifbs(), [])
     assert.deepEqual(tcJson(topo.host.name, 'qdisc', 'show').filter((q: any) => q.kind === 'tbf' || q.kind === 'ingress'), [])
@@ -96,7 +96,7 @@ describe('kernel: pod network limits (annotations)', function () {
     const rec = await rt.run(spec('free', {}), { hostNetns: topo.host.name })
     assert.equal(rec.spec.bandwidth, undefined)
     const a = m.attachment('pods', 'free')!
-    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', a.hostVeth)[0].kind, 'noqueue')
+    assert.equal(tcJson(topo.host.name, 'qdisc', 'show', 'dev', a.hostVeth)[0]!.kind, 'noqueue')
     assert.deepEqual(ifbs(), [])
   })
 })

@@ -73,7 +73,7 @@ describe('kernel: pod stats', function () {
     const again = reader.read('sender')
     assert.ok(Math.abs(again.network.txBytes - ipView.tx.bytes) < 2000, `podnet ${again.network.txBytes}, ip ${ipView.tx.bytes}`)
     assert.equal(again.network.txDropped, ipView.tx.dropped)
-    const host = ipJson(topo.host.name, '-s', 'link', 'show', m.attachment('st', 'sender')!.hostVeth)[0].stats64
+    const host = ipJson(topo.host.name, '-s', 'link', 'show', m.attachment('st', 'sender')!.hostVeth)[0]!.stats64!
     assert.ok(Math.abs(host.rx.bytes - again.network.txBytes) < 2000, 'the host end received what the pod sent')
     assert.equal(again.containers[0]?.name, 'c')
     assert.ok((again.memoryUsageBytes ?? 0) > 0)

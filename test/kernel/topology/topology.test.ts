@@ -114,7 +114,7 @@ describe('kernel: podnet topology', function () {
     assert.deepEqual([db.masquerade, db.internal, db.dns], [false, true, false])
     assert.deepEqual(web.attachments.map((a) => [a.id, a.link, a.names]).sort(), [['api', `${nsOf('tp-web2').id}/eth0`, []], ['front', `${nsOf('tp-web1').id}/eth0`, ['front', 'www']]])
     const elems = nftRuleset(topo.host.name).filter((o) => o.map?.table === 'podnet' && o.map.elem?.length)
-      .flatMap((o) => (o.map.elem as Array<[{ elem: { val: { concat: unknown[] } } }, { concat: unknown[] }]>).map(([k, v]) => `${k.elem.val.concat.join(' ')} -> ${v.concat.join(' ')}`))
+      .flatMap((o) => (o.map!.elem as Array<[{ elem: { val: { concat: unknown[] } } }, { concat: unknown[] }]>).map(([k, v]) => `${k.elem.val.concat.join(' ')} -> ${v.concat.join(' ')}`))
     assert.deepEqual(g.networks.flatMap((n) => n.publishedPorts.map((p) => `${p.protocol} ${p.hostPort} -> ${p.podIp} ${p.podPort}`)), elems)
     assert.equal(web.publishedPorts[0]!.to, `${nsOf('tp-web1').id}/eth0`)
     assert.deepEqual(g.edges.filter((e) => e.kind === 'publish').length, 1)

@@ -23,6 +23,12 @@ describe('bridge/port-mapping', () => {
     assert.deepEqual(parsePortMapping('[fd00::1]:8443:443'), { hostIp: 'fd00::1', hostPort: 8443, containerPort: 443, protocol: 'tcp' })
   })
 
+  it('takes TCP and UDP as Kubernetes manifests spell them (-p 9090:80/TCP); mixed case is refused', () => {
+    assert.deepEqual(parsePortMapping('9090:80/TCP'), { hostPort: 9090, containerPort: 80, protocol: 'tcp' })
+    assert.deepEqual(parsePortMapping('5353:53/UDP'), { hostPort: 5353, containerPort: 53, protocol: 'udp' })
+    assert.throws(() => parsePortMapping('9090:80/Tcp'), /'9090:80\/Tcp' is not \[HOSTIP:\]HOSTPORT:PORT\[\/tcp\|udp\]/)
+  })
+
   it('takes a host address of 0.0.0.0 or :: as every address (as Kubernetes and Docker write it)', () => {
     assert.deepEqual(parsePortMapping('0.0.0.0:8080:80'), { hostPort: 8080, containerPort: 80, protocol: 'tcp' })
     assert.deepEqual(parsePortMapping('[::]:8080:80/udp'), { hostPort: 8080, containerPort: 80, protocol: 'udp' })

@@ -3,7 +3,7 @@
  * PodSpec. Every error names the field path as Kubernetes does:
  *   spec.containers[1].name: duplicate "web"
  *
- * Supported: metadata.name, metadata.annotations; spec.hostname, restartPolicy,
+ * Supported: metadata.name, metadata.annotations; spec.hostname, subdomain, restartPolicy,
  * shareProcessNamespace, terminationGracePeriodSeconds; containers[] name, command, args,
  * env (name/value), workingDir, ports[] (containerPort, hostPort, hostIP, protocol),
  * resources.limits (cpu, memory); securityContext at pod and container level (see
@@ -16,6 +16,8 @@
  *   podnet.io/network              the podnet network the pod joins (none: loopback only)
  *   podnet.io/share-uts            "true" (default, as Kubernetes) or "false": each container
  *                                  gets its own UTS namespace (with the pod's hostname)
+ *   podnet.io/aliases              more names for the pod in its network's DNS, comma-separated
+ *                                  ("db,primary.db"); spec.subdomain adds HOSTNAME.SUBDOMAIN
  * and the network limits (pod-network-limits.ts): kubernetes.io/ingress-bandwidth and
  * egress-bandwidth, podnet.io/ingress-burst and egress-burst, podnet.io/network-priority.
  * Relative rootfs paths are resolved against the manifest's directory.
@@ -28,6 +30,7 @@ import { isAbsolute, resolve } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import { tryParseIp } from '../net/ip.js'
 import { validateNetworkName } from '../net/names.js'
+import { normalizeDnsName } from '../net/dns-name.js'
 import { containerEnv } from './launcher.js'
 import { checkArgString, checkExecArgs } from './limits.js'
 import { parseCpuMillis, parseMemoryBytes } from './quantity.js'
@@ -37,6 +40,7 @@ import { parseNetworkLimits, type PodNetworkLimits } from './pod-network-limits.
 export const ANNOTATION_ROOTFS = 'podnet.io/rootfs'
 export const ANNOTATION_NETWORK = 'podnet.io/network'
 export const ANNOTATION_SHARE_UTS = 'podnet.io/share-uts'
+export const ANNOTATION_ALIASES = 'podnet.io/aliases'
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never'
 export const RESTART_POLICIES: readonly RestartPolicy[] = ['Always', 'OnFailure', 'Never']
@@ -78,6 +82,10 @@ export interface PodSpec {
   terminationGracePeriodSeconds: number
   /** The podnet network the pod is attached to. */
   network?: string
+  /** spec.subdomain: the pod is also HOSTNAME.SUBDOMAIN in its network's DNS (a StatefulSet's headless service). */
+  subdomain?: string
+  /** podnet.io/aliases: more names in its network's DNS (canonical DNS names). */
+  aliases?: string[]
   /** Rate limits from the bandwidth annotations (bits). */
   bandwidth?: NonNullable<PodNetworkLimits['bandwidth']>
   /** Traffic priority 0-7 from podnet.io/network-priority (absent: normal). */
@@ -183,7 +191,7 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
 
   if (root.spec === undefined) throw new InvalidArgumentError('spec', 'required')
   const spec = obj(root.spec, 'spec')
-  const known = ['containers', 'hostname', 'restartPolicy', 'shareProcessNamespace', 'terminationGracePeriodSeconds', 'securityContext', 'hostUsers']
+  const known = ['containers', 'hostname', 'subdomain', 'restartPolicy', 'shareProcessNamespace', 'terminationGracePeriodSeconds', 'securityContext', 'hostUsers']
   for (const k of Object.keys(spec)) if (!known.includes(k)) warnings.push(`spec.${k}: not supported, ignored`)
 
   const restartPolicy = spec.restartPolicy === undefined ? 'Always' : str(spec.restartPolicy, 'spec.restartPolicy')
@@ -191,6 +199,10 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
     throw new InvalidArgumentError('spec.restartPolicy', `unsupported value ${JSON.stringify(restartPolicy)}: supported values: ${RESTART_POLICIES.map((p) => `"${p}"`).join(', ')}`)
   }
   const hostname = spec.hostname === undefined ? defaultHostname(name) : label(spec.hostname, 'spec.hostname')
+  const subdomain = spec.subdomain === undefined || spec.subdomain === '' ? undefined : label(spec.subdomain, 'spec.subdomain')
+  const aliasText = annotations[ANNOTATION_ALIASES]
+  const aliases = aliasText === undefined ? undefined : aliasText.split(',').map((a) => a.trim()).filter(Boolean)
+    .map((a) => normalizeDnsName(a, `metadata.annotations[${ANNOTATION_ALIASES}]`))
   const shareProcessNamespace = spec.shareProcessNamespace === undefined ? false : bool(spec.shareProcessNamespace, 'spec.shareProcessNamespace')
   const terminationGracePeriodSeconds = spec.terminationGracePeriodSeconds === undefined
     ? 30 : int(spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 0, 86400)
@@ -244,6 +256,8 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
     shareUts: shareUtsText !== 'false', terminationGracePeriodSeconds, annotations, containers,
   }
   if (network !== undefined) out.network = network
+  if (subdomain !== undefined) out.subdomain = subdomain
+  if (aliases?.length) out.aliases = aliases
   if (podSecurity !== undefined) out.securityContext = podSecurity
   if (!hostUsers) out.hostUsers = false
   const limits = parseNetworkLimits(annotations, network)

@@ -411,11 +411,19 @@ export function registerPod(program: Command): void {
     })
 
   common(pod.command('ns <name>').description('the namespaces of the pause and every container, read from /proc/PID/ns (like lsns)'))
-    .action(async (name: string, o: Global) => {
+    .option('--format <format>', 'table (default), json, dot or svg: the picture of the shared and private namespaces')
+    .option('-o, --output <file>', 'write the output to a file')
+    .action(async (name: string, o: Global & { format?: string; output?: string }) => {
+      const format = o.format ?? (o.json ? 'json' : 'table')
+      if (!['table', 'json', 'dot', 'svg'].includes(format)) throw new InvalidArgumentError('--format', `must be table, json, dot or svg, not '${format}'`)
       const { namespaceTable } = await runtime()
       const rec = await readPod(o, name)
       const rows = namespaceTable(rec)
-      if (o.json) printJson(rows)
+      if (format === 'dot' || format === 'svg') {
+        const [{ podNamespacesDot }, { renderSvg }, { writeOutput }] = await Promise.all([import('../../topology/dot.js'), import('../../topology/svg.js'), import('./topology.js')])
+        const dot = podNamespacesDot(rec, rows)
+        writeOutput(format === 'svg' ? await renderSvg(dot) : dot, o.output)
+      } else if (format === 'json') printJson(rows)
       else printNs(rec, rows)
     })
 

@@ -14,11 +14,13 @@ import { registerPod } from './commands/pod.js'
 import { registerDemo } from './commands/demo.js'
 import { registerNode } from './commands/overlay.js'
 import { registerQos } from './commands/qos.js'
+import { registerWorkloads } from './commands/workloads.js'
 
 /** Each command group's registration; `nat` is registered with `network`. */
 const GROUPS: Readonly<Record<string, (program: Command) => void>> = {
   netns: registerNetns, link: registerLink, addr: registerAddr, address: registerAddr, route: registerRoute,
   network: registerNetwork, nat: registerNetwork, cni: registerCni, pod: registerPod, demo: registerDemo, node: registerNode, qos: registerQos,
+  apply: registerWorkloads, get: registerWorkloads, delete: registerWorkloads, scale: registerWorkloads, describe: registerWorkloads,
 }
 
 /**

@@ -345,7 +345,8 @@ export class WorkloadManager {
           v = validateDocument(d.doc, d.baseDir)
         } catch (err) {
           const named = nameOf(d.doc)
-          throw locate(err, named ? `${d.where} (${named})` : d.where)
+          const kind = (d.doc as { kind?: unknown } | undefined)?.kind
+          throw locate(err, named ? `${d.where} (${typeof kind === 'string' && kind ? objectRef(kind, named) : named})` : d.where)
         }
         const ref = objectRef(v.kind, v.name)
         const prev = seen.get(ref)

@@ -214,12 +214,12 @@ export class WorkloadManager {
     }
   }
 
-  private deletePod(o: WorkloadObject, p: PodRecord, why?: string): void {
+  private deletePod(o: WorkloadObject, p: PodRecord, why?: string, gracePeriodSeconds?: number): void {
     if (this.deleting.has(p.name)) return
     this.deleting.add(p.name)
     this.event(o, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.name}${why ? ` (${why})` : ''}`)
     const key = keyOf(o.kind, o.metadata.name)
-    void this.runtime.remove(p.name).catch((err: Error) => {
+    void this.runtime.remove(p.name, gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}).catch((err: Error) => {
       if (err instanceof NotFoundError) return
       this.event(o, 'Warning', 'FailedDelete', `Error deleting pod ${p.name}: ${err.message}`)
     }).finally(() => {
@@ -297,18 +297,19 @@ export class WorkloadManager {
         this.pods.set(rec.name, rec)
       }
     } else {
-      for (const p of pods) this.deletePod(o, p)
+      for (const p of pods) this.deletePod(o, p, undefined, o.metadata.deletionGracePeriodSeconds)
       if (pods.length) return // the last removal syncs again
     }
     this.store.remove(o.kind, o.metadata.name)
     this.forget(o)
   }
 
-  private async markDeleted(o: WorkloadObject, propagation: 'Background' | 'Orphan'): Promise<void> {
+  private async markDeleted(o: WorkloadObject, propagation: 'Background' | 'Orphan', gracePeriodSeconds?: number): Promise<void> {
     const key = keyOf(o.kind, o.metadata.name)
     if (!o.metadata.deletionTimestamp) {
       o.metadata.deletionTimestamp = new Date().toISOString()
       o.metadata.deletionPropagation = propagation
+      if (gracePeriodSeconds !== undefined) o.metadata.deletionGracePeriodSeconds = gracePeriodSeconds
       this.store.write(o) // the intent first: a supervisor that dies now finishes it next time
     }
     const done = new Promise<void>((r) => { this.gone.set(key, [...(this.gone.get(key) ?? []), r]) })
@@ -448,7 +449,7 @@ export class WorkloadManager {
         else {
           const o = this.objects.get(keyOf(t.kind, t.name))
           if (!o) throw new NotFoundError(t.kind.toLowerCase(), t.name)
-          await this.markDeleted(o, req.cascade === 'orphan' ? 'Orphan' : 'Background')
+          await this.markDeleted(o, req.cascade === 'orphan' ? 'Orphan' : 'Background', req.gracePeriodSeconds)
         }
         lines.push(`${shown} deleted`)
       } catch (err) {

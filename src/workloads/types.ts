@@ -19,6 +19,8 @@ export interface ObjectMeta {
   ownerReferences?: OwnerReference[]
   /** Set when a delete was asked for; the object goes once its dependents have gone. */
   deletionTimestamp?: string
+  /** The pods' grace period for this delete (`delete --grace-period`), when not their own. */
+  deletionGracePeriodSeconds?: number
   /** podnet: what a delete keeps: 'Orphan' keeps the dependents (kubectl --cascade=orphan). */
   deletionPropagation?: 'Background' | 'Orphan'
 }

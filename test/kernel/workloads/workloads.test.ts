@@ -22,9 +22,8 @@ describe('kernel: workloads (apply, ReplicaSet, Job)', function () {
     this.timeout(60_000)
     const w = world?.()
     if (!w) return
-    for (const kind of ['replicasets', 'jobs']) {
-      const list = JSON.parse(w.ok('get', kind, '-o', 'json')) as { items: Array<{ metadata: { name: string } }> }
-      for (const o of list.items) w.ok('delete', kind, o.metadata.name, '--grace-period', '0')
+    for (const kind of ['ReplicaSet', 'Job'] as const) {
+      for (const o of new WorkloadStore({ stateDir: w.topo.stateDir }).list(kind)) w.ok('delete', kind, o.metadata.name, '--grace-period', '0')
     }
   })
   world = useCliWorld()
@@ -100,7 +99,7 @@ spec:
     })
 
     it('creates nothing when a later document is bad or a name is given twice', () => {
-      refuse(`${rsYaml('one', 1)}---${rsYaml('two', -3)}`, /document 2 \(replicaset\.apps\/two\)\): spec\.replicas/)
+      refuse(`${rsYaml('one', 1)}---${rsYaml('two', -3)}`, /document 2 \(replicaset\.apps\/two\): spec\.replicas/)
       refuse(`${rsYaml('one', 1)}---${rsYaml('one', 2)}`, /document 2: metadata\.name: duplicate replicaset\.apps\/one \(also in .*document 1\)/)
       nothingMade()
     })

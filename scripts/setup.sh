@@ -54,9 +54,10 @@ if [[ ! -f $stamp ]] || [[ -n "$(find src test bench tsconfig.json package.json 
   done
   mkdir -p dist && touch "$stamp"
 fi
-# the CLI's single-file build and code cache (src/cli/bundle.ts); bin/podnet.js falls back to
-# the ES modules when it is missing or older than them. A bundle that cannot be built is a bug in
-# podnet (the bundler refuses module shapes it cannot translate faithfully): setup fails on it.
-if [[ ! -f dist/cli/podnet.cjs || dist/src/cli/main.js -nt dist/cli/podnet.cjs ]]; then
+# the single-file builds and code caches of the CLI (src/cli/bundle.ts) and of the library's
+# subpaths (src/cli/library-bundle.ts); bin/podnet.js and dist/lib/registry.js fall back to the
+# ES modules when a bundle is missing or older than them. A bundle that cannot be built is a bug
+# in podnet (the bundler refuses module shapes it cannot translate faithfully): setup fails on it.
+if [[ ! -f dist/cli/podnet.cjs || dist/src/cli/main.js -nt dist/cli/podnet.cjs || ! -f dist/lib/podnet.cjs || dist/src/index.js -nt dist/lib/podnet.cjs ]]; then
   node scripts/build-cli-bundle.mjs
 fi

@@ -208,7 +208,9 @@ interface CliSection {
 
 async function benchCli(o: Options, tmp: string, dumpNs: string | undefined): Promise<CliSection> {
   const cli = `${process.execPath} ${join(ROOT, 'bin/podnet.js')} link ls --json`
-  const importOnly = `${process.execPath} --input-type=module -e "await import('${join(ROOT, 'dist/src/index.js')}')"`
+  // the root as package.json exports it (the single-file build, src/cli/library-bundle.ts), and tsc's modules
+  const importOnly = `${process.execPath} --input-type=module -e "await import('${join(ROOT, 'dist/lib/index.js')}')"`
+  const importModules = `env PODNET_NO_BUNDLE=1 ${process.execPath} --input-type=module -e "await import('${join(ROOT, 'dist/lib/index.js')}')"`
   // each subpath of package.json, imported alone: what a library user pays before doing anything
   const exportsMap = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> }).exports
   const subpaths = Object.entries(exportsMap).filter(([k]) => k !== '.').map(([k, v]): [string, string] =>
@@ -216,6 +218,7 @@ async function benchCli(o: Options, tmp: string, dumpNs: string | undefined): Pr
   const cmds: Array<[string, string]> = [
     ['node -e 0', `${process.execPath} -e 0`],
     ['node: import podnet (library index)', importOnly],
+    ['node: import podnet, ES modules (PODNET_NO_BUNDLE=1)', importModules],
     ...subpaths,
     ['podnet --version', `${process.execPath} ${join(ROOT, 'bin/podnet.js')} --version`],
     ['podnet link ls --json', cli],
@@ -515,7 +518,7 @@ function render(rep: Report): string {
     L.push('')
   }
   if (t.length) {
-    L.push('### Targets (issue 2)', '')
+    L.push('### Targets (issues 2 and 9)', '')
     L.push('Judged on wall-time medians; the CPU columns judge the same ratio on CPU time (user + sys), which other load on the machine disturbs less.', '')
     L.push('| target | goal | wall: measured | wall | CPU: measured | CPU |')
     L.push('|---|---|---|---|---|---|')
@@ -562,6 +565,25 @@ function targets(rep: Report): Target[] {
     if (ratios.length) {
       const rm = median(ratios)
       out.push({ name: 'churn create: podnet last 100 / first 100 (per pair)', value: rm, goal: '≤ 1.2×', pass: rm <= 1.2, detail: `median over runs ${fmtX(rm)} [${fmtX(Math.min(...ratios))}–${fmtX(Math.max(...ratios))}]` })
+    }
+  }
+  if (rep.cli) {
+    // issue 9: start-up (ms)
+    const at = (pred: (w: CliSection['where'][number]) => boolean, name: string): (HyperfineResult & { rssKb: number }) | undefined =>
+      rep.cli?.where.find(pred)?.results[name]
+    const quiet = (w: CliSection['where'][number]): boolean => w.links <= 1
+    const base = at(quiet, 'node -e 0')
+    const imp = at(quiet, 'node: import podnet (library index)')
+    if (base && imp) {
+      const over = imp.median - base.median
+      const overCpu = imp.user + imp.system - base.user - base.system
+      out.push({ name: 'import podnet: over `node -e 0`', value: over, goal: '≤ 30 ms', pass: over <= 30, detail: `${fmtMs(imp.median)} - ${fmtMs(base.median)} ms = ${fmtMs(over)} ms`, cpuValue: overCpu, cpuPass: overCpu <= 30, cpuDetail: `${fmtMs(overCpu)} ms` })
+    }
+    const ls = at((w) => w.links >= 2000, 'podnet link ls --json')
+    if (ls) {
+      const ms = ls.median
+      const cpuMs = ls.user + ls.system
+      out.push({ name: '`podnet link ls --json` at 2,003 links', value: ms, goal: '≤ 150 ms', pass: ms <= 150, detail: `${fmtMs(ms)} ms`, cpuValue: cpuMs, cpuPass: cpuMs <= 150, cpuDetail: `${fmtMs(cpuMs)} ms` })
     }
   }
   return out

@@ -105,6 +105,8 @@ export function run(cmd: string, args: readonly string[], opts: { input?: string
       if (process.env.BENCH_VERBOSE) process.stderr.write(b)
     })
     child.on('error', reject)
+    // a child that exits before reading its input (a missing peer, a failed exec) is reported by its status, not an EPIPE
+    child.stdin.on('error', () => undefined)
     child.on('close', (code, sig) => {
       resolve({ status: code ?? (sig ? 128 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), wallMs: nowMs() - t0 })
     })

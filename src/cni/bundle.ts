@@ -19,24 +19,31 @@ import { pathToFileURL } from 'node:url'
 import { PodnetError } from '../errors.js'
 
 export interface BundleOptions {
-  /** The entry module (a .js file of tsc's output). */
-  entry: string
+  /**
+   * The entry module (a .js file of tsc's output), run when the bundle is; or several entries,
+   * none run: the bundle's footer then returns `__req` for the caller to load modules by id.
+   */
+  entry: string | string[]
   /** Root for module ids in the bundle (ids are paths relative to it). */
   root: string
   /** Statements the bundle ends with, given `__entry` (the entry's exports); default 'module.exports = __entry;'. */
   footer?: string
   /**
    * Where packages (koffi) are resolved from: a file or directory inside the package whose
-   * node_modules hold them (default: `root`). The bundle embeds this absolute path.
+   * node_modules hold them (default: `root`). The bundle embeds this absolute path; with
+   * `importMetaUrl: 'relative'` and no `externalsFrom`, packages come from the `require` in the
+   * bundle's scope instead.
    */
   externalsFrom?: string
   /** Packages to load from a given file instead (e.g. koffi's native module itself, skipping its loader). */
   externalFiles?: Record<string, string>
   /**
    * Replace `import.meta.url` with the module's own file URL (the bundle then only works where it
-   * was built, as with `externalsFrom`). Other uses of `import.meta` are refused either way.
+   * was built, as with `externalsFrom`); 'relative': with that URL resolved at run time against
+   * `__base`, a URL the code around the bundle defines (the directory `root` was), so the bundle
+   * works wherever the tree it came from is copied. Other uses of `import.meta` are refused.
    */
-  importMetaUrl?: boolean
+  importMetaUrl?: boolean | 'relative'
   /**
    * The name of a function in the bundle's scope that dynamic `import()`s of anything but a
    * relative specifier call instead (a vm.Script has no `import()` of its own; the launcher passes
@@ -62,6 +69,12 @@ const fail = (file: string, why: string): PodnetError => new PodnetError(`bundle
  * named imports of functions are deferred (checked against the module when bundling).
  */
 const LAZY_BUILTINS = new Set(['node:child_process', 'node:worker_threads'])
+/**
+ * Packages whose default import is loaded on first use of one of its properties: koffi loads a
+ * native module (~30 ms), which a process that makes no syscall (`podnet --help`, an import of
+ * the library) never needs. src/sys/libc.ts declares its prototypes on first use to match.
+ */
+const LAZY_PACKAGES = new Set(['koffi'])
 const builtin = createRequire(import.meta.url)
 
 /**
@@ -123,7 +136,8 @@ export function buildBundle(opts: BundleOptions): Bundle {
     const exported: Array<{ name: string; expr: string; kind: 'value' | 'live' } | { name: string; from: string; source: string; kind: 'copy' }> = []
     const stars: string[] = []
     let body = text.replace(/^\/\/# sourceMappingURL=.*$/m, '')
-    if (opts.importMetaUrl) body = body.replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(file).href))
+    if (opts.importMetaUrl === 'relative') body = body.replace(/\bimport\.meta\.url\b/g, `__url(${JSON.stringify(here)})`)
+    else if (opts.importMetaUrl) body = body.replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(file).href))
     if (/\bimport\.meta\b/.test(codeOnly(body))) throw fail(here, 'uses import.meta')
     // a statement runs to the first ';' ending a line; continuation lines are indented (or close a
     // brace list), so a declaration never swallows the import/export line after it
@@ -141,6 +155,10 @@ export function buildBundle(opts: BundleOptions): Bundle {
         if ((m = /^\*\s+as\s+([A-Za-z_$][\w$]*)\s+from\s*'([^']+)'$/.exec(s))) return `const ${m[1]} = ${target(m[2]!)};`
         if ((m = /^([A-Za-z_$][\w$]*)\s+from\s*'([^']+)'$/.exec(s))) {
           if (m[2]!.startsWith('.')) throw fail(here, `default import from ${m[2]}`)
+          if (LAZY_PACKAGES.has(m[2]!)) {
+            externals.add(m[2]!)
+            return `const ${m[1]} = __lazyPkg(${JSON.stringify(m[2])});`
+          }
           return `const ${m[1]} = ${target(m[2]!)};`
         }
         if ((m = /^'([^']+)'$/.exec(s))) return `${target(m[1]!)};`
@@ -192,7 +210,8 @@ export function buildBundle(opts: BundleOptions): Bundle {
   }
 
   // Export getters are installed before a module's body runs, as ESM links before evaluating.
-  visit(resolve(opts.entry), [])
+  const entries = typeof opts.entry === 'string' ? [opts.entry] : opts.entry
+  for (const e of entries) visit(resolve(e), [])
   const modules = order.map(idOf)
   const source = [
     "'use strict';",
@@ -205,11 +224,17 @@ export function buildBundle(opts: BundleOptions): Bundle {
     'function __star(e, m) { for (const k of Object.keys(m)) if (k !== "default" && !Object.prototype.hasOwnProperty.call(e, k)) __copy(e, k, m, k); }',
     `const __extFiles = ${JSON.stringify(opts.externalFiles ?? {})};`,
     'let __extReq = null;',
+    'function __lazyPkg(name) { let m = null; const bound = new Map(); return new Proxy({}, { get(_t, k) { m ??= __ext(name); const v = m[k]; if (typeof v !== "function") return v; let f = bound.get(k); if (f === undefined) bound.set(k, f = v.bind(m)); return f; } }); }',
+    ...(opts.importMetaUrl === 'relative' ? ['function __url(id) { return new URL(id, __base).href; }'] : []),
     'function __lazy(name, keys) { let m = null; const o = {}; for (const k of keys) o[k] = function (...a) { const f = (m ??= require(name))[k]; return new.target ? Reflect.construct(f, a, new.target) : f.apply(this, a); }; return o; }',
-    `function __ext(name) { const f = __extFiles[name]; if (f !== undefined) return require(f); return (__extReq ??= require('node:module').createRequire(${JSON.stringify(resolve(opts.externalsFrom ?? join(root, 'package.json')))}))(name); }`,
+    opts.importMetaUrl === 'relative' && opts.externalsFrom === undefined
+      // relocatable: packages come from the require() the caller passes in (one made for the tree's package.json)
+      ? 'function __ext(name) { const f = __extFiles[name]; return require(f !== undefined ? f : name); }'
+      : `function __ext(name) { const f = __extFiles[name]; if (f !== undefined) return require(f); return (__extReq ??= require('node:module').createRequire(${JSON.stringify(resolve(opts.externalsFrom ?? join(root, 'package.json')))}))(name); }`,
     ...order.map((f) => `__mods[${JSON.stringify(idOf(f))}] = function (exports) {\n${bodies.get(f)}\n};`),
-    `const __entry = __req(${JSON.stringify(idOf(resolve(opts.entry)))});`,
-    opts.footer ?? 'module.exports = __entry;',
+    ...(typeof opts.entry === 'string'
+      ? [`const __entry = __req(${JSON.stringify(idOf(resolve(opts.entry)))});`, opts.footer ?? 'module.exports = __entry;']
+      : [opts.footer ?? 'return __req;']),
     '',
   ].join('\n')
   // ASCII only (non-ASCII characters escaped: they occur in strings and comments), so the

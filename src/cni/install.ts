@@ -218,7 +218,8 @@ export function bundleSourceOf(entry: string, opts: { importMetaUrl?: boolean } 
  */
 export async function verifyBundle(source: string, modules: string[]): Promise<void> {
   const { root, dist } = podnetRoot()
-  const req = new Script(source, { filename: 'podnet-bundle.cjs' }).runInThisContext()(createRequire(join(root, 'package.json')), (s: string) => import(s)) as (id: string) => Record<string, unknown>
+  // the third argument is the base of a relocatable bundle's import.meta.url (ignored by the others)
+  const req = new Script(source, { filename: 'podnet-bundle.cjs' }).runInThisContext()(createRequire(join(root, 'package.json')), (s: string) => import(s), pathToFileURL(`${dist}/`).href) as (id: string) => Record<string, unknown>
   for (const id of modules) {
     const bundled = Object.keys(req(id)).sort()
     const esm = Object.keys(await import(pathToFileURL(join(dist, id)).href)).filter((k) => k !== 'default').sort()

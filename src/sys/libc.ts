@@ -4,25 +4,42 @@
  */
 import koffi from 'koffi'
 
-const libc = koffi.load('libc.so.6')
+/**
+ * The prototypes, declared on first use: importing podnet loads no native code, and the
+ * bundles (src/cni/bundle.ts) load koffi itself on first use too, so a process that never
+ * makes a syscall (`podnet --help`, a library import) does not pay for it.
+ */
+const PROTOTYPES = {
+  socket: 'int socket(int domain, int type, int protocol)',
+  bind: 'int bind(int fd, const void *addr, uint32_t addrlen)',
+  getsockname: 'int getsockname(int fd, void *addr, _Inout_ uint32_t *addrlen)',
+  sendto: 'intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)',
+  recvfrom: 'intptr_t recvfrom(int fd, void *buf, size_t len, int flags, void *addr, void *addrlen)',
+  setsockopt: 'int setsockopt(int fd, int level, int name, const void *val, uint32_t len)',
+  open: 'int open(const char *path, int flags, uint32_t mode)',
+  close: 'int close(int fd)',
+  setns: 'int setns(int fd, int nstype)',
+  unshare: 'int unshare(int flags)',
+  mount: 'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
+  umount2: 'int umount2(const char *target, int flags)',
+  flock: 'int flock(int fd, int op)',
+  sethostname: 'int sethostname(const char *name, size_t len)',
+} as const
+
+type KoffiFunction = ReturnType<ReturnType<typeof koffi.load>['func']>
+type Raw = Record<keyof typeof PROTOTYPES, KoffiFunction>
+
+let declared: Raw | undefined
+function declare(): Raw {
+  const libc = koffi.load('libc.so.6')
+  const fns: Partial<Raw> = {}
+  for (const [name, proto] of Object.entries(PROTOTYPES)) fns[name as keyof Raw] = libc.func(proto)
+  return fns as Raw
+}
 
 // Pointer arguments take Node Buffers; koffi passes their memory directly (no copy).
-export const raw = {
-  socket: libc.func('int socket(int domain, int type, int protocol)'),
-  bind: libc.func('int bind(int fd, const void *addr, uint32_t addrlen)'),
-  getsockname: libc.func('int getsockname(int fd, void *addr, _Inout_ uint32_t *addrlen)'),
-  sendto: libc.func('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)'),
-  recvfrom: libc.func('intptr_t recvfrom(int fd, void *buf, size_t len, int flags, void *addr, void *addrlen)'),
-  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),
-  open: libc.func('int open(const char *path, int flags, uint32_t mode)'),
-  close: libc.func('int close(int fd)'),
-  setns: libc.func('int setns(int fd, int nstype)'),
-  unshare: libc.func('int unshare(int flags)'),
-  mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
-  umount2: libc.func('int umount2(const char *target, int flags)'),
-  flock: libc.func('int flock(int fd, int op)'),
-  sethostname: libc.func('int sethostname(const char *name, size_t len)'),
-}
+export const raw: Raw = Object.defineProperties({} as Raw, Object.fromEntries(Object.keys(PROTOTYPES).map((name) =>
+  [name, { enumerable: true, get: () => (declared ??= declare())[name as keyof Raw] }])))
 
 /** errno of the last call made on this thread, read right after the koffi call. */
 export const lastErrno = (): number => koffi.errno()

@@ -299,16 +299,28 @@ export class NetlinkSocket {
     return this.transport.recv(this.rbuf, this.rbuf.length, flags)
   }
 
+  /**
+   * The next datagram in a buffer of its own, exactly its size: decoded objects keep views into
+   * it (lazy decoding), so it is received into fresh memory instead of being copied out of rbuf.
+   * undefined on a receive timeout.
+   */
+  private recvOwnedDatagram(): Buffer | undefined {
+    const size = this.transport.recv(null, 0, MSG_PEEK | MSG_TRUNC)
+    if (size < 0) return undefined
+    const buf = Buffer.allocUnsafe(size)
+    const n = this.transport.recv(buf, size, 0)
+    return n < 0 ? undefined : n === size ? buf : buf.subarray(0, n)
+  }
+
   private collect<T>(seq: number, req: NetlinkRequest, request: Buffer, onMessage?: (m: NlMessage) => T | undefined): { items: T[]; interrupted: boolean } {
     const items: T[] = []
     let interrupted = false
     let done = false
     let failure: NetlinkError | undefined
     while (!done) {
-      const n = this.recvDatagram(0)
-      if (n < 0) throw new PodnetError(`${this.opName(req)}: no answer from the kernel within the receive timeout`)
-      // one copy per datagram: decoded objects may keep views into it (lazy decoding)
-      forEachMessage(Buffer.from(this.rbuf.subarray(0, n)), n, (m) => {
+      const dgram = this.recvOwnedDatagram()
+      if (dgram === undefined) throw new PodnetError(`${this.opName(req)}: no answer from the kernel within the receive timeout`)
+      forEachMessage(dgram, dgram.length, (m) => {
         if (m.seq !== seq || m.pid !== this.portId || done) return
         if (m.flags & NLM_F_DUMP_INTR) interrupted = true
         switch (m.type) {

@@ -100,8 +100,15 @@ describe('kernel: route/tc (differential with tc)', () => {
       await t().rt.qdisc.add({ dev: 'ifb0', kind: 'tbf', handle: '1:', tbf: { rateBytesPerSec: 1_250_000, burstBytes: 32768 } })
       await serve(t(), 'tcp', 7000)
       for (let i = 0; i < 3; i++) assert.equal(probe(other, 'tcp', '10.77.0.1', 7000), '10.77.0.2')
-      const ifbQ = (await t().rt.qdisc.find({ dev: 'ifb0' }))!
-      const [theirs] = tc('-s', 'qdisc', 'show', 'dev', 'ifb0')
+      // podnet's counters and tc's, read while no packet passes in between (a TCP close's last
+      // segments can still be on their way on a loaded machine: read until two reads agree)
+      let ifbQ = (await t().rt.qdisc.find({ dev: 'ifb0' }))!
+      let theirs = tc('-s', 'qdisc', 'show', 'dev', 'ifb0')[0]
+      for (let i = 0; i < 20 && ifbQ.stats!.packets !== theirs.packets; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        ifbQ = (await t().rt.qdisc.find({ dev: 'ifb0' }))!
+        theirs = tc('-s', 'qdisc', 'show', 'dev', 'ifb0')[0]
+      }
       assert.ok(ifbQ.stats!.packets >= 3, `ifb tbf saw ${ifbQ.stats!.packets} packets`)
       assert.equal(ifbQ.stats!.packets, theirs.packets)
       assert.equal(ifbQ.stats!.bytes, theirs.bytes)

@@ -89,6 +89,37 @@ describe('cni/bundle', () => {
     assert.throws(() => buildBundle({ entry: join(dir2!, 'main.js'), root: dir2!, importMetaUrl: true }), /import\.meta/)
   })
 
+  it("with importMetaUrl 'relative', import.meta.url is resolved against __base at run time (a copied tree works)", () => {
+    dir = graph({ 'main.js': "export { u } from './sub/b.js';\n", 'sub/b.js': 'export const u = import.meta.url;\n' })
+    const b = buildBundle({ entry: [join(dir, 'main.js')], root: dir, importMetaUrl: 'relative' })
+    assert.doesNotMatch(b.source, new RegExp(dir.replace(/[/.]/g, '\\$&')), 'no absolute path in the bundle')
+    const req = new Script(`(function (require, __import, __base) {${b.source}\n})`).runInThisContext()(createRequire(join(dir, 'package.json')), undefined, 'file:///elsewhere/dist/')
+    assert.equal(req('main.js').u, 'file:///elsewhere/dist/sub/b.js')
+  })
+
+  it('several entries: none runs until asked for; a lazy package (koffi) is loaded on first use of a property', () => {
+    dir = graph({
+      'a.js': "import koffi from 'koffi';\nglobalThis.__ranA = true;\nexport const errno = () => koffi.errno();\n",
+      'b.js': 'globalThis.__ranB = true;\nexport const b = 1;\n',
+    })
+    const b = buildBundle({ entry: [join(dir, 'a.js'), join(dir, 'b.js')], root: dir, importMetaUrl: 'relative' })
+    assert.deepEqual(b.modules, ['a.js', 'b.js'])
+    assert.deepEqual(b.externals, ['koffi'])
+    const asked: string[] = []
+    const fakeRequire = ((name: string) => { asked.push(name); return { errno() { return 42 } } }) as unknown as NodeJS.Require
+    const g = globalThis as { __ranA?: boolean; __ranB?: boolean }
+    delete g.__ranA; delete g.__ranB
+    const req = new Script(`(function (require, __import, __base) {${b.source}\n})`).runInThisContext()(fakeRequire, undefined, 'file:///x/')
+    assert.deepEqual([g.__ranA, g.__ranB], [undefined, undefined], 'no entry ran')
+    const a = req('a.js')
+    assert.equal(g.__ranA, true)
+    assert.deepEqual(asked, [], 'koffi is not loaded by importing the module that imports it')
+    assert.equal(a.errno(), 42)
+    assert.deepEqual(asked, ['koffi'])
+    a.errno()
+    assert.deepEqual(asked, ['koffi'], 'loaded once')
+  })
+
   it('with externalImport, a dynamic import() of a package calls the given function', async () => {
     dir = graph({ 'main.js': "export const f = () => import('node:os');\n" })
     const b = buildBundle({ entry: join(dir, 'main.js'), root: dir, externalImport: '__import', footer: 'return __entry;' })

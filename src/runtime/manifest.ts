@@ -3,7 +3,7 @@
  * PodSpec. Every error names the field path as Kubernetes does:
  *   spec.containers[1].name: duplicate "web"
  *
- * Supported: metadata.name, metadata.annotations; spec.hostname, subdomain, restartPolicy,
+ * Supported: metadata.name, annotations, labels, ownerReferences; spec.hostname, subdomain, restartPolicy,
  * shareProcessNamespace, terminationGracePeriodSeconds; containers[] name, command, args,
  * env (name/value), workingDir, ports[] (containerPort, hostPort, hostIP, protocol),
  * resources.limits (cpu, memory); securityContext at pod and container level (see
@@ -36,6 +36,7 @@ import { checkArgString, checkExecArgs } from './limits.js'
 import { parseCpuMillis, parseMemoryBytes } from './quantity.js'
 import { parsePodSecurityContext, parseSecurityContext, resolveSecurity, type PodSecurityContext, type SecurityContext } from './security/context.js'
 import { parseNetworkLimits, type PodNetworkLimits } from './pod-network-limits.js'
+import { parseLabels, parseOwnerReferences, type OwnerReference } from './labels.js'
 
 export const ANNOTATION_ROOTFS = 'podnet.io/rootfs'
 export const ANNOTATION_NETWORK = 'podnet.io/network'
@@ -91,6 +92,10 @@ export interface PodSpec {
   /** Traffic priority 0-7 from podnet.io/network-priority (absent: normal). */
   networkPriority?: number
   annotations: Record<string, string>
+  /** metadata.labels (what workload controllers select pods by). */
+  labels?: Record<string, string>
+  /** metadata.ownerReferences: the workload that owns the pod (src/workloads). */
+  ownerReferences?: OwnerReference[]
   containers: ContainerSpec[]
   securityContext?: PodSecurityContext
   /** false: the pod gets a user namespace of its own (userns.ts); absent: the host's. */
@@ -187,7 +192,9 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   if (meta.annotations !== undefined) {
     for (const [k, v] of Object.entries(obj(meta.annotations, 'metadata.annotations'))) annotations[k] = str(v, `metadata.annotations[${k}]`)
   }
-  for (const k of Object.keys(meta)) if (!['name', 'annotations', 'labels', 'namespace', 'uid'].includes(k)) warnings.push(`metadata.${k}: not supported, ignored`)
+  const labels = meta.labels === undefined ? undefined : parseLabels(meta.labels, 'metadata.labels')
+  const ownerReferences = meta.ownerReferences === undefined ? undefined : parseOwnerReferences(meta.ownerReferences, 'metadata.ownerReferences')
+  for (const k of Object.keys(meta)) if (!['name', 'annotations', 'labels', 'ownerReferences', 'namespace', 'uid'].includes(k)) warnings.push(`metadata.${k}: not supported, ignored`)
 
   if (root.spec === undefined) throw new InvalidArgumentError('spec', 'required')
   const spec = obj(root.spec, 'spec')
@@ -258,6 +265,8 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   if (network !== undefined) out.network = network
   if (subdomain !== undefined) out.subdomain = subdomain
   if (aliases?.length) out.aliases = aliases
+  if (labels !== undefined && Object.keys(labels).length) out.labels = labels
+  if (ownerReferences !== undefined && ownerReferences.length) out.ownerReferences = ownerReferences
   if (podSecurity !== undefined) out.securityContext = podSecurity
   if (!hostUsers) out.hostUsers = false
   const limits = parseNetworkLimits(annotations, network)

@@ -5,7 +5,7 @@
  * round nothing of the pod is left (processes, mounts, cgroups, veths, IPAM, attachments, port
  * claims, nft rules), and at the end `network check` finds nothing.
  *
- * PODNET_KILL_ROUNDS sets the number of rounds (default 25; 200 were run on the development machine).
+ * PODNET_KILL_ROUNDS sets the number of rounds (default 50; 200 were run on the development machine).
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -16,7 +16,7 @@ import { processStartTime } from '../../../src/runtime/proc.js'
 import { machineProcesses } from '../../support/reboot.js'
 import { eventually, podnetBin, useCliWorld } from '../runtime/support.js'
 
-const ROUNDS = Number(process.env.PODNET_KILL_ROUNDS ?? 25)
+const ROUNDS = Number(process.env.PODNET_KILL_ROUNDS ?? 50)
 
 describe('kernel: kill -9 loops on pod run and pod rm (CLI, supervisor)', function () {
   this.timeout(60_000 + ROUNDS * 30_000)

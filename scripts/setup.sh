@@ -23,7 +23,7 @@ pkgs+=(tcpdump)
 # the Kubernetes node path: containerd's CRI (1.6, CRI plugin built in) with runc, run by the tests in their sandbox
 pkgs+=(containerd runc)
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(python3-pyroute2 containernetworking-plugins hyperfine)
+  pkgs+=(python3-pyroute2 containernetworking-plugins hyperfine aardvark-dns)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -21,6 +21,7 @@ import { validateMtu } from '../netlink/route/validate.js'
 import { validateMac } from '../net/mac.js'
 import { overlaps, parseCidr, reservedRangeOverlap } from '../net/ip.js'
 import { validateContainerId, validateIfname, validateNetworkName } from '../net/names.js'
+import { normalizeDnsName } from '../net/dns-name.js'
 import { Allocator, DiskStore, parseRangeSets, type RangeSet } from './ipam/index.js'
 import { bridgeMac, defaultBridgeName, hostVethName, ifbNameForVeth, podMac } from './names.js'
 import { applyBandwidth, validateBandwidth, type BandwidthLimits } from './bandwidth.js'
@@ -282,7 +283,7 @@ export class NetworkManager implements ReconcileContext {
       const config: NetworkConfig = {
         name: spec.name, bridge, bridgeMac: bridgeMac(spec.name), subnets, mtu,
         nat: spec.internal ? false : spec.nat ?? true, internal: spec.internal ?? false,
-        createdBridge: false, hostNetns: this.hostNetnsName, createdAt: new Date().toISOString(), rules: [],
+        ...(spec.dns && { dns: true }), createdBridge: false, hostNetns: this.hostNetnsName, createdAt: new Date().toISOString(), rules: [],
       }
       // the same steps as ensureNetworkKernel (ensure.ts), each undone on failure; a bridge that a
       // killed earlier create left (podnet's alias or MAC) is adopted, its rules replaced
@@ -410,10 +411,11 @@ export class NetworkManager implements ReconcileContext {
     for (const r of spec.routes ?? []) validatePodRoute(config, r)
     if (spec.bandwidth) validateBandwidth(spec.bandwidth, config.mtu)
     if (spec.priority !== undefined) parsePriority(spec.priority, 'priority')
+    const dnsNames = [...new Set((spec.dnsNames ?? []).map((n, i) => normalizeDnsName(n, `dnsNames[${i}]`)))]
     const podNs = openNetnsArg(spec.netns)
     try {
       // the network is read again under the lock: a `network rm` that held it may have removed it
-      return await this.state.locked(() => this.attachLocked(this.get(config.name), spec, podNs, id, ifname, mac, mappings))
+      return await this.state.locked(() => this.attachLocked(this.get(config.name), { ...spec, dnsNames }, podNs, id, ifname, mac, mappings))
     } finally {
       podNs.close()
     }
@@ -518,7 +520,8 @@ export class NetworkManager implements ReconcileContext {
         network: config.name, id, ifname, netns: podNs.path ?? where, hostVeth, mac, mtu: config.mtu,
         addresses: addrs.map((a) => ({ address: a.address, gateway: a.gateway, family: a.family })),
         portMappings: mappings, routes, ...(portElements.length && { portElements }),
-        ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(priority !== undefined && { priority }), createdAt: new Date().toISOString(),
+        ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(priority !== undefined && { priority }),
+        ...(spec.dnsNames?.length && { dnsNames: spec.dnsNames }), createdAt: new Date().toISOString(),
       }
       this.state.writeJson(recordPath, attachment)
       return attachment

@@ -10,7 +10,10 @@
  * "cni0", ipMasq false, hairpinMode false, no default route unless isDefaultGateway or an IPAM
  * route asks for one). podnet's own settings live under `podnet`:
  *
- *   "podnet": { "stateDir": "/var/lib/podnet/cni", "runDir": "/run/podnet/cni", "internal": false }
+ *   "podnet": { "stateDir": "/var/lib/podnet/cni", "runDir": "/run/podnet/cni", "internal": false, "dns": false }
+ *
+ * ("dns": true gives the network podnet's DNS responder: the result's `dns` names it, and pods
+ * are found by K8S_POD_NAME from CNI_ARGS; docs/dns.md.)
  *
  * (a stateDir given without runDir keeps the volatile state in <stateDir>/run).
  *
@@ -30,6 +33,7 @@ import { isAbsolute } from 'node:path'
 import type { BandwidthLimits, NetworkSpec, PodRoute, PortMapping } from '../bridge/index.js'
 import { validateRateLimit } from '../bridge/bandwidth.js'
 import { CniRequestError, InvalidArgumentError } from '../errors.js'
+import { isDnsName } from '../net/dns-name.js'
 import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR } from '../state/index.js'
 import type { CniDns, CniRoute } from './types.js'
 import { goField } from './go-json.js'
@@ -71,6 +75,8 @@ export interface PodnetNetConf extends NetLocation {
   /** The bandwidth capability (or the configuration's own ingressRate/... fields). */
   bandwidth?: BandwidthLimits
   dns: CniDns
+  /** The pod's names in the network's DNS (K8S_POD_NAME from CNI_ARGS), when the network has DNS. */
+  dnsNames: string[]
 }
 
 export interface ConfDefaults {
@@ -176,6 +182,7 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
   const podnet = obj(conf.podnet, 'podnet') ?? {}
   const internal = bool(podnet.internal, 'podnet.internal') ?? false
   if (internal && ipMasq) throw bad('podnet.internal', 'excludes ipMasq: an internal network has no way out')
+  const withDns = bool(podnet.dns, 'podnet.dns') ?? false
 
   const ipam = parseIpam(obj(conf.ipam, 'ipam'), loc.overlay)
   // runtimeConfig is filled in by runtimes written in Go: its keys match as Go's JSON decoding matches them (go-json.ts)
@@ -196,7 +203,7 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
     ...loc,
     network: {
       name: loc.name, subnets: ipam.subnets, gateways: ipam.gateways, bridge, mtu,
-      nat: internal ? false : ipMasq, internal,
+      nat: internal ? false : ipMasq, internal, ...(withDns && { dns: true }),
     },
     routes: ipam.routes,
     defaultGateway,
@@ -206,6 +213,7 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
     portMappings,
     ...(bandwidth && { bandwidth }),
     dns,
+    dnsNames: withDns && cniArgs.K8S_POD_NAME && isDnsName(cniArgs.K8S_POD_NAME) ? [cniArgs.K8S_POD_NAME.toLowerCase()] : [],
   }
 }
 

@@ -27,6 +27,8 @@ import { nodeAgentHint, overlayLocal } from '../overlay/local.js'
 import { DEFAULT_STATE_DIR } from '../state/index.js'
 import { parseLocation, parseNetConf, podRoutesFor, resultRoutes, type ConfDefaults, type NetLocation, type PodnetNetConf } from './config.js'
 import { formatResult, mergeParts, parsePrevResult, type ResultParts } from './result.js'
+import { podDnsConfig } from '../dns/config.js'
+import { ensureDnsResponder } from '../dns/service.js'
 import type { CmdArgs, CniFuncs } from './skel.js'
 import type { CniAttachmentRef, CniResult } from './types.js'
 
@@ -75,12 +77,15 @@ export function createPlugin(opts: PluginOptions = {}): CniFuncs {
             network: conf.name, netns: a.netns, id: a.containerId, ifname: a.ifname,
             ...(conf.ips.length && { ips: conf.ips }), ...(conf.mac !== undefined && { mac: conf.mac }),
             portMappings: conf.portMappings, routes, hairpin: conf.hairpin, ...(conf.bandwidth && { bandwidth: conf.bandwidth }),
+            ...(conf.dnsNames.length && { dnsNames: conf.dnsNames }),
           })
         } catch (err) {
           // nothing half-done: a network this ADD created goes with it (unless a pod joined meanwhile)
           if (created) await m.remove(conf.name).catch(() => undefined)
           throw err
         }
+        // the runtime writes the result's dns into the container's resolv.conf: the responder must answer by then
+        if (net.dns) await ensureDnsResponder({ stateDir: conf.stateDir, runDir: conf.runDir }, { network: conf.name, timeoutMs: 5000, bootId: m.state.boot() }).catch(() => undefined)
         const parts = resultParts(m, net, att, resultRoutes(routes), conf)
         return formatResult(a.cniVersion, prev ? mergeParts(prev, parts) : parts)
       } finally {
@@ -238,6 +243,7 @@ function differences(cur: NetworkConfig, conf: PodnetNetConf): string[] {
   if (cur.mtu !== want.mtu) out.push(`mtu ${cur.mtu} -> ${want.mtu}`)
   if (cur.nat !== want.nat) out.push(`ipMasq ${cur.nat} -> ${want.nat}`)
   if (cur.internal !== want.internal) out.push(`podnet.internal ${cur.internal} -> ${want.internal}`)
+  if ((cur.dns ?? false) !== (want.dns ?? false)) out.push(`podnet.dns ${cur.dns ?? false} -> ${want.dns ?? false}`)
   const canon = (s: string): string => parseCidr(s, 'subnet').text
   const have = cur.subnets.map((s) => canon(s.subnet)).sort().join(',')
   const asked = want.subnets.map(canon).sort().join(',')
@@ -267,8 +273,16 @@ function resultParts(m: NetworkManager, net: NetworkConfig, att: Attachment, rou
     ],
     ips: att.addresses.map((x) => ({ address: x.address, gateway: x.gateway, interface: 2 })),
     routes,
-    dns: conf.dns,
+    dns: resultDns(net, conf),
   }
+}
+
+/** The result's dns: podnet's responder (and the network as first search domain) when the network has DNS, else the configuration's. */
+function resultDns(net: NetworkConfig, conf: PodnetNetConf): ResultParts['dns'] {
+  const mine = podDnsConfig(net)
+  if (!mine) return conf.dns
+  const search = [...new Set([...mine.search, ...(conf.dns.search ?? [])])]
+  return { nameservers: mine.nameservers, ...(conf.dns.domain !== undefined && { domain: conf.dns.domain }), search, ...(conf.dns.options !== undefined && { options: conf.dns.options }) }
 }
 
 function ifbInterface(m: NetworkManager, att: Attachment): ResultParts['interfaces'] {

@@ -171,6 +171,19 @@ export class NetworkManager implements ReconcileContext {
   }
 
   /**
+   * `get` for attaching a pod: a network with no record and no note (setPending) says how to
+   * make it, here or as an overlay's node subnet (the node agent), instead of a bare "does not exist".
+   */
+  getForAttach(name: string): NetworkConfig {
+    try {
+      return this.get(name)
+    } catch (err) {
+      if (!(err instanceof NotFoundError) || this.state.readJson(this.state.pendingPath(name)) !== undefined) throw err
+      throw new NotFoundError('network', name, `on this node: create it (podnet network create ${name} --subnet CIDR) or, if it is an overlay network, start its node agent here (podnet node run --store URLS --name NODE)`)
+    }
+  }
+
+  /**
    * Records why network `name` does not exist on this node yet although it is known (an overlay
    * network without a node subnet lease): `get`, and so attach, name that reason instead of a
    * bare "does not exist". `reason` undefined removes the note. Creating the network makes the
@@ -384,7 +397,7 @@ export class NetworkManager implements ReconcileContext {
    * ports. Undone completely on any failure. Equivalent to `podnet network attach`.
    */
   async attach(spec: AttachSpec): Promise<Attachment> {
-    const config = this.get(spec.network)
+    const config = this.getForAttach(spec.network)
     const ifname = spec.ifname ?? 'eth0'
     validateIfname(ifname, 'ifname')
     const id = spec.id ?? idFromNetns(spec.netns)

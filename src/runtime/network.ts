@@ -77,9 +77,10 @@ export class BridgePodNetwork implements PodNetwork {
   async attach(req: PodAttachRequest): Promise<string[]> {
     const m = this.manager(req.hostNetns)
     try {
-      m.get(req.network)
+      m.getForAttach(req.network)
     } catch (err) {
-      if (err instanceof NotFoundError) throw new InvalidArgumentError('metadata.annotations[podnet.io/network]', `network '${req.network}' does not exist (podnet network ls)`)
+      // the bridge layer's message says how to make it (or, for an overlay, why it is not here)
+      if (err instanceof NotFoundError) throw new InvalidArgumentError('metadata.annotations[podnet.io/network]', err.message)
       throw err
     }
     const spec = {

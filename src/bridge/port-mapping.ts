@@ -138,4 +138,11 @@ export class PortClaims {
   removeFile(file: string): void {
     this.state.remove(`${this.state.portsDir()}/${file}`)
   }
+
+  /** Removes what claimers killed mid-write left (temporary files) in every port's directory; how many. */
+  sweep(): number {
+    let n = 0
+    for (const d of this.state.list(this.state.portsDir())) n += this.state.removeTempFiles(`${this.state.portsDir()}/${d}`)
+    return n
+  }
 }

@@ -168,6 +168,7 @@ export async function collectGarbage(ctx: ReconcileContext): Promise<GcReport> {
     }
     // port claims
     const claims = new PortClaims(ctx.state)
+    claims.sweep()
     for (const { file, owner } of claims.list()) {
       if (!owner || (!live.has(`${owner.network}/${attachmentKey(owner)}`) && !spared.has(owner.network))) {
         claims.removeFile(file)

@@ -108,35 +108,25 @@ export function trackFixture(f: SyncClosable): () => void {
  */
 export function perTest<T>(name: string, create: () => T | Promise<T>, close: (x: T) => unknown, runner?: Runner): () => T {
   const hooks = testHooks(runner)
-  let current: T | undefined
-  let has = false
-  hooks.beforeEach(async () => {
-    current = await create()
-    has = true
-  })
-  hooks.afterEach(async () => {
-    if (!has) return
-    const x = current as T
-    current = undefined
-    has = false
-    await close(x)
-  })
-  return () => {
-    if (!has) throw new Error(`${name}(): used outside a test (call the getter inside it(), test() or a hook)`)
-    return current as T
-  }
+  return scoped((fn) => hooks.beforeEach(fn), (fn) => hooks.afterEach(fn), create, close, `${name}(): used outside a test (call the getter inside it(), test() or a hook)`)
 }
 
 /** A fixture per describe block: `create` once before its tests, `close` after the last one. */
 export function perSuite<T>(name: string, create: () => T | Promise<T>, close: (x: T) => unknown, runner?: Runner): () => T {
   const hooks = testHooks(runner)
+  return scoped((fn) => hooks.beforeAll(fn), (fn) => hooks.afterAll(fn), create, close, `${name}(): used outside its describe block`)
+}
+
+/** A value made by the `before` hook and closed by the `after` hook; the getter throws `outside` between them. */
+function scoped<T>(before: (fn: () => Promise<void>) => void, after: (fn: () => Promise<void>) => void,
+  create: () => T | Promise<T>, close: (x: T) => unknown, outside: string): () => T {
   let current: T | undefined
   let has = false
-  hooks.beforeAll(async () => {
+  before(async () => {
     current = await create()
     has = true
   })
-  hooks.afterAll(async () => {
+  after(async () => {
     if (!has) return
     const x = current as T
     current = undefined
@@ -144,7 +134,7 @@ export function perSuite<T>(name: string, create: () => T | Promise<T>, close: (
     await close(x)
   })
   return () => {
-    if (!has) throw new Error(`${name}(): used outside its describe block`)
+    if (!has) throw new Error(outside)
     return current as T
   }
 }

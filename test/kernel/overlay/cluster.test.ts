@@ -3,7 +3,7 @@
  * (plus a fourth that joins later) on one underlay switch, a pod on each.
  */
 import assert from 'node:assert/strict'
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../../src/errors.js'
 import { createOverlayNetwork, listNodes } from '../../../src/overlay/admin.js'
 import { OverlayAgent } from '../../../src/overlay/agent.js'
@@ -104,13 +104,23 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
     const big = spawnSync('ip', ['netns', 'exec', a.ns.name, 'ping', '-c', '1', '-W', '1', '-M', 'do', '-s', String(1451 - 28), b.ip], { encoding: 'utf8' })
     assert.notEqual(big.status, 0)
     const server = spawn('ip', ['netns', 'exec', b.ns.name, 'socat', '-u', 'TCP-LISTEN:7005,reuseaddr', 'SYSTEM:wc -c'], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    server.stdout.on('data', (d) => { out += d })
-    const done = new Promise<void>((r) => server.once('exit', () => r()))
-    await new Promise((r) => setTimeout(r, 300))
-    execFileSync('ip', ['netns', 'exec', a.ns.name, 'bash', '-c', `head -c 20000000 /dev/zero | timeout 20 socat -u - TCP:${b.ip}:7005`])
-    await done
-    assert.equal(out.trim(), '20000000')
+    try {
+      let out = ''
+      server.stdout.on('data', (d) => { out += d })
+      const done = new Promise<void>((r) => server.once('exit', () => r()))
+      // the listener is up when ss shows it (a fixed sleep was too short on a slow machine)
+      await waitFor('the socat listener on 7005', () => spawnSync('ip', ['netns', 'exec', b.ns.name, 'ss', '-Hltn', 'sport = :7005'], { encoding: 'utf8' }).stdout.includes(':7005'))
+      const sent = spawnSync('ip', ['netns', 'exec', a.ns.name, 'bash', '-c', `head -c 20000000 /dev/zero | timeout 20 socat -u - TCP:${b.ip}:7005`], { encoding: 'utf8' })
+      if (sent.status !== 0) {
+        // say where it stalled: the overlay's MTUs and the socket's view of the path
+        const mtus = [a, b].map((p) => `${p.node.name}: ${ipJson(p.node.ns.name, 'link', 'show').map((l: any) => `${l.ifname} ${l.mtu}`).join(', ')}`)
+        assert.fail(`socat exited ${sent.status}${sent.signal ? ` (${sent.signal})` : ''}: ${sent.stderr.trim()}; received ${out.trim() || 'nothing yet'}; ${mtus.join('; ')}`)
+      }
+      await done
+      assert.equal(out.trim(), '20000000')
+    } finally {
+      server.kill('SIGKILL')
+    }
   })
 
   it('a node that joins later becomes reachable from all; SIGTERM-style leave removes it everywhere', async () => {

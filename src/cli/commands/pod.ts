@@ -78,7 +78,23 @@ function statusOf(p: PodRecord): string {
     return 'Running'
   }
   if (p.phase === 'Pending') return 'ContainerCreating'
+  // a deliberate stop, as podman shows it: Exited (CODE); a container that failed before the stop still fails the pod
+  if (p.reason === 'Stopped' && p.phase === 'Succeeded') return `Exited (${exitCodeOf(p)})`
   return p.reason ? `${p.phase} (${p.reason})` : p.phase === 'Succeeded' ? 'Completed' : 'Error'
+}
+
+/** The first non-zero exit code of an ended pod's containers, else 0 (podExitStatus of a Succeeded pod). */
+function exitCodeOf(p: PodRecord): number {
+  for (const c of p.containers) if (c.state.status === 'terminated' && c.state.exitCode !== 0) return c.state.exitCode
+  return 0
+}
+
+/** How an ended pod ended, for one line: "stopped: app exit 143" or "failed (SandboxDied): app exit 137". */
+export function endLine(p: PodRecord): string {
+  const stopped = p.reason === 'Stopped'
+  const exits = p.containers.map((c) => `${c.name} ${c.state.status === 'terminated' ? `exit ${c.state.exitCode}${!['Completed', 'Error', 'Stopped'].includes(c.state.reason) ? ` (${c.state.reason})` : ''}` : c.state.status}`)
+  const how = stopped ? (p.phase === 'Succeeded' ? 'stopped' : 'stopped, failed') : `${p.phase.toLowerCase()}${p.reason ? ` (${p.reason})` : ''}`
+  return `${how}: ${exits.join(', ')}`
 }
 
 function ports(p: PodRecord): string {
@@ -127,6 +143,11 @@ function printPod(p: PodRecord): void {
   }), [['name', 'CONTAINER'], ['state', 'STATE'], ['exit', 'EXIT'], ['pid', 'PID'], ['restarts', 'RESTARTS'], ['last', 'LAST EXIT'], ['message', 'MESSAGE']])
 }
 
+/** --tail: a number of lines, or docker's `all` (every line: Infinity). */
+function tailArg(v: string): number {
+  return v === 'all' ? Number.POSITIVE_INFINITY : intArg('--tail', 0)(v)
+}
+
 /** Reads a log file from `offset` on; returns the new offset. */
 function pump(path: string, offset: number, write: (b: Buffer) => void): number {
   let fd: number
@@ -160,6 +181,8 @@ interface StreamOptions {
   cancel?: { cancelled: boolean }
   /** JSON lines ({"container","log"}) instead of text. */
   json: boolean
+  /** Where each container's log starts being shown (pod logs --tail, --since); default its beginning. */
+  start?: (logPath: string) => number
 }
 
 /** A stdout write that ignores a reader that went away (EPIPE): the pod must still be handled. */
@@ -181,7 +204,7 @@ async function streamLogs(o: Global, name: string, containers: string[] | undefi
   let rec: PodRecord | undefined = await readPod(o, name)
   const names = containers ?? rec.containers.map((c) => c.name)
   const prefix = names.length > 1
-  const offsets = new Map<string, number>(names.map((n) => [n, 0]))
+  const offsets = new Map<string, number>(names.map((n) => [n, opts.start?.(store.logPath(name, n)) ?? 0]))
   const decoders = new Map(names.map((n) => [n, new StringDecoder('utf8')]))
   const partial = new Map<string, string>()
   process.stdout.on('error', () => { /* EPIPE: the reader went away */ })
@@ -301,8 +324,7 @@ export function registerPod(program: Command): void {
       if (o.rm) await ask(o, { op: 'rm', name: spec.name })
       if (o.json) out(`${JSON.stringify({ pod: end, exitStatus: status, ...(o.rm && { removed: true }) })}\n`)
       else {
-        const exits = end.containers.map((c) => `${c.name} ${c.state.status === 'terminated' ? `exit ${c.state.exitCode}${c.state.reason !== 'Completed' && c.state.reason !== 'Error' ? ` (${c.state.reason})` : ''}` : c.state.status}`)
-        process.stderr.write(`podnet: pod ${end.name} ${end.phase.toLowerCase()}${end.reason ? ` (${end.reason})` : ''}: ${exits.join(', ')}${o.rm ? '; removed' : ''}\n`)
+        process.stderr.write(`podnet: pod ${end.name} ${endLine(end)}${o.rm ? '; removed' : ''}\n`)
       }
       process.exitCode = status
     })
@@ -328,8 +350,15 @@ export function registerPod(program: Command): void {
   common(pod.command('logs <name>').description("a pod's container output (stdout and stderr of every run)"))
     .option('-c, --container <name>', 'one container (default: all, each line prefixed when there are several)')
     .option('-f, --follow', 'keep printing new output until the container (with -c) or the pod has ended, or an interrupt')
-    .action(async (name: string, o: Global & { container?: string; follow?: boolean }) => {
-      const { isActive } = await records()
+    .option('--tail <lines>', "only the last N lines of each container's log (then new ones with -f)", tailArg)
+    .option('--since <when>', 'only output written since a duration ago (10s, 42m, 1h30m) or a time (2026-12-02T10:00:00Z, Unix seconds), to within a second')
+    .action(async (name: string, o: Global & { container?: string; follow?: boolean; tail?: number; since?: string }) => {
+      const [{ isActive }, { offsetOfTail, offsetSince }, { parseSince }] = await Promise.all([records(), import('../../runtime/log-marks.js'), import('../time-arg.js')])
+      const sinceMs = o.since !== undefined ? parseSince(o.since) : undefined
+      const start = (path: string): number => {
+        const from = sinceMs !== undefined ? offsetSince(path, sinceMs) : 0
+        return o.tail !== undefined && o.tail !== Number.POSITIVE_INFINITY ? offsetOfTail(path, o.tail, from) : from
+      }
       const rec = await readPod(o, name)
       const c = o.container
       if (c !== undefined && !rec.containers.some((x) => x.name === c)) throw new NotFoundError('container', c, `in pod '${name}'`)
@@ -344,7 +373,7 @@ export function registerPod(program: Command): void {
         return [sg, h] as const
       })
       try {
-        await streamLogs(o, name, c !== undefined ? [c] : undefined, { follow: o.follow === true, json: o.json === true, cancel, done })
+        await streamLogs(o, name, c !== undefined ? [c] : undefined, { follow: o.follow === true, json: o.json === true, cancel, done, start })
       } finally {
         for (const [sg, h] of on) process.off(sg, h)
       }
@@ -389,7 +418,7 @@ export function registerPod(program: Command): void {
     .action(async (names: string[], o: Global & { time?: number }) => {
       const results = await inParallel(o, names, (name) => ask<PodRecord>(o, { op: 'stop', name, ...(o.time !== undefined && { gracePeriodSeconds: o.time }) }))
       if (o.json) printJson(names.length === 1 && results[0]!.ok ? results[0]!.value : results.map((r, i) => (r.ok ? r.value : { name: names[i], error: r.error.message })))
-      else for (const [i, r] of results.entries()) if (r.ok) process.stdout.write(`pod ${names[i]} stopped (${r.value.phase.toLowerCase()})\n`)
+      else for (const [i, r] of results.entries()) if (r.ok) process.stdout.write(`pod ${names[i]} ${endLine(r.value)}\n`)
       failWith(results)
     })
 

@@ -1,0 +1,88 @@
+/**
+ * The pod habits of docker, podman and kubectl (issue 13): a deliberate stop is not a failure,
+ * `pod logs --tail/--since` (also with -f), `pod supervisor stop --with-pods`, `pod exec -i/-t`.
+ * Real pods on a busybox rootfs, read back with podnet and with /proc.
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { eventually, podnetBin, useCliWorld } from '../runtime/support.js'
+
+describe('kernel: cli pod habits of docker, podman and kubectl', function () {
+  this.timeout(60_000)
+  const w = useCliWorld()
+  const pod = (name: string, containers: string, extra = ''): string => w().manifest(name, `
+metadata: { name: ${name}, annotations: { podnet.io/rootfs: ${w().rootfs} } }
+spec:
+  terminationGracePeriodSeconds: 1
+${extra}  containers:
+${containers}`)
+  const logs = (name: string, ...args: string[]): string => w().ok('pod', 'logs', name, ...args)
+
+  it('pod stop is not a failure: Succeeded (Stopped), Exited (CODE) in pod ls, each run the stop ended Stopped with its code', async () => {
+    const { ok, inspect } = w()
+    ok('pod', 'run', '-d', '-f', pod('web', `
+  - { name: app, command: [sleep, '600'] }
+  - { name: side, command: [sh, -c, 'trap "exit 0" TERM; while :; do sleep 0.1; done'] }
+`))
+    // app is PID 1 of its PID namespace without a handler: SIGTERM is ignored, SIGKILL after 1 s
+    assert.equal(ok('pod', 'stop', 'web'), 'pod web stopped: app exit 137, side exit 0\n')
+    const rec = inspect('web')
+    assert.deepEqual([rec.phase, rec.reason, rec.sandbox.state], ['Succeeded', 'Stopped', 'stopped'])
+    assert.deepEqual(rec.containers.map((c) => [c.name, c.state.status, c.state.status === 'terminated' && c.state.exitCode, c.state.status === 'terminated' && c.state.reason]),
+      [['app', 'terminated', 137, 'Stopped'], ['side', 'terminated', 0, 'Completed']])
+    assert.match(ok('pod', 'ls'), /^web\s+0\/2\s+Exited \(137\)\s+0\s/m)
+    const text = ok('pod', 'inspect', 'web')
+    assert.match(text, /^Status:\s+Exited \(137\)$/m)
+    assert.match(text, /^Phase:\s+Succeeded \(Stopped\)$/m)
+    assert.match(text, /^app\s+terminated \(Stopped\)\s+137\s/m)
+    assert.doesNotMatch(text, /Failed|Error/)
+    assert.equal(ok('pod', 'stop', 'web'), 'pod web stopped: app exit 137, side exit 0\n', 'stopping an ended pod changes nothing')
+
+    // a container that failed on its own before the stop still fails the pod
+    ok('pod', 'run', '-d', '-f', pod('broken', `
+  - { name: bad, command: [sh, -c, 'exit 3'] }
+  - { name: app, command: [sleep, '600'] }
+`, '  restartPolicy: Never\n'))
+    await eventually(() => (inspect('broken').containers[0]!.state.status === 'terminated' ? true : undefined))
+    assert.equal(ok('pod', 'stop', 'broken', '-t', '0'), 'pod broken stopped, failed: bad exit 3, app exit 137\n')
+    const b = inspect('broken')
+    assert.deepEqual([b.phase, b.reason], ['Failed', 'Stopped'])
+    assert.match(ok('pod', 'ls'), /^broken\s+0\/2\s+Failed \(Stopped\)\s/m)
+  })
+
+  it('pod logs --tail N and --since DURATION|TIME (docker\'s), also with -f', async () => {
+    const { ok, podnet } = w()
+    ok('pod', 'run', '-d', '-f', pod('talk', `
+  - { name: app, command: [sh, -c, 'trap "echo bye; exit 0" TERM; echo early1; echo early2; sleep 4; echo late1; printf late2; while :; do sleep 0.1; done'] }
+`))
+    await eventually(() => (logs('talk').includes('early2') ? true : undefined), 10_000, 'early output')
+    await new Promise((r) => setTimeout(r, 1500)) // a mark (once a second) has noted the early lines
+    const between = new Date()
+    await eventually(() => (logs('talk').endsWith('late2') ? true : undefined), 10_000, 'late output')
+    assert.equal(logs('talk'), 'early1\nearly2\nlate1\nlate2')
+    assert.equal(logs('talk', '--tail', '1'), 'late2', 'a last line without its newline is a line')
+    assert.equal(logs('talk', '--tail', '3'), 'early2\nlate1\nlate2')
+    assert.equal(logs('talk', '--tail', '0'), '')
+    assert.equal(logs('talk', '--tail', '99'), 'early1\nearly2\nlate1\nlate2')
+    assert.equal(logs('talk', '--tail', 'all'), 'early1\nearly2\nlate1\nlate2')
+    assert.equal(logs('talk', '--since', between.toISOString()), 'late1\nlate2')
+    assert.equal(logs('talk', '--since', String(between.getTime() / 1000)), 'late1\nlate2', 'Unix seconds')
+    assert.equal(logs('talk', '--since', '10m'), 'early1\nearly2\nlate1\nlate2')
+    assert.equal(logs('talk', '--since', new Date(Date.now() + 60_000).toISOString()), '', 'nothing written since a later time')
+    assert.equal(logs('talk', '--since', between.toISOString(), '--tail', '1'), 'late2')
+    for (const [flag, value] of [['--since', 'yesterday'], ['--tail', '-1'], ['--since', '5x']]) {
+      const r = podnet(['pod', 'logs', 'talk', flag!, value!])
+      assert.equal(r.status, 2, `${flag} ${value}`)
+      assert.match(r.stderr, new RegExp(`${flag}`))
+    }
+    // -f with --tail: the last line, then what comes, until the pod ends
+    const child = spawn(process.execPath, [podnetBin, 'pod', 'logs', 'talk', '-f', '--tail', '1'], { env: w().env })
+    let out = ''
+    child.stdout.on('data', (b: Buffer) => { out += b.toString() })
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
+    await eventually(() => (out === 'late2' ? true : undefined), 10_000, 'the tail before following')
+    ok('pod', 'stop', 'talk')
+    assert.equal(await exited, 0)
+    assert.equal(out, 'late2bye\n')
+  })
+})

@@ -479,11 +479,25 @@ export function registerPod(program: Command): void {
       if (o.json) printJson(p)
       else process.stdout.write(`running: pid ${p.pid}\n`)
     })
-  common(sup.command('stop').description('stop it; pods keep running and the next supervisor adopts them'))
-    .action(async (o: Global) => {
-      const { stopSupervisor } = await client()
-      const stopped = await stopSupervisor((await storeOf(o)).root)
-      if (o.json) printJson({ stopped })
+  common(sup.command('stop').description('stop it; pods keep running and the next supervisor adopts them (unless --with-pods)'))
+    .option('--with-pods', 'first stop every pod (in parallel, as pod stop), then the supervisor: nothing of podnet keeps running')
+    .option('-t, --time <seconds>', 'with --with-pods: grace period (default: each pod\'s terminationGracePeriodSeconds)', intArg('--time', 0, 86400))
+    .action(async (o: Global & { withPods?: boolean; time?: number }) => {
+      if (o.time !== undefined && !o.withPods) throw new InvalidArgumentError('--time', 'only with --with-pods')
+      const [{ stopSupervisor }, { isActive }] = await Promise.all([client(), records()])
+      const store = await storeOf(o)
+      let pods: string[] = []
+      if (o.withPods) {
+        // the live records (run dir): a pod a supervisor runs is Pending or Running there
+        const names = store.list().filter(isActive).map((p) => p.name)
+        const results = await inParallel(o, names, (name) => ask<PodRecord>(o, { op: 'stop', name, ...(o.time !== undefined && { gracePeriodSeconds: o.time }) }))
+        failWith(results)
+        if (results.some((r) => !r.ok)) return // the supervisor stays: the pods it could not stop are still its
+        pods = names
+        if (!o.json) for (const [i, r] of results.entries()) if (r.ok) process.stdout.write(`pod ${names[i]} ${endLine(r.value)}\n`)
+      }
+      const stopped = await stopSupervisor(store.root)
+      if (o.json) printJson({ stopped, ...(o.withPods && { stoppedPods: pods }) })
       else process.stdout.write(stopped ? 'supervisor stopped\n' : 'not running\n')
     })
   common(sup.command('run').description('run it in the foreground, never idle-exiting (for a systemd unit: docs/reliability.md); it restores pods a reboot took down'))

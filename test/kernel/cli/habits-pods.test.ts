@@ -5,7 +5,32 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { eventually, podnetBin, useCliWorld } from '../runtime/support.js'
+import { readFileSync, readdirSync } from 'node:fs'
+import type { ProcessRef } from '../../../src/runtime/index.js'
+import { isAlive } from '../../../src/runtime/proc.js'
+import { eventually, podProcesses, podnetBin, useCliWorld } from '../runtime/support.js'
+
+/** Mount points under the given directories (/proc/self/mountinfo: this sandbox's mount namespace). */
+function mountsUnder(...dirs: string[]): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '')
+    .filter((mp) => dirs.some((d) => mp === d || mp.startsWith(`${d}/`)))
+}
+
+/** Processes (not this one) whose environment names the state dir: the supervisor and the launchers it started. */
+function processesOf(stateDir: string): string[] {
+  const out: string[] = []
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`PODNET_STATE_DIR=${stateDir}`)) {
+        out.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()}`)
+      }
+    } catch {
+      // gone meanwhile, or a zombie
+    }
+  }
+  return out
+}
 
 describe('kernel: cli pod habits of docker, podman and kubectl', function () {
   this.timeout(60_000)
@@ -84,5 +109,30 @@ ${containers}`)
     ok('pod', 'stop', 'talk')
     assert.equal(await exited, 0)
     assert.equal(out, 'late2bye\n')
+  })
+
+  it('pod supervisor stop --with-pods stops every pod, then the supervisor; after pod rm --all no process and no mount is left', () => {
+    const { ok, podnet, inspect, supervisorPid, topo } = w()
+    for (const n of ['one', 'two']) ok('pod', 'run', '-d', '-f', pod(n, "  - { name: app, command: [sleep, '600'] }\n"))
+    const procs: ProcessRef[] = ['one', 'two'].flatMap((n) => podProcesses(inspect(n)))
+    assert.ok(procs.length >= 6, 'pause, launcher and container of each pod')
+    assert.ok(mountsUnder(topo.runDir).length > 0, 'the pods\' pins and /dev/shm')
+    const sup = supervisorPid()
+    assert.ok(sup !== undefined)
+    assert.ok(processesOf(topo.stateDir).some((p) => p.startsWith(`${sup} `)), 'the oracle sees the supervisor')
+    assert.equal(podnet(['pod', 'supervisor', 'stop', '-t', '0']).status, 2, '--time only with --with-pods')
+    const out = ok('pod', 'supervisor', 'stop', '--with-pods', '-t', '0')
+    assert.equal(out.split('\n').sort().join('\n'), '\npod one stopped: app exit 137\npod two stopped: app exit 137\nsupervisor stopped')
+    assert.equal(supervisorPid(), undefined)
+    assert.deepEqual(procs.filter(isAlive), [], 'every pod process has ended')
+    for (const n of ['one', 'two']) assert.deepEqual([inspect(n).phase, inspect(n).reason], ['Succeeded', 'Stopped'])
+    assert.deepEqual(mountsUnder(topo.stateDir, topo.runDir), [])
+    // rm --all (which starts a supervisor again), then stop it with its pods: nothing left
+    assert.equal(ok('pod', 'rm', '--all').split('\n').filter(Boolean).sort().join(','), 'removed pod one,removed pod two')
+    assert.equal(ok('pod', 'supervisor', 'stop', '--with-pods'), 'supervisor stopped\n')
+    assert.deepEqual(processesOf(topo.stateDir), [])
+    assert.deepEqual(mountsUnder(topo.stateDir, topo.runDir), [])
+    assert.deepEqual(readdirSync(`${topo.stateDir}/pods`), [])
+    assert.equal(ok('pod', 'supervisor', 'stop', '--with-pods'), 'not running\n')
   })
 })

@@ -383,7 +383,9 @@ export function registerPod(program: Command): void {
 
   common(pod.command('exec <name> <cmd> [args...]').description('run a command in a running container: podnet pod exec NAME [-c C] -- CMD [ARG...]'))
     .option('-c, --container <name>', 'the container (default: the first)')
-    .action(async (name: string, first: string, rest: string[], o: Global & { container?: string }) => {
+    .option('-i, --interactive', "keep stdin attached (docker's flag; podnet always passes stdin on)")
+    .option('-t, --tty', "a terminal (the container's /dev/pts/N) for the command; this terminal in raw mode meanwhile: pod exec -it web -- sh")
+    .action(async (name: string, first: string, rest: string[], o: Global & { container?: string; interactive?: boolean; tty?: boolean }) => {
       const argv = [first, ...rest]
       if (!argv.length) throw new InvalidArgumentError('pod exec', 'missing command: podnet pod exec NAME [-c C] -- CMD [ARG...]')
       const [{ containerEnv, ensureLauncher, execArgs }, { isAlive }, { Cgroup, detectCgroupLayout }, { resolveSecurity, seccompFilterBytes }] = await Promise.all([
@@ -402,9 +404,13 @@ export function registerPod(program: Command): void {
       const security = resolveSecurity(rec.spec.securityContext, spec.securityContext)
       const filter = seccompFilterBytes(security)
       const child = spawn(launcher, execArgs({
-        target: st.pid, cgroupProcs, env: containerEnv(rec.spec.hostname, spec.env), argv, security,
-        ...(spec.workingDir !== undefined && { cwd: spec.workingDir }),
+        target: st.pid, cgroupProcs, env: containerEnv(rec.spec.hostname, spec.env.some((e) => e.name === 'TERM') || !o.tty ? spec.env : [...spec.env, { name: 'TERM', value: process.env.TERM || 'xterm' }]), argv, security,
+        ...(spec.workingDir !== undefined && { cwd: spec.workingDir }), ...(o.tty && { tty: true }),
       }), { stdio: ['inherit', 'inherit', 'inherit', ...(filter ? ['pipe' as const] : [])] })
+      // -t on a terminal: keys go to the container's terminal as typed (Ctrl-C included), as docker exec -it
+      const raw = o.tty === true && process.stdin.isTTY === true
+      if (raw) process.stdin.setRawMode(true)
+      if (raw) child.on('exit', () => process.stdin.setRawMode(false))
       const filterPipe = child.stdio[3] as NodeJS.WritableStream & { on(e: 'error', f: () => void): unknown } | null | undefined
       if (filter && filterPipe) { filterPipe.on('error', () => { /* the launcher reports */ }); filterPipe.end(filter) }
       process.exitCode = await new Promise<number>((res) => {

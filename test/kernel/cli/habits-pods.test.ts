@@ -4,7 +4,7 @@
  * Real pods on a busybox rootfs, read back with podnet and with /proc.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
 import type { ProcessRef } from '../../../src/runtime/index.js'
 import { isAlive } from '../../../src/runtime/proc.js'
@@ -134,5 +134,27 @@ ${containers}`)
     assert.deepEqual(mountsUnder(topo.stateDir, topo.runDir), [])
     assert.deepEqual(readdirSync(`${topo.stateDir}/pods`), [])
     assert.equal(ok('pod', 'supervisor', 'stop', '--with-pods'), 'not running\n')
+  })
+
+  it('pod exec -i passes piped stdin; pod exec -t gives the command a terminal of the container\'s devpts (tty prints /dev/pts/N)', () => {
+    const { ok, podnet, env } = w()
+    ok('pod', 'run', '-d', '-f', pod('shell', "  - { name: app, command: [sleep, '600'] }\n"))
+    const exec = (args: string[], input: string): { status: number | null; stdout: string; stderr: string } =>
+      spawnSync(process.execPath, [podnetBin, 'pod', 'exec', ...args], { env, input, encoding: 'utf8', timeout: 20_000 })
+    const piped = exec(['-i', 'shell', '--', 'sh', '-c', 'cat; echo " $$"'], 'hello')
+    assert.equal(piped.status, 0, piped.stderr)
+    assert.match(piped.stdout, /^hello \d+\n$/)
+    const plain = podnet(['pod', 'exec', 'shell', '--', 'busybox', 'tty'])
+    assert.deepEqual([plain.status, plain.stdout], [1, 'not a tty\n'], 'no terminal without -t')
+    const t = exec(['-t', 'shell', '--', 'sh', '-c', 'busybox tty; test -t 0 && test -t 1 && echo both; echo "$TERM"; exit 7'], '')
+    assert.equal(t.status, 7, `the command's status: ${t.stderr}`)
+    const lines = t.stdout.split('\r\n')
+    assert.match(lines[0]!, /^\/dev\/pts\/\d+$/, `the terminal's output (\\r\\n): ${JSON.stringify(t.stdout)}`)
+    assert.equal(lines[1], 'both')
+    assert.ok(lines[2] && lines[2].length > 0, 'TERM is set')
+    // -it with piped stdin: it reaches the shell through the terminal (echoed), end of input ends it
+    const it = exec(['-it', 'shell', '--', 'sh', '-c', 'read x; echo "got $x"'], 'abc\n')
+    assert.equal(it.status, 0, it.stderr)
+    assert.match(it.stdout, /got abc\r\n/)
   })
 })

@@ -14,11 +14,20 @@ import { registerPod } from './commands/pod.js'
 import { registerDemo } from './commands/demo.js'
 import { registerNode } from './commands/overlay.js'
 import { registerQos } from './commands/qos.js'
+import { registerCompletion } from './commands/completion.js'
+
+/** Groups and their commands (with aliases), for the completion script. */
+function commandTree(program: Command): Array<[string, string[]]> {
+  return program.commands.filter((c) => !['completion', '__complete'].includes(c.name()))
+    .map((c): [string, string[]] => [c.name(), c.commands.flatMap((s) => [s.name(), ...s.aliases()])])
+}
+const registerCompletionGroup = (program: Command): void => registerCompletion(program, () => commandTree(buildProgram()))
 
 /** Each command group's registration; `nat` is registered with `network`. */
 const GROUPS: Readonly<Record<string, (program: Command) => void>> = {
   netns: registerNetns, link: registerLink, addr: registerAddr, address: registerAddr, route: registerRoute,
   network: registerNetwork, nat: registerNetwork, cni: registerCni, pod: registerPod, demo: registerDemo, node: registerNode, qos: registerQos,
+  completion: registerCompletionGroup, __complete: registerCompletionGroup,
 }
 
 /**

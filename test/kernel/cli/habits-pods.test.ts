@@ -157,4 +157,33 @@ ${containers}`)
     assert.equal(it.status, 0, it.stderr)
     assert.match(it.stdout, /got abc\r\n/)
   })
+
+  it('podnet completion bash sources in bash and completes groups, commands, networks, pods and netns from state (__complete)', () => {
+    const { ok, podnet, network, topo, env } = w()
+    ok('pod', 'run', '-d', '-f', pod('done1', "  - { name: app, command: [sleep, '600'] }\n"))
+    assert.equal(ok('__complete', 'networks', '--state-dir', topo.stateDir), `${network}\n`)
+    assert.equal(ok('__complete', 'pods'), 'done1\n')
+    assert.ok(ok('__complete', 'netns').split('\n').includes(topo.host.name))
+    assert.equal(podnet(['__complete', 'volumes']).status, 2)
+    assert.doesNotMatch(ok('--help'), /__complete/, 'hidden')
+    const script = ok('completion', 'bash')
+    const complete = (...words: string[]): string[] => {
+      const r = spawnSync('bash', ['-c', `podnet() { ${JSON.stringify(process.execPath)} ${JSON.stringify(podnetBin)} "$@"; }
+source /dev/stdin <<'PODNET_EOF'
+${script}
+PODNET_EOF
+COMP_WORDS=(${words.map((x) => JSON.stringify(x)).join(' ')}); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); _podnet; printf '%s\\n' "\${COMPREPLY[@]}"`], { env, encoding: 'utf8' })
+      assert.equal(r.status, 0, r.stderr)
+      assert.equal(r.stderr, '')
+      return r.stdout.split('\n').filter(Boolean)
+    }
+    assert.deepEqual(complete('podnet', 'ne'), ['netns', 'network'])
+    assert.deepEqual(complete('podnet', 'pod', 'l'), ['ls', 'list', 'logs'])
+    assert.deepEqual(complete('podnet', 'pod', 'logs', ''), ['done1'])
+    assert.deepEqual(complete('podnet', 'network', 'inspect', 'p'), [network])
+    assert.ok(complete('podnet', 'link', 'ls', '-n', '').includes(topo.host.name))
+    const zsh = ok('completion', 'zsh')
+    assert.match(zsh, /bashcompinit/)
+    assert.equal(podnet(['completion', 'fish']).status, 2)
+  })
 })

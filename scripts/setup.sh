@@ -18,10 +18,12 @@ pkgs+=(tcpdump)
 pkgs+=(podman crun conmon containernetworking-plugins)
 # the overlay's store (docs/overlay.md): real etcd members run inside the test sandbox
 pkgs+=(etcd-server iputils-ping)
+# direct routing's test captures on the underlay: no VXLAN packet crosses it
+pkgs+=(tcpdump)
 # the Kubernetes node path: containerd's CRI (1.6, CRI plugin built in) with runc, run by the tests in their sandbox
 pkgs+=(containerd runc)
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(python3-pyroute2 containernetworking-plugins hyperfine)
+  pkgs+=(python3-pyroute2 containernetworking-plugins hyperfine aardvark-dns)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

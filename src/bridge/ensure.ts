@@ -49,13 +49,16 @@ export async function ensureBridge(ctx: EnsureContext, config: NetworkConfig, un
     }
     return done
   }
+  // The MTU is set after creation, not in RTM_NEWLINK: only a change of MTU marks it as the
+  // user's (BROPT_MTU_SET_BY_USER); a bridge created with IFLA_MTU falls back to 1500 when its
+  // last port leaves (br_mtu_auto_adjust), and the next pod's veth would then be the only cap.
   await ctx.rt.link.add({
-    kind: 'bridge', name: config.bridge, mtu: config.mtu, address: config.bridgeMac, alias: bridgeAlias(ctx.state.owner, config.name),
+    kind: 'bridge', name: config.bridge, address: config.bridgeMac, alias: bridgeAlias(ctx.state.owner, config.name),
     bridge: { stpState: 0, forwardDelay: 0 },
   })
   config.createdBridge = true
   undo?.push(`delete bridge ${config.bridge}`, () => ctx.rt.link.del(config.bridge))
-  await ctx.rt.link.set(config.bridge, { up: true })
+  await ctx.rt.link.set(config.bridge, { mtu: config.mtu, up: true })
   done.push(`bridge ${config.bridge}`)
   return done
 }

@@ -21,6 +21,7 @@ import { validateMtu } from '../netlink/route/validate.js'
 import { validateMac } from '../net/mac.js'
 import { overlaps, parseCidr, reservedRangeOverlap } from '../net/ip.js'
 import { validateContainerId, validateIfname, validateNetworkName } from '../net/names.js'
+import { normalizeDnsName } from '../net/dns-name.js'
 import { Allocator, DiskStore, parseRangeSets, type RangeSet } from './ipam/index.js'
 import { bridgeMac, defaultBridgeName, hostVethName, ifbNameForVeth, podMac } from './names.js'
 import { applyBandwidth, validateBandwidth, type BandwidthLimits } from './bandwidth.js'
@@ -170,6 +171,19 @@ export class NetworkManager implements ReconcileContext {
   }
 
   /**
+   * `get` for attaching a pod: a network with no record and no note (setPending) says how to
+   * make it, here or as an overlay's node subnet (the node agent), instead of a bare "does not exist".
+   */
+  getForAttach(name: string): NetworkConfig {
+    try {
+      return this.get(name)
+    } catch (err) {
+      if (!(err instanceof NotFoundError) || this.state.readJson(this.state.pendingPath(name)) !== undefined) throw err
+      throw new NotFoundError('network', name, `on this node: create it (podnet network create ${name} --subnet CIDR) or, if it is an overlay network, start its node agent here (podnet node run --store URLS --name NODE)`)
+    }
+  }
+
+  /**
    * Records why network `name` does not exist on this node yet although it is known (an overlay
    * network without a node subnet lease): `get`, and so attach, name that reason instead of a
    * bare "does not exist". `reason` undefined removes the note. Creating the network makes the
@@ -269,7 +283,7 @@ export class NetworkManager implements ReconcileContext {
       const config: NetworkConfig = {
         name: spec.name, bridge, bridgeMac: bridgeMac(spec.name), subnets, mtu,
         nat: spec.internal ? false : spec.nat ?? true, internal: spec.internal ?? false,
-        createdBridge: false, hostNetns: this.hostNetnsName, createdAt: new Date().toISOString(), rules: [],
+        ...(spec.dns && { dns: true }), createdBridge: false, hostNetns: this.hostNetnsName, createdAt: new Date().toISOString(), rules: [],
       }
       // the same steps as ensureNetworkKernel (ensure.ts), each undone on failure; a bridge that a
       // killed earlier create left (podnet's alias or MAC) is adopted, its rules replaced
@@ -383,7 +397,7 @@ export class NetworkManager implements ReconcileContext {
    * ports. Undone completely on any failure. Equivalent to `podnet network attach`.
    */
   async attach(spec: AttachSpec): Promise<Attachment> {
-    const config = this.get(spec.network)
+    const config = this.getForAttach(spec.network)
     const ifname = spec.ifname ?? 'eth0'
     validateIfname(ifname, 'ifname')
     const id = spec.id ?? idFromNetns(spec.netns)
@@ -397,10 +411,11 @@ export class NetworkManager implements ReconcileContext {
     for (const r of spec.routes ?? []) validatePodRoute(config, r)
     if (spec.bandwidth) validateBandwidth(spec.bandwidth, config.mtu)
     if (spec.priority !== undefined) parsePriority(spec.priority, 'priority')
+    const dnsNames = [...new Set((spec.dnsNames ?? []).map((n, i) => normalizeDnsName(n, `dnsNames[${i}]`)))]
     const podNs = openNetnsArg(spec.netns)
     try {
       // the network is read again under the lock: a `network rm` that held it may have removed it
-      return await this.state.locked(() => this.attachLocked(this.get(config.name), spec, podNs, id, ifname, mac, mappings))
+      return await this.state.locked(() => this.attachLocked(this.get(config.name), { ...spec, dnsNames }, podNs, id, ifname, mac, mappings))
     } finally {
       podNs.close()
     }
@@ -505,7 +520,8 @@ export class NetworkManager implements ReconcileContext {
         network: config.name, id, ifname, netns: podNs.path ?? where, hostVeth, mac, mtu: config.mtu,
         addresses: addrs.map((a) => ({ address: a.address, gateway: a.gateway, family: a.family })),
         portMappings: mappings, routes, ...(portElements.length && { portElements }),
-        ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(priority !== undefined && { priority }), createdAt: new Date().toISOString(),
+        ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(priority !== undefined && { priority }),
+        ...(spec.dnsNames?.length && { dnsNames: spec.dnsNames }), createdAt: new Date().toISOString(),
       }
       this.state.writeJson(recordPath, attachment)
       return attachment

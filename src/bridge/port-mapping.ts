@@ -93,6 +93,7 @@ export class PortClaims {
   claim(owner: PortClaimOwner): void {
     const m = owner.mapping
     const dir = `${this.state.portsDir()}/${portDir(m)}`
+    this.state.removeTempFiles(dir)
     const conflicts = this.state.list(dir).filter((host) => host === '*' || m.hostIp === undefined || host === m.hostIp)
     if (conflicts.length || !this.state.createExclusive(`${this.state.portsDir()}/${portClaimFile(m)}`, owner)) {
       const holder = this.state.readJson<PortClaimOwner>(`${dir}/${conflicts[0] ?? (m.hostIp ?? '*')}`)
@@ -114,6 +115,7 @@ export class PortClaims {
 
   release(m: PortMapping): void {
     this.state.remove(`${this.state.portsDir()}/${portClaimFile(m)}`)
+    this.state.removeTempFiles(`${this.state.portsDir()}/${portDir(m)}`)
   }
 
   /** Every claim: its file ('<proto>-<port>/<host>') and owner (undefined when unreadable). */

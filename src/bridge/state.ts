@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import {
-  BOOT_ID_FILE, claimRunDir, createJsonExclusive, currentBootId, listDir, readJson, removeFile, resolveDirs, withLock, writeJsonAtomic,
+  BOOT_ID_FILE, claimRunDir, createJsonExclusive, currentBootId, listDir, readJson, removeFile, removeTempFiles, resolveDirs, withLock, writeJsonAtomic,
   type BootCheck, type DirOptions,
 } from '../state/index.js'
 
@@ -115,6 +115,11 @@ export class StateDir {
 
   exists(path: string): boolean {
     return existsSync(path)
+  }
+
+  /** Removes what writers killed mid-write left in `dir` (callers hold the lock). */
+  removeTempFiles(dir: string): number {
+    return removeTempFiles(dir)
   }
 
   /** Creates `path` exclusively with `value`; false when it already exists. */

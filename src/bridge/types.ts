@@ -18,6 +18,11 @@ export interface NetworkSpec {
   nat?: boolean
   /** No way in or out: only pods of this network and the gateway. */
   internal?: boolean
+  /**
+   * Pods resolve each other by name through podnet's DNS responder on the gateway address
+   * (src/dns, docs/dns.md). Default false here; `podnet network create` turns it on unless --no-dns.
+   */
+  dns?: boolean
 }
 
 export interface SubnetConfig {
@@ -43,6 +48,8 @@ export interface NetworkConfig {
   internal: boolean
   /** Whether podnet created the bridge (and so deletes it). */
   createdBridge: boolean
+  /** The DNS responder serves this network (absent in records older than it: no). */
+  dns?: boolean
   hostNetns: string | null
   createdAt: string
   rules: RuleRecord[]
@@ -81,6 +88,12 @@ export interface AttachSpec {
   routes?: PodRoute[]
   /** Hairpin on the host end, so a pod can reach its own published ports (default true). */
   hairpin?: boolean
+  /**
+   * The names this attachment answers to in the network's DNS (pod name, hostname, container
+   * names, aliases), the first being its own name (reverse lookups give it). Validated and
+   * recorded lowercase; the responder reads them from the record.
+   */
+  dnsNames?: string[]
   /** Rate limits into and out of the pod (bandwidth.ts). */
   bandwidth?: BandwidthLimits
   /** Traffic priority on the uplinks, 0-7 (priority.ts; 4, normal, is the default). */
@@ -115,6 +128,8 @@ export interface Attachment {
   routes: PodRoute[]
   /** The published-port map elements podnet added, by map and key (detach deletes them by key). */
   portElements?: PortElementRecord[]
+  /** Its names in the network's DNS (AttachSpec.dnsNames, canonical). */
+  dnsNames?: string[]
   /** Rate limits in force (bandwidth.ts); an egress limit owns the ifb named after hostVeth. */
   bandwidth?: BandwidthLimits
   /** Traffic priority (priority.ts): the addresses are elements of podnet-qos's maps. Absent: normal. */

@@ -13,7 +13,10 @@ import { registerCni } from './commands/cni.js'
 import { registerPod } from './commands/pod.js'
 import { registerDemo } from './commands/demo.js'
 import { registerNode } from './commands/overlay.js'
+import { registerDns } from './commands/dns.js'
+import { registerTopology } from './commands/topology.js'
 import { registerQos } from './commands/qos.js'
+import { registerWorkloads } from './commands/workloads.js'
 import { registerCompletion } from './commands/completion.js'
 
 /** Groups and their commands (with aliases), for the completion script. */
@@ -27,6 +30,8 @@ const registerCompletionGroup = (program: Command): void => registerCompletion(p
 const GROUPS: Readonly<Record<string, (program: Command) => void>> = {
   netns: registerNetns, link: registerLink, addr: registerAddr, address: registerAddr, route: registerRoute,
   network: registerNetwork, nat: registerNetwork, cni: registerCni, pod: registerPod, demo: registerDemo, node: registerNode, qos: registerQos,
+  dns: registerDns, topology: registerTopology,
+  apply: registerWorkloads, get: registerWorkloads, delete: registerWorkloads, scale: registerWorkloads, describe: registerWorkloads,
   completion: registerCompletionGroup, __complete: registerCompletionGroup,
 }
 

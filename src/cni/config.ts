@@ -10,9 +10,19 @@
  * "cni0", ipMasq false, hairpinMode false, no default route unless isDefaultGateway or an IPAM
  * route asks for one). podnet's own settings live under `podnet`:
  *
- *   "podnet": { "stateDir": "/var/lib/podnet/cni", "runDir": "/run/podnet/cni", "internal": false }
+ *   "podnet": { "stateDir": "/var/lib/podnet/cni", "runDir": "/run/podnet/cni", "internal": false, "dns": false }
+ *
+ * ("dns": true gives the network podnet's DNS responder: the result's `dns` names it, and pods
+ * are found by K8S_POD_NAME from CNI_ARGS; docs/dns.md.)
  *
  * (a stateDir given without runDir keeps the volatile state in <stateDir>/run).
+ *
+ * An overlay network (docs/overlay.md) is named with "podnet": {"overlay": true}: its subnet,
+ * MTU, NAT and bridge are the node agent's (the node subnet it leased), so the configuration
+ * gives none of them (bridge, mtu, ipMasq, ipam.subnet/ranges/gateway, podnet.internal are
+ * refused with 7), its state directories default to the agent's (podnet's own /var/lib/podnet and
+ * /run/podnet), and isDefaultGateway defaults to true (pods reach the other nodes' pods through
+ * the gateway).
  *
  * Fields that ask for something podnet does not do (promiscMode, vlan, a DHCP IPAM, ...) are
  * refused with error 2 naming the field and its value, never silently ignored. docs/cni.md
@@ -23,6 +33,8 @@ import { isAbsolute } from 'node:path'
 import type { BandwidthLimits, NetworkSpec, PodRoute, PortMapping } from '../bridge/index.js'
 import { validateRateLimit } from '../bridge/bandwidth.js'
 import { CniRequestError, InvalidArgumentError } from '../errors.js'
+import { isDnsName } from '../net/dns-name.js'
+import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR } from '../state/index.js'
 import type { CniDns, CniRoute } from './types.js'
 import { goField } from './go-json.js'
 
@@ -42,6 +54,8 @@ export interface NetLocation {
   name: string
   stateDir: string
   runDir: string
+  /** "podnet": {"overlay": true}: the network is an overlay's node subnet, made by the node agent. */
+  overlay: boolean
 }
 
 /** Everything ADD, CHECK and STATUS need from the configuration. */
@@ -61,6 +75,8 @@ export interface PodnetNetConf extends NetLocation {
   /** The bandwidth capability (or the configuration's own ingressRate/... fields). */
   bandwidth?: BandwidthLimits
   dns: CniDns
+  /** The pod's names in the network's DNS (K8S_POD_NAME from CNI_ARGS), when the network has DNS. */
+  dnsNames: string[]
 }
 
 export interface ConfDefaults {
@@ -107,15 +123,24 @@ function strList(v: unknown, field: string): string[] | undefined {
 export function parseLocation(conf: JsonObject, defaults: ConfDefaults = {}): NetLocation {
   const name = str(conf.name, 'name') ?? ''
   const podnet = obj(conf.podnet, 'podnet') ?? {}
+  const overlay = bool(podnet.overlay, 'podnet.overlay') ?? false
   const chosen = str(podnet.stateDir, 'podnet.stateDir')
-  const stateDir = chosen ?? defaults.stateDir ?? DEFAULT_CNI_STATE_DIR
+  // an overlay's node subnet lives where the node agent keeps it: podnet's own directories
+  const stateDir = chosen ?? (overlay ? DEFAULT_STATE_DIR : defaults.stateDir ?? DEFAULT_CNI_STATE_DIR)
   // as the bridge layer does: a state dir of one's own keeps its volatile part with it
-  const runDir = str(podnet.runDir, 'podnet.runDir') ?? (chosen !== undefined ? `${chosen}/run` : defaults.runDir ?? DEFAULT_CNI_RUN_DIR)
+  const runDir = str(podnet.runDir, 'podnet.runDir') ?? (chosen !== undefined ? `${chosen}/run` : overlay ? DEFAULT_RUN_DIR : defaults.runDir ?? DEFAULT_CNI_RUN_DIR)
   for (const [k, v] of [['podnet.stateDir', stateDir], ['podnet.runDir', runDir]] as const) {
     if (!isAbsolute(v)) throw bad(k, `must be an absolute path, not ${JSON.stringify(v)}`)
   }
-  return { name, stateDir, runDir }
+  return { name, stateDir, runDir, overlay }
 }
+
+/** Fields an overlay network's configuration leaves out: the node agent sets them (from its lease). */
+const OVERLAY_AGENT_FIELDS: Array<[field: string, get: (conf: JsonObject) => unknown]> = [
+  ['bridge', (c) => c.bridge], ['mtu', (c) => c.mtu], ['ipMasq', (c) => c.ipMasq],
+  ['ipam.subnet', (c) => (isObject(c.ipam) ? c.ipam.subnet : undefined)], ['ipam.ranges', (c) => (isObject(c.ipam) ? c.ipam.ranges : undefined)],
+  ['ipam.gateway', (c) => (isObject(c.ipam) ? c.ipam.gateway : undefined)], ['podnet.internal', (c) => (isObject(c.podnet) ? c.podnet.internal : undefined)],
+]
 
 /** Fields of the reference bridge plugin podnet does not implement, and the value that means "off". */
 const UNSUPPORTED_BRIDGE_FIELDS: Array<[field: string, off: (v: unknown) => boolean, why: string]> = [
@@ -136,6 +161,12 @@ const UNSUPPORTED_BRIDGE_FIELDS: Array<[field: string, off: (v: unknown) => bool
  */
 export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, string>> = {}, defaults: ConfDefaults = {}): PodnetNetConf {
   const loc = parseLocation(conf, defaults)
+  if (loc.overlay) {
+    for (const [field, get] of OVERLAY_AGENT_FIELDS) {
+      const v = get(conf)
+      if (v !== undefined && v !== null) throw bad(field, `is set by the node agent for an overlay network ("podnet": {"overlay": true}): leave it out (it is ${JSON.stringify(v)})`)
+    }
+  }
   for (const [field, off, why] of UNSUPPORTED_BRIDGE_FIELDS) {
     const v = conf[field]
     if (v !== undefined && v !== null && !off(v)) throw unsupported(field, v, why)
@@ -144,15 +175,16 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
   const mtu = int(conf.mtu, 'mtu') ?? 1500
   const ipMasq = bool(conf.ipMasq, 'ipMasq') ?? false
   const hairpin = bool(conf.hairpinMode, 'hairpinMode') ?? false
-  const defaultGateway = bool(conf.isDefaultGateway, 'isDefaultGateway') ?? false
+  const defaultGateway = bool(conf.isDefaultGateway, 'isDefaultGateway') ?? loc.overlay
   bool(conf.forceAddress, 'forceAddress')
   const backend = str(conf.ipMasqBackend, 'ipMasqBackend')
   if (backend !== undefined && backend !== 'nftables' && backend !== 'iptables') throw bad('ipMasqBackend', `must be "nftables" or "iptables", not ${JSON.stringify(backend)}`)
   const podnet = obj(conf.podnet, 'podnet') ?? {}
   const internal = bool(podnet.internal, 'podnet.internal') ?? false
   if (internal && ipMasq) throw bad('podnet.internal', 'excludes ipMasq: an internal network has no way out')
+  const withDns = bool(podnet.dns, 'podnet.dns') ?? false
 
-  const ipam = parseIpam(obj(conf.ipam, 'ipam'))
+  const ipam = parseIpam(obj(conf.ipam, 'ipam'), loc.overlay)
   // runtimeConfig is filled in by runtimes written in Go: its keys match as Go's JSON decoding matches them (go-json.ts)
   const rc = obj(goField(conf, 'runtimeConfig'), 'runtimeConfig') ?? {}
   const argsCni = obj(obj(conf.args, 'args')?.cni, 'args.cni') ?? {}
@@ -171,7 +203,7 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
     ...loc,
     network: {
       name: loc.name, subnets: ipam.subnets, gateways: ipam.gateways, bridge, mtu,
-      nat: internal ? false : ipMasq, internal,
+      nat: internal ? false : ipMasq, internal, ...(withDns && { dns: true }),
     },
     routes: ipam.routes,
     defaultGateway,
@@ -181,6 +213,7 @@ export function parseNetConf(conf: JsonObject, cniArgs: Readonly<Record<string, 
     portMappings,
     ...(bandwidth && { bandwidth }),
     dns,
+    dnsNames: withDns && cniArgs.K8S_POD_NAME && isDnsName(cniArgs.K8S_POD_NAME) ? [cniArgs.K8S_POD_NAME.toLowerCase()] : [],
   }
 }
 
@@ -236,7 +269,8 @@ interface IpamConf {
   dns: CniDns
 }
 
-function parseIpam(ipam: JsonObject | undefined): IpamConf {
+function parseIpam(ipam: JsonObject | undefined, overlay = false): IpamConf {
+  if (!ipam && overlay) return { subnets: [], gateways: [], routes: [], dns: {} }
   if (!ipam) throw bad('ipam', 'is missing: podnet-cni needs a subnet (ipam.subnet or ipam.ranges)')
   const type = str(ipam.type, 'ipam.type')
   if (type !== undefined && type !== 'host-local' && type !== 'podnet') {
@@ -249,7 +283,7 @@ function parseIpam(ipam: JsonObject | undefined): IpamConf {
     if (list.length !== 1) throw unsupported(`ipam.ranges[${i}]`, list, 'podnet gives a network one subnet per address family: one range per range set')
     ranges.push(obj(list[0], `ipam.ranges[${i}][0]`) ?? {})
   })
-  if (!ranges.length) throw bad('ipam', 'has no subnet: give ipam.subnet or ipam.ranges')
+  if (!ranges.length && !overlay) throw bad('ipam', 'has no subnet: give ipam.subnet or ipam.ranges')
   const subnets: string[] = []
   const gateways: string[] = []
   ranges.forEach((r, i) => {

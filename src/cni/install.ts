@@ -191,7 +191,8 @@ export function koffiNativeFile(root: string): string | undefined {
 
 /** The single-file build of the plugin, wrapped as a function of `require` returning the module loader. */
 export function pluginBundleSource(): { source: string; modules: string[] } {
-  return bundleSourceOf(BUNDLE_ENTRY)
+  // import.meta.url: the DNS responder's entry (dns/service.ts), which ADD starts on a network with podnet.dns
+  return bundleSourceOf(BUNDLE_ENTRY, { importMetaUrl: true })
 }
 
 /**

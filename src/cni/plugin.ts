@@ -9,6 +9,11 @@
  *   CHECK  = prevResult against the record, and the record against the kernel
  *   GC     = detach every attachment not in cni.dev/valid-attachments, then the bridge layer's gc
  *   STATUS = can the network hand out an address?
+ *
+ * An overlay network ("podnet": {"overlay": true}, or a network the node agent's records mark
+ * as an overlay's) is never created, changed or removed here: it is the node subnet the agent
+ * leased (src/overlay/local.ts). ADD attaches to it with the agent's subnet, MTU and NAT, and
+ * fails with 11 (try again later) while no agent holds a lease on this node; STATUS says 50.
  */
 import { statSync, statfsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -18,8 +23,12 @@ import { DiskStore, parseRangeSets } from '../bridge/ipam/index.js'
 import { parseCidr, parseIp } from '../net/ip.js'
 import { Netns, netnsRunDir } from '../netns/index.js'
 import { Rtnl } from '../netlink/route/index.js'
+import { nodeAgentHint, overlayLocal } from '../overlay/local.js'
+import { DEFAULT_STATE_DIR } from '../state/index.js'
 import { parseLocation, parseNetConf, podRoutesFor, resultRoutes, type ConfDefaults, type NetLocation, type PodnetNetConf } from './config.js'
 import { formatResult, mergeParts, parsePrevResult, type ResultParts } from './result.js'
+import { podDnsConfig } from '../dns/config.js'
+import { ensureDnsResponder } from '../dns/service.js'
 import type { CmdArgs, CniFuncs } from './skel.js'
 import type { CniAttachmentRef, CniResult } from './types.js'
 
@@ -58,20 +67,25 @@ export function createPlugin(opts: PluginOptions = {}): CniFuncs {
       podNetns(a.netns)
       const m = manager(conf)
       try {
-        const { net, created } = await ensureNetwork(m, conf)
+        const { net, created, cluster } = await ensureNetwork(m, conf)
         const routes = podRoutesFor(conf, net.subnets)
+        // an overlay pod without a default route still reaches the other nodes' pods
+        if (cluster !== undefined && !conf.defaultGateway && !routes.some((r) => r.dst === cluster)) routes.push({ dst: cluster, gw: net.subnets[0]!.gateway })
         let att: Attachment
         try {
           att = await m.attach({
             network: conf.name, netns: a.netns, id: a.containerId, ifname: a.ifname,
             ...(conf.ips.length && { ips: conf.ips }), ...(conf.mac !== undefined && { mac: conf.mac }),
             portMappings: conf.portMappings, routes, hairpin: conf.hairpin, ...(conf.bandwidth && { bandwidth: conf.bandwidth }),
+            ...(conf.dnsNames.length && { dnsNames: conf.dnsNames }),
           })
         } catch (err) {
           // nothing half-done: a network this ADD created goes with it (unless a pod joined meanwhile)
           if (created) await m.remove(conf.name).catch(() => undefined)
           throw err
         }
+        // the runtime writes the result's dns into the container's resolv.conf: the responder must answer by then
+        if (net.dns) await ensureDnsResponder({ stateDir: conf.stateDir, runDir: conf.runDir }, { network: conf.name, timeoutMs: 5000, bootId: m.state.boot() }).catch(() => undefined)
         const parts = resultParts(m, net, att, resultRoutes(routes), conf)
         return formatResult(a.cniVersion, prev ? mergeParts(prev, parts) : parts)
       } finally {
@@ -122,7 +136,10 @@ export function createPlugin(opts: PluginOptions = {}): CniFuncs {
       const conf = parseNetConf(a.config, a.args, defaults)
       const m = manager(conf)
       try {
-        if (!exists(m, conf.name)) {
+        const ov = overlayLocal(m, conf.name)
+        if (conf.overlay || ov) {
+          if (ov?.state !== 'ready') throw new CniRequestError('not-available', overlayMissing(m, conf.name, ov?.reason))
+        } else if (!exists(m, conf.name)) {
           // Not created yet: the first ADD will, if the subnets are usable.
           parseRangeSets(conf.network.subnets.map((subnet) => ({ subnet, ...gatewayFor(subnet, conf.network.gateways ?? []) })), 'ipam')
           return
@@ -174,11 +191,30 @@ function exists(m: NetworkManager, name: string): boolean {
   }
 }
 
+/** The one-line error of an overlay network with no node subnet here, naming the fix. */
+function overlayMissing(m: NetworkManager, name: string, reason = 'no node agent holds a subnet lease for it here'): string {
+  return `overlay network '${name}' has no node subnet on this node (${reason}); ${nodeAgentHint(m.state.root, DEFAULT_STATE_DIR)}`
+}
+
 /**
  * The podnet network for a configuration: created when missing; re-created when the config
- * changed and no pod is attached; refused (7) when it changed under attached pods.
+ * changed and no pod is attached; refused (7) when it changed under attached pods. An overlay
+ * network is the node agent's and is only used: 11 while the agent holds no lease here, 7 when
+ * a configuration without "overlay" asks for other settings than the agent's.
  */
-async function ensureNetwork(m: NetworkManager, conf: PodnetNetConf): Promise<{ net: NetworkConfig; created: boolean }> {
+async function ensureNetwork(m: NetworkManager, conf: PodnetNetConf): Promise<{ net: NetworkConfig; created: boolean; cluster?: string }> {
+  const ov = overlayLocal(m, conf.name)
+  if (conf.overlay || ov) {
+    if (ov?.state !== 'ready') throw new CniRequestError('try-again', overlayMissing(m, conf.name, ov?.reason))
+    if (!conf.overlay) {
+      const diff = differences(ov.network, conf)
+      if (diff.length) {
+        throw new CniRequestError('config', `invalid network configuration: ${conf.name} is an overlay network on this node, its settings are the node agent's`,
+          `${diff.join('; ')}; use "podnet": {"overlay": true} and leave out bridge, mtu, ipMasq and ipam.subnet`)
+      }
+    }
+    return { net: ov.network, created: false, ...(ov.cluster !== undefined && { cluster: ov.cluster }) }
+  }
   if (exists(m, conf.name)) {
     const cur = m.get(conf.name)
     const diff = differences(cur, conf)
@@ -207,6 +243,7 @@ function differences(cur: NetworkConfig, conf: PodnetNetConf): string[] {
   if (cur.mtu !== want.mtu) out.push(`mtu ${cur.mtu} -> ${want.mtu}`)
   if (cur.nat !== want.nat) out.push(`ipMasq ${cur.nat} -> ${want.nat}`)
   if (cur.internal !== want.internal) out.push(`podnet.internal ${cur.internal} -> ${want.internal}`)
+  if ((cur.dns ?? false) !== (want.dns ?? false)) out.push(`podnet.dns ${cur.dns ?? false} -> ${want.dns ?? false}`)
   const canon = (s: string): string => parseCidr(s, 'subnet').text
   const have = cur.subnets.map((s) => canon(s.subnet)).sort().join(',')
   const asked = want.subnets.map(canon).sort().join(',')
@@ -236,8 +273,16 @@ function resultParts(m: NetworkManager, net: NetworkConfig, att: Attachment, rou
     ],
     ips: att.addresses.map((x) => ({ address: x.address, gateway: x.gateway, interface: 2 })),
     routes,
-    dns: conf.dns,
+    dns: resultDns(net, conf),
   }
+}
+
+/** The result's dns: podnet's responder (and the network as first search domain) when the network has DNS, else the configuration's. */
+function resultDns(net: NetworkConfig, conf: PodnetNetConf): ResultParts['dns'] {
+  const mine = podDnsConfig(net)
+  if (!mine) return conf.dns
+  const search = [...new Set([...mine.search, ...(conf.dns.search ?? [])])]
+  return { nameservers: mine.nameservers, ...(conf.dns.domain !== undefined && { domain: conf.dns.domain }), search, ...(conf.dns.options !== undefined && { options: conf.dns.options }) }
 }
 
 function ifbInterface(m: NetworkManager, att: Attachment): ResultParts['interfaces'] {

@@ -16,16 +16,21 @@ import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { NetworkManager } from '../bridge/index.js'
 import { Netns } from '../netns/index.js'
 import { Rtnl } from '../netlink/route/index.js'
 import { serve, stopServers } from '../testing/probe.js'
+import { TestResolver, dnsAddresses, dnsQuery } from '../testing/dns.js'
+import { ensureDnsResponder, stopDnsResponder } from '../dns/service.js'
+import { collectTopology, podNamespacesDot, renderSvg, renderText, topologyDot } from '../topology/index.js'
 import { PodRuntime, namespaceTable, validateManifest, type PodRecord } from '../runtime/index.js'
 import { Cgroup } from '../runtime/cgroups/cgroup.js'
 
 export interface DemoOptions {
   out?: NodeJS.WritableStream
+  /** Where the pictures go (default: the current directory). */
+  outDir?: string
 }
 
 const UP = { host: '10.209.0.1', internet: '10.209.0.2' }
@@ -82,6 +87,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
   let runtime: PodRuntime | undefined
   const cgroupParent = `podnet-demo-${randomBytes(4).toString('hex')}`
   const servers: ChildProcess[] = []
+  let resolver: TestResolver | undefined
   let cleaning: Promise<void> | undefined
   const cleanup = (): Promise<void> => (cleaning ??= doCleanup())
   const doCleanup = async (): Promise<void> => {
@@ -96,6 +102,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     }
     stopServers()
     for (const s of servers) if (s.exitCode === null) s.kill('SIGKILL')
+    resolver?.close()
+    await stopDnsResponder({ stateDir, runDir }).catch(() => undefined)
     if (manager) {
       try {
         if (manager.list().some((n) => n.name === 'demo')) await manager.remove('demo', { force: true })
@@ -149,11 +157,17 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     head('network "demo": bridge, gateway, NAT, isolation (podnet network create demo --subnet 10.88.0.0/24 --subnet fd88::/64)')
     manager = new NetworkManager({ hostNetns: host.name, stateDir, runDir })
     let t = performance.now()
-    const net = await manager.create({ name: 'demo', subnets: ['10.88.0.0/24', 'fd88::/64'] })
+    const net = await manager.create({ name: 'demo', subnets: ['10.88.0.0/24', 'fd88::/64'], dns: true })
     say(`    bridge ${net.bridge} (${net.bridgeMac}), ${net.subnets.map((s) => `${s.subnet} gw ${s.gateway}`).join(', ')}, ${net.rules.length} nf_tables rules  [${(performance.now() - t).toFixed(1)} ms]`)
 
-    head('a listener in the internet on :9000 (it answers with the source address it saw)')
+    head('a listener in the internet on :9000 (it answers with the source address it saw), and the internet\'s DNS')
     servers.push(await serve(internet, 'tcp', 9000))
+    resolver = await TestResolver.start(internet, UP.internet, { records: { 'www.example.test': [{ type: 'A', data: '192.0.2.10', ttl: 300 }] } })
+    writeFileSync(join(stateDir, 'resolv.conf'), `nameserver ${UP.internet}\n`)
+    process.env.PODNET_RESOLV_CONF = join(stateDir, 'resolv.conf')
+    t = performance.now()
+    const dns = await ensureDnsResponder({ stateDir, runDir }, { network: 'demo', env: { ...process.env, PODNET_DNS_IDLE_MS: '3000' } })
+    say(`    DNS responder pid ${dns.pid}: ${dns.networks.map((n) => `${n.name} on ${n.addresses.join(', ')}`).join('; ')}, forwarding to ${dns.upstreams.join(', ')}  [${(performance.now() - t).toFixed(0)} ms]`)
 
     head('pod "web": an httpd and a sidecar in one sandbox, host port 8080 -> 80 (podnet pod run -f web.yaml)')
     const rootfs = buildRootfs(join(stateDir, 'rootfs'))
@@ -186,7 +200,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
 
     head('pod-b on the same network (podnet network attach demo --netns demo-pod-b)')
     t = performance.now()
-    const b = await manager.attach({ network: 'demo', netns: podB.name, id: 'pod-b' })
+    const b = await manager.attach({ network: 'demo', netns: podB.name, id: 'pod-b', dnsNames: ['pod-b'] })
     say(`    pod-b eth0 ${b.addresses.map((x) => x.address).join(' ')}, host side ${b.hostVeth}  [${(performance.now() - t).toFixed(1)} ms]`)
 
     head('connectivity, with real packets')
@@ -210,6 +224,31 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     check('internet -> host:8080 -> web:80 (published port, DNAT)', () => httpGet(internet, `http://${UP.host}:8080/`), (v) => v.startsWith('hello'), (v) => `"${v}"`)
     check('host -> 127.0.0.1:8080 (published port from the host itself)', () => httpGet(host, 'http://127.0.0.1:8080/'), (v) => v.startsWith('hello'), (v) => `"${v}"`)
     check('pod-b -> host:8080 (another pod through the published port: hairpin NAT)', () => httpGet(podB, `http://${UP.host}:8080/`), (v) => v.startsWith('hello'), (v) => `"${v}"`)
+
+    head('names (the network\'s DNS responder on its gateway; podnet dns records demo)')
+    const gw = net.subnets.find((x) => x.family === 4)!.gateway
+    const byName = await dnsQuery(podB, gw, 'web').then((r) => dnsAddresses(r).join(' ') || r.rcode, (e: Error) => `ERROR ${e.message}`)
+    check('pod-b asks for "web" (search domain demo: web.demo)', () => byName, (v) => v === ipWeb, (v) => v)
+    const server = await dnsQuery(podB, gw, 'server.demo').then((r) => dnsAddresses(r).join(' ') || r.rcode, (e: Error) => `ERROR ${e.message}`)
+    check('pod-b asks for "server.demo" (a container\'s name)', () => server, (v) => v === ipWeb, (v) => v)
+    const ext = await dnsQuery(podB, gw, 'www.example.test').then((r) => dnsAddresses(r).join(' ') || r.rcode, (e: Error) => `ERROR ${e.message}`)
+    check('pod-b asks for www.example.test (forwarded to the internet\'s resolver)', () => ext, (v) => v === '192.0.2.10', (v) => v)
+    check("web's resolv.conf", () => readFileSync(rec.sandbox.resolvFile!, 'utf8').trim().split('\n').filter((l) => !l.startsWith('options')).join('; '), (v) => v.includes(`nameserver ${gw}`) && v.includes('search demo'), (v) => v)
+
+    head('pictures (podnet topology --format svg; podnet pod ns web --format svg)')
+    const outDir = resolve(opts.outDir ?? process.cwd())
+    mkdirSync(outDir, { recursive: true })
+    const graph = await collectTopology({ stateDir, runDir, hostNetns: host.name })
+    const files = {
+      topology: join(outDir, 'podnet-demo-topology.svg'),
+      tree: join(outDir, 'podnet-demo-topology.txt'),
+      pod: join(outDir, 'podnet-demo-pod-web.svg'),
+    }
+    writeFileSync(files.topology, await renderSvg(topologyDot(graph, 'podnet demo: namespaces, links, networks, pods')))
+    writeFileSync(files.tree, renderText(graph))
+    writeFileSync(files.pod, await renderSvg(podNamespacesDot(rec, namespaceTable(rec))))
+    for (const line of renderText(graph).trimEnd().split('\n')) say(`    ${line}`)
+    say(`    wrote ${files.topology}\n          ${files.tree}\n          ${files.pod}`)
 
     head("podnet's rules (podnet nat ls: table inet podnet, nothing else touched)")
     for (const r of await manager.podnetRules()) say(`    ${r.chain.padEnd(12)} #${String(r.handle).padEnd(3)} ${r.comment ?? ''}`)

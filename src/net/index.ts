@@ -6,3 +6,4 @@ export {
 } from './ip.js'
 export { formatMac, parseMac, validateMac } from './mac.js'
 export { CONTAINER_ID_MAX_BYTES, IFNAME_MAX_BYTES, NETNS_NAME_MAX_BYTES, NETWORK_NAME_MAX_BYTES, validateContainerId, validateIfname, validateNetnsName, validateNetworkName } from './names.js'
+export { DNS_LABEL_MAX, DNS_NAME_MAX, isDnsName, normalizeDnsName } from './dns-name.js'

@@ -6,3 +6,4 @@ export { connectInNetns } from './tcp.js'
 export {
   connectTcpInNetns, inetSockaddr, listenInNetns, udpSocketInNetns, type ListenInNetnsOptions, type UdpInNetnsOptions,
 } from './sockets.js'
+export { tcpServerInNetns, udpClientInNetns, udpListenerInNetns, type ListenAddress } from './listen.js'

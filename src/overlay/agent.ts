@@ -122,6 +122,8 @@ interface NetworkFile {
   subnet: string
   /** The agent created the local bridge network (so it may remove or recreate it). */
   createdLocalNetwork: boolean
+  /** The cluster subnet (podnet-cni routes pods to it; src/overlay/local.ts). */
+  cluster?: string
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -653,7 +655,9 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       local = await m.create({ name: config.name, subnets: [subnet], mtu, nat: false })
       created = true
     }
-    this.state.writeJson(this.networkFile(config.name), { subnet, createdLocalNetwork: created } satisfies NetworkFile)
+    this.state.writeJson(this.networkFile(config.name), { subnet, createdLocalNetwork: created, cluster: config.subnet } satisfies NetworkFile)
+    // this node holds a subnet now: attach and podnet-cni no longer say why it has none
+    m.setPending(config.name, undefined)
     st.bridge = local.bridge
     st.dp ??= new VxlanDataPlane({ rt: this.rt!, nft: this.nft!, config, underlay: this.underlay, node: this.node })
     st.dp.ensureDevice()

@@ -7,7 +7,7 @@
  *
  * Requests: ping | run {spec, hostNetns?} | run-manifest {text, baseDir, hostNetns?} |
  *           stop {name, gracePeriodSeconds?} | rm {name, gracePeriodSeconds?} | gc | shutdown |
- *           update {name, annotations}
+ *           update {name, annotations} | extension {name, body}
  */
 import { spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
@@ -62,6 +62,8 @@ export type SupervisorRequest =
   | { op: 'shutdown' }
   /** New network-limit annotations for a running pod (null removes one). */
   | { op: 'update'; name: string; annotations: Record<string, string | null> }
+  /** A request for one of the supervisor's extensions (the workload controllers: src/workloads). */
+  | { op: 'extension'; name: string; body: unknown }
 
 /** The answer to 'run-manifest': the pod, and the manifest's warnings. */
 export interface RunManifestResult {

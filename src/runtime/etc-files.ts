@@ -24,22 +24,32 @@ export const FALLBACK_NAMESERVERS = ['8.8.8.8', '8.8.4.4']
  * /etc/resolv.conf from the host's: nameservers on loopback (systemd-resolved's 127.0.0.53,
  * a local dnsmasq) cannot be reached from the pod's network namespace and are dropped; when
  * none remain, the fallback servers are used. search and options lines are kept.
+ *
+ * On a network with DNS (`dns`: its responder on the gateway), the responder is the only
+ * nameserver (it forwards what is not the network's) and the network's name is searched first.
  */
-export function resolvConf(hostText: string | undefined): string {
+export function resolvConf(hostText: string | undefined, dns?: { nameservers: string[]; search: string[] }): string {
   const text = hostText ?? ''
   const keep: string[] = []
   let servers = 0
+  let search: string[] = []
   for (const raw of text.split('\n')) {
     const line = raw.trim()
     if (!line || line.startsWith('#') || line.startsWith(';')) continue
     const [key, value] = line.split(/\s+/)
     if (key === 'nameserver') {
-      if (!value || /^127\./.test(value) || value === '::1') continue
+      if (!value || /^127\./.test(value) || value === '::1' || dns) continue
       servers++
       keep.push(`nameserver ${value}`)
-    } else if (key === 'search' || key === 'options' || key === 'domain') keep.push(line)
+    } else if (key === 'search' || key === 'domain') {
+      if (dns) search = line.split(/\s+/).slice(1)
+      else keep.push(line)
+    } else if (key === 'options') keep.push(line)
   }
-  if (!servers) keep.unshift(...FALLBACK_NAMESERVERS.map((s) => `nameserver ${s}`))
+  if (dns) {
+    const domains = [...new Set([...dns.search, ...search])]
+    keep.unshift(...dns.nameservers.map((s) => `nameserver ${s}`), ...(domains.length ? [`search ${domains.join(' ')}`] : []))
+  } else if (!servers) keep.unshift(...FALLBACK_NAMESERVERS.map((s) => `nameserver ${s}`))
   return `${keep.join('\n')}\n`
 }
 

@@ -10,6 +10,7 @@ export {
   type ContainerPort, type ContainerSpec, type EnvVar, type ParsedManifest, type ParseOptions, type PodSpec, type RestartPolicy,
 } from './manifest.js'
 export { parseManifest } from './manifest-yaml.js'
+export { controllerOf, parseLabels, parseOwnerReferences, validateLabelKey, validateLabelValue, type OwnerReference } from './labels.js'
 export {
   isActive, podExitStatus,
   type ContainerState, type ContainerStatus, type PodPhase, type PodRecord, type RunningState, type SandboxRecord,
@@ -23,7 +24,7 @@ export type { NamespacePins } from './namespaces.js'
 export { detectCgroupLayout, type CgroupLayout } from './cgroups/index.js'
 export {
   Supervisor, ensureSupervisor, pingSupervisor, request, runtimeOptionsFromEnv, send, stopSupervisor,
-  type PingResult, type RunManifestResult, type SupervisorOptions, type SupervisorRequest,
+  type PingResult, type RunManifestResult, type SupervisorExtension, type SupervisorOptions, type SupervisorRequest,
 } from './supervisor.js'
 export {
   DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, SAFE_SYSCTLS, compileSeccomp, parseSeccompProfile, resolveSecurity, runSeccomp,

@@ -3,7 +3,7 @@
  * PodSpec. Every error names the field path as Kubernetes does:
  *   spec.containers[1].name: duplicate "web"
  *
- * Supported: metadata.name, metadata.annotations; spec.hostname, restartPolicy,
+ * Supported: metadata.name, annotations, labels, ownerReferences; spec.hostname, subdomain, restartPolicy,
  * shareProcessNamespace, terminationGracePeriodSeconds; containers[] name, command, args,
  * env (name/value), workingDir, ports[] (containerPort, hostPort, hostIP, protocol),
  * resources.limits (cpu, memory); securityContext at pod and container level (see
@@ -16,6 +16,8 @@
  *   podnet.io/network              the podnet network the pod joins (none: loopback only)
  *   podnet.io/share-uts            "true" (default, as Kubernetes) or "false": each container
  *                                  gets its own UTS namespace (with the pod's hostname)
+ *   podnet.io/aliases              more names for the pod in its network's DNS, comma-separated
+ *                                  ("db,primary.db"); spec.subdomain adds HOSTNAME.SUBDOMAIN
  * and the network limits (pod-network-limits.ts): kubernetes.io/ingress-bandwidth and
  * egress-bandwidth, podnet.io/ingress-burst and egress-burst, podnet.io/network-priority.
  * Relative rootfs paths are resolved against the manifest's directory.
@@ -28,15 +30,18 @@ import { isAbsolute, resolve } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import { tryParseIp } from '../net/ip.js'
 import { validateNetworkName } from '../net/names.js'
+import { normalizeDnsName } from '../net/dns-name.js'
 import { containerEnv } from './launcher.js'
 import { checkArgString, checkExecArgs } from './limits.js'
 import { parseCpuMillis, parseMemoryBytes } from './quantity.js'
 import { parsePodSecurityContext, parseSecurityContext, resolveSecurity, type PodSecurityContext, type SecurityContext } from './security/context.js'
 import { parseNetworkLimits, type PodNetworkLimits } from './pod-network-limits.js'
+import { parseLabels, parseOwnerReferences, type OwnerReference } from './labels.js'
 
 export const ANNOTATION_ROOTFS = 'podnet.io/rootfs'
 export const ANNOTATION_NETWORK = 'podnet.io/network'
 export const ANNOTATION_SHARE_UTS = 'podnet.io/share-uts'
+export const ANNOTATION_ALIASES = 'podnet.io/aliases'
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never'
 export const RESTART_POLICIES: readonly RestartPolicy[] = ['Always', 'OnFailure', 'Never']
@@ -78,11 +83,19 @@ export interface PodSpec {
   terminationGracePeriodSeconds: number
   /** The podnet network the pod is attached to. */
   network?: string
+  /** spec.subdomain: the pod is also HOSTNAME.SUBDOMAIN in its network's DNS (a StatefulSet's headless service). */
+  subdomain?: string
+  /** podnet.io/aliases: more names in its network's DNS (canonical DNS names). */
+  aliases?: string[]
   /** Rate limits from the bandwidth annotations (bits). */
   bandwidth?: NonNullable<PodNetworkLimits['bandwidth']>
   /** Traffic priority 0-7 from podnet.io/network-priority (absent: normal). */
   networkPriority?: number
   annotations: Record<string, string>
+  /** metadata.labels (what workload controllers select pods by). */
+  labels?: Record<string, string>
+  /** metadata.ownerReferences: the workload that owns the pod (src/workloads). */
+  ownerReferences?: OwnerReference[]
   containers: ContainerSpec[]
   securityContext?: PodSecurityContext
   /** false: the pod gets a user namespace of its own (userns.ts); absent: the host's. */
@@ -179,11 +192,13 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   if (meta.annotations !== undefined) {
     for (const [k, v] of Object.entries(obj(meta.annotations, 'metadata.annotations'))) annotations[k] = str(v, `metadata.annotations[${k}]`)
   }
-  for (const k of Object.keys(meta)) if (!['name', 'annotations', 'labels', 'namespace', 'uid'].includes(k)) warnings.push(`metadata.${k}: not supported, ignored`)
+  const labels = meta.labels === undefined ? undefined : parseLabels(meta.labels, 'metadata.labels')
+  const ownerReferences = meta.ownerReferences === undefined ? undefined : parseOwnerReferences(meta.ownerReferences, 'metadata.ownerReferences')
+  for (const k of Object.keys(meta)) if (!['name', 'annotations', 'labels', 'ownerReferences', 'namespace', 'uid'].includes(k)) warnings.push(`metadata.${k}: not supported, ignored`)
 
   if (root.spec === undefined) throw new InvalidArgumentError('spec', 'required')
   const spec = obj(root.spec, 'spec')
-  const known = ['containers', 'hostname', 'restartPolicy', 'shareProcessNamespace', 'terminationGracePeriodSeconds', 'securityContext', 'hostUsers']
+  const known = ['containers', 'hostname', 'subdomain', 'restartPolicy', 'shareProcessNamespace', 'terminationGracePeriodSeconds', 'securityContext', 'hostUsers']
   for (const k of Object.keys(spec)) if (!known.includes(k)) warnings.push(`spec.${k}: not supported, ignored`)
 
   const restartPolicy = spec.restartPolicy === undefined ? 'Always' : str(spec.restartPolicy, 'spec.restartPolicy')
@@ -191,6 +206,10 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
     throw new InvalidArgumentError('spec.restartPolicy', `unsupported value ${JSON.stringify(restartPolicy)}: supported values: ${RESTART_POLICIES.map((p) => `"${p}"`).join(', ')}`)
   }
   const hostname = spec.hostname === undefined ? defaultHostname(name) : label(spec.hostname, 'spec.hostname')
+  const subdomain = spec.subdomain === undefined || spec.subdomain === '' ? undefined : label(spec.subdomain, 'spec.subdomain')
+  const aliasText = annotations[ANNOTATION_ALIASES]
+  const aliases = aliasText === undefined ? undefined : aliasText.split(',').map((a) => a.trim()).filter(Boolean)
+    .map((a) => normalizeDnsName(a, `metadata.annotations[${ANNOTATION_ALIASES}]`))
   const shareProcessNamespace = spec.shareProcessNamespace === undefined ? false : bool(spec.shareProcessNamespace, 'spec.shareProcessNamespace')
   const terminationGracePeriodSeconds = spec.terminationGracePeriodSeconds === undefined
     ? 30 : int(spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 0, 86400)
@@ -244,6 +263,10 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
     shareUts: shareUtsText !== 'false', terminationGracePeriodSeconds, annotations, containers,
   }
   if (network !== undefined) out.network = network
+  if (subdomain !== undefined) out.subdomain = subdomain
+  if (aliases?.length) out.aliases = aliases
+  if (labels !== undefined && Object.keys(labels).length) out.labels = labels
+  if (ownerReferences !== undefined && ownerReferences.length) out.ownerReferences = ownerReferences
   if (podSecurity !== undefined) out.securityContext = podSecurity
   if (!hostUsers) out.hostUsers = false
   const limits = parseNetworkLimits(annotations, network)

@@ -29,6 +29,7 @@ import { cleanupPodMounts, collectPodGarbage, removeCgroupTree, type GcReport } 
 import { containerLaunchSpec, spawnLauncher } from './container.js'
 import { ensureLauncher, parseLaunchStatus, takeExitRecord, type LaunchStatus } from './launcher.js'
 import { checkRootfs, validatePodName, type ContainerSpec, type PodSpec } from './manifest.js'
+import type { OwnerReference } from './labels.js'
 import { BridgePodNetwork, type PodNetwork } from './network.js'
 import { pauseCommand } from './pause.js'
 import { applyLimitChanges } from './pod-network-limits.js'
@@ -314,6 +315,33 @@ export class PodRuntime extends EventEmitter {
       }
       pod.rec.spec = spec
       this.save(pod, true) // the state dir's copy too: a restore after a reboot applies the limits in force
+      return pod.rec
+    })
+  }
+
+  /**
+   * Replaces a pod's owner references (a workload adopting or orphaning it: src/workloads),
+   * recorded in both of its records; also for an ended pod.
+   */
+  async setOwnerReferences(name: string, refs: OwnerReference[]): Promise<PodRecord> {
+    const apply = (rec: PodRecord): void => {
+      if (refs.length) rec.spec.ownerReferences = refs
+      else delete rec.spec.ownerReferences
+    }
+    const pod = this.pods.get(name)
+    if (!pod) {
+      // an ended pod, or one waiting for its restore: its persistent record is the one to change
+      const rec = this.store.readPersistent(name)
+      if (!rec) throw new NotFoundError('pod', name)
+      apply(rec)
+      this.store.writePersistent(rec)
+      const now = this.store.read(name) ?? rec
+      this.emit('change', now)
+      return now
+    }
+    return this.serial(pod, () => {
+      apply(pod.rec)
+      this.save(pod, true)
       return pod.rec
     })
   }

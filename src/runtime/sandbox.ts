@@ -17,6 +17,7 @@ import { mount, umount2 } from '../sys/syscall.js'
 import type { UndoStack } from '../bridge/undo.js'
 import type { PortMapping } from '../bridge/types.js'
 import { Cgroup, type CgroupLayout } from './cgroups/index.js'
+import { podDnsNames } from './dns-names.js'
 import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js'
 import type { PodSpec } from './manifest.js'
 import { createPodNamespaces, pinPaths, pinnedInode, unpinAll, type NamespacePins } from './namespaces.js'
@@ -149,7 +150,7 @@ export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: st
     store.write(rec)
     try {
       sb.ips = await deps.network.attach({
-        network, netns: made.pins.net, id: name, portMappings: mappings.map((m) => m.mapping), ...host, ...(ips?.length && { ips }),
+        network, netns: made.pins.net, id: name, portMappings: mappings.map((m) => m.mapping), dnsNames: podDnsNames(spec), ...host, ...(ips?.length && { ips }),
         ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(spec.networkPriority !== undefined && { priority: spec.networkPriority }),
       })
     } catch (err) {
@@ -166,7 +167,8 @@ export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: st
   sb.resolvFile = join(etc, 'resolv.conf')
   sb.hostnameFile = join(etc, 'hostname')
   writeFileSync(sb.hostsFile, hostsFile(spec.hostname, sb.ips))
-  writeFileSync(sb.resolvFile, resolvConf(readHostResolvConf()))
+  const dns = spec.network !== undefined ? deps.network.dns?.({ network: spec.network, ...(sb.hostNetns !== undefined && { hostNetns: sb.hostNetns }) }) : undefined
+  writeFileSync(sb.resolvFile, resolvConf(readHostResolvConf(), dns))
   writeFileSync(sb.hostnameFile, `${spec.hostname}\n`)
 
   if (!isAlive(sb.pause)) throw new PodnetError(`pod '${name}': the pause process (${pause.join(' ')}) exited at once`)

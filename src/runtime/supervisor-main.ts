@@ -12,7 +12,13 @@ const argv = process.argv.slice(2)
 const i = argv.indexOf('--state-dir')
 const stateDir = i >= 0 ? argv[i + 1] : process.env.PODNET_STATE_DIR
 
-const sup = await Supervisor.start({ ...runtimeOptionsFromEnv(), ...(stateDir !== undefined && { stateDir }) })
+// the workload controllers (src/workloads) run in every supervisor: this entry point is an edge,
+// the one place the runtime's supervisor meets the layer above it
+const { workloadOptionsFromEnv, workloadsExtension } = await import('../workloads/extension.js')
+const sup = await Supervisor.start({
+  ...runtimeOptionsFromEnv(), ...(stateDir !== undefined && { stateDir }),
+  extensions: [workloadsExtension({ ...workloadOptionsFromEnv(), log })],
+})
 if (!sup) {
   log('another supervisor holds the lock; exiting')
   process.exit(0)

@@ -29,6 +29,22 @@ export interface SupervisorOptions extends RuntimeOptions {
   idleExitMs?: number
   /** Where log lines go (default: stderr, which is supervisor.log for a supervisor the CLI starts). */
   log?: (msg: string) => void
+  /**
+   * Request handlers that run in the supervisor beside the pods (the workload controllers,
+   * src/workloads: wired by supervisor-main.ts). Each is made once the pods are adopted and
+   * before the socket listens; `restored` resolves once the pods a reboot took down are back.
+   */
+  extensions?: Array<(sup: Supervisor, restored: Promise<void>) => SupervisorExtension | Promise<SupervisorExtension>>
+}
+
+/** A request handler in the supervisor (op 'extension' with its name). */
+export interface SupervisorExtension {
+  readonly name: string
+  handle(body: unknown): Promise<unknown>
+  /** True while it has work that needs the supervisor to stay (no idle exit). */
+  busy(): boolean
+  /** Stops its timers; called when the supervisor closes. */
+  close(): void
 }
 
 /** The longest request line taken (a manifest at its limit, escaped as JSON, and the rest of the request). */
@@ -97,6 +113,7 @@ export class Supervisor {
   private lastRequest = Date.now()
   private idleTimer: NodeJS.Timeout | undefined
   private closing: Promise<void> | undefined
+  private readonly extensions = new Map<string, SupervisorExtension>()
   /** Called once the supervisor has shut down (the main program exits then). */
   onClosed: (() => void) | undefined
 
@@ -139,6 +156,19 @@ export class Supervisor {
     }
     const server = createServer()
     const sup = new Supervisor(runtime, server, lockFd)
+    let restoredDone: () => void = () => {}
+    const restored = new Promise<void>((r) => { restoredDone = r })
+    try {
+      for (const make of opts.extensions ?? []) {
+        const ext = await make(sup, restored)
+        sup.extensions.set(ext.name, ext)
+      }
+    } catch (err) {
+      for (const ext of sup.extensions.values()) ext.close()
+      runtime.close()
+      close(lockFd)
+      throw err
+    }
     server.on('connection', (sock) => sup.serve(sock))
     rmSync(store.socketPath(), { force: true })
     await new Promise<void>((resolve, reject) => {
@@ -153,11 +183,11 @@ export class Supervisor {
     }
     // pods a reboot (or a cleared run dir) took down come back while requests are served: a
     // stop or rm of one of them waits for its turn
-    void runtime.restoreLost().catch((err: Error) => { (opts.log ?? logLine)(`error: restoring pods: ${err.stack ?? err.message}`) })
+    void runtime.restoreLost().catch((err: Error) => { (opts.log ?? logLine)(`error: restoring pods: ${err.stack ?? err.message}`) }).finally(restoredDone)
     const idle = opts.idleExitMs ?? 60_000
     if (idle > 0) {
       sup.idleTimer = setInterval(() => {
-        if (runtime.activeCount() === 0 && runtime.unsavedRecords().length === 0 && Date.now() - sup.lastRequest > idle) void sup.close()
+        if (runtime.activeCount() === 0 && runtime.unsavedRecords().length === 0 && ![...sup.extensions.values()].some((e) => e.busy()) && Date.now() - sup.lastRequest > idle) void sup.close()
       }, Math.min(idle, 1000))
     }
     return sup
@@ -227,6 +257,11 @@ export class Supervisor {
       case 'gc': return this.runtime.gc()
       case 'update': return this.runtime.update(req.name, req.annotations)
       case 'shutdown': return { pid: process.pid }
+      case 'extension': {
+        const ext = this.extensions.get(req.name)
+        if (!ext) throw new PodnetError(`this supervisor has no '${req.name}' (an older build: podnet pod supervisor stop, then run the command again)`)
+        return ext.handle(req.body)
+      }
       default: throw new PodnetError(`unknown request '${(req as { op: string }).op}'`)
     }
   }
@@ -235,6 +270,7 @@ export class Supervisor {
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.idleTimer) clearInterval(this.idleTimer)
+      for (const ext of this.extensions.values()) ext.close()
       await new Promise<void>((r) => this.server.close(() => r()))
       this.runtime.close()
       try {

@@ -10,7 +10,7 @@
  * exists but is not JSON (an older podnet's torn write, a full disk, a hand edit), so callers can
  * report it and go on with the other records instead of failing every command.
  */
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DamagedRecordError } from '../errors.js'
 
@@ -79,28 +79,52 @@ export function readJson<T>(path: string): T | undefined {
   }
 }
 
-/** Creates `path` exclusively with `value` (durably); false when it already exists. */
+/**
+ * Creates `path` exclusively with `value` (durably); false when it already exists. The record is
+ * written to a temporary file first and linked into place (link(2) fails with EEXIST, atomically),
+ * so `path` never exists empty or half written: a process killed between the exclusive create and
+ * the write of an open(O_EXCL) left an empty claim behind, which the next claimer could only read
+ * as damaged.
+ */
 export function createJsonExclusive(path: string, value: unknown): boolean {
   const dir = dirname(path)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
-  let fd: number
+  const tmp = `${path}${TMP_MARK}${process.pid}-${++tmpSeq}`
   try {
-    fd = openSync(path, 'wx', 0o600)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw err
+    const fd = openSync(tmp, 'wx', 0o600)
+    try {
+      writeSync(fd, `${JSON.stringify(value)}\n`)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    try {
+      linkSync(tmp, path)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+      throw err
+    }
+  } finally {
+    rmSync(tmp, { force: true })
   }
-  try {
-    writeSync(fd, `${JSON.stringify(value)}\n`)
-    fsyncSync(fd)
-  } catch (err) {
-    closeSync(fd)
-    rmSync(path, { force: true })
-    throw err
-  }
-  closeSync(fd)
   fsyncDir(dir)
   return true
+}
+
+/**
+ * Removes the temporary files (writeFileAtomic's, createJsonExclusive's) in `dir`: those of
+ * writers killed between their write and its rename or link. Only for callers holding the lock
+ * that every writer of `dir` takes (a live writer's file would go too). Returns how many.
+ */
+export function removeTempFiles(dir: string): number {
+  let names: string[]
+  try {
+    names = readdirSync(dir).filter((f) => f.includes(TMP_MARK))
+  } catch {
+    return 0
+  }
+  for (const f of names) rmSync(`${dir}/${f}`, { force: true })
+  return names.length
 }
 
 /** Removes a file; false when it was not there. */

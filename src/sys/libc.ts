@@ -12,6 +12,7 @@ import koffi from 'koffi'
 const PROTOTYPES = {
   socket: 'int socket(int domain, int type, int protocol)',
   bind: 'int bind(int fd, const void *addr, uint32_t addrlen)',
+  listen: 'int listen(int fd, int backlog)',
   getsockname: 'int getsockname(int fd, void *addr, _Inout_ uint32_t *addrlen)',
   sendto: 'intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)',
   recvfrom: 'intptr_t recvfrom(int fd, void *buf, size_t len, int flags, void *addr, void *addrlen)',

@@ -1,7 +1,7 @@
 /** Checked libc calls: each throws SyscallError (syscall, errno, errnoName, path) on failure. */
 import { PodnetError, SyscallError } from '../errors.js'
 import { raw, lastErrno } from './libc.js'
-import { AF_NETLINK, LOCK_NB } from './constants.js'
+import { AF_INET, AF_INET6, AF_NETLINK, LOCK_NB } from './constants.js'
 
 const EWOULDBLOCK = 11
 
@@ -21,6 +21,23 @@ export function bindNetlink(fd: number, groups = 0): void {
   sa.writeUInt16LE(AF_NETLINK, 0)
   sa.writeUInt32LE(groups, 8)
   check(raw.bind(fd, sa, 12), 'bind')
+}
+
+/**
+ * Binds an IPv4 or IPv6 socket to an address (4 or 16 bytes, network order) and port: struct
+ * sockaddr_in / sockaddr_in6 (family host-endian, port and address big-endian).
+ */
+export function bindInet(fd: number, addr: Uint8Array, port: number): void {
+  const v6 = addr.length === 16
+  const sa = Buffer.alloc(v6 ? 28 : 16)
+  sa.writeUInt16LE(v6 ? AF_INET6 : AF_INET, 0)
+  sa.writeUInt16BE(port, 2)
+  sa.set(addr, v6 ? 8 : 4)
+  check(raw.bind(fd, sa, sa.length), 'bind')
+}
+
+export function listen(fd: number, backlog: number): void {
+  check(raw.listen(fd, backlog), 'listen')
 }
 
 /** The port id the kernel gave a bound netlink socket. */

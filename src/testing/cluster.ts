@@ -147,6 +147,8 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
       if (nd.agent || nd.process) return
       if (opts.agentMode === 'process') {
         const logPath = join(nd.stateDir, 'agent.log')
+        // the log is appended across restarts: only this run's part says whether it is ready
+        const mark = existsSync(logPath) ? readFileSync(logPath, 'utf8').length : 0
         const fd = openSync(logPath, 'a')
         const args = [podnetBin(), 'node', 'run', '--store', cluster.storeUrl, '--name', nd.name, '--underlay', nd.address,
           '--state-dir', nd.stateDir, '--run-dir', nd.runDir, '--lease-ttl', String(aopts.leaseTtl ?? leaseTtl)]
@@ -160,7 +162,7 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
         // ready when the agent says so on its output
         const deadline = Date.now() + 20000
         while (Date.now() < deadline) {
-          const text = readFileSync(logPath, 'utf8')
+          const text = readFileSync(logPath, 'utf8').slice(mark)
           if (text.includes(`node ${nd.name} ready`)) return
           if (p.exitCode !== null || p.signalCode !== null) throw new Error(`agent of ${nd.name} exited: ${text.slice(-2000)}`)
           await new Promise((r) => setTimeout(r, 50))

@@ -23,4 +23,5 @@ export {
 export { capture, type Capture, type CaptureOptions, type CaptureResult } from './capture.js'
 export { EtcdMember, startEtcdCluster, type EtcdMemberSpec } from './etcd.js'
 export { CLUSTER_NET, createCluster, useCluster, type Cluster, type ClusterNode, type ClusterOptions, type ClusterPod } from './cluster.js'
+export { TestResolver, dnsAddresses, dnsExchange, dnsQuery, dnsQueryBytes, type DnsQueryOptions, type DnsReply, type TestRecord, type TestResolverOptions } from './dns.js'
 export { iperfRate, iperfRun, iperfServer, stopIperfServers, type IperfOptions } from './iperf.js'

@@ -1,4 +1,5 @@
 /** Helpers for the overlay's kernel tests. */
+import { spawn } from 'node:child_process'
 import { ipJson, type Cluster } from '../../src/testing/index.js'
 
 export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 8000): Promise<number> {
@@ -14,4 +15,30 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
 export function overlayRoutes(c: Cluster, i: number): string[] {
   return (ipJson(c.node(i).ns.name, 'route', 'show') as any[]).filter((r) => /^10\.2(4[4-9]|5\d)\./.test(r.dst) && r.gateway)
     .map((r) => `${r.dst} via ${r.gateway} dev ${r.dev}${r.flags?.includes('onlink') ? ' onlink' : ''}`).sort()
+}
+
+/**
+ * Captures packets matching a tcpdump filter on `dev` in namespace `ns` while `during` runs:
+ * the one-line summaries tcpdump prints (-nn). tcpdump runs until `during` is done (plus a
+ * moment for the last packets), then gets SIGTERM; at most 10 s in all.
+ */
+export async function capture(ns: string, dev: string, filter: string, during: () => unknown): Promise<string[]> {
+  const p = spawn('ip', ['netns', 'exec', ns, 'timeout', '10', 'tcpdump', '-i', dev, '-nn', '-l', '-p', filter], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  p.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+  p.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
+  const exited = new Promise<void>((r) => p.once('exit', () => r()))
+  try {
+    await waitFor('tcpdump to listen', () => {
+      if (p.exitCode !== null) throw new Error(`tcpdump exited: ${err}`)
+      return /listening on/.test(err)
+    }, 5000)
+    await during()
+    await new Promise((r) => setTimeout(r, 300))
+  } finally {
+    p.kill('SIGTERM')
+    await exited
+  }
+  return out.split('\n').filter((l) => l.trim() !== '')
 }

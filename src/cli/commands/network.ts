@@ -44,6 +44,23 @@ function common(c: Command, json = true): Command {
   return c
 }
 
+/** Makes sure the state dir's DNS responder serves `network`; '' when it does, else why not (a warning on stderr). */
+async function ensureDns(m: NetworkManager, network: string): Promise<string> {
+  const { ensureDnsResponder } = await import('../../dns/service.js')
+  try {
+    const st = await ensureDnsResponder({ stateDir: m.state.root, runDir: m.state.run }, { network, bootId: m.state.boot() })
+    const n = st.networks.find((x) => x.name === network)
+    if (n?.error !== undefined) {
+      process.stderr.write(`podnet: warning: DNS for network ${network} is not served: ${n.error}\n`)
+      return '(not served, see warning)'
+    }
+    return `on ${n?.addresses.join(', ') ?? ''}`.trim()
+  } catch (err) {
+    process.stderr.write(`podnet: warning: ${(err as Error).message}\n`)
+    return '(responder not running, see warning)'
+  }
+}
+
 /** --ingress-rate/--egress-rate (Kubernetes quantities, bit/s) and their bursts into limits; undefined when none. */
 async function bandwidthFlags(o: BandwidthFlags): Promise<BandwidthLimits | undefined> {
   const { parseBitRate, parseBits } = await import('../../runtime/quantity.js')
@@ -95,22 +112,25 @@ export function registerNetwork(program: Command): void {
     .option('--mtu <n>', 'MTU of the bridge and the pods', intArg('--mtu', 68, 65535))
     .option('--no-nat', 'no masquerade for traffic leaving the host')
     .option('--internal', 'no way in or out: pods reach only each other and the gateway')
+    .option('--no-dns', 'no DNS responder: pods keep the host\'s nameservers and cannot resolve each other by name')
     .option('--overlay <kind>', 'a network across machines (vxlan): its config goes into --store, node agents do the rest (docs/overlay.md)')
     .option('--store <urls>', 'with --overlay: etcd://HOST:PORT[,HOST:PORT...]')
     .option('--node-prefix <n>', 'with --overlay: prefix length of each node subnet (default 24)', intArg('--node-prefix', 1, 30))
     .option('--vni <n>', 'with --overlay: VXLAN network identifier (default 1)', intArg('--vni', 1, 16777215))
     .option('--port <n>', 'with --overlay: VXLAN UDP port (default 4789)', intArg('--port', 1, 65535))
     .option('--direct-routing', 'with --overlay: route without encapsulation to nodes on the same L2 segment')
-    .action(async (name: string, o: Global & { subnet: string[]; gateway?: string[]; bridge?: string; mtu?: number; nat: boolean; internal?: boolean } & OverlayCreateOptions) => {
+    .action(async (name: string, o: Global & { subnet: string[]; gateway?: string[]; bridge?: string; mtu?: number; nat: boolean; internal?: boolean; dns: boolean } & OverlayCreateOptions) => {
       if (o.overlay !== undefined || o.store !== undefined) return createOverlayNetworkCli(name, o)
       await withManager(o, async (m) => {
         const c = await m.create({
           name, subnets: o.subnet, ...(o.gateway && { gateways: o.gateway }), ...(o.bridge && { bridge: o.bridge }),
           // --no-nat is commander's negation, so o.nat is true unless given: an internal network has no NAT either way
           ...(o.mtu !== undefined && { mtu: o.mtu }), nat: o.nat && !o.internal, ...(o.internal && { internal: true }),
+          dns: o.dns,
         })
+        const dnsNote = c.dns ? await ensureDns(m, c.name) : ''
         if (o.json) printJson(c)
-        else process.stdout.write(`network ${c.name}: bridge ${c.bridge}, ${c.subnets.map((s) => `${s.subnet} gw ${s.gateway}`).join(', ')}${c.internal ? ', internal' : c.nat ? ', NAT' : ', no NAT'}\n`)
+        else process.stdout.write(`network ${c.name}: bridge ${c.bridge}, ${c.subnets.map((s) => `${s.subnet} gw ${s.gateway}`).join(', ')}${c.internal ? ', internal' : c.nat ? ', NAT' : ', no NAT'}${c.dns ? `, DNS ${dnsNote}` : ''}\n`)
       })
     })
 
@@ -157,9 +177,10 @@ export function registerNetwork(program: Command): void {
           }
           process.stdout.write(`network ${c.name}\n  bridge   ${c.bridge} (${c.bridgeMac}, mtu ${c.mtu})\n`)
           for (const s of c.subnets) process.stdout.write(`  subnet   ${s.subnet} gateway ${s.gateway}\n`)
-          process.stdout.write(`  mode     ${c.internal ? 'internal' : c.nat ? 'nat' : 'routed'}\n  rules    ${c.rules.length}\n\n`)
-          printTable(atts.map((a) => ({ id: a.id, ifname: a.ifname, netns: a.netns, veth: a.hostVeth, addresses: a.addresses.map((x) => x.address).join(','), ports: fmtPorts(a.portMappings) })),
-            [['id', 'ID'], ['ifname', 'IFNAME'], ['netns', 'NETNS'], ['veth', 'HOST VETH'], ['addresses', 'ADDRESSES'], ['ports', 'PORTS']])
+          process.stdout.write(`  mode     ${c.internal ? 'internal' : c.nat ? 'nat' : 'routed'}\n  rules    ${c.rules.length}\n`)
+          process.stdout.write(`  dns      ${c.dns ? `on: ${c.subnets.map((s) => s.gateway).join(', ')} port 53, search ${c.name}` : 'off'}\n\n`)
+          printTable(atts.map((a) => ({ id: a.id, ifname: a.ifname, netns: a.netns, veth: a.hostVeth, addresses: a.addresses.map((x) => x.address).join(','), ports: fmtPorts(a.portMappings), names: (a.dnsNames ?? []).join(',') })),
+            [['id', 'ID'], ['ifname', 'IFNAME'], ['netns', 'NETNS'], ['veth', 'HOST VETH'], ['addresses', 'ADDRESSES'], ['ports', 'PORTS'], ...(c.dns ? [['names', 'DNS NAMES'] as [string, string]] : [])])
         }
       })
     })
@@ -169,6 +190,9 @@ export function registerNetwork(program: Command): void {
     .action(async (name: string, o: Global & { force?: boolean }) => {
       await withManager(o, async (m) => {
         const r = await m.remove(name, { force: o.force === true })
+        // the responder lets go of the gateway address now rather than at its next rescan
+        const { pokeDnsResponder } = await import('../../dns/service.js')
+        pokeDnsResponder({ stateDir: m.state.root, runDir: m.state.run })
         if (o.json) printJson({ removed: name, ...r })
         else process.stdout.write(`removed network ${name}${r.detached ? ` (detached ${r.detached})` : ''}\n`)
       })
@@ -182,20 +206,25 @@ export function registerNetwork(program: Command): void {
     .option('--ip <ip>', 'static address (repeat per family)', collect)
     .option('--mac <mac>', 'MAC address of the pod interface')
     .option('-p, --publish <[hostip:]hostport:port[/proto]>', 'publish a port (repeatable)', collect)
+    .option('--alias <name>', 'another name of the attachment in the network\'s DNS (repeatable; its id is always one)', collect)
     .option('--priority <level>', 'traffic priority on the uplinks: high, normal, low or 0-7 (podnet qos)')
-    .action(async (name: string, o: Global & BandwidthFlags & PodNetnsFlags & { ifname: string; id?: string; ip?: string[]; mac?: string; publish?: string[]; priority?: string }) => {
+    .action(async (name: string, o: Global & BandwidthFlags & PodNetnsFlags & { ifname: string; id?: string; ip?: string[]; mac?: string; publish?: string[]; priority?: string; alias?: string[] }) => {
       const netns = podNetns(o)
       if (netns === undefined) throw new InvalidArgumentError('--pod-netns', "required: the pod's namespace to attach (a name or a path)")
-      const { parsePortMapping } = await import('../../bridge/index.js')
+      const [{ parsePortMapping, parsePriority }, { isDnsName, normalizeDnsName }] = await Promise.all([import('../../bridge/index.js'), import('../../net/dns-name.js')])
       const portMappings = (o.publish ?? []).map(parsePortMapping)
       const bandwidth = await bandwidthFlags(o)
-      const { parsePriority } = await import('../../bridge/index.js')
       const priority = o.priority === undefined ? undefined : parsePriority(o.priority, '--priority')
+      const aliases = (o.alias ?? []).map((a) => normalizeDnsName(a, '--alias'))
+      const id = o.id ?? (netns.includes('/') ? undefined : netns)
+      const dnsNames = [...(id !== undefined && isDnsName(id) ? [id] : []), ...aliases]
       await withManager(o, async (m) => {
         const a = await m.attach({
           network: name, netns, ifname: o.ifname, ...(o.id && { id: o.id }), ...(o.ip && { ips: o.ip }),
           ...(o.mac && { mac: o.mac }), portMappings, ...(bandwidth && { bandwidth }), ...(priority !== undefined && { priority }),
+          ...(dnsNames.length && { dnsNames }),
         })
+        if (m.get(name).dns) await ensureDns(m, name)
         if (o.json) printJson(a)
         else process.stdout.write(`attached ${a.id}/${a.ifname} (${a.netns}) to ${name}: ${a.addresses.map((x) => x.address).join(', ')} via ${a.hostVeth}, mac ${a.mac}${a.portMappings.length ? `, ports ${fmtPorts(a.portMappings)}` : ''}${a.bandwidth ? `, ${fmtBandwidth(a.bandwidth)}` : ''}\n`)
       })
@@ -256,9 +285,12 @@ export function registerNetwork(program: Command): void {
     .action(async (names: string[], o: Global) => {
       await withManager(o, async (m) => {
         const r = await m.restore(names.length ? names : undefined)
-        if (o.json) printJson(r)
+        // the boot unit runs this: networks with DNS get their responder back now, not at the first attach
+        const dns = new Map<string, string>()
+        for (const x of r) if (m.get(x.network).dns) dns.set(x.network, await ensureDns(m, x.network))
+        if (o.json) printJson(r.map((x) => ({ ...x, ...(dns.has(x.network) && { dns: dns.get(x.network) }) })))
         else if (!r.length) process.stdout.write('no networks\n')
-        else for (const x of r) process.stdout.write(`${x.network}: ${x.repaired.length ? `restored ${x.repaired.join(', ')}` : 'nothing to restore'}\n`)
+        else for (const x of r) process.stdout.write(`${x.network}: ${x.repaired.length ? `restored ${x.repaired.join(', ')}` : 'nothing to restore'}${dns.has(x.network) ? `; DNS ${dns.get(x.network)}` : ''}\n`)
       })
     })
 

@@ -107,8 +107,14 @@ function podRow(p: PodRecord): Record<string, unknown> {
   return {
     name: p.name, ready: `${running}/${p.containers.length}`, status: statusOf(p),
     restarts: p.containers.reduce((n, c) => n + c.restartCount, 0), ip: p.sandbox.ips.map((i) => i.split('/')[0]).join(','),
-    ports: ports(p), age: age(p.createdAt),
+    ports: ports(p), age: age(p.createdAt), owner: ownerOf(p),
   }
+}
+
+/** The managing workload (ReplicaSet/web), from the pod's ownerReferences. */
+function ownerOf(p: PodRecord): string {
+  const r = p.spec.ownerReferences?.find((x) => x.controller)
+  return r ? `${r.kind}/${r.name}` : ''
 }
 
 function printPod(p: PodRecord): void {
@@ -333,7 +339,8 @@ export function registerPod(program: Command): void {
     .action(async (o: Global) => {
       const pods = (await storeOf(o)).list()
       if (o.json) printJson(pods)
-      else printTable(pods.map(podRow), [['name', 'NAME'], ['ready', 'READY'], ['status', 'STATUS'], ['restarts', 'RESTARTS'], ['ip', 'IP'], ['ports', 'PORTS'], ['age', 'AGE']])
+      // OWNER only when a workload owns one of them (src/workloads)
+      else printTable(pods.map(podRow), [['name', 'NAME'], ['ready', 'READY'], ['status', 'STATUS'], ['restarts', 'RESTARTS'], ['ip', 'IP'], ['ports', 'PORTS'], ['age', 'AGE'], ...(pods.some(ownerOf) ? [['owner', 'OWNER'] as [string, string]] : [])])
     })
 
   common(pod.command('inspect <name>').description('a pod: spec, sandbox, containers with exit codes and restart counts'))
@@ -446,11 +453,19 @@ export function registerPod(program: Command): void {
     })
 
   common(pod.command('ns <name>').description('the namespaces of the pause and every container, read from /proc/PID/ns (like lsns)'))
-    .action(async (name: string, o: Global) => {
+    .option('--format <format>', 'table (default), json, dot or svg: the picture of the shared and private namespaces')
+    .option('-o, --output <file>', 'write the output to a file')
+    .action(async (name: string, o: Global & { format?: string; output?: string }) => {
+      const format = o.format ?? (o.json ? 'json' : 'table')
+      if (!['table', 'json', 'dot', 'svg'].includes(format)) throw new InvalidArgumentError('--format', `must be table, json, dot or svg, not '${format}'`)
       const { namespaceTable } = await runtime()
       const rec = await readPod(o, name)
       const rows = namespaceTable(rec)
-      if (o.json) printJson(rows)
+      if (format === 'dot' || format === 'svg') {
+        const [{ podNamespacesDot }, { renderSvg }, { writeOutput }] = await Promise.all([import('../../topology/dot.js'), import('../../topology/svg.js'), import('./topology.js')])
+        const dot = podNamespacesDot(rec, rows)
+        writeOutput(format === 'svg' ? await renderSvg(dot) : dot, o.output)
+      } else if (format === 'json') printJson(rows)
       else printNs(rec, rows)
     })
 

@@ -212,11 +212,11 @@ describe('kernel: fault: networks and podnet-cni', function () {
     await gone
   }
 
-  it('kill -9 at random points of attach and detach, 30 rounds: the next attach and detach work, and nothing leaks', async () => {
+  it('kill -9 at random points of attach and detach, 50 rounds: the next attach and detach work, and nothing leaks', async () => {
     const m = mc.manager()
     const c = await m.create({ name: 'web', subnets: ['10.91.0.0/24'] })
     const pod = mc.pod()
-    for (let round = 0; round < 30; round++) {
+    for (let round = 0; round < 50; round++) {
       const w = await startWorker(['attach', 'web', pod.name, 'k', '8080'])
       await killAfter(w, Math.floor(Math.random() * 120))
       // the next commands, by another process's manager, just work: a detach when the killed one
@@ -236,9 +236,9 @@ describe('kernel: fault: networks and podnet-cni', function () {
     assert.deepEqual(await m.gc(), { removedVeths: [], removedAttachments: [], releasedAddresses: [], removedRules: [], removedPorts: [], removedIfbs: [] })
   })
 
-  it('kill -9 at random points of network create and rm, 30 rounds: the next create and rm work, and nothing leaks', async () => {
+  it('kill -9 at random points of network create and rm, 50 rounds: the next create and rm work, and nothing leaks', async () => {
     const m = mc.manager()
-    for (let round = 0; round < 30; round++) {
+    for (let round = 0; round < 50; round++) {
       const w = await startWorker(['create', 'kn', '10.94.0.0/24'])
       await killAfter(w, Math.floor(Math.random() * 150))
       // a network with a record (the killed create got that far, or its rm did not) is removed

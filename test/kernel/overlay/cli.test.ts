@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ipJson, useCluster, type ClusterPod } from '../../../src/testing/index.js'
 import { probe, serve, stopServers } from '../../../src/testing/index.js'
-import { overlayRoutes, waitFor } from '../../support/overlay.js'
+import { capture, overlayRoutes, waitFor } from '../../support/overlay.js'
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../../bin/podnet.js')
 
@@ -64,7 +64,12 @@ describe('kernel: overlay: CLI, agent processes, direct routing', function () {
     await serve(pods[1]!.ns, 'tcp', 7101)
     const tx = (): number => ipJson(c.node(1).ns.name, '-s', 'link', 'show', 'pnvx-dr')[0]!.stats64!.tx.packets
     const before = tx()
-    assert.equal(probe(pods[0]!.ns, 'tcp', pods[1]!.ip, 7101), pods[0]!.ip)
+    // on the underlay itself: the pods' own packets, and not one VXLAN packet
+    const seen = await capture(c.node(1).ns.name, 'eth0', `udp port 4789 or (host ${pods[0]!.ip} and host ${pods[1]!.ip})`, () => {
+      assert.equal(probe(pods[0]!.ns, 'tcp', pods[1]!.ip, 7101), pods[0]!.ip)
+    })
+    assert.deepEqual(seen.filter((l) => /\.4789\b|VXLAN/i.test(l)), [], 'no VXLAN packet on the underlay')
+    assert.ok(seen.some((l) => l.includes(`${pods[0]!.ip}.`) && l.includes(`> ${pods[1]!.ip}.7101`)), `the pod's TCP packets unencapsulated on the underlay: ${seen.join('\n')}`)
     assert.equal(tx(), before, 'no packet went through the VXLAN device')
     const ls = podnet(c.node(1).ns.name, 'node', 'ls', '--store', c.storeUrl, '--json')
     assert.equal(ls.status, 0, ls.stderr)

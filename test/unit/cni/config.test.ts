@@ -132,7 +132,24 @@ describe('cni/config', () => {
     assert.equal(c.network.internal, true)
     assert.equal(c.network.nat, false)
     assert.equal(parse({ podnet: { stateDir: '/tmp/x', runDir: '/run/y' } }).runDir, '/run/y')
-    assert.deepEqual(parseLocation({ name: 'n' }, { stateDir: '/s', runDir: '/r' }), { name: 'n', stateDir: '/s', runDir: '/r' })
+    assert.deepEqual(parseLocation({ name: 'n' }, { stateDir: '/s', runDir: '/r' }), { name: 'n', stateDir: '/s', runDir: '/r', overlay: false })
+  })
+
+  it('an overlay network ("podnet": {"overlay": true}): no ipam needed, the agent\'s directories, a default route; the agent\'s fields refused', () => {
+    const c = parseNetConf({ cniVersion: '1.0.0', name: 'web', type: 'podnet-cni', podnet: { overlay: true } }, {}, { stateDir: '/cni', runDir: '/cni/run' })
+    assert.equal(c.overlay, true)
+    assert.deepEqual([c.stateDir, c.runDir], ['/var/lib/podnet', '/run/podnet'], 'the node agent\'s defaults, not the CNI ones')
+    assert.equal(c.defaultGateway, true)
+    assert.deepEqual(c.network.subnets, [])
+    assert.equal(parseNetConf({ name: 'web', podnet: { overlay: true }, isDefaultGateway: false }).defaultGateway, false)
+    assert.deepEqual(parseNetConf({ name: 'web', podnet: { overlay: true }, ipam: { routes: [{ dst: '10.0.0.0/8' }] } }).routes, [{ dst: '10.0.0.0/8' }])
+    for (const [extra, field] of [[{ mtu: 9000 }, 'mtu'], [{ ipMasq: true }, 'ipMasq'], [{ bridge: 'cni0' }, 'bridge'], [{ ipam: { subnet: '10.1.0.0/24' } }, 'ipam.subnet'],
+      [{ ipam: { ranges: [[{ subnet: '10.1.0.0/24' }]] } }, 'ipam.ranges']] as const) {
+      assert.throws(() => parseNetConf({ name: 'web', podnet: { overlay: true }, ...extra }),
+        (err: Error) => err instanceof CniRequestError && err.kind === 'config' && err.message.startsWith(`invalid network configuration: ${field} is set by the node agent`))
+    }
+    assert.throws(() => parseNetConf({ name: 'web', podnet: { overlay: true, internal: true } }), /podnet\.internal is set by the node agent/)
+    assert.throws(() => parseNetConf({ name: 'web', podnet: { overlay: 'yes' } }), /podnet\.overlay must be true or false/)
   })
 
   describe('refuses what podnet does not do (2) and what is malformed (7)', () => {

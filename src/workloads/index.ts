@@ -1,0 +1,19 @@
+/**
+ * podnet/workloads: Kubernetes' workload resources on one machine (docs/workloads.md): the
+ * object store, validation, the controllers (ReplicaSet, Job) and their manager, which runs
+ * inside the pod supervisor. Re-exports only.
+ */
+export { WorkloadManager, ANNOTATION_HOST_NETNS, canonical, type WorkloadManagerOptions, type WorkloadRequest, type WorkloadResponse } from './manager.js'
+export { WorkloadStore, EVENTS_KEPT } from './store.js'
+export { WORKLOADS_EXTENSION, workloadOptionsFromEnv, workloadsExtension } from './extension.js'
+export { validateDocument, SUPPORTED_KINDS, type ValidDocument } from './validate.js'
+export { splitDocuments, type ManifestSource, type SourceDocument } from './documents.js'
+export { resolveKind, type ResourceKind } from './kinds.js'
+export { matches, parseSelector, selectorString } from './selector.js'
+export { JOB_BACKOFF, JOB_INDEX_ANNOTATION, JOB_INDEX_ENV, JOB_INDEX_LABEL, JOB_NAME_LABEL, JOB_UID_LABEL, formatIndexes } from './job.js'
+export { deletionOrder, generateName, isActivePod, isPodAvailable, isPodReady } from './pods.js'
+export {
+  IMPLEMENTED_KINDS, KINDS, objectRef,
+  type Condition, type Job, type JobSpec, type JobStatus, type LabelSelector, type LabelSelectorRequirement, type ObjectMeta, type PodTemplateSpec,
+  type ReplicaSet, type ReplicaSetSpec, type ReplicaSetStatus, type WorkloadEvent, type WorkloadKind, type WorkloadObject,
+} from './types.js'

@@ -1,0 +1,498 @@
+/**
+ * WorkloadManager: the workload controllers inside the supervisor. It keeps the objects
+ * (store.ts) and an index of the runtime's pods, and syncs each object level-triggered: on
+ * apply, on every change of a pod it owns, on its timers (back-offs, deadlines) and every
+ * resyncMs. Syncs of one object run one at a time (a burst of changes makes one more sync);
+ * objects sync concurrently.
+ *
+ * Crash safety: everything it decides from is on disk: the objects, and the pods with their
+ * ownerReferences (in the pod records). A new supervisor adopts the running pods (PodRuntime),
+ * then this syncs every object from what exists: nothing is restarted, nothing created twice.
+ * A delete is recorded (metadata.deletionTimestamp) before the dependents go.
+ */
+import { randomUUID } from 'node:crypto'
+import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError } from '../errors.js'
+import type { PodRuntime } from '../runtime/pod-runtime.js'
+import type { PodSpec } from '../runtime/manifest.js'
+import type { PodRecord } from '../runtime/types.js'
+import { controllerOf } from '../runtime/labels.js'
+import { locate, splitDocuments, type ManifestSource } from './documents.js'
+import { resolveKind, type ResourceKind } from './kinds.js'
+import { JOB_BACKOFF, JOB_NAME_LABEL, JOB_UID_LABEL, syncJob } from './job.js'
+import { controllerUid, ownerRef } from './pods.js'
+import { syncReplicaSet } from './replicaset.js'
+import { matches } from './selector.js'
+import { WorkloadStore } from './store.js'
+import { conditionTrue, type ControllerContext } from './context.js'
+import { KINDS, objectRef, type Job, type JobSpec, type ReplicaSet, type WorkloadKind, type WorkloadObject } from './types.js'
+import { validateDocument, type ValidDocument } from './validate.js'
+
+/** The annotation on a pod (template) that names the namespace playing the host for its network (`pod run --host-netns`). */
+export const ANNOTATION_HOST_NETNS = 'podnet.io/host-netns'
+
+export interface WorkloadManagerOptions {
+  stateDir?: string
+  /** Job pod-failure back-off (default Kubernetes': 10 s doubling to 6 min). */
+  jobBackoff?: { baseMs?: number; maxMs?: number }
+  /** Every object is synced at least this often (default 10 s). */
+  resyncMs?: number
+  log?: (msg: string) => void
+}
+
+export type WorkloadRequest =
+  | { action: 'apply'; sources: ManifestSource[] }
+  | { action: 'delete'; kind?: string; name?: string; sources?: ManifestSource[]; cascade?: 'background' | 'orphan'; gracePeriodSeconds?: number }
+  | { action: 'scale'; kind: string; name: string; replicas: number }
+
+export interface WorkloadResponse {
+  /** kubectl's lines: "replicaset.apps/web created". */
+  lines: string[]
+  warnings: string[]
+  /** Failures of a delete of several objects (the others went). */
+  errors?: string[]
+}
+
+const keyOf = (kind: string, name: string): string => `${kind}/${name}`
+
+/** JSON with sorted keys: equal values, equal text. */
+export function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x))
+}
+
+interface SyncState { running: boolean; again: boolean }
+
+export class WorkloadManager {
+  readonly store: WorkloadStore
+  private readonly runtime: PodRuntime
+  private readonly opts: WorkloadManagerOptions
+  private readonly objects = new Map<string, WorkloadObject>()
+  private readonly byUid = new Map<string, string>()
+  private readonly pods = new Map<string, PodRecord>()
+  /** Pods whose removal this manager started. */
+  private readonly deleting = new Set<string>()
+  private readonly syncs = new Map<string, SyncState>()
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>()
+  private readonly gone = new Map<string, Array<() => void>>()
+  private readonly ctx: ControllerContext
+  private started = false
+  private closed = false
+  private resync: NodeJS.Timeout | undefined
+  private readonly onChange = (rec: PodRecord): void => this.podChanged(rec)
+  private readonly onRemoved = (name: string): void => this.podRemoved(name)
+
+  constructor(runtime: PodRuntime, opts: WorkloadManagerOptions = {}) {
+    this.runtime = runtime
+    this.opts = opts
+    this.store = new WorkloadStore({ stateDir: opts.stateDir ?? runtime.store.root })
+    const jobBackoff = { baseMs: opts.jobBackoff?.baseMs ?? JOB_BACKOFF.baseMs, maxMs: opts.jobBackoff?.maxMs ?? JOB_BACKOFF.maxMs }
+    this.ctx = {
+      now: () => Date.now(),
+      ownedPods: (o) => this.ownedPods(o),
+      orphanPods: () => [...this.pods.values()].filter((p) => controllerOf(p.spec.ownerReferences) === undefined),
+      adopt: (o, p) => this.adopt(o, p),
+      createPod: (o, spec) => this.createPod(o, spec),
+      deletePod: (o, p, why) => this.deletePod(o, p, why),
+      event: (o, type, reason, message) => this.event(o, type, reason, message),
+      requeueAfter: (o, ms) => this.requeueAfter(keyOf(o.kind, o.metadata.name), ms),
+      deleteObject: (o) => { void this.markDeleted(o, 'Background').catch((err: Error) => this.log(`${objectRef(o.kind, o.metadata.name)}: delete: ${err.message}`)) },
+      jobBackoff,
+    }
+    for (const kind of Object.keys(KINDS) as WorkloadKind[]) {
+      for (const o of this.store.list(kind, (err) => this.log(`warning: ${err.message}; remove the file to go on`))) this.remember(o)
+    }
+    runtime.on('change', this.onChange)
+    runtime.on('removed', this.onRemoved)
+  }
+
+  /** Starts the controllers once the runtime's pods are adopted and restored (`restored`). */
+  async start(restored: Promise<void> = Promise.resolve()): Promise<void> {
+    await restored
+    if (this.closed) return
+    for (const n of this.runtime.store.names()) {
+      try {
+        this.pods.set(n, this.runtime.get(n))
+      } catch {
+        // a half-removed directory: not a pod
+      }
+    }
+    this.started = true
+    for (const k of this.objects.keys()) this.enqueue(k)
+    const every = this.opts.resyncMs ?? 10_000
+    this.resync = setInterval(() => { for (const k of this.objects.keys()) this.enqueue(k) }, every)
+    this.resync.unref()
+  }
+
+  close(): void {
+    this.closed = true
+    if (this.resync) clearInterval(this.resync)
+    for (const t of this.timers.values()) clearTimeout(t.timer)
+    this.timers.clear()
+    this.runtime.off('change', this.onChange)
+    this.runtime.off('removed', this.onRemoved)
+  }
+
+  /** True while something needs the supervisor: an unfinished Job, a delete, a pending sync or timer. */
+  busy(): boolean {
+    if (this.timers.size || [...this.syncs.values()].some((s) => s.running)) return true
+    for (const o of this.objects.values()) {
+      if (o.metadata.deletionTimestamp) return true
+      if (o.kind === 'Job' && !conditionTrue((o as Job).status?.conditions, 'Complete') && !conditionTrue((o as Job).status?.conditions, 'Failed')) return true
+    }
+    return false
+  }
+
+  get(kind: WorkloadKind, name: string): WorkloadObject | undefined {
+    return this.objects.get(keyOf(kind, name))
+  }
+
+  private log(msg: string): void {
+    this.opts.log?.(`workloads: ${msg}`)
+  }
+
+  private remember(o: WorkloadObject): void {
+    this.objects.set(keyOf(o.kind, o.metadata.name), o)
+    this.byUid.set(o.metadata.uid, keyOf(o.kind, o.metadata.name))
+  }
+
+  private forget(o: WorkloadObject): void {
+    const key = keyOf(o.kind, o.metadata.name)
+    this.objects.delete(key)
+    this.byUid.delete(o.metadata.uid)
+    const t = this.timers.get(key)
+    if (t) clearTimeout(t.timer)
+    this.timers.delete(key)
+    for (const w of this.gone.get(key) ?? []) w()
+    this.gone.delete(key)
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // pods
+
+  private ownedPods(o: WorkloadObject): PodRecord[] {
+    return [...this.pods.values()].filter((p) => controllerUid(p) === o.metadata.uid)
+  }
+
+  private podChanged(rec: PodRecord): void {
+    this.pods.set(rec.name, rec)
+    this.kickOwner(rec)
+  }
+
+  private podRemoved(name: string): void {
+    const rec = this.pods.get(name)
+    this.pods.delete(name)
+    this.deleting.delete(name)
+    if (rec) this.kickOwner(rec)
+  }
+
+  private kickOwner(rec: PodRecord): void {
+    const uid = controllerUid(rec)
+    if (uid !== undefined) {
+      const key = this.byUid.get(uid)
+      if (key) this.enqueue(key)
+      return
+    }
+    // an orphan: a ReplicaSet whose selector matches adopts it
+    for (const [k, o] of this.objects) if (o.kind === 'ReplicaSet' && matches((o as ReplicaSet).spec.selector, rec.spec.labels)) this.enqueue(k)
+  }
+
+  private async adopt(o: WorkloadObject, p: PodRecord): Promise<void> {
+    const rec = await this.runtime.setOwnerReferences(p.name, [...(p.spec.ownerReferences ?? []).filter((r) => r.uid !== o.metadata.uid), ownerRef(o)])
+    this.pods.set(rec.name, rec)
+    this.event(o, 'Normal', 'Adopted', `Adopted pod: ${p.name}`)
+  }
+
+  private async createPod(o: WorkloadObject, spec: PodSpec): Promise<boolean> {
+    const hostNetns = spec.annotations[ANNOTATION_HOST_NETNS]
+    try {
+      const rec = await this.runtime.run(spec, hostNetns !== undefined ? { hostNetns } : {})
+      this.pods.set(rec.name, this.runtime.get(rec.name))
+      this.event(o, 'Normal', 'SuccessfulCreate', `Created pod: ${spec.name}`)
+      return true
+    } catch (err) {
+      this.event(o, 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`)
+      return false
+    }
+  }
+
+  private deletePod(o: WorkloadObject, p: PodRecord, why?: string, gracePeriodSeconds?: number): void {
+    if (this.deleting.has(p.name)) return
+    this.deleting.add(p.name)
+    this.event(o, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.name}${why ? ` (${why})` : ''}`)
+    const key = keyOf(o.kind, o.metadata.name)
+    void this.runtime.remove(p.name, gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}).catch((err: Error) => {
+      if (err instanceof NotFoundError) return
+      this.event(o, 'Warning', 'FailedDelete', `Error deleting pod ${p.name}: ${err.message}`)
+    }).finally(() => {
+      this.deleting.delete(p.name)
+      if (!this.runtime.store.names().includes(p.name)) this.pods.delete(p.name)
+      this.enqueue(key)
+    })
+  }
+
+  private event(o: WorkloadObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    try {
+      this.store.addEvent(o.kind, o.metadata.name, { type, reason, message, involvedObject: { kind: o.kind, name: o.metadata.name, uid: o.metadata.uid } })
+    } catch (err) {
+      this.log(`${objectRef(o.kind, o.metadata.name)}: event ${reason} not recorded: ${(err as Error).message}`)
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // syncing
+
+  private enqueue(key: string): void {
+    if (!this.started || this.closed) return
+    const s = this.syncs.get(key)
+    if (s?.running) {
+      s.again = true
+      return
+    }
+    const st: SyncState = s ?? { running: false, again: false }
+    this.syncs.set(key, st)
+    st.running = true
+    void (async () => {
+      do {
+        st.again = false
+        try {
+          await this.sync(key)
+        } catch (err) {
+          this.log(`${key}: sync failed: ${(err as Error).stack ?? (err as Error).message}`)
+          this.requeueAfter(key, 5000)
+        }
+      } while (st.again && !this.closed)
+      st.running = false
+      if (!this.objects.has(key)) this.syncs.delete(key)
+    })()
+  }
+
+  private requeueAfter(key: string, ms: number): void {
+    if (this.closed) return
+    const at = Date.now() + Math.max(0, ms)
+    const cur = this.timers.get(key)
+    if (cur && cur.at <= at) return
+    if (cur) clearTimeout(cur.timer)
+    const timer = setTimeout(() => {
+      this.timers.delete(key)
+      this.enqueue(key)
+    }, Math.max(0, ms) + 5)
+    this.timers.set(key, { at, timer })
+  }
+
+  private async sync(key: string): Promise<void> {
+    const o = this.objects.get(key)
+    if (!o) return
+    if (o.metadata.deletionTimestamp) return this.finishDelete(o)
+    const before = canonical(o.status)
+    if (o.kind === 'ReplicaSet') await syncReplicaSet(this.ctx, o as ReplicaSet)
+    else if (o.kind === 'Job') await syncJob(this.ctx, o as Job)
+    if (this.objects.get(key) === o && canonical(o.status) !== before) this.store.write(o)
+  }
+
+  /** A deleted object: its pods go (or are orphaned), then the object. */
+  private async finishDelete(o: WorkloadObject): Promise<void> {
+    const pods = this.ownedPods(o)
+    if (o.metadata.deletionPropagation === 'Orphan') {
+      for (const p of pods) {
+        const rec = await this.runtime.setOwnerReferences(p.name, (p.spec.ownerReferences ?? []).filter((r) => r.uid !== o.metadata.uid))
+        this.pods.set(rec.name, rec)
+      }
+    } else {
+      for (const p of pods) this.deletePod(o, p, undefined, o.metadata.deletionGracePeriodSeconds)
+      if (pods.length) return // the last removal syncs again
+    }
+    this.store.remove(o.kind, o.metadata.name)
+    this.forget(o)
+  }
+
+  private async markDeleted(o: WorkloadObject, propagation: 'Background' | 'Orphan', gracePeriodSeconds?: number): Promise<void> {
+    const key = keyOf(o.kind, o.metadata.name)
+    if (!o.metadata.deletionTimestamp) {
+      o.metadata.deletionTimestamp = new Date().toISOString()
+      o.metadata.deletionPropagation = propagation
+      if (gracePeriodSeconds !== undefined) o.metadata.deletionGracePeriodSeconds = gracePeriodSeconds
+      this.store.write(o) // the intent first: a supervisor that dies now finishes it next time
+    }
+    const done = new Promise<void>((r) => { this.gone.set(key, [...(this.gone.get(key) ?? []), r]) })
+    this.enqueue(key)
+    await done
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // requests
+
+  async handle(req: WorkloadRequest): Promise<WorkloadResponse> {
+    switch (req.action) {
+      case 'apply': return this.apply(req.sources)
+      case 'delete': return this.delete(req)
+      case 'scale': return this.scale(req.kind, req.name, req.replicas)
+      default: throw new PodnetError(`unknown workloads action '${(req as { action: string }).action}'`)
+    }
+  }
+
+  /** Validates every document first (nothing is created when one is bad), then creates or updates each. */
+  async apply(sources: ManifestSource[]): Promise<WorkloadResponse> {
+    const docs: Array<{ v: ValidDocument; where: string }> = []
+    const seen = new Map<string, string>()
+    for (const src of sources) {
+      let split
+      try {
+        split = splitDocuments(src)
+      } catch (err) {
+        throw locate(err, src.source)
+      }
+      for (const d of split) {
+        let v: ValidDocument
+        try {
+          v = validateDocument(d.doc, d.baseDir)
+        } catch (err) {
+          const named = nameOf(d.doc)
+          const kind = (d.doc as { kind?: unknown } | undefined)?.kind
+          throw locate(err, named ? `${d.where} (${typeof kind === 'string' && kind ? objectRef(kind, named) : named})` : d.where)
+        }
+        const ref = objectRef(v.kind, v.name)
+        const prev = seen.get(ref)
+        if (prev) throw locate(new InvalidArgumentError('metadata.name', `duplicate ${ref} (also in ${prev})`), d.where)
+        seen.set(ref, d.where)
+        docs.push({ v, where: d.where })
+      }
+    }
+    if (!docs.length) throw new InvalidArgumentError('manifest', 'no objects passed to apply')
+    // every check against what exists, before anything changes
+    const plans = docs.map(({ v, where }) => {
+      try {
+        return this.plan(v)
+      } catch (err) {
+        throw locate(err, `${where} (${objectRef(v.kind, v.name)})`)
+      }
+    })
+    const lines: string[] = []
+    const warnings = docs.flatMap(({ v }) => v.warnings.map((w) => `${objectRef(v.kind, v.name)}: ${w}`))
+    for (const p of plans) lines.push(await p())
+    return { lines, warnings }
+  }
+
+  /** Checks one document against what exists; returns the change to make. */
+  private plan(v: ValidDocument): () => Promise<string> {
+    const ref = objectRef(v.kind, v.name)
+    if (v.kind === 'Pod') {
+      const cur = this.runtime.store.read(v.name)
+      if (cur) {
+        if (canonical(cur.spec) === canonical(v.spec)) return () => Promise.resolve(`${ref} unchanged`)
+        throw new ExistsError('pod', v.name, 'with another spec: a pod cannot be updated (podnet pod rm it, then apply again)')
+      }
+      return async () => {
+        const hostNetns = v.spec.annotations[ANNOTATION_HOST_NETNS]
+        const rec = await this.runtime.run(v.spec, hostNetns !== undefined ? { hostNetns } : {})
+        this.podChanged(this.runtime.get(rec.name))
+        return `${ref} created`
+      }
+    }
+    const cur = this.objects.get(keyOf(v.kind, v.name))
+    if (cur?.metadata.deletionTimestamp) throw new PodnetError(`${ref} is being deleted; apply it again once it is gone`)
+    const uid = cur?.metadata.uid ?? randomUUID()
+    const spec = materialize(v, uid)
+    const labels = v.labels
+    const annotations = v.annotations
+    if (cur) {
+      if (canonical(cur.spec) === canonical(spec) && canonical(cur.metadata.labels) === canonical(labels) && canonical(cur.metadata.annotations) === canonical(annotations)) {
+        return () => Promise.resolve(`${ref} unchanged`)
+      }
+      checkImmutable(v.kind, cur.spec as Record<string, unknown>, spec as Record<string, unknown>)
+      return () => {
+        const changed = canonical(cur.spec) !== canonical(spec)
+        const next: WorkloadObject = { ...cur, metadata: { ...cur.metadata, generation: cur.metadata.generation + (changed ? 1 : 0) }, spec }
+        if (labels) next.metadata.labels = labels
+        else delete next.metadata.labels
+        if (annotations) next.metadata.annotations = annotations
+        else delete next.metadata.annotations
+        this.store.write(next)
+        this.remember(next)
+        this.enqueue(keyOf(v.kind, v.name))
+        return Promise.resolve(`${ref} configured`)
+      }
+    }
+    return () => {
+      const o: WorkloadObject = {
+        apiVersion: v.apiVersion, kind: v.kind,
+        metadata: {
+          name: v.name, namespace: 'default', uid, generation: 1, creationTimestamp: new Date().toISOString(),
+          ...(labels && { labels }), ...(annotations && { annotations }),
+        },
+        spec,
+      }
+      this.store.write(o)
+      this.remember(o)
+      this.enqueue(keyOf(v.kind, v.name))
+      return Promise.resolve(`${ref} created`)
+    }
+  }
+
+  private async delete(req: Extract<WorkloadRequest, { action: 'delete' }>): Promise<WorkloadResponse> {
+    const targets: Array<{ kind: ResourceKind; name: string }> = []
+    if (req.sources) {
+      for (const src of req.sources) {
+        for (const d of splitDocuments(src)) {
+          const kind = typeof (d.doc as { kind?: unknown })?.kind === 'string' ? resolveKind((d.doc as { kind: string }).kind, 'kind') : undefined
+          const name = nameOf(d.doc)
+          if (!kind || !name) throw locate(new InvalidArgumentError(kind ? 'metadata.name' : 'kind', 'required'), d.where)
+          targets.push({ kind, name })
+        }
+      }
+    } else if (req.kind !== undefined && req.name !== undefined) targets.push({ kind: resolveKind(req.kind), name: req.name })
+    else throw new InvalidArgumentError('NAME', 'a resource type and a name, or -f FILE, are required')
+    const lines: string[] = []
+    const errors: string[] = []
+    await Promise.all(targets.map(async (t) => {
+      const shown = `${t.kind === 'Pod' ? 'pod' : `${t.kind.toLowerCase()}.${KINDS[t.kind].group}`} "${t.name}"`
+      try {
+        if (t.kind === 'Pod') await this.runtime.remove(t.name, req.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: req.gracePeriodSeconds } : {})
+        else {
+          const o = this.objects.get(keyOf(t.kind, t.name))
+          if (!o) throw new NotFoundError(t.kind.toLowerCase(), t.name)
+          await this.markDeleted(o, req.cascade === 'orphan' ? 'Orphan' : 'Background', req.gracePeriodSeconds)
+        }
+        lines.push(`${shown} deleted`)
+      } catch (err) {
+        if (targets.length === 1) throw err
+        errors.push((err as Error).message)
+      }
+    }))
+    return { lines, warnings: [], ...(errors.length && { errors }) }
+  }
+
+  private scale(kindWord: string, name: string, replicas: number): Promise<WorkloadResponse> {
+    const kind = resolveKind(kindWord)
+    if (!Number.isInteger(replicas) || replicas < 0) throw new InvalidArgumentError('--replicas', `must be an integer greater than or equal to 0, got ${replicas}`)
+    if (kind !== 'ReplicaSet') throw new InvalidArgumentError('KIND', `${KINDS[kind as WorkloadKind]?.plural ?? 'pods'} cannot be scaled${kind === 'Job' ? ' (set spec.parallelism and apply)' : ''}`)
+    const o = this.objects.get(keyOf(kind, name)) as ReplicaSet | undefined
+    if (!o) throw new NotFoundError(kind.toLowerCase(), name)
+    if (o.metadata.deletionTimestamp) throw new PodnetError(`${objectRef(kind, name)} is being deleted`)
+    if (o.spec.replicas !== replicas) {
+      const next: ReplicaSet = { ...o, metadata: { ...o.metadata, generation: o.metadata.generation + 1 }, spec: { ...o.spec, replicas } }
+      this.store.write(next)
+      this.remember(next)
+      this.enqueue(keyOf(kind, name))
+    }
+    return Promise.resolve({ lines: [`${objectRef(kind, name)} scaled`], warnings: [] })
+  }
+}
+
+function nameOf(doc: unknown): string | undefined {
+  const n = (doc as { metadata?: { name?: unknown } } | undefined)?.metadata?.name
+  return typeof n === 'string' ? n : undefined
+}
+
+/** The stored spec: a Job gets its generated selector and labels (Kubernetes' controller-uid). */
+function materialize(v: Extract<ValidDocument, { apiVersion: string }>, uid: string): unknown {
+  if (v.kind !== 'Job') return v.spec
+  const s = v.spec as Omit<JobSpec, 'selector'>
+  const labels = { ...s.template.metadata.labels, [JOB_UID_LABEL]: uid, [JOB_NAME_LABEL]: v.name, 'controller-uid': uid, 'job-name': v.name }
+  const out: JobSpec = { ...s, selector: { matchLabels: { [JOB_UID_LABEL]: uid } }, template: { ...s.template, metadata: { ...s.template.metadata, labels } } }
+  return out
+}
+
+/** Kubernetes' immutable fields: a selector never changes; a Job's template, completions and mode neither. */
+function checkImmutable(kind: WorkloadKind, cur: Record<string, unknown>, next: Record<string, unknown>): void {
+  const fields = kind === 'Job' ? ['selector', 'template', 'completions', 'completionMode'] : ['selector']
+  for (const f of fields) if (canonical(cur[f]) !== canonical(next[f])) throw new InvalidArgumentError(`spec.${f}`, 'field is immutable')
+}

@@ -26,6 +26,7 @@ import { ensureDnsResponder, stopDnsResponder } from '../dns/service.js'
 import { collectTopology, podNamespacesDot, renderSvg, renderText, topologyDot } from '../topology/index.js'
 import { PodRuntime, namespaceTable, validateManifest, type PodRecord } from '../runtime/index.js'
 import { Cgroup } from '../runtime/cgroups/cgroup.js'
+import { DEFAULT_CAPABILITIES, capMask } from '../runtime/security/capabilities.js'
 
 export interface DemoOptions {
   out?: NodeJS.WritableStream
@@ -191,6 +192,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     rec = await runtime.waitFor('web', (r) => r.containers.every((c) => c.state.status === 'running'), 15_000)
     say(`    pod web running: ${rec.sandbox.ips.join(' ') || '(no address)'}, containers ${rec.containers.map((c) => `${c.name} (pid ${c.state.status === 'running' ? c.state.pid : '-'})`).join(', ')}  [${(performance.now() - t).toFixed(0)} ms]`)
     const ipWeb = (rec.sandbox.ips[0] ?? '').split('/')[0]!
+    const serverState = rec.containers.find((c) => c.name === 'server')?.state
+    const isolation = `CapEff ${capMask(DEFAULT_CAPABILITIES).toString(16).padStart(16, '0')}, NoNewPrivs 1, Seccomp 2`
+    check('server runs with the default isolation: 11 capabilities (no NET_RAW, NET_ADMIN, SYS_ADMIN), no_new_privs, seccomp filter', () => {
+      const st = readFileSync(`/proc/${serverState?.status === 'running' ? serverState.pid : 0}/status`, 'utf8')
+      return ['CapEff', 'NoNewPrivs', 'Seccomp'].map((k) => `${k} ${new RegExp(`^${k}:\\s*(\\S+)`, 'm').exec(st)?.[1]}`).join(', ')
+    }, (v) => v === isolation, (v) => `${v} (/proc/PID/status)`)
 
     head('namespaces of the pod (podnet pod ns web): net, ipc, uts shared through the pause; mnt, pid private')
     const rows = namespaceTable(rec)

@@ -27,8 +27,8 @@ export {
   type PingResult, type RunManifestResult, type SupervisorExtension, type SupervisorOptions, type SupervisorRequest,
 } from './supervisor.js'
 export {
-  DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, SAFE_SYSCTLS, compileSeccomp, parseSeccompProfile, resolveSecurity, runSeccomp,
-  runtimeDefaultProfile, sockFilterBytes, type SeccompArch,
+  DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, SAFE_SYSCTLS, checkPodSecurity, compileSeccomp, parseSeccompProfile, privilegedCondition,
+  resolveSecurity, runSeccomp, runtimeDefaultProfile, sockFilterBytes, type SeccompArch,
   type ContainerSecurity, type PodSecurityContext, type SecurityContext, type SeccompProfile, type SeccompProfileSpec,
 } from './security/index.js'
 export { PodStatsReader, type ContainerStats, type InterfaceStats, type NetCounters, type PodStats, type StatsReaderOptions, type UsageStats } from './stats.js'

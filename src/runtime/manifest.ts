@@ -8,7 +8,8 @@
  * env (name/value), workingDir, ports[] (containerPort, hostPort, hostIP, protocol),
  * resources.limits (cpu, memory); securityContext at pod and container level (see
  * security/context.ts: fields podnet does not implement are refused, not ignored).
- * Other fields are ignored with a warning.
+ * Other fields are ignored with a warning; hostNetwork, hostPID and hostIPC: true are refused
+ * (security/warnings.ts), and a privileged container is accepted with a warning.
  *
  * podnet's extensions are annotations, so the manifest stays a valid Pod:
  *   podnet.io/rootfs               the root directory of every container (no image registry)
@@ -35,6 +36,7 @@ import { containerEnv } from './launcher.js'
 import { checkArgString, checkExecArgs } from './limits.js'
 import { parseCpuMillis, parseMemoryBytes } from './quantity.js'
 import { parsePodSecurityContext, parseSecurityContext, resolveSecurity, type PodSecurityContext, type SecurityContext } from './security/context.js'
+import { HOST_NAMESPACE_FIELDS, checkHostNamespaces, privilegedWarning } from './security/warnings.js'
 import { parseNetworkLimits, type PodNetworkLimits } from './pod-network-limits.js'
 import { parseLabels, parseOwnerReferences, type OwnerReference } from './labels.js'
 
@@ -198,8 +200,9 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
 
   if (root.spec === undefined) throw new InvalidArgumentError('spec', 'required')
   const spec = obj(root.spec, 'spec')
-  const known = ['containers', 'hostname', 'subdomain', 'restartPolicy', 'shareProcessNamespace', 'terminationGracePeriodSeconds', 'securityContext', 'hostUsers']
+  const known = ['containers', 'hostname', 'subdomain', 'restartPolicy', 'shareProcessNamespace', 'terminationGracePeriodSeconds', 'securityContext', 'hostUsers', ...Object.keys(HOST_NAMESPACE_FIELDS)]
   for (const k of Object.keys(spec)) if (!known.includes(k)) warnings.push(`spec.${k}: not supported, ignored`)
+  checkHostNamespaces(spec)
 
   const restartPolicy = spec.restartPolicy === undefined ? 'Always' : str(spec.restartPolicy, 'spec.restartPolicy')
   if (!(RESTART_POLICIES as readonly string[]).includes(restartPolicy)) {
@@ -239,6 +242,7 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
     const cs = parseContainer(c, `spec.containers[${i}]`, annotations, opts, warnings)
     // runAsNonRoot and the Localhost profile are checked now, before anything is created
     resolveSecurity(podSecurity, cs.securityContext, { at: `spec.containers[${i}].securityContext`, podAt: 'spec.securityContext', pod: name, container: cs.name })
+    if (cs.securityContext?.privileged === true) warnings.push(privilegedWarning(cs.name, i))
     if (seen.has(cs.name)) throw new InvalidArgumentError(`spec.containers[${i}].name`, `duplicate ${JSON.stringify(cs.name)}`)
     seen.add(cs.name)
     cs.ports.forEach((p, j) => {

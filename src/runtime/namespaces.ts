@@ -12,6 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { sysctlRefused } from './security/context.js'
 import { PodnetError, isErrno } from '../errors.js'
 import {
   CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUTS, MNT_DETACH, MS_BIND, O_CLOEXEC, O_RDONLY,
@@ -42,7 +43,7 @@ export interface CreateNamespacesOptions {
    * Namespaced sysctls to set (net.* in the network namespace, kernel.shm_rmid_forced in the
    * IPC one): written while this thread is inside the new namespaces.
    */
-  sysctls?: ReadonlyArray<{ name: string; value: string }>
+  sysctls?: ReadonlyArray<{ name: string; value: string; field?: string }>
 }
 
 export interface CreatedNamespaces {
@@ -117,7 +118,7 @@ export function createPodNamespaces(opts: CreateNamespacesOptions): CreatedNames
         try {
           writeFileSync(`/proc/sys/${s.name.replace(/\./g, '/')}`, s.value)
         } catch (err) {
-          throw new PodnetError(`sysctl ${s.name}=${JSON.stringify(s.value)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err })
+          throw Object.assign(sysctlRefused(s, (err as NodeJS.ErrnoException).code ?? String(err)), { cause: err })
         }
       }
       for (const k of ['net', 'ipc', 'uts'] as const) {

@@ -37,7 +37,7 @@ import { childPids, isAlive, processRef, type ProcessRef } from './proc.js'
 import { KUBERNETES_BACKOFF, finalPhase, formatDuration, nextBackoff, shouldRestart, type BackoffOptions } from './restart-policy.js'
 import { abandonSandbox, createSandbox, killCgroupProcesses, signalRef, teardownSandbox, type SandboxDeps } from './sandbox.js'
 import type { RunOptions, RuntimeOptions, StopOptions } from './options.js'
-import { resolveSecurity, seccompFilterBytes } from './security/index.js'
+import { checkPodSecurity, privilegedCondition, resolveSecurity, seccompFilterBytes } from './security/index.js'
 import { planRestore, thisBoot, type RestorePlan } from './restore.js'
 import { PodStore, lostRecord } from './state-store.js'
 import { releaseIdRange } from './userns.js'
@@ -357,6 +357,7 @@ export class PodRuntime extends EventEmitter {
       checkRootfs(c.rootfs, `spec.containers[${i}].rootfs`)
       Cgroup.checkLimits(this.layout, c.limits, `spec.containers[${i}].resources.limits`)
     })
+    checkPodSecurity(spec)
     const pause = this.opts.pause ?? pauseCommand()
     this.launcher() // built (or found) before anything is created
     await this.claimRunDir()
@@ -365,8 +366,11 @@ export class PodRuntime extends EventEmitter {
       throw new ExistsError('pod', spec.name, prior && !isActive(prior) ? `(${prior.phase.toLowerCase()}; remove it with podnet pod rm)` : '(running)')
     }
     const name = spec.name
+    const createdAt = now()
+    const privileged = privilegedCondition(spec, createdAt)
     const rec: PodRecord = {
-      name, spec, phase: 'Pending', createdAt: now(), ...(this.bootId !== undefined && { bootId: this.bootId }),
+      name, spec, phase: 'Pending', createdAt, ...(this.bootId !== undefined && { bootId: this.bootId }),
+      ...(privileged && { conditions: [privileged] }),
       sandbox: { state: 'creating', ips: [], ...(opts.hostNetns !== undefined && { hostNetns: opts.hostNetns }) },
       containers: spec.containers.map((c) => ({
         name: c.name, state: { status: 'waiting', reason: 'ContainerCreating' }, restartCount: 0, backoffStep: 0,

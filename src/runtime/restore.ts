@@ -90,8 +90,10 @@ export function planRestore(old: PodRecord, now: string, bootId: string | undefi
     }
   }
   const { reason: _r, message: _m, startedAt: _s, finishedAt: _f, conditions: _c, ...rest } = old
+  const kept = old.conditions?.filter((c) => c.type === 'Privileged') ?? [] // a property of the spec, not of the run
   const restore: PodRecord = {
     ...rest,
+    ...(kept.length && { conditions: kept }),
     phase: 'Pending',
     ...(bootId !== undefined && { bootId }),
     restored: { count: (old.restored?.count ?? 0) + 1, at: now, cause: lostCause(old, bootId), message: why },

@@ -85,10 +85,12 @@ export interface SandboxRecord {
 }
 
 /**
- * A condition of the pod, as Kubernetes' PodCondition. podnet sets one:
+ * A condition of the pod, as Kubernetes' PodCondition. podnet sets:
  *   RecordWritten  False (reason WriteFailed) while a record write fails (a full disk): the
  *                  supervisor keeps the record in memory and retries; the condition goes once
  *                  the write succeeds.
+ *   Privileged     True (reason PrivilegedContainers) for the pod's life when a container has
+ *                  `privileged: true`; the message names them and what that opens.
  */
 export interface PodCondition {
   type: string

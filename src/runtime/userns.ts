@@ -26,6 +26,7 @@ import { InvalidArgumentError, PodnetError } from '../errors.js'
 import { MS_BIND } from '../sys/constants.js'
 import { mount } from '../sys/syscall.js'
 import { pinPaths, unpin, type NamespacePins } from './namespaces.js'
+import { sysctlRefused } from './security/context.js'
 
 /** IDs per pod, as Kubernetes allocates. */
 export const USERNS_SIZE = 65536
@@ -115,7 +116,7 @@ export interface UserPodNamespacesOptions {
   sharePid: boolean
   pause: string[]
   range: IdRange
-  sysctls: ReadonlyArray<{ name: string; value: string }>
+  sysctls: ReadonlyArray<{ name: string; value: string; field?: string }>
   /** Each container's rootfs with the manifest field naming it: checked for idmapped mounts. */
   rootfs: ReadonlyArray<{ path: string; field: string }>
 }
@@ -184,6 +185,9 @@ export async function createUserPodNamespaces(opts: UserPodNamespacesOptions): P
   const next = async (want: string): Promise<string> => {
     const r = await status.next()
     if (r.done) throw new PodnetError(`cannot create the pod's user namespace: ${stderr.trim() || 'the launcher ended'}`)
+    const bad = /^error sysctl (.*): ([^:]+)$/.exec(r.value)
+    const s = bad ? opts.sysctls.find((x) => `${x.name}=${x.value}` === bad[1]) : undefined
+    if (s) throw sysctlRefused(s, bad![2]!)
     if (r.value.startsWith('error ')) throw new PodnetError(`cannot create the pod's namespaces: ${r.value.slice(6)}`)
     if (!r.value.startsWith(`${want} `)) throw new PodnetError(`the sandbox launcher said ${JSON.stringify(r.value)}, expected ${want}`)
     return r.value.slice(want.length + 1)

@@ -269,11 +269,17 @@ export function resolveSecurity(
 
 /**
  * The sysctls a pod's namespaces get, in order: ping_group_range (podnet's default, so ping
- * needs no CAP_NET_RAW), then the pod's own (which may override it).
+ * needs no CAP_NET_RAW), then the pod's own (which may override it). The pod's own carry their
+ * field path: a value the kernel refuses is reported naming it.
  */
-export function podSysctls(pod: PodSecurityContext | undefined, opts: { userNamespace?: boolean } = {}): Array<{ name: string; value: string }> {
+export function podSysctls(pod: PodSecurityContext | undefined, opts: { userNamespace?: boolean } = {}): Array<{ name: string; value: string; field?: string }> {
   // in a pod's own user namespace only its 65,536 mapped groups are valid
-  const out = new Map<string, string>([['net.ipv4.ping_group_range', opts.userNamespace ? '0 65535' : DEFAULT_PING_GROUP_RANGE]])
-  for (const s of pod?.sysctls ?? []) out.set(s.name, s.value)
-  return [...out].map(([name, value]) => ({ name, value }))
+  const out = new Map<string, { value: string; field?: string }>([['net.ipv4.ping_group_range', { value: opts.userNamespace ? '0 65535' : DEFAULT_PING_GROUP_RANGE }]])
+  ;(pod?.sysctls ?? []).forEach((s, i) => out.set(s.name, { value: s.value, field: `spec.securityContext.sysctls[${i}].value` }))
+  return [...out].map(([name, v]) => ({ name, ...v }))
+}
+
+/** The error for a sysctl value the kernel refused (errno code, e.g. EINVAL). */
+export function sysctlRefused(s: { name: string; value: string; field?: string }, code: string): InvalidArgumentError {
+  return new InvalidArgumentError(s.field ?? `sysctl ${s.name}`, `the kernel refused ${s.name}=${JSON.stringify(s.value)}: ${code}`)
 }

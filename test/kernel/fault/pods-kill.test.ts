@@ -100,7 +100,7 @@ spec:
       assert.deepEqual(leftovers('victim', []), [], `round ${i}`)
       assert.deepEqual(machineProcesses(machine).filter(notDns), [], `round ${i}: no launcher, pause or container left`)
     }
-    assert.ok(kills.run >= ROUNDS / 3 && kills.rm >= ROUNDS / 3, `the kills landed: ${JSON.stringify(kills)}`)
+    assert.ok(kills.run >= ROUNDS / 6 && kills.rm >= ROUNDS / 6, `the kills landed: ${JSON.stringify(kills)}`)
     // and the normal commands work: run, rm, a clean network
     ok(...run)
     assert.equal(w().inspect('victim').phase, 'Running')

@@ -31,7 +31,8 @@ describe('kernel: pod stats', function () {
 
   before(function () {
     if (process.getuid?.() !== 0) this.skip()
-    rootfs = buildRootfs()
+    // on the disk (the sandbox's TMPDIR is a tmpfs, which has no block device to account)
+    rootfs = buildRootfs({}, '/var/tmp')
   })
   after(() => {
     removeCgroupTree(cgroupParent)

@@ -19,10 +19,10 @@ import { createTopology, ipJson, nftRuleset, type Topology } from '../../../src/
 const APPLETS = ['sh', 'sleep', 'nc', 'hostname', 'cat', 'ps', 'ls', 'echo', 'touch', 'dd', 'head', 'tail', 'true', 'false', 'test', 'wc', 'grep', 'id', 'kill', 'mkdir', 'env', 'pwd', 'date', 'readlink']
 
 /** A rootfs: /bin/busybox with applet symlinks, /etc, and an optional extra static binary. */
-export function buildRootfs(extra: Record<string, string> = {}): string {
+export function buildRootfs(extra: Record<string, string> = {}, parent = tmpdir()): string {
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p))
   if (!busybox) throw new Error('busybox-static is not installed (scripts/setup.sh)')
-  const root = mkdtempSync(join(tmpdir(), 'podnet-rootfs-'))
+  const root = mkdtempSync(join(parent, 'podnet-rootfs-'))
   chmodSync(root, 0o755) // as an image's root: other users (runAsUser) can reach /bin
   for (const d of ['bin', 'etc', 'proc', 'dev', 'tmp', 'srv']) mkdirSync(join(root, d))
   copyFileSync(busybox, join(root, 'bin', 'busybox'))

@@ -129,7 +129,10 @@ describe('runtime/security: capabilities and securityContext', () => {
   it('sysctls: ping_group_range by default, the pod\'s own override it', () => {
     assert.deepEqual(podSysctls(undefined), [{ name: 'net.ipv4.ping_group_range', value: '0 2147483647' }])
     assert.deepEqual(podSysctls({ sysctls: [{ name: 'net.ipv4.ping_group_range', value: '0 0' }, { name: 'kernel.shm_rmid_forced', value: '1' }] }),
-      [{ name: 'net.ipv4.ping_group_range', value: '0 0' }, { name: 'kernel.shm_rmid_forced', value: '1' }])
+      [
+        { name: 'net.ipv4.ping_group_range', value: '0 0', field: 'spec.securityContext.sysctls[0].value' },
+        { name: 'kernel.shm_rmid_forced', value: '1', field: 'spec.securityContext.sysctls[1].value' },
+      ], 'the pod\'s own carry their field path (a value the kernel refuses is reported naming it)')
   })
 
   describe('manifests: bad input is refused naming the field', () => {

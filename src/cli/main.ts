@@ -17,6 +17,14 @@ import { registerDns } from './commands/dns.js'
 import { registerTopology } from './commands/topology.js'
 import { registerQos } from './commands/qos.js'
 import { registerWorkloads } from './commands/workloads.js'
+import { registerCompletion } from './commands/completion.js'
+
+/** Groups and their commands (with aliases), for the completion script. */
+function commandTree(program: Command): Array<[string, string[]]> {
+  return program.commands.filter((c) => !['completion', '__complete'].includes(c.name()))
+    .map((c): [string, string[]] => [c.name(), c.commands.flatMap((s) => [s.name(), ...s.aliases()])])
+}
+const registerCompletionGroup = (program: Command): void => registerCompletion(program, () => commandTree(buildProgram()))
 
 /** Each command group's registration; `nat` is registered with `network`. */
 const GROUPS: Readonly<Record<string, (program: Command) => void>> = {
@@ -24,6 +32,7 @@ const GROUPS: Readonly<Record<string, (program: Command) => void>> = {
   network: registerNetwork, nat: registerNetwork, cni: registerCni, pod: registerPod, demo: registerDemo, node: registerNode, qos: registerQos,
   dns: registerDns, topology: registerTopology,
   apply: registerWorkloads, get: registerWorkloads, delete: registerWorkloads, scale: registerWorkloads, describe: registerWorkloads,
+  completion: registerCompletionGroup, __complete: registerCompletionGroup,
 }
 
 /**

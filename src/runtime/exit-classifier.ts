@@ -24,6 +24,8 @@ export interface ExitFacts {
   startedAt?: string
   /** Now, as ISO text (injected for tests). */
   now: string
+  /** The run ended because the pod was deliberately stopped (pod stop, pod rm): not a failure. */
+  stopped?: boolean
 }
 
 /**
@@ -32,7 +34,9 @@ export interface ExitFacts {
  * - without one (the launcher was killed, or could not start): 128 + signal from the launcher's
  *   own status (SIGKILL when unknown), the launcher's reported error or "killed" as the message;
  *   reason StartError when the launcher reported an error before the container ran;
- * - otherwise OOMKilled when the cgroup counted an OOM kill during the run, else Completed (0) or Error.
+ * - otherwise OOMKilled when the cgroup counted an OOM kill during the run, else Completed (0),
+ *   Stopped (a non-zero end, 143 after SIGTERM or 137 after SIGKILL, of a run a deliberate stop
+ *   ended: podman's "Exited (143)", not a failure) or Error.
  */
 export function classifyExit(f: ExitFacts): TerminatedState {
   const { exit } = f
@@ -52,7 +56,7 @@ export function classifyExit(f: ExitFacts): TerminatedState {
   let reason: string
   if (exit?.startError || (!exit && f.status && !f.status.ok)) reason = 'StartError'
   else if (f.oomKillsNow !== undefined && f.oomKillsNow > (f.oomKillsAtStart ?? 0)) reason = 'OOMKilled'
-  else reason = exitCode === 0 ? 'Completed' : 'Error'
+  else reason = exitCode === 0 ? 'Completed' : f.stopped ? 'Stopped' : 'Error'
   return {
     status: 'terminated', exitCode, reason, startedAt, finishedAt: exit ? new Date(exit.finishedAtMs).toISOString() : f.now,
     ...(signal !== undefined && { signal }), ...(message !== undefined && { message }),

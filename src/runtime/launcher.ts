@@ -93,6 +93,8 @@ export interface ExecSpec {
   security?: ContainerSecurity
   /** The fd the seccomp filter is written to (default EXEC_SECCOMP_FD). */
   seccompFd?: number
+  /** A terminal of the container's own devpts for the command, relayed to the launcher's stdin and stdout (pod exec -t). */
+  tty?: boolean
 }
 
 /** argv for `podnet-launch exec`. */
@@ -100,6 +102,7 @@ export function execArgs(spec: ExecSpec): string[] {
   const a = ['exec', '--target', String(spec.target)]
   for (const c of spec.cgroupProcs) a.push('--cgroup', c)
   if (spec.cwd !== undefined) a.push('--cwd', spec.cwd)
+  if (spec.tty) a.push('--tty')
   for (const e of spec.env) a.push('--env', e)
   if (spec.security) {
     a.push(...processSecurityArgs(spec.security))

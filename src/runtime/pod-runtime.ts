@@ -24,6 +24,7 @@ import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError } from '.
 import { UndoStack } from '../bridge/undo.js'
 import { Cgroup, detectCgroupLayout, type CgroupLayout } from './cgroups/index.js'
 import { classifyExit } from './exit-classifier.js'
+import { LogMarker } from './log-marks.js'
 import { cleanupPodMounts, collectPodGarbage, removeCgroupTree, type GcReport } from './gc.js'
 import { containerLaunchSpec, spawnLauncher } from './container.js'
 import { ensureLauncher, parseLaunchStatus, takeExitRecord, type LaunchStatus } from './launcher.js'
@@ -70,6 +71,8 @@ interface PodRt {
   pauseAdopted?: ProcessRef
   /** No more restarts: a stop or the sandbox's death is ending the pod. */
   stopping: boolean
+  /** A deliberate stop (pod stop, pod rm) is ending it: the runs it ends are Stopped, not failed. */
+  stopRequested?: boolean
   tearingDown: boolean
   queue: Promise<unknown>
   /** The stop (or sandbox death) in progress; later stop requests wait for it. */
@@ -109,6 +112,8 @@ export class PodRuntime extends EventEmitter {
   private readonly sb: SandboxDeps
   private pollTimer: NodeJS.Timeout | undefined
   private closed = false
+  /** Notes the logs' sizes once a second (pod logs --since: log-marks.ts). */
+  private readonly logMarker = new LogMarker(() => [...this.pods.values()].flatMap((p) => p.rec.containers.map((c) => c.logPath)))
   /** Records whose last write failed (a full disk), kept here and retried (see persist). */
   private readonly unsaved = new Map<string, UnsavedRecord>()
   private writeTimer: NodeJS.Timeout | undefined
@@ -140,6 +145,7 @@ export class PodRuntime extends EventEmitter {
       record: (rec) => { this.persist(rec) },
       ...(opts.usernsPool !== undefined && { usernsPool: opts.usernsPool }),
     }
+    this.logMarker.start()
   }
 
   private launcher(): string {
@@ -149,6 +155,7 @@ export class PodRuntime extends EventEmitter {
   /** Stops watching (timers, polling). Pods keep running: a new runtime can adopt them. */
   close(): void {
     this.closed = true
+    this.logMarker.stop()
     if (this.pollTimer) clearInterval(this.pollTimer)
     this.pollTimer = undefined
     if (this.writeTimer) clearTimeout(this.writeTimer)
@@ -514,7 +521,7 @@ export class PodRuntime extends EventEmitter {
     delete crt.adopted
     const cg = cs.cgroup !== undefined ? new Cgroup(this.layout, cs.cgroup) : undefined
     const term = classifyExit({
-      ...(exit && { exit }), code, signal, ...(st && { status: st }), now: now(),
+      ...(exit && { exit }), code, signal, ...(st && { status: st }), now: now(), ...(pod.stopRequested && { stopped: true }),
       ...(cs.state.status === 'running' && { startedAt: cs.state.startedAt }),
       ...(cg && { oomKillsAtStart: cs.oomKillsAtStart ?? 0, oomKillsNow: cg.oomKills() }),
     })
@@ -576,6 +583,7 @@ export class PodRuntime extends EventEmitter {
     if (message !== undefined) pod.rec.message = message
     pod.rec.finishedAt = now()
     this.save(pod)
+    this.logMarker.tick() // the logs' last sizes, while the pod is still listed
     this.pods.delete(pod.rec.name)
     this.updatePolling()
     if (failed !== undefined) throw failed
@@ -639,10 +647,12 @@ export class PodRuntime extends EventEmitter {
       return pod.rec
     }
     pod.stopping = true
+    pod.stopRequested = true
     pod.ending = this.serial(pod, async () => {
       if (this.pods.get(name) !== pod) return // it ended meanwhile
       await this.killContainers(pod, graceMs)
-      await this.finish(pod, finalPhase(pod.rec.containers.map((c) => (c.state.status === 'terminated' ? c.state.exitCode : 0))), 'Stopped')
+      // a run the stop ended counts as a success; one that had failed before it still fails the pod
+      await this.finish(pod, finalPhase(pod.rec.containers.map((c) => (c.state.status === 'terminated' && c.state.reason !== 'Stopped' ? c.state.exitCode : 0))), 'Stopped')
     })
     await pod.ending
     return pod.rec

@@ -11,7 +11,7 @@ export interface TerminatedState {
   exitCode: number
   /** The signal that ended it, if one did. */
   signal?: number
-  /** Completed, Error, OOMKilled, StartError. */
+  /** Completed, Error, OOMKilled, StartError, Stopped (ended by a deliberate stop: not a failure). */
   reason: string
   message?: string
   startedAt: string
@@ -132,12 +132,12 @@ export interface PodRecord {
 export const isActive = (p: PodRecord): boolean => p.phase === 'Pending' || p.phase === 'Running'
 
 /**
- * The exit status of an ended pod, as `podnet pod run` (without -d) exits with it: 0 when it
- * Succeeded, else the exit code of the first container (in manifest order) whose last run ended
- * non-zero (3, 137 after SIGKILL, 143 after SIGTERM, 127 for StartError), else 1.
+ * The exit status of an ended pod, as `podnet pod run` (without -d) exits with it: the exit code
+ * of the first container (in manifest order) whose last run ended non-zero (3, 137 after SIGKILL,
+ * 143 after SIGTERM, 127 for StartError; also for a pod a stop ended, Succeeded (Stopped), as
+ * `docker run` exits 143 when interrupted), else 0 when it Succeeded, else 1.
  */
 export function podExitStatus(p: PodRecord): number {
-  if (p.phase === 'Succeeded') return 0
   for (const c of p.containers) if (c.state.status === 'terminated' && c.state.exitCode !== 0) return c.state.exitCode
-  return 1
+  return p.phase === 'Succeeded' ? 0 : 1
 }

@@ -50,8 +50,10 @@ export async function syncJob(ctx: ControllerContext, job: Job): Promise<void> {
   const owned = ctx.ownedPods(job)
   const finished = conditionTrue(st.conditions, 'Complete') || conditionTrue(st.conditions, 'Failed')
   const active = owned.filter(isActivePod)
-  const succeededPods = owned.filter((p) => p.phase === 'Succeeded')
-  const failedPods = owned.filter((p) => p.phase === 'Failed')
+  // a pod a stop ended (pod stop, a deletion: Succeeded with reason Stopped) did not complete its work: failed, as Kubernetes counts a disrupted pod
+  const stopped = (p: PodRecord): boolean => p.reason === 'Stopped'
+  const succeededPods = owned.filter((p) => p.phase === 'Succeeded' && !stopped(p))
+  const failedPods = owned.filter((p) => p.phase === 'Failed' || (p.phase === 'Succeeded' && stopped(p)))
   const indexed = spec.completionMode === 'Indexed'
   const doneIndexes = indexed ? [...new Set(succeededPods.map(indexOf).filter((i): i is number => i !== undefined && i < spec.completions!))] : []
   st.succeeded = indexed ? doneIndexes.length : succeededPods.length

@@ -108,7 +108,8 @@ export function registerLink(program: Command): void {
     .option('--address <mac>', 'MAC address')
     .option('--master <bridge>', 'enslave to a bridge')
     .option('--nomaster', 'release from its bridge')
-    .option('--netns <ns>', 'move to this named namespace')
+    .option('--to-netns <ns>', 'move it to this named namespace (ip link set X netns NS)')
+    .addOption(new Option('--netns <ns>', 'old spelling of --to-netns').hideHelp())
     .option('--name <new>', 'rename')
     .option('--txqueuelen <n>', 'transmit queue length', intArg('--txqueuelen'))
     .addOption(new Option('--hairpin <on|off>', 'bridge port: hairpin mode').choices(['on', 'off']))
@@ -116,9 +117,10 @@ export function registerLink(program: Command): void {
     .addOption(new Option('--flood <on|off>', 'bridge port: unicast flooding').choices(['on', 'off']))
     .addOption(new Option('--isolated <on|off>', 'bridge port: isolation').choices(['on', 'off']))
     .action(async (name: string, o: Record<string, string | number | boolean | undefined>) => {
-      // -n is the namespace to act in; --netns is where to move the link (as in `ip -n A link set X netns B`)
+      // -n is the namespace to act in; --to-netns (old spelling: --netns) is where to move the link (`ip -n A link set X netns B`)
       const actIn = o.n as string | undefined
-      const moveTo = o.netns as string | undefined
+      if (o.toNetns !== undefined && o.netns !== undefined && o.toNetns !== o.netns) throw new InvalidArgumentError('--to-netns', 'given twice (--netns is its old spelling) with different values')
+      const moveTo = (o.toNetns ?? o.netns) as string | undefined
       if (o.up && o.down) throw new InvalidArgumentError('--up/--down', 'choose one')
       if (o.master && o.nomaster) throw new InvalidArgumentError('--master/--nomaster', 'choose one')
       const change: LinkChange = {}

@@ -1,5 +1,5 @@
 /** podnet network create | ls | inspect | rm | attach | detach | bandwidth | priority | check | restore | gc, and podnet nat ls | ports */
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { InvalidArgumentError } from '../../errors.js'
 import type { AttachmentStats, BandwidthLimits, NetworkManager, PortMapping } from '../../bridge/index.js'
 import { intArg } from '../context.js'
@@ -25,10 +25,21 @@ async function withManager<T>(o: Global, fn: (m: NetworkManager) => Promise<T>):
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 
+interface PodNetnsFlags { podNetns?: string; netns?: string }
+
+/**
+ * The pod's namespace of attach/detach: --pod-netns, or its old spelling --netns (hidden: in
+ * podnet -n/--netns means "act in", which for network commands is -n/--host-netns).
+ */
+function podNetns(o: PodNetnsFlags): string | undefined {
+  if (o.podNetns !== undefined && o.netns !== undefined && o.podNetns !== o.netns) throw new InvalidArgumentError('--pod-netns', 'given twice (--netns is its old spelling) with different values')
+  return o.podNetns ?? o.netns
+}
+
 function common(c: Command, json = true): Command {
   c.option('--state-dir <dir>', 'persistent state: network configurations (default $PODNET_STATE_DIR or /var/lib/podnet)')
   c.option('--run-dir <dir>', 'volatile state: attachments, addresses, ports (default $PODNET_RUN_DIR, <state-dir>/run or /run/podnet)')
-  c.option('--host-netns <ns>', 'the named namespace that plays the host (default: the current one)')
+  c.option('-n, --host-netns <ns>', 'act in this named namespace: the one that plays the host (default: the current one)')
   if (json) c.option('--json', 'JSON output')
   return c
 }
@@ -188,7 +199,8 @@ export function registerNetwork(program: Command): void {
     })
 
   bandwidthOptions(common(net.command('attach <name>').alias('connect').description('attach a network namespace to a network (connect: docker\'s name)')))
-    .requiredOption('--netns <ns>', 'namespace name (under /run/netns) or path')
+    .option('--pod-netns <ns>', "the pod's namespace to attach: a name (under /run/netns) or a path")
+    .addOption(new Option('--netns <ns>', 'old spelling of --pod-netns').hideHelp())
     .option('--ifname <name>', 'interface name in the namespace', 'eth0')
     .option('--id <id>', 'container id owning the attachment (default: the namespace name)')
     .option('--ip <ip>', 'static address (repeat per family)', collect)
@@ -196,17 +208,19 @@ export function registerNetwork(program: Command): void {
     .option('-p, --publish <[hostip:]hostport:port[/proto]>', 'publish a port (repeatable)', collect)
     .option('--alias <name>', 'another name of the attachment in the network\'s DNS (repeatable; its id is always one)', collect)
     .option('--priority <level>', 'traffic priority on the uplinks: high, normal, low or 0-7 (podnet qos)')
-    .action(async (name: string, o: Global & BandwidthFlags & { netns: string; ifname: string; id?: string; ip?: string[]; mac?: string; publish?: string[]; priority?: string; alias?: string[] }) => {
+    .action(async (name: string, o: Global & BandwidthFlags & PodNetnsFlags & { ifname: string; id?: string; ip?: string[]; mac?: string; publish?: string[]; priority?: string; alias?: string[] }) => {
+      const netns = podNetns(o)
+      if (netns === undefined) throw new InvalidArgumentError('--pod-netns', "required: the pod's namespace to attach (a name or a path)")
       const [{ parsePortMapping, parsePriority }, { isDnsName, normalizeDnsName }] = await Promise.all([import('../../bridge/index.js'), import('../../net/dns-name.js')])
       const portMappings = (o.publish ?? []).map(parsePortMapping)
       const bandwidth = await bandwidthFlags(o)
       const priority = o.priority === undefined ? undefined : parsePriority(o.priority, '--priority')
       const aliases = (o.alias ?? []).map((a) => normalizeDnsName(a, '--alias'))
-      const id = o.id ?? (o.netns.includes('/') ? undefined : o.netns)
+      const id = o.id ?? (netns.includes('/') ? undefined : netns)
       const dnsNames = [...(id !== undefined && isDnsName(id) ? [id] : []), ...aliases]
       await withManager(o, async (m) => {
         const a = await m.attach({
-          network: name, netns: o.netns, ifname: o.ifname, ...(o.id && { id: o.id }), ...(o.ip && { ips: o.ip }),
+          network: name, netns, ifname: o.ifname, ...(o.id && { id: o.id }), ...(o.ip && { ips: o.ip }),
           ...(o.mac && { mac: o.mac }), portMappings, ...(bandwidth && { bandwidth }), ...(priority !== undefined && { priority }),
           ...(dnsNames.length && { dnsNames }),
         })
@@ -217,13 +231,15 @@ export function registerNetwork(program: Command): void {
     })
 
   common(net.command('detach <name>').alias('disconnect').description('detach (succeeds, and says so, when already detached; disconnect: docker\'s name)'))
-    .option('--netns <ns>', 'namespace name or path (also the default id)')
+    .option('--pod-netns <ns>', "the pod's namespace: a name or a path (also the default id)")
+    .addOption(new Option('--netns <ns>', 'old spelling of --pod-netns').hideHelp())
     .option('--ifname <name>', 'interface name', 'eth0')
     .option('--id <id>', 'container id')
-    .action(async (name: string, o: Global & { netns?: string; ifname: string; id?: string }) => {
-      if (!o.netns && !o.id) throw new InvalidArgumentError('detach', 'give --netns or --id')
+    .action(async (name: string, o: Global & PodNetnsFlags & { ifname: string; id?: string }) => {
+      const netns = podNetns(o)
+      if (!netns && !o.id) throw new InvalidArgumentError('detach', 'give --pod-netns or --id')
       await withManager(o, async (m) => {
-        const r = await m.detach({ network: name, ifname: o.ifname, ...(o.id && { id: o.id }), ...(o.netns && { netns: o.netns }) })
+        const r = await m.detach({ network: name, ifname: o.ifname, ...(o.id && { id: o.id }), ...(netns && { netns }) })
         if (o.json) printJson(r)
         else process.stdout.write(r.detached ? `detached ${r.attachment?.id}/${r.attachment?.ifname} from ${name}\n` : `nothing to detach: ${r.reason}\n`)
       })

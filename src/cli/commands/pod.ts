@@ -78,7 +78,23 @@ function statusOf(p: PodRecord): string {
     return 'Running'
   }
   if (p.phase === 'Pending') return 'ContainerCreating'
+  // a deliberate stop, as podman shows it: Exited (CODE); a container that failed before the stop still fails the pod
+  if (p.reason === 'Stopped' && p.phase === 'Succeeded') return `Exited (${exitCodeOf(p)})`
   return p.reason ? `${p.phase} (${p.reason})` : p.phase === 'Succeeded' ? 'Completed' : 'Error'
+}
+
+/** The first non-zero exit code of an ended pod's containers, else 0 (podExitStatus of a Succeeded pod). */
+function exitCodeOf(p: PodRecord): number {
+  for (const c of p.containers) if (c.state.status === 'terminated' && c.state.exitCode !== 0) return c.state.exitCode
+  return 0
+}
+
+/** How an ended pod ended, for one line: "stopped: app exit 143" or "failed (SandboxDied): app exit 137". */
+export function endLine(p: PodRecord): string {
+  const stopped = p.reason === 'Stopped'
+  const exits = p.containers.map((c) => `${c.name} ${c.state.status === 'terminated' ? `exit ${c.state.exitCode}${!['Completed', 'Error', 'Stopped'].includes(c.state.reason) ? ` (${c.state.reason})` : ''}` : c.state.status}`)
+  const how = stopped ? (p.phase === 'Succeeded' ? 'stopped' : 'stopped, failed') : `${p.phase.toLowerCase()}${p.reason ? ` (${p.reason})` : ''}`
+  return `${how}: ${exits.join(', ')}`
 }
 
 function ports(p: PodRecord): string {
@@ -133,6 +149,11 @@ function printPod(p: PodRecord): void {
   }), [['name', 'CONTAINER'], ['state', 'STATE'], ['exit', 'EXIT'], ['pid', 'PID'], ['restarts', 'RESTARTS'], ['last', 'LAST EXIT'], ['message', 'MESSAGE']])
 }
 
+/** --tail: a number of lines, or docker's `all` (every line: Infinity). */
+function tailArg(v: string): number {
+  return v === 'all' ? Number.POSITIVE_INFINITY : intArg('--tail', 0)(v)
+}
+
 /** Reads a log file from `offset` on; returns the new offset. */
 function pump(path: string, offset: number, write: (b: Buffer) => void): number {
   let fd: number
@@ -166,6 +187,8 @@ interface StreamOptions {
   cancel?: { cancelled: boolean }
   /** JSON lines ({"container","log"}) instead of text. */
   json: boolean
+  /** Where each container's log starts being shown (pod logs --tail, --since); default its beginning. */
+  start?: (logPath: string) => number
 }
 
 /** A stdout write that ignores a reader that went away (EPIPE): the pod must still be handled. */
@@ -187,7 +210,7 @@ async function streamLogs(o: Global, name: string, containers: string[] | undefi
   let rec: PodRecord | undefined = await readPod(o, name)
   const names = containers ?? rec.containers.map((c) => c.name)
   const prefix = names.length > 1
-  const offsets = new Map<string, number>(names.map((n) => [n, 0]))
+  const offsets = new Map<string, number>(names.map((n) => [n, opts.start?.(store.logPath(name, n)) ?? 0]))
   const decoders = new Map(names.map((n) => [n, new StringDecoder('utf8')]))
   const partial = new Map<string, string>()
   process.stdout.on('error', () => { /* EPIPE: the reader went away */ })
@@ -307,8 +330,7 @@ export function registerPod(program: Command): void {
       if (o.rm) await ask(o, { op: 'rm', name: spec.name })
       if (o.json) out(`${JSON.stringify({ pod: end, exitStatus: status, ...(o.rm && { removed: true }) })}\n`)
       else {
-        const exits = end.containers.map((c) => `${c.name} ${c.state.status === 'terminated' ? `exit ${c.state.exitCode}${c.state.reason !== 'Completed' && c.state.reason !== 'Error' ? ` (${c.state.reason})` : ''}` : c.state.status}`)
-        process.stderr.write(`podnet: pod ${end.name} ${end.phase.toLowerCase()}${end.reason ? ` (${end.reason})` : ''}: ${exits.join(', ')}${o.rm ? '; removed' : ''}\n`)
+        process.stderr.write(`podnet: pod ${end.name} ${endLine(end)}${o.rm ? '; removed' : ''}\n`)
       }
       process.exitCode = status
     })
@@ -335,8 +357,15 @@ export function registerPod(program: Command): void {
   common(pod.command('logs <name>').description("a pod's container output (stdout and stderr of every run)"))
     .option('-c, --container <name>', 'one container (default: all, each line prefixed when there are several)')
     .option('-f, --follow', 'keep printing new output until the container (with -c) or the pod has ended, or an interrupt')
-    .action(async (name: string, o: Global & { container?: string; follow?: boolean }) => {
-      const { isActive } = await records()
+    .option('--tail <lines>', "only the last N lines of each container's log (then new ones with -f)", tailArg)
+    .option('--since <when>', 'only output written since a duration ago (10s, 42m, 1h30m) or a time (2026-12-02T10:00:00Z, Unix seconds), to within a second')
+    .action(async (name: string, o: Global & { container?: string; follow?: boolean; tail?: number; since?: string }) => {
+      const [{ isActive }, { offsetOfTail, offsetSince }, { parseSince }] = await Promise.all([records(), import('../../runtime/log-marks.js'), import('../time-arg.js')])
+      const sinceMs = o.since !== undefined ? parseSince(o.since) : undefined
+      const start = (path: string): number => {
+        const from = sinceMs !== undefined ? offsetSince(path, sinceMs) : 0
+        return o.tail !== undefined && o.tail !== Number.POSITIVE_INFINITY ? offsetOfTail(path, o.tail, from) : from
+      }
       const rec = await readPod(o, name)
       const c = o.container
       if (c !== undefined && !rec.containers.some((x) => x.name === c)) throw new NotFoundError('container', c, `in pod '${name}'`)
@@ -351,7 +380,7 @@ export function registerPod(program: Command): void {
         return [sg, h] as const
       })
       try {
-        await streamLogs(o, name, c !== undefined ? [c] : undefined, { follow: o.follow === true, json: o.json === true, cancel, done })
+        await streamLogs(o, name, c !== undefined ? [c] : undefined, { follow: o.follow === true, json: o.json === true, cancel, done, start })
       } finally {
         for (const [sg, h] of on) process.off(sg, h)
       }
@@ -361,7 +390,9 @@ export function registerPod(program: Command): void {
 
   common(pod.command('exec <name> <cmd> [args...]').description('run a command in a running container: podnet pod exec NAME [-c C] -- CMD [ARG...]'))
     .option('-c, --container <name>', 'the container (default: the first)')
-    .action(async (name: string, first: string, rest: string[], o: Global & { container?: string }) => {
+    .option('-i, --interactive', "keep stdin attached (docker's flag; podnet always passes stdin on)")
+    .option('-t, --tty', "a terminal (the container's /dev/pts/N) for the command; this terminal in raw mode meanwhile: pod exec -it web -- sh")
+    .action(async (name: string, first: string, rest: string[], o: Global & { container?: string; interactive?: boolean; tty?: boolean }) => {
       const argv = [first, ...rest]
       if (!argv.length) throw new InvalidArgumentError('pod exec', 'missing command: podnet pod exec NAME [-c C] -- CMD [ARG...]')
       const [{ containerEnv, ensureLauncher, execArgs }, { isAlive }, { Cgroup, detectCgroupLayout }, { resolveSecurity, seccompFilterBytes }] = await Promise.all([
@@ -380,9 +411,13 @@ export function registerPod(program: Command): void {
       const security = resolveSecurity(rec.spec.securityContext, spec.securityContext)
       const filter = seccompFilterBytes(security)
       const child = spawn(launcher, execArgs({
-        target: st.pid, cgroupProcs, env: containerEnv(rec.spec.hostname, spec.env), argv, security,
-        ...(spec.workingDir !== undefined && { cwd: spec.workingDir }),
+        target: st.pid, cgroupProcs, env: containerEnv(rec.spec.hostname, spec.env.some((e) => e.name === 'TERM') || !o.tty ? spec.env : [...spec.env, { name: 'TERM', value: process.env.TERM || 'xterm' }]), argv, security,
+        ...(spec.workingDir !== undefined && { cwd: spec.workingDir }), ...(o.tty && { tty: true }),
       }), { stdio: ['inherit', 'inherit', 'inherit', ...(filter ? ['pipe' as const] : [])] })
+      // -t on a terminal: keys go to the container's terminal as typed (Ctrl-C included), as docker exec -it
+      const raw = o.tty === true && process.stdin.isTTY === true
+      if (raw) process.stdin.setRawMode(true)
+      if (raw) child.on('exit', () => process.stdin.setRawMode(false))
       const filterPipe = child.stdio[3] as NodeJS.WritableStream & { on(e: 'error', f: () => void): unknown } | null | undefined
       if (filter && filterPipe) { filterPipe.on('error', () => { /* the launcher reports */ }); filterPipe.end(filter) }
       process.exitCode = await new Promise<number>((res) => {
@@ -396,7 +431,7 @@ export function registerPod(program: Command): void {
     .action(async (names: string[], o: Global & { time?: number }) => {
       const results = await inParallel(o, names, (name) => ask<PodRecord>(o, { op: 'stop', name, ...(o.time !== undefined && { gracePeriodSeconds: o.time }) }))
       if (o.json) printJson(names.length === 1 && results[0]!.ok ? results[0]!.value : results.map((r, i) => (r.ok ? r.value : { name: names[i], error: r.error.message })))
-      else for (const [i, r] of results.entries()) if (r.ok) process.stdout.write(`pod ${names[i]} stopped (${r.value.phase.toLowerCase()})\n`)
+      else for (const [i, r] of results.entries()) if (r.ok) process.stdout.write(`pod ${names[i]} ${endLine(r.value)}\n`)
       failWith(results)
     })
 
@@ -465,11 +500,25 @@ export function registerPod(program: Command): void {
       if (o.json) printJson(p)
       else process.stdout.write(`running: pid ${p.pid}\n`)
     })
-  common(sup.command('stop').description('stop it; pods keep running and the next supervisor adopts them'))
-    .action(async (o: Global) => {
-      const { stopSupervisor } = await client()
-      const stopped = await stopSupervisor((await storeOf(o)).root)
-      if (o.json) printJson({ stopped })
+  common(sup.command('stop').description('stop it; pods keep running and the next supervisor adopts them (unless --with-pods)'))
+    .option('--with-pods', 'first stop every pod (in parallel, as pod stop), then the supervisor: nothing of podnet keeps running')
+    .option('-t, --time <seconds>', 'with --with-pods: grace period (default: each pod\'s terminationGracePeriodSeconds)', intArg('--time', 0, 86400))
+    .action(async (o: Global & { withPods?: boolean; time?: number }) => {
+      if (o.time !== undefined && !o.withPods) throw new InvalidArgumentError('--time', 'only with --with-pods')
+      const [{ stopSupervisor }, { isActive }] = await Promise.all([client(), records()])
+      const store = await storeOf(o)
+      let pods: string[] = []
+      if (o.withPods) {
+        // the live records (run dir): a pod a supervisor runs is Pending or Running there
+        const names = store.list().filter(isActive).map((p) => p.name)
+        const results = await inParallel(o, names, (name) => ask<PodRecord>(o, { op: 'stop', name, ...(o.time !== undefined && { gracePeriodSeconds: o.time }) }))
+        failWith(results)
+        if (results.some((r) => !r.ok)) return // the supervisor stays: the pods it could not stop are still its
+        pods = names
+        if (!o.json) for (const [i, r] of results.entries()) if (r.ok) process.stdout.write(`pod ${names[i]} ${endLine(r.value)}\n`)
+      }
+      const stopped = await stopSupervisor(store.root)
+      if (o.json) printJson({ stopped, ...(o.withPods && { stoppedPods: pods }) })
       else process.stdout.write(stopped ? 'supervisor stopped\n' : 'not running\n')
     })
   common(sup.command('run').description('run it in the foreground, never idle-exiting (for a systemd unit: docs/reliability.md); it restores pods a reboot took down'))

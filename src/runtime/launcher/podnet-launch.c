@@ -72,6 +72,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -122,6 +124,8 @@ struct bind { const char *src; const char *dst; int ro; };
 
 static struct {
   int exec_mode;
+  /* exec --tty: the command gets a terminal of the container's own devpts (pod exec -t) */
+  int tty;
   int mode;
   const char *hostname;
   const char *sysctls[16]; int nsysctls;
@@ -226,7 +230,8 @@ static void parse(int argc, char **argv) {
     else if (!strcmp(a, "--cgroup")) {
       if (opt.ncgroups >= 16) usage("too many --cgroup");
       opt.cgroups[opt.ncgroups++] = NEXT();
-    } else if (!strcmp(a, "--cwd")) opt.cwd = NEXT();
+    } else if (!strcmp(a, "--tty")) opt.tty = 1;
+    else if (!strcmp(a, "--cwd")) opt.cwd = NEXT();
     else if (!strcmp(a, "--env")) {
       opt.env[opt.nenv++] = NEXT();
     } else if (!strcmp(a, "--exit-file")) opt.exit_file = NEXT();
@@ -288,6 +293,7 @@ static void parse(int argc, char **argv) {
   if (opt.mode == MODE_RUN && !opt.rootfs) usage("run needs --rootfs");
   if (opt.mode == MODE_IDMAP_CHECK && !opt.userns) usage("idmap-check needs --userns PIN");
   if (opt.exec_mode && opt.target <= 0) usage("exec needs --target PID");
+  if (opt.tty && !opt.exec_mode) usage("--tty is for exec");
 }
 
 static void status(const char *fmt, ...) {
@@ -770,10 +776,76 @@ static void child_run(void) {
   exec_command();
 }
 
+/* exec --tty: the master of a terminal of the container's devpts (opened once inside its mount namespace) and the slave's number */
+static int pty_master = -1;
+static int pty_number = -1;
+
+static void open_pty(void) {
+  pty_master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int unlock = 0;
+  if (pty_master < 0 || ioctl(pty_master, TIOCSPTLCK, &unlock) < 0 || ioctl(pty_master, TIOCGPTN, &pty_number) < 0) {
+    dprintf(2, "podnet-launch: a terminal in the container (/dev/ptmx): %s\n", strerror(errno));
+    _exit(125);
+  }
+  struct winsize ws;
+  if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(pty_master, TIOCSWINSZ, &ws);
+}
+
+/* the child: a session of its own whose controlling terminal is the slave, on fds 0-2 */
+static void attach_pty(void) {
+  char path[64];
+  snprintf(path, sizeof path, "/dev/pts/%d", pty_number);
+  if (setsid() < 0) fail("setsid: %s", strerror(errno));
+  int slave = open(path, O_RDWR);
+  if (slave < 0) fail("open %s: %s", path, strerror(errno));
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) fail("TIOCSCTTY: %s", strerror(errno));
+  for (int fd = 0; fd < 3; fd++) if (dup2(slave, fd) < 0) fail("dup2: %s", strerror(errno));
+  if (slave > 2) close(slave);
+  close(pty_master);
+}
+
+static int write_all(int fd, const char *b, ssize_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, b, (size_t)n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    b += w;
+    n -= w;
+  }
+  return 0;
+}
+
+/* the parent: copies stdin to the terminal and the terminal to stdout until the command's side closes (EIO) */
+static void relay_pty(void) {
+  char buf[8192];
+  int in_open = 1;
+  for (;;) {
+    struct pollfd p[2] = { { .fd = pty_master, .events = POLLIN }, { .fd = in_open ? 0 : -1, .events = POLLIN } };
+    int r = poll(p, 2, -1);
+    if (r < 0) { if (errno == EINTR) continue; break; }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = read(pty_master, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break; /* EIO: every slave fd is closed (the command ended) */
+      write_all(1, buf, n);
+    }
+    if (in_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = read(0, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        /* stdin ended (a pipe): the terminal's end-of-file character, as a user's Ctrl-D */
+        in_open = 0;
+        write_all(pty_master, "\x04", 1);
+      } else write_all(pty_master, buf, n);
+    }
+  }
+}
+
 static void child_exec(void) {
   reset_signals();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail("prctl PDEATHSIG: %s", strerror(errno));
   join_cgroups();
+  if (opt.tty) attach_pty();
   exec_command();
 }
 
@@ -932,6 +1004,7 @@ int main(int argc, char **argv) {
   if (read_filter() < 0) { status("error bad seccomp filter\n"); return 125; }
   if (open_cgroups() < 0) return 125;
   join_namespaces();
+  if (opt.exec_mode && opt.tty) open_pty();
 
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) < 0) { status("error pipe: %s\n", strerror(errno)); return 125; }
@@ -977,6 +1050,7 @@ int main(int argc, char **argv) {
   else status("ok\n");
   if (opt.status_fd >= 0) close(opt.status_fd);
   if (got && opt.exec_mode) dprintf(2, "podnet-launch: %s\n", err);
+  if (opt.tty && pty_master >= 0) relay_pty();
 
   int st = 0;
   for (;;) {

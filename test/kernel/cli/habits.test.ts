@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PodRecord } from '../../../src/runtime/index.js'
-import { probeAsync, listen, nftRuleset, useTopology, UPSTREAM } from '../../../src/testing/index.js'
+import { ipJson, probeAsync, listen, nftRuleset, useTopology, UPSTREAM } from '../../../src/testing/index.js'
 import { buildRootfs, removeCgroupTree, stopSupervisorOf } from '../runtime/support.js'
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../../bin/podnet.js')
@@ -47,6 +47,56 @@ describe('kernel: cli habits of docker, podman and kubectl', function () {
       const bad = podnet('network', 'connect', 'web', '--netns', pod.name, '-p', '9090:80/Tcp')
       assert.equal(bad.status, 2)
       assert.match(bad.stderr, /port mapping.*'9090:80\/Tcp' is not \[HOSTIP:\]HOSTPORT:PORT\[\/tcp\|udp\]/)
+    })
+  })
+
+  describe('-n/--netns acts in; --to-netns moves; --pod-netns names the pod\'s namespace (old spellings still work)', () => {
+    const topo = useTopology()
+    const run = (...args: string[]): Run => {
+      const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, PODNET_STATE_DIR: topo().stateDir, PODNET_RUN_DIR: topo().runDir } })
+      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+    }
+    const ok = (...args: string[]): string => {
+      const r = run(...args)
+      assert.equal(r.status, 0, `podnet ${args.join(' ')}: ${r.stderr}`)
+      return r.stdout
+    }
+    const links = (ns: string): string[] => (ipJson(ns, 'link', 'show') as Array<{ ifname: string }>).map((l) => l.ifname)
+
+    it('network attach/detach --pod-netns and -n (the host), and the hidden --netns; link set --to-netns and the hidden --netns', () => {
+      const host = topo().host.name
+      ok('network', 'create', 'web', '--subnet', '10.89.0.0/24', '-n', host)
+      assert.deepEqual((JSON.parse(ok('network', 'ls', '-n', host, '--json')) as Array<{ name: string }>).map((n) => n.name), ['web'])
+      const pod = topo().pod()
+      for (const flag of ['--pod-netns', '--netns']) {
+        assert.match(ok('network', 'attach', 'web', flag, pod.name, '-n', host), /^attached /, flag)
+        assert.ok(links(pod.name).includes('eth0'), `${flag}: eth0 in the pod (ip -j)`)
+        assert.match(ok('network', 'detach', 'web', flag, pod.name, '-n', host), /^detached /, flag)
+        assert.ok(!links(pod.name).includes('eth0'), `${flag}: eth0 gone`)
+      }
+      const twice = run('network', 'attach', 'web', '--pod-netns', pod.name, '--netns', host, '-n', host)
+      assert.equal(twice.status, 2)
+      assert.match(twice.stderr, /--pod-netns: given twice/)
+      const none = run('network', 'attach', 'web', '-n', host)
+      assert.equal(none.status, 2)
+      assert.match(none.stderr, /^podnet: --pod-netns: required/)
+      // link set: -n acts in, --to-netns (or --netns) moves
+      ok('link', 'add', 'mv0', '-n', host, '--type', 'veth', '--peer', 'mv1')
+      ok('link', 'set', 'mv0', '-n', host, '--to-netns', pod.name)
+      assert.deepEqual([links(host).includes('mv0'), links(pod.name).includes('mv0')], [false, true])
+      ok('link', 'set', 'mv0', '-n', pod.name, '--netns', host)
+      assert.deepEqual([links(host).includes('mv0'), links(pod.name).includes('mv0')], [true, false])
+      ok('link', 'del', 'mv0', '--netns', host)
+      assert.ok(!links(host).includes('mv0'), 'link del --netns acts in')
+      // the help shows the new names only
+      const attachHelp = ok('network', 'attach', '--help')
+      assert.match(attachHelp, /--pod-netns <ns>/)
+      assert.match(attachHelp, /-n, --host-netns <ns>/)
+      assert.doesNotMatch(attachHelp, /\s--netns/)
+      const setHelp = ok('link', 'set', '--help')
+      assert.match(setHelp, /--to-netns <ns>/)
+      assert.doesNotMatch(setHelp, /\s--netns/)
+      ok('network', 'rm', 'web', '-n', host)
     })
   })
 

@@ -75,7 +75,7 @@ describe('kernel: cli network', function () {
       [['network', 'attach', 'web', '--netns', pod.name, '-p', '99999:80'], 2, /out of range/],
       [['network', 'attach', 'web', '--netns', pod.name, '-p', 'eighty'], 2, /is not \[HOSTIP:\]HOSTPORT:PORT/],
       [['network', 'attach', 'web', '--netns', 'pn-nope'], 1, /netns 'pn-nope' does not exist/],
-      [['network', 'detach', 'web'], 2, /give --netns or --id/],
+      [['network', 'detach', 'web'], 2, /give --pod-netns or --id/],
     ]
     for (const [args, status, pattern] of cases) {
       const r = podnet(...args)

@@ -53,7 +53,7 @@ spec:
     for (const n of names) ok('pod', 'run', '-d', '-f', mk(n))
     const stop = podnet(['pod', 'stop', ...names])
     assert.equal(stop.status, 0, stop.stderr)
-    assert.deepEqual(stop.stdout.trim().split('\n'), names.map((n) => `pod ${n} stopped (failed)`))
+    assert.deepEqual(stop.stdout.trim().split('\n'), names.map((n) => `pod ${n} stopped: app exit 137`))
     let t = termTimes()
     assert.ok(Math.max(...t) - Math.min(...t) < 1500, `SIGTERM times spread over ${Math.max(...t) - Math.min(...t)} ms (one after the other: >= 6000)`)
     for (const n of names) ok('pod', 'rm', n)

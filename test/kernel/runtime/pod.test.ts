@@ -310,7 +310,8 @@ describe('kernel: pods', function () {
     const [polite, deaf] = rec.containers
     assert.deepEqual([polite!.state.status, (polite!.state as { exitCode: number }).exitCode], ['terminated', 0])
     assert.deepEqual([deaf!.state.status, (deaf!.state as { exitCode: number }).exitCode], ['terminated', 137])
-    assert.equal(rec.reason, 'Stopped')
+    assert.deepEqual([(polite!.state as { reason: string }).reason, (deaf!.state as { reason: string }).reason], ['Completed', 'Stopped'], 'a run the stop ended is not an Error')
+    assert.deepEqual([rec.phase, rec.reason], ['Succeeded', 'Stopped'], 'a deliberate stop is not a failure')
     assert.equal(rec.sandbox.state, 'stopped')
   })
 
@@ -333,7 +334,9 @@ describe('kernel: pods', function () {
     assert.ok(rec.containers[0]!.logPath.startsWith(`${stateDir}/pods/split/logs/`))
     await rt.stop('split', { gracePeriodSeconds: 0 })
     const final = JSON.parse(readFileSync(persistent, 'utf8')) as PodRecord
-    assert.deepEqual([final.phase, final.reason, final.sandbox.state], ['Failed', 'Stopped', 'stopped'])
+    // flaky, failing (exit 1) between restarts, still fails the pod; ended by the stop while it ran, it does not
+    const flaky = final.containers[0]!.state as { reason: string }
+    assert.deepEqual([final.phase, final.reason, final.sandbox.state], [flaky.reason === 'Stopped' ? 'Succeeded' : 'Failed', 'Stopped', 'stopped'])
     assert.ok(!existsSync(live), 'no live record once the pod has ended')
     assert.deepEqual(rt.store.read('split'), final)
     await rt.remove('split')

@@ -33,6 +33,15 @@ describe('runtime/exit-classifier', () => {
     assert.deepEqual([failed.exitCode, failed.reason, failed.message], [1, 'StartError', 'cannot join cgroup'])
   })
 
+  it('a run a deliberate stop ended: Stopped with its code (143, 137), Completed when it exited 0; OOMKilled and StartError still win', () => {
+    const termed = classifyExit({ exit: record({ exitCode: 143, signal: 15 }), code: 143, signal: null, now, stopped: true })
+    assert.deepEqual([termed.exitCode, termed.signal, termed.reason], [143, 15, 'Stopped'])
+    assert.equal(classifyExit({ code: 137, signal: null, now, stopped: true }).reason, 'Stopped')
+    assert.equal(classifyExit({ exit: record(), code: 0, signal: null, now, stopped: true }).reason, 'Completed')
+    assert.equal(classifyExit({ exit: record({ exitCode: 137, signal: 9 }), code: 137, signal: null, now, stopped: true, oomKillsAtStart: 0, oomKillsNow: 1 }).reason, 'OOMKilled')
+    assert.equal(classifyExit({ exit: record({ exitCode: 127, startError: 'x' }), code: 127, signal: null, now, stopped: true }).reason, 'StartError')
+  })
+
   it('OOMKilled when the cgroup counted a kill during the run (not one from an earlier run)', () => {
     assert.equal(classifyExit({ exit: record({ exitCode: 137, signal: 9 }), code: 137, signal: null, now, oomKillsAtStart: 2, oomKillsNow: 3 }).reason, 'OOMKilled')
     assert.equal(classifyExit({ exit: record({ exitCode: 137, signal: 9 }), code: 137, signal: null, now, oomKillsAtStart: 3, oomKillsNow: 3 }).reason, 'Error')

@@ -99,6 +99,7 @@ describe('runtime/podExitStatus (pod run in the foreground)', () => {
     assert.equal(podExitStatus(pod('Failed', [143, 0])), 143)
     assert.equal(podExitStatus(pod('Failed', [0, 0])), 1, 'failed without a failing container (SandboxDied)')
     assert.equal(podExitStatus(pod('Failed', ['running'])), 1)
+    assert.equal(podExitStatus(pod('Succeeded', [0, 143])), 143, 'a stopped pod (Succeeded, Stopped): the code of the run the stop ended, as docker run')
   })
 })
 

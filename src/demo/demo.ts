@@ -26,12 +26,16 @@ import { ensureDnsResponder, stopDnsResponder } from '../dns/service.js'
 import { collectTopology, podNamespacesDot, renderSvg, renderText, topologyDot } from '../topology/index.js'
 import { PodRuntime, namespaceTable, validateManifest, type PodRecord } from '../runtime/index.js'
 import { Cgroup } from '../runtime/cgroups/cgroup.js'
+import { ANNOTATION_CGROUPS } from '../runtime/cgroups/access.js'
+import { UnsupportedError } from '../errors.js'
 import { DEFAULT_CAPABILITIES, capMask } from '../runtime/security/capabilities.js'
 
 export interface DemoOptions {
   out?: NodeJS.WritableStream
   /** Where the pictures go (default: the current directory). */
   outDir?: string
+  /** false: the pods run without cgroups (`podnet demo --no-cgroups`), for machines whose cgroups podnet cannot write. */
+  cgroups?: false
 }
 
 const UP = { host: '10.209.0.1', internet: '10.209.0.2' }
@@ -173,8 +177,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     head('pod "web": an httpd and a sidecar in one sandbox, host port 8080 -> 80 (podnet pod run -f web.yaml)')
     const rootfs = buildRootfs(join(stateDir, 'rootfs'))
     runtime = new PodRuntime({ stateDir, runDir, cgroupParent, backoff: { baseMs: 500 } })
-    const spec = validateManifest({
-      metadata: { name: 'web', annotations: { 'podnet.io/rootfs': rootfs, 'podnet.io/network': 'demo' } },
+    const { spec, warnings: manifestWarnings } = validateManifest({
+      metadata: { name: 'web', annotations: { 'podnet.io/rootfs': rootfs, 'podnet.io/network': 'demo', ...(opts.cgroups === false && { [ANNOTATION_CGROUPS]: 'off' }) } },
       spec: {
         restartPolicy: 'Always', terminationGracePeriodSeconds: 1,
         containers: [
@@ -186,7 +190,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
           },
         ],
       },
-    }).spec
+    })
+    for (const w of manifestWarnings) say(`    warning: ${w}`)
     t = performance.now()
     let rec: PodRecord = await runtime.run(spec, { hostNetns: host.name })
     rec = await runtime.waitFor('web', (r) => r.containers.every((c) => c.state.status === 'running'), 15_000)
@@ -272,7 +277,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     say(`    done  [${(performance.now() - t).toFixed(1)} ms]`)
   } catch (err) {
     ok = false
-    if (!interrupted) say(`\nFAILED: ${(err as Error).message}`)
+    const hint = err instanceof UnsupportedError && err.feature === 'cgroups' ? '\n(for the demo: podnet demo --no-cgroups, or npm run demo -- --no-cgroups)' : ''
+    if (!interrupted) say(`\nFAILED: ${(err as Error).message}${hint}`)
   } finally {
     await cleanup()
     process.removeListener('SIGINT', onSignal)

@@ -5,7 +5,7 @@
  * to the supervisor loads a few small modules: on this VM that is the difference between ~40 ms
  * and ~300 ms of start-up for `podnet pod run -d`.
  *
- * Requests: ping | run {spec, hostNetns?} | run-manifest {text, baseDir, hostNetns?} |
+ * Requests: ping | run {spec, hostNetns?} | run-manifest {text, baseDir, hostNetns?, cgroups?} |
  *           stop {name, gracePeriodSeconds?} | rm {name, gracePeriodSeconds?} | gc | shutdown |
  *           update {name, annotations} | extension {name, body}
  */
@@ -55,7 +55,7 @@ export function errorFromWire(w: WireError): PodnetError {
 export type SupervisorRequest =
   | { op: 'ping' }
   | { op: 'run'; spec: PodSpec; hostNetns?: string }
-  | { op: 'run-manifest'; text: string; baseDir: string; hostNetns?: string }
+  | { op: 'run-manifest'; text: string; baseDir: string; hostNetns?: string; cgroups?: false }
   | { op: 'stop'; name: string; gracePeriodSeconds?: number }
   | { op: 'rm'; name: string; gracePeriodSeconds?: number }
   | { op: 'gc' }

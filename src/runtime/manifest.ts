@@ -19,6 +19,8 @@
  *                                  gets its own UTS namespace (with the pod's hostname)
  *   podnet.io/aliases              more names for the pod in its network's DNS, comma-separated
  *                                  ("db,primary.db"); spec.subdomain adds HOSTNAME.SUBDOMAIN
+ *   podnet.io/cgroups              "on" (default) or "off": no cgroups (no limits, no stats),
+ *                                  for machines whose cgroups podnet cannot write
  * and the network limits (pod-network-limits.ts): kubernetes.io/ingress-bandwidth and
  * egress-bandwidth, podnet.io/ingress-burst and egress-burst, podnet.io/network-priority.
  * Relative rootfs paths are resolved against the manifest's directory.
@@ -33,6 +35,7 @@ import { tryParseIp } from '../net/ip.js'
 import { validateNetworkName } from '../net/names.js'
 import { normalizeDnsName } from '../net/dns-name.js'
 import { containerEnv } from './launcher.js'
+import { ANNOTATION_CGROUPS } from './cgroups/access.js'
 import { checkArgString, checkExecArgs } from './limits.js'
 import { parseCpuMillis, parseMemoryBytes } from './quantity.js'
 import { parsePodSecurityContext, parseSecurityContext, resolveSecurity, type PodSecurityContext, type SecurityContext } from './security/context.js'
@@ -93,6 +96,8 @@ export interface PodSpec {
   bandwidth?: NonNullable<PodNetworkLimits['bandwidth']>
   /** Traffic priority 0-7 from podnet.io/network-priority (absent: normal). */
   networkPriority?: number
+  /** false (podnet.io/cgroups: "off"): no cgroups for this pod, so no limits and no pod stats, where podnet cannot write them. */
+  cgroups?: false
   annotations: Record<string, string>
   /** metadata.labels (what workload controllers select pods by). */
   labels?: Record<string, string>
@@ -115,6 +120,8 @@ export interface ParseOptions {
   baseDir?: string
   /** Check that every rootfs is an existing directory (default true). */
   checkRootfs?: boolean
+  /** false: the pod runs without cgroups (`pod run --no-cgroups`), as with the annotation podnet.io/cgroups: "off". */
+  cgroups?: false
 }
 
 /** DNS-1123 label: container names, hostnames. */
@@ -224,6 +231,11 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   if (shareUtsText !== undefined && shareUtsText !== 'true' && shareUtsText !== 'false') {
     throw new InvalidArgumentError(`metadata.annotations[${ANNOTATION_SHARE_UTS}]`, `must be "true" or "false", got ${JSON.stringify(shareUtsText)}`)
   }
+  if (opts.cgroups === false) annotations[ANNOTATION_CGROUPS] = 'off'
+  const cgroupsText = annotations[ANNOTATION_CGROUPS]
+  if (cgroupsText !== undefined && cgroupsText !== 'on' && cgroupsText !== 'off') {
+    throw new InvalidArgumentError(`metadata.annotations[${ANNOTATION_CGROUPS}]`, `must be "on" or "off", got ${JSON.stringify(cgroupsText)}`)
+  }
   const network = annotations[ANNOTATION_NETWORK]
   if (network !== undefined) {
     try {
@@ -273,6 +285,12 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   if (ownerReferences !== undefined && ownerReferences.length) out.ownerReferences = ownerReferences
   if (podSecurity !== undefined) out.securityContext = podSecurity
   if (!hostUsers) out.hostUsers = false
+  if (cgroupsText === 'off') {
+    out.cgroups = false
+    containers.forEach((c, i) => {
+      if (c.limits.cpuMillis !== undefined || c.limits.memoryBytes !== undefined) warnings.push(`spec.containers[${i}].resources.limits: not enforced, the pod runs without cgroups (${ANNOTATION_CGROUPS}: "off")`)
+    })
+  }
   const limits = parseNetworkLimits(annotations, network)
   if (limits.bandwidth) out.bandwidth = limits.bandwidth
   if (limits.priority !== undefined) out.networkPriority = limits.priority

@@ -22,7 +22,7 @@ import { join } from 'node:path'
 import { claimRunDir, withLock } from '../state/index.js'
 import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError } from '../errors.js'
 import { UndoStack } from '../bridge/undo.js'
-import { Cgroup, detectCgroupLayout, type CgroupLayout } from './cgroups/index.js'
+import { Cgroup, detectCgroupLayout, ensureCgroupParent, type CgroupLayout } from './cgroups/index.js'
 import { classifyExit } from './exit-classifier.js'
 import { LogMarker } from './log-marks.js'
 import { cleanupPodMounts, collectPodGarbage, removeCgroupTree, type GcReport } from './gc.js'
@@ -355,8 +355,12 @@ export class PodRuntime extends EventEmitter {
     validatePodName(spec.name)
     spec.containers.forEach((c, i) => {
       checkRootfs(c.rootfs, `spec.containers[${i}].rootfs`)
-      Cgroup.checkLimits(this.layout, c.limits, `spec.containers[${i}].resources.limits`)
+      if (spec.cgroups !== false) Cgroup.checkLimits(this.layout, c.limits, `spec.containers[${i}].resources.limits`)
     })
+    if (spec.cgroups !== false) {
+      const limited = spec.containers.findIndex((c) => c.limits.cpuMillis !== undefined || c.limits.memoryBytes !== undefined)
+      ensureCgroupParent(this.layout, this.cgroupParent, limited >= 0 ? `spec.containers[${limited}].resources.limits` : undefined)
+    }
     checkPodSecurity(spec)
     const pause = this.opts.pause ?? pauseCommand()
     this.launcher() // built (or found) before anything is created

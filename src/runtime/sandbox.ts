@@ -113,7 +113,7 @@ export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: st
 
   // cgroups: the pod's, with the pause in pod/pause
   const podCg = `${deps.cgroupParent}/${name}`
-  if (deps.layout.hierarchies.length) {
+  if (deps.layout.hierarchies.length && rec.spec.cgroups !== false) {
     sb.cgroup = podCg
     const pauseCg = new Cgroup(deps.layout, `${podCg}/pause`)
     undo.push('remove the pod cgroups', async () => {

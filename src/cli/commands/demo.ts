@@ -5,7 +5,8 @@ import { PermissionError } from '../../errors.js'
 export function registerDemo(program: Command): void {
   program.command('demo').description('build a network with NAT and two pods in a sandbox, prove connectivity, tear down')
     .option('--out <dir>', 'where the pictures go (topology and pod namespaces; default <tmpdir>/podnet-demo)')
-    .action(async (o: { out?: string }) => {
+    .option('--no-cgroups', 'run the pods without cgroups (no limits), where podnet cannot write them')
+    .action(async (o: { out?: string; cgroups: boolean }) => {
       if (process.getuid?.() !== 0) throw new PermissionError('podnet demo creates namespaces, bridges and nf_tables rules: run it as root')
       if (process.env.PODNET_IN_SANDBOX !== '1') {
         // its own network and mount namespaces: the machine's network is never touched
@@ -23,6 +24,6 @@ export function registerDemo(program: Command): void {
       const { runDemo } = await import('../../demo/demo.js')
       const { tmpdir } = await import('node:os')
       const { join } = await import('node:path')
-      process.exitCode = (await runDemo({ outDir: o.out ?? join(tmpdir(), 'podnet-demo') })) ? 0 : 1
+      process.exitCode = (await runDemo({ outDir: o.out ?? join(tmpdir(), 'podnet-demo'), ...(!o.cgroups && { cgroups: false as const }) })) ? 0 : 1
     })
 }

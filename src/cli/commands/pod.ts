@@ -277,21 +277,22 @@ export function registerPod(program: Command): void {
     .option('-d, --detach', 'return once the pod runs; it keeps running after the command exits')
     .option('--rm', 'without -d: remove the pod (record and logs) once it has ended')
     .option('--host-netns <ns>', 'the named namespace that plays the host for the pod network (default: the current one)')
-    .action(async (o: Global & { file: string; detach?: boolean; rm?: boolean; hostNetns?: string }) => {
+    .option('--no-cgroups', 'no cgroups for the pod (no limits, no pod stats), where podnet cannot write them (annotation podnet.io/cgroups: "off")')
+    .action(async (o: Global & { file: string; detach?: boolean; rm?: boolean; hostNetns?: string; cgroups: boolean }) => {
       if (o.detach && o.rm) throw new InvalidArgumentError('--rm', 'cannot be combined with -d: a detached pod stays until podnet pod rm')
       const { readManifestText } = await import('../../runtime/limits.js')
       const text = readManifestText(o.file)
       const baseDir = o.file === '-' ? process.cwd() : dirname(resolve(o.file))
       if (o.detach) {
         // the supervisor parses the manifest (it has the YAML parser loaded already)
-        const { record: rec, warnings } = await ask<RunManifestResult>(o, { op: 'run-manifest', text, baseDir, ...(o.hostNetns !== undefined && { hostNetns: o.hostNetns }) })
+        const { record: rec, warnings } = await ask<RunManifestResult>(o, { op: 'run-manifest', text, baseDir, ...(o.hostNetns !== undefined && { hostNetns: o.hostNetns }), ...(!o.cgroups && { cgroups: false as const }) })
         for (const w of warnings) process.stderr.write(`podnet: warning: ${w}\n`)
         if (o.json) printJson(rec)
         else process.stdout.write(`pod ${rec.name} ${statusOf(rec).toLowerCase()}${rec.sandbox.ips.length ? `, ip ${rec.sandbox.ips.join(', ')}` : ''}\n`)
         return
       }
       const { parseManifest, isActive, podExitStatus } = await runtime()
-      const { spec, warnings } = parseManifest(text, { baseDir })
+      const { spec, warnings } = parseManifest(text, { baseDir, ...(!o.cgroups && { cgroups: false as const }) })
       for (const w of warnings) process.stderr.write(`podnet: warning: ${w}\n`)
       // Foreground. The handlers are in place before the pod exists: a Ctrl-C during creation
       // stops the pod as soon as it is there. 1st signal: pod stop (SIGTERM, grace, SIGKILL);

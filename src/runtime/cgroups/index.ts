@@ -3,3 +3,4 @@ export { CONTROLLERS, detectCgroupLayout, parseCgroupLayout, type CgroupLayout, 
 export { CFS_PERIOD_US, cfsQuotaUs, oomKillCount, writeCpuLimit, writeMemoryLimit, type Limits } from './limits.js'
 export { Cgroup } from './cgroup.js'
 export { readCgroupStats, type CgroupStats, type IoCounters } from './stats.js'
+export { ANNOTATION_CGROUPS, ensureCgroupParent } from './access.js'

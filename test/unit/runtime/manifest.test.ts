@@ -105,6 +105,21 @@ spec:
     fails({ ...base(), metadata: { name: 'p1', annotations: { 'podnet.io/rootfs': dir, 'podnet.io/share-uts': 'maybe' } } }, 'metadata.annotations[podnet.io/share-uts]', /"true" or "false"/)
   })
 
+  it('podnet.io/cgroups: "off" (or the option cgroups: false) runs without cgroups and says limits are not enforced', () => {
+    const limited = [{ name: 'web', command: ['true'], resources: { limits: { memory: '32Mi' } } }, { name: 'side', command: ['true'] }]
+    const on = validateManifest(base({}, limited))
+    assert.equal(on.spec.cgroups, undefined)
+    assert.deepEqual(on.warnings, [])
+    const off = validateManifest({ ...base({}, limited), metadata: { name: 'p1', annotations: { 'podnet.io/rootfs': dir, 'podnet.io/cgroups': 'off' } } })
+    assert.equal(off.spec.cgroups, false)
+    assert.deepEqual(off.warnings, ['spec.containers[0].resources.limits: not enforced, the pod runs without cgroups (podnet.io/cgroups: "off")'])
+    const flag = validateManifest(base(), { cgroups: false })
+    assert.equal(flag.spec.cgroups, false)
+    assert.equal(flag.spec.annotations['podnet.io/cgroups'], 'off', 'recorded with the pod, as if written in the manifest')
+    assert.equal(validateManifest({ ...base(), metadata: { name: 'p1', annotations: { 'podnet.io/rootfs': dir, 'podnet.io/cgroups': 'on' } } }).spec.cgroups, undefined)
+    fails({ ...base(), metadata: { name: 'p1', annotations: { 'podnet.io/rootfs': dir, 'podnet.io/cgroups': 'false' } } }, 'metadata.annotations[podnet.io/cgroups]', /must be "on" or "off", got "false"/)
+  })
+
   it('a rootfs that is a file is refused', () => {
     const f = join(dir, 'file')
     writeFileSync(f, '')

@@ -10,6 +10,8 @@ export {
 } from './oracle-types.js'
 export { createTempNetns, openTempNetns, useTempNetns, type TempNetns, type TempNetnsOptions } from './temp-netns.js'
 export { runInSandbox, sandboxArgv, sandboxScript, sandboxSupport, spawnInSandbox, type SandboxOptions, type SandboxSupport } from './sandbox.js'
+export { createLab, planLab, useLab, type Lab, type LabInterface, type LabLinkSpec, type LabNodeSpec, type LabSpec, type LabSwitchSpec } from './lab.js'
+export { computeRoutes, type LabRoute, type RouteGraph } from './lab-routes.js'
 export { UPSTREAM, createTopology, fixtureTmpBase, useTopology, type Topology, type UseTopologyOptions } from './topology.js'
 export { probe, serve, stopServers, unreachable } from './probe.js'
 export {

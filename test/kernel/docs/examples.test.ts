@@ -72,6 +72,12 @@ describe('kernel: the examples of docs/library.md', function () {
     assert.match(r.stdout, /1 passing/)
   })
 
+  it('podnet/testing (a lab, faults and a capture, in a mocha spec)', () => {
+    const r = spawnSync(join(root, 'node_modules', '.bin', 'mocha'), [join(examples, 'testing-lab.spec.js')], { encoding: 'utf8', timeout: 60_000, cwd: root })
+    assert.equal(r.status, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /4 passing/)
+  })
+
   it('podnet/testing (node:test)', () => {
     const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', join(examples, 'testing-node-test.js')], { encoding: 'utf8', timeout: 60_000, cwd: root })
     assert.equal(r.status, 0, r.stdout + r.stderr)

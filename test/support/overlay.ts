@@ -42,3 +42,23 @@ export async function capture(ns: string, dev: string, filter: string, during: (
   }
   return out.split('\n').filter((l) => l.trim() !== '')
 }
+
+export interface RunResult { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+/**
+ * A command run without blocking the event loop. The overlay tests run their agents in this
+ * process (OverlayAgent objects): a spawnSync that lasts longer than the lease TTL (3 s) stops
+ * every keep-alive at once, so the leases expire under the test's feet on a loaded machine.
+ */
+export function runAsync(cmd: string, args: string[], timeoutMs = 30_000, env?: NodeJS.ProcessEnv): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(env && { env }) })
+    let stdout = ''
+    let stderr = ''
+    p.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+    p.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs)
+    p.once('error', (e) => { clearTimeout(t); reject(e) })
+    p.once('close', (status, signal) => { clearTimeout(t); resolve({ status, signal, stdout, stderr }) })
+  })
+}

@@ -3,14 +3,14 @@
  * (plus a fourth that joins later) on one underlay switch, a pod on each.
  */
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../../src/errors.js'
 import { createOverlayNetwork, listNodes } from '../../../src/overlay/admin.js'
 import { OverlayAgent } from '../../../src/overlay/agent.js'
 import { subnetsPrefix } from '../../../src/overlay/model.js'
 import { CLUSTER_NET, bridgeJson, ipJson, useCluster, type Cluster, type ClusterPod } from '../../../src/testing/index.js'
-import { probe, serve, stopServers } from '../../../src/testing/index.js'
-import { overlayRoutes, waitFor } from '../../support/overlay.js'
+import { probeAsync, serve, stopServers } from '../../../src/testing/index.js'
+import { overlayRoutes, runAsync, waitFor } from '../../support/overlay.js'
 
 const subnetOf = (c: Cluster, i: number, net = 'ov'): string | undefined => c.node(i).agent?.status().networks.find((n) => n.name === net)?.subnet
 
@@ -72,8 +72,8 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
     for (const a of pods) {
       for (const b of pods) {
         if (a === b) continue
-        assert.equal(probe(a.ns, 'tcp', b.ip, 7001), a.ip, `tcp ${a.node.name} -> ${b.node.name}`)
-        assert.equal(probe(a.ns, 'udp', b.ip, 7002), a.ip, `udp ${a.node.name} -> ${b.node.name}`)
+        assert.equal(await probeAsync(a.ns, 'tcp', b.ip, 7001, { timeoutMs: 5000 }), a.ip, `tcp ${a.node.name} -> ${b.node.name}`)
+        assert.equal(await probeAsync(a.ns, 'udp', b.ip, 7002, { timeoutMs: 5000 }), a.ip, `udp ${a.node.name} -> ${b.node.name}`)
       }
     }
   })
@@ -81,7 +81,7 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
   it('masquerades only traffic leaving the cluster: a pod reaches the internet as its node', async () => {
     const c = cl()
     await serve(c.internet.ns, 'tcp', 7003)
-    for (const p of pods) assert.equal(probe(p.ns, 'tcp', CLUSTER_NET.internetHost, 7003), p.node.address)
+    for (const p of pods) assert.equal(await probeAsync(p.ns, 'tcp', CLUSTER_NET.internetHost, 7003, { timeoutMs: 5000 }), p.node.address)
   })
 
   it('publishes a port on node 2 reachable from the underlay', async () => {
@@ -92,16 +92,16 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
     await m.detach({ network: 'ov', id: 'published' })
     const a = await m.attach({ network: 'ov', netns: pub.ns.name, id: 'published', portMappings: [{ hostPort: 8080, containerPort: 7004, protocol: 'tcp' }] })
     await serve(pub.ns, 'tcp', 7004)
-    assert.equal(probe(c.internet.ns, 'tcp', c.node(2).address, 8080), CLUSTER_NET.gateway)
+    assert.equal(await probeAsync(c.internet.ns, 'tcp', c.node(2).address, 8080, { timeoutMs: 5000 }), CLUSTER_NET.gateway)
     assert.ok(a.addresses[0]!.address.startsWith(subnetOf(c, 2)!.replace(/0\/24$/, '')))
   })
 
   it('passes a 1,400-byte DF ping and a 20 MB TCP transfer across nodes (MTU right, no blackhole)', async () => {
     const [a, , b] = pods as [ClusterPod, ClusterPod, ClusterPod]
-    const ping = spawnSync('ip', ['netns', 'exec', a.ns.name, 'ping', '-c', '2', '-W', '2', '-M', 'do', '-s', String(1400 - 28), b.ip], { encoding: 'utf8' })
+    const ping = await runAsync('ip', ['netns', 'exec', a.ns.name, 'ping', '-c', '2', '-W', '2', '-M', 'do', '-s', String(1400 - 28), b.ip])
     assert.equal(ping.status, 0, ping.stdout + ping.stderr)
     // one byte more than the overlay MTU must be refused locally, not blackholed
-    const big = spawnSync('ip', ['netns', 'exec', a.ns.name, 'ping', '-c', '1', '-W', '1', '-M', 'do', '-s', String(1451 - 28), b.ip], { encoding: 'utf8' })
+    const big = await runAsync('ip', ['netns', 'exec', a.ns.name, 'ping', '-c', '1', '-W', '1', '-M', 'do', '-s', String(1451 - 28), b.ip])
     assert.notEqual(big.status, 0)
     const server = spawn('ip', ['netns', 'exec', b.ns.name, 'socat', '-u', 'TCP-LISTEN:7005,reuseaddr', 'SYSTEM:wc -c'], { stdio: ['ignore', 'pipe', 'inherit'] })
     try {
@@ -109,12 +109,14 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
       server.stdout.on('data', (d) => { out += d })
       const done = new Promise<void>((r) => server.once('exit', () => r()))
       // the listener is up when ss shows it (a fixed sleep was too short on a slow machine)
-      await waitFor('the socat listener on 7005', () => spawnSync('ip', ['netns', 'exec', b.ns.name, 'ss', '-Hltn', 'sport = :7005'], { encoding: 'utf8' }).stdout.includes(':7005'))
-      const sent = spawnSync('ip', ['netns', 'exec', a.ns.name, 'bash', '-c', `head -c 20000000 /dev/zero | timeout 20 socat -u - TCP:${b.ip}:7005`], { encoding: 'utf8' })
+      await waitFor('the socat listener on 7005', async () => (await runAsync('ip', ['netns', 'exec', b.ns.name, 'ss', '-Hltn', 'sport = :7005'])).stdout.includes(':7005'))
+      const t0 = Date.now()
+      const sent = await runAsync('ip', ['netns', 'exec', a.ns.name, 'bash', '-c', `head -c 20000000 /dev/zero | timeout 20 socat -u - TCP:${b.ip}:7005`])
       if (sent.status !== 0) {
         // say where it stalled: the overlay's MTUs and the socket's view of the path
         const mtus = [a, b].map((p) => `${p.node.name}: ${ipJson(p.node.ns.name, 'link', 'show').map((l: any) => `${l.ifname} ${l.mtu}`).join(', ')}`)
-        assert.fail(`socat exited ${sent.status}${sent.signal ? ` (${sent.signal})` : ''}: ${sent.stderr.trim()}; received ${out.trim() || 'nothing yet'}; ${mtus.join('; ')}`)
+        const leases = [1, 2, 3].map((i) => `${cl().node(i).name} ${cl().node(i).agent?.status().connected ? 'connected' : 'not connected'} (${cl().node(i).log.slice(-3).join(' | ')})`)
+        assert.fail(`socat exited ${sent.status}${sent.signal ? ` (${sent.signal})` : ''} after ${Date.now() - t0} ms: ${sent.stderr.trim()}; received ${out.trim() || 'nothing yet'}; ${mtus.join('; ')}; agents: ${leases.join('; ')}`)
       }
       await done
       assert.equal(out.trim(), '20000000')
@@ -130,7 +132,7 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
     await waitFor('node 4 on every node', () => [1, 2, 3].every((i) => overlayRoutes(c, i).some((r) => r.startsWith(s4))))
     const p4 = await c.pod(4, 'ov', 'p4')
     await serve(p4.ns, 'tcp', 7006)
-    for (const p of pods) assert.equal(probe(p.ns, 'tcp', p4.ip, 7006), p.ip)
+    for (const p of pods) assert.equal(await probeAsync(p.ns, 'tcp', p4.ip, 7006, { timeoutMs: 5000 }), p.ip)
     await c.stopAgent(4) // releases the lease
     const ms = await waitFor('node 4 gone from every node', () => [1, 2, 3].every((i) => !overlayRoutes(c, i).some((r) => r.startsWith(s4))), 3000)
     assert.ok(ms < 2000, `removal took ${ms} ms`)
@@ -150,7 +152,7 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
     assert.equal(subnetOf(c, 4), s4, 'the same subnet after a restart')
     await waitFor('node 4 back everywhere', () => [1, 2, 3].every((i) => overlayRoutes(c, i).some((r) => r.startsWith(s4))))
     await serve(p4.ns, 'tcp', 7007)
-    assert.equal(probe(pods[0]!.ns, 'tcp', p4.ip, 7007), pods[0]!.ip)
+    assert.equal(await probeAsync(pods[0]!.ns, 'tcp', p4.ip, 7007, { timeoutMs: 5000 }), pods[0]!.ip)
     await c.stopAgent(4)
   })
 
@@ -176,7 +178,7 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
     try {
       await waitFor('the agents to notice', () => [1, 2, 3].every((i) => !c.node(i).agent!.status().connected), 10000)
       assert.deepEqual([1, 2, 3].map((i) => overlayRoutes(c, i)), before)
-      assert.equal(probe(pods[0]!.ns, 'tcp', pods[2]!.ip, 7001), pods[0]!.ip)
+      assert.equal(await probeAsync(pods[0]!.ns, 'tcp', pods[2]!.ip, 7001, { timeoutMs: 5000 }), pods[0]!.ip)
     } finally {
       // the members come back even when an assertion failed: the tests after this one need them
       for (const i of [1, 2, 3]) c.node(i).etcd!.launch()
@@ -203,7 +205,7 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
     }
     await waitFor('node 3 back on nodes 1 and 2', () => [1, 2].every((i) => overlayRoutes(c, i).some((r) => r.startsWith(s3))), 15000)
     assert.equal(subnetOf(c, 3), s3)
-    assert.equal(probe(pods[0]!.ns, 'tcp', pods[2]!.ip, 7001), pods[0]!.ip)
+    assert.equal(await probeAsync(pods[0]!.ns, 'tcp', pods[2]!.ip, 7001, { timeoutMs: 5000 }), pods[0]!.ip)
   })
 
   it('refuses a node name held by a live agent, a different config, an overlapping subnet', async () => {
@@ -226,7 +228,7 @@ describe('kernel: overlay: three nodes, a VXLAN overlay from etcd', function () 
     await s.delete(`${subnetsPrefix('ov')}10.244.99.0-24`)
     await s.delete(`${subnetsPrefix('ov')}10.244.98.0-24`)
     for (const i of [1, 2, 3]) assert.ok(c.node(i).agent!.status().connected)
-    assert.equal(probe(pods[1]!.ns, 'udp', pods[0]!.ip, 7002), pods[1]!.ip)
+    assert.equal(await probeAsync(pods[1]!.ns, 'udp', pods[0]!.ip, 7002, { timeoutMs: 5000 }), pods[1]!.ip)
   })
 
   it('reports an exhausted subnet pool; attach on that node fails with a clear error', async () => {

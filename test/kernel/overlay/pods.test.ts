@@ -16,10 +16,10 @@ import { createPlugin, type CniFuncs } from '../../../src/cni/index.js'
 import { createOverlayNetwork } from '../../../src/overlay/admin.js'
 import { cidrContains, parseCidr, parseIp } from '../../../src/net/ip.js'
 import { createTempNetns, ipJson, nftRuleset, useCluster, type Cluster, type TempNetns } from '../../../src/testing/index.js'
-import { probe, serve, stopServers } from '../../../src/testing/index.js'
+import { probeAsync, serve, stopServers } from '../../../src/testing/index.js'
 import { cniEnv, cniInProcess, hostState as fullHostState, type CniCall } from '../cni/helpers.js'
 import { buildRootfs, removeCgroupTree, stopSupervisorOf } from '../runtime/support.js'
-import { overlayRoutes, waitFor } from '../../support/overlay.js'
+import { overlayRoutes, runAsync, waitFor } from '../../support/overlay.js'
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../../bin/podnet.js')
 
@@ -59,7 +59,14 @@ describe('kernel: overlay: pods and podnet-cni on an overlay network', function 
   const cni = (i: number, cmd: string, id: string, p: TempNetns | undefined, c: unknown = conf(i)): Promise<CniCall> =>
     cniInProcess(plugin(i), cniEnv(cmd, { id, netns: p ? p.ns.path : '', ifname: 'eth0' }), c)
   const env = (): NodeJS.ProcessEnv => ({ ...process.env, PODNET_CGROUP_PARENT: cgroupParent, PODNET_SUPERVISOR_IDLE_MS: '0', PODNET_BACKOFF_BASE_MS: '200' })
-  const podnet = (i: number, ...args: string[]): { status: number; stdout: string; stderr: string } => {
+  // the agents run in this process: a command must not block the event loop past their lease TTL
+  const podnet = async (i: number, ...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> => {
+    const nd = cl().node(i)
+    const r = await runAsync(process.execPath, [bin, ...args, '--state-dir', nd.stateDir, '--run-dir', nd.runDir], 30000, env())
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+  }
+  /** For the after hook (the agents are stopped by then). */
+  const podnetSync = (i: number, ...args: string[]): { status: number; stdout: string; stderr: string } => {
     const nd = cl().node(i)
     const r = spawnSync(process.execPath, [bin, ...args, '--state-dir', nd.stateDir, '--run-dir', nd.runDir], { encoding: 'utf8', env: env(), timeout: 30000 })
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
@@ -94,9 +101,9 @@ spec:
     for (const i of [1, 2, 3]) {
       if (!c) break
       try {
-        for (const p of JSON.parse(podnet(i, 'pod', 'ls', '--json').stdout || '[]') as Array<{ name: string }>) podnet(i, 'pod', 'rm', p.name, '-t', '0')
+        for (const p of JSON.parse(podnetSync(i, 'pod', 'ls', '--json').stdout || '[]') as Array<{ name: string }>) podnetSync(i, 'pod', 'rm', p.name, '-t', '0')
       } catch { /* the supervisor below goes anyway */ }
-      stopSupervisorOf(c.node(i).stateDir, () => podnet(i, 'pod', 'supervisor', 'stop'))
+      stopSupervisorOf(c.node(i).stateDir, () => podnetSync(i, 'pod', 'supervisor', 'stop'))
     }
     removeCgroupTree(cgroupParent)
     for (const t of temps.splice(0)) t.close()
@@ -110,14 +117,14 @@ spec:
     const p = pod()
     await assert.rejects(nd.manager().attach({ network: 'ov', netns: p.name, id: 'x' }),
       (err: Error) => err instanceof NotFoundError && /^network 'ov' does not exist on this node: .*start its node agent here \(podnet node run --store URLS --name NODE\)$/.test(err.message))
-    const attach = spawnSync('ip', ['netns', 'exec', nd.ns.name, process.execPath, bin, 'network', 'attach', 'ov', '--netns', p.name, '--state-dir', nd.stateDir, '--run-dir', nd.runDir], { encoding: 'utf8' })
+    const attach = await runAsync('ip', ['netns', 'exec', nd.ns.name, process.execPath, bin, 'network', 'attach', 'ov', '--netns', p.name, '--state-dir', nd.stateDir, '--run-dir', nd.runDir])
     assert.equal(attach.status, 1, attach.stderr)
     assert.equal(attach.stderr.trim().split('\n').length, 1, attach.stderr)
     assert.match(attach.stderr, /network 'ov' does not exist on this node.*podnet node run --store URLS --name NODE/)
-    const run = podnet(3, 'pod', 'run', '-d', '-f', manifest('nowhere'), '--host-netns', nd.ns.name)
+    const run = await podnet(3, 'pod', 'run', '-d', '-f', manifest('nowhere'), '--host-netns', nd.ns.name)
     assert.notEqual(run.status, 0, run.stdout)
     assert.match(run.stderr, /podnet\.io\/network.*network 'ov' does not exist on this node.*podnet node run --store URLS --name NODE/)
-    podnet(3, 'pod', 'rm', 'nowhere', '-t', '0')
+    await podnet(3, 'pod', 'rm', 'nowhere', '-t', '0')
     const add = await cni(3, 'ADD', 'c3', p)
     assert.equal(add.status, 1)
     assert.equal(add.json.code, 11, add.stdout)
@@ -160,11 +167,11 @@ spec:
       assert.deepEqual(c.node(i).manager().attachments('ov').map((a) => a.addresses[0]!.address), [ip])
     }
     for (const [from, to] of [[0, 1], [1, 0]] as const) {
-      const ping = spawnSync('ip', ['netns', 'exec', pods[from]!.name, 'ping', '-c', '1', '-W', '2', ips[to]!], { encoding: 'utf8' })
+      const ping = await runAsync('ip', ['netns', 'exec', pods[from]!.name, 'ping', '-c', '1', '-W', '2', ips[to]!])
       assert.equal(ping.status, 0, ping.stdout + ping.stderr)
     }
     await serve(pods[1]!, 'tcp', 7201)
-    assert.equal(probe(pods[0]!, 'tcp', ips[1]!, 7201), ips[0], 'the pod\'s own source address across nodes')
+    assert.equal(await probeAsync(pods[0]!, 'tcp', ips[1]!, 7201, { timeoutMs: 5000 }), ips[0], 'the pod\'s own source address across nodes')
     // CHECK agrees, the agent's network is as the agent made it
     const chk = await cni(1, 'CHECK', 'a1', pods[0], { ...conf(1), prevResult: results[0]!.json })
     assert.equal(chk.status, 0, chk.stdout)
@@ -213,9 +220,9 @@ spec:
     const hosts = [hostState(c.node(1).ns), hostState(c.node(2).ns)]
     const recs: Array<{ ip: string; pid: number }> = []
     for (const i of [1, 2]) {
-      const r = podnet(i, 'pod', 'run', '-d', '-f', manifest(`web${i}`), '--host-netns', c.node(i).ns.name)
+      const r = await podnet(i, 'pod', 'run', '-d', '-f', manifest(`web${i}`), '--host-netns', c.node(i).ns.name)
       assert.equal(r.status, 0, r.stderr)
-      const rec = JSON.parse(podnet(i, 'pod', 'inspect', `web${i}`, '--json').stdout)
+      const rec = JSON.parse((await podnet(i, 'pod', 'inspect', `web${i}`, '--json')).stdout)
       const ip = rec.sandbox.ips[0] as string
       assert.ok(inSubnet(ip, subnetOf(c, i)), `${ip} in node ${i}'s leased ${subnetOf(c, i)}`)
       const [att] = c.node(i).manager().attachments('ov')
@@ -224,11 +231,11 @@ spec:
       recs.push({ ip: ip.split('/')[0]!, pid: rec.sandbox.pause.pid as number })
     }
     for (const [from, to] of [[0, 1], [1, 0]] as const) {
-      const ping = spawnSync('nsenter', [`--net=/proc/${recs[from]!.pid}/ns/net`, 'ping', '-c', '1', '-W', '2', recs[to]!.ip], { encoding: 'utf8' })
+      const ping = await runAsync('nsenter', [`--net=/proc/${recs[from]!.pid}/ns/net`, 'ping', '-c', '1', '-W', '2', recs[to]!.ip])
       assert.equal(ping.status, 0, ping.stdout + ping.stderr)
     }
     for (const i of [1, 2]) {
-      const r = podnet(i, 'pod', 'rm', `web${i}`, '-t', '0')
+      const r = await podnet(i, 'pod', 'rm', `web${i}`, '-t', '0')
       assert.equal(r.status, 0, r.stderr)
       assert.deepEqual(c.node(i).manager().attachments('ov'), [])
     }

@@ -166,7 +166,7 @@ export function createLab(spec: LabSpec): Lab {
       try { t.close() } catch (err) { errors.push(err) }
     }
     ns.clear()
-    if (errors.length) throw new AggregateError(errors, `closing the lab: ${errors.length} namespace(s) failed`)
+    if (errors.length) throw new AggregateError(errors, `closing the lab: ${errors.length} namespace(s) failed: ${errors.map((e) => (e as Error).message).join('; ')}`)
   }
   try {
     const all = [...plan.nodes.keys(), ...(spec.internet !== undefined ? [INTERNET.name] : [])]

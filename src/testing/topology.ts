@@ -85,7 +85,7 @@ export function createTopology(): Topology {
         for (const t of made.splice(0).reverse()) step(() => t.close())
         step(() => rmSync(stateDir, { recursive: true, force: true }))
         step(() => rmSync(runDir, { recursive: true, force: true }))
-        if (errors.length) throw new AggregateError(errors, `closing the topology: ${errors.length} step(s) failed`)
+        if (errors.length) throw new AggregateError(errors, `closing the topology: ${errors.length} step(s) failed: ${errors.map((e) => (e as Error).message).join('; ')}`)
       },
       closeSync() {
         topo.close()

@@ -78,6 +78,8 @@ export class StateDir {
   ipamDir(name: string): string { return join(this.runNetworkDir(name), 'ipam') }
   attachmentsDir(name: string): string { return join(this.runNetworkDir(name), 'attachments') }
   attachmentPath(network: string, id: string, ifname: string): string { return join(this.attachmentsDir(network), `${id}@${ifname}.json`) }
+  /** The other nodes' DNS names of an overlay network, kept by the node agent (overlay/names.ts), read by the DNS responder. */
+  remoteNamesPath(network: string): string { return join(this.run, 'overlay', 'names', `${network}.json`) }
   portsDir(): string { return join(this.run, 'ports') }
   lockPath(): string { return join(this.run, 'lock') }
 

@@ -113,6 +113,13 @@ export interface PortElementRecord {
   key: SetScalar[]
 }
 
+/** <run>/overlay/names/NETWORK.json (StateDir.remoteNamesPath): the other nodes' pods of an overlay network, by name. */
+export interface RemoteNamesFile {
+  /** The cluster subnet: the responder answers reverse lookups for all of it. */
+  cluster: string
+  records: Array<{ node: string; names: string[]; addresses: string[] }>
+}
+
 export interface Attachment {
   network: string
   id: string

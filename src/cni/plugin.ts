@@ -210,7 +210,7 @@ async function ensureNetwork(m: NetworkManager, conf: PodnetNetConf): Promise<{ 
       const diff = differences(ov.network, conf)
       if (diff.length) {
         throw new CniRequestError('config', `invalid network configuration: ${conf.name} is an overlay network on this node, its settings are the node agent's`,
-          `${diff.join('; ')}; use "podnet": {"overlay": true} and leave out bridge, mtu, ipMasq and ipam.subnet`)
+          `${diff.join('; ')}; use "podnet": {"overlay": true} and leave out bridge, mtu, ipMasq, podnet.dns and ipam.subnet`)
       }
     }
     return { net: ov.network, created: false, ...(ov.cluster !== undefined && { cluster: ov.cluster }) }

@@ -110,7 +110,7 @@ class NetworkListener {
     this.config = config
     this.key = listenerKey(config)
     this.subnets = config.subnets.map((s) => parseCidr(s.subnet, 'subnet', { allowHostBits: true }))
-    this.records = new NetworkRecords(state.attachmentsDir(config.name))
+    this.records = new NetworkRecords(state.attachmentsDir(config.name), state.remoteNamesPath(config.name))
     this.opts = opts
     this.upstreams = upstreams
   }

@@ -33,6 +33,7 @@ import {
   NETWORKS_PREFIX, VXLAN_OVERHEAD, nodeKey, nodeSubnet, nodeSubnetCount, parseConfigRecord, parseNodeRecord, parseSubnetRecord, sameConfig,
   subnetGateway, subnetKey, validateNodeName, type NodeRecord, type OverlayConfig, type SubnetRecord,
 } from './model.js'
+import { OverlayNames } from './names.js'
 import { CompactedError, type KeyValue, type Store, type WatchEvent, type WatchHandle } from './store/store.js'
 
 export interface AgentOptions {
@@ -143,6 +144,8 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   private lease = '0'
   private revision = 0
   private watchHandle: WatchHandle | undefined
+  /** Pod names across nodes for the DNS responders (names.ts). */
+  private names: OverlayNames | undefined
   private keepaliveTimer: NodeJS.Timeout | undefined
   private readonly networks = new Map<string, NetState>()
   private queue: Promise<void> = Promise.resolve()
@@ -186,6 +189,10 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       const file = this.state.readJson<AgentFile>(this.agentFile)
       this.agentId = file?.agentId ?? randomBytes(8).toString('hex')
       await this.acquireLease(file?.node === this.node ? file.lease : undefined)
+      this.names = new OverlayNames({
+        store: this.store, node: this.node, lease: () => this.lease,
+        attachmentsDir: (n) => this.state.attachmentsDir(n), remoteNamesPath: (n) => this.state.remoteNamesPath(n), warn: (m) => this.emit('warning', m),
+      })
       await this.enqueue(() => this.syncAll(true))
       this.connected = true
       this.scheduleKeepalive()
@@ -193,6 +200,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     } catch (err) {
       this.stopping = true
       this.watchHandle?.close()
+      this.names?.close()
       this.closeHandles()
       this.started = false
       throw err
@@ -210,6 +218,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     clearTimeout(this.keepaliveTimer)
     this.watchHandle?.close()
     this.watchHandle = undefined
+    this.names?.close()
     await this.queue.catch(() => undefined)
     try {
       if (!opts.keep) {
@@ -621,6 +630,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
     }
     st.subnet = got
     delete st.error
+    this.names?.add(config.name, config.subnet)
     this.emit('subnet', config.name, got)
     return true
   }
@@ -652,7 +662,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
       }
     }
     if (!local) {
-      local = await m.create({ name: config.name, subnets: [subnet], mtu, nat: false })
+      local = await m.create({ name: config.name, subnets: [subnet], mtu, nat: false, dns: true })
       created = true
     }
     this.state.writeJson(this.networkFile(config.name), { subnet, createdLocalNetwork: created, cluster: config.subnet } satisfies NetworkFile)
@@ -692,6 +702,7 @@ export class OverlayAgent extends EventEmitter<AgentEvents> {
   /** Removes the overlay's side of a network; `releasing`: the lease goes too (stop without keep). */
   private async teardownNetwork(st: NetState, releasing: boolean): Promise<void> {
     const name = st.config.name
+    await this.names?.remove(name)
     try {
       st.dp?.teardown()
     } catch (err) {

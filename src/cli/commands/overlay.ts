@@ -155,7 +155,23 @@ export function registerNode(program: Command): void {
         if (o.json) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), event, ...data })}\n`)
         else process.stdout.write(`${text}\n`)
       }
-      agent.on('subnet', (net, subnet) => say('subnet', `network ${net}: subnet ${subnet}`, { network: net, subnet }))
+      // every overlay network has DNS on each node (docs/dns.md): the responder serves the node's local network
+      const ensureDns = async (net: string): Promise<void> => {
+        const [{ ensureDnsResponder }, { bootIdFromEnv }] = await Promise.all([import('../../dns/service.js'), import('../../state/boot.js')])
+        const bootId = bootIdFromEnv()
+        try {
+          const st = await ensureDnsResponder({ ...(o.stateDir && { stateDir: o.stateDir }), ...(o.runDir && { runDir: o.runDir }) }, { network: net, timeoutMs: 5000, ...(bootId && { bootId }) })
+          const n = st.networks.find((x) => x.name === net)
+          if (n?.error !== undefined) say('warning', `warning: DNS for network ${net} is not served: ${n.error}`, { message: n.error })
+          else say('dns', `network ${net}: DNS on ${n?.addresses.join(', ') ?? ''}`, { network: net, addresses: n?.addresses ?? [] })
+        } catch (err) {
+          say('warning', `warning: DNS for network ${net}: ${(err as Error).message}`, { message: (err as Error).message })
+        }
+      }
+      agent.on('subnet', (net, subnet) => {
+        say('subnet', `network ${net}: subnet ${subnet}`, { network: net, subnet })
+        void ensureDns(net)
+      })
       agent.on('peer-added', (net, p) => say('peer-added', `network ${net}: + ${p.node} ${p.subnet} via ${p.underlay} (${p.mode})`, { network: net, ...p }))
       agent.on('peer-updated', (net, p) => say('peer-updated', `network ${net}: ~ ${p.node} ${p.subnet} via ${p.underlay} (${p.mode})`, { network: net, ...p }))
       agent.on('peer-removed', (net, p) => say('peer-removed', `network ${net}: - ${p.node} ${p.subnet}`, { network: net, ...p }))

@@ -199,7 +199,7 @@ spec:
     const r = await cni(1, 'ADD', 'b1', p, plain)
     assert.equal(r.json?.code, 7, r.stdout)
     assert.match(r.json.msg, /ov is an overlay network on this node/)
-    assert.match(r.json.details, /ipMasq false -> true; subnets 10\.244\.\d+\.0\/24 -> 10\.99\.0\.0\/24; .*"podnet": \{"overlay": true\}/)
+    assert.match(r.json.details, /ipMasq false -> true; podnet\.dns true -> false; subnets 10\.244\.\d+\.0\/24 -> 10\.99\.0\.0\/24; .*"podnet": \{"overlay": true\}/)
     const withMtu = await cni(1, 'ADD', 'b2', p, conf(1, { mtu: 9000 }))
     assert.equal(withMtu.json?.code, 7, withMtu.stdout)
     assert.match(withMtu.json.msg, /mtu is set by the node agent for an overlay network/)
@@ -209,7 +209,7 @@ spec:
     assert.deepEqual(overlayRoutes(c, 1), routes)
     assert.deepEqual(ipJson(p.name, 'link', 'show').map((l: any) => l.ifname), ['lo'])
     // the same configuration with the agent's own settings is an overlay attach like any other
-    const same = conf(1, { bridge: 'pn-ov', mtu: 1450, ipam: { subnet: subnetOf(c, 1) } }, {})
+    const same = conf(1, { bridge: 'pn-ov', mtu: 1450, ipam: { subnet: subnetOf(c, 1) } }, { dns: true })
     const ok = await cni(1, 'ADD', 'b3', p, same)
     assert.equal(ok.status, 0, ok.stdout)
     assert.equal((await cni(1, 'DEL', 'b3', p, same)).status, 0)

@@ -6,7 +6,7 @@
  * Supported: metadata.name, annotations, labels, ownerReferences; spec.hostname, subdomain, restartPolicy,
  * shareProcessNamespace, terminationGracePeriodSeconds; containers[] name, command, args,
  * env (name/value), workingDir, ports[] (containerPort, hostPort, hostIP, protocol),
- * resources.limits (cpu, memory); securityContext at pod and container level (see
+ * resources.limits (cpu, memory), livenessProbe/readinessProbe/startupProbe (probe-spec.ts); securityContext at pod and container level (see
  * security/context.ts: fields podnet does not implement are refused, not ignored).
  * Other fields are ignored with a warning; hostNetwork, hostPID and hostIPC: true are refused
  * (security/warnings.ts), and a privileged container is accepted with a warning.
@@ -42,6 +42,7 @@ import { parsePodSecurityContext, parseSecurityContext, resolveSecurity, type Po
 import { HOST_NAMESPACE_FIELDS, checkHostNamespaces, privilegedWarning } from './security/warnings.js'
 import { parseNetworkLimits, type PodNetworkLimits } from './pod-network-limits.js'
 import { parseLabels, parseOwnerReferences, type OwnerReference } from './labels.js'
+import { parseContainerProbes, type ContainerProbes } from './probe-spec.js'
 
 export const ANNOTATION_ROOTFS = 'podnet.io/rootfs'
 export const ANNOTATION_NETWORK = 'podnet.io/network'
@@ -64,7 +65,7 @@ export interface EnvVar {
   value: string
 }
 
-export interface ContainerSpec {
+export interface ContainerSpec extends ContainerProbes {
   name: string
   /** Absolute path of the container's root directory. */
   rootfs: string
@@ -304,7 +305,7 @@ export function defaultHostname(podName: string): string {
 
 function parseContainer(v: unknown, at: string, annotations: Record<string, string>, opts: ParseOptions, warnings: string[]): ContainerSpec {
   const c = obj(v, at)
-  const known = ['name', 'image', 'command', 'args', 'env', 'workingDir', 'ports', 'resources', 'securityContext']
+  const known = ['name', 'image', 'command', 'args', 'env', 'workingDir', 'ports', 'resources', 'securityContext', 'livenessProbe', 'readinessProbe', 'startupProbe']
   for (const k of Object.keys(c)) if (!known.includes(k)) warnings.push(`${at}.${k}: not supported, ignored`)
   if (c.name === undefined || c.name === '') throw new InvalidArgumentError(`${at}.name`, 'required')
   const name = label(c.name, `${at}.name`)
@@ -361,6 +362,7 @@ function parseContainer(v: unknown, at: string, annotations: Record<string, stri
     if (!Array.isArray(c.ports)) throw new InvalidArgumentError(`${at}.ports`, `must be a list, got ${describe(c.ports)}`)
     out.ports = c.ports.map((p, j) => parsePort(p, `${at}.ports[${j}]`))
   }
+  Object.assign(out, parseContainerProbes(c, at, out.ports, warnings))
 
   if (c.resources !== undefined) {
     const r = obj(c.resources, `${at}.resources`)

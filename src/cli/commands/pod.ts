@@ -103,9 +103,10 @@ function ports(p: PodRecord): string {
 }
 
 function podRow(p: PodRecord): Record<string, unknown> {
-  const running = p.containers.filter((c) => c.state.status === 'running').length
+  // ready: what the readiness probes say (probes.ts), else running
+  const ready = p.containers.filter((c) => c.ready ?? c.state.status === 'running').length
   return {
-    name: p.name, ready: `${running}/${p.containers.length}`, status: statusOf(p),
+    name: p.name, ready: `${ready}/${p.containers.length}`, status: statusOf(p),
     restarts: p.containers.reduce((n, c) => n + c.restartCount, 0), ip: p.sandbox.ips.map((i) => i.split('/')[0]).join(','),
     ports: ports(p), age: age(p.createdAt), owner: ownerOf(p),
   }
@@ -142,11 +143,22 @@ function printPod(p: PodRecord): void {
       state: st.status === 'waiting' ? `waiting (${st.reason})` : st.status === 'terminated' ? `terminated (${st.reason})` : 'running',
       exit: st.status === 'terminated' ? st.exitCode : '',
       pid: st.status === 'running' ? st.pid : '',
+      ready: c.ready ?? st.status === 'running',
       restarts: c.restartCount,
-      last: last ? `${last.exitCode} ${last.reason}` : '',
+      last: last ? `${last.exitCode} ${last.reason}${last.message ? ` (${last.message})` : ''}` : '',
       message: st.status !== 'running' ? st.message ?? '' : '',
     }
-  }), [['name', 'CONTAINER'], ['state', 'STATE'], ['exit', 'EXIT'], ['pid', 'PID'], ['restarts', 'RESTARTS'], ['last', 'LAST EXIT'], ['message', 'MESSAGE']])
+  }), [['name', 'CONTAINER'], ['state', 'STATE'], ['exit', 'EXIT'], ['pid', 'PID'], ['ready', 'READY'], ['restarts', 'RESTARTS'], ['last', 'LAST EXIT'], ['message', 'MESSAGE']])
+  printPodEvents(p)
+}
+
+/** The pod's events (probe failures and kills: probes.ts), as `kubectl describe pod` shows them. */
+export function printPodEvents(p: PodRecord): void {
+  if (!p.events?.length) return
+  process.stdout.write('\nEvents:\n')
+  printTable(p.events.map((e) => ({
+    type: `  ${e.type}`, reason: e.reason, last: e.lastTimestamp, count: e.count, container: e.container ?? '', message: e.message,
+  })), [['type', '  Type'], ['reason', 'Reason'], ['last', 'Last seen'], ['count', 'Count'], ['container', 'Container'], ['message', 'Message']])
 }
 
 /** --tail: a number of lines, or docker's `all` (every line: Infinity). */

@@ -2,6 +2,7 @@
 import type { PodSpec } from './manifest.js'
 import type { NamespacePins } from './namespaces.js'
 import type { ProcessRef } from './proc.js'
+import type { VolumeRecord } from './volumes.js'
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed'
 
@@ -88,6 +89,8 @@ export interface SandboxRecord {
   pause?: ProcessRef
   /** The pod's /dev/shm (a tmpfs mounted in the state dir). */
   shm?: string
+  /** The pod's volumes on the host (volumes.ts), named before they are made; tmpfs ones are unmounted at teardown. */
+  volumes?: VolumeRecord[]
   /** The pod's cgroup path (parent of the containers'). */
   cgroup?: string
   /** The named namespace that plays the host for the network, if not the supervisor's own. */

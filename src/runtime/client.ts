@@ -55,7 +55,7 @@ export function errorFromWire(w: WireError): PodnetError {
 export type SupervisorRequest =
   | { op: 'ping' }
   | { op: 'run'; spec: PodSpec; hostNetns?: string }
-  | { op: 'run-manifest'; text: string; baseDir: string; hostNetns?: string; cgroups?: false }
+  | { op: 'run-manifest'; text: string; baseDir: string; hostNetns?: string; cgroups?: false; allowHostPath?: true }
   | { op: 'stop'; name: string; gracePeriodSeconds?: number }
   | { op: 'rm'; name: string; gracePeriodSeconds?: number }
   | { op: 'gc' }

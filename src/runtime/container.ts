@@ -11,6 +11,7 @@ import { containerEnv, runArgs, type LaunchSpec } from './launcher.js'
 import type { ContainerSecurity } from './security/index.js'
 import type { ContainerSpec } from './manifest.js'
 import type { PodRecord } from './types.js'
+import { volumeLaunchArgs } from './volumes.js'
 
 /** The launch of container `c` of the pod `rec`, whose sandbox is ready. */
 export function containerLaunchSpec(rec: PodRecord, c: ContainerSpec, run: { cgroupProcs: string[]; exitFile: string; security: ContainerSecurity }): LaunchSpec {
@@ -31,6 +32,7 @@ export function containerLaunchSpec(rec: PodRecord, c: ContainerSpec, run: { cgr
       { src: sb.hostnameFile, dst: '/etc/hostname' },
     ],
     ...(sb.shm !== undefined && { shm: sb.shm }),
+    ...(c.volumeMounts?.length && { volumes: volumeLaunchArgs(sb.volumes ?? [], c.volumeMounts) }),
     cgroupProcs: run.cgroupProcs,
     ...(c.workingDir !== undefined && { cwd: c.workingDir }),
     env: containerEnv(spec.hostname, c.env),

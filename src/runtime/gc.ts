@@ -10,6 +10,7 @@ import { unpinAll } from './namespaces.js'
 import { teardownSandbox, unmountShm, type SandboxDeps } from './sandbox.js'
 import type { PodStore } from './state-store.js'
 import { isActive } from './types.js'
+import { unmountVolumes } from './volumes.js'
 
 export interface GcReport {
   /** Pod directories without a record that were cleaned up. */
@@ -68,6 +69,10 @@ export function cleanupPodMounts(store: PodStore, name: string): void {
   const ns = store.nsDir(name)
   unpinAll({ net: join(ns, 'net'), ipc: join(ns, 'ipc'), uts: join(ns, 'uts'), pid: join(ns, 'pid'), user: join(ns, 'user') })
   unmountShm(store.shmDir(name))
+  const vols = store.volumeDirs(name).runVolumes
+  let names: string[] = []
+  try { names = readdirSync(vols) } catch { /* none */ }
+  unmountVolumes(names.map((n) => join(vols, n)))
 }
 
 /** The child directories of a cgroup path in the first hierarchy ([] when it does not exist). */

@@ -40,6 +40,8 @@ export interface LaunchSpec {
   binds: Array<{ src: string; dst: string; ro?: boolean }>
   /** The pod's /dev/shm directory. */
   shm?: string
+  /** The pod's volumes this container mounts (volumes.ts): SRC, SUB inside it ('' for none), DST, read-only. */
+  volumes?: Array<{ src: string; sub: string; dst: string; ro: boolean }>
   /** cgroup.procs files to join. */
   cgroupProcs: string[]
   cwd?: string
@@ -70,6 +72,7 @@ export function runArgs(spec: LaunchSpec): string[] {
   if (spec.newUts !== undefined) a.push('--new-uts', spec.newUts)
   for (const b of spec.binds) a.push(b.ro ? '--bind-ro' : '--bind', b.src, b.dst)
   if (spec.shm !== undefined) a.push('--shm', spec.shm)
+  for (const v of spec.volumes ?? []) a.push('--volume', v.src, v.sub, v.dst, v.ro ? 'ro' : 'rw')
   for (const c of spec.cgroupProcs) a.push('--cgroup', c)
   if (spec.cwd !== undefined) a.push('--cwd', spec.cwd)
   for (const e of spec.env) a.push('--env', e)

@@ -6,7 +6,7 @@
  * Supported: metadata.name, annotations, labels, ownerReferences; spec.hostname, subdomain, restartPolicy,
  * shareProcessNamespace, terminationGracePeriodSeconds; containers[] name, command, args,
  * env (name/value), workingDir, ports[] (containerPort, hostPort, hostIP, protocol),
- * resources.limits (cpu, memory); securityContext at pod and container level (see
+ * resources.limits (cpu, memory), livenessProbe/readinessProbe/startupProbe (probe-spec.ts); securityContext at pod and container level (see
  * security/context.ts: fields podnet does not implement are refused, not ignored).
  * Other fields are ignored with a warning; hostNetwork, hostPID and hostIPC: true are refused
  * (security/warnings.ts), and a privileged container is accepted with a warning.
@@ -42,6 +42,8 @@ import { parsePodSecurityContext, parseSecurityContext, resolveSecurity, type Po
 import { HOST_NAMESPACE_FIELDS, checkHostNamespaces, privilegedWarning } from './security/warnings.js'
 import { parseNetworkLimits, type PodNetworkLimits } from './pod-network-limits.js'
 import { parseLabels, parseOwnerReferences, type OwnerReference } from './labels.js'
+import { parseContainerProbes, type ContainerProbes } from './probe-spec.js'
+import { hostPathWarning, parseVolumeMounts, parseVolumes, type VolumeMount, type VolumeSpec } from './volumes.js'
 
 export const ANNOTATION_ROOTFS = 'podnet.io/rootfs'
 export const ANNOTATION_NETWORK = 'podnet.io/network'
@@ -64,7 +66,7 @@ export interface EnvVar {
   value: string
 }
 
-export interface ContainerSpec {
+export interface ContainerSpec extends ContainerProbes {
   name: string
   /** Absolute path of the container's root directory. */
   rootfs: string
@@ -75,6 +77,8 @@ export interface ContainerSpec {
   ports: ContainerPort[]
   limits: { cpuMillis?: number; memoryBytes?: number }
   securityContext?: SecurityContext
+  /** Where the pod's volumes are mounted (volumes.ts). */
+  volumeMounts?: VolumeMount[]
 }
 
 /** A validated pod: what the runtime runs. */
@@ -107,6 +111,8 @@ export interface PodSpec {
   securityContext?: PodSecurityContext
   /** false: the pod gets a user namespace of its own (userns.ts); absent: the host's. */
   hostUsers?: false
+  /** spec.volumes: emptyDir, hostPath (volumes.ts). */
+  volumes?: VolumeSpec[]
 }
 
 export interface ParsedManifest {
@@ -122,6 +128,8 @@ export interface ParseOptions {
   checkRootfs?: boolean
   /** false: the pod runs without cgroups (`pod run --no-cgroups`), as with the annotation podnet.io/cgroups: "off". */
   cgroups?: false
+  /** hostPath volumes are allowed (`pod run --allow-host-path`); without it they are refused. */
+  allowHostPath?: boolean
 }
 
 /** DNS-1123 label: container names, hostnames. */
@@ -207,7 +215,7 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
 
   if (root.spec === undefined) throw new InvalidArgumentError('spec', 'required')
   const spec = obj(root.spec, 'spec')
-  const known = ['containers', 'hostname', 'subdomain', 'restartPolicy', 'shareProcessNamespace', 'terminationGracePeriodSeconds', 'securityContext', 'hostUsers', ...Object.keys(HOST_NAMESPACE_FIELDS)]
+  const known = ['containers', 'volumes', 'hostname', 'subdomain', 'restartPolicy', 'shareProcessNamespace', 'terminationGracePeriodSeconds', 'securityContext', 'hostUsers', ...Object.keys(HOST_NAMESPACE_FIELDS)]
   for (const k of Object.keys(spec)) if (!known.includes(k)) warnings.push(`spec.${k}: not supported, ignored`)
   checkHostNamespaces(spec)
 
@@ -248,10 +256,13 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   if (spec.containers === undefined) throw new InvalidArgumentError('spec.containers', 'required')
   if (!Array.isArray(spec.containers)) throw new InvalidArgumentError('spec.containers', `must be a list, got ${describe(spec.containers)}`)
   if (spec.containers.length === 0) throw new InvalidArgumentError('spec.containers', 'must have at least one container')
+  const volumes = parseVolumes(spec.volumes, { ...(opts.allowHostPath && { allowHostPath: true }) }, warnings)
   const seen = new Set<string>()
   const hostPorts = new Map<string, string>()
   const containers = spec.containers.map((c, i) => {
     const cs = parseContainer(c, `spec.containers[${i}]`, annotations, opts, warnings)
+    const mounts = parseVolumeMounts((c as Obj).volumeMounts, `spec.containers[${i}]`, volumes, warnings)
+    if (mounts.length) cs.volumeMounts = mounts
     // runAsNonRoot and the Localhost profile are checked now, before anything is created
     resolveSecurity(podSecurity, cs.securityContext, { at: `spec.containers[${i}].securityContext`, podAt: 'spec.securityContext', pod: name, container: cs.name })
     if (cs.securityContext?.privileged === true) warnings.push(privilegedWarning(cs.name, i))
@@ -284,6 +295,12 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   if (labels !== undefined && Object.keys(labels).length) out.labels = labels
   if (ownerReferences !== undefined && ownerReferences.length) out.ownerReferences = ownerReferences
   if (podSecurity !== undefined) out.securityContext = podSecurity
+  if (volumes.length) out.volumes = volumes
+  volumes.forEach((v, i) => {
+    if (!v.hostPath) return
+    const ro = containers.every((c) => (c.volumeMounts ?? []).every((m) => m.name !== v.name || m.readOnly))
+    warnings.push(hostPathWarning(`spec.volumes[${i}].hostPath`, v.hostPath.path, ro))
+  })
   if (!hostUsers) out.hostUsers = false
   if (cgroupsText === 'off') {
     out.cgroups = false
@@ -304,7 +321,7 @@ export function defaultHostname(podName: string): string {
 
 function parseContainer(v: unknown, at: string, annotations: Record<string, string>, opts: ParseOptions, warnings: string[]): ContainerSpec {
   const c = obj(v, at)
-  const known = ['name', 'image', 'command', 'args', 'env', 'workingDir', 'ports', 'resources', 'securityContext']
+  const known = ['name', 'image', 'command', 'args', 'env', 'workingDir', 'ports', 'resources', 'securityContext', 'livenessProbe', 'readinessProbe', 'startupProbe', 'volumeMounts']
   for (const k of Object.keys(c)) if (!known.includes(k)) warnings.push(`${at}.${k}: not supported, ignored`)
   if (c.name === undefined || c.name === '') throw new InvalidArgumentError(`${at}.name`, 'required')
   const name = label(c.name, `${at}.name`)
@@ -361,6 +378,7 @@ function parseContainer(v: unknown, at: string, annotations: Record<string, stri
     if (!Array.isArray(c.ports)) throw new InvalidArgumentError(`${at}.ports`, `must be a list, got ${describe(c.ports)}`)
     out.ports = c.ports.map((p, j) => parsePort(p, `${at}.ports[${j}]`))
   }
+  Object.assign(out, parseContainerProbes(c, at, out.ports, warnings))
 
   if (c.resources !== undefined) {
     const r = obj(c.resources, `${at}.resources`)

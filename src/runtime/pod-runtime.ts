@@ -39,6 +39,7 @@ import { abandonSandbox, createSandbox, killCgroupProcesses, signalRef, teardown
 import type { RunOptions, RuntimeOptions, StopOptions } from './options.js'
 import { checkPodSecurity, privilegedCondition, resolveSecurity, seccompFilterBytes } from './security/index.js'
 import { planRestore, thisBoot, type RestorePlan } from './restore.js'
+import { ProbeManager, killRunForProbe } from './probes.js'
 import { PodStore, lostRecord } from './state-store.js'
 import { releaseIdRange } from './userns.js'
 import { isActive, type ContainerStatus, type PodPhase, type PodRecord, type TerminatedState } from './types.js'
@@ -62,6 +63,8 @@ interface ContainerRt {
   /** What the launcher reported on its status fd so far. */
   statusText?: string
   status?: LaunchStatus
+  /** The run is being killed for a failed liveness/startup probe (probes.ts): restarted unless Never, with this message. */
+  probeKill?: { message: string; timer?: NodeJS.Timeout | undefined }
 }
 
 interface PodRt {
@@ -122,6 +125,8 @@ export class PodRuntime extends EventEmitter {
   /** This boot's id, recorded with every sandbox (restore.ts). */
   private readonly bootId: string | undefined
   private runClaimed = false
+  /** Liveness, readiness and startup probes (probes.ts). */
+  private readonly probes: ProbeManager
 
   constructor(opts: RuntimeOptions = {}) {
     super()
@@ -146,6 +151,20 @@ export class PodRuntime extends EventEmitter {
       ...(opts.usernsPool !== undefined && { usernsPool: opts.usernsPool }),
     }
     this.logMarker.start()
+    this.probes = new ProbeManager(this, {
+      launcher: () => this.launcher(), layout: this.layout, active: () => [...this.pods.values()].map((p) => p.rec),
+      update: (name, fn) => { const pod = this.pods.get(name); if (pod && fn(pod.rec)) this.save(pod) },
+      kill: (name, container, runToken, message, graceMs) => { this.killForProbe(name, container, runToken, message, graceMs) },
+    })
+  }
+
+  /** Ends a run whose liveness or startup probe failed (probes.ts); onContainerExit restarts it unless restartPolicy is Never. */
+  private killForProbe(name: string, container: string, runToken: string, message: string, graceMs: number): void {
+    const pod = this.pods.get(name)
+    const cs = pod?.rec.containers.find((c) => c.name === container)
+    const crt = pod?.containers.get(container)
+    if (!pod || !cs || !crt || pod.stopping || cs.state.status !== 'running' || cs.runToken !== runToken || crt.probeKill) return
+    crt.probeKill = { message, timer: killRunForProbe(this.layout, cs, graceMs) }
   }
 
   private launcher(): string {
@@ -156,6 +175,7 @@ export class PodRuntime extends EventEmitter {
   close(): void {
     this.closed = true
     this.logMarker.stop()
+    this.probes.close()
     if (this.pollTimer) clearInterval(this.pollTimer)
     this.pollTimer = undefined
     if (this.writeTimer) clearTimeout(this.writeTimer)
@@ -530,8 +550,14 @@ export class PodRuntime extends EventEmitter {
       ...(cg && { oomKillsAtStart: cs.oomKillsAtStart ?? 0, oomKillsNow: cg.oomKills() }),
     })
     const ranMs = Date.parse(term.finishedAt) - Date.parse(term.startedAt)
+    const probeKill = crt.probeKill
+    delete crt.probeKill
+    if (probeKill) {
+      clearTimeout(probeKill.timer)
+      term.message = probeKill.message
+    }
     let endedForGood = false
-    if (!pod.stopping && !this.closed && shouldRestart(rec.spec.restartPolicy, term.exitCode)) {
+    if (!pod.stopping && !this.closed && (shouldRestart(rec.spec.restartPolicy, term.exitCode) || (probeKill !== undefined && rec.spec.restartPolicy !== 'Never'))) {
       const next = nextBackoff({ step: cs.backoffStep }, ranMs, this.backoff)
       cs.backoffStep = next.state.step
       cs.lastState = term
@@ -923,6 +949,7 @@ export class PodRuntime extends EventEmitter {
         this.emit('error', err)
       }
     }
+    this.probes.syncAll() // probes resume for the running containers adopted
     return adopted.map((p) => p.rec.name)
   }
 

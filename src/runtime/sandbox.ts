@@ -27,6 +27,7 @@ import { podSysctls } from './security/index.js'
 import type { PodStore } from './state-store.js'
 import { allocateIdRange, createUserPodNamespaces, releaseIdRange, userNamespacePool } from './userns.js'
 import type { PodRecord } from './types.js'
+import { makeVolumes, unmountVolumes, volumeRecords } from './volumes.js'
 
 /**
  * The points of pod creation where a checkpoint is reported. Each one is right after a step and
@@ -140,6 +141,14 @@ export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: st
   const fsGroup = spec.securityContext?.fsGroup
   if (fsGroup !== undefined) { chownSync(shm, 0, fsGroup); chmodSync(shm, 0o3777) } // fsGroup owns what podnet makes writable
 
+  // volumes (volumes.ts): named in the record first, so an interrupted creation unmounts the tmpfs ones
+  if (spec.volumes?.length) {
+    sb.volumes = volumeRecords(spec.volumes, store.volumeDirs(name))
+    store.write(rec)
+    undo.push('unmount the Memory volumes', () => unmountVolumes(sb.volumes!.filter((v) => v.tmpfs).map((v) => v.path)))
+    makeVolumes(spec.volumes, store.volumeDirs(name), fsGroup)
+  }
+
   // network ("attached" from before the attach on: detaching what is not attached is a no-op)
   if (spec.network !== undefined) {
     const network = spec.network
@@ -213,6 +222,7 @@ export async function teardownSandbox(deps: SandboxDeps, rec: PodRecord): Promis
     })
   }
   if (sb.shm) await step(() => unmountShm(sb.shm!))
+  if (sb.volumes) await step(() => unmountVolumes(sb.volumes!.filter((v) => v.tmpfs).map((v) => v.path)))
   if (sb.pins) await step(() => unpinAll(sb.pins!))
   if (errors.length) {
     sb.teardownError = errors.map((e) => e.message).join('; ')

@@ -97,6 +97,8 @@ export class PodStore {
   nsDir(name: string): string { return join(this.runPodDir(name), 'ns') }
   etcDir(name: string): string { return join(this.runPodDir(name), 'etc') }
   shmDir(name: string): string { return join(this.runPodDir(name), 'shm') }
+  /** Where a pod's emptyDir volumes are: on disk under its state, Memory ones (tmpfs) under its run dir (volumes.ts). */
+  volumeDirs(name: string): { stateVolumes: string; runVolumes: string } { return { stateVolumes: join(this.podDir(name), 'volumes'), runVolumes: join(this.runPodDir(name), 'volumes') } }
   logDir(name: string): string { return join(this.podDir(name), 'logs') }
   logPath(name: string, container: string): string { return join(this.logDir(name), `${container}.log`) }
   exitDir(name: string): string { return join(this.runPodDir(name), 'exit') }

@@ -244,7 +244,7 @@ export class Supervisor {
         // the CLI sends the manifest's text: parsing it here spares every `pod run -d` loading
         // the YAML parser (~50 ms of a command's start-up)
         checkManifestSize(Buffer.byteLength(req.text))
-        const { spec, warnings } = parseManifest(req.text, { baseDir: req.baseDir, ...(req.cgroups === false && { cgroups: false as const }) })
+        const { spec, warnings } = parseManifest(req.text, { baseDir: req.baseDir, ...(req.cgroups === false && { cgroups: false as const }), ...(req.allowHostPath === true && { allowHostPath: true }) })
         const record = await this.runtime.run(spec, req.hostNetns !== undefined ? { hostNetns: req.hostNetns } : {})
         const r: RunManifestResult = { record, warnings }
         return r

@@ -2,6 +2,7 @@
 import type { PodSpec } from './manifest.js'
 import type { NamespacePins } from './namespaces.js'
 import type { ProcessRef } from './proc.js'
+import type { VolumeRecord } from './volumes.js'
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed'
 
@@ -58,6 +59,27 @@ export interface ContainerStatus {
    * spawn). A supervisor that finds it adopts that launcher instead of starting another run.
    */
   launching?: { launcher: ProcessRef; runToken: string; at: string }
+  /**
+   * Containers of a pod with probes (probes.ts): passing its readiness probe (or running, without
+   * one) after its startup probe; `started`: the startup probe has passed (or there is none).
+   * Both belong to the run `probedRun` (a runToken) and start false with each run.
+   */
+  ready?: boolean
+  started?: boolean
+  probedRun?: string
+}
+
+/** Something that happened to a pod (Kubernetes' Event, kept in the record): probe failures, probe kills. */
+export interface PodEvent {
+  type: 'Normal' | 'Warning'
+  /** Unhealthy, Killing. */
+  reason: string
+  message: string
+  container?: string
+  /** Identical consecutive events are counted, as Kubernetes aggregates them. */
+  count: number
+  firstTimestamp: string
+  lastTimestamp: string
 }
 
 export interface SandboxRecord {
@@ -67,6 +89,8 @@ export interface SandboxRecord {
   pause?: ProcessRef
   /** The pod's /dev/shm (a tmpfs mounted in the state dir). */
   shm?: string
+  /** The pod's volumes on the host (volumes.ts), named before they are made; tmpfs ones are unmounted at teardown. */
+  volumes?: VolumeRecord[]
   /** The pod's cgroup path (parent of the containers'). */
   cgroup?: string
   /** The named namespace that plays the host for the network, if not the supervisor's own. */
@@ -91,6 +115,8 @@ export interface SandboxRecord {
  *                  the write succeeds.
  *   Privileged     True (reason PrivilegedContainers) for the pod's life when a container has
  *                  `privileged: true`; the message names them and what that opens.
+ *   Ready, ContainersReady  in pods with probes (probes.ts): True when every container is
+ *                  ready, else False (reason ContainersNotReady, the message names them).
  */
 export interface PodCondition {
   type: string
@@ -124,6 +150,8 @@ export interface PodRecord {
   /** The last time the pod was brought back after its live state was lost (restore.ts), and how often. */
   restored?: { count: number; at: string; cause: 'NodeRestart' | 'RunDirLost'; message: string }
   conditions?: PodCondition[]
+  /** The last events (probes.ts), oldest first. */
+  events?: PodEvent[]
   sandbox: SandboxRecord
   containers: ContainerStatus[]
 }

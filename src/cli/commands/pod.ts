@@ -103,9 +103,10 @@ function ports(p: PodRecord): string {
 }
 
 function podRow(p: PodRecord): Record<string, unknown> {
-  const running = p.containers.filter((c) => c.state.status === 'running').length
+  // ready: what the readiness probes say (probes.ts), else running
+  const ready = p.containers.filter((c) => c.ready ?? c.state.status === 'running').length
   return {
-    name: p.name, ready: `${running}/${p.containers.length}`, status: statusOf(p),
+    name: p.name, ready: `${ready}/${p.containers.length}`, status: statusOf(p),
     restarts: p.containers.reduce((n, c) => n + c.restartCount, 0), ip: p.sandbox.ips.map((i) => i.split('/')[0]).join(','),
     ports: ports(p), age: age(p.createdAt), owner: ownerOf(p),
   }
@@ -142,11 +143,22 @@ function printPod(p: PodRecord): void {
       state: st.status === 'waiting' ? `waiting (${st.reason})` : st.status === 'terminated' ? `terminated (${st.reason})` : 'running',
       exit: st.status === 'terminated' ? st.exitCode : '',
       pid: st.status === 'running' ? st.pid : '',
+      ready: c.ready ?? st.status === 'running',
       restarts: c.restartCount,
-      last: last ? `${last.exitCode} ${last.reason}` : '',
+      last: last ? `${last.exitCode} ${last.reason}${last.message ? ` (${last.message})` : ''}` : '',
       message: st.status !== 'running' ? st.message ?? '' : '',
     }
-  }), [['name', 'CONTAINER'], ['state', 'STATE'], ['exit', 'EXIT'], ['pid', 'PID'], ['restarts', 'RESTARTS'], ['last', 'LAST EXIT'], ['message', 'MESSAGE']])
+  }), [['name', 'CONTAINER'], ['state', 'STATE'], ['exit', 'EXIT'], ['pid', 'PID'], ['ready', 'READY'], ['restarts', 'RESTARTS'], ['last', 'LAST EXIT'], ['message', 'MESSAGE']])
+  printPodEvents(p)
+}
+
+/** The pod's events (probe failures and kills: probes.ts), as `kubectl describe pod` shows them. */
+export function printPodEvents(p: PodRecord): void {
+  if (!p.events?.length) return
+  process.stdout.write('\nEvents:\n')
+  printTable(p.events.map((e) => ({
+    type: `  ${e.type}`, reason: e.reason, last: e.lastTimestamp, count: e.count, container: e.container ?? '', message: e.message,
+  })), [['type', '  Type'], ['reason', 'Reason'], ['last', 'Last seen'], ['count', 'Count'], ['container', 'Container'], ['message', 'Message']])
 }
 
 /** --tail: a number of lines, or docker's `all` (every line: Infinity). */
@@ -278,21 +290,22 @@ export function registerPod(program: Command): void {
     .option('--rm', 'without -d: remove the pod (record and logs) once it has ended')
     .option('--host-netns <ns>', 'the named namespace that plays the host for the pod network (default: the current one)')
     .option('--no-cgroups', 'no cgroups for the pod (no limits, no pod stats), where podnet cannot write them (annotation podnet.io/cgroups: "off")')
-    .action(async (o: Global & { file: string; detach?: boolean; rm?: boolean; hostNetns?: string; cgroups: boolean }) => {
+    .option('--allow-host-path', 'allow hostPath volumes (refused without it): they mount host directories into the pod')
+    .action(async (o: Global & { file: string; detach?: boolean; rm?: boolean; hostNetns?: string; cgroups: boolean; allowHostPath?: boolean }) => {
       if (o.detach && o.rm) throw new InvalidArgumentError('--rm', 'cannot be combined with -d: a detached pod stays until podnet pod rm')
       const { readManifestText } = await import('../../runtime/limits.js')
       const text = readManifestText(o.file)
       const baseDir = o.file === '-' ? process.cwd() : dirname(resolve(o.file))
       if (o.detach) {
         // the supervisor parses the manifest (it has the YAML parser loaded already)
-        const { record: rec, warnings } = await ask<RunManifestResult>(o, { op: 'run-manifest', text, baseDir, ...(o.hostNetns !== undefined && { hostNetns: o.hostNetns }), ...(!o.cgroups && { cgroups: false as const }) })
+        const { record: rec, warnings } = await ask<RunManifestResult>(o, { op: 'run-manifest', text, baseDir, ...(o.hostNetns !== undefined && { hostNetns: o.hostNetns }), ...(!o.cgroups && { cgroups: false as const }), ...(o.allowHostPath && { allowHostPath: true as const }) })
         for (const w of warnings) process.stderr.write(`podnet: warning: ${w}\n`)
         if (o.json) printJson(rec)
         else process.stdout.write(`pod ${rec.name} ${statusOf(rec).toLowerCase()}${rec.sandbox.ips.length ? `, ip ${rec.sandbox.ips.join(', ')}` : ''}\n`)
         return
       }
       const { parseManifest, isActive, podExitStatus } = await runtime()
-      const { spec, warnings } = parseManifest(text, { baseDir, ...(!o.cgroups && { cgroups: false as const }) })
+      const { spec, warnings } = parseManifest(text, { baseDir, ...(!o.cgroups && { cgroups: false as const }), ...(o.allowHostPath && { allowHostPath: true }) })
       for (const w of warnings) process.stderr.write(`podnet: warning: ${w}\n`)
       // Foreground. The handlers are in place before the pod exists: a Ctrl-C during creation
       // stops the pod as soon as it is there. 1st signal: pod stop (SIGTERM, grace, SIGKILL);

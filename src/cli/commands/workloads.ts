@@ -14,7 +14,7 @@ import type { PodRecord } from '../../runtime/types.js'
 import type { ManifestSource, WorkloadEvent, WorkloadKind, WorkloadObject, WorkloadRequest, WorkloadResponse } from '../../workloads/index.js'
 import { intArg } from '../context.js'
 import { printJson, printTable, type Row } from '../output.js'
-import { ask, common, storeOf, type Global } from './pod.js'
+import { ask, common, printPodEvents, storeOf, type Global } from './pod.js'
 
 const workloads = (): Promise<typeof import('../../workloads/index.js')> => import('../../workloads/index.js')
 
@@ -94,7 +94,7 @@ function podStatus(p: PodRecord): string {
 }
 
 function podRow(p: PodRecord, isReady: (p: PodRecord) => boolean): Row {
-  const running = p.containers.filter((c) => c.state.status === 'running').length
+  const running = p.containers.filter((c) => c.ready ?? c.state.status === 'running').length
   const owner = p.spec.ownerReferences?.find((r) => r.controller)
   return {
     name: p.name, ready: `${isReady(p) ? p.containers.length : Math.min(running, p.containers.length - 1)}/${p.containers.length}`,
@@ -228,6 +228,9 @@ export function registerWorkloads(program: Command): void {
           ['IP', p.sandbox.ips.map((i) => i.split('/')[0]).join(', ') || '<none>'], ['Controlled By', owner ? `${owner.kind}/${owner.name}` : '<none>'],
         ]
         for (const [a, b] of lines) process.stdout.write(`${`${a}:`.padEnd(16)}${b}\n`)
+        for (const c of p.conditions ?? []) process.stdout.write(`${'Condition:'.padEnd(16)}${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}\n`)
+        if (p.events?.length) printPodEvents(p)
+        else process.stdout.write('Events:         <none>\n')
         return
       }
       const ws = new WorkloadStore({ stateDir: store.root })

@@ -32,6 +32,10 @@
  *   --rootfs DIR       the container's root
  *   --bind SRC DST     bind-mount SRC on DST inside the rootfs (--bind-ro: read-only)
  *   --shm DIR          bind-mount DIR on /dev/shm (the pod's shared tmpfs)
+ *   --volume SRC SUB DST ro|rw   a pod volume: bind-mount SRC (or SUB inside it, resolved with
+ *                      SRC as its root: its symlinks and ".." never leave SRC; made as a
+ *                      directory when missing; "" for none) on DST, after /tmp, /dev, /proc
+ *                      (so a volume may sit on /tmp), before the masks and a read-only root
  *   --cgroup FILE      write "0" to this cgroup.procs file (repeatable)
  *   --cwd DIR          working directory (created when missing)
  *   --env K=V          environment (repeatable; nothing else is inherited)
@@ -116,6 +120,7 @@ struct mount_attr { unsigned long long attr_set, attr_clr, propagation, userns_f
 
 struct nsjoin { int type; const char *path; };
 struct bind { const char *src; const char *dst; int ro; };
+struct volume { const char *src; const char *sub; const char *dst; int ro; };
 
 #define MODE_RUN 0
 #define MODE_EXEC 1
@@ -136,6 +141,7 @@ static struct {
   const char *new_uts;
   const char *rootfs;
   struct bind binds[32]; int nbinds;
+  struct volume vols[32]; int nvols;
   const char *shm;
   const char *cgroups[16]; int ncgroups;
   const char *cwd;
@@ -221,6 +227,15 @@ static void parse(int argc, char **argv) {
     } else if (!strcmp(a, "--new-pid")) opt.new_pid = 1;
     else if (!strcmp(a, "--new-uts")) opt.new_uts = NEXT();
     else if (!strcmp(a, "--rootfs")) opt.rootfs = NEXT();
+    else if (!strcmp(a, "--volume")) {
+      if (opt.nvols >= 32) usage("too many --volume");
+      opt.vols[opt.nvols].src = NEXT();
+      opt.vols[opt.nvols].sub = NEXT();
+      opt.vols[opt.nvols].dst = NEXT();
+      const char *mode = NEXT();
+      if (strcmp(mode, "ro") && strcmp(mode, "rw")) usage("--volume: the mode is ro or rw");
+      opt.vols[opt.nvols++].ro = !strcmp(mode, "ro");
+    }
     else if (!strcmp(a, "--bind") || !strcmp(a, "--bind-ro")) {
       if (opt.nbinds >= 32) usage("too many --bind");
       opt.binds[opt.nbinds].ro = !strcmp(a, "--bind-ro");
@@ -327,12 +342,12 @@ static int root_fd = -1;
 #define MAX_DEPTH 128
 #define MAX_LINKS 40
 
-/* returns an O_PATH fd, or -1 with errno set */
-static int resolve_in_root(const char *path, int mode) {
+/* path resolved with `base` as its root (symlinks and ".." never leave it): an O_PATH fd, or -1 with errno set */
+static int resolve_beneath(int base, const char *path, int mode) {
   char rest[8192];
   int stack[MAX_DEPTH];
   int depth = 0, links = 0, err = 0;
-  stack[0] = root_fd;
+  stack[0] = base;
   if (strlen(path) >= sizeof rest) { errno = ENAMETOOLONG; return -1; }
   strcpy(rest, path);
   char *p = rest;
@@ -386,7 +401,7 @@ static int resolve_in_root(const char *path, int mode) {
     if (depth + 1 >= MAX_DEPTH) { close(fd); err = ENAMETOOLONG; goto out; }
     stack[++depth] = fd;
   }
-  int res = depth ? stack[depth] : fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+  int res = depth ? stack[depth] : fcntl(base, F_DUPFD_CLOEXEC, 0);
   while (depth > 1) close(stack[--depth]);
   return res;
 out:
@@ -394,6 +409,8 @@ out:
   errno = err;
   return -1;
 }
+
+static int resolve_in_root(const char *path, int mode) { return resolve_beneath(root_fd, path, mode); }
 
 /* resolve or fail (the reason names the path as the container sees it) */
 static int in_root(const char *path, int mode) {
@@ -534,6 +551,18 @@ static void setup_rootfs(void) {
     src_fd[i] = open(opt.binds[i].src, O_PATH | O_CLOEXEC);
     if (src_fd[i] < 0) fail("bind source %s: %s", opt.binds[i].src, strerror(errno));
   }
+  /* volumes: the source (a subPath resolved beneath it, made as a directory when missing) */
+  int vol_fd[32];
+  for (int i = 0; i < opt.nvols; i++) {
+    int base = open(opt.vols[i].src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (base < 0 && errno == ENOTDIR && !opt.vols[i].sub[0]) base = open(opt.vols[i].src, O_PATH | O_CLOEXEC); /* a hostPath file */
+    if (base < 0) fail("volume %s: %s", opt.vols[i].src, strerror(errno));
+    if (!opt.vols[i].sub[0]) { vol_fd[i] = base; continue; }
+    vol_fd[i] = resolve_beneath(base, opt.vols[i].sub, R_EXIST);
+    if (vol_fd[i] < 0 && errno == ENOENT) vol_fd[i] = resolve_beneath(base, opt.vols[i].sub, R_DIR);
+    if (vol_fd[i] < 0) fail("volume %s, subPath %s: %s", opt.vols[i].src, opt.vols[i].sub, strerror(errno));
+    close(base);
+  }
   int shm_fd = -1;
   if (opt.shm && (shm_fd = open(opt.shm, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) fail("open %s: %s", opt.shm, strerror(errno));
   /* pivot_root needs the new root to be a mount point */
@@ -600,6 +629,21 @@ static void setup_rootfs(void) {
 
   mount_in_root("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   if (opt.sysfs) mount_in_root("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (opt.sysfs == 1 ? MS_RDONLY : 0), NULL);
+
+  /* the pod's volumes, over what is there (a volume on /tmp covers the tmpfs) */
+  for (int i = 0; i < opt.nvols; i++) {
+    struct stat st;
+    if (fstat(vol_fd[i], &st) < 0) fail("volume %s: %s", opt.vols[i].src, strerror(errno));
+    int fd = in_root(opt.vols[i].dst, S_ISDIR(st.st_mode) ? R_DIR : R_FILE);
+    do_mount(fd_path(vol_fd[i], 1), fd_path(fd, 0), NULL, MS_BIND | MS_REC, NULL, opt.vols[i].dst);
+    close(fd);
+    close(vol_fd[i]);
+    if (opt.vols[i].ro) {
+      fd = in_root(opt.vols[i].dst, R_EXIST); /* now the bind mount's root */
+      remount_ro(fd, opt.vols[i].dst);
+      close(fd);
+    }
+  }
 
   if (opt.nmasks) {
     int devnull = in_root("/dev/null", R_EXIST);

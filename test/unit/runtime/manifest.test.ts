@@ -128,10 +128,10 @@ spec:
 
   it('rejects text that is not YAML, and warns about unsupported fields', () => {
     assert.throws(() => parseManifest('metadata: [unclosed'), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'manifest')
-    const { warnings } = validateManifest(base({ nodeSelector: {} }, [{ name: 'web', command: ['a'], livenessProbe: {}, resources: { requests: { cpu: 1 } } }]))
+    const { warnings } = validateManifest(base({ nodeSelector: {} }, [{ name: 'web', command: ['a'], lifecycle: {}, resources: { requests: { cpu: 1 } } }]))
     assert.deepEqual(warnings, [
       'spec.nodeSelector: not supported, ignored',
-      'spec.containers[0].livenessProbe: not supported, ignored',
+      'spec.containers[0].lifecycle: not supported, ignored',
       'spec.containers[0].resources.requests: not enforced (podnet applies limits only)',
     ])
   })

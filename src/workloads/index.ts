@@ -3,7 +3,8 @@
  * object store, validation, the controllers (ReplicaSet, Job) and their manager, which runs
  * inside the pod supervisor. Re-exports only.
  */
-export { WorkloadManager, ANNOTATION_HOST_NETNS, canonical, type WorkloadManagerOptions, type WorkloadRequest, type WorkloadResponse } from './manager.js'
+export { WorkloadManager, type WorkloadManagerOptions } from './manager.js'
+export { ANNOTATION_HOST_NETNS, canonical, type WorkloadRequest, type WorkloadResponse } from './requests.js'
 export { WorkloadStore, EVENTS_KEPT } from './store.js'
 export { WORKLOADS_EXTENSION, workloadOptionsFromEnv, workloadsExtension } from './extension.js'
 export { validateDocument, SUPPORTED_KINDS, type ValidDocument } from './validate.js'

@@ -18,11 +18,15 @@ import { controllerOf } from '../runtime/labels.js'
 import { JOB_BACKOFF, syncJob } from './job.js'
 import { controllerUid, ownerRef } from './pods.js'
 import { syncReplicaSet } from './replicaset.js'
+import { syncDeployment, deploymentDone } from './deployment.js'
+import { syncDaemonSet } from './daemonset.js'
+import { readNode } from './node.js'
 import { matches } from './selector.js'
 import { WorkloadStore } from './store.js'
 import { conditionTrue, type ControllerContext } from './context.js'
-import { ANNOTATION_HOST_NETNS, canonical, handleRequest, type RequestHost, type WorkloadRequest, type WorkloadResponse } from './requests.js'
-import { KINDS, objectRef, type Job, type ReplicaSet, type WorkloadKind, type WorkloadObject } from './types.js'
+import { canonical } from './fields.js'
+import { ANNOTATION_HOST_NETNS, handleRequest, type RequestHost, type WorkloadRequest, type WorkloadResponse } from './requests.js'
+import { KINDS, objectRef, type DaemonSet, type Deployment, type Job, type ReplicaSet, type WorkloadKind, type WorkloadObject } from './types.js'
 
 export interface WorkloadManagerOptions {
   stateDir?: string
@@ -70,7 +74,12 @@ export class WorkloadManager implements RequestHost {
       deletePod: (o, p, why) => this.deletePod(o, p, why),
       event: (o, type, reason, message) => this.event(o, type, reason, message),
       requeueAfter: (o, ms) => this.requeueAfter(keyOf(o.kind, o.metadata.name), ms),
-      deleteObject: (o) => { void this.markDeleted(o, 'Background').catch((err: Error) => this.log(`${objectRef(o.kind, o.metadata.name)}: delete: ${err.message}`)) },
+      deleteObject: (o) => this.deleteChild(o, 'Background'),
+      ownedObjects: (o, kind) => [...this.objects.values()].filter((x) => x.kind === kind && controllerOf(x.metadata.ownerReferences)?.uid === o.metadata.uid),
+      orphanObjects: (kind) => [...this.objects.values()].filter((x) => x.kind === kind && controllerOf(x.metadata.ownerReferences) === undefined),
+      objectNames: (kind) => [...this.objects.values()].filter((x) => x.kind === kind).map((x) => x.metadata.name),
+      putObject: (o) => this.put(o),
+      node: () => readNode(this.store.root),
       jobBackoff,
     }
     for (const kind of Object.keys(KINDS) as WorkloadKind[]) {
@@ -113,6 +122,7 @@ export class WorkloadManager implements RequestHost {
     for (const o of this.objects.values()) {
       if (o.metadata.deletionTimestamp) return true
       if (o.kind === 'Job' && !conditionTrue((o as Job).status?.conditions, 'Complete') && !conditionTrue((o as Job).status?.conditions, 'Failed')) return true
+      if (o.kind === 'Deployment' && !deploymentDone(o as Deployment)) return true
     }
     return false
   }
@@ -129,6 +139,10 @@ export class WorkloadManager implements RequestHost {
     this.store.write(o)
     this.remember(o)
     this.enqueue(keyOf(o.kind, o.metadata.name))
+  }
+
+  owned(o: WorkloadObject, kind: WorkloadKind): WorkloadObject[] {
+    return this.ctx.ownedObjects(o, kind)
   }
 
   handle(req: WorkloadRequest): Promise<WorkloadResponse> {
@@ -153,6 +167,19 @@ export class WorkloadManager implements RequestHost {
     this.timers.delete(key)
     for (const w of this.gone.get(key) ?? []) w()
     this.gone.delete(key)
+    this.enqueueOwner(o)
+  }
+
+  /** Syncs the object's managing controller (a ReplicaSet's Deployment), if it has one. */
+  private enqueueOwner(o: WorkloadObject): void {
+    const uid = controllerOf(o.metadata.ownerReferences)?.uid
+    const key = uid !== undefined ? this.byUid.get(uid) : undefined
+    if (key) this.enqueue(key)
+  }
+
+  /** Syncs every object of a kind (DaemonSets when the node's labels change). */
+  resyncKind(kind: WorkloadKind): void {
+    for (const [k, o] of this.objects) if (o.kind === kind) this.enqueue(k)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -178,7 +205,10 @@ export class WorkloadManager implements RequestHost {
     const uid = controllerUid(rec)
     if (uid !== undefined) {
       const key = this.byUid.get(uid)
-      if (key) this.enqueue(key)
+      if (key) {
+        this.enqueue(key)
+        this.enqueueOwner(this.objects.get(key)!)
+      }
       return
     }
     // an orphan: a ReplicaSet whose selector matches adopts it
@@ -272,15 +302,33 @@ export class WorkloadManager implements RequestHost {
     const o = this.objects.get(key)
     if (!o) return
     if (o.metadata.deletionTimestamp) return this.finishDelete(o)
-    const before = canonical(o.status)
+    const before = canonical([o.status, o.metadata.annotations])
     if (o.kind === 'ReplicaSet') await syncReplicaSet(this.ctx, o as ReplicaSet)
     else if (o.kind === 'Job') await syncJob(this.ctx, o as Job)
-    if (this.objects.get(key) === o && canonical(o.status) !== before) this.store.write(o)
+    else if (o.kind === 'Deployment') syncDeployment(this.ctx, o as Deployment)
+    else if (o.kind === 'DaemonSet') await syncDaemonSet(this.ctx, o as DaemonSet)
+    if (this.objects.get(key) === o && canonical([o.status, o.metadata.annotations]) !== before) {
+      this.store.write(o)
+      this.enqueueOwner(o)
+    }
   }
 
-  /** A deleted object: its pods go (or are orphaned), then the object. */
+  /** A deleted object: its dependents (ReplicaSets, pods) go (or are orphaned), then the object. */
   private async finishDelete(o: WorkloadObject): Promise<void> {
     const pods = this.ownedPods(o)
+    const children = [...this.objects.values()].filter((x) => controllerOf(x.metadata.ownerReferences)?.uid === o.metadata.uid)
+    if (o.metadata.deletionPropagation === 'Orphan') {
+      for (const c of children) {
+        const refs = (c.metadata.ownerReferences ?? []).filter((r) => r.uid !== o.metadata.uid)
+        const next: WorkloadObject = { ...c, metadata: { ...c.metadata } }
+        if (refs.length) next.metadata.ownerReferences = refs
+        else delete next.metadata.ownerReferences
+        this.put(next)
+      }
+    } else if (children.length) {
+      for (const c of children) this.deleteChild(c, 'Background', o.metadata.deletionGracePeriodSeconds)
+      return // the last child's removal syncs again
+    }
     if (o.metadata.deletionPropagation === 'Orphan') {
       for (const p of pods) {
         const rec = await this.runtime.setOwnerReferences(p.name, (p.spec.ownerReferences ?? []).filter((r) => r.uid !== o.metadata.uid))
@@ -292,6 +340,11 @@ export class WorkloadManager implements RequestHost {
     }
     this.store.remove(o.kind, o.metadata.name)
     this.forget(o)
+  }
+
+  /** Starts a delete without waiting for it (a controller's dependents). */
+  private deleteChild(o: WorkloadObject, propagation: 'Background' | 'Orphan', gracePeriodSeconds?: number): void {
+    void this.markDeleted(o, propagation, gracePeriodSeconds).catch((err: Error) => this.log(`${objectRef(o.kind, o.metadata.name)}: delete: ${err.message}`))
   }
 
   async markDeleted(o: WorkloadObject, propagation: 'Background' | 'Orphan', gracePeriodSeconds?: number): Promise<void> {

@@ -8,10 +8,14 @@ import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError } from '.
 import type { PodRuntime } from '../runtime/pod-runtime.js'
 import type { PodRecord } from '../runtime/types.js'
 import { locate, splitDocuments, type ManifestSource } from './documents.js'
+import { canonical } from './fields.js'
 import { JOB_NAME_LABEL, JOB_UID_LABEL } from './job.js'
 import { resolveKind, type ResourceKind } from './kinds.js'
 import type { WorkloadStore } from './store.js'
-import { KINDS, objectRef, type JobSpec, type ReplicaSet, type WorkloadKind, type WorkloadObject } from './types.js'
+import { controllerOf } from '../runtime/labels.js'
+import { labelNode } from './node.js'
+import { keepManaged, restartTemplate, undoTemplate } from './rollout.js'
+import { KINDS, objectRef, type DaemonSet, type Deployment, type JobSpec, type ReplicaSet, type WorkloadKind, type WorkloadObject } from './types.js'
 import { validateDocument, type ValidDocument } from './validate.js'
 
 /** The annotation on a pod (template) that names the namespace playing the host for its network (`pod run --host-netns`). */
@@ -21,6 +25,8 @@ export type WorkloadRequest =
   | { action: 'apply'; sources: ManifestSource[] }
   | { action: 'delete'; kind?: string; name?: string; sources?: ManifestSource[]; cascade?: 'background' | 'orphan'; gracePeriodSeconds?: number }
   | { action: 'scale'; kind: string; name: string; replicas: number }
+  | { action: 'rollout'; verb: 'undo' | 'restart'; kind: string; name: string; toRevision?: number }
+  | { action: 'label'; kind: string; name: string; labels: string[]; overwrite?: boolean }
 
 export interface WorkloadResponse {
   /** kubectl's lines: "replicaset.apps/web created". */
@@ -41,11 +47,10 @@ export interface RequestHost {
   markDeleted(o: WorkloadObject, propagation: 'Background' | 'Orphan', gracePeriodSeconds?: number): Promise<void>
   /** A pod apply made. */
   podChanged(rec: PodRecord): void
-}
-
-/** JSON with sorted keys: equal values, equal text. */
-export function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x))
+  /** Objects of a kind whose managing controller is o. */
+  owned(o: WorkloadObject, kind: WorkloadKind): WorkloadObject[]
+  /** Syncs every object of a kind. */
+  resyncKind(kind: WorkloadKind): void
 }
 
 export function handleRequest(m: RequestHost, req: WorkloadRequest): Promise<WorkloadResponse> {
@@ -53,6 +58,8 @@ export function handleRequest(m: RequestHost, req: WorkloadRequest): Promise<Wor
     case 'apply': return apply(m, req.sources)
     case 'delete': return remove(m, req)
     case 'scale': return scale(m, req.kind, req.name, req.replicas)
+    case 'rollout': return rollout(m, req)
+    case 'label': return label(m, req)
     default: throw new PodnetError(`unknown workloads action '${(req as { action: string }).action}'`)
   }
 }
@@ -118,10 +125,11 @@ function plan(m: RequestHost, v: ValidDocument): () => Promise<string> {
   const cur = m.object(v.kind, v.name)
   if (cur?.metadata.deletionTimestamp) throw new PodnetError(`${ref} is being deleted; apply it again once it is gone`)
   const uid = cur?.metadata.uid ?? randomUUID()
-  const spec = materialize(v, uid)
+  const { spec, annotations } = keepManaged(cur, materialize(v, uid), v.annotations)
   const labels = v.labels
-  const annotations = v.annotations
   if (cur) {
+    const owner = controllerOf(cur.metadata.ownerReferences)
+    if (owner) throw new PodnetError(`${ref} is managed by ${objectRef(owner.kind, owner.name)}: change that instead`)
     if (canonical(cur.spec) === canonical(spec) && canonical(cur.metadata.labels) === canonical(labels) && canonical(cur.metadata.annotations) === canonical(annotations)) {
       return () => Promise.resolve(`${ref} unchanged`)
     }
@@ -187,15 +195,42 @@ async function remove(m: RequestHost, req: Extract<WorkloadRequest, { action: 'd
 function scale(m: RequestHost, kindWord: string, name: string, replicas: number): Promise<WorkloadResponse> {
   const kind = resolveKind(kindWord)
   if (!Number.isInteger(replicas) || replicas < 0) throw new InvalidArgumentError('--replicas', `must be an integer greater than or equal to 0, got ${replicas}`)
-  if (kind !== 'ReplicaSet') throw new InvalidArgumentError('KIND', `${KINDS[kind as WorkloadKind]?.plural ?? 'pods'} cannot be scaled${kind === 'Job' ? ' (set spec.parallelism and apply)' : ''}`)
-  const o = m.object(kind, name) as ReplicaSet | undefined
+  if (kind !== 'ReplicaSet' && kind !== 'Deployment') throw new InvalidArgumentError('KIND', `${KINDS[kind as WorkloadKind]?.plural ?? 'pods'} cannot be scaled${kind === 'Job' ? ' (set spec.parallelism and apply)' : ''}`)
+  const o = m.object(kind, name) as ReplicaSet | Deployment | undefined
   if (!o) throw new NotFoundError(kind.toLowerCase(), name)
   if (o.metadata.deletionTimestamp) throw new PodnetError(`${objectRef(kind, name)} is being deleted`)
   if (o.spec.replicas !== replicas) {
-    const next: ReplicaSet = { ...o, metadata: { ...o.metadata, generation: o.metadata.generation + 1 }, spec: { ...o.spec, replicas } }
-    m.put(next)
+    m.put({ ...o, metadata: { ...o.metadata, generation: o.metadata.generation + 1 }, spec: { ...o.spec, replicas } } as WorkloadObject)
   }
   return Promise.resolve({ lines: [`${objectRef(kind, name)} scaled`], warnings: [] })
+}
+
+/** rollout undo (Deployments) and restart (Deployments, DaemonSets): a new template, rolled out by the controller. */
+function rollout(m: RequestHost, req: Extract<WorkloadRequest, { action: 'rollout' }>): Promise<WorkloadResponse> {
+  const kind = resolveKind(req.kind)
+  if (kind !== 'Deployment' && !(kind === 'DaemonSet' && req.verb === 'restart')) {
+    throw new InvalidArgumentError('KIND', `rollout ${req.verb} of ${KINDS[kind as WorkloadKind]?.plural ?? 'pods'} is not supported by podnet (${req.verb === 'undo' ? 'deployments only: podnet keeps no ControllerRevisions' : 'deployments and daemonsets'})`)
+  }
+  const o = m.object(kind, req.name) as Deployment | DaemonSet | undefined
+  if (!o) throw new NotFoundError(kind.toLowerCase(), req.name)
+  const ref = objectRef(kind, req.name)
+  if (o.metadata.deletionTimestamp) throw new PodnetError(`${ref} is being deleted`)
+  let template
+  if (req.verb === 'undo') {
+    const r = undoTemplate(o as Deployment, m.owned(o, 'ReplicaSet') as ReplicaSet[], req.toRevision ?? 0)
+    if ('skipped' in r) return Promise.resolve({ lines: [`${ref} skipped rollback (current template already matches revision ${r.skipped})`], warnings: [] })
+    template = r.template
+  } else template = restartTemplate(o)
+  m.put({ ...o, metadata: { ...o.metadata, generation: o.metadata.generation + 1 }, spec: { ...o.spec, template } } as WorkloadObject)
+  return Promise.resolve({ lines: [`${ref} ${req.verb === 'undo' ? 'rolled back' : 'restarted'}`], warnings: [] })
+}
+
+/** `label node NAME KEY=VALUE... KEY-`: this node's labels, which DaemonSets' nodeSelectors match. */
+function label(m: RequestHost, req: Extract<WorkloadRequest, { action: 'label' }>): Promise<WorkloadResponse> {
+  if (!['node', 'nodes', 'no'].includes(req.kind.toLowerCase())) throw new InvalidArgumentError('KIND', `podnet labels nodes only (pods and workloads take labels from their manifests), got ${JSON.stringify(req.kind)}`)
+  const changed = labelNode(m.store.root, req.name, req.labels, req.overwrite ?? false)
+  if (changed) m.resyncKind('DaemonSet')
+  return Promise.resolve({ lines: [`node/${req.name} ${changed ? 'labeled' : 'not labeled'}`], warnings: [] })
 }
 
 function nameOf(doc: unknown): string | undefined {

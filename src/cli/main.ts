@@ -17,6 +17,7 @@ import { registerDns } from './commands/dns.js'
 import { registerTopology } from './commands/topology.js'
 import { registerQos } from './commands/qos.js'
 import { registerWorkloads } from './commands/workloads.js'
+import { registerLabel, registerRollout } from './commands/rollout.js'
 import { registerCompletion } from './commands/completion.js'
 
 /** Groups and their commands (with aliases), for the completion script. */
@@ -32,6 +33,7 @@ const GROUPS: Readonly<Record<string, (program: Command) => void>> = {
   network: registerNetwork, nat: registerNetwork, cni: registerCni, pod: registerPod, demo: registerDemo, node: registerNode, qos: registerQos,
   dns: registerDns, topology: registerTopology,
   apply: registerWorkloads, get: registerWorkloads, delete: registerWorkloads, scale: registerWorkloads, describe: registerWorkloads,
+  rollout: registerRollout, label: registerLabel,
   completion: registerCompletionGroup, __complete: registerCompletionGroup,
 }
 

@@ -1,7 +1,7 @@
 /** What a controller may do: the manager (manager.ts) implements it over the runtime and the store. */
 import type { PodSpec } from '../runtime/manifest.js'
 import type { PodRecord } from '../runtime/types.js'
-import type { Condition, WorkloadObject } from './types.js'
+import type { Condition, WorkloadKind, WorkloadObject } from './types.js'
 
 export interface ControllerContext {
   now(): number
@@ -18,8 +18,18 @@ export interface ControllerContext {
   event(o: WorkloadObject, type: 'Normal' | 'Warning', reason: string, message: string): void
   /** Syncs the object again after ms (a back-off, a deadline, minReadySeconds). */
   requeueAfter(o: WorkloadObject, ms: number): void
-  /** Deletes the object itself, cascading (a Job's ttlSecondsAfterFinished). */
+  /** Deletes an object, cascading (a Job's ttlSecondsAfterFinished, a Deployment's old ReplicaSets). */
   deleteObject(o: WorkloadObject): void
+  /** Objects of a kind whose managing controller is o (a Deployment's ReplicaSets). */
+  ownedObjects(o: WorkloadObject, kind: WorkloadKind): WorkloadObject[]
+  /** Objects of a kind with no managing controller. */
+  orphanObjects(kind: WorkloadKind): WorkloadObject[]
+  /** Names of every object of a kind. */
+  objectNames(kind: WorkloadKind): string[]
+  /** Writes an object a controller made or changed (durably, before returning) and syncs it. */
+  putObject(o: WorkloadObject): void
+  /** This node's name and labels (DaemonSets). */
+  node(): { name: string; labels: Record<string, string> }
   /** Job pod-failure back-off (Kubernetes': 10 s doubling up to 6 min). */
   jobBackoff: { baseMs: number; maxMs: number }
 }

@@ -3,7 +3,8 @@
  * 'workloads', body: WorkloadRequest}); supervisor-main.ts adds it to every supervisor.
  */
 import type { Supervisor, SupervisorExtension } from '../runtime/supervisor.js'
-import { WorkloadManager, type WorkloadManagerOptions, type WorkloadRequest } from './manager.js'
+import { WorkloadManager, type WorkloadManagerOptions } from './manager.js'
+import type { WorkloadRequest } from './requests.js'
 
 export const WORKLOADS_EXTENSION = 'workloads'
 

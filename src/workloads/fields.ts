@@ -3,6 +3,12 @@ import { InvalidArgumentError } from '../errors.js'
 
 export type Obj = Record<string, unknown>
 
+/** JSON with sorted keys: equal values, equal text. */
+export function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x))
+}
+
+
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 export function shown(v: unknown): string {

@@ -10,25 +10,23 @@
  * then this syncs every object from what exists: nothing is restarted, nothing created twice.
  * A delete is recorded (metadata.deletionTimestamp) before the dependents go.
  */
-import { randomUUID } from 'node:crypto'
-import { ExistsError, InvalidArgumentError, NotFoundError, PodnetError } from '../errors.js'
+import { NotFoundError } from '../errors.js'
 import type { PodRuntime } from '../runtime/pod-runtime.js'
 import type { PodSpec } from '../runtime/manifest.js'
 import type { PodRecord } from '../runtime/types.js'
 import { controllerOf } from '../runtime/labels.js'
-import { locate, splitDocuments, type ManifestSource } from './documents.js'
-import { resolveKind, type ResourceKind } from './kinds.js'
-import { JOB_BACKOFF, JOB_NAME_LABEL, JOB_UID_LABEL, syncJob } from './job.js'
+import { JOB_BACKOFF, syncJob } from './job.js'
 import { controllerUid, ownerRef } from './pods.js'
 import { syncReplicaSet } from './replicaset.js'
+import { syncDeployment, deploymentDone } from './deployment.js'
+import { syncDaemonSet } from './daemonset.js'
+import { readNode } from './node.js'
 import { matches } from './selector.js'
 import { WorkloadStore } from './store.js'
 import { conditionTrue, type ControllerContext } from './context.js'
-import { KINDS, objectRef, type Job, type JobSpec, type ReplicaSet, type WorkloadKind, type WorkloadObject } from './types.js'
-import { validateDocument, type ValidDocument } from './validate.js'
-
-/** The annotation on a pod (template) that names the namespace playing the host for its network (`pod run --host-netns`). */
-export const ANNOTATION_HOST_NETNS = 'podnet.io/host-netns'
+import { canonical } from './fields.js'
+import { ANNOTATION_HOST_NETNS, handleRequest, type RequestHost, type WorkloadRequest, type WorkloadResponse } from './requests.js'
+import { KINDS, objectRef, type DaemonSet, type Deployment, type Job, type ReplicaSet, type WorkloadKind, type WorkloadObject } from './types.js'
 
 export interface WorkloadManagerOptions {
   stateDir?: string
@@ -39,31 +37,13 @@ export interface WorkloadManagerOptions {
   log?: (msg: string) => void
 }
 
-export type WorkloadRequest =
-  | { action: 'apply'; sources: ManifestSource[] }
-  | { action: 'delete'; kind?: string; name?: string; sources?: ManifestSource[]; cascade?: 'background' | 'orphan'; gracePeriodSeconds?: number }
-  | { action: 'scale'; kind: string; name: string; replicas: number }
-
-export interface WorkloadResponse {
-  /** kubectl's lines: "replicaset.apps/web created". */
-  lines: string[]
-  warnings: string[]
-  /** Failures of a delete of several objects (the others went). */
-  errors?: string[]
-}
-
 const keyOf = (kind: string, name: string): string => `${kind}/${name}`
-
-/** JSON with sorted keys: equal values, equal text. */
-export function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x))
-}
 
 interface SyncState { running: boolean; again: boolean }
 
-export class WorkloadManager {
+export class WorkloadManager implements RequestHost {
   readonly store: WorkloadStore
-  private readonly runtime: PodRuntime
+  readonly runtime: PodRuntime
   private readonly opts: WorkloadManagerOptions
   private readonly objects = new Map<string, WorkloadObject>()
   private readonly byUid = new Map<string, string>()
@@ -94,7 +74,12 @@ export class WorkloadManager {
       deletePod: (o, p, why) => this.deletePod(o, p, why),
       event: (o, type, reason, message) => this.event(o, type, reason, message),
       requeueAfter: (o, ms) => this.requeueAfter(keyOf(o.kind, o.metadata.name), ms),
-      deleteObject: (o) => { void this.markDeleted(o, 'Background').catch((err: Error) => this.log(`${objectRef(o.kind, o.metadata.name)}: delete: ${err.message}`)) },
+      deleteObject: (o) => this.deleteChild(o, 'Background'),
+      ownedObjects: (o, kind) => [...this.objects.values()].filter((x) => x.kind === kind && controllerOf(x.metadata.ownerReferences)?.uid === o.metadata.uid),
+      orphanObjects: (kind) => [...this.objects.values()].filter((x) => x.kind === kind && controllerOf(x.metadata.ownerReferences) === undefined),
+      objectNames: (kind) => [...this.objects.values()].filter((x) => x.kind === kind).map((x) => x.metadata.name),
+      putObject: (o) => this.put(o),
+      node: () => readNode(this.store.root),
       jobBackoff,
     }
     for (const kind of Object.keys(KINDS) as WorkloadKind[]) {
@@ -116,6 +101,11 @@ export class WorkloadManager {
       }
     }
     this.started = true
+    // removals a killed supervisor began (the pod's deletionTimestamp is recorded first): finished now, or they would count forever
+    for (const p of this.pods.values()) {
+      const key = p.deletionTimestamp !== undefined ? this.byUid.get(controllerUid(p) ?? '') : undefined
+      if (key) this.deletePod(this.objects.get(key)!, p, 'finishing a removal an earlier supervisor began')
+    }
     for (const k of this.objects.keys()) this.enqueue(k)
     const every = this.opts.resyncMs ?? 10_000
     this.resync = setInterval(() => { for (const k of this.objects.keys()) this.enqueue(k) }, every)
@@ -137,12 +127,31 @@ export class WorkloadManager {
     for (const o of this.objects.values()) {
       if (o.metadata.deletionTimestamp) return true
       if (o.kind === 'Job' && !conditionTrue((o as Job).status?.conditions, 'Complete') && !conditionTrue((o as Job).status?.conditions, 'Failed')) return true
+      if (o.kind === 'Deployment' && !deploymentDone(o as Deployment)) return true
     }
     return false
   }
 
   get(kind: WorkloadKind, name: string): WorkloadObject | undefined {
     return this.objects.get(keyOf(kind, name))
+  }
+
+  object(kind: WorkloadKind, name: string): WorkloadObject | undefined {
+    return this.get(kind, name)
+  }
+
+  put(o: WorkloadObject): void {
+    this.store.write(o)
+    this.remember(o)
+    this.enqueue(keyOf(o.kind, o.metadata.name))
+  }
+
+  owned(o: WorkloadObject, kind: WorkloadKind): WorkloadObject[] {
+    return this.ctx.ownedObjects(o, kind)
+  }
+
+  handle(req: WorkloadRequest): Promise<WorkloadResponse> {
+    return handleRequest(this, req)
   }
 
   private log(msg: string): void {
@@ -163,6 +172,19 @@ export class WorkloadManager {
     this.timers.delete(key)
     for (const w of this.gone.get(key) ?? []) w()
     this.gone.delete(key)
+    this.enqueueOwner(o)
+  }
+
+  /** Syncs the object's managing controller (a ReplicaSet's Deployment), if it has one. */
+  private enqueueOwner(o: WorkloadObject): void {
+    const uid = controllerOf(o.metadata.ownerReferences)?.uid
+    const key = uid !== undefined ? this.byUid.get(uid) : undefined
+    if (key) this.enqueue(key)
+  }
+
+  /** Syncs every object of a kind (DaemonSets when the node's labels change). */
+  resyncKind(kind: WorkloadKind): void {
+    for (const [k, o] of this.objects) if (o.kind === kind) this.enqueue(k)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -172,7 +194,7 @@ export class WorkloadManager {
     return [...this.pods.values()].filter((p) => controllerUid(p) === o.metadata.uid)
   }
 
-  private podChanged(rec: PodRecord): void {
+  podChanged(rec: PodRecord): void {
     this.pods.set(rec.name, rec)
     this.kickOwner(rec)
   }
@@ -188,7 +210,10 @@ export class WorkloadManager {
     const uid = controllerUid(rec)
     if (uid !== undefined) {
       const key = this.byUid.get(uid)
-      if (key) this.enqueue(key)
+      if (key) {
+        this.enqueue(key)
+        this.enqueueOwner(this.objects.get(key)!)
+      }
       return
     }
     // an orphan: a ReplicaSet whose selector matches adopts it
@@ -282,15 +307,33 @@ export class WorkloadManager {
     const o = this.objects.get(key)
     if (!o) return
     if (o.metadata.deletionTimestamp) return this.finishDelete(o)
-    const before = canonical(o.status)
+    const before = canonical([o.status, o.metadata.annotations])
     if (o.kind === 'ReplicaSet') await syncReplicaSet(this.ctx, o as ReplicaSet)
     else if (o.kind === 'Job') await syncJob(this.ctx, o as Job)
-    if (this.objects.get(key) === o && canonical(o.status) !== before) this.store.write(o)
+    else if (o.kind === 'Deployment') syncDeployment(this.ctx, o as Deployment)
+    else if (o.kind === 'DaemonSet') await syncDaemonSet(this.ctx, o as DaemonSet)
+    if (this.objects.get(key) === o && canonical([o.status, o.metadata.annotations]) !== before) {
+      this.store.write(o)
+      this.enqueueOwner(o)
+    }
   }
 
-  /** A deleted object: its pods go (or are orphaned), then the object. */
+  /** A deleted object: its dependents (ReplicaSets, pods) go (or are orphaned), then the object. */
   private async finishDelete(o: WorkloadObject): Promise<void> {
     const pods = this.ownedPods(o)
+    const children = [...this.objects.values()].filter((x) => controllerOf(x.metadata.ownerReferences)?.uid === o.metadata.uid)
+    if (o.metadata.deletionPropagation === 'Orphan') {
+      for (const c of children) {
+        const refs = (c.metadata.ownerReferences ?? []).filter((r) => r.uid !== o.metadata.uid)
+        const next: WorkloadObject = { ...c, metadata: { ...c.metadata } }
+        if (refs.length) next.metadata.ownerReferences = refs
+        else delete next.metadata.ownerReferences
+        this.put(next)
+      }
+    } else if (children.length) {
+      for (const c of children) this.deleteChild(c, 'Background', o.metadata.deletionGracePeriodSeconds)
+      return // the last child's removal syncs again
+    }
     if (o.metadata.deletionPropagation === 'Orphan') {
       for (const p of pods) {
         const rec = await this.runtime.setOwnerReferences(p.name, (p.spec.ownerReferences ?? []).filter((r) => r.uid !== o.metadata.uid))
@@ -304,7 +347,12 @@ export class WorkloadManager {
     this.forget(o)
   }
 
-  private async markDeleted(o: WorkloadObject, propagation: 'Background' | 'Orphan', gracePeriodSeconds?: number): Promise<void> {
+  /** Starts a delete without waiting for it (a controller's dependents). */
+  private deleteChild(o: WorkloadObject, propagation: 'Background' | 'Orphan', gracePeriodSeconds?: number): void {
+    void this.markDeleted(o, propagation, gracePeriodSeconds).catch((err: Error) => this.log(`${objectRef(o.kind, o.metadata.name)}: delete: ${err.message}`))
+  }
+
+  async markDeleted(o: WorkloadObject, propagation: 'Background' | 'Orphan', gracePeriodSeconds?: number): Promise<void> {
     const key = keyOf(o.kind, o.metadata.name)
     if (!o.metadata.deletionTimestamp) {
       o.metadata.deletionTimestamp = new Date().toISOString()
@@ -316,183 +364,4 @@ export class WorkloadManager {
     this.enqueue(key)
     await done
   }
-
-  // -------------------------------------------------------------------------------------------
-  // requests
-
-  async handle(req: WorkloadRequest): Promise<WorkloadResponse> {
-    switch (req.action) {
-      case 'apply': return this.apply(req.sources)
-      case 'delete': return this.delete(req)
-      case 'scale': return this.scale(req.kind, req.name, req.replicas)
-      default: throw new PodnetError(`unknown workloads action '${(req as { action: string }).action}'`)
-    }
-  }
-
-  /** Validates every document first (nothing is created when one is bad), then creates or updates each. */
-  async apply(sources: ManifestSource[]): Promise<WorkloadResponse> {
-    const docs: Array<{ v: ValidDocument; where: string }> = []
-    const seen = new Map<string, string>()
-    for (const src of sources) {
-      let split
-      try {
-        split = splitDocuments(src)
-      } catch (err) {
-        throw locate(err, src.source)
-      }
-      for (const d of split) {
-        let v: ValidDocument
-        try {
-          v = validateDocument(d.doc, d.baseDir)
-        } catch (err) {
-          const named = nameOf(d.doc)
-          const kind = (d.doc as { kind?: unknown } | undefined)?.kind
-          throw locate(err, named ? `${d.where} (${typeof kind === 'string' && kind ? objectRef(kind, named) : named})` : d.where)
-        }
-        const ref = objectRef(v.kind, v.name)
-        const prev = seen.get(ref)
-        if (prev) throw locate(new InvalidArgumentError('metadata.name', `duplicate ${ref} (also in ${prev})`), d.where)
-        seen.set(ref, d.where)
-        docs.push({ v, where: d.where })
-      }
-    }
-    if (!docs.length) throw new InvalidArgumentError('manifest', 'no objects passed to apply')
-    // every check against what exists, before anything changes
-    const plans = docs.map(({ v, where }) => {
-      try {
-        return this.plan(v)
-      } catch (err) {
-        throw locate(err, `${where} (${objectRef(v.kind, v.name)})`)
-      }
-    })
-    const lines: string[] = []
-    const warnings = docs.flatMap(({ v }) => v.warnings.map((w) => `${objectRef(v.kind, v.name)}: ${w}`))
-    for (const p of plans) lines.push(await p())
-    return { lines, warnings }
-  }
-
-  /** Checks one document against what exists; returns the change to make. */
-  private plan(v: ValidDocument): () => Promise<string> {
-    const ref = objectRef(v.kind, v.name)
-    if (v.kind === 'Pod') {
-      const cur = this.runtime.store.read(v.name)
-      if (cur) {
-        if (canonical(cur.spec) === canonical(v.spec)) return () => Promise.resolve(`${ref} unchanged`)
-        throw new ExistsError('pod', v.name, 'with another spec: a pod cannot be updated (podnet pod rm it, then apply again)')
-      }
-      return async () => {
-        const hostNetns = v.spec.annotations[ANNOTATION_HOST_NETNS]
-        const rec = await this.runtime.run(v.spec, hostNetns !== undefined ? { hostNetns } : {})
-        this.podChanged(this.runtime.get(rec.name))
-        return `${ref} created`
-      }
-    }
-    const cur = this.objects.get(keyOf(v.kind, v.name))
-    if (cur?.metadata.deletionTimestamp) throw new PodnetError(`${ref} is being deleted; apply it again once it is gone`)
-    const uid = cur?.metadata.uid ?? randomUUID()
-    const spec = materialize(v, uid)
-    const labels = v.labels
-    const annotations = v.annotations
-    if (cur) {
-      if (canonical(cur.spec) === canonical(spec) && canonical(cur.metadata.labels) === canonical(labels) && canonical(cur.metadata.annotations) === canonical(annotations)) {
-        return () => Promise.resolve(`${ref} unchanged`)
-      }
-      checkImmutable(v.kind, cur.spec as Record<string, unknown>, spec as Record<string, unknown>)
-      return () => {
-        const changed = canonical(cur.spec) !== canonical(spec)
-        const next: WorkloadObject = { ...cur, metadata: { ...cur.metadata, generation: cur.metadata.generation + (changed ? 1 : 0) }, spec }
-        if (labels) next.metadata.labels = labels
-        else delete next.metadata.labels
-        if (annotations) next.metadata.annotations = annotations
-        else delete next.metadata.annotations
-        this.store.write(next)
-        this.remember(next)
-        this.enqueue(keyOf(v.kind, v.name))
-        return Promise.resolve(`${ref} configured`)
-      }
-    }
-    return () => {
-      const o: WorkloadObject = {
-        apiVersion: v.apiVersion, kind: v.kind,
-        metadata: {
-          name: v.name, namespace: 'default', uid, generation: 1, creationTimestamp: new Date().toISOString(),
-          ...(labels && { labels }), ...(annotations && { annotations }),
-        },
-        spec,
-      }
-      this.store.write(o)
-      this.remember(o)
-      this.enqueue(keyOf(v.kind, v.name))
-      return Promise.resolve(`${ref} created`)
-    }
-  }
-
-  private async delete(req: Extract<WorkloadRequest, { action: 'delete' }>): Promise<WorkloadResponse> {
-    const targets: Array<{ kind: ResourceKind; name: string }> = []
-    if (req.sources) {
-      for (const src of req.sources) {
-        for (const d of splitDocuments(src)) {
-          const kind = typeof (d.doc as { kind?: unknown })?.kind === 'string' ? resolveKind((d.doc as { kind: string }).kind, 'kind') : undefined
-          const name = nameOf(d.doc)
-          if (!kind || !name) throw locate(new InvalidArgumentError(kind ? 'metadata.name' : 'kind', 'required'), d.where)
-          targets.push({ kind, name })
-        }
-      }
-    } else if (req.kind !== undefined && req.name !== undefined) targets.push({ kind: resolveKind(req.kind), name: req.name })
-    else throw new InvalidArgumentError('NAME', 'a resource type and a name, or -f FILE, are required')
-    const lines: string[] = []
-    const errors: string[] = []
-    await Promise.all(targets.map(async (t) => {
-      const shown = `${t.kind === 'Pod' ? 'pod' : `${t.kind.toLowerCase()}.${KINDS[t.kind].group}`} "${t.name}"`
-      try {
-        if (t.kind === 'Pod') await this.runtime.remove(t.name, req.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: req.gracePeriodSeconds } : {})
-        else {
-          const o = this.objects.get(keyOf(t.kind, t.name))
-          if (!o) throw new NotFoundError(t.kind.toLowerCase(), t.name)
-          await this.markDeleted(o, req.cascade === 'orphan' ? 'Orphan' : 'Background', req.gracePeriodSeconds)
-        }
-        lines.push(`${shown} deleted`)
-      } catch (err) {
-        if (targets.length === 1) throw err
-        errors.push((err as Error).message)
-      }
-    }))
-    return { lines, warnings: [], ...(errors.length && { errors }) }
-  }
-
-  private scale(kindWord: string, name: string, replicas: number): Promise<WorkloadResponse> {
-    const kind = resolveKind(kindWord)
-    if (!Number.isInteger(replicas) || replicas < 0) throw new InvalidArgumentError('--replicas', `must be an integer greater than or equal to 0, got ${replicas}`)
-    if (kind !== 'ReplicaSet') throw new InvalidArgumentError('KIND', `${KINDS[kind as WorkloadKind]?.plural ?? 'pods'} cannot be scaled${kind === 'Job' ? ' (set spec.parallelism and apply)' : ''}`)
-    const o = this.objects.get(keyOf(kind, name)) as ReplicaSet | undefined
-    if (!o) throw new NotFoundError(kind.toLowerCase(), name)
-    if (o.metadata.deletionTimestamp) throw new PodnetError(`${objectRef(kind, name)} is being deleted`)
-    if (o.spec.replicas !== replicas) {
-      const next: ReplicaSet = { ...o, metadata: { ...o.metadata, generation: o.metadata.generation + 1 }, spec: { ...o.spec, replicas } }
-      this.store.write(next)
-      this.remember(next)
-      this.enqueue(keyOf(kind, name))
-    }
-    return Promise.resolve({ lines: [`${objectRef(kind, name)} scaled`], warnings: [] })
-  }
-}
-
-function nameOf(doc: unknown): string | undefined {
-  const n = (doc as { metadata?: { name?: unknown } } | undefined)?.metadata?.name
-  return typeof n === 'string' ? n : undefined
-}
-
-/** The stored spec: a Job gets its generated selector and labels (Kubernetes' controller-uid). */
-function materialize(v: Extract<ValidDocument, { apiVersion: string }>, uid: string): unknown {
-  if (v.kind !== 'Job') return v.spec
-  const s = v.spec as Omit<JobSpec, 'selector'>
-  const labels = { ...s.template.metadata.labels, [JOB_UID_LABEL]: uid, [JOB_NAME_LABEL]: v.name, 'controller-uid': uid, 'job-name': v.name }
-  const out: JobSpec = { ...s, selector: { matchLabels: { [JOB_UID_LABEL]: uid } }, template: { ...s.template, metadata: { ...s.template.metadata, labels } } }
-  return out
-}
-
-/** Kubernetes' immutable fields: a selector never changes; a Job's template, completions and mode neither. */
-function checkImmutable(kind: WorkloadKind, cur: Record<string, unknown>, next: Record<string, unknown>): void {
-  const fields = kind === 'Job' ? ['selector', 'template', 'completions', 'completionMode'] : ['selector']
-  for (const f of fields) if (canonical(cur[f]) !== canonical(next[f])) throw new InvalidArgumentError(`spec.${f}`, 'field is immutable')
 }

@@ -93,6 +93,49 @@ export interface JobStatus {
   conditions?: Condition[]
 }
 
+/** Kubernetes' IntOrString: a count (2) or a percentage of the replicas ("25%"). */
+export type IntOrPercent = number | string
+
+export interface DeploymentSpec {
+  replicas: number
+  selector: LabelSelector
+  template: PodTemplateSpec
+  strategy: { type: 'RollingUpdate'; rollingUpdate: { maxSurge: IntOrPercent; maxUnavailable: IntOrPercent } } | { type: 'Recreate' }
+  minReadySeconds: number
+  revisionHistoryLimit: number
+  progressDeadlineSeconds: number
+}
+
+export interface DeploymentStatus {
+  observedGeneration: number
+  replicas: number
+  updatedReplicas: number
+  readyReplicas: number
+  availableReplicas: number
+  unavailableReplicas: number
+  collisionCount?: number
+  conditions?: Condition[]
+}
+
+export interface DaemonSetSpec {
+  selector: LabelSelector
+  template: PodTemplateSpec
+  updateStrategy: { type: 'RollingUpdate'; rollingUpdate: { maxUnavailable: IntOrPercent; maxSurge: IntOrPercent } } | { type: 'OnDelete' }
+  minReadySeconds: number
+  revisionHistoryLimit: number
+}
+
+export interface DaemonSetStatus {
+  observedGeneration: number
+  desiredNumberScheduled: number
+  currentNumberScheduled: number
+  numberMisscheduled: number
+  numberReady: number
+  updatedNumberScheduled: number
+  numberAvailable: number
+  numberUnavailable: number
+}
+
 export interface WorkloadObject<S = unknown, St = unknown> {
   apiVersion: string
   kind: WorkloadKind
@@ -103,6 +146,8 @@ export interface WorkloadObject<S = unknown, St = unknown> {
 
 export type ReplicaSet = WorkloadObject<ReplicaSetSpec, ReplicaSetStatus>
 export type Job = WorkloadObject<JobSpec, JobStatus>
+export type Deployment = WorkloadObject<DeploymentSpec, DeploymentStatus>
+export type DaemonSet = WorkloadObject<DaemonSetSpec, DaemonSetStatus>
 
 /** An event (Kubernetes' core/v1 Event, aggregated by reason and message as kubectl shows them). */
 export interface WorkloadEvent {
@@ -125,7 +170,7 @@ export const KINDS: Readonly<Record<WorkloadKind, { apiVersion: string; plural: 
 }
 
 /** The kinds whose controllers podnet runs (the others are refused at apply until they land). */
-export const IMPLEMENTED_KINDS: readonly WorkloadKind[] = ['ReplicaSet', 'Job']
+export const IMPLEMENTED_KINDS: readonly WorkloadKind[] = ['ReplicaSet', 'Job', 'Deployment', 'DaemonSet']
 
 /** kubectl's name for an object: deployment.apps/web, job.batch/pi, pod/x. */
 export const objectRef = (kind: string, name: string): string => {

@@ -10,6 +10,7 @@ import { parseLabels } from '../runtime/labels.js'
 import { bool, checkKeys, int, obj, oneOf, shown, str, type Obj } from './fields.js'
 import { matches, parseSelector, selectorString } from './selector.js'
 import { parseTemplate } from './template.js'
+import { HASH_LEN, daemonSetSpec, deploymentSpec } from './validate-apps.js'
 import { IMPLEMENTED_KINDS, KINDS, type JobSpec, type ReplicaSetSpec, type WorkloadKind } from './types.js'
 
 /** A validated document: a Pod (run as `podnet pod run` would) or a workload object without its uid yet. */
@@ -47,7 +48,7 @@ export function validateDocument(doc: unknown, baseDir: string): ValidDocument {
   checkKeys(meta, 'metadata', ['name', 'namespace', 'labels', 'annotations', 'uid', 'creationTimestamp', 'generation', 'resourceVersion'], {
     generateName: 'give a name', ownerReferences: 'workloads have no owners on podnet', finalizers: '',
   })
-  const maxName = k === 'Job' ? 63 : POD_NAME_MAX - 1 - POD_SUFFIX_LEN
+  const maxName = k === 'Job' ? 63 : POD_NAME_MAX - 1 - POD_SUFFIX_LEN - (k === 'Deployment' ? HASH_LEN + 1 : 0)
   const name = validatePodName(meta.name)
   if (name.length > maxName) throw new InvalidArgumentError('metadata.name', `must be no more than ${maxName} characters (its pods are named ${name.slice(0, 8)}...-xxxxx)`)
   if (meta.namespace !== undefined && meta.namespace !== 'default') {
@@ -61,7 +62,10 @@ export function validateDocument(doc: unknown, baseDir: string): ValidDocument {
   }
   if (root.spec === undefined) throw new InvalidArgumentError('spec', 'required')
   const specIn = obj(root.spec, 'spec')
-  const r = k === 'Job' ? jobSpec(specIn, name, baseDir) : replicaSetSpec(specIn, name, baseDir)
+  const r = k === 'Job' ? jobSpec(specIn, name, baseDir)
+    : k === 'Deployment' ? deploymentSpec(specIn, name, baseDir, checkSelectorMatches)
+      : k === 'DaemonSet' ? daemonSetSpec(specIn, name, baseDir, checkSelectorMatches)
+        : replicaSetSpec(specIn, name, baseDir)
   return {
     kind: k, name, apiVersion, ...(labels && Object.keys(labels).length && { labels }),
     ...(annotations && Object.keys(annotations).length && { annotations }), spec: r.spec, warnings: r.warnings,

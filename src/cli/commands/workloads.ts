@@ -11,10 +11,11 @@ import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { InvalidArgumentError, NotFoundError } from '../../errors.js'
 import type { PodRecord } from '../../runtime/types.js'
-import type { ManifestSource, WorkloadEvent, WorkloadKind, WorkloadObject, WorkloadRequest, WorkloadResponse } from '../../workloads/index.js'
+import type { ManifestSource, WorkloadObject, WorkloadRequest, WorkloadResponse } from '../../workloads/index.js'
 import { intArg } from '../context.js'
 import { printJson, printTable, type Row } from '../output.js'
 import { ask, common, printPodEvents, storeOf, type Global } from './pod.js'
+import { describeObject, duration, kubeAge, labelsText } from './workloads-describe.js'
 
 const workloads = (): Promise<typeof import('../../workloads/index.js')> => import('../../workloads/index.js')
 
@@ -64,23 +65,6 @@ function kindAndName(a: string, b: string | undefined): { kind: string; name: st
   return { kind: a, name: b }
 }
 
-/** kubectl's ages: 45s, 3m20s, 10m, 5h, 3d. */
-export function kubeAge(iso: string | undefined, now = Date.now()): string {
-  if (!iso) return '<unknown>'
-  return duration(now - Date.parse(iso))
-}
-
-function duration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000))
-  if (s < 120) return `${s}s`
-  const m = Math.floor(s / 60)
-  if (m < 10) return `${m}m${s % 60 ? `${s % 60}s` : ''}`
-  if (m < 180) return `${m}m`
-  const h = Math.floor(m / 60)
-  if (h < 48) return `${h}h`
-  return `${Math.floor(h / 24)}d`
-}
-
 function podStatus(p: PodRecord): string {
   if (p.deletionTimestamp && (p.phase === 'Running' || p.phase === 'Pending')) return 'Terminating'
   if (p.phase === 'Running') {
@@ -107,6 +91,12 @@ const COLUMNS: Record<string, { cols: Array<[string, string]>; wide: Array<[stri
   Pod: { cols: [['name', 'NAME'], ['ready', 'READY'], ['status', 'STATUS'], ['restarts', 'RESTARTS'], ['age', 'AGE']], wide: [['ip', 'IP'], ['owner', 'OWNER']] },
   ReplicaSet: { cols: [['name', 'NAME'], ['desired', 'DESIRED'], ['current', 'CURRENT'], ['ready', 'READY'], ['age', 'AGE']], wide: [['containers', 'CONTAINERS'], ['selector', 'SELECTOR']] },
   Job: { cols: [['name', 'NAME'], ['status', 'STATUS'], ['completions', 'COMPLETIONS'], ['duration', 'DURATION'], ['age', 'AGE']], wide: [['containers', 'CONTAINERS'], ['selector', 'SELECTOR']] },
+  Deployment: { cols: [['name', 'NAME'], ['ready', 'READY'], ['updated', 'UP-TO-DATE'], ['available', 'AVAILABLE'], ['age', 'AGE']], wide: [['containers', 'CONTAINERS'], ['selector', 'SELECTOR']] },
+  DaemonSet: {
+    cols: [['name', 'NAME'], ['desired', 'DESIRED'], ['current', 'CURRENT'], ['ready', 'READY'], ['updated', 'UP-TO-DATE'], ['available', 'AVAILABLE'], ['nodeSelector', 'NODE SELECTOR'], ['age', 'AGE']],
+    wide: [['containers', 'CONTAINERS'], ['selector', 'SELECTOR']],
+  },
+  Node: { cols: [['name', 'NAME'], ['status', 'STATUS'], ['roles', 'ROLES'], ['age', 'AGE'], ['labels', 'LABELS']], wide: [] },
 }
 
 async function objectRow(o: WorkloadObject): Promise<Row> {
@@ -120,6 +110,19 @@ async function objectRow(o: WorkloadObject): Promise<Row> {
     const s = o.spec as { replicas: number }
     const st = (o.status ?? {}) as { replicas?: number; readyReplicas?: number }
     return { ...base, desired: s.replicas, current: st.replicas ?? 0, ready: st.readyReplicas ?? 0 }
+  }
+  if (o.kind === 'Deployment') {
+    const s = o.spec as { replicas: number }
+    const st = (o.status ?? {}) as { readyReplicas?: number; updatedReplicas?: number; availableReplicas?: number }
+    return { ...base, ready: `${st.readyReplicas ?? 0}/${s.replicas}`, updated: st.updatedReplicas ?? 0, available: st.availableReplicas ?? 0 }
+  }
+  if (o.kind === 'DaemonSet') {
+    const s = o.spec as { template: { spec: { nodeSelector?: Record<string, string> } } }
+    const st = (o.status ?? {}) as Record<string, number | undefined>
+    return {
+      ...base, desired: st.desiredNumberScheduled ?? 0, current: st.currentNumberScheduled ?? 0, ready: st.numberReady ?? 0, updated: st.updatedNumberScheduled ?? 0,
+      available: st.numberAvailable ?? 0, nodeSelector: Object.entries(s.template.spec.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>',
+    }
   }
   if (o.kind === 'Job') {
     const s = o.spec as { completions?: number; parallelism: number; suspend: boolean }
@@ -163,13 +166,23 @@ export function registerWorkloads(program: Command): void {
       report(o, await send(o, { action: 'apply', sources: readSources(o.filename) }))
     })
 
-  common(program.command('get <kind> [name]').description('list pods and workloads with kubectl\'s columns (KIND: pods, replicasets, jobs; short names rs, po)'))
+  common(program.command('get <kind> [name]').description('list pods and workloads with kubectl\'s columns (KIND: pods, deployments, replicasets, daemonsets, jobs, nodes; short names po, deploy, rs, ds, no)'))
     .option('-o, --output <format>', 'json, yaml or wide')
     .action(async (kindWord: string, nameArg: string | undefined, o: Global & { output?: string }) => {
-      const { resolveKind, WorkloadStore, isPodReady } = await workloads()
+      const { resolveKind, WorkloadStore, isPodReady, readNode } = await workloads()
       const { kind: k, name } = kindAndName(kindWord, nameArg)
-      const kind = resolveKind(k)
       const store = await storeOf(o)
+      if (['node', 'nodes', 'no'].includes(k.toLowerCase())) {
+        const node = readNode(new WorkloadStore({ stateDir: store.root }).root)
+        if (name !== undefined && name !== node.name) throw new NotFoundError('node', name)
+        const item = { apiVersion: 'v1', kind: 'Node', metadata: { name: node.name, labels: node.labels } }
+        await output(o, 'Node', [item], () => Promise.resolve([{
+          name: node.name, status: 'Ready', roles: '<none>', age: node.creationTimestamp ? kubeAge(node.creationTimestamp) : '<unknown>',
+          labels: Object.entries(node.labels).map(([a, b]) => `${a}=${b}`).join(','),
+        }]), name !== undefined)
+        return
+      }
+      const kind = resolveKind(k)
       if (kind === 'Pod') {
         const pods = name !== undefined ? [store.read(name)].filter((p): p is PodRecord => p !== undefined) : store.list()
         if (name !== undefined && !pods.length) throw new NotFoundError('pod', name)
@@ -203,7 +216,7 @@ export function registerWorkloads(program: Command): void {
       report(o, await send(o, { action: 'delete', kind, name, cascade, ...grace }))
     })
 
-  common(program.command('scale <kind> [name]').description('set the replicas of a ReplicaSet'))
+  common(program.command('scale <kind> [name]').description('set the replicas of a Deployment or ReplicaSet'))
     .requiredOption('--replicas <n>', 'the new number of replicas', intArg('--replicas'))
     .action(async (kindWord: string, nameArg: string | undefined, o: Global & { replicas: number }) => {
       const { kind, name } = kindAndName(kindWord, nameArg)
@@ -239,62 +252,7 @@ export function registerWorkloads(program: Command): void {
       const events = ws.events(kind, name)
       if (o.json) { printJson({ object: obj, events }); return }
       const pods = store.list().filter((p) => p.spec.ownerReferences?.some((r) => r.uid === obj.metadata.uid))
-      describeObject(obj, pods, events, selectorString)
+      const replicaSets = kind === 'Deployment' ? ws.list('ReplicaSet').filter((r) => r.metadata.ownerReferences?.some((x) => x.uid === obj.metadata.uid)) : undefined
+      describeObject(obj, pods, events, selectorString, replicaSets ? { replicaSets } : {})
     })
-}
-
-function labelsText(l: Record<string, string> | undefined): string {
-  const e = Object.entries(l ?? {})
-  return e.length ? e.map(([k, v]) => `${k}=${v}`).join('\n'.padEnd(17)) : '<none>'
-}
-
-function describeObject(o: WorkloadObject, pods: PodRecord[], events: WorkloadEvent[], selectorString: (s: never) => string): void {
-  const w = (k: string, v: string | number): void => { process.stdout.write(`${`${k}:`.padEnd(Math.max(16, k.length + 2))}${v}\n`) }
-  const spec = o.spec as Record<string, unknown> & { selector?: unknown; template?: { metadata: { labels?: Record<string, string> }; spec: { containers?: Array<Record<string, unknown>>; restartPolicy?: string } } }
-  const st = (o.status ?? {}) as Record<string, unknown> & { conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> }
-  w('Name', o.metadata.name)
-  w('Namespace', 'default')
-  if (spec.selector) w('Selector', selectorString(spec.selector as never))
-  w('Labels', labelsText(o.metadata.labels))
-  w('Annotations', labelsText(o.metadata.annotations))
-  w('Created', o.metadata.creationTimestamp)
-  if (o.metadata.deletionTimestamp) w('Deleting', `since ${o.metadata.deletionTimestamp} (${o.metadata.deletionPropagation ?? 'Background'})`)
-  const by = (ph: string): number => pods.filter((p) => p.phase === ph).length
-  const kind = o.kind as WorkloadKind
-  if (kind === 'ReplicaSet') {
-    w('Replicas', `${(st.replicas as number | undefined) ?? 0} current / ${spec.replicas as number} desired`)
-  } else if (kind === 'Job') {
-    w('Parallelism', spec.parallelism as number)
-    w('Completions', spec.completions === undefined ? '<unset>' : (spec.completions as number))
-    w('Completion Mode', spec.completionMode as string)
-    w('Backoff Limit', spec.backoffLimit as number)
-    if (spec.activeDeadlineSeconds !== undefined) w('Active Deadline Seconds', `${spec.activeDeadlineSeconds as number}s`)
-    if (st.startTime) w('Start Time', st.startTime as string)
-    if (st.completionTime) w('Completed At', st.completionTime as string)
-    if (st.completedIndexes) w('Completed Indexes', st.completedIndexes as string)
-  }
-  w('Pods Status', `${by('Running')} Running / ${by('Pending')} Waiting / ${by('Succeeded')} Succeeded / ${by('Failed')} Failed`)
-  if (spec.template) {
-    process.stdout.write('Pod Template:\n')
-    process.stdout.write(`  Labels:  ${Object.entries(spec.template.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '<none>'}\n`)
-    process.stdout.write('  Containers:\n')
-    for (const c of spec.template.spec.containers ?? []) {
-      process.stdout.write(`   ${String(c.name)}:\n`)
-      const cmd = [...((c.command as string[] | undefined) ?? []), ...((c.args as string[] | undefined) ?? [])]
-      if (cmd.length) process.stdout.write(`    Command:  ${cmd.join(' ')}\n`)
-    }
-  }
-  if (st.conditions?.length) {
-    process.stdout.write('Conditions:\n')
-    printTable(st.conditions.map((c) => ({ type: `  ${c.type}`, status: c.status, reason: c.reason ?? '', message: c.message ?? '' })), [['type', '  Type'], ['status', 'Status'], ['reason', 'Reason'], ['message', 'Message']])
-  }
-  if (!events.length) {
-    process.stdout.write('Events:         <none>\n')
-    return
-  }
-  process.stdout.write('Events:\n')
-  const ctl = kind === 'Job' ? 'job-controller' : 'replicaset-controller'
-  printTable([...events].sort((a, b) => Date.parse(a.lastTimestamp) - Date.parse(b.lastTimestamp)).map((e) => ({
-    type: `  ${e.type}`, reason: e.reason, age: e.count > 1 ? `${kubeAge(e.lastTimestamp)} (x${e.count} over ${kubeAge(e.firstTimestamp)})` : kubeAge(e.lastTimestamp), from: ctl, message: e.message,
-  })), [['type', '  Type'], ['reason', 'Reason'], ['age', 'Age'], ['from', 'From'], ['message', 'Message']])
 }

@@ -130,6 +130,8 @@ export interface ParseOptions {
   cgroups?: false
   /** hostPath volumes are allowed (`pod run --allow-host-path`); without it they are refused. */
   allowHostPath?: boolean
+  /** persistentVolumeClaim volumes: the claims that exist, name -> directory (a StatefulSet's pods); without it they are refused. */
+  claimDirs?: Readonly<Record<string, string>>
 }
 
 /** DNS-1123 label: container names, hostnames. */
@@ -256,7 +258,7 @@ export function validateManifest(doc: unknown, opts: ParseOptions = {}): ParsedM
   if (spec.containers === undefined) throw new InvalidArgumentError('spec.containers', 'required')
   if (!Array.isArray(spec.containers)) throw new InvalidArgumentError('spec.containers', `must be a list, got ${describe(spec.containers)}`)
   if (spec.containers.length === 0) throw new InvalidArgumentError('spec.containers', 'must have at least one container')
-  const volumes = parseVolumes(spec.volumes, { ...(opts.allowHostPath && { allowHostPath: true }) }, warnings)
+  const volumes = parseVolumes(spec.volumes, { ...(opts.allowHostPath && { allowHostPath: true }), ...(opts.claimDirs && { claimDirs: opts.claimDirs }) }, warnings)
   const seen = new Set<string>()
   const hostPorts = new Map<string, string>()
   const containers = spec.containers.map((c, i) => {

@@ -44,6 +44,8 @@ export interface RuntimeOptions {
 export interface RunOptions {
   /** The named namespace that plays the host for the pod's network (default: this process's). */
   hostNetns?: string
+  /** Addresses (no prefix) to ask the network for, when free (a StatefulSet's pod made again); others are chosen when not. */
+  ips?: string[]
 }
 
 export interface StopOptions {

@@ -407,7 +407,7 @@ export class PodRuntime extends EventEmitter {
       this.store.create(rec)
       mkdirSync(this.store.logDir(name), { recursive: true })
       mkdirSync(this.store.exitDir(name), { recursive: true })
-      pod.pause = await createSandbox(this.sb, rec, pause, undo)
+      pod.pause = await createSandbox(this.sb, rec, pause, undo, opts.ips)
     })
     this.pods.set(name, pod)
     this.watchPause(pod)

@@ -11,6 +11,10 @@
  * - hostPath: a host directory or file, only with ParseOptions.allowHostPath (`pod run
  *   --allow-host-path`) and a warning: the seed's advice is not to mount host directories.
  *   type "", Directory, DirectoryOrCreate, File, FileOrCreate.
+ * - persistentVolumeClaim: a claim a StatefulSet made from its volumeClaimTemplates (a directory
+ *   under <state>/workloads/volumes/, src/workloads/statefulset-state.ts), only where the parser
+ *   is given the claims (ParseOptions.claimDirs: the StatefulSet controller's pods); it outlives
+ *   the pod. readOnly: true is refused (a volumeMount's readOnly does that).
  * - Every other volume type is refused, naming the field (spec.volumes[0].configMap).
  * - volumeMounts: name (a volume), mountPath (absolute), readOnly, subPath (relative, no ".."
  *   component; the launcher resolves it with the volume as its root, so a symlink inside the
@@ -26,11 +30,14 @@ import { parseMemoryBytes } from './quantity.js'
 export interface EmptyDirSource { medium: '' | 'Memory'; sizeLimitBytes?: number }
 export type HostPathType = '' | 'Directory' | 'DirectoryOrCreate' | 'File' | 'FileOrCreate'
 export interface HostPathSource { path: string; type: HostPathType }
+/** A claim: its name and the directory it is on the host. */
+export interface ClaimSource { claimName: string; path: string }
 
 export interface VolumeSpec {
   name: string
   emptyDir?: EmptyDirSource
   hostPath?: HostPathSource
+  persistentVolumeClaim?: ClaimSource
 }
 
 export interface VolumeMount {
@@ -41,9 +48,9 @@ export interface VolumeMount {
 }
 
 /** The volume sources podnet knows of (Kubernetes' v1.VolumeSource), for the refusal message. */
-const KNOWN_TYPES = ['emptyDir', 'hostPath']
+const KNOWN_TYPES = ['emptyDir', 'hostPath', 'persistentVolumeClaim']
 const OTHER_TYPES = [
-  'configMap', 'secret', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'nfs', 'iscsi', 'csi', 'ephemeral', 'gitRepo',
+  'configMap', 'secret', 'projected', 'downwardAPI', 'nfs', 'iscsi', 'csi', 'ephemeral', 'gitRepo',
   'awsElasticBlockStore', 'gcePersistentDisk', 'azureDisk', 'azureFile', 'cephfs', 'cinder', 'fc', 'flexVolume', 'flocker',
   'glusterfs', 'photonPersistentDisk', 'portworxVolume', 'quobyte', 'rbd', 'scaleIO', 'storageos', 'vsphereVolume', 'image',
 ]
@@ -67,7 +74,7 @@ export const hostPathWarning = (at: string, path: string, readOnlyEverywhere: bo
   `${at}: mounts the host's ${path} into the pod (--allow-host-path): its containers can read${readOnlyEverywhere ? '' : ' and change'} it; podnet's advice is not to mount host directories (an emptyDir shares files between containers)`
 
 /** spec.volumes. `allowHostPath`: `pod run --allow-host-path`. */
-export function parseVolumes(v: unknown, opts: { allowHostPath?: boolean }, warnings: string[]): VolumeSpec[] {
+export function parseVolumes(v: unknown, opts: { allowHostPath?: boolean; claimDirs?: Readonly<Record<string, string>> }, warnings: string[]): VolumeSpec[] {
   if (v === undefined || v === null) return []
   if (!Array.isArray(v)) throw new InvalidArgumentError('spec.volumes', `must be a list, got ${what(v)}`)
   const seen = new Set<string>()
@@ -98,6 +105,18 @@ export function parseVolumes(v: unknown, opts: { allowHostPath?: boolean }, warn
         if (medium === '') warnings.push(`${at}.emptyDir.sizeLimit: not enforced for a disk-backed emptyDir (medium: Memory, a tmpfs of that size, enforces it)`)
       }
       return { name, emptyDir: src }
+    }
+    if (o.persistentVolumeClaim !== undefined && o.persistentVolumeClaim !== null) {
+      const c = obj(o.persistentVolumeClaim, `${at}.persistentVolumeClaim`)
+      for (const k of Object.keys(c)) if (k !== 'claimName' && k !== 'readOnly') throw new InvalidArgumentError(`${at}.persistentVolumeClaim.${k}`, 'unknown field')
+      if (c.readOnly !== undefined && c.readOnly !== false) throw new InvalidArgumentError(`${at}.persistentVolumeClaim.readOnly`, 'not supported by podnet (mount it with volumeMounts[].readOnly)')
+      if (c.claimName === undefined || c.claimName === '') throw new InvalidArgumentError(`${at}.persistentVolumeClaim.claimName`, 'required')
+      const claimName = str(c.claimName, `${at}.persistentVolumeClaim.claimName`)
+      const path = opts.claimDirs && Object.hasOwn(opts.claimDirs, claimName) ? opts.claimDirs[claimName] : undefined
+      if (path === undefined) {
+        throw new InvalidArgumentError(`${at}.persistentVolumeClaim.claimName`, `persistentvolumeclaim ${JSON.stringify(claimName)} not found: podnet's claims are made from a StatefulSet's volumeClaimTemplates, for its pods`)
+      }
+      return { name, persistentVolumeClaim: { claimName, path } }
     }
     const h = obj(o.hostPath, `${at}.hostPath`)
     if (!opts.allowHostPath) {
@@ -165,6 +184,7 @@ export function parseVolumeMounts(v: unknown, at: string, volumes: readonly Volu
 /** Where a pod's volume lives on the host: emptyDir under the state (or run, for Memory) dir, hostPath where it is. */
 export function volumeSource(vol: VolumeSpec, dirs: { stateVolumes: string; runVolumes: string }): string {
   if (vol.hostPath) return vol.hostPath.path
+  if (vol.persistentVolumeClaim) return vol.persistentVolumeClaim.path
   return join(vol.emptyDir?.medium === 'Memory' ? dirs.runVolumes : dirs.stateVolumes, vol.name)
 }
 
@@ -179,7 +199,8 @@ export function volumeRecords(volumes: readonly VolumeSpec[], dirs: { stateVolum
 /**
  * Makes the pod's volumes (sandbox time): emptyDir directories (mode 0777, as Kubernetes'; group
  * fsGroup when set), Memory ones as a tmpfs of sizeLimit, the *OrCreate hostPaths. An existing
- * disk emptyDir (a pod restored after a reboot) keeps its files.
+ * disk emptyDir (a pod restored after a reboot) keeps its files, as a claim always does (made
+ * when missing, mode 0777 as Kubernetes' hostPath provisioner; fsGroup owns its top directory).
  */
 export function makeVolumes(volumes: readonly VolumeSpec[], dirs: { stateVolumes: string; runVolumes: string }, fsGroup: number | undefined): void {
   for (const vol of volumes) {
@@ -190,6 +211,14 @@ export function makeVolumes(volumes: readonly VolumeSpec[], dirs: { stateVolumes
         mkdirSync(dirname(path), { recursive: true, mode: 0o755 })
         writeFileSync(path, '', { flag: 'wx', mode: 0o644 })
       }
+      continue
+    }
+    if (vol.persistentVolumeClaim) {
+      if (!existsSync(path)) {
+        mkdirSync(path, { recursive: true, mode: 0o777 })
+        chmodSync(path, 0o777)
+      }
+      if (fsGroup !== undefined) { chownSync(path, 0, fsGroup); chmodSync(path, 0o2777) }
       continue
     }
     mkdirSync(path, { recursive: true, mode: 0o777 })

@@ -11,8 +11,8 @@ export interface ControllerContext {
   orphanPods(): PodRecord[]
   /** Makes the object the pod's controller (Kubernetes' adoption). */
   adopt(o: WorkloadObject, pod: PodRecord): Promise<void>
-  /** Creates a pod; a failure is a FailedCreate event (and false), never a throw. */
-  createPod(o: WorkloadObject, spec: PodSpec): Promise<boolean>
+  /** Creates a pod; a failure is a FailedCreate event (and false), never a throw. `ips`: addresses to ask for again (a StatefulSet's pod). */
+  createPod(o: WorkloadObject, spec: PodSpec, opts?: { ips?: string[] }): Promise<boolean>
   /** Starts deleting a pod (its grace period runs in the background); records SuccessfulDelete. */
   deletePod(o: WorkloadObject, pod: PodRecord, why?: string): void
   event(o: WorkloadObject, type: 'Normal' | 'Warning', reason: string, message: string): void

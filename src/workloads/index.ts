@@ -1,6 +1,6 @@
 /**
  * podnet/workloads: Kubernetes' workload resources on one machine (docs/workloads.md): the
- * object store, validation, the controllers (ReplicaSet, Job, Deployment, DaemonSet) and their manager, which runs
+ * object store, validation, the controllers (ReplicaSet, Job, Deployment, DaemonSet, StatefulSet) and their manager, which runs
  * inside the pod supervisor. Re-exports only.
  */
 export { WorkloadManager, type WorkloadManagerOptions } from './manager.js'
@@ -20,10 +20,16 @@ export {
 } from './deployment.js'
 export { REVISION_HASH_LABEL, nodeSelectorMatches, planDaemonSet, type DaemonSetAction, type DsPodView } from './daemonset.js'
 export { fenceposts, intOrPercent, scaled } from './validate-apps.js'
+export {
+  POD_INDEX_LABEL, STS_POD_NAME_LABEL, identityTemplate, nextRevisions, ordinalOf, planStatefulSet, statefulSetDone,
+  type StatefulSetAction, type StatefulSetPlan, type StsPodView,
+} from './statefulset.js'
+export { StatefulSetFiles, claimName, type ClaimRecord, type StsRevision, type StsState } from './statefulset-state.js'
+export { STS_NAME_MAX } from './validate-sts.js'
 export { RESTARTED_AT_ANNOTATION, revisionOf, undoTemplate } from './rollout.js'
 export { labelNode, parseLabelArgs, readNode, type NodeInfo } from './node.js'
 export {
   IMPLEMENTED_KINDS, KINDS, objectRef,
   type Condition, type DaemonSet, type DaemonSetSpec, type DaemonSetStatus, type Deployment, type DeploymentSpec, type DeploymentStatus, type IntOrPercent, type Job, type JobSpec, type JobStatus, type LabelSelector, type LabelSelectorRequirement, type ObjectMeta, type PodTemplateSpec,
-  type ReplicaSet, type ReplicaSetSpec, type ReplicaSetStatus, type WorkloadEvent, type WorkloadKind, type WorkloadObject,
+  type PersistentVolumeClaimTemplate, type ReplicaSet, type ReplicaSetSpec, type ReplicaSetStatus, type StatefulSet, type StatefulSetSpec, type StatefulSetStatus, type WorkloadEvent, type WorkloadKind, type WorkloadObject,
 } from './types.js'

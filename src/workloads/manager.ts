@@ -20,13 +20,15 @@ import { controllerUid, ownerRef } from './pods.js'
 import { syncReplicaSet } from './replicaset.js'
 import { syncDeployment, deploymentDone } from './deployment.js'
 import { syncDaemonSet } from './daemonset.js'
+import { statefulSetDone, syncStatefulSet } from './statefulset.js'
+import { StatefulSetFiles } from './statefulset-state.js'
 import { readNode } from './node.js'
 import { matches } from './selector.js'
 import { WorkloadStore } from './store.js'
 import { conditionTrue, type ControllerContext } from './context.js'
 import { canonical } from './fields.js'
 import { ANNOTATION_HOST_NETNS, handleRequest, type RequestHost, type WorkloadRequest, type WorkloadResponse } from './requests.js'
-import { KINDS, objectRef, type DaemonSet, type Deployment, type Job, type ReplicaSet, type WorkloadKind, type WorkloadObject } from './types.js'
+import { KINDS, objectRef, type DaemonSet, type Deployment, type Job, type ReplicaSet, type StatefulSet, type WorkloadKind, type WorkloadObject } from './types.js'
 
 export interface WorkloadManagerOptions {
   stateDir?: string
@@ -54,6 +56,7 @@ export class WorkloadManager implements RequestHost {
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>()
   private readonly gone = new Map<string, Array<() => void>>()
   private readonly ctx: ControllerContext
+  private readonly stsFiles: StatefulSetFiles
   private started = false
   private closed = false
   private resync: NodeJS.Timeout | undefined
@@ -64,13 +67,14 @@ export class WorkloadManager implements RequestHost {
     this.runtime = runtime
     this.opts = opts
     this.store = new WorkloadStore({ stateDir: opts.stateDir ?? runtime.store.root })
+    this.stsFiles = new StatefulSetFiles(this.store.root)
     const jobBackoff = { baseMs: opts.jobBackoff?.baseMs ?? JOB_BACKOFF.baseMs, maxMs: opts.jobBackoff?.maxMs ?? JOB_BACKOFF.maxMs }
     this.ctx = {
       now: () => Date.now(),
       ownedPods: (o) => this.ownedPods(o),
       orphanPods: () => [...this.pods.values()].filter((p) => controllerOf(p.spec.ownerReferences) === undefined),
       adopt: (o, p) => this.adopt(o, p),
-      createPod: (o, spec) => this.createPod(o, spec),
+      createPod: (o, spec, opts) => this.createPod(o, spec, opts),
       deletePod: (o, p, why) => this.deletePod(o, p, why),
       event: (o, type, reason, message) => this.event(o, type, reason, message),
       requeueAfter: (o, ms) => this.requeueAfter(keyOf(o.kind, o.metadata.name), ms),
@@ -128,6 +132,7 @@ export class WorkloadManager implements RequestHost {
       if (o.metadata.deletionTimestamp) return true
       if (o.kind === 'Job' && !conditionTrue((o as Job).status?.conditions, 'Complete') && !conditionTrue((o as Job).status?.conditions, 'Failed')) return true
       if (o.kind === 'Deployment' && !deploymentDone(o as Deployment)) return true
+      if (o.kind === 'StatefulSet' && !statefulSetDone(o as StatefulSet)) return true
     }
     return false
   }
@@ -226,15 +231,17 @@ export class WorkloadManager implements RequestHost {
     this.event(o, 'Normal', 'Adopted', `Adopted pod: ${p.name}`)
   }
 
-  private async createPod(o: WorkloadObject, spec: PodSpec): Promise<boolean> {
+  private async createPod(o: WorkloadObject, spec: PodSpec, opts: { ips?: string[] } = {}): Promise<boolean> {
     const hostNetns = spec.annotations[ANNOTATION_HOST_NETNS]
+    // a StatefulSet's events say it as Kubernetes' statefulset-controller does
+    const sts = o.kind === 'StatefulSet'
     try {
-      const rec = await this.runtime.run(spec, hostNetns !== undefined ? { hostNetns } : {})
+      const rec = await this.runtime.run(spec, { ...(hostNetns !== undefined && { hostNetns }), ...(opts.ips?.length && { ips: opts.ips }) })
       this.pods.set(rec.name, this.runtime.get(rec.name))
-      this.event(o, 'Normal', 'SuccessfulCreate', `Created pod: ${spec.name}`)
+      this.event(o, 'Normal', 'SuccessfulCreate', sts ? `create Pod ${spec.name} in StatefulSet ${o.metadata.name} successful` : `Created pod: ${spec.name}`)
       return true
     } catch (err) {
-      this.event(o, 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`)
+      this.event(o, 'Warning', 'FailedCreate', sts ? `create Pod ${spec.name} in StatefulSet ${o.metadata.name} failed error: ${(err as Error).message}` : `Error creating: ${(err as Error).message}`)
       return false
     }
   }
@@ -242,7 +249,8 @@ export class WorkloadManager implements RequestHost {
   private deletePod(o: WorkloadObject, p: PodRecord, why?: string, gracePeriodSeconds?: number): void {
     if (this.deleting.has(p.name)) return
     this.deleting.add(p.name)
-    this.event(o, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.name}${why ? ` (${why})` : ''}`)
+    const what = o.kind === 'StatefulSet' ? `delete Pod ${p.name} in StatefulSet ${o.metadata.name} successful` : `Deleted pod: ${p.name}`
+    this.event(o, 'Normal', 'SuccessfulDelete', `${what}${why ? ` (${why})` : ''}`)
     const key = keyOf(o.kind, o.metadata.name)
     void this.runtime.remove(p.name, gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}).catch((err: Error) => {
       if (err instanceof NotFoundError) return
@@ -312,6 +320,7 @@ export class WorkloadManager implements RequestHost {
     else if (o.kind === 'Job') await syncJob(this.ctx, o as Job)
     else if (o.kind === 'Deployment') syncDeployment(this.ctx, o as Deployment)
     else if (o.kind === 'DaemonSet') await syncDaemonSet(this.ctx, o as DaemonSet)
+    else if (o.kind === 'StatefulSet') await syncStatefulSet(this.ctx, o as StatefulSet, this.stsFiles)
     if (this.objects.get(key) === o && canonical([o.status, o.metadata.annotations]) !== before) {
       this.store.write(o)
       this.enqueueOwner(o)
@@ -342,6 +351,11 @@ export class WorkloadManager implements RequestHost {
     } else {
       for (const p of pods) this.deletePod(o, p, undefined, o.metadata.deletionGracePeriodSeconds)
       if (pods.length) return // the last removal syncs again
+    }
+    if (o.kind === 'StatefulSet') {
+      // its claims go with it only when asked (whenDeleted: Delete) and not orphaning; its revisions and addresses go
+      const s = o as StatefulSet
+      this.stsFiles.removeSet(s.metadata.name, s.metadata.deletionPropagation !== 'Orphan' && s.spec.persistentVolumeClaimRetentionPolicy.whenDeleted === 'Delete')
     }
     this.store.remove(o.kind, o.metadata.name)
     this.forget(o)

@@ -15,7 +15,7 @@ import type { WorkloadStore } from './store.js'
 import { controllerOf } from '../runtime/labels.js'
 import { labelNode } from './node.js'
 import { keepManaged, restartTemplate, undoTemplate } from './rollout.js'
-import { KINDS, objectRef, type DaemonSet, type Deployment, type JobSpec, type ReplicaSet, type WorkloadKind, type WorkloadObject } from './types.js'
+import { KINDS, objectRef, type DaemonSet, type Deployment, type JobSpec, type ReplicaSet, type StatefulSet, type WorkloadKind, type WorkloadObject } from './types.js'
 import { validateDocument, type ValidDocument } from './validate.js'
 
 /** The annotation on a pod (template) that names the namespace playing the host for its network (`pod run --host-netns`). */
@@ -195,8 +195,8 @@ async function remove(m: RequestHost, req: Extract<WorkloadRequest, { action: 'd
 function scale(m: RequestHost, kindWord: string, name: string, replicas: number): Promise<WorkloadResponse> {
   const kind = resolveKind(kindWord)
   if (!Number.isInteger(replicas) || replicas < 0) throw new InvalidArgumentError('--replicas', `must be an integer greater than or equal to 0, got ${replicas}`)
-  if (kind !== 'ReplicaSet' && kind !== 'Deployment') throw new InvalidArgumentError('KIND', `${KINDS[kind as WorkloadKind]?.plural ?? 'pods'} cannot be scaled${kind === 'Job' ? ' (set spec.parallelism and apply)' : ''}`)
-  const o = m.object(kind, name) as ReplicaSet | Deployment | undefined
+  if (kind !== 'ReplicaSet' && kind !== 'Deployment' && kind !== 'StatefulSet') throw new InvalidArgumentError('KIND', `${KINDS[kind as WorkloadKind]?.plural ?? 'pods'} cannot be scaled${kind === 'Job' ? ' (set spec.parallelism and apply)' : ''}`)
+  const o = m.object(kind, name) as ReplicaSet | Deployment | StatefulSet | undefined
   if (!o) throw new NotFoundError(kind.toLowerCase(), name)
   if (o.metadata.deletionTimestamp) throw new PodnetError(`${objectRef(kind, name)} is being deleted`)
   if (o.spec.replicas !== replicas) {
@@ -249,6 +249,14 @@ function materialize(v: Extract<ValidDocument, { apiVersion: string }>, uid: str
 
 /** Kubernetes' immutable fields: a selector never changes; a Job's template, completions and mode neither. */
 function checkImmutable(kind: WorkloadKind, cur: Record<string, unknown>, next: Record<string, unknown>): void {
+  if (kind === 'StatefulSet') {
+    for (const f of ['selector', 'serviceName', 'podManagementPolicy', 'volumeClaimTemplates', 'revisionHistoryLimit']) {
+      if (canonical(cur[f]) !== canonical(next[f])) {
+        throw new InvalidArgumentError(`spec.${f}`, "updates to statefulset spec for fields other than 'replicas', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden")
+      }
+    }
+    return
+  }
   const fields = kind === 'Job' ? ['selector', 'template', 'completions', 'completionMode'] : ['selector']
   for (const f of fields) if (canonical(cur[f]) !== canonical(next[f])) throw new InvalidArgumentError(`spec.${f}`, 'field is immutable')
 }

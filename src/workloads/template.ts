@@ -6,7 +6,7 @@
 import { isAbsolute, resolve } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import { parseLabels } from '../runtime/labels.js'
-import { ANNOTATION_ROOTFS, validateManifest, type PodSpec } from '../runtime/manifest.js'
+import { ANNOTATION_ROOTFS, validateManifest, type ParseOptions, type PodSpec } from '../runtime/manifest.js'
 import type { OwnerReference } from '../runtime/labels.js'
 import { checkKeys, obj, str } from './fields.js'
 import type { PodTemplateSpec } from './types.js'
@@ -21,6 +21,8 @@ export interface TemplateCheck {
   /** restartPolicy values this kind allows, and its default when absent (undefined: required). */
   restartPolicies: readonly string[]
   defaultRestartPolicy?: string
+  /** The claims the template's pods get (a StatefulSet's volumeClaimTemplates: claim name -> directory). */
+  claimDirs?: ParseOptions['claimDirs']
 }
 
 /** Re-roots an error or warning of the Pod parser under the template's path. */
@@ -64,7 +66,7 @@ export function parseTemplate(v: unknown, c: TemplateCheck): { template: PodTemp
   template.spec = spec
   let warnings: string[]
   try {
-    warnings = validateManifest(podDocument(template, c.samplePodName, {}), { baseDir: c.baseDir }).warnings
+    warnings = validateManifest(podDocument(template, c.samplePodName, {}), { baseDir: c.baseDir, ...(c.claimDirs && { claimDirs: c.claimDirs }) }).warnings
   } catch (err) {
     if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(reroot(err.field, c.at), err.reason, { cause: err })
     throw err
@@ -105,7 +107,7 @@ function podDocument(t: PodTemplateSpec, name: string, x: PodExtras): Record<str
   }
 }
 
-/** The PodSpec of one pod of a workload (the template was validated at apply). */
-export function podSpecFromTemplate(t: PodTemplateSpec, name: string, x: PodExtras = {}): PodSpec {
-  return validateManifest(podDocument(t, name, x), { baseDir: '/' }).spec
+/** The PodSpec of one pod of a workload (the template was validated at apply); `claimDirs`: its claims' directories (StatefulSets). */
+export function podSpecFromTemplate(t: PodTemplateSpec, name: string, x: PodExtras = {}, opts: Pick<ParseOptions, 'claimDirs'> = {}): PodSpec {
+  return validateManifest(podDocument(t, name, x), { baseDir: '/', ...(opts.claimDirs && { claimDirs: opts.claimDirs }) }).spec
 }

@@ -136,6 +136,45 @@ export interface DaemonSetStatus {
   numberUnavailable: number
 }
 
+/** A StatefulSet's spec.volumeClaimTemplates[i] (a PersistentVolumeClaim's metadata and spec; podnet's claims are directories). */
+export interface PersistentVolumeClaimTemplate {
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+  spec: {
+    accessModes: string[]
+    /** resources.requests.storage as written ("1Gi"): recorded with the claim, not enforced. */
+    resources: { requests: { storage: string } }
+    storageClassName?: string
+    volumeMode: 'Filesystem'
+  }
+}
+
+export interface StatefulSetSpec {
+  replicas: number
+  selector: LabelSelector
+  template: PodTemplateSpec
+  /** The headless service governing the set: each pod's spec.subdomain (POD.SERVICE in DNS). Optional. */
+  serviceName?: string
+  podManagementPolicy: 'OrderedReady' | 'Parallel'
+  updateStrategy: { type: 'RollingUpdate'; rollingUpdate: { partition: number } } | { type: 'OnDelete' }
+  volumeClaimTemplates: PersistentVolumeClaimTemplate[]
+  persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain' | 'Delete'; whenScaled: 'Retain' | 'Delete' }
+  minReadySeconds: number
+  revisionHistoryLimit: number
+}
+
+export interface StatefulSetStatus {
+  observedGeneration: number
+  replicas: number
+  readyReplicas: number
+  currentReplicas: number
+  updatedReplicas: number
+  availableReplicas: number
+  currentRevision: string
+  updateRevision: string
+  collisionCount: number
+  conditions?: Condition[]
+}
+
 export interface WorkloadObject<S = unknown, St = unknown> {
   apiVersion: string
   kind: WorkloadKind
@@ -148,6 +187,7 @@ export type ReplicaSet = WorkloadObject<ReplicaSetSpec, ReplicaSetStatus>
 export type Job = WorkloadObject<JobSpec, JobStatus>
 export type Deployment = WorkloadObject<DeploymentSpec, DeploymentStatus>
 export type DaemonSet = WorkloadObject<DaemonSetSpec, DaemonSetStatus>
+export type StatefulSet = WorkloadObject<StatefulSetSpec, StatefulSetStatus>
 
 /** An event (Kubernetes' core/v1 Event, aggregated by reason and message as kubectl shows them). */
 export interface WorkloadEvent {
@@ -170,7 +210,7 @@ export const KINDS: Readonly<Record<WorkloadKind, { apiVersion: string; plural: 
 }
 
 /** The kinds whose controllers podnet runs (the others are refused at apply until they land). */
-export const IMPLEMENTED_KINDS: readonly WorkloadKind[] = ['ReplicaSet', 'Job', 'Deployment', 'DaemonSet']
+export const IMPLEMENTED_KINDS: readonly WorkloadKind[] = ['ReplicaSet', 'Job', 'Deployment', 'DaemonSet', 'StatefulSet']
 
 /** kubectl's name for an object: deployment.apps/web, job.batch/pi, pod/x. */
 export const objectRef = (kind: string, name: string): string => {

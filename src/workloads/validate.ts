@@ -11,6 +11,7 @@ import { bool, checkKeys, int, obj, oneOf, shown, str, type Obj } from './fields
 import { matches, parseSelector, selectorString } from './selector.js'
 import { parseTemplate } from './template.js'
 import { HASH_LEN, daemonSetSpec, deploymentSpec } from './validate-apps.js'
+import { statefulSetSpec } from './validate-sts.js'
 import { IMPLEMENTED_KINDS, KINDS, type JobSpec, type ReplicaSetSpec, type WorkloadKind } from './types.js'
 
 /** A validated document: a Pod (run as `podnet pod run` would) or a workload object without its uid yet. */
@@ -65,6 +66,7 @@ export function validateDocument(doc: unknown, baseDir: string): ValidDocument {
   const r = k === 'Job' ? jobSpec(specIn, name, baseDir)
     : k === 'Deployment' ? deploymentSpec(specIn, name, baseDir, checkSelectorMatches)
       : k === 'DaemonSet' ? daemonSetSpec(specIn, name, baseDir, checkSelectorMatches)
+        : k === 'StatefulSet' ? statefulSetSpec(specIn, name, baseDir, checkSelectorMatches)
         : replicaSetSpec(specIn, name, baseDir)
   return {
     kind: k, name, apiVersion, ...(labels && Object.keys(labels).length && { labels }),

@@ -294,7 +294,6 @@ ${nodeSelector ? `      nodeSelector: {${nodeSelector}}\n` : ''}      containers
       refuse(deployYaml('bad', -1, 'sleep 1'), /spec\.replicas: must be greater than or equal to 0, got -1/)
       refuse(deployYaml('bad', 1, 'sleep 1').replace('selector: {matchLabels: {app: bad}}', 'selector: {matchLabels: {app: other}}'), /spec\.template\.metadata\.labels: .* does not match spec\.selector \(app=other\)/)
       refuse(`${deployYaml('good', 1, 'sleep 1')}---\n${deployYaml('bad', 1, 'sleep 1', 'strategy: {type: Recreate, rollingUpdate: {maxSurge: 1}}')}`, /document 2 \(deployment\.apps\/bad\): spec\.strategy\.rollingUpdate: may not be specified/)
-      refuse(`apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec: {}\n`, /kind: "StatefulSet" is not implemented by podnet yet/)
       for (const kind of ['Deployment', 'DaemonSet', 'ReplicaSet'] as const) assert.deepEqual(ws().list(kind), [])
       assert.deepEqual(store().list(), [])
     })

@@ -287,7 +287,6 @@ describe('workloads: Deployment and DaemonSet controllers (pure steps)', () => {
       fails(doc('DaemonSet', { replicas: 2 }), 'spec.replicas', /unknown field/)
       fails(doc('DaemonSet', {}, { affinity: {} }), 'spec.template.spec.affinity', /not supported by podnet/)
       fails(doc('DaemonSet', {}, { nodeSelector: { a: 1 } }), 'spec.template.spec.nodeSelector[a]', /must be a string/)
-      fails(doc('StatefulSet'), 'kind', /"StatefulSet" is not implemented by podnet yet/)
     })
   })
 

@@ -32,7 +32,7 @@ export function labelsText(l: Record<string, string> | undefined): string {
 /** A Deployment's ReplicaSets (describe's OldReplicaSets and NewReplicaSet lines). */
 export interface DescribeExtras { replicaSets?: WorkloadObject[] }
 
-const CONTROLLERS: Record<string, string> = { Job: 'job-controller', Deployment: 'deployment-controller', DaemonSet: 'daemonset-controller' }
+const CONTROLLERS: Record<string, string> = { Job: 'job-controller', Deployment: 'deployment-controller', DaemonSet: 'daemonset-controller', StatefulSet: 'statefulset-controller' }
 
 const strategyText = (v: number | string): string => String(v)
 
@@ -71,6 +71,15 @@ export function describeObject(o: WorkloadObject, pods: PodRecord[], events: Wor
     w('Number of Nodes Scheduled with Up-to-date Pods', n('updatedNumberScheduled'))
     w('Number of Nodes Scheduled with Available Pods', n('numberAvailable'))
     w('Number of Nodes Misscheduled', n('numberMisscheduled'))
+  } else if (kind === 'StatefulSet') {
+    const s = spec as unknown as { replicas: number; serviceName?: string; podManagementPolicy: string; updateStrategy: { type: string; rollingUpdate?: { partition: number } }; persistentVolumeClaimRetentionPolicy: { whenDeleted: string; whenScaled: string } }
+    w('Replicas', `${s.replicas} desired | ${(st.replicas as number | undefined) ?? 0} total`)
+    w('Service', s.serviceName ?? '<none>')
+    w('Pod Management Policy', s.podManagementPolicy)
+    w('Update Strategy', s.updateStrategy.type)
+    if (s.updateStrategy.rollingUpdate) w('  Partition', s.updateStrategy.rollingUpdate.partition)
+    if (st.currentRevision) w('Revisions', `current ${st.currentRevision as string}, update ${st.updateRevision as string}`)
+    w('Claim Retention', `whenDeleted ${s.persistentVolumeClaimRetentionPolicy.whenDeleted}, whenScaled ${s.persistentVolumeClaimRetentionPolicy.whenScaled}`)
   } else if (kind === 'Job') {
     w('Parallelism', spec.parallelism as number)
     w('Completions', spec.completions === undefined ? '<unset>' : (spec.completions as number))
@@ -92,6 +101,17 @@ export function describeObject(o: WorkloadObject, pods: PodRecord[], events: Wor
       process.stdout.write(`   ${String(c.name)}:\n`)
       const cmd = [...((c.command as string[] | undefined) ?? []), ...((c.args as string[] | undefined) ?? [])]
       if (cmd.length) process.stdout.write(`    Command:  ${cmd.join(' ')}\n`)
+    }
+  }
+  if (kind === 'StatefulSet') {
+    const claims = (spec.volumeClaimTemplates as Array<{ metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec: { storageClassName?: string; accessModes: string[]; resources: { requests: { storage: string } } } }> | undefined) ?? []
+    if (!claims.length) process.stdout.write('Volume Claims:  <none>\n')
+    else process.stdout.write('Volume Claims:\n')
+    for (const c of claims) {
+      for (const [k, v] of [['Name', c.metadata.name], ['StorageClass', c.spec.storageClassName ?? ''], ['Labels', labelsText(c.metadata.labels)], ['Annotations', labelsText(c.metadata.annotations)],
+        ['Capacity', c.spec.resources.requests.storage], ['Access Modes', `[${c.spec.accessModes.join(' ')}]`]] as const) {
+        process.stdout.write(`  ${`${k}:`.padEnd(15)}${v}\n`)
+      }
     }
   }
   if (st.conditions?.length) {

@@ -96,6 +96,7 @@ const COLUMNS: Record<string, { cols: Array<[string, string]>; wide: Array<[stri
     cols: [['name', 'NAME'], ['desired', 'DESIRED'], ['current', 'CURRENT'], ['ready', 'READY'], ['updated', 'UP-TO-DATE'], ['available', 'AVAILABLE'], ['nodeSelector', 'NODE SELECTOR'], ['age', 'AGE']],
     wide: [['containers', 'CONTAINERS'], ['selector', 'SELECTOR']],
   },
+  StatefulSet: { cols: [['name', 'NAME'], ['ready', 'READY'], ['age', 'AGE']], wide: [['containers', 'CONTAINERS'], ['selector', 'SELECTOR']] },
   Node: { cols: [['name', 'NAME'], ['status', 'STATUS'], ['roles', 'ROLES'], ['age', 'AGE'], ['labels', 'LABELS']], wide: [] },
 }
 
@@ -115,6 +116,11 @@ async function objectRow(o: WorkloadObject): Promise<Row> {
     const s = o.spec as { replicas: number }
     const st = (o.status ?? {}) as { readyReplicas?: number; updatedReplicas?: number; availableReplicas?: number }
     return { ...base, ready: `${st.readyReplicas ?? 0}/${s.replicas}`, updated: st.updatedReplicas ?? 0, available: st.availableReplicas ?? 0 }
+  }
+  if (o.kind === 'StatefulSet') {
+    const s = o.spec as { replicas: number }
+    const st = (o.status ?? {}) as { readyReplicas?: number }
+    return { ...base, ready: `${st.readyReplicas ?? 0}/${s.replicas}` }
   }
   if (o.kind === 'DaemonSet') {
     const s = o.spec as { template: { spec: { nodeSelector?: Record<string, string> } } }
@@ -166,7 +172,7 @@ export function registerWorkloads(program: Command): void {
       report(o, await send(o, { action: 'apply', sources: readSources(o.filename) }))
     })
 
-  common(program.command('get <kind> [name]').description('list pods and workloads with kubectl\'s columns (KIND: pods, deployments, replicasets, daemonsets, jobs, nodes; short names po, deploy, rs, ds, no)'))
+  common(program.command('get <kind> [name]').description('list pods and workloads with kubectl\'s columns (KIND: pods, deployments, replicasets, statefulsets, daemonsets, jobs, nodes; short names po, deploy, rs, sts, ds, no)'))
     .option('-o, --output <format>', 'json, yaml or wide')
     .action(async (kindWord: string, nameArg: string | undefined, o: Global & { output?: string }) => {
       const { resolveKind, WorkloadStore, isPodReady, readNode } = await workloads()
@@ -216,7 +222,7 @@ export function registerWorkloads(program: Command): void {
       report(o, await send(o, { action: 'delete', kind, name, cascade, ...grace }))
     })
 
-  common(program.command('scale <kind> [name]').description('set the replicas of a Deployment or ReplicaSet'))
+  common(program.command('scale <kind> [name]').description('set the replicas of a Deployment, ReplicaSet or StatefulSet'))
     .requiredOption('--replicas <n>', 'the new number of replicas', intArg('--replicas'))
     .action(async (kindWord: string, nameArg: string | undefined, o: Global & { replicas: number }) => {
       const { kind, name } = kindAndName(kindWord, nameArg)

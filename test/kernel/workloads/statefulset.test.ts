@@ -1,0 +1,274 @@
+/**
+ * StatefulSets through the CLI and the supervisor it starts (real pods on a busybox rootfs, on
+ * a bridge network): the ordered start observed (each pod made after the one below is Ready),
+ * a deleted NAME-1 back with the same hostname, address and volume data, scale 3 -> 1 -> 3
+ * stopping from the top (each gone before the next) and keeping the claims, delete with its
+ * claims kept or deleted as asked, --cascade=orphan, a supervisor killed (kill -9) in the middle
+ * of an ordered start, bad input. Oracles: the pod records and their Ready conditions, `pod
+ * exec` in the pods (hostname, files), `ip -j addr` in the pod's namespace, the claims'
+ * directories on the host, the network's DNS records.
+ */
+import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import { PodStore, type PodRecord } from '../../../src/runtime/index.js'
+import { WorkloadStore, type StatefulSet } from '../../../src/workloads/index.js'
+import { eventually, useCliWorld, type CliWorld } from '../runtime/support.js'
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+describe('kernel: workloads (StatefulSet)', function () {
+  this.timeout(180_000)
+  let world: (() => CliWorld) | undefined
+  afterEach(function () {
+    this.timeout(60_000)
+    const w = world?.()
+    if (!w) return
+    for (const o of new WorkloadStore({ stateDir: w.topo.stateDir }).list('StatefulSet')) w.podnet(['delete', 'sts', o.metadata.name, '--grace-period', '0'])
+  })
+  world = useCliWorld()
+  const w = (): CliWorld => world!()
+
+  const store = (): PodStore => new PodStore({ stateDir: w().topo.stateDir, runDir: w().topo.runDir })
+  const ws = (): WorkloadStore => new WorkloadStore({ stateDir: w().topo.stateDir })
+  const sts = (name: string): StatefulSet | undefined => ws().read<StatefulSet>('StatefulSet', name)
+  const podsOf = (name: string): PodRecord[] => store().list().filter((p) => p.spec.ownerReferences?.some((r) => r.kind === 'StatefulSet' && r.name === name)).sort((a, b) => a.name.localeCompare(b.name))
+  const isReady = (p: PodRecord): boolean => p.phase === 'Running' && p.deletionTimestamp === undefined && p.containers.every((c) => c.state.status === 'running')
+    && (p.conditions?.find((c) => c.type === 'Ready')?.status ?? 'True') === 'True'
+  const readyAt = (p: PodRecord): number => Date.parse(p.conditions!.find((c) => c.type === 'Ready' && c.status === 'True')!.lastTransitionTime)
+  const claimDir = (name: string, claim: string): string => join(w().topo.stateDir, 'workloads', 'volumes', name, claim)
+  const ipOf = (p: PodRecord): string => p.sandbox.ips[0]!.split('/')[0]!
+  const exec = (pod: string, ...cmd: string[]): string => w().ok('pod', 'exec', pod, '--', ...cmd)
+  /** The address on the pod's eth0, read from its network namespace (ip -j). */
+  const kernelIp = (p: PodRecord): string => {
+    const out = JSON.parse(execFileSync('nsenter', [`--net=${p.sandbox.pins!.net}`, 'ip', '-j', '-4', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' })) as Array<{ addr_info: Array<{ local: string }> }>
+    return out[0]!.addr_info[0]!.local
+  }
+
+  /** The set's manifest: a readiness probe that passes once the container has touched /tmp/ready (about 1 s after it starts). */
+  const stsYaml = (name: string, replicas: number, extra = '', cmd = 'sleep 1; touch /tmp/ready; sleep 1000'): string => `
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: ${name}}
+spec:
+  replicas: ${replicas}
+  serviceName: ${name}-svc
+${extra.split('\n').filter(Boolean).map((l) => `  ${l}`).join('\n')}
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata:
+      labels: {app: ${name}}
+      annotations: {podnet.io/rootfs: ${w().rootfs}, podnet.io/network: ${w().network}, podnet.io/host-netns: ${w().topo.host.name}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: c
+        command: [sh, -c, '${cmd}']
+        readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1, failureThreshold: 1}
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+`
+  const apply = (name: string, yaml: string): string => w().ok('apply', '-f', w().manifest(name, yaml))
+  const allReady = (name: string, n: number, ms = 60_000): Promise<PodRecord[]> => eventually(() => {
+    const pods = podsOf(name)
+    const s = sts(name)
+    return pods.length === n && pods.every(isReady) && s?.status?.readyReplicas === n && s.status.observedGeneration === s.metadata.generation ? pods : undefined
+  }, ms, `${n} pods of ${name} ready`)
+
+  /** Samples the set's pods every 20 ms until stop(): each sample, the pods present (name, ready, terminating). */
+  function sampler(name: string): { stop: () => Promise<Array<Array<{ name: string; ready: boolean; terminating: boolean }>>> } {
+    let running = true
+    const samples: Array<Array<{ name: string; ready: boolean; terminating: boolean }>> = []
+    const loop = (async () => {
+      while (running) {
+        samples.push(podsOf(name).map((p) => ({ name: p.name, ready: isReady(p), terminating: p.deletionTimestamp !== undefined })))
+        await sleep(20)
+      }
+    })()
+    return { stop: async () => { running = false; await loop; return samples } }
+  }
+
+  it('starts NAME-0..2 in order, each after the one below is Ready; identity: hostname, subdomain in DNS, a claim each; get and describe', async () => {
+    const s = sampler('web')
+    assert.match(apply('web', stsYaml('web', 3)), /statefulset\.apps\/web created/)
+    const pods = await allReady('web', 3)
+    const samples = await s.stop()
+    assert.deepEqual(pods.map((p) => p.name), ['web-0', 'web-1', 'web-2'])
+    // the records: each pod made after the previous one's Ready condition turned True
+    for (let i = 1; i < 3; i++) {
+      assert.ok(Date.parse(pods[i]!.createdAt) >= readyAt(pods[i - 1]!), `web-${i} created ${pods[i]!.createdAt}, web-${i - 1} ready at ${new Date(readyAt(pods[i - 1]!)).toISOString()}`)
+    }
+    // the samples: never a pod whose lower neighbour is missing or not ready
+    assert.ok(samples.length > 20, `sampled ${samples.length} times`)
+    for (const sample of samples) {
+      for (const p of sample) {
+        const i = Number(p.name.slice('web-'.length))
+        if (i > 0) assert.ok(sample.some((q) => q.name === `web-${i - 1}` && q.ready), `${p.name} present while web-${i - 1} was not ready: ${JSON.stringify(sample)}`)
+      }
+    }
+    for (const p of pods) {
+      assert.equal(exec(p.name, 'hostname').trim(), p.name)
+      assert.equal(p.spec.subdomain, 'web-svc')
+      assert.equal(p.spec.labels?.['statefulset.kubernetes.io/pod-name'], p.name)
+      assert.ok(existsSync(claimDir('web', `data-${p.name}`)), `claim data-${p.name} on the host`)
+      assert.equal(kernelIp(p), ipOf(p))
+    }
+    const records = w().ok('dns', 'records', w().network, '--host-netns', w().topo.host.name)
+    for (const p of pods) assert.match(records, new RegExp(`web-${p.name.slice(4)}\\.web-svc\\b[\\s\\S]*?${ipOf(p).replace(/\./g, '\\.')}|${ipOf(p).replace(/\./g, '\\.')}[\\s\\S]*?${p.name}\\.web-svc`))
+    const st = sts('web')!.status!
+    assert.equal(st.currentRevision, st.updateRevision)
+    assert.equal(pods[0]!.spec.labels?.['controller-revision-hash'], st.updateRevision)
+    assert.match(w().ok('get', 'sts'), /^NAME\s+READY\s+AGE\nweb\s+3\/3\s+\d+s\n$/)
+    const desc = w().ok('describe', 'sts', 'web')
+    assert.match(desc, /Replicas:\s+3 desired \| 3 total/)
+    assert.match(desc, /Update Strategy:\s+RollingUpdate\n\s+Partition:\s+0/)
+    assert.match(desc, /Volume Claims:\n\s+Name:\s+data\n[\s\S]*Capacity:\s+1Gi\n\s+Access Modes:\s+\[ReadWriteOnce\]/)
+    assert.match(desc, /SuccessfulCreate .*statefulset-controller\s+create Claim data-web-0 Pod web-0 in StatefulSet web success/)
+    assert.match(desc, /SuccessfulCreate .*statefulset-controller\s+create Pod web-2 in StatefulSet web successful/)
+  })
+
+  it('a deleted web-1 comes back with the same hostname, the same address and the same data in its volume', async () => {
+    apply('web', stsYaml('web', 3))
+    const pods = await allReady('web', 3)
+    const before = pods[1]!
+    exec('web-1', 'sh', '-c', 'echo written-by-the-first-web-1 > /data/f')
+    w().ok('delete', 'pod', 'web-1', '--grace-period', '0')
+    const after = await eventually(() => {
+      const p = podsOf('web').find((x) => x.name === 'web-1')
+      return p && p.createdAt !== before.createdAt && isReady(p) ? p : undefined
+    }, 60_000, 'web-1 made again and ready')
+    assert.equal(exec('web-1', 'hostname').trim(), 'web-1')
+    assert.equal(ipOf(after), ipOf(before), 'the same address')
+    assert.equal(kernelIp(after), ipOf(before), 'on the pod\'s eth0')
+    assert.equal(exec('web-1', 'cat', '/data/f'), 'written-by-the-first-web-1\n')
+    assert.equal(readFileSync(join(claimDir('web', 'data-web-1'), 'f'), 'utf8'), 'written-by-the-first-web-1\n')
+    assert.deepEqual(podsOf('web').map((p) => p.name), ['web-0', 'web-1', 'web-2'])
+    assert.equal(podsOf('web')[0]!.createdAt, pods[0]!.createdAt, 'web-0 untouched')
+    assert.equal(podsOf('web')[2]!.createdAt, pods[2]!.createdAt, 'web-2 untouched')
+  })
+
+  it('scale 3 -> 1 stops web-2, then web-1 once web-2 is gone; 1 -> 3 brings them back with their data', async () => {
+    apply('web', stsYaml('web', 3))
+    const pods = await allReady('web', 3)
+    for (const p of pods) exec(p.name, 'sh', '-c', `echo data-of-${p.name} > /data/f`)
+    const s = sampler('web')
+    assert.match(w().ok('scale', 'sts', 'web', '--replicas', '1'), /statefulset\.apps\/web scaled/)
+    await allReady('web', 1)
+    const samples = await s.stop()
+    // web-1 is never being deleted while web-2 is still there
+    for (const sample of samples) {
+      if (sample.some((p) => p.name === 'web-1' && p.terminating)) assert.ok(!sample.some((p) => p.name === 'web-2'), `web-1 terminating while web-2 exists: ${JSON.stringify(sample)}`)
+    }
+    assert.ok(samples.some((x) => x.some((p) => p.name === 'web-2' && p.terminating)), 'web-2 seen terminating')
+    const events = ws().events('StatefulSet', 'web').map((e) => e.message)
+    const i2 = events.findIndex((m) => m.startsWith('delete Pod web-2 in StatefulSet web successful'))
+    const i1 = events.findIndex((m) => m.startsWith('delete Pod web-1 in StatefulSet web successful'))
+    assert.ok(i2 >= 0 && i1 > i2, `web-2 deleted before web-1: ${events.join(' | ')}`)
+    for (const c of ['data-web-1', 'data-web-2']) assert.equal(readFileSync(join(claimDir('web', c), 'f'), 'utf8'), `data-of-${c.slice(5)}\n`, `${c} kept after the scale down`)
+    w().ok('scale', 'sts', 'web', '--replicas', '3')
+    const back = await allReady('web', 3)
+    for (const p of back) assert.equal(exec(p.name, 'cat', '/data/f'), `data-of-${p.name}\n`)
+    for (let i = 0; i < 3; i++) assert.equal(ipOf(back[i]!), ipOf(pods[i]!), `web-${i} has its address again`)
+  })
+
+  it('a rolling update goes from web-2 down to the partition; lowering it finishes the update', async () => {
+    apply('web', stsYaml('web', 3, 'updateStrategy: {rollingUpdate: {partition: 1}}'))
+    const v1 = await allReady('web', 3)
+    const rev1 = sts('web')!.status!.updateRevision
+    apply('web', stsYaml('web', 3, 'updateStrategy: {rollingUpdate: {partition: 1}}', 'echo v2; sleep 1; touch /tmp/ready; sleep 1000'))
+    await eventually(() => {
+      const st = sts('web')!.status
+      return st && st.updateRevision !== rev1 && st.updatedReplicas === 2 && podsOf('web').every(isReady) ? true : undefined
+    }, 60_000, 'web-2 and web-1 updated')
+    const pods = podsOf('web')
+    const st = sts('web')!.status!
+    assert.equal(pods[0]!.createdAt, v1[0]!.createdAt, 'web-0 is below the partition: untouched')
+    assert.deepEqual(pods.map((p) => p.spec.labels?.['controller-revision-hash']), [rev1, st.updateRevision, st.updateRevision])
+    assert.equal(st.currentRevision, rev1)
+    assert.ok(Date.parse(pods[1]!.createdAt) >= readyAt(pods[2]!), 'web-1 replaced after the new web-2 was ready')
+    apply('web', stsYaml('web', 3, 'updateStrategy: {rollingUpdate: {partition: 0}}', 'echo v2; sleep 1; touch /tmp/ready; sleep 1000'))
+    await eventually(() => (sts('web')!.status?.currentRevision === st.updateRevision && podsOf('web').every(isReady) ? true : undefined), 60_000, 'the update complete')
+    for (const p of podsOf('web')) assert.equal(readFileSync(store().logPath(p.name, 'c'), 'utf8'), 'v2\n')
+  })
+
+  it('delete keeps the claims by default (a new set of the same name finds them); whenDeleted: Delete removes them; --cascade=orphan keeps the pods', async () => {
+    apply('keep', stsYaml('keep', 1))
+    await allReady('keep', 1)
+    exec('keep-0', 'sh', '-c', 'echo kept > /data/f')
+    assert.match(w().ok('delete', 'sts', 'keep', '--grace-period', '0'), /statefulset\.apps "keep" deleted/)
+    assert.deepEqual(podsOf('keep'), [])
+    assert.equal(readFileSync(join(claimDir('keep', 'data-keep-0'), 'f'), 'utf8'), 'kept\n', 'Retain: the claim stays')
+    apply('keep', stsYaml('keep', 1))
+    await allReady('keep', 1)
+    assert.equal(exec('keep-0', 'cat', '/data/f'), 'kept\n', 'a set of the same name gets the claim back')
+
+    apply('drop', stsYaml('drop', 1, 'persistentVolumeClaimRetentionPolicy: {whenDeleted: Delete}'))
+    await allReady('drop', 1)
+    assert.ok(existsSync(claimDir('drop', 'data-drop-0')))
+    w().ok('delete', 'sts', 'drop', '--grace-period', '0')
+    assert.ok(!existsSync(join(w().topo.stateDir, 'workloads', 'volumes', 'drop')), 'whenDeleted: Delete: the claims are gone')
+
+    const [p0] = await allReady('keep', 1)
+    w().ok('delete', 'sts', 'keep', '--cascade=orphan')
+    assert.equal(sts('keep'), undefined)
+    const orphan = store().read('keep-0')!
+    assert.equal(orphan.createdAt, p0!.createdAt)
+    assert.ok(isReady(orphan))
+    assert.equal(orphan.spec.ownerReferences, undefined)
+    // applied again, the set adopts its pod instead of making another
+    apply('keep', stsYaml('keep', 1))
+    await allReady('keep', 1)
+    assert.equal(podsOf('keep')[0]!.createdAt, p0!.createdAt, 'adopted, not replaced')
+  })
+
+  it('a supervisor killed (kill -9) in the middle of an ordered start: the next one goes on from there, without duplicates', async () => {
+    // each pod ready 2 s after it starts
+    apply('kill', stsYaml('kill', 4, '', 'sleep 2; touch /tmp/ready; sleep 1000'))
+    await eventually(() => (podsOf('kill').some((p) => p.name === 'kill-1') ? true : undefined), 60_000, 'kill-1 made')
+    const pid = w().supervisorPid()
+    assert.ok(pid)
+    process.kill(pid, 'SIGKILL')
+    await eventually(() => (w().supervisorPid() === undefined ? true : undefined), 5000, 'the supervisor gone')
+    const atKill = podsOf('kill').map((p) => `${p.name}@${p.createdAt}`)
+    await sleep(3000)
+    assert.deepEqual(podsOf('kill').map((p) => `${p.name}@${p.createdAt}`), atKill, 'nothing made while no supervisor runs')
+    const s = sampler('kill')
+    w().ok('pod', 'supervisor', 'start')
+    const pods = await allReady('kill', 4)
+    const samples = await s.stop()
+    assert.deepEqual(pods.map((p) => p.name), ['kill-0', 'kill-1', 'kill-2', 'kill-3'])
+    for (const made of atKill) assert.ok(pods.some((p) => `${p.name}@${p.createdAt}` === made), `${made} kept, not made again`)
+    for (let i = 1; i < 4; i++) assert.ok(Date.parse(pods[i]!.createdAt) >= readyAt(pods[i - 1]!), `kill-${i} made after kill-${i - 1} was ready`)
+    for (const sample of samples) assert.ok(new Set(sample.map((p) => p.name)).size === sample.length)
+    assert.equal(store().list().filter((p) => p.name.startsWith('kill-')).length, 4, 'no stray pods')
+    const creates = ws().events('StatefulSet', 'kill').filter((e) => e.reason === 'SuccessfulCreate' && e.message.startsWith('create Pod'))
+    assert.deepEqual(creates.map((e) => [e.message.split(' ')[2], e.count]), [['kill-0', 1], ['kill-1', 1], ['kill-2', 1], ['kill-3', 1]], 'each pod made once')
+  })
+
+  it('bad input: one line naming the field, nothing created; serviceName may be left out', async () => {
+    const refuse = (yaml: string, re: RegExp): void => {
+      const r = w().podnet(['apply', '-f', w().manifest('bad', yaml)])
+      assert.equal(r.status, 2, r.stderr)
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+      assert.match(r.stderr, re)
+    }
+    refuse(stsYaml('bad', 2).replace('selector: {matchLabels: {app: bad}}', 'selector: {matchLabels: {app: other}}'), /statefulset\.apps\/bad\): spec\.template\.metadata\.labels: .* does not match spec\.selector \(app=other\)/)
+    refuse(stsYaml('bad', -1), /spec\.replicas: must be greater than or equal to 0, got -1/)
+    refuse(stsYaml('bad', 1, 'podManagementPolicy: Sometimes'), /spec\.podManagementPolicy: unsupported value "Sometimes"/)
+    refuse(stsYaml('bad', 1).replace('resources: {requests: {storage: 1Gi}}', 'resources: {}'), /spec\.volumeClaimTemplates\[0\]\.spec\.resources\[storage\]: required/)
+    refuse(stsYaml('bad', 1).replace('{name: data, mountPath: /data}', '{name: nothing, mountPath: /data}'), /spec\.template\.spec\.containers\[0\]\.volumeMounts\[0\]\.name: not found: no volume named "nothing"/)
+    assert.deepEqual(ws().list('StatefulSet'), [])
+    assert.deepEqual(store().list(), [])
+    assert.ok(!existsSync(join(w().topo.stateDir, 'workloads', 'volumes', 'bad')))
+    // serviceName is optional (as in recent Kubernetes): the pods have no subdomain
+    apply('nosvc', stsYaml('nosvc', 1).replace('  serviceName: nosvc-svc\n', ''))
+    const [p] = await allReady('nosvc', 1)
+    assert.equal(p!.spec.subdomain, undefined)
+    assert.equal(p!.spec.hostname, 'nosvc-0')
+    // a selector is immutable, as the rest of the spec but replicas, template, updateStrategy, retention and minReadySeconds
+    refuse(stsYaml('nosvc', 1).replace('  serviceName: nosvc-svc\n', '  serviceName: other\n'), /spec\.serviceName: updates to statefulset spec for fields other than/)
+  })
+})

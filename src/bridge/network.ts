@@ -7,68 +7,42 @@
  * steps already taken. Teardown verbs (detach, remove) succeed when the thing is already gone.
  * Per-pod work never dumps links or rules: attach is O(1) kernel requests (docs/networks.md).
  *
- * The parts: types.ts (what goes in and out), port-mapping.ts and routes.ts (input checks, port
- * claims), nat.ts (the rules, pure) and nat-state.ts (installing and deleting them), state.ts (the
- * records), reconcile.ts (check, gc). This file orchestrates them.
+ * The parts: types.ts (what goes in and out), create.ts, attach.ts and detach.ts (those verbs),
+ * links.ts (bridge ifindexes, veth deletions), port-mapping.ts and routes.ts (input checks, port
+ * claims), nat.ts (the rules, pure) and nat-state.ts (installing and deleting them), ensure.ts
+ * (a network's kernel side), state.ts (the records), reconcile.ts (check, gc). NetworkManager is
+ * their facade: it holds the handles and the records, and every verb starts here.
  */
-import { statSync } from 'node:fs'
-import { AllocationExistsError, BusyError, DamagedRecordError, ExistsError, InvalidArgumentError, NotFoundError, isErrno } from '../errors.js'
-import { netnsArgPath, openNetnsArg, type NetnsRef, type OpenedNetns } from '../netns/index.js'
-import { Rtnl, type Link } from '../netlink/route/index.js'
+import { BusyError, DamagedRecordError, NotFoundError } from '../errors.js'
+import { openNetnsArg, type NetnsRef, type OpenedNetns } from '../netns/index.js'
+import { Rtnl } from '../netlink/route/index.js'
 import { Nft } from '../netlink/nftables/index.js'
 import { Conntrack } from '../netlink/conntrack/index.js'
-import { validateMtu } from '../netlink/route/validate.js'
-import { validateMac } from '../net/mac.js'
-import { overlaps, parseCidr, reservedRangeOverlap } from '../net/ip.js'
-import { validateContainerId, validateIfname, validateNetworkName } from '../net/names.js'
-import { normalizeDnsName } from '../net/dns-name.js'
-import { Allocator, DiskStore, parseRangeSets, type RangeSet } from './ipam/index.js'
-import { bridgeMac, defaultBridgeName, hostVethName, ifbNameForVeth, podMac } from './names.js'
+import { validateNetworkName } from '../net/names.js'
+import { Allocator, DiskStore } from './ipam/index.js'
+import { ifbNameForVeth } from './names.js'
 import { applyBandwidth, validateBandwidth, type BandwidthLimits } from './bandwidth.js'
 import {
-  DEFAULT_PRIORITY, addAttachmentPriority, attachmentPriorityElements, listPriorityElements, parsePriority, removePriorityElements,
+  DEFAULT_PRIORITY, addAttachmentPriority, attachmentPriorityElements, parsePriority, removePriorityElements,
 } from './priority.js'
-import { ownerTag, portMapElement } from './nat.js'
 import { NatState } from './nat-state.js'
-import { PortClaims, checkMappingsFit, mappingTargets, normalizePortMapping, validatePortMapping } from './port-mapping.js'
 import { checkNetworks, collectGarbage, removeDamagedNetwork, type ReconcileContext } from './reconcile.js'
-import { podRoutes, validatePodRoute } from './routes.js'
 import { StateDir } from './state.js'
-import { ensureBridge, ensureGateways, ensureNetworkKernel, ensureSysctls, installRules } from './ensure.js'
+import { ensureNetworkKernel } from './ensure.js'
+import { HostLinks } from './links.js'
+import { createNetwork, type CreateContext } from './create.js'
+import { attachPod, attachmentKey, type AttachContext } from './attach.js'
+import { detachLocked, detachPod, type DetachContext } from './detach.js'
 import type {
-  AttachSpec, Attachment, DetachResult, DetachSpec, Drift, GcReport, ManagerOptions, NetworkConfig, NetworkSpec,
-  PortElementRecord, PortMapEntry, PortMapping, SubnetConfig,
+  AttachSpec, Attachment, DetachResult, DetachSpec, Drift, GcReport, ManagerOptions, NetworkConfig, NetworkSpec, PortMapEntry,
 } from './types.js'
-import { UndoStack } from './undo.js'
 import type { Rule } from '../netlink/nftables/index.js'
-
-/** The loopback device's ifindex in every network namespace (LOOPBACK_IFINDEX, include/net/net_namespace.h). */
-const LOOPBACK_IFINDEX = 1
-/** Device group podnet gives veths it is about to delete in bulk ('pn' in ASCII). */
-const BULK_DELETE_GROUP = 0x706e
-
-const attachmentKey = (id: string, ifname: string): string => `${id}@${ifname}`
-
-/** True when two paths name the same namespace (same nsfs inode); false when either is gone. */
-function sameNetns(a: string, b: string): boolean {
-  try {
-    const x = statSync(a)
-    const y = statSync(b)
-    return x.dev === y.dev && x.ino === y.ino
-  } catch {
-    return false
-  }
-}
-
-/** The id a namespace given by name stands for (a path or a handle names no one). */
-const idFromNetns = (netns: AttachSpec['netns'] | undefined): string | undefined =>
-  typeof netns === 'string' && !netns.includes('/') ? netns : undefined
 
 /**
  * Manages the bridge networks of one host (a namespace) with one state directory.
  * Resource: close() releases the sockets.
  */
-export class NetworkManager implements ReconcileContext {
+export class NetworkManager implements ReconcileContext, CreateContext, AttachContext, DetachContext {
   readonly state: StateDir
   readonly hostNetnsName: string | null
   readonly nat: NatState
@@ -76,10 +50,10 @@ export class NetworkManager implements ReconcileContext {
   private rtCache: Rtnl | undefined
   private nftCache: Nft | undefined
   private ctCache: Conntrack | undefined
-  /** Bridge ifindexes by name, looked up once (dropped on any failure that may mean the bridge changed). */
-  private readonly bridgeIndexCache = new Map<string, number>()
-  /** Veth deletions in flight, by name (an attach reusing the name waits for them). */
-  private readonly pendingDeletes = new Map<string, Promise<void>>()
+  /** The host's links as attach, detach and remove use them (links.ts). */
+  readonly links: HostLinks
+  /** The host namespace's path (undefined: this process's own). */
+  readonly hostNetnsPath: string | undefined
 
   constructor(opts: ManagerOptions = {}) {
     this.state = new StateDir({
@@ -88,6 +62,8 @@ export class NetworkManager implements ReconcileContext {
     })
     this.hostNs = opts.hostNetns === undefined ? undefined : openNetnsArg(opts.hostNetns)
     this.hostNetnsName = this.hostNs ? this.hostNs.ref.name ?? this.hostNs.path ?? null : null
+    this.hostNetnsPath = this.hostNs?.path
+    this.links = new HostLinks(() => this.rt)
     this.nat = new NatState({ owner: this.state.owner, nft: () => this.nft, ct: () => this.ct, hostAddresses: () => this.rt.addr.listSync() })
   }
 
@@ -95,12 +71,12 @@ export class NetworkManager implements ReconcileContext {
     return this.hostNs?.ref
   }
 
-  /** The rtnetlink handle in the host namespace (opened once). */
   /** The state directory's id, written into every rule and map element podnet adds (nat.ts ownerTag). */
   get owner(): string {
     return this.state.owner
   }
 
+  /** The rtnetlink handle in the host namespace (opened once). */
   get rt(): Rtnl {
     return (this.rtCache ??= Rtnl.open(this.hostRef ? { netns: this.hostRef } : {}))
   }
@@ -122,28 +98,6 @@ export class NetworkManager implements ReconcileContext {
     this.hostNs?.close()
   }
 
-  /**
-   * The bridge's ifindex; when the bridge is missing (a reboot, or someone deleted it), the
-   * network's kernel side is made again first (ensure.ts). Callers hold the state lock.
-   */
-  private async bridgeIndexEnsured(config: NetworkConfig): Promise<number> {
-    try {
-      return this.bridgeIndex(config)
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err
-      await ensureNetworkKernel(this, config)
-      return this.bridgeIndex(config)
-    }
-  }
-
-  private bridgeIndex(config: NetworkConfig): number {
-    let i = this.bridgeIndexCache.get(config.bridge)
-    if (i === undefined) {
-      i = this.rt.link.bridgeIndexSync(config.bridge)
-      this.bridgeIndexCache.set(config.bridge, i)
-    }
-    return i
-  }
 
   /** Runs fn with this thread in the host namespace (sysctls). */
   inHost(fn: () => void): void {
@@ -250,9 +204,6 @@ export class NetworkManager implements ReconcileContext {
     return new Allocator(new DiskStore(this.state.ipamDir(name)))
   }
 
-  private ranges(c: NetworkConfig): RangeSet[] {
-    return parseRangeSets(c.subnets.map((s) => ({ subnet: s.subnet, gateway: s.gateway })))
-  }
 
   // -------------------------------------------------------------------------------------------
   // create / remove
@@ -260,83 +211,10 @@ export class NetworkManager implements ReconcileContext {
   /**
    * Creates a network: bridge (stable MAC, MTU, up), gateway addresses, sysctls (ip_forward,
    * route_localnet on the bridge, accept_ra=0), NAT and isolation rules. Nothing is left behind
-   * when any step fails. Equivalent to `podnet network create`.
+   * when any step fails (create.ts). Equivalent to `podnet network create`.
    */
-  async create(spec: NetworkSpec): Promise<NetworkConfig> {
-    validateNetworkName(spec.name)
-    if (!spec.subnets.length) throw new InvalidArgumentError('subnets', 'a network needs at least one subnet')
-    const mtu = spec.mtu ?? 1500
-    validateMtu(mtu)
-    const bridge = spec.bridge ?? defaultBridgeName(spec.name)
-    validateIfname(bridge, 'bridge name')
-    const subnets = this.parseSubnets(spec)
-    if (spec.internal && spec.nat === true) throw new InvalidArgumentError('internal', 'an internal network has no NAT; do not ask for both')
-    return this.state.locked(async () => {
-      if (this.state.readJson(this.state.configPath(spec.name))) throw new ExistsError('network', spec.name)
-      for (const other of this.list()) {
-        if (other.bridge === bridge) throw new ExistsError('bridge', bridge, `(used by network '${other.name}')`)
-        for (const s of subnets) for (const o of other.subnets) {
-          if (overlaps(s.subnet, o.subnet)) throw new InvalidArgumentError('subnet', `${s.subnet} overlaps ${o.subnet} of network '${other.name}'`)
-        }
-      }
-      this.checkRoutedInHost(subnets, bridge)
-      const config: NetworkConfig = {
-        name: spec.name, bridge, bridgeMac: bridgeMac(spec.name), subnets, mtu,
-        nat: spec.internal ? false : spec.nat ?? true, internal: spec.internal ?? false,
-        ...(spec.dns && { dns: true }), createdBridge: false, hostNetns: this.hostNetnsName, createdAt: new Date().toISOString(), rules: [],
-      }
-      // the same steps as ensureNetworkKernel (ensure.ts), each undone on failure; a bridge that a
-      // killed earlier create left (podnet's alias or MAC) is adopted, its rules replaced
-      return UndoStack.run(async (undo) => {
-        undo.push('remove the network directory', () => this.state.removeTree(this.state.networkDir(spec.name)))
-        await ensureBridge(this, config, undo)
-        await ensureGateways(this, config, undo)
-        await ensureSysctls(this, config)
-        await installRules(this, config)
-        undo.push('remove nf_tables rules', () => this.nat.deleteRules(config.rules, config.bridge))
-        this.state.writeJson(this.state.configPath(spec.name), config)
-        return config
-      })
-    })
-  }
-
-  private parseSubnets(spec: NetworkSpec): SubnetConfig[] {
-    const seen = new Set<number>()
-    const ranges = spec.subnets.map((text) => {
-      const c = parseCidr(text, 'subnet')
-      const reserved = reservedRangeOverlap(c)
-      if (reserved) throw new InvalidArgumentError('subnet', `${text} overlaps ${reserved}: pods cannot use those addresses`)
-      if (c.family === 6 && (spec.mtu ?? 1500) < 1280) throw new InvalidArgumentError('mtu', `${spec.mtu} is below 1280, the least IPv6 allows (subnet ${text})`)
-      if (seen.has(c.family)) throw new InvalidArgumentError('subnet', `more than one IPv${c.family} subnet; give at most one IPv4 and one IPv6`)
-      seen.add(c.family)
-      const gw = spec.gateways?.find((g) => (g.includes(':') ? 6 : 4) === c.family)
-      return { subnet: text, ...(gw !== undefined && { gateway: gw }) }
-    })
-    for (const g of spec.gateways ?? []) {
-      if (!ranges.some((r) => 'gateway' in r && r.gateway === g)) throw new InvalidArgumentError('gateway', `${g} has no subnet of its family`)
-    }
-    const sets = parseRangeSets(ranges, 'subnet')
-    return sets.map((rs, i) => {
-      const r = rs.ranges[0]!
-      return { subnet: r.subnet.text ?? spec.subnets[i]!, gateway: r.gatewayText, family: r.family }
-    })
-  }
-
-  /** Refuses a subnet that overlaps a route of the host (other than podnet's own bridge). */
-  private checkRoutedInHost(subnets: SubnetConfig[], bridge: string): void {
-    const links = this.rt.link.listSync()
-    const br = links.find((l) => l.name === bridge)
-    for (const r of this.rt.route.listSync({ table: 'all' })) {
-      if (r.dst === 'default' || r.type !== 1 || (br && r.oif === br.index)) continue
-      if (r.family === 6 && r.dst.startsWith('fe80:')) continue
-      const dst = r.dst.includes('/') ? r.dst : `${r.dst}/${r.family === 4 ? 32 : 128}`
-      for (const s of subnets) {
-        if (s.family === r.family && overlaps(s.subnet, dst)) {
-          const dev = links.find((l) => l.index === r.oif)?.name
-          throw new InvalidArgumentError('subnet', `${s.subnet} overlaps ${dst}${dev ? ` on ${dev}` : ''}, already routed in the host namespace`)
-        }
-      }
-    }
+  create(spec: NetworkSpec): Promise<NetworkConfig> {
+    return createNetwork(this, spec)
   }
 
   /**
@@ -355,7 +233,7 @@ export class NetworkManager implements ReconcileContext {
       if (atts.length && !opts.force) {
         throw new BusyError('network', name, `network '${name}' has ${atts.length} attachment(s) (${atts.slice(0, 3).map((a) => a.id).join(', ')}${atts.length > 3 ? ', ...' : ''}); detach them first, or remove it with force`)
       }
-      for (const a of atts) await this.detachLocked(config, a)
+      for (const a of atts) await detachLocked(this, config, a)
       const veths = atts.flatMap((a) => [a.hostVeth, ...(a.bandwidth?.egress ? [ifbNameForVeth(a.hostVeth)] : [])])
         .map((n) => this.rt.link.findSync(n)?.index).filter((i): i is number => i !== undefined)
       await this.deleteLinksBulk(veths)
@@ -394,239 +272,24 @@ export class NetworkManager implements ReconcileContext {
   /**
    * Attaches a pod namespace: host-side veth on the bridge, the pod side created directly in
    * the namespace (eth0), MAC, MTU, addresses from IPAM, default routes, loopback up, published
-   * ports. Undone completely on any failure. Equivalent to `podnet network attach`.
+   * ports. Undone completely on any failure (attach.ts). Equivalent to `podnet network attach`.
    */
-  async attach(spec: AttachSpec): Promise<Attachment> {
-    const config = this.getForAttach(spec.network)
-    const ifname = spec.ifname ?? 'eth0'
-    validateIfname(ifname, 'ifname')
-    const id = spec.id ?? idFromNetns(spec.netns)
-    if (id === undefined) throw new InvalidArgumentError('id', 'an attachment to a namespace given by path or handle needs an id')
-    validateContainerId(id)
-    const mac = spec.mac ?? podMac(config.name, id, ifname)
-    validateMac(mac, 'mac')
-    for (const m of spec.portMappings ?? []) validatePortMapping(m)
-    const mappings = (spec.portMappings ?? []).map(normalizePortMapping)
-    checkMappingsFit(config, mappings)
-    for (const r of spec.routes ?? []) validatePodRoute(config, r)
-    if (spec.bandwidth) validateBandwidth(spec.bandwidth, config.mtu)
-    if (spec.priority !== undefined) parsePriority(spec.priority, 'priority')
-    const dnsNames = [...new Set((spec.dnsNames ?? []).map((n, i) => normalizeDnsName(n, `dnsNames[${i}]`)))]
-    const podNs = openNetnsArg(spec.netns)
-    try {
-      // the network is read again under the lock: a `network rm` that held it may have removed it
-      return await this.state.locked(() => this.attachLocked(this.get(config.name), { ...spec, dnsNames }, podNs, id, ifname, mac, mappings))
-    } finally {
-      podNs.close()
-    }
-  }
-
-  private async attachLocked(config: NetworkConfig, spec: AttachSpec, podNs: OpenedNetns, id: string, ifname: string, mac: string, mappings: PortMapping[]): Promise<Attachment> {
-    const recordPath = this.state.attachmentPath(config.name, id, ifname)
-    const prior = this.state.readJson<Attachment>(recordPath)
-    if (prior) throw new ExistsError('attachment', attachmentKey(id, ifname), `on network '${config.name}' (netns ${prior.netns})`)
-    const where = podNs.path ?? podNs.ref.name ?? 'the pod namespace'
-    if (podNs.path !== undefined && sameNetns(podNs.path, this.hostNs?.path ?? '/proc/thread-self/ns/net')) {
-      throw new InvalidArgumentError('netns', `${where} is the host's own network namespace; a pod needs a namespace of its own`)
-    }
-    // Whatever this owner still holds without a record can only be left by an attach that was
-    // killed (attaches hold the lock): its addresses, port claims and veth are reclaimed below.
-    return UndoStack.run(async (undo) => {
-      // 1. addresses
-      const allocator = this.allocator(config.name)
-      const request = { containerId: id, ifname, ...(spec.ips?.length && { ip: spec.ips }) }
-      let addrs
-      try {
-        addrs = await allocator.allocate(request, this.ranges(config))
-      } catch (err) {
-        if (!(err instanceof AllocationExistsError)) throw err
-        await allocator.release(id, ifname)
-        addrs = await allocator.allocate(request, this.ranges(config))
-      }
-      undo.push('release addresses', async () => { await allocator.release(id, ifname) })
-      // 2. host ports, claimed atomically
-      const claims = new PortClaims(this.state)
-      for (const m of mappings) {
-        if (claims.heldBy(m, { network: config.name, id, ifname })) claims.release(m)
-        claims.claim({ network: config.name, id, ifname, mapping: m })
-        undo.push('release a host port claim', () => claims.release(m))
-      }
-      // 3. veth: host end on the bridge, pod end created directly in the pod namespace
-      const hostVeth = hostVethName(config.name, id, ifname)
-      await this.pendingDeletes.get(hostVeth)
-      let host: Link | undefined
-      for (let attempt = 0; ; attempt++) {
-        try {
-          host = await this.rt.link.add({
-            kind: 'veth', name: hostVeth, mtu: config.mtu, master: await this.bridgeIndexEnsured(config),
-            peer: { name: ifname, netns: podNs.ref, mtu: config.mtu, address: mac },
-          })
-          break
-        } catch (err) {
-          this.bridgeIndexCache.delete(config.bridge)
-          if (err instanceof ExistsError && err.objectName === ifname) {
-            throw new ExistsError('interface', ifname, `in netns ${where}`, { cause: err })
-          }
-          // the host end of a killed attach of this owner (its name is derived from the owner)
-          if (attempt === 0 && err instanceof ExistsError && err.objectName === hostVeth) {
-            await this.deleteVeth(hostVeth)
-            continue
-          }
-          throw err
-        }
-      }
-      undo.push(`delete veth ${hostVeth}`, () => this.rt.link.del(hostVeth))
-      const hostIndex = host?.index ?? hostVeth
-      // no IPv6 link-local on the host end (no DAD/MLD per port), hairpin for pod -> own published port, then up
-      await this.rt.link.set(hostIndex, { ipv6AddrGenMode: 'none', hairpin: spec.hairpin ?? true })
-      await this.rt.link.set(hostIndex, { up: true })
-      // bandwidth limits: tbf on the host end, ifb + redirect for the pod's egress (bandwidth.ts)
-      if (spec.bandwidth) {
-        await this.pendingDeletes.get(ifbNameForVeth(hostVeth))
-        await applyBandwidth(this.rt, { hostVeth, mtu: config.mtu }, spec.bandwidth, undo)
-      }
-      // 4. inside the pod: requests by index. The veth's echo names the pod end's ifindex
-      // (IFLA_LINK, in the pod namespace); lo is ifindex 1 in every namespace and setting it up
-      // is idempotent, so no GET is needed for either.
-      const routes = podRoutes(spec.routes, addrs)
-      const pod = Rtnl.open({ netns: podNs.ref })
-      try {
-        pod.link.setSync(LOOPBACK_IFINDEX, { up: true })
-        const eth = host?.link !== undefined && host.linkNetnsid !== undefined ? { index: host.link } : pod.link.getSync(ifname)
-        // No IPv6 link-local address on the pod side either (IPv6 pods use their global address,
-        // NDP works with it): the link-local's DAD and MLD packets are flooded to every port of
-        // the bridge, which made each attach cost O(ports) (5 -> 24 ms from the 1st to the 800th pod).
-        pod.link.setSync(eth.index, { ipv4Conf: { arp_notify: 1 }, ipv6AddrGenMode: 'none' })
-        pod.link.setSync(eth.index, { up: true })
-        for (const a of addrs) pod.addr.addSync({ cidr: a.address, dev: eth.index, ...(a.family === 6 && { nodad: true }) })
-        for (const r of routes) {
-          const dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : r.dst
-          pod.route.addSync({ dst, family: r.dst.includes(':') ? 6 : 4, dev: eth.index, ...(r.gw !== undefined && { via: r.gw }) })
-        }
-      } finally {
-        pod.close()
-      }
-      // traffic priority: the pod's addresses in podnet-qos's maps (priority.ts)
-      const priority = spec.priority !== undefined && spec.priority !== DEFAULT_PRIORITY ? spec.priority : undefined
-      if (priority !== undefined) undo.push('remove the priority marks', await addAttachmentPriority(this.nft, this.rt, this.state, { network: config.name, id, ifname }, addrs, priority))
-      // 5. published ports: one map element per mapping and pod address, then stale UDP flows go
-      const elements = mappings.flatMap((m) => mappingTargets(m, addrs).map((a) => portMapElement(this.state.owner, config.name, id, ifname, m, a.ip, a.family)))
-      const portElements: PortElementRecord[] = elements.map((e) => ({ map: e.map, key: e.key }))
-      if (elements.length) {
-        await this.nat.addPortElements(elements)
-        undo.push('remove published ports', () => this.nat.deletePortElements(portElements))
-      }
-      const attachment: Attachment = {
-        network: config.name, id, ifname, netns: podNs.path ?? where, hostVeth, mac, mtu: config.mtu,
-        addresses: addrs.map((a) => ({ address: a.address, gateway: a.gateway, family: a.family })),
-        portMappings: mappings, routes, ...(portElements.length && { portElements }),
-        ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(priority !== undefined && { priority }),
-        ...(spec.dnsNames?.length && { dnsNames: spec.dnsNames }), createdAt: new Date().toISOString(),
-      }
-      this.state.writeJson(recordPath, attachment)
-      return attachment
-    })
+  attach(spec: AttachSpec): Promise<Attachment> {
+    return attachPod(this, spec)
   }
 
   /**
    * Detaches (container id, ifname) from a network: its published ports, veth, addresses and
-   * record. Succeeds, and says so, when there is nothing to detach. Equivalent to
+   * record. Succeeds, and says so, when there is nothing to detach (detach.ts). Equivalent to
    * `podnet network detach`.
    */
-  async detach(spec: DetachSpec): Promise<DetachResult> {
-    const config = this.get(spec.network)
-    const ifname = spec.ifname ?? 'eth0'
-    const id = spec.id ?? idFromNetns(spec.netns)
-    if (id === undefined) throw new InvalidArgumentError('id', 'a detach needs an id (or a namespace given by name)')
-    const result = await this.state.locked(async (): Promise<DetachResult> => {
-      const path = this.state.attachmentPath(config.name, id, ifname)
-      let a: Attachment | undefined
-      try {
-        a = this.state.readJson<Attachment>(path)
-      } catch (err) {
-        if (!(err instanceof DamagedRecordError)) throw err
-        this.state.remove(path) // unreadable: what it described is found by name and tag below
-      }
-      if (!a) {
-        await this.removeLeftovers(config, id, ifname)
-        return { detached: false, reason: `${attachmentKey(id, ifname)} is not attached to network '${config.name}'` }
-      }
-      if (spec.netns !== undefined) {
-        const asked = netnsArgPath(spec.netns)
-        if (asked === undefined || (asked !== a.netns && !sameNetns(asked, a.netns))) {
-          return { detached: false, reason: `${attachmentKey(id, ifname)} belongs to netns ${a.netns}, not ${asked ?? 'the one given'}` }
-        }
-      }
-      await this.detachLocked(config, a)
-      return { detached: true, attachment: a }
-    })
-    // The veth goes outside the lock: its deletion waits for an RCU grace period in the kernel
-    // (on a worker thread), and concurrent detaches overlap those waits instead of queueing.
-    const a = result.attachment
-    if (a && !spec.netnsGoing && this.state.exists(a.netns)) await this.deleteVeth(a.hostVeth)
-    // the ifb of an egress limit is in the host namespace: it does not die with the pod's
-    if (a?.bandwidth?.egress) await this.deleteVeth(ifbNameForVeth(a.hostVeth))
-    return result
-  }
-
-  /**
-   * What an attach killed before writing its record (or one whose record is damaged) may have
-   * left, found by name and owner tag: the address this owner holds, the host veth and its ifb
-   * (named for the owner), published ports and priority marks tagged with it, its port claims.
-   * Inside the lock, so no attach of the owner is under way.
-   */
-  private async removeLeftovers(config: NetworkConfig, id: string, ifname: string): Promise<void> {
-    await this.allocator(config.name).release(id, ifname)
-    const veth = hostVethName(config.name, id, ifname)
-    for (const name of [veth, ifbNameForVeth(veth)]) if (this.rt.link.findSync(name)) await this.deleteVeth(name)
-    const tag = `${ownerTag(this.state.owner, config.name)} id=${id} if=${ifname}`
-    const tagged = (c: string | undefined): boolean => c === tag || (c ?? '').startsWith(`${tag} `)
-    this.nat.deletePortElements((await this.nat.portMapEntries()).filter((e) => tagged(e.comment)))
-    removePriorityElements(this.nft, (await listPriorityElements(this.nft)).filter((e) => tagged(e.comment)))
-    const claims = new PortClaims(this.state)
-    for (const { file, owner } of claims.list()) {
-      if (owner && owner.network === config.name && owner.id === id && owner.ifname === ifname) claims.removeFile(file)
-    }
-  }
-
-  /** Everything of a recorded attachment but its veth (and ifb): published ports, priority marks, addresses, port claims, record. */
-  private async detachLocked(config: NetworkConfig, a: Attachment): Promise<void> {
-    this.nat.deletePortElements(a.portElements ?? [])
-    removePriorityElements(this.nft, attachmentPriorityElements(a))
-    await this.allocator(config.name).release(a.id, a.ifname)
-    const claims = new PortClaims(this.state)
-    for (const m of a.portMappings) claims.release(m)
-    this.state.remove(this.state.attachmentPath(config.name, a.id, a.ifname))
-  }
-
-  private async deleteVeth(name: string): Promise<void> {
-    const p = this.rt.link.del(name).catch((err: unknown) => {
-      if (!(err instanceof NotFoundError)) throw err
-    })
-    this.pendingDeletes.set(name, p)
-    try {
-      await p
-    } finally {
-      if (this.pendingDeletes.get(name) === p) this.pendingDeletes.delete(name)
-    }
+  detach(spec: DetachSpec): Promise<DetachResult> {
+    return detachPod(this, spec)
   }
 
   /** Deletes many links with one kernel request (one RCU wait): group them, delete the group. */
-  async deleteLinksBulk(indexes: number[]): Promise<void> {
-    if (!indexes.length) return
-    for (const i of indexes) {
-      try {
-        await this.rt.link.set(i, { group: BULK_DELETE_GROUP })
-      } catch (err) {
-        if (!(err instanceof NotFoundError) && !isErrno(err, 'ENODEV')) throw err
-      }
-    }
-    try {
-      await this.rt.link.delGroup(BULK_DELETE_GROUP)
-    } catch (err) {
-      // the kernel destroyed them first (their namespaces went away): nothing left to delete
-      if (!isErrno(err, 'ENODEV')) throw err
-    }
+  deleteLinksBulk(indexes: number[]): Promise<void> {
+    return this.links.deleteBulk(indexes)
   }
 
   // -------------------------------------------------------------------------------------------

@@ -181,33 +181,52 @@ export async function ensureSupervisor(stateDir: string, runDir?: string, env: N
   if (running) return running
   const store = new PodStore({ stateDir, ...(runDir !== undefined && { runDir }) })
   mkdirSync(stateDir, { recursive: true, mode: 0o700 })
-  const log = openSync(store.supervisorLogPath(), 'a', 0o600)
-  let exited: string | undefined
-  try {
-    const child = spawn(process.execPath, ['--max-semi-space-size=1', supervisorMain(), '--state-dir', stateDir], {
-      detached: true, stdio: ['ignore', log, log], env: { ...env, PODNET_STATE_DIR: stateDir, PODNET_RUN_DIR: store.run },
-    })
-    child.on('exit', (code, sig) => { exited = `exited with ${code ?? sig}` })
-    child.on('error', (err) => { exited = err.message })
-    child.unref()
-  } finally {
-    closeSync(log)
-  }
   const deadline = Date.now() + 15_000
-  for (;;) {
-    const p = await pingSupervisor(stateDir)
-    if (p) return p
-    if (Date.now() > deadline) break
-    await new Promise((r) => setTimeout(r, exited ? 100 : 20))
-    // a loser of the start race exits 0 while the winner is still starting: keep pinging
+  // what the child did (set by its event handlers)
+  type Exit = { code: number | null; signal: NodeJS.Signals | null }
+  const st: { exited?: Exit; failure?: string } = {}
+  const exited = (): Exit | undefined => st.exited // read through a call: the handlers set it behind the compiler's back
+  // a supervisor killed while it starts (kill -9, the OOM killer) is started once more
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    delete st.exited
+    delete st.failure
+    const log = openSync(store.supervisorLogPath(), 'a', 0o600)
+    try {
+      const child = spawn(process.execPath, ['--max-semi-space-size=1', supervisorMain(), '--state-dir', stateDir], {
+        detached: true, stdio: ['ignore', log, log], env: { ...env, PODNET_STATE_DIR: stateDir, PODNET_RUN_DIR: store.run },
+      })
+      child.on('exit', (code, signal) => { st.exited = { code, signal } })
+      child.on('error', (err) => { st.failure = err.message })
+      child.unref()
+    } finally {
+      closeSync(log)
+    }
+    let giveUpAt: number | undefined
+    for (;;) {
+      const p = await pingSupervisor(stateDir)
+      if (p) return p
+      if (Date.now() > deadline || st.failure !== undefined) break
+      // a loser of the start race exits 0 while the winner is still starting: keep pinging;
+      // one that failed (a signal, a non-zero status) is given a moment, then given up
+      const ex = exited()
+      if (ex && (ex.signal !== null || ex.code !== 0)) {
+        giveUpAt ??= Date.now() + 200
+        if (Date.now() > giveUpAt) break
+      }
+      await new Promise((r) => setTimeout(r, exited() ? 50 : 20))
+    }
+    if (exited()?.signal == null || Date.now() > deadline) break
   }
-  let tail = ''
+  let last = ''
   try {
-    tail = readFileSync(store.supervisorLogPath(), 'utf8').trim().split('\n').slice(-5).join('\n')
+    last = readFileSync(store.supervisorLogPath(), 'utf8').trim().split('\n').at(-1) ?? ''
   } catch {
     // no log
   }
-  throw new PodnetError(`the supervisor did not start${exited ? ` (${exited})` : ''}${tail ? `:\n${tail}` : ''}`)
+  const ex = exited()
+  const how = st.failure ?? (ex ? `exited with ${ex.signal ?? ex.code}` : 'no answer within 15 s')
+  // one line: the cause, the log's last line (without its timestamp), where the log is
+  throw new PodnetError(`the supervisor did not start (${how})${last ? `: ${last.replace(/^\S+ supervisor\[\d+\]: /, '')}` : ''}; see ${store.supervisorLogPath()}`)
 }
 
 /** Asks the supervisor to exit (pods keep running). False when none was running. */

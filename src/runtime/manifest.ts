@@ -44,6 +44,7 @@ import { parseNetworkLimits, type PodNetworkLimits } from './pod-network-limits.
 import { parseLabels, parseOwnerReferences, type OwnerReference } from './labels.js'
 import { parseContainerProbes, type ContainerProbes } from './probe-spec.js'
 import { hostPathWarning, parseVolumeMounts, parseVolumes, type VolumeMount, type VolumeSpec } from './volumes.js'
+import { describeValue, obj, str, type Obj } from './spec-fields.js'
 
 export const ANNOTATION_ROOTFS = 'podnet.io/rootfs'
 export const ANNOTATION_NETWORK = 'podnet.io/network'
@@ -141,24 +142,7 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 /** podnet uses the pod name in file names, cgroup names and attachment ids. */
 export const POD_NAME_MAX = 128
 
-type Obj = Record<string, unknown>
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-function obj(v: unknown, field: string): Obj {
-  if (!isObj(v)) throw new InvalidArgumentError(field, `must be an object, got ${describe(v)}`)
-  return v
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null'
-  if (Array.isArray(v)) return 'a list'
-  return typeof v === 'string' ? JSON.stringify(v) : typeof v
-}
-
-function str(v: unknown, field: string): string {
-  if (typeof v !== 'string') throw new InvalidArgumentError(field, `must be a string, got ${describe(v)}`)
-  return v
-}
+const describe = describeValue
 
 function strList(v: unknown, field: string): string[] {
   if (!Array.isArray(v)) throw new InvalidArgumentError(field, `must be a list of strings, got ${describe(v)}`)

@@ -14,6 +14,7 @@
  */
 import { isIP } from 'node:net'
 import { InvalidArgumentError } from '../errors.js'
+import { describeValue, obj, str, type Obj } from './spec-fields.js'
 
 export type ProbeKind = 'startup' | 'readiness' | 'liveness'
 export const PROBE_FIELDS: Readonly<Record<ProbeKind, 'startupProbe' | 'readinessProbe' | 'livenessProbe'>> = {
@@ -55,19 +56,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 /** IANA_SVC_NAME: a named port. */
 const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/
 
-type Obj = Record<string, unknown>
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
-const what = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'string' ? JSON.stringify(v) : typeof v)
-
-function obj(v: unknown, at: string): Obj {
-  if (!isObj(v)) throw new InvalidArgumentError(at, `must be an object, got ${what(v)}`)
-  return v
-}
-
-function str(v: unknown, at: string): string {
-  if (typeof v !== 'string') throw new InvalidArgumentError(at, `must be a string, got ${what(v)}`)
-  return v
-}
+const what = describeValue
 
 /** A non-negative int32, 0 or absent meaning `dflt` (Kubernetes' SetDefaults_Probe then ValidateNonnegativeField). */
 function seconds(v: unknown, at: string, dflt: number): number {

@@ -15,9 +15,13 @@ const stateDir = i >= 0 ? argv[i + 1] : process.env.PODNET_STATE_DIR
 // the workload controllers (src/workloads) run in every supervisor: this entry point is an edge,
 // the one place the runtime's supervisor meets the layer above it
 const { workloadOptionsFromEnv, workloadsExtension } = await import('../workloads/extension.js')
-const sup = await Supervisor.start({
+// a start that fails says why in one line, the last of the log (the CLI shows it: client.ts)
+const sup = await (async () => Supervisor.start({
   ...runtimeOptionsFromEnv(), ...(stateDir !== undefined && { stateDir }),
   extensions: [workloadsExtension({ ...workloadOptionsFromEnv(), log })],
+}))().catch((err: unknown) => {
+  log(`cannot start: ${err instanceof Error ? err.message : String(err)}`)
+  process.exit(1)
 })
 if (!sup) {
   log('another supervisor holds the lock; exiting')

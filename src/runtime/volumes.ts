@@ -26,6 +26,7 @@ import { InvalidArgumentError, isErrno } from '../errors.js'
 import { MNT_DETACH, MS_NODEV, MS_NOSUID } from '../sys/constants.js'
 import { mount, umount2 } from '../sys/syscall.js'
 import { parseMemoryBytes } from './quantity.js'
+import { describeValue, obj, str } from './spec-fields.js'
 
 export interface EmptyDirSource { medium: '' | 'Memory'; sizeLimitBytes?: number }
 export type HostPathType = '' | 'Directory' | 'DirectoryOrCreate' | 'File' | 'FileOrCreate'
@@ -57,17 +58,7 @@ const OTHER_TYPES = [
 const HOST_PATH_TYPES: readonly string[] = ['', 'Directory', 'DirectoryOrCreate', 'File', 'FileOrCreate']
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 
-type Obj = Record<string, unknown>
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
-const what = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'string' ? JSON.stringify(v) : typeof v)
-function obj(v: unknown, at: string): Obj {
-  if (!isObj(v)) throw new InvalidArgumentError(at, `must be an object, got ${what(v)}`)
-  return v
-}
-function str(v: unknown, at: string): string {
-  if (typeof v !== 'string') throw new InvalidArgumentError(at, `must be a string, got ${what(v)}`)
-  return v
-}
+const what = describeValue
 
 /** The warning every hostPath volume gets. */
 export const hostPathWarning = (at: string, path: string, readOnlyEverywhere: boolean): string =>

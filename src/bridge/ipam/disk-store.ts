@@ -12,7 +12,8 @@
  * owners/complete        marker: every record of the directory has its index entry
  * .tmp-<pid>-<n>         a write in progress (left over only by a crash; removed when seen)
  * ```
- * `<h>` is the first 32 hex digits of sha256(JSON.stringify([containerId, ifname])).
+ * `<h>` is the first 32 hex digits of sha256(JSON.stringify([containerId, ifname])). The names
+ * and the record formats are in disk-layout.ts.
  *
  * No per-call directory listing. The records are the truth; `owners/` is an index that finds
  * an owner's addresses by listing one directory of one or two names, so allocation and
@@ -47,7 +48,6 @@
  *
  * Records written by host-local (`<containerID>\r\n<ifname>`) are read too.
  */
-import { createHash } from 'node:crypto'
 import {
   closeSync, existsSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, statSync,
   unlinkSync, writeFileSync,
@@ -57,40 +57,14 @@ import { ExistsError, PodnetError, isErrno } from '../../errors.js'
 import { close, flock, open } from '../../sys/syscall.js'
 import { LOCK_EX, O_CLOEXEC, O_CREAT, O_RDWR } from '../../sys/constants.js'
 import type { IpamStore, IpamStoreTx, Owner, StoredAllocation, SyncOnly } from './store.js'
+import {
+  INDEX_COMPLETE, LAST_RESERVED_PREFIX, LOCK_FILE, OWNERS_DIR, OWNER_DIR_RE, TMP_PREFIX, ipFromRecordFileName, ownerHash, parseRecord, recordFileName,
+} from './disk-layout.js'
 
 /** Options of DiskStore. */
 export interface DiskStoreOptions {
   /** fsync written files and the directories before a transaction returns (default false: see the module comment). */
   readonly fsync?: boolean
-}
-
-/** Name of the lock file inside the store directory. */
-export const LOCK_FILE = 'lock'
-/** Prefix of the per-range-set round-robin cursor files: `last_reserved.<rangeSetIndex>`. */
-export const LAST_RESERVED_PREFIX = 'last_reserved.'
-/** Sub-directory holding the owner index. */
-export const OWNERS_DIR = 'owners'
-/** Marker file in `owners/`: every record has its index entry. */
-export const INDEX_COMPLETE = 'complete'
-const TMP_PREFIX = '.tmp-'
-const OWNER_DIR_RE = /^[0-9a-f]{32}$/
-
-/** File name of an address record: the address text with ':' replaced by '_'. */
-export function recordFileName(ip: string): string {
-  return ip.replaceAll(':', '_')
-}
-
-/** The address text of a record file name, or undefined when `name` is not a record. */
-export function ipFromRecordFileName(name: string): string | undefined {
-  return RECORD_NAME_RE.test(name) ? name.replaceAll('_', ':') : undefined
-}
-// Canonical addresses use lower-case hex digits, '.', and ':' (stored as '_') only; the
-// lock, cursor, index and temporary files all contain other characters.
-const RECORD_NAME_RE = /^[0-9a-f_][0-9a-f._]*$/
-
-/** The owner hash used in index entry names (32 hex digits). */
-export function ownerHash(owner: Owner): string {
-  return createHash('sha256').update(JSON.stringify([owner.containerId, owner.ifname])).digest('hex').slice(0, 32)
 }
 
 /** Directories this process holds the lock of: a nested transaction would block forever. */
@@ -459,26 +433,4 @@ class DiskTx implements IpamStoreTx {
       // not empty, or gone
     }
   }
-}
-
-/** Reads a record's owner: podnet's JSON, host-local's `id\r\nifname`, else an unknown owner. */
-export function parseRecord(text: string): Omit<StoredAllocation, 'ip'> {
-  const trimmed = text.trim()
-  if (trimmed.startsWith('{')) {
-    try {
-      const v = JSON.parse(trimmed) as Record<string, unknown>
-      if (typeof v.containerId === 'string' && typeof v.ifname === 'string') {
-        return {
-          containerId: v.containerId,
-          ifname: v.ifname,
-          allocatedAt: typeof v.allocatedAt === 'string' ? v.allocatedAt : '',
-        }
-      }
-    } catch {
-      // fall through: unreadable
-    }
-    return { containerId: '', ifname: '', allocatedAt: '' }
-  }
-  const [id = '', ifname = ''] = trimmed.split('\r\n')
-  return { containerId: id.trim(), ifname: ifname.trim(), allocatedAt: '' }
 }

@@ -1,21 +1,24 @@
 /**
  * podnet pod run | ls | inspect | logs | exec | stop | rm | ns | gc | supervisor
- * (pod update and pod stats: pod-update.ts, pod-stats.ts)
+ * (pod update, stats, exec, ns and supervisor: pod-update.ts, pod-stats.ts, pod-exec.ts, pod-ns.ts,
+ * pod-supervisor.ts)
  *
  * run, stop, rm and gc go through the supervisor (started on demand); ls, inspect, logs and
  * ns read the state dir; exec starts the launcher itself, attached to this terminal.
  */
-import { spawn } from 'node:child_process'
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import type { Command } from 'commander'
 import { InvalidArgumentError, NotFoundError, PodnetError } from '../../errors.js'
-import type { GcReport, NsRow, PodRecord, PodStore, RunManifestResult, SupervisorRequest } from '../../runtime/index.js'
+import type { GcReport, PodRecord, PodStore, RunManifestResult, SupervisorRequest } from '../../runtime/index.js'
 import { intArg } from '../context.js'
 import { printJson, printTable } from '../output.js'
 import { registerPodUpdate } from './pod-update.js'
 import { registerPodStats } from './pod-stats.js'
+import { registerPodExec } from './pod-exec.js'
+import { registerPodSupervisor } from './pod-supervisor.js'
+import { registerPodNs } from './pod-ns.js'
 
 export interface Global { stateDir?: string; runDir?: string; json?: boolean }
 
@@ -45,10 +48,13 @@ export async function ask<T>(o: Global, req: SupervisorRequest): Promise<T> {
   return send<T>(store.root, req, store.run)
 }
 
-/** What pod-update.ts and pod-stats.ts use of this file (passed in: no import cycle). */
+/** What the other pod-*.ts files use of this file (passed in: no import cycle). */
 export interface PodCommandHelpers {
   ask: typeof ask
   common: typeof common
+  endLine: typeof endLine
+  failWith: typeof failWith
+  inParallel: typeof inParallel
   readPod: typeof readPod
   storeOf: typeof storeOf
 }
@@ -269,17 +275,6 @@ function failWith(results: Array<Settled<unknown>>): void {
   process.exitCode = failed.some((f) => f.error instanceof InvalidArgumentError) ? 2 : 1
 }
 
-function printNs(rec: PodRecord, rows: NsRow[]): void {
-  const members = rows[0]?.members ?? []
-  const cols: Array<[string, string]> = [['kind', 'NS'], ['sharing', 'SHARING'], ...members.map((m, i): [string, string] => [`m${i}`, `${m.name.toUpperCase()} (${m.pid})`]), ['host', 'HOST']]
-  printTable(rows.map((r) => {
-    const row: Record<string, unknown> = { kind: r.kind, sharing: r.sharing, host: r.host }
-    r.members.forEach((m, i) => { row[`m${i}`] = m.inode })
-    return row
-  }), cols)
-  if (!members.length) process.stdout.write(`(pod ${rec.name} has no running process)\n`)
-}
-
 export function registerPod(program: Command): void {
   const pod = program.command('pod').description('pods: Kubernetes Pod manifests run in namespaces with a pause process, cgroups and a podnet network')
     .enablePositionalOptions()
@@ -364,7 +359,7 @@ export function registerPod(program: Command): void {
       else printPod(rec)
     })
 
-  const helpers: PodCommandHelpers = { ask, common, readPod, storeOf }
+  const helpers: PodCommandHelpers = { ask, common, endLine, failWith, inParallel, readPod, storeOf }
   registerPodUpdate(pod, helpers)
   registerPodStats(pod, helpers)
 
@@ -402,43 +397,7 @@ export function registerPod(program: Command): void {
       if (signal !== undefined) process.exitCode = 128 + signal
     })
 
-  common(pod.command('exec <name> <cmd> [args...]').description('run a command in a running container: podnet pod exec NAME [-c C] -- CMD [ARG...]'))
-    .option('-c, --container <name>', 'the container (default: the first)')
-    .option('-i, --interactive', "keep stdin attached (docker's flag; podnet always passes stdin on)")
-    .option('-t, --tty', "a terminal (the container's /dev/pts/N) for the command; this terminal in raw mode meanwhile: pod exec -it web -- sh")
-    .action(async (name: string, first: string, rest: string[], o: Global & { container?: string; interactive?: boolean; tty?: boolean }) => {
-      const argv = [first, ...rest]
-      if (!argv.length) throw new InvalidArgumentError('pod exec', 'missing command: podnet pod exec NAME [-c C] -- CMD [ARG...]')
-      const [{ containerEnv, ensureLauncher, execArgs }, { isAlive }, { Cgroup, detectCgroupLayout }, { resolveSecurity, seccompFilterBytes }] = await Promise.all([
-        import('../../runtime/launcher.js'), import('../../runtime/proc.js'), import('../../runtime/cgroups/index.js'), import('../../runtime/security/index.js'),
-      ])
-      const rec = await readPod(o, name)
-      const cs = o.container !== undefined ? rec.containers.find((c) => c.name === o.container) : rec.containers[0]
-      if (!cs) throw new NotFoundError('container', o.container ?? '', `in pod '${name}'`)
-      const st = cs.state
-      if (st.status !== 'running' || !isAlive(st.launcher)) throw new PodnetError(`container '${cs.name}' of pod '${name}' is not running (${st.status === 'running' ? 'ended' : st.status}${st.status !== 'running' ? `: ${st.reason}` : ''})`)
-      const spec = rec.spec.containers.find((c) => c.name === cs.name)!
-      const store = await storeOf(o)
-      const launcher = process.env.PODNET_LAUNCHER || ensureLauncher(store.binDir())
-      const cgroupProcs = cs.cgroup !== undefined ? new Cgroup(detectCgroupLayout(), cs.cgroup).procsFiles() : []
-      // exactly the container's user, capabilities, no_new_privs and seccomp filter
-      const security = resolveSecurity(rec.spec.securityContext, spec.securityContext)
-      const filter = seccompFilterBytes(security)
-      const child = spawn(launcher, execArgs({
-        target: st.pid, cgroupProcs, env: containerEnv(rec.spec.hostname, spec.env.some((e) => e.name === 'TERM') || !o.tty ? spec.env : [...spec.env, { name: 'TERM', value: process.env.TERM || 'xterm' }]), argv, security,
-        ...(spec.workingDir !== undefined && { cwd: spec.workingDir }), ...(o.tty && { tty: true }),
-      }), { stdio: ['inherit', 'inherit', 'inherit', ...(filter ? ['pipe' as const] : [])] })
-      // -t on a terminal: keys go to the container's terminal as typed (Ctrl-C included), as docker exec -it
-      const raw = o.tty === true && process.stdin.isTTY === true
-      if (raw) process.stdin.setRawMode(true)
-      if (raw) child.on('exit', () => process.stdin.setRawMode(false))
-      const filterPipe = child.stdio[3] as NodeJS.WritableStream & { on(e: 'error', f: () => void): unknown } | null | undefined
-      if (filter && filterPipe) { filterPipe.on('error', () => { /* the launcher reports */ }); filterPipe.end(filter) }
-      process.exitCode = await new Promise<number>((res) => {
-        child.on('error', (err) => { process.stderr.write(`podnet: pod exec: ${err.message}\n`); res(125) })
-        child.on('exit', (c, sig) => res(c ?? (sig === 'SIGKILL' ? 137 : sig === 'SIGTERM' ? 143 : 1)))
-      })
-    })
+  registerPodExec(pod, helpers)
 
   common(pod.command('stop <names...>').description('stop pods (in parallel): SIGTERM, grace period, SIGKILL; the records and logs stay until pod rm'))
     .option('-t, --time <seconds>', 'grace period (default: each pod\'s terminationGracePeriodSeconds)', intArg('--time', 0, 86400))
@@ -466,22 +425,7 @@ export function registerPod(program: Command): void {
       failWith(results)
     })
 
-  common(pod.command('ns <name>').description('the namespaces of the pause and every container, read from /proc/PID/ns (like lsns)'))
-    .option('--format <format>', 'table (default), json, dot or svg: the picture of the shared and private namespaces')
-    .option('-o, --output <file>', 'write the output to a file')
-    .action(async (name: string, o: Global & { format?: string; output?: string }) => {
-      const format = o.format ?? (o.json ? 'json' : 'table')
-      if (!['table', 'json', 'dot', 'svg'].includes(format)) throw new InvalidArgumentError('--format', `must be table, json, dot or svg, not '${format}'`)
-      const { namespaceTable } = await runtime()
-      const rec = await readPod(o, name)
-      const rows = namespaceTable(rec)
-      if (format === 'dot' || format === 'svg') {
-        const [{ podNamespacesDot }, { renderSvg }, { writeOutput }] = await Promise.all([import('../../topology/dot.js'), import('../../topology/svg.js'), import('./topology.js')])
-        const dot = podNamespacesDot(rec, rows)
-        writeOutput(format === 'svg' ? await renderSvg(dot) : dot, o.output)
-      } else if (format === 'json') printJson(rows)
-      else printNs(rec, rows)
-    })
+  registerPodNs(pod, helpers)
 
   common(pod.command('gc').description('clean up what no pod record accounts for: pins, /dev/shm mounts, cgroups, half-made pods'))
     .action(async (o: Global) => {
@@ -495,60 +439,5 @@ export function registerPod(program: Command): void {
       if (r.errors?.length) process.exitCode = 1
     })
 
-  const sup = pod.command('supervisor').description('the one process that supervises every pod (started on demand)')
-  common(sup.command('status').description('whether it runs, its pid and RSS'))
-    .action(async (o: Global) => {
-      const { pingSupervisor } = await client()
-      const p = await pingSupervisor((await storeOf(o)).root)
-      if (o.json) printJson(p ?? { running: false })
-      else {
-        process.stdout.write(p ? `running: pid ${p.pid}, ${p.activePods} active pod(s), RSS ${Math.round((p.rssBytes ?? 0) / 1024)} kB, since ${p.startedAt}\n` : 'not running\n')
-        for (const u of p?.unsavedRecords ?? []) process.stdout.write(`unsaved record of pod ${u.pod} since ${u.since} (${u.attempts} attempts): ${u.error}\n`)
-      }
-    })
-  common(sup.command('start').description('start it now (pod run does when needed)'))
-    .action(async (o: Global) => {
-      const { ensureSupervisor } = await client()
-      const store = await storeOf(o)
-      const p = await ensureSupervisor(store.root, store.run)
-      if (o.json) printJson(p)
-      else process.stdout.write(`running: pid ${p.pid}\n`)
-    })
-  common(sup.command('stop').description('stop it; pods keep running and the next supervisor adopts them (unless --with-pods)'))
-    .option('--with-pods', 'first stop every pod (in parallel, as pod stop), then the supervisor: nothing of podnet keeps running')
-    .option('-t, --time <seconds>', 'with --with-pods: grace period (default: each pod\'s terminationGracePeriodSeconds)', intArg('--time', 0, 86400))
-    .action(async (o: Global & { withPods?: boolean; time?: number }) => {
-      if (o.time !== undefined && !o.withPods) throw new InvalidArgumentError('--time', 'only with --with-pods')
-      const [{ stopSupervisor }, { isActive }] = await Promise.all([client(), records()])
-      const store = await storeOf(o)
-      let pods: string[] = []
-      if (o.withPods) {
-        // the live records (run dir): a pod a supervisor runs is Pending or Running there
-        const names = store.list().filter(isActive).map((p) => p.name)
-        const results = await inParallel(o, names, (name) => ask<PodRecord>(o, { op: 'stop', name, ...(o.time !== undefined && { gracePeriodSeconds: o.time }) }))
-        failWith(results)
-        if (results.some((r) => !r.ok)) return // the supervisor stays: the pods it could not stop are still its
-        pods = names
-        if (!o.json) for (const [i, r] of results.entries()) if (r.ok) process.stdout.write(`pod ${names[i]} ${endLine(r.value)}\n`)
-      }
-      const stopped = await stopSupervisor(store.root)
-      if (o.json) printJson({ stopped, ...(o.withPods && { stoppedPods: pods }) })
-      else process.stdout.write(stopped ? 'supervisor stopped\n' : 'not running\n')
-    })
-  common(sup.command('run').description('run it in the foreground, never idle-exiting (for a systemd unit: docs/reliability.md); it restores pods a reboot took down'))
-    .action(async (o: Global) => {
-      const [{ Supervisor, logLine, runtimeOptionsFromEnv }, store] = await Promise.all([import('../../runtime/supervisor.js'), storeOf(o)])
-      process.stderr.on('error', () => { /* a log that cannot be written loses the line */ })
-      const env = runtimeOptionsFromEnv()
-      const s = await Supervisor.start({ ...env, idleExitMs: env.idleExitMs ?? 0, stateDir: store.root, runDir: store.run })
-      if (!s) throw new PodnetError(`a supervisor already runs for ${store.root} (podnet pod supervisor status)`)
-      logLine(`listening on ${s.store.socketPath()}`)
-      await new Promise<void>((resolve) => {
-        s.onClosed = resolve
-        for (const sg of ['SIGTERM', 'SIGINT'] as const) process.on(sg, () => { void s.close() })
-        process.on('SIGHUP', () => { /* ignored */ })
-      })
-      logLine('exiting (pods keep running)')
-    })
-  for (const c of sup.commands) c.exitOverride()
+  registerPodSupervisor(pod, helpers)
 }

@@ -179,6 +179,40 @@ ${extra.split('\n').filter(Boolean).map((l) => `  ${l}`).join('\n')}
     for (let i = 0; i < 3; i++) assert.equal(ipOf(back[i]!), ipOf(pods[i]!), `web-${i} has its address again`)
   })
 
+  it('an address taken while its ordinal had no pod: a fresh one, an AddressChanged event, and the fresh one kept from then on', async () => {
+    apply('addr', stsYaml('addr', 1))
+    const [first] = await allReady('addr', 1)
+    const taken = ipOf(first!)
+    w().ok('scale', 'sts', 'addr', '--replicas', '0')
+    await eventually(() => (podsOf('addr').length === 0 ? true : undefined), 30_000, 'addr-0 gone')
+    const host = w().topo.host.name
+    w().ok('netns', 'add', 'pn-squat')
+    try {
+      // someone else takes addr-0's address
+      w().ok('network', 'attach', w().network, '--pod-netns', 'pn-squat', '--id', 'squatter', '--ip', taken, '--host-netns', host)
+      w().ok('scale', 'sts', 'addr', '--replicas', '1')
+      const [second] = await allReady('addr', 1)
+      const fresh = ipOf(second!)
+      assert.notEqual(fresh, taken)
+      assert.equal(kernelIp(second!), fresh)
+      const ev = ws().events('StatefulSet', 'addr').find((e) => e.reason === 'AddressChanged')
+      assert.ok(ev, 'an AddressChanged event')
+      assert.equal(ev.type, 'Warning')
+      assert.match(ev.message, new RegExp(`pod addr-0 could not have its address ${taken.replace(/\./g, '\\.')} on network ${w().network} again .*: it has ${fresh.replace(/\./g, '\\.')}, its address from now on`))
+      // the fresh address is addr-0's from now on, also once the old one is free again
+      w().ok('network', 'detach', w().network, '--id', 'squatter', '--host-netns', host)
+      w().ok('delete', 'pod', 'addr-0', '--grace-period', '0')
+      const third = await eventually(() => {
+        const p = podsOf('addr')[0]
+        return p && p.createdAt !== second!.createdAt && isReady(p) ? p : undefined
+      }, 60_000, 'addr-0 made again')
+      assert.equal(ipOf(third), fresh)
+    } finally {
+      w().podnet(['network', 'detach', w().network, '--id', 'squatter', '--host-netns', host])
+      w().podnet(['netns', 'del', 'pn-squat'])
+    }
+  })
+
   it('a rolling update goes from web-2 down to the partition; lowering it finishes the update', async () => {
     apply('web', stsYaml('web', 3, 'updateStrategy: {rollingUpdate: {partition: 1}}'))
     const v1 = await allReady('web', 3)

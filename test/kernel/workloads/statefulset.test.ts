@@ -2,9 +2,10 @@
  * StatefulSets through the CLI and the supervisor it starts (real pods on a busybox rootfs, on
  * a bridge network): the ordered start observed (each pod made after the one below is Ready),
  * a deleted NAME-1 back with the same hostname, address and volume data, scale 3 -> 1 -> 3
- * stopping from the top (each gone before the next) and keeping the claims, delete with its
+ * stopping from the top (each gone before the next) and keeping the claims, an address taken
+ * meanwhile (a fresh one and AddressChanged), a rolling update with a partition, delete with its
  * claims kept or deleted as asked, --cascade=orphan, a supervisor killed (kill -9) in the middle
- * of an ordered start, bad input. Oracles: the pod records and their Ready conditions, `pod
+ * of an ordered start, bad input, and (last) a simulated reboot. Oracles: the pod records and their Ready conditions, `pod
  * exec` in the pods (hostname, files), `ip -j addr` in the pod's namespace, the claims'
  * directories on the host, the network's DNS records.
  */
@@ -14,7 +15,9 @@ import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { PodStore, type PodRecord } from '../../../src/runtime/index.js'
 import { WorkloadStore, type StatefulSet } from '../../../src/workloads/index.js'
-import { eventually, useCliWorld, type CliWorld } from '../runtime/support.js'
+import { isAlive } from '../../../src/runtime/proc.js'
+import { rebootTopology } from '../../support/reboot.js'
+import { eventually, podProcesses, useCliWorld, type CliWorld } from '../runtime/support.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -30,7 +33,11 @@ describe('kernel: workloads (StatefulSet)', function () {
   world = useCliWorld()
   const w = (): CliWorld => world!()
 
-  const store = (): PodStore => new PodStore({ stateDir: w().topo.stateDir, runDir: w().topo.runDir })
+  // after the simulated reboot (the last test), records are read as of the new boot
+  const store = (): PodStore => {
+    const bootId = w().env.PODNET_TEST_BOOT_ID
+    return new PodStore({ stateDir: w().topo.stateDir, runDir: w().topo.runDir, ...(bootId !== undefined && { bootId }) })
+  }
   const ws = (): WorkloadStore => new WorkloadStore({ stateDir: w().topo.stateDir })
   const sts = (name: string): StatefulSet | undefined => ws().read<StatefulSet>('StatefulSet', name)
   const podsOf = (name: string): PodRecord[] => store().list().filter((p) => p.spec.ownerReferences?.some((r) => r.kind === 'StatefulSet' && r.name === name)).sort((a, b) => a.name.localeCompare(b.name))
@@ -312,5 +319,35 @@ ${extra.split('\n').filter(Boolean).map((l) => `  ${l}`).join('\n')}
     assert.equal(p!.spec.hostname, 'nosvc-0')
     // a selector is immutable, as the rest of the spec but replicas, template, updateStrategy, retention and minReadySeconds
     refuse(stsYaml('nosvc', 1).replace('  serviceName: nosvc-svc\n', '  serviceName: other\n'), /spec\.serviceName: updates to statefulset spec for fields other than/)
+  })
+  // last: every later command is of the new boot
+  it('after a reboot the pods come back with their names, addresses and claims, and the set goes on', async () => {
+    apply('boot', stsYaml('boot', 2))
+    const before = await allReady('boot', 2)
+    for (const p of before) exec(p.name, 'sh', '-c', `echo before-reboot-${p.name} > /data/f`)
+    const oldProcs = before.flatMap(podProcesses)
+    const { bootId } = await rebootTopology(w().topo, { cgroupParents: [w().cgroupParent] })
+    w().env.PODNET_TEST_BOOT_ID = bootId
+    assert.deepEqual(oldProcs.filter((p) => isAlive(p)), [], 'the old processes died with the machine')
+    // the boot units (docs/reliability.md): networks, then the supervisor
+    w().ok('network', 'restore', '--host-netns', w().topo.host.name)
+    w().ok('pod', 'supervisor', 'start')
+    const after = await eventually(() => {
+      const pods = podsOf('boot')
+      return pods.length === 2 && pods.every((p) => isReady(p) && p.bootId === bootId) ? pods : undefined
+    }, 60_000, 'the pods restored')
+    for (let i = 0; i < 2; i++) {
+      const p = after[i]!
+      assert.equal(p.name, `boot-${i}`)
+      assert.equal(p.restored?.cause, 'NodeRestart')
+      assert.equal(ipOf(p), ipOf(before[i]!), 'the same address')
+      assert.equal(kernelIp(p), ipOf(before[i]!))
+      assert.equal(exec(p.name, 'hostname').trim(), p.name)
+      assert.equal(exec(p.name, 'cat', '/data/f'), `before-reboot-${p.name}\n`)
+    }
+    // and the controller goes on: a third pod, in order
+    w().ok('scale', 'sts', 'boot', '--replicas', '3')
+    const three = await allReady('boot', 3)
+    assert.ok(Date.parse(three[2]!.createdAt) >= readyAt(three[1]!))
   })
 })

@@ -369,11 +369,11 @@ function report(o: Options, env: Record<string, unknown>, phases: Phase[], podma
         : (p.side === 'podnet' ? `rolling update (apply, 25% surge / 25% unavailable) until complete` : '`kube play --replace` (all removed, all made again) until all running'),
       s(p.ms), s(p.cmdMs), p.podsPerS.toFixed(1),
       p.side === 'podman' && other ? `${(p.ms / other.ms).toFixed(2)}` : '',
-      p.minReady !== undefined ? `fewest ready ${p.minReady}, most pods ${p.maxPods}` : p.side === 'podman' && p.what === 'update' ? 'all pods gone before the new ones start' : '',
+      p.minReady !== undefined ? `fewest ready ${p.minReady}, most active pods ${p.maxPods}` : p.side === 'podman' && p.what === 'update' ? 'all pods gone before the new ones start' : '',
       p.load1.toFixed(2),
     ]
   })
-  out.push(table(['runtime', 'what', 's', 'command s', 'pods/s', 'podman s / podnet s', 'during the update', 'load'], rows), '')
+  out.push(table(['runtime', 'what', 's', 'command s', 'pods/s', 'podman s / podnet s', 'during the update (status)', 'load'], rows), '')
   out.push('Checked afterwards (not timed): ' + phases.map((p) => `${p.side} ${p.what}: ${p.check}`).join('; ') + '.', '')
   if (failed.length) out.push('### Failed phases', '', ...failed.map((f) => `- ${f}`), '')
   if (problems.length) out.push('### Cleanup problems', '', ...problems.map((p) => `- ${p}`), '')

@@ -1,9 +1,5 @@
 #!/usr/bin/env bash
-<<<<<<< HEAD
-# Every bench suite (`npm run bench`): netlink, CNI (exec and through containerd), bridge networks, pods, the cost of container isolation, pod stats, docker0 side by side. Each suite installs its peers, builds, and runs inside the
-=======
-# Every bench suite (`npm run bench`): netlink, CNI (exec and through containerd), bridge networks, pods, DNS, pod stats, docker0 side by side. Each suite installs its peers, builds, and runs inside the
->>>>>>> main
+# Every bench suite (`npm run bench`): netlink, CNI (exec and through containerd), bridge networks, pods (with workloads), the cost of container isolation, DNS, pod stats, docker0 side by side. Each suite installs its peers, builds, and runs inside the
 # sandbox. Arguments go to each suite, e.g. `npm run bench -- --quick`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,10 +7,7 @@ bash bench/run.sh "$@"
 bash bench/cni/run.sh "$@"
 bash bench/network/run.sh "$@"
 bash bench/pods/run.sh "$@"
-<<<<<<< HEAD
 bash bench/pods/security.sh "$@"
-=======
 bash bench/dns/run.sh "$@"
->>>>>>> main
 bash bench/stats/run.sh "$@"
 bash bench/docker/run.sh "$@"

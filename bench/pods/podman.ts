@@ -73,6 +73,12 @@ export class Podman {
   private createdHugetlbDir = false
   private mountedHugetlb = false
   readonly notes: string[] = []
+  /**
+   * Further cgroup trees (relative to each hierarchy) cleanup removes before giving hugetlb back:
+   * `podman kube play` has no --cgroup-parent, so its pods go under libpod_parent (the
+   * workloads bench adds it when it did not exist before the run).
+   */
+  readonly extraCgroups: string[] = []
 
   private constructor(dir: string, cgroupParent: string) {
     this.dir = dir
@@ -185,7 +191,7 @@ export class Podman {
       if (round >= 10) for (const p of ours) { try { process.kill(Number(p), 'SIGKILL') } catch { /* gone */ } }
       await sleep(100)
     }
-    const left = removeCgroupTree(this.cgroupParent)
+    const left = [this.cgroupParent, ...this.extraCgroups].flatMap((c) => removeCgroupTree(c))
     if (left.length) problems.push(`cgroups not removed: ${left.join(', ')}`)
     if (this.mountedHugetlb) {
       // the v1 hierarchy dies with its last mount only when it has no child cgroup left, and a

@@ -8,8 +8,12 @@
 # namespace, nftables and /run/netns are never touched. PODNET_RUN_DIR=/run/podnet puts the run dir
 # on the sandbox's tmpfs /run. Writes bench/results/pods.json and .md.
 #
-# usage: bench/pods/run.sh [--quick] [--only start,breakdown,density] [--starts N] [--cold N]
-#          [--breakdown N] [--pods N] [--podman-pods N]
+# The workloads part (issue 15, bench/pods/workloads.ts: a Deployment scaled 0 -> N and a rolling
+# update of N, against podman kube play) runs after the others, or alone with --only workloads;
+# it writes bench/results/pods-workloads.json and .md.
+#
+# usage: bench/pods/run.sh [--quick] [--only start,breakdown,density,workloads] [--starts N] [--cold N]
+#          [--breakdown N] [--pods N] [--podman-pods N] [--replicas N] [--network bridge|none]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # setup.sh also builds; a build error in someone else's unfinished file must not stop the bench
@@ -33,5 +37,28 @@ npx tsc -p tsconfig.json >&2 || echo "bench/pods: tsc reported errors (see above
 # would fall back to the slower ES modules): rebuild it and its V8 code cache, as setup.sh does
 node scripts/build-cli-bundle.mjs >&2 || echo "bench/pods: the CLI bundle could not be built; the CLI runs from the ES modules" >&2
 echo "bench/pods: $(uptime)" >&2
+# --only: the parts main.js runs, and whether workloads.js runs (all of them without --only)
+main_args=()
+main_only=start,breakdown,density
+workloads=1
+while (($#)); do
+  if [[ $1 == --only ]]; then
+    only=",${2:?--only needs a value},"
+    [[ $only == *,workloads,* ]] || workloads=0
+    main_only=$(tr ',' '\n' <<<"${2}" | grep -v -x workloads | paste -sd, || true)
+    shift 2
+    continue
+  fi
+  main_args+=("$1")
+  shift
+done
 # the run dir (live pod records, pins, /dev/shm) on the sandbox's private tmpfs /run, as in production
-exec scripts/sandbox.sh env PODNET_RUN_DIR=/run/podnet node dist/bench/pods/main.js "$@"
+status=0
+if [[ -n $main_only ]]; then
+  scripts/sandbox.sh env PODNET_RUN_DIR=/run/podnet node dist/bench/pods/main.js --only "$main_only" "${main_args[@]}" || status=$?
+fi
+if ((workloads)); then
+  echo "bench/pods: workloads: $(uptime)" >&2
+  scripts/sandbox.sh env PODNET_RUN_DIR=/run/podnet node dist/bench/pods/workloads.js "${main_args[@]}" || status=$?
+fi
+exit "$status"

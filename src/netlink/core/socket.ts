@@ -138,6 +138,12 @@ export class NetlinkSocket {
   private readonly typeName: (type: number) => string
   /** Serializes offloaded requests so that replies are never interleaved. */
   private queue: Promise<unknown> = Promise.resolve()
+  /**
+   * Offloaded requests sent and not answered yet, by seq, with the datagrams of theirs that a
+   * synchronous request read meanwhile (it runs while the worker sends): kept for them instead of
+   * dropped, or the offloaded request would wait out the receive timeout for an ACK already read.
+   */
+  private readonly awaiting = new Map<number, Buffer[]>()
 
   private constructor(transport: Transport, protocol: number, strictCheck: boolean, typeName: (t: number) => string) {
     this.transport = transport
@@ -227,8 +233,13 @@ export class NetlinkSocket {
     const run = async (): Promise<T[]> => {
       const { seq, bytes } = this.build(req, NLM_F_ACK)
       const copy = Buffer.from(bytes)
-      await this.transport.sendAsync(copy)
-      return this.collect(seq, req, copy, onMessage).items
+      this.awaiting.set(seq, [])
+      try {
+        await this.transport.sendAsync(copy)
+        return this.collect(seq, req, copy, onMessage).items
+      } finally {
+        this.awaiting.delete(seq)
+      }
     }
     const p = this.queue.then(run, run)
     this.queue = p.catch(() => undefined)
@@ -317,10 +328,13 @@ export class NetlinkSocket {
     let interrupted = false
     let done = false
     let failure: NetlinkError | undefined
+    const kept = this.awaiting.get(seq)
     while (!done) {
-      const dgram = this.recvOwnedDatagram()
+      const dgram = kept?.shift() ?? this.recvOwnedDatagram()
       if (dgram === undefined) throw new PodnetError(`${this.opName(req)}: no answer from the kernel within the receive timeout`)
+      let keepFor: Buffer[] | undefined
       forEachMessage(dgram, dgram.length, (m) => {
+        if (m.seq !== seq && m.pid === this.portId) keepFor ??= this.awaiting.get(m.seq)
         if (m.seq !== seq || m.pid !== this.portId || done) return
         if (m.flags & NLM_F_DUMP_INTR) interrupted = true
         switch (m.type) {
@@ -349,6 +363,8 @@ export class NetlinkSocket {
             }
         }
       })
+      // an offloaded request's reply: its own collect reads it from there
+      keepFor?.push(dgram)
     }
     if (failure) throw failure
     return { items, interrupted }

@@ -86,6 +86,24 @@ describe('netlink/core NetlinkSocket (fake kernel)', () => {
     assert.equal(lens[0], 16 + 8 + 4 + 60000)
   })
 
+  it('keeps an offloaded request\'s ACK that a synchronous request read while the worker sent (no wait for the receive timeout)', async () => {
+    // a veth deletion offloaded to a worker while another pod's setup sends requests on the same socket
+    const k = kernel((r) => [ack(r)])
+    let release: () => void = () => {}
+    const gate = new Promise<void>((r) => { release = r })
+    const transport = Object.assign(Object.create(k) as FakeKernel, {
+      sendAsync: async (bytes: Buffer) => { k.send(bytes); await gate },
+    })
+    const sock = NetlinkSocket.fromTransport(transport)
+    const offloaded = sock.request({ type: 17, flags: 0, body: (w) => encodeMessageBody(SCHEMA, {}, { ifname: 'old' }, w) }, undefined, { offload: true })
+    while (k.requests.length < 1) await new Promise((r) => setImmediate(r))
+    // the kernel has answered the offloaded request; this one reads that ACK before its own
+    assert.deepEqual(sock.requestSync({ type: 16, flags: 0, body: (w) => encodeMessageBody(SCHEMA, {}, { ifname: 'new' }, w) }), [])
+    release()
+    assert.deepEqual(await offloaded, [])
+    assert.equal(k.requests.length, 2)
+  })
+
   it('says when the kernel never answers (receive timeout)', () => {
     const k = kernel(() => [])
     assert.throws(() => NetlinkSocket.fromTransport(k).requestSync({ type: 16, flags: 0, body: () => undefined }), /no answer from the kernel/)

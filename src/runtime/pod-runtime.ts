@@ -39,6 +39,7 @@ import { abandonSandbox, createSandbox, killCgroupProcesses, signalRef, teardown
 import type { RunOptions, RuntimeOptions, StopOptions } from './options.js'
 import { checkPodSecurity, privilegedCondition, resolveSecurity, seccompFilterBytes } from './security/index.js'
 import { planRestore, thisBoot, type RestorePlan } from './restore.js'
+import { finishRemovals, removalsToFinish } from './finish-removals.js'
 import { ProbeManager, killRunForProbe } from './probes.js'
 import { PodStore, lostRecord } from './state-store.js'
 import { releaseIdRange } from './userns.js'
@@ -765,9 +766,12 @@ export class PodRuntime extends EventEmitter {
       if (isActive(pod.rec) && pod.rec.deletionTimestamp === undefined) {
         // the intent first, in the state dir: a reboot in the middle removes the pod, not restores it
         pod.rec.deletionTimestamp = now()
+        pod.rec.deletionGracePeriodSeconds = opts.gracePeriodSeconds ?? pod.rec.spec.terminationGracePeriodSeconds
         this.persist(pod.rec, true)
+        this.sb.checkpoint('removing')
       }
       await this.stop(name, opts)
+      this.sb.checkpoint('removing-stopped')
     }
     const rec = this.unsaved.get(name)?.rec ?? this.store.read(name)
     this.unsaved.delete(name)
@@ -950,6 +954,8 @@ export class PodRuntime extends EventEmitter {
       }
     }
     this.probes.syncAll() // probes resume for the running containers adopted
+    // removals a killed supervisor began, of every pod (owned or not): finished in the background
+    void finishRemovals(removalsToFinish(this.store, (n) => this.pods.has(n)), this, (err) => this.emit('error', err))
     return adopted.map((p) => p.rec.name)
   }
 

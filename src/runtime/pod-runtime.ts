@@ -29,6 +29,7 @@ import { applyLimitChanges } from './pod-network-limits.js'
 import { finalPhase } from './restart-policy.js'
 import { createSandbox, signalRef } from './sandbox.js'
 import type { RunOptions, RuntimeOptions, StopOptions } from './options.js'
+import { finishRemovals, removalsToFinish } from './finish-removals.js'
 import { ProbeManager, killRunForProbe } from './probes.js'
 import { checkPodSecurity, privilegedCondition } from './security/index.js'
 import { releaseIdRange } from './userns.js'
@@ -72,7 +73,9 @@ export class PodRuntime extends PodRecovery {
   /** Adopts the pods an earlier runtime left running (pod-recovery.ts); their probes resume. */
   override async adopt(): Promise<string[]> {
     const names = await super.adopt()
-    this.probes.syncAll()
+    this.probes.syncAll() // probes resume for the running containers adopted
+    // removals a killed supervisor began, of every pod (owned or not): finished in the background
+    void finishRemovals(removalsToFinish(this.store, (n) => this.pods.has(n)), this, (err) => this.emit('error', err))
     return names
   }
 
@@ -294,9 +297,12 @@ export class PodRuntime extends PodRecovery {
       if (isActive(pod.rec) && pod.rec.deletionTimestamp === undefined) {
         // the intent first, in the state dir: a reboot in the middle removes the pod, not restores it
         pod.rec.deletionTimestamp = now()
+        pod.rec.deletionGracePeriodSeconds = opts.gracePeriodSeconds ?? pod.rec.spec.terminationGracePeriodSeconds
         this.persist(pod.rec, true)
+        this.sb.checkpoint('removing')
       }
       await this.stop(name, opts)
+      this.sb.checkpoint('removing-stopped')
     }
     const rec = this.records.held(name) ?? this.store.read(name)
     this.records.forget(name)

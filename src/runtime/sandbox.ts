@@ -30,16 +30,18 @@ import type { PodRecord } from './types.js'
 import { makeVolumes, unmountVolumes, volumeRecords } from './volumes.js'
 
 /**
- * The points of pod creation where a checkpoint is reported. Each one is right after a step and
- * before the record names its result, the worst moment to die:
+ * The points of pod creation (and removal) where a checkpoint is reported. Each one is right
+ * after a step and before the record names its result, the worst moment to die:
  *   namespaces  pins mounted and the pause running; the record does not name the pause yet
  *   cgroups     the pod cgroup made and the pause moved into it
  *   network     attached (veth, address, port mappings); the record has no address yet
  *   ready       the sandbox is complete (recorded); no container started
  *   launch      the first container's launcher started; the record does not name it yet
  *   launched    its launcher recorded; it has not reported yet
+ *   removing    `pod rm`: the deletionTimestamp recorded; nothing stopped yet (pod-runtime.ts remove)
+ *   removing-stopped  `pod rm`: the pod stopped; its record, mounts and cgroups not removed yet
  */
-export const HALT_STAGES = ['namespaces', 'cgroups', 'network', 'ready', 'launch', 'launched'] as const
+export const HALT_STAGES = ['namespaces', 'cgroups', 'network', 'ready', 'launch', 'launched', 'removing', 'removing-stopped'] as const
 export type HaltStage = (typeof HALT_STAGES)[number]
 
 /** What the sandbox steps need from the runtime. */

@@ -147,6 +147,12 @@ export interface PodRecord {
    * restoring it.
    */
   deletionTimestamp?: string
+  /**
+   * The grace period `pod rm` gave (Kubernetes' metadata.deletionGracePeriodSeconds), recorded
+   * with deletionTimestamp: a removal the next supervisor finishes gets what is left of it
+   * (finish-removals.ts).
+   */
+  deletionGracePeriodSeconds?: number
   /** The last time the pod was brought back after its live state was lost (restore.ts), and how often. */
   restored?: { count: number; at: string; cause: 'NodeRestart' | 'RunDirLost'; message: string }
   conditions?: PodCondition[]

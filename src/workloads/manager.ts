@@ -105,11 +105,9 @@ export class WorkloadManager implements RequestHost {
       }
     }
     this.started = true
-    // removals a killed supervisor began (the pod's deletionTimestamp is recorded first): finished now, or they would count forever
-    for (const p of this.pods.values()) {
-      const key = p.deletionTimestamp !== undefined ? this.byUid.get(controllerUid(p) ?? '') : undefined
-      if (key) this.deletePod(this.objects.get(key)!, p, 'finishing a removal an earlier supervisor began')
-    }
+    // removals a killed supervisor began (the pod's deletionTimestamp is recorded first) are
+    // finished by the runtime's adoption, for every pod (src/runtime/finish-removals.ts): until
+    // its 'removed' event such a pod counts as terminating
     for (const k of this.objects.keys()) this.enqueue(k)
     const every = this.opts.resyncMs ?? 10_000
     this.resync = setInterval(() => { for (const k of this.objects.keys()) this.enqueue(k) }, every)

@@ -155,7 +155,7 @@ describe('runtime/the PODNET_TEST_HALT_AT hook', () => {
   it('reaches a supervisor\'s runtime options; an unknown stage is refused, naming the stages', () => {
     assert.equal(typeof runtimeOptionsFromEnv({ PODNET_TEST_HALT_AT: 'network' }).checkpoint, 'function')
     assert.equal(runtimeOptionsFromEnv({}).checkpoint, undefined)
-    assert.deepEqual([...HALT_STAGES], ['namespaces', 'cgroups', 'network', 'ready', 'launch', 'launched'])
+    assert.deepEqual([...HALT_STAGES], ['namespaces', 'cgroups', 'network', 'ready', 'launch', 'launched', 'removing', 'removing-stopped'])
     assert.throws(() => runtimeOptionsFromEnv({ PODNET_TEST_HALT_AT: 'nope' }), /PODNET_TEST_HALT_AT: unknown stage 'nope' \(one of namespaces, cgroups/)
     // the checkpoint stops the process only at its own stage (other stages pass through)
     const cp = runtimeOptionsFromEnv({ PODNET_TEST_HALT_AT: 'network' }).checkpoint!

@@ -13,12 +13,11 @@
  * (deletionGracePeriodSeconds), or the removal would take 10 minutes.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PodStore, type PodRecord, type ProcessRef } from '../../../src/runtime/index.js'
-import { isAlive, processStartTime } from '../../../src/runtime/proc.js'
-import { eventually, podProcesses, podnetBin, procState, useCliWorld } from '../runtime/support.js'
+import { isAlive } from '../../../src/runtime/proc.js'
+import { eventually, killHaltedSupervisor, podProcesses, useCliWorld } from '../runtime/support.js'
 
 describe('kernel: kill -9 of the supervisor during pod rm (a pod no workload owns)', function () {
   this.timeout(90_000)
@@ -37,7 +36,7 @@ spec:
 
   for (const stage of ['removing', 'removing-stopped'] as const) {
     it(`killed at '${stage}': the next supervisor finishes the removal without another pod rm; nothing is left`, async () => {
-      const { ok, podnet, inspect, leftovers, supervisorPid, topo, env } = w()
+      const { ok, podnet, inspect, leftovers, topo } = w()
       const name = `rmkill-${stage}`
       // a supervisor with the hook: pod run -d starts it (no creation stage is named)
       ok('pod', 'supervisor', 'stop')
@@ -49,23 +48,9 @@ spec:
       const processes: ProcessRef[] = podProcesses(rec)
       assert.ok(processes.length >= 3 && processes.every(isAlive), 'the pause and the containers run')
       // pod rm -t 0, halted at the stage, then SIGKILLed
-      const cli = spawn(process.execPath, [podnetBin, 'pod', 'rm', name, '-t', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
-      let stderr = ''
-      cli.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
-      const exit = new Promise<number | null>((r) => cli.once('close', (code) => r(code)))
-      try {
-        const sup = await eventually(() => {
-          const pid = supervisorPid()
-          return pid !== undefined && procState(pid) === 'T' ? pid : undefined
-        }, 30_000, `the supervisor halted at ${stage}`)
-        assert.match(readFileSync(join(topo.stateDir, 'supervisor.log'), 'utf8'), new RegExp(`halting at stage '${stage}'`))
-        process.kill(sup, 'SIGKILL')
-        await eventually(() => (processStartTime(sup) === undefined ? true : undefined), 5000, 'the supervisor gone')
-        assert.equal(await exit, 1, stderr)
-        assert.equal(stderr.trim().split('\n').length, 1, `one line: ${stderr}`)
-      } finally {
-        if (cli.exitCode === null) cli.kill('SIGKILL')
-      }
+      const { status, stderr } = await killHaltedSupervisor(w(), ['pod', 'rm', name, '-t', '0'], stage)
+      assert.equal(status, 1, stderr)
+      assert.equal(stderr.trim().split('\n').length, 1, `one line: ${stderr}`)
       // what the killed supervisor left, read from the state and run dirs (no supervisor runs)
       const store = new PodStore({ stateDir: topo.stateDir, runDir: topo.runDir })
       const left = store.read(name) as PodRecord

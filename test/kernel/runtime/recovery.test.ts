@@ -11,12 +11,12 @@
  * complete one is finished (every container running exactly once).
  */
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { detectCgroupLayout, type PodRecord, type ProcessRef } from '../../../src/runtime/index.js'
-import { childPids, isAlive, processRef, processStartTime } from '../../../src/runtime/proc.js'
-import { eventually, podProcesses, podnetBin, procState, useCliWorld } from './support.js'
+import { isAlive, processStartTime } from '../../../src/runtime/proc.js'
+import { eventually, killHaltedSupervisor, podProcesses, useCliWorld } from './support.js'
 
 describe('kernel: pod failures (CLI, supervisor, network)', function () {
   this.timeout(60_000)
@@ -153,28 +153,14 @@ ${extra}
    * supervisor had started (the pause, launchers).
    */
   const killDuringCreation = async (stage: string, file: string): Promise<ProcessRef[]> => {
-    const { podnet, ok, supervisorPid, topo, env } = w()
+    const { podnet, ok, topo, env } = w()
     ok('pod', 'supervisor', 'stop')
-    const cli = spawn(process.execPath, [podnetBin, 'pod', 'run', '-d', '-f', file, '--host-netns', topo.host.name], { env: { ...env, PODNET_TEST_HALT_AT: stage }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stderr = ''
-    cli.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
-    const exit = new Promise<number | null>((r) => cli.once('close', (code) => r(code)))
-    try {
-      const sup = await eventually(() => {
-        const pid = supervisorPid()
-        return pid !== undefined && procState(pid) === 'T' ? pid : undefined
-      }, 20_000, `the supervisor halted at ${stage}`)
-      assert.match(readFileSync(join(topo.stateDir, 'supervisor.log'), 'utf8'), new RegExp(`halting at stage '${stage}'`))
-      const started = childPids(sup).map((p) => processRef(p)).filter((r): r is ProcessRef => r !== undefined)
-      process.kill(sup, 'SIGKILL')
-      await eventually(() => (processStartTime(sup) === undefined ? true : undefined), 5000, 'the supervisor gone')
-      assert.equal(await exit, 1)
-      assert.match(stderr, /^podnet: the supervisor closed the connection during 'run-manifest'( \(E[A-Z]+\))?; see .*supervisor\.log\n$/, 'one line, no stack trace')
-      assert.equal(podnet(['pod', 'supervisor', 'start']).status, 0)
-      return started
-    } finally {
-      if (cli.exitCode === null) cli.kill('SIGKILL')
-    }
+    const { started, status, stderr } = await killHaltedSupervisor(w(), ['pod', 'run', '-d', '-f', file, '--host-netns', topo.host.name], stage,
+      { env: { ...env, PODNET_TEST_HALT_AT: stage }, haltTimeoutMs: 20_000 })
+    assert.equal(status, 1)
+    assert.match(stderr, /^podnet: the supervisor closed the connection during 'run-manifest'( \(E[A-Z]+\))?; see .*supervisor\.log\n$/, 'one line, no stack trace')
+    assert.equal(podnet(['pod', 'supervisor', 'start']).status, 0)
+    return started
   }
   const pod = (name: string, hostPort: number): string => w().manifest(name, `
 metadata:

@@ -4,7 +4,7 @@
  * cgroups and the temporary directories.
  */
 import assert from 'node:assert/strict'
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PodRuntime, detectCgroupLayout, validateManifest, type PodRecord, type PodSpec, type ProcessRef, type RuntimeOptions } from '../../../src/runtime/index.js'
 import { containerEnv, ensureLauncher, execArgs } from '../../../src/runtime/launcher.js'
-import { isAlive, processStartTime } from '../../../src/runtime/proc.js'
+import { childPids, isAlive, processRef, processStartTime } from '../../../src/runtime/proc.js'
 import { resolveSecurity, seccompFilterBytes } from '../../../src/runtime/security/index.js'
 import { createTopology, ipJson, nftRuleset, type Topology } from '../../../src/testing/index.js'
 
@@ -288,5 +288,30 @@ export function stopSupervisorOf(stateDir: string, stop: () => unknown): void {
   try { stop() } catch { /* below */ }
   if (pid !== undefined && start !== undefined && processStartTime(pid) === start) {
     try { process.kill(pid, 'SIGKILL') } catch { /* gone */ }
+  }
+}
+
+/**
+ * Runs `podnet ARGS` (in the background) while a supervisor that halts at `stage` serves it,
+ * waits for the halt (the supervisor stopped, its log saying so), SIGKILLs the supervisor there
+ * and returns the processes it had started, the command's exit status and its stderr.
+ */
+export async function killHaltedSupervisor(w: CliWorld, args: string[], stage: string, opts: { env?: NodeJS.ProcessEnv; haltTimeoutMs?: number } = {}): Promise<{ started: ProcessRef[]; status: number | null; stderr: string }> {
+  const cli = spawn(process.execPath, [podnetBin, ...args], { env: opts.env ?? w.env, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  cli.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  const exit = new Promise<number | null>((r) => cli.once('close', (code) => r(code)))
+  try {
+    const sup = await eventually(() => {
+      const pid = w.supervisorPid()
+      return pid !== undefined && procState(pid) === 'T' ? pid : undefined
+    }, opts.haltTimeoutMs ?? 30_000, `the supervisor halted at ${stage}`)
+    assert.match(readFileSync(join(w.topo.stateDir, 'supervisor.log'), 'utf8'), new RegExp(`halting at stage '${stage}'`))
+    const started = childPids(sup).map((p) => processRef(p)).filter((r): r is ProcessRef => r !== undefined)
+    process.kill(sup, 'SIGKILL')
+    await eventually(() => (processStartTime(sup) === undefined ? true : undefined), 5000, 'the supervisor gone')
+    return { started, status: await exit, stderr }
+  } finally {
+    if (cli.exitCode === null) cli.kill('SIGKILL')
   }
 }

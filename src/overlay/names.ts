@@ -23,12 +23,15 @@
  * is killed leaves the file (the responder keeps answering the other nodes' names as they were,
  * as the data plane keeps routing to them) until it runs again.
  */
-import { watch, type FSWatcher } from 'node:fs'
+import { statSync, watch, type FSWatcher } from 'node:fs'
 import { join } from 'node:path'
 import type { Attachment, RemoteNamesFile } from '../bridge/types.js'
 import { listDir, readJson, removeFile, writeJsonAtomic } from '../state/index.js'
 import { KEY_PREFIX } from './model.js'
 import type { Store, WatchEvent, WatchHandle } from './store/store.js'
+
+/** A directory changed this recently (ns) may change again within the same timestamp tick. */
+const QUIET_NS = 1_000_000_000n
 
 export const NAMES_PREFIX = `${KEY_PREFIX}names/`
 export const namesPrefix = (network: string): string => `${NAMES_PREFIX}${network}/`
@@ -60,6 +63,10 @@ interface Net {
   /** The lease `published` was written on. */
   lease: string
   watcher: FSWatcher | undefined
+  /** The attachments directory (inode, mtime) and lease of the last publish that wrote everything: unchanged, nothing to read. */
+  done: string
+  /** Attachment records read so far: file@inode:mtime -> value text (undefined: no names). A record is written once (by rename), so a new inode or mtime is a new record. */
+  files: Map<string, string | undefined>
   /** Other nodes' keys -> record (from the list and the watch). */
   remote: Map<string, NameRecord & { node: string }>
   busy: boolean
@@ -100,7 +107,7 @@ export class OverlayNames {
     if (this.closed) return
     let n = this.nets.get(network)
     if (!n) {
-      n = { cluster, published: new Map(), lease: '', watcher: undefined, remote: new Map(), busy: false, again: false }
+      n = { cluster, published: new Map(), lease: '', watcher: undefined, done: '', files: new Map(), remote: new Map(), busy: false, again: false }
       this.nets.set(network, n)
       try {
         n.watcher = watch(this.opts.attachmentsDir(network), () => this.kick(network))
@@ -155,19 +162,34 @@ export class OverlayNames {
   /** Writes the differences between this node's attachment records and what it published. */
   private async publish(network: string, n: Net): Promise<void> {
     const dir = this.opts.attachmentsDir(network)
-    const want = new Map<string, string>()
+    const lease = this.opts.lease()
+    // the timer's common case: nothing attached or detached since the last complete publish (one stat)
+    const st = statSync(dir, { bigint: true, throwIfNoEntry: false })
+    const key = `${st ? `${st.ino}:${st.mtimeNs}` : 'none'}|${lease}`
+    if (key === n.done) return
+    // timestamps are coarse: a directory changed within the last second may change again unseen
+    const quiet = !st || BigInt(Date.now()) * 1_000_000n - st.mtimeNs > QUIET_NS
+    const files = new Map<string, string | undefined>()
     for (const f of listDir(dir)) {
       if (!f.endsWith('.json')) continue
+      const fst = statSync(join(dir, f), { bigint: true, throwIfNoEntry: false })
+      if (!fst) continue // detached meanwhile
+      const at = `${f}@${fst.ino}:${fst.mtimeNs}`
+      if (n.files.has(at)) {
+        files.set(at, n.files.get(at))
+        continue
+      }
       let a: Attachment | undefined
       try {
         a = readJson<Attachment>(join(dir, f))
       } catch {
         a = undefined
       }
-      if (!a?.dnsNames?.length) continue
-      want.set(f.slice(0, -'.json'.length), JSON.stringify({ names: a.dnsNames, addresses: a.addresses.map((x) => x.address) } satisfies NameRecord))
+      files.set(at, a?.dnsNames?.length ? JSON.stringify({ names: a.dnsNames, addresses: a.addresses.map((x) => x.address) } satisfies NameRecord) : undefined)
     }
-    const lease = this.opts.lease()
+    n.files = files
+    const want = new Map<string, string>()
+    for (const [at, value] of files) if (value !== undefined) want.set(at.slice(0, at.lastIndexOf('.json@')), value)
     if (lease !== n.lease) {
       n.published.clear() // keys on an expired lease are gone
       n.lease = lease
@@ -184,6 +206,7 @@ export class OverlayNames {
         await store.delete(namesKey(network, node, id))
         n.published.delete(id)
       }
+      n.done = quiet ? key : ''
     } catch {
       // the store is away: the next tick writes what is missing
     }

@@ -63,6 +63,16 @@ describe('overlay/names: pod names across nodes', () => {
     await until('web unpublished', async () => (await keys()).length === 0)
   })
 
+  it('reads a record again when it is replaced (detach and attach under the same id between two reads)', async () => {
+    const lease = (await store.grantLease(30)).id
+    attach('n1', 'web', ['web'], '10.244.0.2/24')
+    names('n1', () => lease).add('ov', '10.244.0.0/16')
+    await until('published', async () => (await keys()).length === 1)
+    unlinkSync(join(att('n1'), 'web@eth0.json'))
+    attach('n1', 'web', ['web'], '10.244.0.9/24')
+    await until('the new address published', async () => JSON.parse((await store.get(namesKey('ov', 'n1', 'web@eth0')))?.value ?? '{}').addresses?.[0] === '10.244.0.9/24')
+  })
+
   it('republishes everything on a new lease (the old one expired with its keys)', async () => {
     let lease = (await store.grantLease(30)).id
     attach('n1', 'web', ['web'], '10.244.0.2/24')

@@ -3,6 +3,8 @@
  * /dev/null, so a child that exits before reading it cannot fail the bench with EPIPE.
  */
 import { spawn } from 'node:child_process'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, symlinkSync } from 'node:fs'
+import { join } from 'node:path'
 import { nowMs, type ChildResult } from '../network/lib.js'
 
 export type { ChildResult }
@@ -26,4 +28,31 @@ export async function mustRun(cmd: string, args: readonly string[], opts: { env?
   const r = await run(cmd, args, opts)
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).trim().slice(-3000)}`)
   return r
+}
+
+/** A rootfs of busybox with sh and sleep, under `dir` (readable by everyone: podman's user namespace too). */
+export function buildRootfs(dir: string): string {
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p))
+  if (!busybox) throw new Error('busybox-static is not installed (scripts/setup.sh)')
+  const root = join(dir, 'rootfs')
+  for (const d of ['bin', 'etc', 'proc', 'dev', 'tmp', 'sys']) mkdirSync(join(root, d), { recursive: true })
+  chmodSync(root, 0o755)
+  copyFileSync(busybox, join(root, 'bin/busybox'))
+  chmodSync(join(root, 'bin/busybox'), 0o755)
+  for (const a of ['sh', 'sleep']) symlinkSync('busybox', join(root, 'bin', a))
+  return root
+}
+
+/**
+ * The state dir the sandbox set (PODNET_STATE_DIR) and the run dir: the live records, pins and
+ * /dev/shm go on the sandbox's private tmpfs /run, as on a real machine (the sandbox only sets the
+ * state dir, whose default run dir is on disk). `how`: the command to run the bench with.
+ */
+export function benchDirs(how: string): { stateDir: string; runDir: string } {
+  const stateDir = process.env.PODNET_STATE_DIR
+  if (!stateDir) throw new Error(`PODNET_STATE_DIR is not set: run through scripts/sandbox.sh (${how})`)
+  process.env.PODNET_RUN_DIR ||= '/run/podnet'
+  const runDir = process.env.PODNET_RUN_DIR
+  mkdirSync(runDir, { recursive: true })
+  return { stateDir, runDir }
 }

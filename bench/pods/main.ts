@@ -24,7 +24,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -33,7 +33,7 @@ import { PodStore, pingSupervisor, request, stopSupervisor, type PodRecord, type
 import { ensureLauncher } from '../../src/runtime/launcher.js'
 import { assertSandboxed } from '../../src/testing/guard.js'
 import { benchArgs, fmtMs, fmtX, machineLoad, median, nowMs, percentile, sleep } from '../network/lib.js'
-import { run, type ChildResult } from './lib.js'
+import { benchDirs, buildRootfs, run, type ChildResult } from './lib.js'
 import { Podman, removeCgroupTree, type PodmanInfo } from './podman.js'
 import { epochMs, spanTree, type Span, type TraceLine } from './trace.js'
 
@@ -106,16 +106,6 @@ function buildNativeClient(dir: string): string | undefined {
   }
 }
 
-function buildRootfs(dir: string): string {
-  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p))
-  if (!busybox) throw new Error('busybox-static is not installed (scripts/setup.sh)')
-  const root = join(dir, 'rootfs')
-  for (const d of ['bin', 'etc', 'proc', 'dev', 'tmp', 'sys']) mkdirSync(join(root, d), { recursive: true })
-  copyFileSync(busybox, join(root, 'bin/busybox'))
-  chmodSync(join(root, 'bin/busybox'), 0o755)
-  for (const a of ['sh', 'sleep']) symlinkSync('busybox', join(root, 'bin', a))
-  return root
-}
 
 function manifestText(w: World, name: string, containers: number): string {
   return [
@@ -942,13 +932,7 @@ async function main(): Promise<void> {
   assertSandboxed()
   const o = parseArgs(process.argv.slice(2))
   mkdirSync(o.out, { recursive: true })
-  const stateDir = process.env.PODNET_STATE_DIR
-  if (!stateDir) throw new Error('PODNET_STATE_DIR is not set: run through scripts/sandbox.sh (bench/pods/run.sh)')
-  // the live records, pins and /dev/shm go to the run dir: on the sandbox's private tmpfs /run,
-  // as on a real machine (the sandbox only sets the state dir, whose default run dir is on disk)
-  process.env.PODNET_RUN_DIR ||= '/run/podnet'
-  const runDir = process.env.PODNET_RUN_DIR
-  mkdirSync(runDir, { recursive: true })
+  const { stateDir, runDir } = benchDirs('bench/pods/run.sh')
   const runDirFs = fsType(runDir)
   if (runDirFs !== 'tmpfs') log(`WARNING: the run dir ${runDir} is ${runDirFs}`)
   const hex = randomBytes(3).toString('hex')

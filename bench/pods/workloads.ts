@@ -45,7 +45,7 @@
  * The storage driver is vfs (as in the pods bench): each container gets a copy of the image's
  * 1 MB layer; podnet mounts the rootfs directory as it is.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { cpus, loadavg, release } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -56,7 +56,7 @@ import { assertSandboxed } from '../../src/testing/guard.js'
 import { WorkloadStore } from '../../src/workloads/store.js'
 import type { Deployment } from '../../src/workloads/types.js'
 import { benchArgs, machineLoad, nowMs, sleep } from '../network/lib.js'
-import { mustRun, run, type ChildResult } from './lib.js'
+import { benchDirs, buildRootfs, mustRun, run, type ChildResult } from './lib.js'
 import { Podman, removeCgroupTree, type PodmanInfo } from './podman.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
@@ -84,17 +84,6 @@ const T0 = nowMs()
 const log = (s: string): void => { process.stderr.write(`[workloads ${((nowMs() - T0) / 1000).toFixed(0).padStart(4)}s] ${s}\n`) }
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ')
 
-function buildRootfs(dir: string): string {
-  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p))
-  if (!busybox) throw new Error('busybox-static is not installed (scripts/setup.sh)')
-  const root = join(dir, 'rootfs')
-  for (const d of ['bin', 'etc', 'proc', 'dev', 'tmp', 'sys']) mkdirSync(join(root, d), { recursive: true })
-  chmodSync(root, 0o755)
-  copyFileSync(busybox, join(root, 'bin/busybox'))
-  chmodSync(join(root, 'bin/busybox'), 0o755)
-  for (const a of ['sh', 'sleep']) symlinkSync('busybox', join(root, 'bin', a))
-  return root
-}
 
 /** The Deployment, for podnet (rootfs and network annotations) or podman (an image). */
 function deploymentYaml(side: 'podnet' | 'podman', o: { replicas: number; v: number; rootfs: string; network: Options['network'] }): string {
@@ -389,11 +378,7 @@ async function main(): Promise<void> {
   assertSandboxed()
   const o = parseArgs(process.argv.slice(2))
   mkdirSync(o.out, { recursive: true })
-  const stateDir = process.env.PODNET_STATE_DIR
-  if (!stateDir) throw new Error('PODNET_STATE_DIR is not set: run through scripts/sandbox.sh (bench/pods/run.sh --only workloads)')
-  process.env.PODNET_RUN_DIR ||= '/run/podnet'
-  const runDir = process.env.PODNET_RUN_DIR
-  mkdirSync(runDir, { recursive: true })
+  const { stateDir, runDir } = benchDirs('bench/pods/run.sh --only workloads')
   const hex = randomBytes(3).toString('hex')
   const dir = mkdtempSync('/tmp/podnet-bench-wl-')
   const w: PodnetWorld = {

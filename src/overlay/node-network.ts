@@ -173,7 +173,8 @@ export function removePeer(ctx: AgentContext, st: NetState, subnet: string): voi
 /** Removes the overlay's side of a network; `releasing`: the lease goes too (stop without keep). */
 export async function teardownNetwork(ctx: AgentContext, st: NetState, releasing: boolean): Promise<void> {
   const name = st.config.name
-  await ctx.names?.remove(name)
+  // a network that left the store: its names go now (the lease lives on); a stop: with the lease it revokes
+  await ctx.names?.remove(name, !releasing)
   try {
     st.dp?.teardown()
   } catch (err) {

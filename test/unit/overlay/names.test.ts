@@ -73,6 +73,17 @@ describe('overlay/names: pod names across nodes', () => {
     await until('the new address published', async () => JSON.parse((await store.get(namesKey('ov', 'n1', 'web@eth0')))?.value ?? '{}').addresses?.[0] === '10.244.0.9/24')
   })
 
+  it('a network that left the store: its keys are deleted at once (the lease lives on) and its mirror file goes', async () => {
+    const lease = (await store.grantLease(30)).id
+    attach('n1', 'web', ['web'], '10.244.0.2/24')
+    const n = names('n1', () => lease)
+    n.add('ov', '10.244.0.0/16')
+    await until('published and mirrored', async () => (await keys()).length === 1 && readMirror('n1') !== undefined)
+    await n.remove('ov', true)
+    assert.deepEqual(await keys(), [])
+    assert.equal(readMirror('n1'), undefined)
+  })
+
   it('republishes everything on a new lease (the old one expired with its keys)', async () => {
     let lease = (await store.grantLease(30)).id
     attach('n1', 'web', ['web'], '10.244.0.2/24')

@@ -19,3 +19,6 @@ export function resolveKind(word: string, field = 'KIND'): ResourceKind {
   if (!k) throw new InvalidArgumentError(field, `the server doesn't have a resource type ${JSON.stringify(word)} (podnet knows: pods, ${Object.values(KINDS).map((x) => x.plural).join(', ')})`)
   return k
 }
+
+/** kubectl's words for PersistentVolumeClaims (podnet's claims are a StatefulSet's: get and delete take them). */
+export const isClaimKind = (word: string): boolean => ['pvc', 'pvcs', 'persistentvolumeclaim', 'persistentvolumeclaims'].includes(word.toLowerCase())

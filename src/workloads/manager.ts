@@ -57,6 +57,7 @@ export class WorkloadManager implements RequestHost {
   private readonly gone = new Map<string, Array<() => void>>()
   private readonly ctx: ControllerContext
   private readonly stsFiles: StatefulSetFiles
+  get claimFiles(): StatefulSetFiles { return this.stsFiles }
   private started = false
   private closed = false
   private resync: NodeJS.Timeout | undefined

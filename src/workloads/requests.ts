@@ -10,7 +10,8 @@ import type { PodRecord } from '../runtime/types.js'
 import { locate, splitDocuments, type ManifestSource } from './documents.js'
 import { canonical } from './fields.js'
 import { JOB_NAME_LABEL, JOB_UID_LABEL } from './job.js'
-import { resolveKind, type ResourceKind } from './kinds.js'
+import { isClaimKind, resolveKind, type ResourceKind } from './kinds.js'
+import type { StatefulSetFiles } from './statefulset-state.js'
 import type { WorkloadStore } from './store.js'
 import { controllerOf } from '../runtime/labels.js'
 import { labelNode } from './node.js'
@@ -40,6 +41,8 @@ export interface WorkloadResponse {
 export interface RequestHost {
   readonly runtime: PodRuntime
   readonly store: WorkloadStore
+  /** The StatefulSets' claims (delete pvc). */
+  readonly claimFiles: StatefulSetFiles
   object(kind: WorkloadKind, name: string): WorkloadObject | undefined
   /** Writes a created or changed object (durably, first) and syncs it. */
   put(o: WorkloadObject): void
@@ -160,6 +163,7 @@ function plan(m: RequestHost, v: ValidDocument): () => Promise<string> {
 }
 
 async function remove(m: RequestHost, req: Extract<WorkloadRequest, { action: 'delete' }>): Promise<WorkloadResponse> {
+  if (!req.sources && req.kind !== undefined && req.name !== undefined && isClaimKind(req.kind)) return removeClaim(m, req.name)
   const targets: Array<{ kind: ResourceKind; name: string }> = []
   if (req.sources) {
     for (const src of req.sources) {
@@ -190,6 +194,25 @@ async function remove(m: RequestHost, req: Extract<WorkloadRequest, { action: 'd
     }
   }))
   return { lines, warnings: [], ...(errors.length && { errors }) }
+}
+
+/**
+ * `delete pvc NAME`: a claim no pod can use any more (its StatefulSet is gone, or scaled below its
+ * ordinal, and the ordinal's pod is gone) goes with its data. One in use is refused, in one line
+ * saying what to do (Kubernetes holds such a claim until its pod is gone; podnet says so at once).
+ */
+function removeClaim(m: RequestHost, name: string): Promise<WorkloadResponse> {
+  const c = m.claimFiles.allClaims().find((x) => x.metadata.name === name)
+  if (!c) throw new NotFoundError('persistentvolumeclaim', name)
+  const { statefulSet, ordinal } = c.podnet
+  const set = m.object('StatefulSet', statefulSet) as StatefulSet | undefined
+  if (set && !set.metadata.deletionTimestamp && ordinal < set.spec.replicas) {
+    throw new PodnetError(`persistentvolumeclaim "${name}" is in use by statefulset.apps "${statefulSet}" (ordinal ${ordinal} of ${set.spec.replicas} replicas): scale it to ${ordinal} or fewer, or delete it, first`)
+  }
+  const pod = `${statefulSet}-${ordinal}`
+  if (m.runtime.store.read(pod)) throw new PodnetError(`persistentvolumeclaim "${name}" is in use by pod "${pod}": delete the pod first`)
+  m.claimFiles.deleteClaim(statefulSet, name)
+  return Promise.resolve({ lines: [`persistentvolumeclaim "${name}" deleted`], warnings: [] })
 }
 
 function scale(m: RequestHost, kindWord: string, name: string, replicas: number): Promise<WorkloadResponse> {

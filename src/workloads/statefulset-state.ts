@@ -117,6 +117,11 @@ export class StatefulSetFiles {
     return { record, made: true }
   }
 
+  /** Every claim of every set (those of deleted sets too, when retained), sorted by name. */
+  allClaims(): ClaimRecord[] {
+    return listDir(join(this.root, 'volumes')).flatMap((sts) => this.claims(sts)).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+  }
+
   /** Deletes a claim: its volume, then its record. */
   deleteClaim(sts: string, claim: string): void {
     rmSync(this.claimPath(sts, claim), { recursive: true, force: true })

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { InvalidArgumentError, NotFoundError } from '../../errors.js'
 import type { PodRecord } from '../../runtime/types.js'
-import type { ManifestSource, WorkloadObject, WorkloadRequest, WorkloadResponse } from '../../workloads/index.js'
+import type { ClaimRecord, ManifestSource, WorkloadObject, WorkloadRequest, WorkloadResponse } from '../../workloads/index.js'
 import { intArg } from '../context.js'
 import { printJson, printTable, type Row } from '../output.js'
 import { ask, common, printPodEvents, storeOf, type Global } from './pod.js'
@@ -97,7 +97,21 @@ const COLUMNS: Record<string, { cols: Array<[string, string]>; wide: Array<[stri
     wide: [['containers', 'CONTAINERS'], ['selector', 'SELECTOR']],
   },
   StatefulSet: { cols: [['name', 'NAME'], ['ready', 'READY'], ['age', 'AGE']], wide: [['containers', 'CONTAINERS'], ['selector', 'SELECTOR']] },
+  PersistentVolumeClaim: {
+    cols: [['name', 'NAME'], ['status', 'STATUS'], ['capacity', 'CAPACITY'], ['modes', 'ACCESS MODES'], ['storageClass', 'STORAGECLASS'], ['age', 'AGE']],
+    wide: [['statefulSet', 'STATEFULSET'], ['path', 'PATH']],
+  },
   Node: { cols: [['name', 'NAME'], ['status', 'STATUS'], ['roles', 'ROLES'], ['age', 'AGE'], ['labels', 'LABELS']], wide: [] },
+}
+
+const ACCESS_MODES: Record<string, string> = { ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' }
+
+/** kubectl's columns of a claim; the volume is a directory in the state dir (PATH with -o wide). */
+function claimRow(c: ClaimRecord): Row {
+  return {
+    name: c.metadata.name, status: c.status.phase, capacity: c.status.capacity.storage, modes: c.status.accessModes.map((m) => ACCESS_MODES[m] ?? m).join(','),
+    storageClass: c.spec.storageClassName ?? '<unset>', age: kubeAge(c.metadata.creationTimestamp), statefulSet: c.podnet.statefulSet, path: c.podnet.path,
+  }
 }
 
 async function objectRow(o: WorkloadObject): Promise<Row> {
@@ -172,10 +186,10 @@ export function registerWorkloads(program: Command): void {
       report(o, await send(o, { action: 'apply', sources: readSources(o.filename) }))
     })
 
-  common(program.command('get <kind> [name]').description('list pods and workloads with kubectl\'s columns (KIND: pods, deployments, replicasets, statefulsets, daemonsets, jobs, nodes; short names po, deploy, rs, sts, ds, no)'))
+  common(program.command('get <kind> [name]').description('list pods and workloads with kubectl\'s columns (KIND: pods, deployments, replicasets, statefulsets, daemonsets, jobs, nodes, persistentvolumeclaims; short names po, deploy, rs, sts, ds, no, pvc)'))
     .option('-o, --output <format>', 'json, yaml or wide')
     .action(async (kindWord: string, nameArg: string | undefined, o: Global & { output?: string }) => {
-      const { resolveKind, WorkloadStore, isPodReady, readNode } = await workloads()
+      const { resolveKind, WorkloadStore, isPodReady, readNode, isClaimKind, StatefulSetFiles } = await workloads()
       const { kind: k, name } = kindAndName(kindWord, nameArg)
       const store = await storeOf(o)
       if (['node', 'nodes', 'no'].includes(k.toLowerCase())) {
@@ -186,6 +200,12 @@ export function registerWorkloads(program: Command): void {
           name: node.name, status: 'Ready', roles: '<none>', age: node.creationTimestamp ? kubeAge(node.creationTimestamp) : '<unknown>',
           labels: Object.entries(node.labels).map(([a, b]) => `${a}=${b}`).join(','),
         }]), name !== undefined)
+        return
+      }
+      if (isClaimKind(k)) {
+        const claims = new StatefulSetFiles(new WorkloadStore({ stateDir: store.root }).root).allClaims().filter((c) => name === undefined || c.metadata.name === name)
+        if (name !== undefined && !claims.length) throw new NotFoundError('persistentvolumeclaim', name)
+        await output(o, 'PersistentVolumeClaim', claims, () => Promise.resolve(claims.map(claimRow)), name !== undefined)
         return
       }
       const kind = resolveKind(k)

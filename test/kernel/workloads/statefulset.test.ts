@@ -268,6 +268,20 @@ ${extra.split('\n').filter(Boolean).map((l) => `  ${l}`).join('\n')}
     apply('keep', stsYaml('keep', 1))
     await allReady('keep', 1)
     assert.equal(podsOf('keep')[0]!.createdAt, p0!.createdAt, 'adopted, not replaced')
+
+    // the claims as kubectl shows them; one in use cannot be deleted, one no pod can use any more can
+    assert.match(w().ok('get', 'pvc'), /^NAME\s+STATUS\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+AGE\ndata-keep-0\s+Bound\s+1Gi\s+RWO\s+<unset>\s+\d+[sm]\n$/)
+    assert.match(w().ok('get', 'persistentvolumeclaims', '-o', 'wide'), new RegExp(`\\ndata-keep-0 .*keep\\s+${claimDir('keep', 'data-keep-0')}\\n$`))
+    const busy = w().podnet(['delete', 'pvc', 'data-keep-0'])
+    assert.equal(busy.status, 1)
+    assert.equal(busy.stderr, 'podnet: persistentvolumeclaim "data-keep-0" is in use by statefulset.apps "keep" (ordinal 0 of 1 replicas): scale it to 0 or fewer, or delete it, first\n')
+    assert.ok(existsSync(claimDir('keep', 'data-keep-0')), 'a refused delete leaves the claim')
+    w().ok('scale', 'sts', 'keep', '--replicas', '0')
+    await eventually(() => (podsOf('keep').length === 0 ? true : undefined), 30_000, 'keep-0 gone')
+    assert.match(w().ok('delete', 'pvc', 'data-keep-0'), /^persistentvolumeclaim "data-keep-0" deleted\n$/)
+    assert.ok(!existsSync(claimDir('keep', 'data-keep-0')) && !existsSync(`${claimDir('keep', 'data-keep-0')}.json`), 'the volume and its record gone')
+    const gone = w().podnet(['get', 'pvc', 'data-keep-0'])
+    assert.deepEqual([gone.status, gone.stderr], [1, "podnet: persistentvolumeclaim 'data-keep-0' does not exist\n"])
   })
 
   it('a supervisor killed (kill -9) in the middle of an ordered start: the next one goes on from there, without duplicates', async () => {

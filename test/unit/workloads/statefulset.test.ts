@@ -8,13 +8,13 @@
  * revisions, the pods' identity, and validation with field paths.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../../../src/errors.js'
 import { podSpecFromTemplate } from '../../../src/workloads/template.js'
 import {
-  identityTemplate, nextRevisions, ordinalOf, planStatefulSet, validateDocument,
+  identityTemplate, nextRevisions, ordinalOf, planStatefulSet, StatefulSetFiles, validateDocument,
   type PodTemplateSpec, type StatefulSet, type StatefulSetPlan, type StatefulSetSpec, type StsPodView, type StsRevision,
 } from '../../../src/workloads/index.js'
 
@@ -373,5 +373,26 @@ describe('workloads: StatefulSet validation', () => {
     fails(doc({}, { restartPolicy: 'OnFailure' }), 'spec.template.spec.restartPolicy', /unsupported value "OnFailure": supported values: "Always"/)
     fails(doc({}, {}, 'x'.repeat(53)), 'metadata.name', /must be no more than 52 characters/)
     fails(doc({ volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }, { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }] }), 'spec.volumeClaimTemplates[1].metadata.name', /duplicate "data"/)
+  })
+})
+
+describe('workloads: StatefulSet claims on disk', () => {
+  it('allClaims lists every set\'s claims by name; a delete killed between the volume and the record is finished by a second one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'podnet-claims-'))
+    try {
+      const files = new StatefulSetFiles(dir)
+      const t = { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }
+      const b = { ...sts(), metadata: { ...sts().metadata, name: 'b' } }
+      for (const o of [b, sts()]) for (const i of [1, 0]) files.ensureClaim(o, t as never, i, '2026-12-03T00:00:00Z')
+      assert.deepEqual(files.allClaims().map((c) => c.metadata.name), ['data-b-0', 'data-b-1', 'data-db-0', 'data-db-1'])
+      // killed after the volume went: the record is still listed, and the next delete removes it
+      rmSync(files.claimPath('db', 'data-db-1'), { recursive: true })
+      assert.ok(files.allClaims().some((c) => c.metadata.name === 'data-db-1'))
+      files.deleteClaim('db', 'data-db-1')
+      assert.deepEqual(files.allClaims().map((c) => c.metadata.name), ['data-b-0', 'data-b-1', 'data-db-0'])
+      assert.ok(!existsSync(files.claimRecordPath('db', 'data-db-1')))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -26,7 +26,7 @@ export {
 } from './statefulset.js'
 export { StatefulSetFiles, claimName, type ClaimRecord, type StsRevision, type StsState } from './statefulset-state.js'
 export { STS_NAME_MAX } from './validate-sts.js'
-export { RESTARTED_AT_ANNOTATION, revisionOf, undoTemplate } from './rollout.js'
+export { RESTARTED_AT_ANNOTATION, revisionOf, undoStatefulSetTemplate, undoTemplate } from './rollout.js'
 export { labelNode, parseLabelArgs, readNode, type NodeInfo } from './node.js'
 export {
   IMPLEMENTED_KINDS, KINDS, objectRef,

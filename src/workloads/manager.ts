@@ -56,8 +56,7 @@ export class WorkloadManager implements RequestHost {
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>()
   private readonly gone = new Map<string, Array<() => void>>()
   private readonly ctx: ControllerContext
-  private readonly stsFiles: StatefulSetFiles
-  get claimFiles(): StatefulSetFiles { return this.stsFiles }
+  readonly stsFiles: StatefulSetFiles
   private started = false
   private closed = false
   private resync: NodeJS.Timeout | undefined

@@ -15,7 +15,7 @@ import type { StatefulSetFiles } from './statefulset-state.js'
 import type { WorkloadStore } from './store.js'
 import { controllerOf } from '../runtime/labels.js'
 import { labelNode } from './node.js'
-import { keepManaged, restartTemplate, undoTemplate } from './rollout.js'
+import { keepManaged, restartTemplate, undoStatefulSetTemplate, undoTemplate } from './rollout.js'
 import { KINDS, objectRef, type DaemonSet, type Deployment, type JobSpec, type ReplicaSet, type StatefulSet, type WorkloadKind, type WorkloadObject } from './types.js'
 import { validateDocument, type ValidDocument } from './validate.js'
 
@@ -41,8 +41,8 @@ export interface WorkloadResponse {
 export interface RequestHost {
   readonly runtime: PodRuntime
   readonly store: WorkloadStore
-  /** The StatefulSets' claims (delete pvc). */
-  readonly claimFiles: StatefulSetFiles
+  /** The StatefulSets' revisions and claims (rollout undo, delete pvc). */
+  readonly stsFiles: StatefulSetFiles
   object(kind: WorkloadKind, name: string): WorkloadObject | undefined
   /** Writes a created or changed object (durably, first) and syncs it. */
   put(o: WorkloadObject): void
@@ -202,7 +202,7 @@ async function remove(m: RequestHost, req: Extract<WorkloadRequest, { action: 'd
  * saying what to do (Kubernetes holds such a claim until its pod is gone; podnet says so at once).
  */
 function removeClaim(m: RequestHost, name: string): Promise<WorkloadResponse> {
-  const c = m.claimFiles.allClaims().find((x) => x.metadata.name === name)
+  const c = m.stsFiles.allClaims().find((x) => x.metadata.name === name)
   if (!c) throw new NotFoundError('persistentvolumeclaim', name)
   const { statefulSet, ordinal } = c.podnet
   const set = m.object('StatefulSet', statefulSet) as StatefulSet | undefined
@@ -211,7 +211,7 @@ function removeClaim(m: RequestHost, name: string): Promise<WorkloadResponse> {
   }
   const pod = `${statefulSet}-${ordinal}`
   if (m.runtime.store.read(pod)) throw new PodnetError(`persistentvolumeclaim "${name}" is in use by pod "${pod}": delete the pod first`)
-  m.claimFiles.deleteClaim(statefulSet, name)
+  m.stsFiles.deleteClaim(statefulSet, name)
   return Promise.resolve({ lines: [`persistentvolumeclaim "${name}" deleted`], warnings: [] })
 }
 
@@ -228,19 +228,21 @@ function scale(m: RequestHost, kindWord: string, name: string, replicas: number)
   return Promise.resolve({ lines: [`${objectRef(kind, name)} scaled`], warnings: [] })
 }
 
-/** rollout undo (Deployments) and restart (Deployments, DaemonSets): a new template, rolled out by the controller. */
+/** rollout undo (Deployments, StatefulSets) and restart (Deployments, DaemonSets, StatefulSets): a new template, rolled out by the controller. */
 function rollout(m: RequestHost, req: Extract<WorkloadRequest, { action: 'rollout' }>): Promise<WorkloadResponse> {
   const kind = resolveKind(req.kind)
-  if (kind !== 'Deployment' && !(kind === 'DaemonSet' && req.verb === 'restart')) {
-    throw new InvalidArgumentError('KIND', `rollout ${req.verb} of ${KINDS[kind as WorkloadKind]?.plural ?? 'pods'} is not supported by podnet (${req.verb === 'undo' ? 'deployments only: podnet keeps no ControllerRevisions' : 'deployments and daemonsets'})`)
+  if (kind !== 'Deployment' && kind !== 'StatefulSet' && !(kind === 'DaemonSet' && req.verb === 'restart')) {
+    throw new InvalidArgumentError('KIND', `rollout ${req.verb} of ${KINDS[kind as WorkloadKind]?.plural ?? 'pods'} is not supported by podnet (${req.verb === 'undo' ? 'deployments and statefulsets: podnet keeps no DaemonSet revisions' : 'deployments, daemonsets and statefulsets'})`)
   }
-  const o = m.object(kind, req.name) as Deployment | DaemonSet | undefined
+  const o = m.object(kind, req.name) as Deployment | DaemonSet | StatefulSet | undefined
   if (!o) throw new NotFoundError(kind.toLowerCase(), req.name)
   const ref = objectRef(kind, req.name)
   if (o.metadata.deletionTimestamp) throw new PodnetError(`${ref} is being deleted`)
   let template
   if (req.verb === 'undo') {
-    const r = undoTemplate(o as Deployment, m.owned(o, 'ReplicaSet') as ReplicaSet[], req.toRevision ?? 0)
+    const r = kind === 'StatefulSet'
+      ? undoStatefulSetTemplate(o as StatefulSet, m.stsFiles.readState(o as StatefulSet).revisions, req.toRevision ?? 0)
+      : undoTemplate(o as Deployment, m.owned(o, 'ReplicaSet') as ReplicaSet[], req.toRevision ?? 0)
     if ('skipped' in r) return Promise.resolve({ lines: [`${ref} skipped rollback (current template already matches revision ${r.skipped})`], warnings: [] })
     template = r.template
   } else template = restartTemplate(o)

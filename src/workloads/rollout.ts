@@ -3,11 +3,14 @@
  * undo copies a ReplicaSet's template (without its pod-template-hash) back into the
  * Deployment, so the Deployment controller rolls it out as the newest revision; restart sets
  * the template annotation kubectl.kubernetes.io/restartedAt, so every pod is replaced.
+ * A StatefulSet's revisions are its own (statefulset-state.ts, as Kubernetes' ControllerRevisions):
+ * undo copies one of those back.
  */
 import { InvalidArgumentError, PodnetError } from '../errors.js'
 import { canonical } from './fields.js'
 import { REVISION_ANNOTATION, withoutHash } from './deployment.js'
-import type { DaemonSet, Deployment, PodTemplateSpec, ReplicaSet } from './types.js'
+import type { StsRevision } from './statefulset-state.js'
+import type { DaemonSet, Deployment, PodTemplateSpec, ReplicaSet, StatefulSet } from './types.js'
 
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt'
 
@@ -32,8 +35,20 @@ export function undoTemplate(d: Deployment, rss: ReplicaSet[], toRevision = 0): 
   return { template, revision: target.rev }
 }
 
+/** undoTemplate for a StatefulSet, over its kept revisions. */
+export function undoStatefulSetTemplate(sts: StatefulSet, revisions: readonly StsRevision[], toRevision = 0): { template: PodTemplateSpec; revision: number } | { skipped: number } {
+  const byRev = [...revisions].sort((a, b) => b.revision - a.revision)
+  const target = toRevision === 0 ? byRev[1] : byRev.find((r) => r.revision === toRevision)
+  if (!target) {
+    if (toRevision === 0) throw new PodnetError(`no rollout history found for statefulset "${sts.metadata.name}"`)
+    throw new InvalidArgumentError('--to-revision', `unable to find specified revision ${toRevision} in history`)
+  }
+  if (canonical(target.template) === canonical(sts.spec.template)) return { skipped: target.revision }
+  return { template: target.template, revision: target.revision }
+}
+
 /** The template with restartedAt set to now (RFC 3339, as kubectl writes it). */
-export function restartTemplate<T extends Deployment | DaemonSet>(o: T, now = new Date()): T['spec']['template'] {
+export function restartTemplate<T extends Deployment | DaemonSet | StatefulSet>(o: T, now = new Date()): T['spec']['template'] {
   const t = o.spec.template
   return { ...t, metadata: { ...t.metadata, annotations: { ...t.metadata.annotations, [RESTARTED_AT_ANNOTATION]: now.toISOString().replace(/\.\d{3}Z$/, 'Z') } } }
 }

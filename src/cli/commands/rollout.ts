@@ -1,15 +1,15 @@
 /**
  * kubectl's rollout and label commands (docs/workloads.md, docs/cli.md):
- *   podnet rollout status deployment|daemonset NAME [--watch=false] [--timeout 5m]
- *   podnet rollout history deployment NAME [--revision N]
- *   podnet rollout undo deployment NAME [--to-revision N]
- *   podnet rollout restart deployment|daemonset NAME
+ *   podnet rollout status deployment|daemonset|statefulset NAME [--watch=false] [--timeout 5m]
+ *   podnet rollout history deployment|statefulset NAME [--revision N]
+ *   podnet rollout undo deployment|statefulset NAME [--to-revision N]
+ *   podnet rollout restart deployment|daemonset|statefulset NAME
  *   podnet label node NAME KEY=VALUE... KEY- [--overwrite]
  * status and history read the state dir; undo, restart and label go to the supervisor.
  */
 import type { Command } from 'commander'
 import { InvalidArgumentError, NotFoundError, PodnetError } from '../../errors.js'
-import type { DaemonSet, Deployment, ReplicaSet, WorkloadRequest, WorkloadResponse } from '../../workloads/index.js'
+import type { DaemonSet, Deployment, PodTemplateSpec, ReplicaSet, StatefulSet, WorkloadRequest, WorkloadResponse } from '../../workloads/index.js'
 import { intArg } from '../context.js'
 import { printJson, printTable } from '../output.js'
 import { ask, common, storeOf, type Global } from './pod.js'
@@ -58,8 +58,38 @@ export function daemonSetStatusLine(ds: DaemonSet): [string, boolean] {
   return [`daemon set "${name}" successfully rolled out`, true]
 }
 
+/** kubectl's status line for a StatefulSet (its RollingUpdate strategy, with or without a partition). */
+export function statefulSetStatusLine(sts: StatefulSet): [string, boolean] {
+  const st = sts.status
+  if (sts.spec.updateStrategy.type !== 'RollingUpdate') throw new InvalidArgumentError('KIND', 'rollout status is only available for RollingUpdate strategy type')
+  if (!st || st.observedGeneration < sts.metadata.generation) return ['Waiting for statefulset spec update to be observed...', false]
+  if (st.readyReplicas < sts.spec.replicas) return [`Waiting for ${sts.spec.replicas - st.readyReplicas} pods to be ready...`, false]
+  const partition = sts.spec.updateStrategy.rollingUpdate?.partition ?? 0
+  if (partition > 0) {
+    const want = Math.max(0, sts.spec.replicas - partition)
+    if (st.updatedReplicas < want) return [`Waiting for partitioned roll out to finish: ${st.updatedReplicas} out of ${want} new pods have been updated...`, false]
+    return [`partitioned roll out complete: ${st.updatedReplicas} new pods have been updated...`, true]
+  }
+  if (st.updateRevision !== st.currentRevision) return [`waiting for statefulset rolling update to complete ${st.updatedReplicas} pods at revision ${st.updateRevision}...`, false]
+  return [`statefulset rolling update complete ${st.currentReplicas} pods at revision ${st.currentRevision}...`, true]
+}
+
+/** `rollout history --revision N`'s pod template, as kubectl prints it. */
+function printTemplate(title: string, t: PodTemplateSpec): void {
+  process.stdout.write(`${title}\nPod Template:\n`)
+  process.stdout.write(`  Labels:\t${Object.entries(t.metadata.labels ?? {}).map(([a, b]) => `${a}=${b}`).join('\n\t') || '<none>'}\n`)
+  const ann = Object.entries(t.metadata.annotations ?? {})
+  if (ann.length) process.stdout.write(`  Annotations:\t${ann.map(([a, b]) => `${a}: ${b}`).join('\n\t')}\n`)
+  process.stdout.write('  Containers:\n')
+  for (const c of (t.spec.containers ?? []) as Array<{ name: string; command?: string[]; args?: string[] }>) {
+    process.stdout.write(`   ${c.name}:\n`)
+    const cmd = [...(c.command ?? []), ...(c.args ?? [])]
+    if (cmd.length) process.stdout.write(`    Command:\t${cmd.join(' ')}\n`)
+  }
+}
+
 export function registerRollout(program: Command): void {
-  const rollout = program.command('rollout').description('the rollout of a Deployment (status, history, undo, restart) or a DaemonSet (status, restart)')
+  const rollout = program.command('rollout').description('the rollout of a Deployment or a StatefulSet (status, history, undo, restart) or a DaemonSet (status, restart)')
 
   common(rollout.command('status <kind> [name]').description('wait for a rollout to finish, printing its progress as kubectl does'))
     .option('-w, --watch <bool>', 'wait for the rollout to finish (false: print the status once)', 'true')
@@ -68,7 +98,7 @@ export function registerRollout(program: Command): void {
       const { resolveKind, WorkloadStore } = await workloads()
       const { kind: k, name } = kindAndName(kindWord, nameArg)
       const kind = resolveKind(k)
-      if (kind !== 'Deployment' && kind !== 'DaemonSet') throw new InvalidArgumentError('KIND', `rollout status of ${k} is not supported by podnet (deployments and daemonsets)`)
+      if (kind !== 'Deployment' && kind !== 'DaemonSet' && kind !== 'StatefulSet') throw new InvalidArgumentError('KIND', `rollout status of ${k} is not supported by podnet (deployments, daemonsets and statefulsets)`)
       const ws = new WorkloadStore({ stateDir: (await storeOf(o)).root })
       const timeout = durationMs(o.timeout, '--timeout')
       const until = timeout > 0 ? Date.now() + timeout : Infinity
@@ -76,7 +106,7 @@ export function registerRollout(program: Command): void {
       for (;;) {
         const obj = ws.read(kind, name)
         if (!obj) throw new NotFoundError(kind.toLowerCase(), name)
-        const [line, done] = kind === 'Deployment' ? deploymentStatusLine(obj as Deployment) : daemonSetStatusLine(obj as DaemonSet)
+        const [line, done] = kind === 'Deployment' ? deploymentStatusLine(obj as Deployment) : kind === 'DaemonSet' ? daemonSetStatusLine(obj as DaemonSet) : statefulSetStatusLine(obj as StatefulSet)
         if (line !== last) process.stdout.write(`${line}\n`)
         last = line
         if (done || o.watch === 'false') return
@@ -85,47 +115,46 @@ export function registerRollout(program: Command): void {
       }
     })
 
-  common(rollout.command('history <kind> [name]').description("a Deployment's revisions (its ReplicaSets), or one revision's pod template"))
+  common(rollout.command('history <kind> [name]').description("a Deployment's revisions (its ReplicaSets) or a StatefulSet's, or one revision's pod template"))
     .option('--revision <n>', 'show this revision in detail', intArg('--revision', 1))
     .action(async (kindWord: string, nameArg: string | undefined, o: Global & { revision?: number }) => {
-      const { resolveKind, WorkloadStore, revisionOf, objectRef, CHANGE_CAUSE_ANNOTATION } = await workloads()
+      const { resolveKind, WorkloadStore, revisionOf, objectRef, CHANGE_CAUSE_ANNOTATION, StatefulSetFiles } = await workloads()
       const { kind: k, name } = kindAndName(kindWord, nameArg)
-      if (resolveKind(k) !== 'Deployment') throw new InvalidArgumentError('KIND', `rollout history of ${k} is not supported by podnet (deployments only: podnet keeps no ControllerRevisions)`)
+      const kind = resolveKind(k)
+      if (kind !== 'Deployment' && kind !== 'StatefulSet') throw new InvalidArgumentError('KIND', `rollout history of ${k} is not supported by podnet (deployments and statefulsets: podnet keeps no DaemonSet revisions)`)
       const ws = new WorkloadStore({ stateDir: (await storeOf(o)).root })
-      const d = ws.read<Deployment>('Deployment', name)
-      if (!d) throw new NotFoundError('deployment', name)
-      const rss = ws.list<ReplicaSet>('ReplicaSet').filter((r) => r.metadata.ownerReferences?.some((x) => x.uid === d.metadata.uid) && revisionOf(r) > 0)
-        .sort((a, b) => revisionOf(a) - revisionOf(b))
+      let revs: Array<{ revision: number; name: string; cause: string | null; template: PodTemplateSpec }>
+      if (kind === 'Deployment') {
+        const d = ws.read<Deployment>('Deployment', name)
+        if (!d) throw new NotFoundError('deployment', name)
+        revs = ws.list<ReplicaSet>('ReplicaSet').filter((r) => r.metadata.ownerReferences?.some((x) => x.uid === d.metadata.uid) && revisionOf(r) > 0)
+          .map((r) => ({ revision: revisionOf(r), name: r.metadata.name, cause: r.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? null, template: r.spec.template }))
+      } else {
+        const s = ws.read<StatefulSet>('StatefulSet', name)
+        if (!s) throw new NotFoundError('statefulset', name)
+        revs = new StatefulSetFiles(ws.root).readState(s).revisions.map((r) => ({ revision: r.revision, name: r.name, cause: r.template.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? null, template: r.template }))
+      }
+      revs.sort((a, b) => a.revision - b.revision)
       if (o.revision !== undefined) {
-        const rs = rss.find((r) => revisionOf(r) === o.revision)
-        if (!rs) throw new InvalidArgumentError('--revision', `unable to find the specified revision ${o.revision}`)
-        if (o.json) { printJson(rs.spec.template); return }
-        const t = rs.spec.template
-        process.stdout.write(`${objectRef('Deployment', name)} with revision #${o.revision}\nPod Template:\n`)
-        process.stdout.write(`  Labels:\t${Object.entries(t.metadata.labels ?? {}).map(([a, b]) => `${a}=${b}`).join('\n\t') || '<none>'}\n`)
-        const ann = Object.entries(t.metadata.annotations ?? {})
-        if (ann.length) process.stdout.write(`  Annotations:\t${ann.map(([a, b]) => `${a}: ${b}`).join('\n\t')}\n`)
-        process.stdout.write('  Containers:\n')
-        for (const c of (t.spec.containers ?? []) as Array<{ name: string; command?: string[]; args?: string[] }>) {
-          process.stdout.write(`   ${c.name}:\n`)
-          const cmd = [...(c.command ?? []), ...(c.args ?? [])]
-          if (cmd.length) process.stdout.write(`    Command:\t${cmd.join(' ')}\n`)
-        }
+        const r = revs.find((x) => x.revision === o.revision)
+        if (!r) throw new InvalidArgumentError('--revision', `unable to find the specified revision ${o.revision}`)
+        if (o.json) { printJson(r.template); return }
+        printTemplate(`${objectRef(kind, name)} with revision #${o.revision}`, r.template)
         return
       }
-      if (o.json) { printJson(rss.map((r) => ({ revision: revisionOf(r), replicaSet: r.metadata.name, changeCause: r.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? null }))); return }
-      process.stdout.write(`${objectRef('Deployment', name)}\n`)
-      printTable(rss.map((r) => ({ rev: revisionOf(r), cause: r.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? '<none>' })), [['rev', 'REVISION'], ['cause', 'CHANGE-CAUSE']])
+      if (o.json) { printJson(revs.map((r) => ({ revision: r.revision, [kind === 'Deployment' ? 'replicaSet' : 'controllerRevision']: r.name, changeCause: r.cause }))); return }
+      process.stdout.write(`${objectRef(kind, name)}\n`)
+      printTable(revs.map((r) => ({ rev: r.revision, cause: r.cause ?? '<none>' })), [['rev', 'REVISION'], ['cause', 'CHANGE-CAUSE']])
     })
 
-  common(rollout.command('undo <kind> [name]').description("roll a Deployment back to its previous revision's pod template (or --to-revision's)"))
+  common(rollout.command('undo <kind> [name]').description("roll a Deployment or a StatefulSet back to its previous revision's pod template (or --to-revision's)"))
     .option('--to-revision <n>', 'the revision to go back to (default: the previous one)', intArg('--to-revision'))
     .action(async (kindWord: string, nameArg: string | undefined, o: Global & { toRevision?: number }) => {
       const { kind, name } = kindAndName(kindWord, nameArg)
       await send(o, { action: 'rollout', verb: 'undo', kind, name, ...(o.toRevision !== undefined && { toRevision: o.toRevision }) })
     })
 
-  common(rollout.command('restart <kind> [name]').description('replace every pod of a Deployment or DaemonSet (a rollout of the same template)'))
+  common(rollout.command('restart <kind> [name]').description('replace every pod of a Deployment, DaemonSet or StatefulSet (a rollout of the same template)'))
     .action(async (kindWord: string, nameArg: string | undefined, o: Global) => {
       const { kind, name } = kindAndName(kindWord, nameArg)
       await send(o, { action: 'rollout', verb: 'restart', kind, name })

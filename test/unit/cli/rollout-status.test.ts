@@ -28,14 +28,14 @@ describe('cli: rollout status lines', () => {
   it('Deployment and DaemonSet: done only when every new replica is available', () => {
     const d = (st: Partial<NonNullable<Deployment['status']>>): Deployment => ({
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta, spec: { replicas: 3 } as Deployment['spec'],
-      status: { observedGeneration: 2, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3, unavailableReplicas: 0, ...st } as Deployment['status'],
+      status: { observedGeneration: 2, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3, unavailableReplicas: 0, ...st } as NonNullable<Deployment['status']>,
     })
     assert.deepEqual(deploymentStatusLine(d({ updatedReplicas: 1 })), ['Waiting for deployment "web" rollout to finish: 1 out of 3 new replicas have been updated...', false])
     assert.deepEqual(deploymentStatusLine(d({ replicas: 4 })), ['Waiting for deployment "web" rollout to finish: 1 old replicas are pending termination...', false])
     assert.deepEqual(deploymentStatusLine(d({})), ['deployment "web" successfully rolled out', true])
     const ds: DaemonSet = {
       apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: meta, spec: { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } } } as DaemonSet['spec'],
-      status: { observedGeneration: 2, desiredNumberScheduled: 1, updatedNumberScheduled: 0, numberAvailable: 1 } as DaemonSet['status'],
+      status: { observedGeneration: 2, desiredNumberScheduled: 1, updatedNumberScheduled: 0, numberAvailable: 1 } as NonNullable<DaemonSet['status']>,
     }
     assert.deepEqual(daemonSetStatusLine(ds), ['Waiting for daemon set "web" rollout to finish: 0 out of 1 new pods have been updated...', false])
   })

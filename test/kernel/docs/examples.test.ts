@@ -42,6 +42,10 @@ describe('kernel: the examples of docs/library.md', function () {
     assert.equal(run('runtime.js'), 'phase Succeeded exit 0\nlog hello from hello\n')
   })
 
+  it('podnet/workloads', () => {
+    assert.match(run('workloads.js'), /^replicaset\.apps\/web created\nready web-[bcdfghjklmnpqrstvwxz2456789]{5} Running, web-[bcdfghjklmnpqrstvwxz2456789]{5} Running\nreplicaset\.apps "web" deleted\npods left 0\n$/)
+  })
+
   it('podnet/cni', () => {
     assert.equal(run('cni.js'), 'ADD 0 10.97.0.2/24\nDEL 0\n')
   })

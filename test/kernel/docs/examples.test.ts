@@ -54,6 +54,20 @@ describe('kernel: the examples of docs/library.md', function () {
     assert.equal(run('overlay.js'), 'node node1 underlay 192.168.77.1\nnode node2 underlay 192.168.77.2\nnode1 subnet 10.244.0.0/24 peers node2\nnode2 subnet 10.244.1.0/24 peers node1\n')
   })
 
+  it('podnet/dns', () => {
+    assert.equal(run('dns.js'), [
+      'www.net1 {"kind":"answer","type":"A","data":["10.96.0.2"]}',
+      'nope.net1 {"kind":"nxdomain"}',
+      'example.com {"kind":"forward"}',
+      '2.0.96.10.in-addr.arpa {"kind":"answer","type":"PTR","data":["web.net1"]}',
+      'answerQuery reply NOERROR',
+      'serving net1 10.96.0.1:53',
+      'www.net1 NOERROR 10.96.0.2',
+      'nope.net1 NXDOMAIN',
+      '',
+    ].join('\n'))
+  })
+
   it('podnet/nftables', () => {
     assert.match(run('nftables.js'), /^rule handle \d+n comment pods out\nrules \[ 'postrouting #\d+ pods out' \]\n$/)
   })

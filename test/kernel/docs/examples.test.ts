@@ -68,6 +68,22 @@ describe('kernel: the examples of docs/library.md', function () {
     ].join('\n'))
   })
 
+  it('podnet/topology', () => {
+    // inodes and ifindexes vary; the link-local address comes when the kernel's linkwatch runs
+    const lines = [
+      'veth pair ns:example-topo-a/veth-a ns:example-topo-b/eth0',
+      'gateways of example-topo-b \\[\\{"dst":"default","via":"10\\.95\\.0\\.1","dev":"eth0"\\}\\]',
+      'example-topo-a  netns \\d+',
+      '\\|- lo  loopback  down  #1',
+      '`- veth-a  veth  up  #\\d+  02:00:00:00:00:0a  mtu 1500  10\\.95\\.0\\.1/24(  fe80::ff:fe00:a/64)?  <-> example-topo-b/eth0',
+      'example-topo-b  netns \\d+',
+      '\\|- lo  loopback  down  #1',
+      '\\|- eth0  veth  up  #\\d+  02:00:00:00:00:0b  mtu 1500  10\\.95\\.0\\.2/24(  fe80::ff:fe00:b/64)?  <-> example-topo-a/veth-a',
+      '`- gateways: default via 10\\.95\\.0\\.1 dev eth0',
+    ]
+    assert.match(run('topology.js'), new RegExp(`^${lines.join('\\n')}\\n$`))
+  })
+
   it('podnet/nftables', () => {
     assert.match(run('nftables.js'), /^rule handle \d+n comment pods out\nrules \[ 'postrouting #\d+ pods out' \]\n$/)
   })

@@ -42,12 +42,46 @@ describe('kernel: the examples of docs/library.md', function () {
     assert.equal(run('runtime.js'), 'phase Succeeded exit 0\nlog hello from hello\n')
   })
 
+  it('podnet/workloads', () => {
+    assert.match(run('workloads.js'), /^replicaset\.apps\/web created\nready web-[bcdfghjklmnpqrstvwxz2456789]{5} Running, web-[bcdfghjklmnpqrstvwxz2456789]{5} Running\nreplicaset\.apps "web" deleted\npods left 0\n$/)
+  })
+
   it('podnet/cni', () => {
     assert.equal(run('cni.js'), 'ADD 0 10.97.0.2/24\nDEL 0\n')
   })
 
   it('podnet/overlay', () => {
     assert.equal(run('overlay.js'), 'node node1 underlay 192.168.77.1\nnode node2 underlay 192.168.77.2\nnode1 subnet 10.244.0.0/24 peers node2\nnode2 subnet 10.244.1.0/24 peers node1\n')
+  })
+
+  it('podnet/dns', () => {
+    assert.equal(run('dns.js'), [
+      'www.net1 {"kind":"answer","type":"A","data":["10.96.0.2"]}',
+      'nope.net1 {"kind":"nxdomain"}',
+      'example.com {"kind":"forward"}',
+      '2.0.96.10.in-addr.arpa {"kind":"answer","type":"PTR","data":["web.net1"]}',
+      'answerQuery reply NOERROR',
+      'serving net1 10.96.0.1:53',
+      'www.net1 NOERROR 10.96.0.2',
+      'nope.net1 NXDOMAIN',
+      '',
+    ].join('\n'))
+  })
+
+  it('podnet/topology', () => {
+    // inodes and ifindexes vary; the link-local address comes when the kernel's linkwatch runs
+    const lines = [
+      'veth pair ns:example-topo-a/veth-a ns:example-topo-b/eth0',
+      'gateways of example-topo-b \\[\\{"dst":"default","via":"10\\.95\\.0\\.1","dev":"eth0"\\}\\]',
+      'example-topo-a  netns \\d+',
+      '\\|- lo  loopback  down  #1',
+      '`- veth-a  veth  up  #\\d+  02:00:00:00:00:0a  mtu 1500  10\\.95\\.0\\.1/24(  fe80::ff:fe00:a/64)?  <-> example-topo-b/eth0',
+      'example-topo-b  netns \\d+',
+      '\\|- lo  loopback  down  #1',
+      '\\|- eth0  veth  up  #\\d+  02:00:00:00:00:0b  mtu 1500  10\\.95\\.0\\.2/24(  fe80::ff:fe00:b/64)?  <-> example-topo-a/veth-a',
+      '`- gateways: default via 10\\.95\\.0\\.1 dev eth0',
+    ]
+    assert.match(run('topology.js'), new RegExp(`^${lines.join('\\n')}\\n$`))
   })
 
   it('podnet/nftables', () => {

@@ -1,8 +1,8 @@
 // podnet/runtime: run a pod in-process (no supervisor) on a busybox root, wait for it, read its logs.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PodRuntime, validateManifest } from 'podnet/runtime'
+import { PodRuntime, detectCgroupLayout, validateManifest } from 'podnet/runtime'
 
 const dir = mkdtempSync(join(tmpdir(), 'podnet-example-'))
 const rootfs = join(dir, 'rootfs')                          // a one-binary root: busybox and its applets
@@ -10,7 +10,8 @@ mkdirSync(join(rootfs, 'bin'), { recursive: true })
 copyFileSync('/bin/busybox', join(rootfs, 'bin', 'busybox'))
 for (const applet of ['sh', 'echo', 'hostname']) symlinkSync('busybox', join(rootfs, 'bin', applet))
 
-const rt = new PodRuntime({ stateDir: join(dir, 'state'), cgroupParent: `podnet-example-${process.pid}` })
+const cgroupParent = `podnet-example-${process.pid}`
+const rt = new PodRuntime({ stateDir: join(dir, 'state'), cgroupParent })
 try {
   const { spec } = validateManifest({
     apiVersion: 'v1', kind: 'Pod', metadata: { name: 'hello', annotations: { 'podnet.io/rootfs': rootfs } },
@@ -23,5 +24,8 @@ try {
   await rt.remove('hello')
 } finally {
   rt.close()
+  for (const h of detectCgroupLayout().hierarchies) {       // the runtime's cgroup parent, empty now
+    try { rmdirSync(join(h.mount, cgroupParent)) } catch { /* never made */ }
+  }
   rmSync(dir, { recursive: true, force: true })
 }

@@ -19,6 +19,7 @@ import { createOverlayNetwork } from '../../src/overlay/admin.js'
 import { subnetKey, nodeSubnet, overlayConfigFromSpec } from '../../src/overlay/model.js'
 import { createCluster, createTempNetns } from '../../src/testing/index.js'
 import { percentile, sleep, nowMs } from '../network/lib.js'
+import { buildBare } from './bare.js'
 
 const args = process.argv.slice(2)
 const opt = (name: string, def: number): number => {
@@ -113,19 +114,33 @@ async function main(): Promise<void> {
     const p1 = await c.pod(1, 'ov'), p3 = await c.pod(3, 'ov')
     const d1 = await c.pod(1, 'dr'), d3 = await c.pod(3, 'dr')
     // IPERF_RUNS rounds, the three paths interleaved in each (load that comes and goes hits them alike); medians
-    const runs: Array<{ underlay: number; vxlan: number; direct: number }> = []
-    for (let k = 0; k < IPERF_RUNS; k++) {
-      runs.push({
-        underlay: iperf(c.node(1).ns.name, c.node(3).ns.name, c.node(3).address),
-        vxlan: iperf(p1.ns.name, p3.ns.name, p3.ip),
-        direct: iperf(d1.ns.name, d3.ns.name, d3.ip),
-      })
+    // the peer: the same paths built by hand with ip (no nf_tables, no podnet), in the same rounds
+    const bare = buildBare()
+    type Round = { underlay: number; vxlan: number; direct: number; bareUnderlay: number; bareVxlan: number; bareDirect: number }
+    const runs: Round[] = []
+    try {
+      for (let k = 0; k < IPERF_RUNS; k++) {
+        runs.push({
+          underlay: iperf(c.node(1).ns.name, c.node(3).ns.name, c.node(3).address),
+          vxlan: iperf(p1.ns.name, p3.ns.name, p3.ip),
+          direct: iperf(d1.ns.name, d3.ns.name, d3.ip),
+          bareUnderlay: iperf(bare.underlay.client, bare.underlay.server, bare.underlay.addr),
+          bareVxlan: iperf(bare.vxlan.client, bare.vxlan.server, bare.vxlan.addr),
+          bareDirect: iperf(bare.direct.client, bare.direct.server, bare.direct.addr),
+        })
+      }
+    } finally {
+      bare.close()
     }
     const med = (k: 'underlay' | 'vxlan' | 'direct'): number => percentile(runs.map((r) => r[k]).filter((x) => !Number.isNaN(x)), 50)
     const underlay = med('underlay'), vxlan = med('vxlan'), direct = med('direct')
     // the ratio within each round, then the median of those (a round shares its machine load)
-    const ratio = (k: 'vxlan' | 'direct'): number => percentile(runs.map((r) => r[k] / r.underlay).filter((x) => !Number.isNaN(x)), 50)
-    result.dataPlane = { runs: IPERF_RUNS, underlayGbps: underlay, vxlanGbps: vxlan, directGbps: direct, vxlanRatio: ratio('vxlan'), directRatio: ratio('direct'), rounds: runs }
+    const ratio = (k: keyof Round, base: keyof Round = 'underlay'): number => percentile(runs.map((r) => r[k] / r[base]).filter((x) => !Number.isNaN(x)), 50)
+    result.dataPlane = {
+      runs: IPERF_RUNS, underlayGbps: underlay, vxlanGbps: vxlan, directGbps: direct, vxlanRatio: ratio('vxlan'), directRatio: ratio('direct'),
+      bare: { vxlanRatio: ratio('bareVxlan', 'bareUnderlay'), directRatio: ratio('bareDirect', 'bareUnderlay'), podnetVxlanOfBare: ratio('vxlan', 'bareVxlan'), podnetDirectOfBare: ratio('direct', 'bareDirect') },
+      rounds: runs,
+    }
     console.log('data plane', result.dataPlane)
 
     // 4. scale: a `podnet node run` process on node 1 ('ov' only), N synthetic nodes written into etcd
@@ -247,6 +262,8 @@ async function main(): Promise<void> {
     `| agent CPU idle / during sync | ${r.scale.agentIdleCpuPct.toFixed(2)} % / ${r.scale.agentSyncCpuS.toFixed(2)} s | |`,
     `| iperf3 underlay / vxlan / direct (median of ${r.dataPlane.runs} interleaved rounds) | ${r.dataPlane.underlayGbps.toFixed(2)} / ${r.dataPlane.vxlanGbps.toFixed(2)} / ${r.dataPlane.directGbps.toFixed(2)} Gbit/s | |`,
     `| vxlan / underlay, direct / underlay (median of the rounds' ratios) | ${(r.dataPlane.vxlanRatio * 100).toFixed(0)} % / ${(r.dataPlane.directRatio * 100).toFixed(0)} % | >= 80 % / >= 95 % |`,
+    `| the same paths built with ip alone (no nf_tables, no podnet): vxlan / underlay, direct / underlay | ${(r.dataPlane.bare.vxlanRatio * 100).toFixed(0)} % / ${(r.dataPlane.bare.directRatio * 100).toFixed(0)} % | (the kernel's own cost) |`,
+    `| podnet's pod-to-pod throughput as a share of the bare path's: vxlan / direct | ${(r.dataPlane.bare.podnetVxlanOfBare * 100).toFixed(0)} % / ${(r.dataPlane.bare.podnetDirectOfBare * 100).toFixed(0)} % | |`,
   ].join('\n')
   writeFileSync(join(resultsDir, 'overlay.md'), `${md}\n`)
   console.log(md)

@@ -84,8 +84,8 @@ export interface ReleaseOptions {
   /**
    * Keep the addresses, reserved under this key (same ifname), instead of freeing them, in the
    * same transaction; an allocate naming the key takes them back. Addresses the key held before
-   * are freed (the newest addresses are the reservation). An owner holding nothing leaves the
-   * key's reservation as it is.
+   * in the same families are freed (the newest addresses are the reservation). An owner holding
+   * nothing leaves the key's reservation as it is.
    */
   readonly reserveAs?: string
 }
@@ -221,8 +221,11 @@ export class Allocator {
     return this.store.transaction((tx) => {
       const mine = tx.byOwner(owner)
       if (keep && mine.length) {
-        // the owner's addresses become the reservation, in this transaction: never free in between
-        for (const old of tx.byOwner(keep)) tx.remove(old.ip)
+        // the owner's addresses become the reservation, in this transaction: never free in between.
+        // What the key held in a family the owner has an address of is freed (the newest is kept);
+        // the other families stay (a release a kill interrupted half way, done again, keeps both).
+        const families = new Set(mine.map((a) => withFamily(a).family))
+        for (const old of tx.byOwner(keep)) if (families.has(withFamily(old).family)) tx.remove(old.ip)
         const reserved: Allocation[] = []
         for (const a of mine) {
           const r: StoredAllocation = { ip: a.ip, containerId: keep.containerId, ifname: keep.ifname, allocatedAt: at! }

@@ -394,6 +394,19 @@ describe('bridge/ipam/allocator', () => {
       assert.deepEqual(await owners(alloc), ['@reserved:k/eth0=10.0.0.3'], 'the newest addresses are the reservation; the old one is free')
     })
 
+    it('a release with reserveAs a kill interrupted between two families, done again, keeps both', async () => {
+      const { alloc, store, ranges } = setup({ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' })
+      await ipsOf(alloc, ranges, 'p') // 10.0.0.2, fd00::2
+      // the first replace of the transaction happened, the second did not
+      store.transaction((tx) => tx.replace({ ip: '10.0.0.2', containerId: '@reserved:k', ifname: 'eth0', allocatedAt: '' }))
+      await alloc.release('p', 'eth0', { reserveAs: 'k' })
+      assert.deepEqual(await owners(alloc), ['@reserved:k/eth0=10.0.0.2', '@reserved:k/eth0=fd00::2'])
+      // and an allocate interrupted the same way is undone by the next release
+      store.transaction((tx) => tx.replace({ ip: 'fd00::2', containerId: 'q', ifname: 'eth0', allocatedAt: '' }))
+      await alloc.release('q', 'eth0', { reserveAs: 'k' })
+      assert.deepEqual((await alloc.allocate({ containerId: 'r', ifname: 'eth0', reservation: 'k' }, ranges)).map((a) => a.ip), ['10.0.0.2', 'fd00::2'])
+    })
+
     it('gc keeps reservations; releaseReservations frees those of a key prefix only; releaseAll frees them too', async () => {
       const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' })
       for (const p of ['web-0', 'web-1', 'webx-0', 'db-0', 'live']) await ipsOf(alloc, ranges, p)

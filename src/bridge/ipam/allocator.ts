@@ -212,7 +212,9 @@ export class Allocator {
    * Addresses of any other owner, including the same container's other interfaces, are never
    * touched. Releasing an owner that holds nothing succeeds and returns [] (CNI DEL semantics).
    * The round-robin cursor is kept, so the freed addresses are not handed out again at once.
-   * @throws InvalidArgumentError for an empty containerId or an invalid ifname.
+   * With `options.reserveAs` the addresses are not freed but kept under that key, in the same
+   * transaction, and the reservation's records are returned (ReleaseOptions).
+   * @throws InvalidArgumentError for an empty containerId, an invalid ifname or reservation key.
    */
   async release(containerId: string, ifname: string, options: ReleaseOptions = {}): Promise<Allocation[]> {
     const owner = checkOwner(containerId, ifname)

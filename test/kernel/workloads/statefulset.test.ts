@@ -207,6 +207,7 @@ ${extra.split('\n').filter(Boolean).map((l) => `  ${l}`).join('\n')}
     const [first] = await allReady('addr', 1)
     const kept = ipOf(first!)
     assert.equal(first!.spec.addressReservation, 'statefulset/addr/0')
+    assert.match(w().ok('pod', 'inspect', 'addr-0'), /\nIP reserved:\s+as statefulset\/addr\/0 while the pod has no sandbox\n/)
     assert.deepEqual(reservations(), [], 'nothing reserved while the pod runs')
     w().ok('scale', 'sts', 'addr', '--replicas', '0')
     await eventually(() => (podsOf('addr').length === 0 ? true : undefined), 30_000, 'addr-0 gone')

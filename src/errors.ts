@@ -301,21 +301,27 @@ export interface IpamOwner {
   ifname: string
 }
 
-function ownerText(o: IpamOwner): string {
+function ownerText(o: IpamOwner, reservation: string | undefined): string {
+  if (reservation !== undefined) return `the reservation '${reservation}' ifname '${o.ifname}' (an address kept while its pod is away)`
   return o.containerId === '' && o.ifname === ''
     ? 'an unknown owner (unreadable record)'
     : `container '${o.containerId}' ifname '${o.ifname}'`
 }
 
-/** A requested (static) address is already allocated; `owner` says to whom. */
+/**
+ * A requested (static) address is already allocated; `owner` says to whom, `reservation` the key
+ * when the owner is a reservation (bridge/ipam: an address kept for a pod that takes it back).
+ */
 export class AddressInUseError extends ExistsError {
   override readonly code: PodnetErrorCode = 'ERR_PODNET_ADDRESS_IN_USE'
   readonly ip: string
   readonly owner: IpamOwner
-  constructor(ip: string, owner: IpamOwner, subnet: string) {
-    super('allocation of address', ip, `in ${subnet}: it is owned by ${ownerText(owner)}`)
+  readonly reservation?: string
+  constructor(ip: string, owner: IpamOwner, subnet: string, reservation?: string) {
+    super('allocation of address', ip, `in ${subnet}: it is owned by ${ownerText(owner, reservation)}`)
     this.ip = ip
     this.owner = owner
+    if (reservation !== undefined) this.reservation = reservation
   }
 }
 

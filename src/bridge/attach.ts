@@ -97,18 +97,21 @@ async function attachLocked(ctx: AttachContext, config: NetworkConfig, spec: Att
   // Whatever this owner still holds without a record can only be left by an attach that was
   // killed (attaches hold the lock): its addresses, port claims and veth are reclaimed below.
   return UndoStack.run(async (undo) => {
-    // 1. addresses
+    // 1. addresses (taking back a reservation when asked: reservations are kept by IPAM, see ipam/allocator.ts)
     const allocator = ctx.allocator(config.name)
-    const request = { containerId: id, ifname, ...(spec.ips?.length && { ip: spec.ips }) }
+    const reservation = spec.reservation
+    const request = { containerId: id, ifname, ...(spec.ips?.length && { ip: spec.ips }), ...(reservation !== undefined && { reservation }) }
     let addrs
     try {
       addrs = await allocator.allocate(request, ranges(config))
     } catch (err) {
       if (!(err instanceof AllocationExistsError)) throw err
-      await allocator.release(id, ifname)
+      // a killed attach's addresses (of the reservation, usually) go back to it before it is taken
+      await allocator.release(id, ifname, reservation !== undefined ? { reserveAs: reservation } : {})
       addrs = await allocator.allocate(request, ranges(config))
     }
-    undo.push('release addresses', async () => { await allocator.release(id, ifname) })
+    const reserveAs = reservation !== undefined && addrs.some((a) => a.reserved) ? { reserveAs: reservation } : {}
+    undo.push(reserveAs.reserveAs !== undefined ? 'give the addresses back to the reservation' : 'release addresses', async () => { await allocator.release(id, ifname, reserveAs) })
     // 2. host ports, claimed atomically
     const claims = new PortClaims(ctx.state)
     for (const m of mappings) {

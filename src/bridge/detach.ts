@@ -1,7 +1,7 @@
 /**
  * Detaching a pod namespace from a bridge network (NetworkManager.detach), and what a killed
  * attach left without a record. Under the state lock: published ports, priority marks,
- * addresses, port claims, the record; the veth goes after the lock (its deletion waits for an
+ * addresses (freed, or kept as a reservation: DetachSpec.reserveAs), port claims, the record; the veth goes after the lock (its deletion waits for an
  * RCU grace period), or not at all when the namespace is going with it. Nothing to detach is
  * a success that says so (CNI DEL semantics).
  */
@@ -51,7 +51,7 @@ export async function detachPod(ctx: DetachContext, spec: DetachSpec): Promise<D
       ctx.state.remove(path) // unreadable: what it described is found by name and tag below
     }
     if (!a) {
-      await removeLeftovers(ctx, config, id, ifname)
+      await removeLeftovers(ctx, config, id, ifname, spec.reserveAs)
       return { detached: false, reason: `${attachmentKey(id, ifname)} is not attached to network '${config.name}'` }
     }
     if (spec.netns !== undefined) {
@@ -60,7 +60,7 @@ export async function detachPod(ctx: DetachContext, spec: DetachSpec): Promise<D
         return { detached: false, reason: `${attachmentKey(id, ifname)} belongs to netns ${a.netns}, not ${asked ?? 'the one given'}` }
       }
     }
-    await detachLocked(ctx, config, a)
+    await detachLocked(ctx, config, a, spec.reserveAs)
     return { detached: true, attachment: a }
   })
   // The veth goes outside the lock: its deletion waits for an RCU grace period in the kernel
@@ -74,12 +74,12 @@ export async function detachPod(ctx: DetachContext, spec: DetachSpec): Promise<D
 
 /**
  * What an attach killed before writing its record (or one whose record is damaged) may have
- * left, found by name and owner tag: the address this owner holds, the host veth and its ifb
- * (named for the owner), published ports and priority marks tagged with it, its port claims.
- * Inside the lock, so no attach of the owner is under way.
+ * left, found by name and owner tag: the address this owner holds (kept under `reserveAs` when
+ * given), the host veth and its ifb (named for the owner), published ports and priority marks
+ * tagged with it, its port claims. Inside the lock, so no attach of the owner is under way.
  */
-async function removeLeftovers(ctx: DetachContext, config: NetworkConfig, id: string, ifname: string): Promise<void> {
-  await ctx.allocator(config.name).release(id, ifname)
+async function removeLeftovers(ctx: DetachContext, config: NetworkConfig, id: string, ifname: string, reserveAs: string | undefined): Promise<void> {
+  await ctx.allocator(config.name).release(id, ifname, reserveAs !== undefined ? { reserveAs } : {})
   const veth = hostVethName(config.name, id, ifname)
   for (const name of [veth, ifbNameForVeth(veth)]) if (ctx.rt.link.findSync(name)) await ctx.links.deleteVeth(name)
   const tag = `${ownerTag(ctx.state.owner, config.name)} id=${id} if=${ifname}`
@@ -92,11 +92,14 @@ async function removeLeftovers(ctx: DetachContext, config: NetworkConfig, id: st
   }
 }
 
-/** Everything of a recorded attachment but its veth (and ifb): published ports, priority marks, addresses, port claims, record. */
-export async function detachLocked(ctx: DetachContext, config: NetworkConfig, a: Attachment): Promise<void> {
+/**
+ * Everything of a recorded attachment but its veth (and ifb): published ports, priority marks,
+ * addresses (kept under `reserveAs` when given, in the same IPAM transaction), port claims, record.
+ */
+export async function detachLocked(ctx: DetachContext, config: NetworkConfig, a: Attachment, reserveAs?: string): Promise<void> {
   ctx.nat.deletePortElements(a.portElements ?? [])
   removePriorityElements(ctx.nft, attachmentPriorityElements(a))
-  await ctx.allocator(config.name).release(a.id, a.ifname)
+  await ctx.allocator(config.name).release(a.id, a.ifname, reserveAs !== undefined ? { reserveAs } : {})
   const claims = new PortClaims(ctx.state)
   for (const m of a.portMappings) claims.release(m)
   ctx.state.remove(ctx.state.attachmentPath(config.name, a.id, a.ifname))

@@ -2,7 +2,7 @@
 export { NetworkManager } from './network.js'
 export type {
   AttachSpec, Attachment, AttachmentAddress, DetachResult, DetachSpec, Drift, GcReport, ManagerOptions, NetnsArg, NetworkConfig,
-  NetworkSpec, PodRoute, PortElementRecord, PortMapEntry, PortMapping, RuleRecord, SubnetConfig,
+  NetworkSpec, PodRoute, PortElementRecord, PortMapEntry, PortMapping, Reservation, RuleRecord, SubnetConfig,
 } from './types.js'
 export { normalizePortMapping, parsePortMapping, validatePortMapping } from './port-mapping.js'
 export { hostVethName, defaultBridgeName, bridgeMac, NFT_TABLE, ifbNameForVeth, isIfbName } from './names.js'

@@ -19,7 +19,7 @@ import { Rtnl } from '../netlink/route/index.js'
 import { Nft } from '../netlink/nftables/index.js'
 import { Conntrack } from '../netlink/conntrack/index.js'
 import { validateNetworkName } from '../net/names.js'
-import { Allocator, DiskStore } from './ipam/index.js'
+import { type Allocation, Allocator, DiskStore } from './ipam/index.js'
 import { ifbNameForVeth } from './names.js'
 import { applyBandwidth, validateBandwidth, type BandwidthLimits } from './bandwidth.js'
 import {
@@ -34,7 +34,7 @@ import { createNetwork, type CreateContext } from './create.js'
 import { attachPod, attachmentKey, type AttachContext } from './attach.js'
 import { detachLocked, detachPod, type DetachContext } from './detach.js'
 import type {
-  AttachSpec, Attachment, DetachResult, DetachSpec, Drift, GcReport, ManagerOptions, NetworkConfig, NetworkSpec, PortMapEntry,
+  AttachSpec, Attachment, DetachResult, DetachSpec, Drift, GcReport, ManagerOptions, NetworkConfig, NetworkSpec, PortMapEntry, Reservation,
 } from './types.js'
 import type { Rule } from '../netlink/nftables/index.js'
 
@@ -204,6 +204,31 @@ export class NetworkManager implements ReconcileContext, CreateContext, AttachCo
     return new Allocator(new DiskStore(this.state.ipamDir(name)))
   }
 
+  /**
+   * The addresses of a network kept as reservations (a detach's `reserveAs`: a StatefulSet pod's
+   * while its ordinal has no pod), each with its key (`reservation`) and ifname; none when the
+   * run directory is of an earlier boot.
+   */
+  async reservations(name: string): Promise<Reservation[]> {
+    this.get(name)
+    if (!this.state.runIsCurrent()) return []
+    return (await this.allocator(name).reservations()).map(toReservation(name))
+  }
+
+  /**
+   * Frees the reservations whose key starts with `keyPrefix` ('' frees every one), on every
+   * network or on the one named; returns what it freed. Attachments are never touched. Under
+   * the state lock, as attach and detach.
+   */
+  async releaseReservations(keyPrefix: string, network?: string): Promise<Reservation[]> {
+    if (network !== undefined) this.get(network)
+    return this.state.locked(async () => {
+      const out: Reservation[] = []
+      for (const c of network !== undefined ? [this.get(network)] : this.list()) out.push(...(await this.allocator(c.name).releaseReservations(keyPrefix)).map(toReservation(c.name)))
+      return out
+    })
+  }
+
 
   // -------------------------------------------------------------------------------------------
   // create / remove
@@ -360,3 +385,8 @@ export class NetworkManager implements ReconcileContext, CreateContext, AttachCo
     })
   }
 }
+
+/** An IPAM reservation as NetworkManager reports it. */
+const toReservation = (network: string) => (a: Allocation): Reservation => ({
+  network, key: a.reservation ?? '', ifname: a.ifname, ip: a.ip, family: a.family, reservedAt: a.allocatedAt,
+})

@@ -98,6 +98,12 @@ export interface AttachSpec {
   bandwidth?: BandwidthLimits
   /** Traffic priority on the uplinks, 0-7 (priority.ts; 4, normal, is the default). */
   priority?: number
+  /**
+   * Take the addresses reserved under this key (a detach's `reserveAs`) for this ifname, in the
+   * same IPAM transaction that gives them to this attachment; a key with no reservation: as
+   * without it (`ips` included). An attach that fails later puts them back in the reservation.
+   */
+  reservation?: string
 }
 
 export interface AttachmentAddress {
@@ -172,6 +178,13 @@ export interface DetachSpec {
    * deleting it here and waiting for the kernel's RCU grace period (10-30 ms per veth).
    */
   netnsGoing?: boolean
+  /**
+   * Keep the addresses, reserved under this key, instead of freeing them: in the same IPAM
+   * transaction that takes them from the attachment, so no one can take them in between. An
+   * attach naming the key as `reservation` takes them back; NetworkManager.releaseReservations
+   * (or removing the network) frees them. Also for what a killed attach left without a record.
+   */
+  reserveAs?: string
 }
 
 export interface DetachResult {
@@ -179,6 +192,19 @@ export interface DetachResult {
   /** Why nothing was done, when detached is false. */
   reason?: string
   attachment?: Attachment
+}
+
+/** Addresses kept for whoever takes them back by key (DetachSpec.reserveAs, AttachSpec.reservation). */
+export interface Reservation {
+  network: string
+  /** The key an attach names to take it back ('statefulset/web/1'). */
+  key: string
+  ifname: string
+  /** '10.88.0.5' (no prefix length) */
+  ip: string
+  family: 4 | 6
+  /** ISO 8601 time the address was reserved. */
+  reservedAt: string
 }
 
 export interface Drift {

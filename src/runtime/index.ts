@@ -4,7 +4,7 @@
  * networks); a CLI-like client talks to a supervisor process. Re-exports only.
  */
 export { PodRuntime, HALT_STAGES, type GcReport, type HaltStage, type RunOptions, type RuntimeOptions, type StopOptions } from './pod-runtime.js'
-export { BridgePodNetwork, type PodAttachRequest, type PodNetwork } from './network.js'
+export { BridgePodNetwork, type PodAttachRequest, type PodDetachRequest, type PodNetwork } from './network.js'
 export {
   ANNOTATION_NETWORK, ANNOTATION_ROOTFS, ANNOTATION_SHARE_UTS, RESTART_POLICIES, validateManifest, validatePodName,
   type ContainerPort, type ContainerSpec, type EnvVar, type ParsedManifest, type ParseOptions, type PodSpec, type RestartPolicy,

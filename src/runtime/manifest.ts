@@ -114,6 +114,14 @@ export interface PodSpec {
   hostUsers?: false
   /** spec.volumes: emptyDir, hostPath (volumes.ts). */
   volumes?: VolumeSpec[]
+  /**
+   * podnet's, never read from a manifest: the key under which the pod's network addresses are
+   * kept while it has no sandbox (set by the StatefulSet controller, `statefulset/NAME/ORDINAL`).
+   * Every attach of the pod takes the reservation back, every detach keeps the addresses as it
+   * (network.ts, docs/workloads.md). Recorded with the spec, so adoption, a finished removal and
+   * a restore use it too.
+   */
+  addressReservation?: string
 }
 
 export interface ParsedManifest {

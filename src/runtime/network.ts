@@ -20,10 +20,20 @@ export interface PodAttachRequest {
   dnsNames?: string[]
   /** Addresses (without prefix) to take again when they are free (a pod restored after a reboot); others are chosen when not. */
   ips?: string[]
+  /** Take the addresses reserved under this key (PodSpec.addressReservation); none reserved: as without it, `ips` included. */
+  reservation?: string
   /** Rate limits into and out of the pod. */
   bandwidth?: BandwidthLimits
   /** Traffic priority 0-7. */
   priority?: number
+}
+
+export interface PodDetachRequest {
+  network: string
+  id: string
+  hostNetns?: string
+  /** Keep the addresses reserved under this key (PodSpec.addressReservation) instead of freeing them. */
+  reserveAs?: string
 }
 
 /** New network limits for an attached pod (absent fields: none). */
@@ -38,8 +48,10 @@ export interface PodLimitsRequest {
 export interface PodNetwork {
   /** Attaches; returns the pod's addresses (CIDR). */
   attach(req: PodAttachRequest): Promise<string[]>
-  /** Detaches; succeeds when already detached. */
-  detach(req: { network: string; id: string; hostNetns?: string }): Promise<void>
+  /** Detaches; succeeds when already detached. `reserveAs`: the addresses are kept under this key instead of freed. */
+  detach(req: PodDetachRequest): Promise<void>
+  /** Frees the addresses reserved under keys starting with `keyPrefix`, on every network; returns how many. */
+  releaseReservations?(keyPrefix: string): Promise<number>
   /** The nameserver and search domain pods of the network use; undefined: the host's (no DNS on the network). */
   dns?(req: { network: string; hostNetns?: string }): PodDnsConfig | undefined
   /** Changes an attached pod's bandwidth limits and priority in place (pod update). */
@@ -86,14 +98,14 @@ export class BridgePodNetwork implements PodNetwork {
     const spec = {
       network: req.network, netns: req.netns, id: req.id, ifname: 'eth0', portMappings: req.portMappings,
       ...(req.bandwidth && { bandwidth: req.bandwidth }), ...(req.priority !== undefined && { priority: req.priority }),
-      ...(req.dnsNames?.length && { dnsNames: req.dnsNames }),
+      ...(req.dnsNames?.length && { dnsNames: req.dnsNames }), ...(req.reservation !== undefined && { reservation: req.reservation }),
     }
     let a: Awaited<ReturnType<NetworkManager['attach']>> | undefined
     if (req.ips?.length) {
       try {
         a = await m.attach({ ...spec, ips: req.ips })
       } catch (err) {
-        // taken by another pod meanwhile, or no longer in the network's subnets: any free address
+        // taken by another pod (or reservation) meanwhile, or no longer in the network's subnets: any free address
         if (!(err instanceof AddressInUseError) && !(err instanceof InvalidArgumentError && err.field === 'ip')) throw err
       }
     }
@@ -153,12 +165,17 @@ export class BridgePodNetwork implements PodNetwork {
     }
   }
 
-  async detach(req: { network: string; id: string; hostNetns?: string }): Promise<void> {
+  async detach(req: PodDetachRequest): Promise<void> {
     try {
-      await this.manager(req.hostNetns).detach({ network: req.network, id: req.id, ifname: 'eth0' })
+      await this.manager(req.hostNetns).detach({ network: req.network, id: req.id, ifname: 'eth0', ...(req.reserveAs !== undefined && { reserveAs: req.reserveAs }) })
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err // the network itself is gone: nothing to detach
     }
+  }
+
+  async releaseReservations(keyPrefix: string): Promise<number> {
+    // IPAM lives in the run dir, whatever namespace plays the host: one manager sees every network
+    return (await this.manager(undefined).releaseReservations(keyPrefix)).length
   }
 
   async setLimits(req: PodLimitsRequest): Promise<void> {

@@ -15,7 +15,7 @@ import { Cgroup } from './cgroups/index.js'
 import { cleanupPodMounts, removeCgroupTree } from './gc.js'
 import { pauseCommand } from './pause.js'
 import { childPids, isAlive } from './proc.js'
-import { abandonSandbox, createSandbox, killCgroupProcesses, signalRef } from './sandbox.js'
+import { abandonSandbox, createSandbox, killCgroupProcesses, podDetachRequest, signalRef } from './sandbox.js'
 import type { StopOptions } from './options.js'
 import { planRestore, type RestorePlan } from './restore.js'
 import { lostRecord } from './state-store.js'
@@ -74,7 +74,7 @@ export abstract class PodRecovery extends PodMachine {
     await removeCgroupTree(this.layout, `${this.cgroupParent}/${name}`)
     if (old.spec.network !== undefined) {
       try {
-        await this.network.detach({ network: old.spec.network, id: name, ...(old.sandbox.hostNetns !== undefined && { hostNetns: old.sandbox.hostNetns }) })
+        await this.network.detach(podDetachRequest(old, old.spec.network))
       } catch {
         // its records went with the run dir
       }

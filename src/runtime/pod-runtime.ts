@@ -27,7 +27,7 @@ import type { OwnerReference } from './labels.js'
 import { pauseCommand } from './pause.js'
 import { applyLimitChanges } from './pod-network-limits.js'
 import { finalPhase } from './restart-policy.js'
-import { createSandbox, signalRef } from './sandbox.js'
+import { createSandbox, podDetachRequest, signalRef } from './sandbox.js'
 import type { RunOptions, RuntimeOptions, StopOptions } from './options.js'
 import { finishRemovals, removalsToFinish } from './finish-removals.js'
 import { ProbeManager, killRunForProbe } from './probes.js'
@@ -155,23 +155,48 @@ export class PodRuntime extends PodRecovery {
    * recorded in both of its records; also for an ended pod.
    */
   async setOwnerReferences(name: string, refs: OwnerReference[]): Promise<PodRecord> {
-    const apply = (rec: PodRecord): void => {
-      if (refs.length) rec.spec.ownerReferences = refs
-      else delete rec.spec.ownerReferences
-    }
+    return this.changeSpec(name, (spec) => {
+      if (refs.length) spec.ownerReferences = refs
+      else delete spec.ownerReferences
+    })
+  }
+
+  /**
+   * Sets (or, undefined, removes) the key under which a pod's addresses are kept while it has no
+   * sandbox (PodSpec.addressReservation: a StatefulSet adopting or orphaning it), recorded in
+   * both of its records; the next detach of the pod uses it. Also for an ended pod.
+   */
+  async setAddressReservation(name: string, key: string | undefined): Promise<PodRecord> {
+    return this.changeSpec(name, (spec) => {
+      if (key !== undefined) spec.addressReservation = key
+      else delete spec.addressReservation
+    })
+  }
+
+  /**
+   * Frees the addresses reserved under keys starting with `keyPrefix` on every network (a
+   * StatefulSet deleted: `statefulset/NAME/`); returns how many. 0 when the runtime's pod
+   * network keeps no reservations.
+   */
+  async releaseAddressReservations(keyPrefix: string): Promise<number> {
+    return (await this.network.releaseReservations?.(keyPrefix)) ?? 0
+  }
+
+  /** Changes a pod's spec in both of its records (metadata a controller owns: no restart, nothing else changes). */
+  private async changeSpec(name: string, apply: (spec: PodSpec) => void): Promise<PodRecord> {
     const pod = this.pods.get(name)
     if (!pod) {
       // an ended pod, or one waiting for its restore: its persistent record is the one to change
       const rec = this.store.readPersistent(name)
       if (!rec) throw new NotFoundError('pod', name)
-      apply(rec)
+      apply(rec.spec)
       this.store.writePersistent(rec)
       const now = this.store.read(name) ?? rec
       this.emit('change', now)
       return now
     }
     return this.serial(pod, () => {
-      apply(pod.rec)
+      apply(pod.rec.spec)
       this.save(pod, true)
       return pod.rec
     })
@@ -318,7 +343,7 @@ export class PodRuntime extends PodRecovery {
       await removeCgroupTree(this.layout, `${this.cgroupParent}/${name}`)
       if (rec.spec.network !== undefined) {
         try {
-          await this.network.detach({ network: rec.spec.network, id: name, ...(rec.sandbox.hostNetns !== undefined && { hostNetns: rec.sandbox.hostNetns }) })
+          await this.network.detach(podDetachRequest(rec, rec.spec.network))
         } catch {
           // the network's own records went with the run dir: podnet network gc
         }

@@ -21,7 +21,7 @@ import { podDnsNames } from './dns-names.js'
 import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js'
 import type { PodSpec } from './manifest.js'
 import { createPodNamespaces, pinPaths, pinnedInode, unpinAll, type NamespacePins } from './namespaces.js'
-import type { PodNetwork } from './network.js'
+import type { PodDetachRequest, PodNetwork } from './network.js'
 import { isAlive, processRef, processesInNamespace, type ProcessRef } from './proc.js'
 import { podSysctls } from './security/index.js'
 import type { PodStore } from './state-store.js'
@@ -156,19 +156,21 @@ export async function createSandbox(deps: SandboxDeps, rec: PodRecord, pause: st
     const network = spec.network
     const mappings = podPortMappings(spec)
     const host = sb.hostNetns !== undefined ? { hostNetns: sb.hostNetns } : {}
+    const reservation = spec.addressReservation
     sb.network = network
     sb.attached = true
     store.write(rec)
     try {
       sb.ips = await deps.network.attach({
         network, netns: made.pins.net, id: name, portMappings: mappings.map((m) => m.mapping), dnsNames: podDnsNames(spec), ...host, ...(ips?.length && { ips }),
+        ...(reservation !== undefined && { reservation }),
         ...(spec.bandwidth && { bandwidth: spec.bandwidth }), ...(spec.networkPriority !== undefined && { priority: spec.networkPriority }),
       })
     } catch (err) {
       throw mapAttachError(err, mappings)
     }
     deps.checkpoint('network')
-    undo.push('detach from the network', () => deps.network.detach({ network, id: name, ...host }))
+    undo.push('detach from the network', () => deps.network.detach({ network, id: name, ...host, ...(reservation !== undefined && { reserveAs: reservation }) }))
   }
 
   // /etc files
@@ -219,7 +221,7 @@ export async function teardownSandbox(deps: SandboxDeps, rec: PodRecord): Promis
   }
   if (sb.attached && sb.network !== undefined) {
     await step(async () => {
-      await deps.network.detach({ network: sb.network!, id: rec.name, ...(sb.hostNetns !== undefined && { hostNetns: sb.hostNetns }) })
+      await deps.network.detach(podDetachRequest(rec, sb.network!))
       sb.attached = false
     })
   }
@@ -316,6 +318,15 @@ export async function killNamespaceMembers(pin: string): Promise<void> {
   for (let i = 0; i < 300 && refs.some((r) => isAlive(r)); i++) await sleep(10)
   const left = refs.filter((r) => isAlive(r))
   if (left.length) throw new PodnetError(`processes ${left.map((r) => r.pid).join(', ')} in ${pin} survived SIGKILL`)
+}
+
+/**
+ * What detaches pod `rec` from `network`: its id, its host namespace, and its address reservation
+ * (PodSpec.addressReservation: the addresses are kept for the next pod of its key, not freed).
+ */
+export function podDetachRequest(rec: PodRecord, network: string): PodDetachRequest {
+  const key = rec.spec.addressReservation
+  return { network, id: rec.name, ...(rec.sandbox.hostNetns !== undefined && { hostNetns: rec.sandbox.hostNetns }), ...(key !== undefined && { reserveAs: key }) }
 }
 
 /** A published port of the pod and the manifest field it came from. */

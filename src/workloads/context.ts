@@ -11,6 +11,8 @@ export interface ControllerContext {
   orphanPods(): PodRecord[]
   /** Makes the object the pod's controller (Kubernetes' adoption). */
   adopt(o: WorkloadObject, pod: PodRecord): Promise<void>
+  /** Sets (undefined: removes) the key the pod's addresses are kept under while it has no sandbox (PodSpec.addressReservation). */
+  setAddressReservation(pod: PodRecord, key: string | undefined): Promise<void>
   /** Creates a pod; a failure is a FailedCreate event (and false), never a throw. `ips`: addresses to ask for again (a StatefulSet's pod). */
   createPod(o: WorkloadObject, spec: PodSpec, opts?: { ips?: string[] }): Promise<boolean>
   /** Starts deleting a pod (its grace period runs in the background); records SuccessfulDelete. */

@@ -20,7 +20,7 @@ import { controllerUid, ownerRef } from './pods.js'
 import { syncReplicaSet } from './replicaset.js'
 import { syncDeployment, deploymentDone } from './deployment.js'
 import { syncDaemonSet } from './daemonset.js'
-import { statefulSetDone, syncStatefulSet } from './statefulset.js'
+import { addressReservationPrefix, statefulSetDone, syncStatefulSet } from './statefulset.js'
 import { StatefulSetFiles } from './statefulset-state.js'
 import { readNode } from './node.js'
 import { matches } from './selector.js'
@@ -74,6 +74,10 @@ export class WorkloadManager implements RequestHost {
       ownedPods: (o) => this.ownedPods(o),
       orphanPods: () => [...this.pods.values()].filter((p) => controllerOf(p.spec.ownerReferences) === undefined),
       adopt: (o, p) => this.adopt(o, p),
+      setAddressReservation: async (p, key) => {
+        const rec = await this.runtime.setAddressReservation(p.name, key)
+        this.pods.set(rec.name, rec)
+      },
       createPod: (o, spec, opts) => this.createPod(o, spec, opts),
       deletePod: (o, p, why) => this.deletePod(o, p, why),
       event: (o, type, reason, message) => this.event(o, type, reason, message),
@@ -343,7 +347,9 @@ export class WorkloadManager implements RequestHost {
     }
     if (o.metadata.deletionPropagation === 'Orphan') {
       for (const p of pods) {
-        const rec = await this.runtime.setOwnerReferences(p.name, (p.spec.ownerReferences ?? []).filter((r) => r.uid !== o.metadata.uid))
+        let rec = await this.runtime.setOwnerReferences(p.name, (p.spec.ownerReferences ?? []).filter((r) => r.uid !== o.metadata.uid))
+        // an orphan's addresses are freed when it goes: nobody is left to take them back
+        if (o.kind === 'StatefulSet' && rec.spec.addressReservation !== undefined) rec = await this.runtime.setAddressReservation(p.name, undefined)
         this.pods.set(rec.name, rec)
       }
     } else {
@@ -351,8 +357,10 @@ export class WorkloadManager implements RequestHost {
       if (pods.length) return // the last removal syncs again
     }
     if (o.kind === 'StatefulSet') {
-      // its claims go with it only when asked (whenDeleted: Delete) and not orphaning; its revisions and addresses go
+      // its claims go with it only when asked (whenDeleted: Delete) and not orphaning; its revisions and addresses go,
+      // the addresses IPAM keeps for its ordinals first (on every network: its pods are gone, or orphaned)
       const s = o as StatefulSet
+      await this.runtime.releaseAddressReservations(addressReservationPrefix(s.metadata.name))
       this.stsFiles.removeSet(s.metadata.name, s.metadata.deletionPropagation !== 'Orphan' && s.spec.persistentVolumeClaimRetentionPolicy.whenDeleted === 'Delete')
     }
     this.store.remove(o.kind, o.metadata.name)

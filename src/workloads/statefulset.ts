@@ -3,8 +3,12 @@
  * step by step). Pods are NAME-0 .. NAME-(replicas-1), each with a stable identity: hostname =
  * its name, subdomain = spec.serviceName (so NAME-i.SERVICE in the network's DNS), a claim per
  * volumeClaimTemplate (CLAIM-NAME-i, a directory that outlives the pod: statefulset-state.ts)
- * and, beyond Kubernetes, its address: a pod made again for ordinal i asks its network for the
- * address the last one had (taken meanwhile: a fresh one, and an AddressChanged event).
+ * and, beyond Kubernetes, its address: each pod carries the reservation key of its ordinal
+ * (PodSpec.addressReservation, `statefulset/NAME/i`), so when it goes its network keeps its
+ * address under that key, in the same IPAM transaction (nobody can take it meanwhile), and the
+ * next pod of the ordinal takes it back; the set's deletion frees them (manager.ts). A pod made
+ * again also asks for the address the last one had, recorded here: what a reservation lost with
+ * the run dir (a reboot) falls back on (taken meanwhile: a fresh one, and an AddressChanged event).
  *
  * planStatefulSet is a pure step (the pods as seen -> the pods to create and delete, and the
  * status); syncStatefulSet makes the revisions and claims durable first, then acts.
@@ -24,6 +28,7 @@
  *   pod is updated and ready under RollingUpdate (Kubernetes' completeRollingUpdate: under
  *   OnDelete it stays).
  */
+import { NotFoundError } from '../errors.js'
 import type { PodRecord } from '../runtime/types.js'
 import type { ControllerContext } from './context.js'
 import { templateHash } from './deployment.js'
@@ -34,6 +39,11 @@ import { matches } from './selector.js'
 import { claimName, StatefulSetFiles, type StsRevision, type StsState } from './statefulset-state.js'
 import { podSpecFromTemplate } from './template.js'
 import type { PodTemplateSpec, StatefulSet, StatefulSetStatus } from './types.js'
+
+/** The key a StatefulSet's ordinal's addresses are reserved under while it has no pod (PodSpec.addressReservation). */
+export const addressReservationKey = (sts: string, ordinal: number): string => `${addressReservationPrefix(sts)}${ordinal}`
+/** The prefix of every reservation key of a StatefulSet (released when it is deleted). */
+export const addressReservationPrefix = (sts: string): string => `statefulset/${sts}/`
 
 /** Labels Kubernetes puts on a StatefulSet's pods. */
 export const STS_POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name'
@@ -221,6 +231,16 @@ export async function syncStatefulSet(ctx: ControllerContext, sts: StatefulSet, 
   const now = ctx.now()
   const at = new Date(now).toISOString()
   const owned = ctx.ownedPods(sts).filter((p) => ordinalOf(name, p.name) !== undefined)
+  // every live pod carries its ordinal's reservation key (pods adopted, or made before podnet had them)
+  for (const p of owned) {
+    const key = addressReservationKey(name, ordinalOf(name, p.name)!)
+    if (p.spec.addressReservation === key || p.deletionTimestamp !== undefined || (p.phase !== 'Pending' && p.phase !== 'Running')) continue
+    try {
+      await ctx.setAddressReservation(p, key)
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err // removed meanwhile
+    }
+  }
   const state: StsState = files.readState(sts)
   const before = canonical(state)
   const r = nextRevisions(sts, state.revisions, new Set(owned.flatMap((p) => p.spec.labels?.[REVISION_HASH_LABEL] ?? [])))
@@ -266,6 +286,7 @@ export async function syncStatefulSet(ctx: ControllerContext, sts: StatefulSet, 
       ctx.requeueAfter(sts, 2000)
       break
     }
+    podSpec.addressReservation = addressReservationKey(name, a.ordinal)
     const known = state.addresses[String(a.ordinal)]
     const ips = known && known.network === podSpec.network ? known.ips : undefined
     const ok = await ctx.createPod(sts, podSpec, ips ? { ips } : {})

@@ -21,6 +21,13 @@
  * duplicate-owner check asks the store for the owner's records (the disk store keeps an owner
  * index: one directory of one or two names, not a read of every record).
  *
+ * Reservations: `release(..., { reserveAs: KEY })` does not free the owner's addresses but gives
+ * them, in the same transaction, to the reservation KEY (an owner whose containerId is
+ * RESERVATION_PREFIX + KEY, same ifname); an `allocate` naming `reservation: KEY` takes them
+ * back in one transaction. In between they are taken like any other address: no dynamic
+ * allocation picks them, a static request for one fails with AddressInUseError naming the
+ * reservation, and gc keeps them. `releaseReservations(prefix)` frees them; `releaseAll` too.
+ *
  * Every method runs its store transaction synchronously (the disk store blocks on flock
  * while another process holds the lock) and returns a settled promise.
  */
@@ -28,7 +35,7 @@ import { InvalidArgumentError } from '../../errors.js'
 import { type IpAddress, type IpFamily, formatIp, lastAddress, parseIp, tryParseIp } from '../../net/ip.js'
 import { AddressExhaustedError, AddressInUseError, AllocationExistsError, type RangeUsage } from '../../errors.js'
 import type { IpRange, RangeSet } from './range-set.js'
-import type { IpamStore, IpamStoreTx, Owner, StoredAllocation } from './store.js'
+import { type IpamStore, type IpamStoreTx, type Owner, type StoredAllocation, reservationKey, reservationOwner } from './store.js'
 
 /** What to allocate, and for whom. */
 export interface AllocateRequest extends Owner {
@@ -38,6 +45,13 @@ export interface AllocateRequest extends Owner {
    * Range sets without a requested address get a dynamic one.
    */
   readonly ip?: string | readonly string[]
+  /**
+   * Take the addresses reserved under this key (release's `reserveAs`) for this ifname: in the
+   * same transaction they become the owner's. A reserved address wins over a requested one of
+   * its range set; range sets the reservation has no address in are served as without it, and
+   * so is everything when the key holds no reservation.
+   */
+  readonly reservation?: string
 }
 
 /** One address handed out, with what an interface configuration needs. */
@@ -54,11 +68,26 @@ export interface AllocatedAddress {
   readonly gateway: string
   /** Index of the range set in the `ranges` argument. */
   readonly rangeSetIndex: number
+  /** Taken back from the request's reservation (absent: allocated as usual). */
+  readonly reserved?: true
 }
 
 /** A stored allocation as list/release/gc report it. */
 export interface Allocation extends StoredAllocation {
   readonly family: IpFamily
+  /** The reservation's key, when the owner is a reservation (containerId RESERVATION_PREFIX + key). */
+  readonly reservation?: string
+}
+
+/** Options of Allocator.release. */
+export interface ReleaseOptions {
+  /**
+   * Keep the addresses, reserved under this key (same ifname), instead of freeing them, in the
+   * same transaction; an allocate naming the key takes them back. Addresses the key held before
+   * in the same families are freed (the newest addresses are the reservation). An owner holding
+   * nothing leaves the key's reservation as it is.
+   */
+  readonly reserveAs?: string
 }
 
 /** Options of Allocator. */
@@ -101,24 +130,31 @@ export class Allocator {
     const owner = checkOwner(request.containerId, request.ifname)
     if (ranges.length === 0) throw new InvalidArgumentError('ranges', 'at least one range set is required')
     const requested = mapRequested(request.ip, ranges)
+    const held = request.reservation === undefined ? undefined : reservationOwner(checkKey(request.reservation, 'reservation'), owner.ifname)
     const allocatedAt = this.#now().toISOString()
 
     return this.store.transaction((tx) => {
       const mine = tx.byOwner(owner)
       if (mine.length > 0) throw new AllocationExistsError(owner, sortIps(mine.map((a) => a.ip)))
+      // the reservation's addresses by range set; one that fits none (the subnets changed) is freed
+      const { bySet: reserved, unusable } = held ? mapReserved(tx.byOwner(held), ranges) : { bySet: new Map<number, Wanted>(), unusable: [] }
 
       // Addresses picked in this call; the store's records are asked one address at a time.
       const picked = new Set<string>()
       const isTaken = (ip: string): boolean => picked.has(ip) || tx.has(ip)
       const allTaken = (): Set<string> => new Set([...tx.ips(), ...picked])
-      const picks: Array<{ index: number; range: IpRange; value: bigint; dynamic: boolean }> = []
+      const picks: Array<{ index: number; range: IpRange; value: bigint; dynamic: boolean; reserved?: StoredAllocation }> = []
       ranges.forEach((set, index) => {
         const want = requested.get(index)
-        if (want) {
+        const mineAgain = reserved.get(index)
+        if (mineAgain) {
+          picks.push({ index, range: mineAgain.range, value: mineAgain.value, dynamic: false, reserved: mineAgain.record! })
+          picked.add(mineAgain.record!.ip)
+        } else if (want) {
           const ip = formatIp(want.range.family, want.value)
           if (isTaken(ip)) {
             const holder = tx.get(ip) ?? { containerId: '', ifname: '' }
-            throw new AddressInUseError(ip, { containerId: holder.containerId, ifname: holder.ifname }, want.range.subnet.text)
+            throw new AddressInUseError(ip, { containerId: holder.containerId, ifname: holder.ifname }, want.range.subnet.text, reservationKey(holder))
           }
           picks.push({ index, range: want.range, value: want.value, dynamic: false })
           picked.add(ip)
@@ -131,18 +167,28 @@ export class Allocator {
       })
 
       const written: string[] = []
+      const takenBack: StoredAllocation[] = []
       try {
         for (const p of picks) {
           const ip = formatIp(p.range.family, p.value)
-          tx.add({ ip, containerId: owner.containerId, ifname: owner.ifname, allocatedAt })
-          written.push(ip)
+          if (p.reserved) {
+            tx.replace({ ip, containerId: owner.containerId, ifname: owner.ifname, allocatedAt })
+            takenBack.push(p.reserved)
+          } else {
+            tx.add({ ip, containerId: owner.containerId, ifname: owner.ifname, allocatedAt })
+            written.push(ip)
+          }
         }
       } catch (err) {
         for (const ip of written) {
           try { tx.remove(ip) } catch { /* the original error matters more */ }
         }
+        for (const r of takenBack) {
+          try { tx.replace(r) } catch { /* the original error matters more */ }
+        }
         throw err
       }
+      for (const ip of unusable) tx.remove(ip)
       for (const p of picks) if (p.dynamic) tx.setLastReserved(p.index, formatIp(p.range.family, p.value))
 
       return picks.map((p): AllocatedAddress => {
@@ -155,6 +201,7 @@ export class Allocator {
           prefix: p.range.subnet.prefix,
           gateway: p.range.gatewayText,
           rangeSetIndex: p.index,
+          ...(p.reserved && { reserved: true as const }),
         }
       })
     })
@@ -165,13 +212,32 @@ export class Allocator {
    * Addresses of any other owner, including the same container's other interfaces, are never
    * touched. Releasing an owner that holds nothing succeeds and returns [] (CNI DEL semantics).
    * The round-robin cursor is kept, so the freed addresses are not handed out again at once.
-   * @throws InvalidArgumentError for an empty containerId or an invalid ifname.
+   * With `options.reserveAs` the addresses are not freed but kept under that key, in the same
+   * transaction, and the reservation's records are returned (ReleaseOptions).
+   * @throws InvalidArgumentError for an empty containerId, an invalid ifname or reservation key.
    */
-  async release(containerId: string, ifname: string): Promise<Allocation[]> {
+  async release(containerId: string, ifname: string, options: ReleaseOptions = {}): Promise<Allocation[]> {
     const owner = checkOwner(containerId, ifname)
+    const keep = options.reserveAs === undefined ? undefined : reservationOwner(checkKey(options.reserveAs, 'reserveAs'), owner.ifname)
+    const at = keep && this.#now().toISOString()
     return this.store.transaction((tx) => {
+      const mine = tx.byOwner(owner)
+      if (keep && mine.length) {
+        // the owner's addresses become the reservation, in this transaction: never free in between.
+        // What the key held in a family the owner has an address of is freed (the newest is kept);
+        // the other families stay (a release a kill interrupted half way, done again, keeps both).
+        const families = new Set(mine.map((a) => withFamily(a).family))
+        for (const old of tx.byOwner(keep)) if (families.has(withFamily(old).family)) tx.remove(old.ip)
+        const reserved: Allocation[] = []
+        for (const a of mine) {
+          const r: StoredAllocation = { ip: a.ip, containerId: keep.containerId, ifname: keep.ifname, allocatedAt: at! }
+          tx.replace(r)
+          reserved.push(withFamily(r))
+        }
+        return sortAllocations(reserved)
+      }
       const removed: Allocation[] = []
-      for (const a of tx.byOwner(owner)) if (tx.remove(a.ip)) removed.push(withFamily(a))
+      for (const a of mine) if (tx.remove(a.ip)) removed.push(withFamily(a))
       return sortAllocations(removed)
     })
   }
@@ -179,6 +245,20 @@ export class Allocator {
   /** Frees every allocation of the store (e.g. when the network is removed) and returns them. */
   async releaseAll(): Promise<Allocation[]> {
     return this.store.transaction((tx) => removeWhere(tx, () => true))
+  }
+
+  /**
+   * Frees the reservations whose key starts with `keyPrefix` ('' frees every reservation) and
+   * returns them. Addresses of containers are never touched.
+   */
+  async releaseReservations(keyPrefix: string): Promise<Allocation[]> {
+    if (typeof keyPrefix !== 'string') throw new InvalidArgumentError('keyPrefix', 'must be a string')
+    return this.store.transaction((tx) => removeWhere(tx, (a) => reservationKey(a)?.startsWith(keyPrefix) === true))
+  }
+
+  /** The reservations (each with its key in `reservation`), IPv4 first, each family in address order. */
+  async reservations(): Promise<Allocation[]> {
+    return this.store.transaction((tx) => sortAllocations(tx.list().filter((a) => reservationKey(a) !== undefined).map(withFamily)))
   }
 
   /** Every allocation, IPv4 first, each family in address order. */
@@ -194,13 +274,14 @@ export class Allocator {
 
   /**
    * Removes allocations whose owner is not in `validOwners` (the pods that exist) and returns
-   * them. Records with an unreadable owner are kept unless `options.removeUnreadable`.
+   * them. Reservations are kept (they have no pod by design: releaseReservations frees them).
+   * Records with an unreadable owner are kept unless `options.removeUnreadable`.
    */
   async gc(validOwners: Iterable<Owner>, options: GcOptions = {}): Promise<Allocation[]> {
     const valid = new Set<string>()
     for (const o of validOwners) valid.add(ownerKey(o))
     return this.store.transaction((tx) =>
-      removeWhere(tx, (a) => (isUnreadable(a) ? options.removeUnreadable === true : !valid.has(ownerKey(a)))),
+      removeWhere(tx, (a) => (isUnreadable(a) ? options.removeUnreadable === true : reservationKey(a) === undefined && !valid.has(ownerKey(a)))),
     )
   }
 }
@@ -225,6 +306,14 @@ function checkOwner(containerId: unknown, ifname: unknown): Owner {
   return { containerId, ifname }
 }
 
+/** Reservation keys: non-empty text without control characters, at most 512 characters. */
+function checkKey(key: unknown, field: string): string {
+  if (typeof key !== 'string' || key === '') throw new InvalidArgumentError(field, 'a reservation key must be a non-empty string')
+  if (CONTROL_RE.test(key)) throw new InvalidArgumentError(field, `${JSON.stringify(key)} contains control characters`)
+  if (key.length > 512) throw new InvalidArgumentError(field, `a reservation key is at most 512 characters, got ${key.length}`)
+  return key
+}
+
 function ownerKey(o: Owner): string {
   return `${o.containerId}\u0000${o.ifname}`
 }
@@ -238,6 +327,26 @@ function isUnreadable(a: Owner): boolean {
 interface Wanted {
   readonly range: IpRange
   readonly value: bigint
+  /** The reservation's record (mapReserved). */
+  readonly record?: StoredAllocation
+}
+
+/**
+ * A reservation's records by range set: each allocatable address in the set whose range holds
+ * it (the first per set); the others (outside every range now, a second one in a set) are
+ * `unusable`, freed when the reservation is taken.
+ */
+function mapReserved(records: readonly StoredAllocation[], sets: readonly RangeSet[]): { bySet: Map<number, Wanted>; unusable: string[] } {
+  const bySet = new Map<number, Wanted>()
+  const unusable: string[] = []
+  for (const record of sortAllocations(records.map(withFamily))) {
+    const addr = tryParseIp(record.ip)
+    const index = addr ? sets.findIndex((s) => s.rangeFor(addr) !== undefined) : -1
+    const range = addr && index >= 0 ? sets[index]!.rangeFor(addr) : undefined
+    if (!addr || !range || addr.value === range.gateway || bySet.has(index)) unusable.push(record.ip)
+    else bySet.set(index, { range, value: addr.value, record: { ip: record.ip, containerId: record.containerId, ifname: record.ifname, allocatedAt: record.allocatedAt } })
+  }
+  return { bySet, unusable }
 }
 
 function mapRequested(ip: string | readonly string[] | undefined, sets: readonly RangeSet[]): Map<number, Wanted> {
@@ -363,7 +472,8 @@ function removeWhere(tx: IpamStoreTx, pred: (a: StoredAllocation) => boolean): A
 }
 
 function withFamily(a: StoredAllocation): Allocation {
-  return { ...a, family: tryParseIp(a.ip)?.family ?? (a.ip.includes(':') ? 6 : 4) }
+  const key = reservationKey(a)
+  return { ...a, family: tryParseIp(a.ip)?.family ?? (a.ip.includes(':') ? 6 : 4), ...(key !== undefined && { reservation: key }) }
 }
 
 function sortKey(ip: string): [number, bigint] {

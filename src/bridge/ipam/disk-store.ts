@@ -33,7 +33,8 @@
  * (addresses are probed) but owner lookups do not see them.
  *
  * Every write goes to a new file first: a record is then hard-linked to its final name
- * (link(2) fails if the name exists, so a record is never overwritten), `last_reserved.<i>`
+ * (link(2) fails if the name exists, so a record is never overwritten by an add; `replace`, which
+ * gives an address to another owner, renames a link to the new content over it), `last_reserved.<i>`
  * is written to a temporary file and renamed over the old one. Readers therefore never see a
  * half-written file, and a process that dies mid-transaction leaves either the whole file or
  * none under the final name.
@@ -53,7 +54,7 @@ import {
   unlinkSync, writeFileSync,
 } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { ExistsError, PodnetError, isErrno } from '../../errors.js'
+import { ExistsError, NotFoundError, PodnetError, isErrno } from '../../errors.js'
 import { close, flock, open } from '../../sys/syscall.js'
 import { LOCK_EX, O_CLOEXEC, O_CREAT, O_RDWR } from '../../sys/constants.js'
 import type { IpamStore, IpamStoreTx, Owner, StoredAllocation, SyncOnly } from './store.js'
@@ -243,6 +244,35 @@ class DiskTx implements IpamStoreTx {
       this.#rmdirQuietly(join(entry, '..'))
       if (errnoCode(err) === 'EEXIST') throw new ExistsError('IPAM record', a.ip, `in ${this.#dir}`)
       throw err
+    }
+  }
+
+  replace(a: StoredAllocation): void {
+    const name = recordFileName(a.ip)
+    const record = join(this.#dir, name)
+    const old = this.get(a.ip)
+    if (!old) throw new NotFoundError('IPAM record', a.ip, `in ${this.#dir}`)
+    // The new owner's index entry is written first (as for add) and a second link to it is
+    // renamed over the record: rename(2) replaces the name in one step, so the address always
+    // has a record. A crash before the rename leaves a stale entry of the new owner, one after
+    // it the old owner's entry (a link to the old inode): both are dropped when seen (byOwner).
+    const entry = this.#createEntry(a)
+    const tmp = join(this.#dir, `${TMP_PREFIX}${process.pid}-${tmpCounter++}`)
+    try {
+      linkSync(entry, tmp)
+      renameSync(tmp, record)
+      this.#dirty.add(this.#dir)
+    } catch (err) {
+      this.#unlinkQuietly(tmp)
+      this.#unlinkQuietly(entry)
+      this.#rmdirQuietly(join(entry, '..'))
+      throw err
+    }
+    if (old.containerId !== '' && ownerHash(old) !== ownerHash(a)) {
+      const ownerDir = join(this.#owners, ownerHash(old))
+      this.#unlinkQuietly(join(ownerDir, name))
+      this.#rmdirQuietly(ownerDir)
+      this.#dirty.add(this.#owners)
     }
   }
 

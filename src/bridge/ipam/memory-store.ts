@@ -3,7 +3,7 @@
  * (records never overwritten, one transaction at a time), no persistence and no locking
  * across processes.
  */
-import { ExistsError, PodnetError } from '../../errors.js'
+import { ExistsError, NotFoundError, PodnetError } from '../../errors.js'
 import type { IpamStore, IpamStoreTx, StoredAllocation, SyncOnly } from './store.js'
 
 /** A fake IpamStore keeping its records in Maps. */
@@ -33,6 +33,10 @@ export class MemoryStore implements IpamStore {
     byOwner: (o) => [...this.#records.values()].filter((a) => a.containerId === o.containerId && a.ifname === o.ifname),
     add: (a) => {
       if (this.#records.has(a.ip)) throw new ExistsError('IPAM record', a.ip)
+      this.#records.set(a.ip, { ip: a.ip, containerId: a.containerId, ifname: a.ifname, allocatedAt: a.allocatedAt })
+    },
+    replace: (a) => {
+      if (!this.#records.has(a.ip)) throw new NotFoundError('IPAM record', a.ip)
       this.#records.set(a.ip, { ip: a.ip, containerId: a.containerId, ifname: a.ifname, allocatedAt: a.allocatedAt })
     },
     remove: (ip) => this.#records.delete(ip),

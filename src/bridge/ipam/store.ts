@@ -12,10 +12,28 @@ import type { SyncOnly } from '../../sys/netns-switch.js'
 
 export type { SyncOnly }
 
-/** Who holds an address: one container's one interface. */
+/** Who holds an address: one container's one interface, or a reservation (below). */
 export interface Owner {
   readonly containerId: string
   readonly ifname: string
+}
+
+/**
+ * The containerId prefix of a reservation: an address kept for whoever takes it back by key
+ * (Allocator.release's `reserveAs`, AllocateRequest's `reservation`), e.g. a StatefulSet pod's
+ * while its ordinal has no pod. No container id can start with it (ids start with a letter or
+ * a digit: net/names.ts), so a reservation is never mistaken for a container.
+ */
+export const RESERVATION_PREFIX = '@reserved:'
+
+/** The owner that holds the addresses reserved under `key` for interface `ifname`. */
+export function reservationOwner(key: string, ifname: string): Owner {
+  return { containerId: `${RESERVATION_PREFIX}${key}`, ifname }
+}
+
+/** The key of a reservation's owner, or undefined when `owner` is not a reservation. */
+export function reservationKey(owner: Owner): string | undefined {
+  return owner.containerId.startsWith(RESERVATION_PREFIX) ? owner.containerId.slice(RESERVATION_PREFIX.length) : undefined
 }
 
 /** One allocation record. An unreadable record has containerId '' and ifname ''. */
@@ -40,6 +58,11 @@ export interface IpamStoreTx {
   byOwner(owner: Owner): StoredAllocation[]
   /** Creates the record for `allocation.ip`; throws if one exists (never overwrites). */
   add(allocation: StoredAllocation): void
+  /**
+   * Gives the existing record for `allocation.ip` to another owner in one step (the address is
+   * never without a record, also if the process dies half way); throws if there is no record.
+   */
+  replace(allocation: StoredAllocation): void
   /** Deletes the record for `ip`; false when there was none. */
   remove(ip: string): boolean
   /** The address last handed out dynamically from range set `rangeSetIndex`, if recorded. */

@@ -162,6 +162,8 @@ export function registerNetwork(program: Command): void {
           return
         }
         const atts = m.attachments(name)
+        // addresses IPAM keeps for a pod that takes them back (a StatefulSet's ordinal without its pod)
+        const reservations = (await m.reservations(name)).map(({ network: _n, ...r }) => r)
         if (o.stats) {
           const { networkStats } = await import('../../bridge/index.js')
           const stats = await networkStats(m, name)
@@ -169,7 +171,7 @@ export function registerNetwork(program: Command): void {
           else printNetworkStats(c.name, stats)
           return
         }
-        if (o.json) printJson({ ...c, attachments: atts, ...(overlay && { overlay }) })
+        if (o.json) printJson({ ...c, attachments: atts, reservations, ...(overlay && { overlay }) })
         else {
           if (overlay) {
             printOverlayView(overlay)
@@ -181,6 +183,10 @@ export function registerNetwork(program: Command): void {
           process.stdout.write(`  dns      ${c.dns ? `on: ${c.subnets.map((s) => s.gateway).join(', ')} port 53, search ${c.name}` : 'off'}\n\n`)
           printTable(atts.map((a) => ({ id: a.id, ifname: a.ifname, netns: a.netns, veth: a.hostVeth, addresses: a.addresses.map((x) => x.address).join(','), ports: fmtPorts(a.portMappings), names: (a.dnsNames ?? []).join(',') })),
             [['id', 'ID'], ['ifname', 'IFNAME'], ['netns', 'NETNS'], ['veth', 'HOST VETH'], ['addresses', 'ADDRESSES'], ['ports', 'PORTS'], ...(c.dns ? [['names', 'DNS NAMES'] as [string, string]] : [])])
+          if (reservations.length) {
+            process.stdout.write('\nreserved addresses (kept for the pod that takes them back)\n')
+            printTable(reservations.map((r) => ({ key: r.key, ifname: r.ifname, ip: r.ip, since: r.reservedAt })), [['key', 'KEY'], ['ifname', 'IFNAME'], ['ip', 'ADDRESS'], ['since', 'RESERVED AT']])
+          }
         }
       })
     })

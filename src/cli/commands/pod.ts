@@ -132,6 +132,7 @@ function printPod(p: PodRecord): void {
   out.write(`Hostname:      ${p.spec.hostname}\n`)
   out.write(`Network:       ${p.spec.network ?? '(none: loopback only)'}\n`)
   out.write(`IP:            ${p.sandbox.ips.join(', ') || '-'}\n`)
+  if (p.spec.addressReservation !== undefined && p.spec.network !== undefined) out.write(`IP reserved:   as ${p.spec.addressReservation} while the pod has no sandbox\n`)
   if (ports(p)) out.write(`Ports:         ${ports(p)}\n`)
   out.write(`Restart:       ${p.spec.restartPolicy}\n`)
   out.write(`Shared PID ns: ${p.spec.shareProcessNamespace}\n`)

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { ExistsError, InvalidArgumentError, NotFoundError } from '../../../src/errors.js'
+import { AddressInUseError, ExistsError, InvalidArgumentError, NotFoundError } from '../../../src/errors.js'
 import type { NetworkManager } from '../../../src/bridge/index.js'
 import type { ChildProcess } from 'node:child_process'
 import { Conntrack, IPS_DST_NAT } from '../../../src/netlink/conntrack/index.js'
@@ -161,6 +161,51 @@ describe('kernel: bridge networks', function () {
     // the address is free again and is handed out to the next pod (round robin moves on)
     const b = await m.attach({ network: 'web', netns: pod.name, portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] })
     assert.equal(b.portMappings.length, 1, 'the host port was released')
+  })
+
+  it('reservations: a detach keeps the addresses under a key, nobody else gets them (nor gc), an attach naming the key takes them back; released by prefix or with the network', async () => {
+    await m.create({ name: 'web', subnets: ['10.88.0.0/24', 'fd88::/64'] })
+    const podAddrs = (name: string): string[] => ipJson(name, 'addr', 'show', 'dev', 'eth0')[0]!.addr_info.filter((x: any) => x.scope === 'global').map((x: any) => x.local)
+    const first = topo.pod()
+    const a = await m.attach({ network: 'web', netns: first.name, id: 'web-1', reservation: 'statefulset/web/1' })
+    const ips = a.addresses.map((x) => addr(x.address))
+    assert.deepEqual(ips, ['10.88.0.2', 'fd88::2'], 'a key without a reservation: as usual')
+    assert.deepEqual(await m.reservations('web'), [])
+    assert.equal((await m.detach({ network: 'web', id: 'web-1', reserveAs: 'statefulset/web/1' })).detached, true)
+    assert.deepEqual((await m.reservations('web')).map((r) => `${r.network} ${r.key} ${r.ifname} ${r.ip}`), ['web statefulset/web/1 eth0 10.88.0.2', 'web statefulset/web/1 eth0 fd88::2'])
+    assert.deepEqual(await m.detach({ network: 'web', id: 'web-1', reserveAs: 'statefulset/web/1' }).then((r) => r.detached), false)
+    assert.equal((await m.reservations('web')).length, 2, 'a second detach leaves the reservation alone')
+    // others: refused when they ask for it, another address when they do not
+    const other = topo.pod()
+    await assert.rejects(m.attach({ network: 'web', netns: other.name, id: 'squatter', ips: ['10.88.0.2'] }), (e: unknown) => e instanceof AddressInUseError && e.reservation === 'statefulset/web/1' && /owned by the reservation 'statefulset\/web\/1'/.test(e.message))
+    assert.equal(other.link('eth0'), undefined, 'nothing made')
+    const b = await m.attach({ network: 'web', netns: other.name, id: 'other' })
+    assert.deepEqual(b.addresses.map((x) => addr(x.address)), ['10.88.0.3', 'fd88::3'])
+    // gc and check: a reservation is neither a leftover nor drift
+    assert.deepEqual((await m.gc()).releasedAddresses, [])
+    assert.deepEqual(await m.check(), [])
+    assert.equal((await m.reservations('web')).length, 2)
+    // taken back by the next pod naming the key (another id), also with another --ip asked for
+    const second = topo.pod()
+    const c = await m.attach({ network: 'web', netns: second.name, id: 'web-1-again', ips: ['10.88.0.77'], reservation: 'statefulset/web/1' })
+    assert.deepEqual(c.addresses.map((x) => addr(x.address)), ips)
+    assert.deepEqual(podAddrs(second.name), ips)
+    assert.deepEqual(await m.reservations('web'), [])
+    // an attach that fails after taking the reservation puts it back (the host port is taken)
+    await m.detach({ network: 'web', id: 'web-1-again', reserveAs: 'statefulset/web/1' })
+    await m.attach({ network: 'web', netns: topo.pod().name, id: 'port', portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] })
+    await assert.rejects(m.attach({ network: 'web', netns: topo.pod().name, id: 'web-1-x', reservation: 'statefulset/web/1', portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] }), /already exists/)
+    assert.deepEqual((await m.reservations('web')).map((r) => r.ip), ips)
+    // released by key prefix (a prefix of another set's keys is not touched)
+    await m.detach({ network: 'web', id: 'other', reserveAs: 'statefulset/webx/0' })
+    assert.deepEqual((await m.releaseReservations('statefulset/web/')).map((r) => `${r.network} ${r.key} ${r.ip}`), ['web statefulset/web/1 10.88.0.2', 'web statefulset/web/1 fd88::2'])
+    assert.deepEqual((await m.reservations('web')).map((r) => r.key), ['statefulset/webx/0', 'statefulset/webx/0'])
+    const d = await m.attach({ network: 'web', netns: topo.pod().name, id: 'd', ips: ['10.88.0.2'] })
+    assert.equal(addr(d.addresses[0]!.address), '10.88.0.2', 'free again')
+    // the network's removal drops the rest
+    await m.remove('web', { force: true })
+    await m.create({ name: 'web', subnets: ['10.88.0.0/24', 'fd88::/64'] })
+    assert.deepEqual(await m.reservations('web'), [])
   })
 
   it('remove refuses while pods are attached, then removes everything (and the table with the last network)', async () => {

@@ -2,17 +2,20 @@
  * StatefulSets through the CLI and the supervisor it starts (real pods on a busybox rootfs, on
  * a bridge network): the ordered start observed (each pod made after the one below is Ready),
  * a deleted NAME-1 back with the same hostname, address and volume data, scale 3 -> 1 -> 3
- * stopping from the top (each gone before the next) and keeping the claims, an address taken
- * meanwhile (a fresh one and AddressChanged), a rolling update with a partition, delete with its
- * claims kept or deleted as asked, --cascade=orphan, a supervisor killed (kill -9) in the middle
- * of an ordered start, bad input, and (last) a simulated reboot. Oracles: the pod records and their Ready conditions, `pod
- * exec` in the pods (hostname, files), `ip -j addr` in the pod's namespace, the claims'
- * directories on the host, the network's DNS records.
+ * stopping from the top (each gone before the next) and keeping the claims and the addresses
+ * (reserved meanwhile), an ordinal's reserved address refused to another pod, a reservation lost
+ * and its address taken (a fresh one and AddressChanged), a rolling update with a partition,
+ * delete with its claims kept or deleted as asked and its reservations freed, --cascade=orphan, a
+ * supervisor killed (kill -9) in the middle of an ordered start, bad input, and (last) a simulated
+ * reboot. Oracles: the pod records and their Ready conditions, `pod exec` in the pods (hostname,
+ * files), `ip -j addr` in the pod's namespace, the claims' directories on the host, the
+ * network's DNS records, the reservations `network inspect` lists.
  */
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
+import { NetworkManager } from '../../../src/bridge/index.js'
 import { PodStore, type PodRecord } from '../../../src/runtime/index.js'
 import { WorkloadStore, type StatefulSet } from '../../../src/workloads/index.js'
 import { isAlive } from '../../../src/runtime/proc.js'
@@ -51,6 +54,12 @@ describe('kernel: workloads (StatefulSet)', function () {
   const kernelIp = (p: PodRecord): string => {
     const out = JSON.parse(execFileSync('nsenter', [`--net=${p.sandbox.pins!.net}`, 'ip', '-j', '-4', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' })) as Array<{ addr_info: Array<{ local: string }> }>
     return out[0]!.addr_info[0]!.local
+  }
+
+  /** The reservations of the network as `network inspect --json` lists them: "KEY IP", sorted. */
+  const reservations = (): string[] => {
+    const r = JSON.parse(w().ok('network', 'inspect', w().network, '--json', '--host-netns', w().topo.host.name)) as { reservations: Array<{ key: string; ifname: string; ip: string }> }
+    return r.reservations.map((x) => `${x.key} ${x.ip}`).sort()
   }
 
   /** The set's manifest: a readiness probe that passes once the container has touched /tmp/ready (about 1 s after it starts). */
@@ -180,39 +189,97 @@ ${extra.split('\n').filter(Boolean).map((l) => `  ${l}`).join('\n')}
     const i1 = events.findIndex((m) => m.startsWith('delete Pod web-1 in StatefulSet web successful'))
     assert.ok(i2 >= 0 && i1 > i2, `web-2 deleted before web-1: ${events.join(' | ')}`)
     for (const c of ['data-web-1', 'data-web-2']) assert.equal(readFileSync(join(claimDir('web', c), 'f'), 'utf8'), `data-of-${c.slice(5)}\n`, `${c} kept after the scale down`)
+    // the addresses of web-1 and web-2 are reserved while they have no pod
+    assert.deepEqual(reservations(), [`statefulset/web/1 ${ipOf(pods[1]!)}`, `statefulset/web/2 ${ipOf(pods[2]!)}`])
     w().ok('scale', 'sts', 'web', '--replicas', '3')
     const back = await allReady('web', 3)
     for (const p of back) assert.equal(exec(p.name, 'cat', '/data/f'), `data-of-${p.name}\n`)
-    for (let i = 0; i < 3; i++) assert.equal(ipOf(back[i]!), ipOf(pods[i]!), `web-${i} has its address again`)
+    for (let i = 0; i < 3; i++) {
+      assert.equal(ipOf(back[i]!), ipOf(pods[i]!), `web-${i} has its address again`)
+      assert.equal(kernelIp(back[i]!), ipOf(pods[i]!), `web-${i}: on its eth0`)
+    }
+    assert.deepEqual(reservations(), [], 'taken back')
+    assert.ok(!ws().events('StatefulSet', 'web').some((e) => e.reason === 'AddressChanged'))
   })
 
-  it('an address taken while its ordinal had no pod: a fresh one, an AddressChanged event, and the fresh one kept from then on', async () => {
+  it('an ordinal without its pod keeps its address reserved: another pod asking for it is refused, one asking for nothing gets another; the pod made again has it', async () => {
     apply('addr', stsYaml('addr', 1))
     const [first] = await allReady('addr', 1)
-    const taken = ipOf(first!)
+    const kept = ipOf(first!)
+    assert.equal(first!.spec.addressReservation, 'statefulset/addr/0')
+    assert.match(w().ok('pod', 'inspect', 'addr-0'), /\nIP reserved:\s+as statefulset\/addr\/0 while the pod has no sandbox\n/)
+    assert.deepEqual(reservations(), [], 'nothing reserved while the pod runs')
     w().ok('scale', 'sts', 'addr', '--replicas', '0')
     await eventually(() => (podsOf('addr').length === 0 ? true : undefined), 30_000, 'addr-0 gone')
+    assert.deepEqual(reservations(), [`statefulset/addr/0 ${kept}`])
     const host = w().topo.host.name
+    assert.match(w().ok('network', 'inspect', w().network, '--host-netns', host), new RegExp(`reserved addresses .*\\nKEY\\s+IFNAME\\s+ADDRESS\\s+RESERVED AT\\nstatefulset/addr/0\\s+eth0\\s+${kept.replace(/\./g, '\\.')}\\s+\\d{4}-`))
     w().ok('netns', 'add', 'pn-squat')
     try {
-      // someone else takes addr-0's address
-      w().ok('network', 'attach', w().network, '--pod-netns', 'pn-squat', '--id', 'squatter', '--ip', taken, '--host-netns', host)
+      // someone else asks for addr-0's address: refused, naming the reservation; nothing attached
+      const r = w().podnet(['network', 'attach', w().network, '--pod-netns', 'pn-squat', '--id', 'squatter', '--ip', kept, '--host-netns', host])
+      assert.notEqual(r.status, 0, r.stdout)
+      assert.match(r.stderr, new RegExp(`${kept.replace(/\./g, '\\.')}.*owned by the reservation 'statefulset/addr/0' ifname 'eth0'`))
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+      // without a request: another address
+      const att = JSON.parse(w().ok('network', 'attach', w().network, '--pod-netns', 'pn-squat', '--id', 'squatter', '--host-netns', host, '--json')) as { addresses: Array<{ address: string }> }
+      assert.notEqual(att.addresses[0]!.address.split('/')[0], kept)
+      // the gc keeps the reservation
+      w().ok('network', 'gc', '--host-netns', host)
+      assert.deepEqual(reservations(), [`statefulset/addr/0 ${kept}`])
       w().ok('scale', 'sts', 'addr', '--replicas', '1')
       const [second] = await allReady('addr', 1)
-      const fresh = ipOf(second!)
-      assert.notEqual(fresh, taken)
-      assert.equal(kernelIp(second!), fresh)
-      const ev = ws().events('StatefulSet', 'addr').find((e) => e.reason === 'AddressChanged')
-      assert.ok(ev, 'an AddressChanged event')
-      assert.equal(ev.type, 'Warning')
-      assert.match(ev.message, new RegExp(`pod addr-0 could not have its address ${taken.replace(/\./g, '\\.')} on network ${w().network} again .*: it has ${fresh.replace(/\./g, '\\.')}, its address from now on`))
-      // the fresh address is addr-0's from now on, also once the old one is free again
-      w().ok('network', 'detach', w().network, '--id', 'squatter', '--host-netns', host)
+      assert.equal(ipOf(second!), kept)
+      assert.equal(kernelIp(second!), kept)
+      assert.deepEqual(reservations(), [])
+      assert.ok(!ws().events('StatefulSet', 'addr').some((e) => e.reason === 'AddressChanged'), 'no AddressChanged')
+      // a deleted pod (not a scale down) the same way
       w().ok('delete', 'pod', 'addr-0', '--grace-period', '0')
       const third = await eventually(() => {
         const p = podsOf('addr')[0]
         return p && p.createdAt !== second!.createdAt && isReady(p) ? p : undefined
       }, 60_000, 'addr-0 made again')
+      assert.equal(ipOf(third), kept)
+      assert.equal(kernelIp(third), kept)
+    } finally {
+      w().podnet(['network', 'detach', w().network, '--id', 'squatter', '--host-netns', host])
+      w().podnet(['netns', 'del', 'pn-squat'])
+    }
+  })
+
+  it('a reservation lost (as the run dir loses it in a reboot) and its address taken meanwhile: a fresh one, an AddressChanged event, and the fresh one kept from then on', async () => {
+    apply('lost', stsYaml('lost', 1))
+    const [first] = await allReady('lost', 1)
+    const taken = ipOf(first!)
+    w().ok('scale', 'sts', 'lost', '--replicas', '0')
+    await eventually(() => (podsOf('lost').length === 0 ? true : undefined), 30_000, 'lost-0 gone')
+    const host = w().topo.host.name
+    const m = new NetworkManager({ stateDir: w().topo.stateDir, runDir: w().topo.runDir, hostNetns: host })
+    try {
+      assert.deepEqual((await m.releaseReservations('statefulset/lost/')).map((r) => r.ip), [taken])
+    } finally {
+      m.close()
+    }
+    w().ok('netns', 'add', 'pn-squat')
+    try {
+      // someone else takes lost-0's address
+      w().ok('network', 'attach', w().network, '--pod-netns', 'pn-squat', '--id', 'squatter', '--ip', taken, '--host-netns', host)
+      w().ok('scale', 'sts', 'lost', '--replicas', '1')
+      const [second] = await allReady('lost', 1)
+      const fresh = ipOf(second!)
+      assert.notEqual(fresh, taken)
+      assert.equal(kernelIp(second!), fresh)
+      const ev = ws().events('StatefulSet', 'lost').find((e) => e.reason === 'AddressChanged')
+      assert.ok(ev, 'an AddressChanged event')
+      assert.equal(ev.type, 'Warning')
+      assert.match(ev.message, new RegExp(`pod lost-0 could not have its address ${taken.replace(/\./g, '\\.')} on network ${w().network} again .*: it has ${fresh.replace(/\./g, '\\.')}, its address from now on`))
+      // the fresh address is lost-0's from now on (reserved while it has no pod), also once the old one is free again
+      w().ok('network', 'detach', w().network, '--id', 'squatter', '--host-netns', host)
+      w().ok('delete', 'pod', 'lost-0', '--grace-period', '0')
+      const third = await eventually(() => {
+        const p = podsOf('lost')[0]
+        return p && p.createdAt !== second!.createdAt && isReady(p) ? p : undefined
+      }, 60_000, 'lost-0 made again')
       assert.equal(ipOf(third), fresh)
     } finally {
       w().podnet(['network', 'detach', w().network, '--id', 'squatter', '--host-netns', host])
@@ -291,6 +358,7 @@ ${extra.split('\n').filter(Boolean).map((l) => `  ${l}`).join('\n')}
     assert.ok(existsSync(claimDir('drop', 'data-drop-0')))
     w().ok('delete', 'sts', 'drop', '--grace-period', '0')
     assert.ok(!existsSync(join(w().topo.stateDir, 'workloads', 'volumes', 'drop')), 'whenDeleted: Delete: the claims are gone')
+    assert.deepEqual(reservations(), [], 'the addresses of keep-0 and drop-0 are free')
 
     const [p0] = await allReady('keep', 1)
     w().ok('delete', 'sts', 'keep', '--cascade=orphan')
@@ -299,10 +367,12 @@ ${extra.split('\n').filter(Boolean).map((l) => `  ${l}`).join('\n')}
     assert.equal(orphan.createdAt, p0!.createdAt)
     assert.ok(isReady(orphan))
     assert.equal(orphan.spec.ownerReferences, undefined)
-    // applied again, the set adopts its pod instead of making another
+    assert.equal(orphan.spec.addressReservation, undefined, 'an orphan\'s address is freed when it goes')
+    // applied again, the set adopts its pod instead of making another, and its address is the ordinal's again
     apply('keep', stsYaml('keep', 1))
     await allReady('keep', 1)
     assert.equal(podsOf('keep')[0]!.createdAt, p0!.createdAt, 'adopted, not replaced')
+    await eventually(() => (store().read('keep-0')?.spec.addressReservation === 'statefulset/keep/0' ? true : undefined), 10_000, 'the adopted pod carries its key')
 
     // the claims as kubectl shows them; one in use cannot be deleted, one no pod can use any more can
     // (the earlier tests' sets left their claims: Retain)
@@ -318,6 +388,33 @@ ${extra.split('\n').filter(Boolean).map((l) => `  ${l}`).join('\n')}
     assert.ok(!existsSync(claimDir('keep', 'data-keep-0')) && !existsSync(`${claimDir('keep', 'data-keep-0')}.json`), 'the volume and its record gone')
     const gone = w().podnet(['get', 'pvc', 'data-keep-0'])
     assert.deepEqual([gone.status, gone.stderr], [1, "podnet: persistentvolumeclaim 'data-keep-0' does not exist\n"])
+  })
+
+  it('delete frees the addresses reserved for its ordinals (scaled away, or its pods just removed): another pod can have them', async () => {
+    apply('gone', stsYaml('gone', 2))
+    const pods = await allReady('gone', 2)
+    const ips = pods.map(ipOf)
+    w().ok('scale', 'sts', 'gone', '--replicas', '1')
+    await allReady('gone', 1)
+    assert.deepEqual(reservations(), [`statefulset/gone/1 ${ips[1]}`])
+    w().ok('delete', 'sts', 'gone', '--grace-period', '0')
+    assert.deepEqual(podsOf('gone'), [])
+    assert.deepEqual(reservations(), [], 'gone-0 (reserved as its pod went) and gone-1 freed')
+    const host = w().topo.host.name
+    const names = ['pn-sq0', 'pn-sq1']
+    try {
+      names.forEach((ns, i) => {
+        w().ok('netns', 'add', ns)
+        w().ok('network', 'attach', w().network, '--pod-netns', ns, '--id', ns, '--ip', ips[i]!, '--host-netns', host)
+        const got = JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-4', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' })) as Array<{ addr_info: Array<{ local: string }> }>
+        assert.equal(got[0]!.addr_info[0]!.local, ips[i])
+      })
+    } finally {
+      for (const ns of names) {
+        w().podnet(['network', 'detach', w().network, '--id', ns, '--host-netns', host])
+        w().podnet(['netns', 'del', ns])
+      }
+    }
   })
 
   it('a supervisor killed (kill -9) in the middle of an ordered start: the next one goes on from there, without duplicates', async () => {

@@ -8,6 +8,7 @@ import { PodStore } from '../../../src/runtime/state-store.js'
 import { dirsFromEnv, resolveDirs, type DirOptions } from '../../../src/state/index.js'
 
 import { HALT_STAGES } from '../../../src/runtime/pod-runtime.js'
+import { podDetachRequest } from '../../../src/runtime/sandbox.js'
 import { runtimeOptionsFromEnv } from '../../../src/runtime/supervisor.js'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -100,6 +101,17 @@ describe('runtime/podExitStatus (pod run in the foreground)', () => {
     assert.equal(podExitStatus(pod('Failed', [0, 0])), 1, 'failed without a failing container (SandboxDied)')
     assert.equal(podExitStatus(pod('Failed', ['running'])), 1)
     assert.equal(podExitStatus(pod('Succeeded', [0, 143])), 143, 'a stopped pod (Succeeded, Stopped): the code of the run the stop ended, as docker run')
+  })
+})
+
+describe('runtime/podDetachRequest', () => {
+  it('names the pod, its host namespace and, when its spec has one, its address reservation (reserveAs)', () => {
+    const rec = (spec: Partial<PodRecord['spec']>, hostNetns?: string): PodRecord => ({
+      name: 'web-1', phase: 'Running', createdAt: '', spec: spec as PodRecord['spec'], containers: [],
+      sandbox: { state: 'ready', ips: [], ...(hostNetns !== undefined && { hostNetns }) },
+    })
+    assert.deepEqual(podDetachRequest(rec({}), 'pods'), { network: 'pods', id: 'web-1' })
+    assert.deepEqual(podDetachRequest(rec({ addressReservation: 'statefulset/web/1' }, 'host'), 'pods'), { network: 'pods', id: 'web-1', hostNetns: 'host', reserveAs: 'statefulset/web/1' })
   })
 })
 

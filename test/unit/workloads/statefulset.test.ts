@@ -13,6 +13,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../../../src/errors.js'
 import { podSpecFromTemplate } from '../../../src/workloads/template.js'
+import type { ControllerContext } from '../../../src/workloads/context.js'
+import { StatefulSetFiles } from '../../../src/workloads/statefulset-state.js'
+import { addressReservationKey, syncStatefulSet } from '../../../src/workloads/statefulset.js'
+import type { PodSpec } from '../../../src/runtime/manifest.js'
+import type { PodRecord } from '../../../src/runtime/types.js'
 import {
   identityTemplate, nextRevisions, ordinalOf, planStatefulSet, StatefulSetFiles, validateDocument,
   type PodTemplateSpec, type StatefulSet, type StatefulSetPlan, type StatefulSetSpec, type StsPodView, type StsRevision,
@@ -312,6 +317,45 @@ describe('workloads: StatefulSet revisions and identity', () => {
     }
     delete s.spec.serviceName
     assert.equal(identityTemplate(s, { name: 'db-abc', revision: 1, template: { ...s.spec.template, spec: { ...s.spec.template.spec, subdomain: 'x' } } }, 0).spec.subdomain, undefined)
+  })
+})
+
+describe('workloads: StatefulSet address reservations (syncStatefulSet with a fake context)', () => {
+  let dir: string
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'podnet-sts-')) })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('each pod it makes carries its ordinal\'s key (and asks for the recorded address); live pods without it get it, others are left alone', async () => {
+    const s = sts({ replicas: 3, podManagementPolicy: 'Parallel' })
+    s.spec.template.metadata.annotations = { 'podnet.io/rootfs': dir, 'podnet.io/network': 'pods' }
+    const pod = (name: string, extra: Partial<PodRecord> = {}, spec: Partial<PodSpec> = {}): PodRecord => ({
+      name, phase: 'Running', createdAt: '2026-12-03T00:00:00Z', containers: [], sandbox: { state: 'ready', ips: [] },
+      spec: { name, annotations: {}, network: 'pods', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'u1', controller: true }], ...spec } as PodSpec,
+      ...extra,
+    })
+    const owned = [
+      pod('db-0', { sandbox: { state: 'ready', ips: ['10.79.0.7/24'] } }), // made before podnet had keys
+      pod('db-2', { deletionTimestamp: '2026-12-03T00:00:01Z' }), // terminating: its removal decides
+    ]
+    const keys: string[] = []
+    const created: Array<{ spec: PodSpec; ips: string[] | undefined }> = []
+    const ctx = {
+      now: () => Date.parse('2026-12-03T00:01:00Z'), ownedPods: () => owned, orphanPods: () => [], adopt: async () => {},
+      setAddressReservation: async (p: PodRecord, key: string | undefined) => { keys.push(`${p.name}=${key}`) },
+      createPod: async (_o: unknown, spec: PodSpec, opts: { ips?: string[] } = {}) => { created.push({ spec, ips: opts.ips }); return true },
+      deletePod: () => {}, event: () => {}, requeueAfter: () => {},
+    } as unknown as ControllerContext
+    const files = new StatefulSetFiles(join(dir, 'workloads'))
+    files.writeState('db', { uid: 'u1', revisions: [], addresses: { 1: { network: 'pods', ips: ['10.79.0.8'] } } })
+    await syncStatefulSet(ctx, s, files)
+    assert.deepEqual(keys, ['db-0=statefulset/db/0'])
+    assert.deepEqual(created.map((c) => [c.spec.name, c.spec.addressReservation, c.ips]), [['db-1', 'statefulset/db/1', ['10.79.0.8']]])
+    assert.equal(addressReservationKey('web', 12), 'statefulset/web/12')
+    // once it has its key, nothing more is written
+    owned[0] = pod('db-0', {}, { addressReservation: 'statefulset/db/0' })
+    keys.length = 0
+    await syncStatefulSet(ctx, s, files)
+    assert.deepEqual(keys, [])
   })
 })
 

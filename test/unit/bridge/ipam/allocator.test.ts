@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { ExistsError, InvalidArgumentError } from '../../../../src/errors.js'
 import {
   type IpamStore, type IpamStoreTx, type RangeSet, type RangeSpec,
-  AddressExhaustedError, AddressInUseError, AllocationExistsError, Allocator, MemoryStore, PROBES, parseRangeSets,
+  AddressExhaustedError, AddressInUseError, AllocationExistsError, Allocator, MemoryStore, PROBES, RESERVATION_PREFIX, parseRangeSets,
 } from '../../../../src/bridge/ipam/index.js'
 
 const FIXED = new Date('2026-01-02T03:04:05.000Z')
@@ -285,6 +285,161 @@ describe('bridge/ipam/allocator', () => {
       assert.deepEqual((await alloc.list()).map((a) => a.ip), ['10.0.0.2', '10.0.0.50'])
       assert.deepEqual((await alloc.gc([{ containerId: 'live', ifname: 'eth0' }], { removeUnreadable: true })).map((a) => a.ip), ['10.0.0.50'])
       assert.deepEqual((await alloc.gc(new Set())).map((a) => a.ip), ['10.0.0.2'])
+    })
+  })
+  describe('reservations', () => {
+    const owners = async (alloc: Allocator): Promise<string[]> => (await alloc.list()).map((a) => `${a.containerId}/${a.ifname}=${a.ip}`)
+
+    it('release with reserveAs keeps the addresses under the key; an allocate naming it takes them back', async () => {
+      const { alloc, store, ranges } = setup({ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' })
+      assert.deepEqual(await ipsOf(alloc, ranges, 'web-1'), ['10.0.0.2', 'fd00::2'])
+      const before = store.transactions
+      const kept = await alloc.release('web-1', 'eth0', { reserveAs: 'sts/web/1' })
+      assert.equal(store.transactions, before + 1, 'one transaction: never free in between')
+      assert.deepEqual(kept, [
+        { ip: '10.0.0.2', containerId: `${RESERVATION_PREFIX}sts/web/1`, ifname: 'eth0', allocatedAt: FIXED.toISOString(), family: 4, reservation: 'sts/web/1' },
+        { ip: 'fd00::2', containerId: `${RESERVATION_PREFIX}sts/web/1`, ifname: 'eth0', allocatedAt: FIXED.toISOString(), family: 6, reservation: 'sts/web/1' },
+      ])
+      assert.deepEqual(await owners(alloc), ['@reserved:sts/web/1/eth0=10.0.0.2', '@reserved:sts/web/1/eth0=fd00::2'])
+      assert.deepEqual((await alloc.reservations()).map((a) => `${a.reservation}=${a.ip}`), ['sts/web/1=10.0.0.2', 'sts/web/1=fd00::2'])
+      // meanwhile nobody gets them: the dynamic scan skips them
+      assert.deepEqual(await ipsOf(alloc, ranges, 'other'), ['10.0.0.3', 'fd00::3'])
+      // the new pod (another container id) takes them back in one transaction
+      const n = store.transactions
+      const back = await alloc.allocate({ containerId: 'web-1-new', ifname: 'eth0', reservation: 'sts/web/1' }, ranges)
+      assert.equal(store.transactions, n + 1)
+      assert.deepEqual(back.map((a) => [a.ip, a.address, a.reserved]), [['10.0.0.2', '10.0.0.2/24', true], ['fd00::2', 'fd00::2/64', true]])
+      assert.deepEqual(await owners(alloc), ['web-1-new/eth0=10.0.0.2', 'other/eth0=10.0.0.3', 'web-1-new/eth0=fd00::2', 'other/eth0=fd00::3'])
+      assert.deepEqual(await alloc.reservations(), [])
+      // taking them back did not move the round-robin cursor
+      assert.deepEqual(await ipsOf(alloc, ranges, 'third'), ['10.0.0.4', 'fd00::4'])
+    })
+
+    it('a key without a reservation: as without it, a requested address included; only the same ifname takes one back', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' })
+      const got = await alloc.allocate({ containerId: 'a', ifname: 'eth0', reservation: 'k', ip: '10.0.0.50' }, ranges)
+      assert.deepEqual(got.map((a) => [a.ip, a.reserved]), [['10.0.0.50', undefined]])
+      assert.deepEqual(Object.keys(got[0]!).includes('reserved'), false)
+      await alloc.release('a', 'eth0', { reserveAs: 'k' })
+      // eth1 under the same key is another reservation: nothing to take
+      assert.deepEqual(await ipsOf(alloc, ranges, 'b', 'eth1'), ['10.0.0.2'])
+      assert.deepEqual((await alloc.allocate({ containerId: 'c', ifname: 'eth1', reservation: 'k' }, ranges)).map((a) => a.ip), ['10.0.0.3'])
+      // the reserved address wins over a requested one of its range set
+      assert.deepEqual((await alloc.allocate({ containerId: 'd', ifname: 'eth0', reservation: 'k', ip: '10.0.0.60' }, ranges)).map((a) => a.ip), ['10.0.0.50'])
+    })
+
+    it('a different owner asking for a reserved address gets AddressInUseError naming the reservation; nothing changes', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' })
+      await ipsOf(alloc, ranges, 'web-0')
+      await alloc.release('web-0', 'eth0', { reserveAs: 'sts/web/0' })
+      const err = await alloc.allocate({ containerId: 'squatter', ifname: 'eth0', ip: '10.0.0.2' }, ranges).then(() => undefined, (e: unknown) => e)
+      assert.ok(err instanceof AddressInUseError)
+      assert.equal(err.reservation, 'sts/web/0')
+      assert.deepEqual(err.owner, { containerId: '@reserved:sts/web/0', ifname: 'eth0' })
+      assert.equal(err.message, "allocation of address '10.0.0.2' already exists in 10.0.0.0/24: it is owned by the reservation 'sts/web/0' ifname 'eth0' (an address kept while its pod is away)")
+      // a request naming another key cannot take it either
+      await assert.rejects(alloc.allocate({ containerId: 'x', ifname: 'eth0', ip: '10.0.0.2', reservation: 'sts/web/9' }, ranges), AddressInUseError)
+      assert.deepEqual(await owners(alloc), ['@reserved:sts/web/0/eth0=10.0.0.2'])
+    })
+
+    it('a failed allocate leaves the reservation as it was (checks come before any write)', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/126' })
+      await ipsOf(alloc, ranges, 'p') // .2, fd00::2
+      await alloc.release('p', 'eth0', { reserveAs: 'k' })
+      await ipsOf(alloc, ranges, 'q', 'eth0', ['10.0.0.9', 'fd00::3']) // the v6 range is now full
+      // the reservation has both families: taking it needs nothing else
+      assert.deepEqual((await alloc.allocate({ containerId: 'r', ifname: 'eth0', reservation: 'k' }, ranges)).map((a) => a.ip), ['10.0.0.2', 'fd00::2'])
+      await alloc.release('r', 'eth0', { reserveAs: 'k' })
+      // a request for a taken address of a set the reservation does not cover: refused, reservation kept
+      const { alloc: a2, store: store2, ranges: r2 } = setup({ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' })
+      await a2.allocate({ containerId: 'v4only', ifname: 'eth0', ip: ['10.0.0.7', 'fd00::7'] }, r2)
+      await a2.allocate({ containerId: 'holder', ifname: 'eth0', ip: ['10.0.0.8', 'fd00::8'] }, r2)
+      await a2.release('v4only', 'eth0', { reserveAs: 'k' })
+      store2.transaction((tx) => { tx.remove('fd00::7') }) // the reservation holds only 10.0.0.7 now
+      await assert.rejects(a2.allocate({ containerId: 'n', ifname: 'eth0', reservation: 'k', ip: 'fd00::8' }, r2), AddressInUseError)
+      assert.deepEqual((await a2.reservations()).map((a) => a.ip), ['10.0.0.7'])
+      assert.deepEqual((await a2.allocate({ containerId: 'n', ifname: 'eth0', reservation: 'k', ip: 'fd00::9' }, r2)).map((a) => [a.ip, a.reserved]), [['10.0.0.7', true], ['fd00::9', undefined]])
+    })
+
+    it('undoes the addresses it took back when the store fails half way', async () => {
+      const inner = new MemoryStore()
+      let adds = 0
+      const failing: IpamStore = {
+        transaction: (fn) => inner.transaction((tx) => fn({
+          ...tx,
+          add: (a) => {
+            if (++adds === 2) throw new Error('disk full')
+            tx.add(a)
+          },
+        } satisfies IpamStoreTx) as never),
+      }
+      const alloc = new Allocator(failing)
+      const v4 = parseRangeSets([{ subnet: '10.0.0.0/24' }])
+      const both = parseRangeSets([{ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' }])
+      await alloc.allocate({ containerId: 'a', ifname: 'eth0' }, v4) // add #1
+      await alloc.release('a', 'eth0', { reserveAs: 'k' })
+      await assert.rejects(alloc.allocate({ containerId: 'b', ifname: 'eth0', reservation: 'k' }, both), /disk full/)
+      assert.deepEqual(inner.transaction((tx) => tx.list()).map((a) => `${a.containerId}=${a.ip}`), ['@reserved:k=10.0.0.2'])
+    })
+
+    it('release with reserveAs replaces what the key held; an owner holding nothing leaves the reservation alone', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' })
+      await ipsOf(alloc, ranges, 'old') // .2
+      await alloc.release('old', 'eth0', { reserveAs: 'k' })
+      assert.deepEqual(await alloc.release('old', 'eth0', { reserveAs: 'k' }), [], 'a second detach changes nothing')
+      assert.deepEqual(await alloc.release('never', 'eth0', { reserveAs: 'k' }), [])
+      assert.deepEqual(await owners(alloc), ['@reserved:k/eth0=10.0.0.2'])
+      await ipsOf(alloc, ranges, 'new') // .3, made without the reservation
+      await alloc.release('new', 'eth0', { reserveAs: 'k' })
+      assert.deepEqual(await owners(alloc), ['@reserved:k/eth0=10.0.0.3'], 'the newest addresses are the reservation; the old one is free')
+    })
+
+    it('a release with reserveAs a kill interrupted between two families, done again, keeps both', async () => {
+      const { alloc, store, ranges } = setup({ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' })
+      await ipsOf(alloc, ranges, 'p') // 10.0.0.2, fd00::2
+      // the first replace of the transaction happened, the second did not
+      store.transaction((tx) => tx.replace({ ip: '10.0.0.2', containerId: '@reserved:k', ifname: 'eth0', allocatedAt: '' }))
+      await alloc.release('p', 'eth0', { reserveAs: 'k' })
+      assert.deepEqual(await owners(alloc), ['@reserved:k/eth0=10.0.0.2', '@reserved:k/eth0=fd00::2'])
+      // and an allocate interrupted the same way is undone by the next release
+      store.transaction((tx) => tx.replace({ ip: 'fd00::2', containerId: 'q', ifname: 'eth0', allocatedAt: '' }))
+      await alloc.release('q', 'eth0', { reserveAs: 'k' })
+      assert.deepEqual((await alloc.allocate({ containerId: 'r', ifname: 'eth0', reservation: 'k' }, ranges)).map((a) => a.ip), ['10.0.0.2', 'fd00::2'])
+    })
+
+    it('gc keeps reservations; releaseReservations frees those of a key prefix only; releaseAll frees them too', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' })
+      for (const p of ['web-0', 'web-1', 'webx-0', 'db-0', 'live']) await ipsOf(alloc, ranges, p)
+      await alloc.release('web-0', 'eth0', { reserveAs: 'sts/web/0' })
+      await alloc.release('web-1', 'eth0', { reserveAs: 'sts/web/1' })
+      await alloc.release('webx-0', 'eth0', { reserveAs: 'sts/webx/0' })
+      await alloc.release('db-0', 'eth0', { reserveAs: 'sts/db/0' })
+      assert.deepEqual(await alloc.gc([{ containerId: 'live', ifname: 'eth0' }]), [])
+      assert.equal((await alloc.list()).length, 5)
+      assert.deepEqual((await alloc.gc([])).map((a) => a.containerId), ['live'])
+      const freed = await alloc.releaseReservations('sts/web/')
+      assert.deepEqual(freed.map((a) => `${a.reservation}=${a.ip}`), ['sts/web/0=10.0.0.2', 'sts/web/1=10.0.0.3'])
+      assert.deepEqual((await alloc.reservations()).map((a) => a.reservation), ['sts/webx/0', 'sts/db/0'])
+      assert.deepEqual(await alloc.releaseReservations('sts/web/'), [])
+      // a freed reservation's address can be requested again
+      assert.deepEqual(await ipsOf(alloc, ranges, 'x', 'eth0', '10.0.0.2'), ['10.0.0.2'])
+      assert.deepEqual((await alloc.releaseAll()).length, 3)
+    })
+
+    it('a reserved address outside the ranges now is freed when the reservation is taken', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' })
+      await ipsOf(alloc, ranges, 'a') // .2
+      await alloc.release('a', 'eth0', { reserveAs: 'k' })
+      const narrower = parseRangeSets([{ subnet: '10.0.0.0/24', rangeStart: '10.0.0.100' }])
+      assert.deepEqual((await alloc.allocate({ containerId: 'b', ifname: 'eth0', reservation: 'k' }, narrower)).map((a) => [a.ip, a.reserved]), [['10.0.0.100', undefined]])
+      assert.deepEqual(await owners(alloc), ['b/eth0=10.0.0.100'])
+    })
+
+    it('validates the key', async () => {
+      const { alloc, ranges } = setup({ subnet: '10.0.0.0/24' })
+      await assert.rejects(alloc.allocate({ containerId: 'a', ifname: 'eth0', reservation: '' }, ranges), { name: 'InvalidArgumentError', message: /^reservation: / })
+      await assert.rejects(alloc.release('a', 'eth0', { reserveAs: 'a\nb' }), { name: 'InvalidArgumentError', message: /^reserveAs: .*control characters/ })
+      await assert.rejects(alloc.release('a', 'eth0', { reserveAs: 'k'.repeat(513) }), /at most 512/)
     })
   })
 })

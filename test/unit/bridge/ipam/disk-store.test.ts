@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ExistsError, PodnetError } from '../../../../src/errors.js'
+import { ExistsError, NotFoundError, PodnetError } from '../../../../src/errors.js'
 import {
   AddressInUseError, AllocationExistsError, Allocator, DiskStore, ipFromRecordFileName, ownerHash, parseRangeSets,
   recordFileName,
@@ -154,6 +154,49 @@ describe('bridge/ipam/disk-store', () => {
     assert.equal(store.transaction((tx) => tx.remove('10.0.0.5')), true)
     assert.equal(store.transaction((tx) => tx.remove('10.0.0.5')), false)
     assert.equal(store.transaction((tx) => tx.get('10.0.0.5')), undefined)
+  })
+
+  it('replace gives a record to another owner in one rename; the index follows; a crash on either side of the rename heals', () => {
+    const store = new DiskStore(dir)
+    const a = { ip: '10.0.0.5', containerId: 'a', ifname: 'eth0', allocatedAt: '' }
+    const r = { ip: '10.0.0.5', containerId: '@reserved:k', ifname: 'eth0', allocatedAt: '2026-01-02T03:04:05.000Z' }
+    assert.throws(() => store.transaction((tx) => tx.replace(a)), NotFoundError)
+    store.transaction((tx) => tx.add(a))
+    const ino = statSync(join(dir, '10.0.0.5')).ino
+    store.transaction((tx) => tx.replace(r))
+    assert.notEqual(statSync(join(dir, '10.0.0.5')).ino, ino, 'a new file under the name (renamed over it)')
+    assert.equal(readFileSync(join(dir, '10.0.0.5'), 'utf8'), '{"containerId":"@reserved:k","ifname":"eth0","allocatedAt":"2026-01-02T03:04:05.000Z"}\n')
+    const ha = ownerHash(a)
+    const hr = ownerHash(r)
+    assert.deepEqual(readdirSync(join(dir, 'owners')).filter((n) => n !== 'complete'), [hr], "the old owner's entry and directory are gone")
+    assert.equal(statSync(join(dir, 'owners', hr, '10.0.0.5')).ino, statSync(join(dir, '10.0.0.5')).ino)
+    assert.deepEqual(store.transaction((tx) => [tx.byOwner(a), tx.byOwner(r).map((x) => x.ip)]), [[], ['10.0.0.5']])
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.tmp-')), [])
+    // killed after the rename: the old owner's entry is left (a link to the old content), and ignored and dropped
+    mkdirSync(join(dir, 'owners', ha))
+    writeFileSync(join(dir, 'owners', ha, '10.0.0.5'), '{"containerId":"a","ifname":"eth0","allocatedAt":""}\n')
+    assert.deepEqual(store.transaction((tx) => tx.byOwner(a)), [])
+    assert.ok(!existsSync(join(dir, 'owners', ha)))
+    // killed before the rename: the new owner's entry is left, the record is the old owner's
+    store.transaction((tx) => tx.replace(a))
+    mkdirSync(join(dir, 'owners', hr))
+    writeFileSync(join(dir, 'owners', hr, '10.0.0.5'), '{"containerId":"@reserved:k","ifname":"eth0","allocatedAt":""}\n')
+    assert.deepEqual(store.transaction((tx) => tx.byOwner(r)), [])
+    assert.deepEqual(store.transaction((tx) => tx.byOwner(a).map((x) => x.ip)), ['10.0.0.5'])
+  })
+
+  it('a reservation on disk: kept by a new store instance, taken back, refused to others', async () => {
+    const a1 = new Allocator(new DiskStore(dir, { fsync: true }), { now: () => FIXED })
+    await a1.allocate({ containerId: 'web-1', ifname: 'eth0' }, ranges)
+    await a1.release('web-1', 'eth0', { reserveAs: 'statefulset/web/1' })
+    const a2 = new Allocator(new DiskStore(dir))
+    assert.deepEqual((await a2.reservations()).map((a) => `${a.reservation}/${a.ifname}=${a.ip}`), ['statefulset/web/1/eth0=10.0.0.2', 'statefulset/web/1/eth0=fd00:1::2'])
+    await assert.rejects(a2.allocate({ containerId: 'x', ifname: 'eth0', ip: '10.0.0.2' }, ranges), { name: 'AddressInUseError', message: /reservation 'statefulset\/web\/1'/ })
+    assert.deepEqual(await a2.gc([]), [])
+    const back = await a2.allocate({ containerId: 'web-1', ifname: 'eth0', reservation: 'statefulset/web/1' }, ranges)
+    assert.deepEqual(back.map((a) => a.ip), ['10.0.0.2', 'fd00:1::2'])
+    assert.deepEqual((await a2.find('web-1', 'eth0')).map((a) => a.ip), ['10.0.0.2', 'fd00:1::2'])
+    assert.deepEqual(readdirSync(join(dir, 'owners')).sort(), [ownerHash({ containerId: 'web-1', ifname: 'eth0' }), 'complete'].sort())
   })
 
   it('refuses a nested transaction on the same directory instead of deadlocking', () => {

@@ -19,7 +19,7 @@ import { addressReservationKey, syncStatefulSet } from '../../../src/workloads/s
 import type { PodSpec } from '../../../src/runtime/manifest.js'
 import type { PodRecord } from '../../../src/runtime/types.js'
 import {
-  identityTemplate, nextRevisions, ordinalOf, planStatefulSet, StatefulSetFiles, validateDocument,
+  identityTemplate, nextRevisions, ordinalOf, planStatefulSet, validateDocument,
   type PodTemplateSpec, type StatefulSet, type StatefulSetPlan, type StatefulSetSpec, type StsPodView, type StsRevision,
 } from '../../../src/workloads/index.js'
 

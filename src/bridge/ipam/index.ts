@@ -12,7 +12,8 @@ export {
 export { MemoryStore } from './memory-store.js'
 export {
   type AllocateRequest, type AllocatedAddress, type Allocation, type AllocatorOptions, type GcOptions, type ReleaseOptions,
-  Allocator, PROBES,
+  Allocator,
 } from './allocator.js'
+export { PROBES } from './pick.js'
 
 export { AddressExhaustedError, AddressInUseError, AllocationExistsError, type RangeUsage } from '../../errors.js'

@@ -12,6 +12,7 @@
  * new is available. OnDelete replaces a pod only when it is deleted.
  */
 import { podSpecFromTemplate } from './template.js'
+import { recordDaemonSetRevision, type DaemonSetFiles } from './daemonset-state.js'
 import type { ControllerContext } from './context.js'
 import { templateHash } from './deployment.js'
 import { generateName, isActivePod, isPodAvailable, isPodReady, ownerRef, readySince } from './pods.js'
@@ -96,10 +97,17 @@ export function planDaemonSet(ds: DaemonSet, pods: readonly DsPodView[], node: {
   return { actions, status, shouldRun }
 }
 
-export async function syncDaemonSet(ctx: ControllerContext, ds: DaemonSet): Promise<void> {
+export async function syncDaemonSet(ctx: ControllerContext, ds: DaemonSet, files?: DaemonSetFiles): Promise<void> {
   const now = ctx.now()
   const min = ds.spec.minReadySeconds
   const owned = ctx.ownedPods(ds)
+  if (files) {
+    // the revisions (rollout history and undo): the current template's recorded before its pods are made
+    const inUse = new Set(owned.filter(isActivePod).flatMap((p) => { const h = p.spec.labels?.[REVISION_HASH_LABEL]; return h ? [`${ds.metadata.name}-${h}`] : [] }))
+    const state = files.readState(ds)
+    const r = recordDaemonSetRevision(ds, state.revisions, inUse)
+    if (r.changed) files.writeState(ds.metadata.name, { uid: ds.metadata.uid, revisions: r.revisions })
+  }
   const views: DsPodView[] = owned.map((p) => ({
     name: p.name, hash: p.spec.labels?.[REVISION_HASH_LABEL], created: p.createdAt, active: isActivePod(p), terminating: p.deletionTimestamp !== undefined,
     ready: isPodReady(p), available: isPodAvailable(p, min, now),

@@ -24,9 +24,10 @@ export {
   POD_INDEX_LABEL, STS_POD_NAME_LABEL, identityTemplate, nextRevisions, ordinalOf, planStatefulSet, statefulSetDone,
   type StatefulSetAction, type StatefulSetPlan, type StsPodView,
 } from './statefulset.js'
+export { DaemonSetFiles, recordDaemonSetRevision, type DsState } from './daemonset-state.js'
 export { StatefulSetFiles, claimName, type ClaimRecord, type StsRevision, type StsState } from './statefulset-state.js'
 export { STS_NAME_MAX } from './validate-sts.js'
-export { RESTARTED_AT_ANNOTATION, revisionOf, undoStatefulSetTemplate, undoTemplate } from './rollout.js'
+export { RESTARTED_AT_ANNOTATION, revisionOf, undoRevisionTemplate, undoTemplate } from './rollout.js'
 export { labelNode, parseLabelArgs, readNode, type NodeInfo } from './node.js'
 export {
   IMPLEMENTED_KINDS, KINDS, objectRef,

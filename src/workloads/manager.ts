@@ -20,6 +20,7 @@ import { controllerUid, ownerRef } from './pods.js'
 import { syncReplicaSet } from './replicaset.js'
 import { syncDeployment, deploymentDone } from './deployment.js'
 import { syncDaemonSet } from './daemonset.js'
+import { DaemonSetFiles } from './daemonset-state.js'
 import { addressReservationPrefix, statefulSetDone, syncStatefulSet } from './statefulset.js'
 import { StatefulSetFiles } from './statefulset-state.js'
 import { readNode } from './node.js'
@@ -57,6 +58,7 @@ export class WorkloadManager implements RequestHost {
   private readonly gone = new Map<string, Array<() => void>>()
   private readonly ctx: ControllerContext
   readonly stsFiles: StatefulSetFiles
+  readonly dsFiles: DaemonSetFiles
   private started = false
   private closed = false
   private resync: NodeJS.Timeout | undefined
@@ -68,6 +70,7 @@ export class WorkloadManager implements RequestHost {
     this.opts = opts
     this.store = new WorkloadStore({ stateDir: opts.stateDir ?? runtime.store.root })
     this.stsFiles = new StatefulSetFiles(this.store.root)
+    this.dsFiles = new DaemonSetFiles(this.store.root)
     const jobBackoff = { baseMs: opts.jobBackoff?.baseMs ?? JOB_BACKOFF.baseMs, maxMs: opts.jobBackoff?.maxMs ?? JOB_BACKOFF.maxMs }
     this.ctx = {
       now: () => Date.now(),
@@ -321,7 +324,7 @@ export class WorkloadManager implements RequestHost {
     if (o.kind === 'ReplicaSet') await syncReplicaSet(this.ctx, o as ReplicaSet)
     else if (o.kind === 'Job') await syncJob(this.ctx, o as Job)
     else if (o.kind === 'Deployment') syncDeployment(this.ctx, o as Deployment)
-    else if (o.kind === 'DaemonSet') await syncDaemonSet(this.ctx, o as DaemonSet)
+    else if (o.kind === 'DaemonSet') await syncDaemonSet(this.ctx, o as DaemonSet, this.dsFiles)
     else if (o.kind === 'StatefulSet') await syncStatefulSet(this.ctx, o as StatefulSet, this.stsFiles)
     if (this.objects.get(key) === o && canonical([o.status, o.metadata.annotations]) !== before) {
       this.store.write(o)
@@ -363,6 +366,7 @@ export class WorkloadManager implements RequestHost {
       await this.runtime.releaseAddressReservations(addressReservationPrefix(s.metadata.name))
       this.stsFiles.removeSet(s.metadata.name, s.metadata.deletionPropagation !== 'Orphan' && s.spec.persistentVolumeClaimRetentionPolicy.whenDeleted === 'Delete')
     }
+    if (o.kind === 'DaemonSet') this.dsFiles.remove(o.metadata.name)
     this.store.remove(o.kind, o.metadata.name)
     this.forget(o)
   }

@@ -15,7 +15,8 @@ import type { StatefulSetFiles } from './statefulset-state.js'
 import type { WorkloadStore } from './store.js'
 import { controllerOf } from '../runtime/labels.js'
 import { labelNode } from './node.js'
-import { keepManaged, restartTemplate, undoStatefulSetTemplate, undoTemplate } from './rollout.js'
+import { keepManaged, restartTemplate, undoRevisionTemplate, undoTemplate } from './rollout.js'
+import type { DaemonSetFiles } from './daemonset-state.js'
 import { KINDS, objectRef, type DaemonSet, type Deployment, type JobSpec, type ReplicaSet, type StatefulSet, type WorkloadKind, type WorkloadObject } from './types.js'
 import { validateDocument, type ValidDocument } from './validate.js'
 
@@ -43,6 +44,8 @@ export interface RequestHost {
   readonly store: WorkloadStore
   /** The StatefulSets' revisions and claims (rollout undo, delete pvc). */
   readonly stsFiles: StatefulSetFiles
+  /** The DaemonSets' revisions (rollout undo). */
+  readonly dsFiles: DaemonSetFiles
   object(kind: WorkloadKind, name: string): WorkloadObject | undefined
   /** Writes a created or changed object (durably, first) and syncs it. */
   put(o: WorkloadObject): void
@@ -228,11 +231,11 @@ function scale(m: RequestHost, kindWord: string, name: string, replicas: number)
   return Promise.resolve({ lines: [`${objectRef(kind, name)} scaled`], warnings: [] })
 }
 
-/** rollout undo (Deployments, StatefulSets) and restart (Deployments, DaemonSets, StatefulSets): a new template, rolled out by the controller. */
+/** rollout undo and restart (Deployments, DaemonSets, StatefulSets): a new template, rolled out by the controller. */
 function rollout(m: RequestHost, req: Extract<WorkloadRequest, { action: 'rollout' }>): Promise<WorkloadResponse> {
   const kind = resolveKind(req.kind)
-  if (kind !== 'Deployment' && kind !== 'StatefulSet' && !(kind === 'DaemonSet' && req.verb === 'restart')) {
-    throw new InvalidArgumentError('KIND', `rollout ${req.verb} of ${KINDS[kind as WorkloadKind]?.plural ?? 'pods'} is not supported by podnet (${req.verb === 'undo' ? 'deployments and statefulsets: podnet keeps no DaemonSet revisions' : 'deployments, daemonsets and statefulsets'})`)
+  if (kind !== 'Deployment' && kind !== 'StatefulSet' && kind !== 'DaemonSet') {
+    throw new InvalidArgumentError('KIND', `rollout ${req.verb} of ${KINDS[kind as WorkloadKind]?.plural ?? 'pods'} is not supported by podnet (deployments, daemonsets and statefulsets)`)
   }
   const o = m.object(kind, req.name) as Deployment | DaemonSet | StatefulSet | undefined
   if (!o) throw new NotFoundError(kind.toLowerCase(), req.name)
@@ -241,8 +244,10 @@ function rollout(m: RequestHost, req: Extract<WorkloadRequest, { action: 'rollou
   let template
   if (req.verb === 'undo') {
     const r = kind === 'StatefulSet'
-      ? undoStatefulSetTemplate(o as StatefulSet, m.stsFiles.readState(o as StatefulSet).revisions, req.toRevision ?? 0)
-      : undoTemplate(o as Deployment, m.owned(o, 'ReplicaSet') as ReplicaSet[], req.toRevision ?? 0)
+      ? undoRevisionTemplate(o as StatefulSet, m.stsFiles.readState(o as StatefulSet).revisions, req.toRevision ?? 0)
+      : kind === 'DaemonSet'
+        ? undoRevisionTemplate(o as DaemonSet, m.dsFiles.readState(o as DaemonSet).revisions, req.toRevision ?? 0)
+        : undoTemplate(o as Deployment, m.owned(o, 'ReplicaSet') as ReplicaSet[], req.toRevision ?? 0)
     if ('skipped' in r) return Promise.resolve({ lines: [`${ref} skipped rollback (current template already matches revision ${r.skipped})`], warnings: [] })
     template = r.template
   } else template = restartTemplate(o)

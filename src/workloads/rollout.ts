@@ -3,8 +3,8 @@
  * undo copies a ReplicaSet's template (without its pod-template-hash) back into the
  * Deployment, so the Deployment controller rolls it out as the newest revision; restart sets
  * the template annotation kubectl.kubernetes.io/restartedAt, so every pod is replaced.
- * A StatefulSet's revisions are its own (statefulset-state.ts, as Kubernetes' ControllerRevisions):
- * undo copies one of those back.
+ * StatefulSets and DaemonSets keep their own revisions (statefulset-state.ts, daemonset-state.ts, as
+ * Kubernetes' ControllerRevisions): undo copies one of those back.
  */
 import { InvalidArgumentError, PodnetError } from '../errors.js'
 import { canonical } from './fields.js'
@@ -35,15 +35,15 @@ export function undoTemplate(d: Deployment, rss: ReplicaSet[], toRevision = 0): 
   return { template, revision: target.rev }
 }
 
-/** undoTemplate for a StatefulSet, over its kept revisions. */
-export function undoStatefulSetTemplate(sts: StatefulSet, revisions: readonly StsRevision[], toRevision = 0): { template: PodTemplateSpec; revision: number } | { skipped: number } {
+/** undoTemplate for a StatefulSet or a DaemonSet, over its kept revisions (ControllerRevisions). */
+export function undoRevisionTemplate(o: StatefulSet | DaemonSet, revisions: readonly StsRevision[], toRevision = 0): { template: PodTemplateSpec; revision: number } | { skipped: number } {
   const byRev = [...revisions].sort((a, b) => b.revision - a.revision)
   const target = toRevision === 0 ? byRev[1] : byRev.find((r) => r.revision === toRevision)
   if (!target) {
-    if (toRevision === 0) throw new PodnetError(`no rollout history found for statefulset "${sts.metadata.name}"`)
+    if (toRevision === 0) throw new PodnetError(`no rollout history found for ${o.kind.toLowerCase()} "${o.metadata.name}"`)
     throw new InvalidArgumentError('--to-revision', `unable to find specified revision ${toRevision} in history`)
   }
-  if (canonical(target.template) === canonical(sts.spec.template)) return { skipped: target.revision }
+  if (canonical(target.template) === canonical(o.spec.template)) return { skipped: target.revision }
   return { template: target.template, revision: target.revision }
 }
 

@@ -1,8 +1,8 @@
 /**
  * kubectl's rollout and label commands (docs/workloads.md, docs/cli.md):
  *   podnet rollout status deployment|daemonset|statefulset NAME [--watch=false] [--timeout 5m]
- *   podnet rollout history deployment|statefulset NAME [--revision N]
- *   podnet rollout undo deployment|statefulset NAME [--to-revision N]
+ *   podnet rollout history deployment|daemonset|statefulset NAME [--revision N]
+ *   podnet rollout undo deployment|daemonset|statefulset NAME [--to-revision N]
  *   podnet rollout restart deployment|daemonset|statefulset NAME
  *   podnet label node NAME KEY=VALUE... KEY- [--overwrite]
  * status and history read the state dir; undo, restart and label go to the supervisor.
@@ -89,7 +89,7 @@ function printTemplate(title: string, t: PodTemplateSpec): void {
 }
 
 export function registerRollout(program: Command): void {
-  const rollout = program.command('rollout').description('the rollout of a Deployment or a StatefulSet (status, history, undo, restart) or a DaemonSet (status, restart)')
+  const rollout = program.command('rollout').description('the rollout of a Deployment, a DaemonSet or a StatefulSet (status, history, undo, restart)')
 
   common(rollout.command('status <kind> [name]').description('wait for a rollout to finish, printing its progress as kubectl does'))
     .option('-w, --watch <bool>', 'wait for the rollout to finish (false: print the status once)', 'true')
@@ -115,13 +115,13 @@ export function registerRollout(program: Command): void {
       }
     })
 
-  common(rollout.command('history <kind> [name]').description("a Deployment's revisions (its ReplicaSets) or a StatefulSet's, or one revision's pod template"))
+  common(rollout.command('history <kind> [name]').description("a Deployment's revisions (its ReplicaSets), a DaemonSet's or a StatefulSet's, or one revision's pod template"))
     .option('--revision <n>', 'show this revision in detail', intArg('--revision', 1))
     .action(async (kindWord: string, nameArg: string | undefined, o: Global & { revision?: number }) => {
-      const { resolveKind, WorkloadStore, revisionOf, objectRef, CHANGE_CAUSE_ANNOTATION, StatefulSetFiles } = await workloads()
+      const { resolveKind, WorkloadStore, revisionOf, objectRef, CHANGE_CAUSE_ANNOTATION, StatefulSetFiles, DaemonSetFiles } = await workloads()
       const { kind: k, name } = kindAndName(kindWord, nameArg)
       const kind = resolveKind(k)
-      if (kind !== 'Deployment' && kind !== 'StatefulSet') throw new InvalidArgumentError('KIND', `rollout history of ${k} is not supported by podnet (deployments and statefulsets: podnet keeps no DaemonSet revisions)`)
+      if (kind !== 'Deployment' && kind !== 'StatefulSet' && kind !== 'DaemonSet') throw new InvalidArgumentError('KIND', `rollout history of ${k} is not supported by podnet (deployments, daemonsets and statefulsets)`)
       const ws = new WorkloadStore({ stateDir: (await storeOf(o)).root })
       let revs: Array<{ revision: number; name: string; cause: string | null; template: PodTemplateSpec }>
       if (kind === 'Deployment') {
@@ -130,9 +130,9 @@ export function registerRollout(program: Command): void {
         revs = ws.list<ReplicaSet>('ReplicaSet').filter((r) => r.metadata.ownerReferences?.some((x) => x.uid === d.metadata.uid) && revisionOf(r) > 0)
           .map((r) => ({ revision: revisionOf(r), name: r.metadata.name, cause: r.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? null, template: r.spec.template }))
       } else {
-        const s = ws.read<StatefulSet>('StatefulSet', name)
-        if (!s) throw new NotFoundError('statefulset', name)
-        revs = new StatefulSetFiles(ws.root).readState(s).revisions.map((r) => ({ revision: r.revision, name: r.name, cause: r.template.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? null, template: r.template }))
+        const s = ws.read(kind, name)
+        if (!s) throw new NotFoundError(kind.toLowerCase(), name)
+        revs = (kind === 'StatefulSet' ? new StatefulSetFiles(ws.root).readState(s as StatefulSet) : new DaemonSetFiles(ws.root).readState(s as DaemonSet)).revisions.map((r) => ({ revision: r.revision, name: r.name, cause: r.template.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? null, template: r.template }))
       }
       revs.sort((a, b) => a.revision - b.revision)
       if (o.revision !== undefined) {
@@ -147,7 +147,7 @@ export function registerRollout(program: Command): void {
       printTable(revs.map((r) => ({ rev: r.revision, cause: r.cause ?? '<none>' })), [['rev', 'REVISION'], ['cause', 'CHANGE-CAUSE']])
     })
 
-  common(rollout.command('undo <kind> [name]').description("roll a Deployment or a StatefulSet back to its previous revision's pod template (or --to-revision's)"))
+  common(rollout.command('undo <kind> [name]').description("roll a Deployment, DaemonSet or StatefulSet back to its previous revision's pod template (or --to-revision's)"))
     .option('--to-revision <n>', 'the revision to go back to (default: the previous one)', intArg('--to-revision'))
     .action(async (kindWord: string, nameArg: string | undefined, o: Global & { toRevision?: number }) => {
       const { kind, name } = kindAndName(kindWord, nameArg)

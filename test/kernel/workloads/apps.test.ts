@@ -260,6 +260,16 @@ ${nodeSelector ? `      nodeSelector: {${nodeSelector}}\n` : ''}      containers
       assert.equal(readFileSync(store().logPath(p2!.name, 'c'), 'utf8'), 'two\n')
       assert.match(w().ok('rollout', 'status', 'ds', 'agent'), /daemon set "agent" successfully rolled out/)
       assert.match(w().ok('describe', 'ds', 'agent'), /Desired Number of Nodes Scheduled:\s+1[\s\S]*SuccessfulDelete .*daemonset-controller/)
+
+      // its revisions: history, one in detail, undo back to the first template (revision 3 now)
+      assert.match(w().ok('rollout', 'history', 'ds', 'agent'), /^daemonset\.apps\/agent\nREVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>\n$/)
+      assert.match(w().ok('rollout', 'history', 'daemonset/agent', '--revision', '1'), /Command:\tsh -c echo one; sleep 1000\n$/)
+      assert.equal(w().ok('rollout', 'undo', 'ds', 'agent'), 'daemonset.apps/agent rolled back\n')
+      const [p3] = await eventually(() => { const p = podsOfDs('agent'); return p.length === 1 && p[0]!.name !== p2!.name && isReady(p[0]!) ? p : undefined }, 30_000, 'the pod of the first template again')
+      assert.equal(readFileSync(store().logPath(p3!.name, 'c'), 'utf8'), 'one\n')
+      assert.equal(p3!.spec.labels?.['controller-revision-hash'], p1!.spec.labels?.['controller-revision-hash'], 'the same revision hash as the first pod')
+      assert.match(w().ok('rollout', 'history', 'ds', 'agent'), /\n2\s+<none>\n3\s+<none>\n$/)
+      assert.equal(w().ok('rollout', 'undo', 'ds', 'agent', '--to-revision', '3'), 'daemonset.apps/agent skipped rollback (current template already matches revision 3)\n')
     })
 
     it('runs no pod when its nodeSelector does not match this node; one once the node is labelled, none again when the label goes', async () => {

@@ -338,8 +338,8 @@ ${extra.split('\n').filter(Boolean).map((l) => `  ${l}`).join('\n')}
     const after = await allReady('roll', 2)
     for (const [i, p] of after.entries()) assert.notEqual(p.createdAt, before[i]!.createdAt, `${p.name} replaced`)
     assert.match(sts('roll')!.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt'] ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
-    const ds = w().podnet(['rollout', 'history', 'ds', 'nope'])
-    assert.deepEqual([ds.status, ds.stderr], [2, 'podnet: KIND: rollout history of ds is not supported by podnet (deployments and statefulsets: podnet keeps no DaemonSet revisions)\n'])
+    const job = w().podnet(['rollout', 'history', 'job', 'nope'])
+    assert.deepEqual([job.status, job.stderr], [2, 'podnet: KIND: rollout history of job is not supported by podnet (deployments, daemonsets and statefulsets)\n'])
   })
 
   it('delete keeps the claims by default (a new set of the same name finds them); whenDeleted: Delete removes them; --cascade=orphan keeps the pods', async () => {

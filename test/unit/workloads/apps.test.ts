@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../../../src/errors.js'
 import {
-  HASH_LABEL, REVISION_ANNOTATION, fenceposts, labelNode, parseLabelArgs, planDaemonSet, planDeployment, readNode, templateHash, undoTemplate, validateDocument,
+  HASH_LABEL, REVISION_ANNOTATION, fenceposts, recordDaemonSetRevision, labelNode, parseLabelArgs, planDaemonSet, planDeployment, readNode, templateHash, undoTemplate, validateDocument,
   type DaemonSet, type DaemonSetSpec, type Deployment, type DeploymentSpec, type DsPodView, type PodTemplateSpec, type ReplicaSet, type RsView,
 } from '../../../src/workloads/index.js'
 
@@ -301,6 +301,21 @@ describe('workloads: Deployment and DaemonSet controllers (pure steps)', () => {
     })
     const node = { name: 'n1', labels: { 'kubernetes.io/os': 'linux', disk: 'ssd' } }
     const pod = (name: string, hash: string | undefined, x: Partial<DsPodView> = {}): DsPodView => ({ name, hash, created: name, active: true, terminating: false, ready: true, available: true, ...x })
+
+    it('records its revisions: a new template is the newest, an old one again is renumbered, revisionHistoryLimit trims all but the current and those of running pods', () => {
+      const withCmd = (o: DaemonSet, cmd: string, limit = 10): DaemonSet => ({ ...o, spec: { ...o.spec, revisionHistoryLimit: limit, template: { ...o.spec.template, spec: { containers: [{ name: 'c', command: [cmd] }] } } } })
+      const a = withCmd(ds(), 'a'), b = withCmd(ds(), 'b'), c = withCmd(ds(), 'c')
+      const r1 = recordDaemonSetRevision(a, [], new Set())
+      assert.deepEqual([r1.changed, r1.revisions.map((r) => r.revision), r1.current], [true, [1], `agent-${templateHash(a.spec.template)}`])
+      assert.equal(recordDaemonSetRevision(a, r1.revisions, new Set()).changed, false, 'the same template: nothing to write')
+      const r2 = recordDaemonSetRevision(b, r1.revisions, new Set())
+      const r3 = recordDaemonSetRevision(a, r2.revisions, new Set())
+      assert.deepEqual(r3.revisions.map((r) => [r.name, r.revision]), [[r2.current, 2], [r1.current, 3]], 'a put back: renumbered, not a new revision')
+      // limit 0: only the current one and the one a running pod still has
+      const r4 = recordDaemonSetRevision(withCmd(c, 'c', 0), r3.revisions, new Set([r2.current]))
+      assert.deepEqual(r4.revisions.map((r) => r.revision), [2, 4])
+      assert.deepEqual(recordDaemonSetRevision(withCmd(c, 'c', 0), r4.revisions, new Set()).revisions.map((r) => r.revision), [4])
+    })
 
     it('creates one pod when the nodeSelector matches, none (and removes its pod) when it does not', () => {
       assert.deepEqual(planDaemonSet(ds({ disk: 'ssd' }), [], node).actions.map((a) => a.type), ['create'])

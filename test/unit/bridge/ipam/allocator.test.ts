@@ -17,6 +17,23 @@ async function ipsOf(alloc: Allocator, ranges: RangeSet[], containerId: string, 
   return got.map((a) => a.ip)
 }
 
+
+/** A store over a MemoryStore whose second add() fails (a full disk half way through a transaction). */
+function failingOnSecondAdd(): { inner: MemoryStore; failing: IpamStore } {
+  const inner = new MemoryStore()
+  let adds = 0
+  const failing: IpamStore = {
+    transaction: (fn) => inner.transaction((tx) => fn({
+      ...tx,
+      add: (a) => {
+        if (++adds === 2) throw new Error('disk full')
+        tx.add(a)
+      },
+    } satisfies IpamStoreTx) as never),
+  }
+  return { inner, failing }
+}
+
 describe('bridge/ipam/allocator', () => {
   describe('dynamic allocation', () => {
     it('hands out the allocatable addresses of a /29 in order, then reports exhaustion', async () => {
@@ -190,17 +207,7 @@ describe('bridge/ipam/allocator', () => {
     })
 
     it('undoes its own records when the store fails half way', async () => {
-      const inner = new MemoryStore()
-      let adds = 0
-      const failing: IpamStore = {
-        transaction: (fn) => inner.transaction((tx) => fn({
-          ...tx,
-          add: (a) => {
-            if (++adds === 2) throw new Error('disk full')
-            tx.add(a)
-          },
-        } satisfies IpamStoreTx) as never),
-      }
+      const { inner, failing } = failingOnSecondAdd()
       const alloc = new Allocator(failing)
       const ranges = parseRangeSets([{ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' }])
       await assert.rejects(alloc.allocate({ containerId: 'a', ifname: 'eth0' }, ranges), /disk full/)
@@ -362,17 +369,7 @@ describe('bridge/ipam/allocator', () => {
     })
 
     it('undoes the addresses it took back when the store fails half way', async () => {
-      const inner = new MemoryStore()
-      let adds = 0
-      const failing: IpamStore = {
-        transaction: (fn) => inner.transaction((tx) => fn({
-          ...tx,
-          add: (a) => {
-            if (++adds === 2) throw new Error('disk full')
-            tx.add(a)
-          },
-        } satisfies IpamStoreTx) as never),
-      }
+      const { inner, failing } = failingOnSecondAdd()
       const alloc = new Allocator(failing)
       const v4 = parseRangeSets([{ subnet: '10.0.0.0/24' }])
       const both = parseRangeSets([{ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' }])

@@ -4,7 +4,8 @@
  * started (detached, its output appended to the container's log, its status on fd 3).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, openSync } from 'node:fs'
+import { closeSync, openSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
 import type { Writable } from 'node:stream'
 import { PodnetError } from '../errors.js'
 import { containerEnv, runArgs, type LaunchSpec } from './launcher.js'
@@ -42,20 +43,54 @@ export function containerLaunchSpec(rec: PodRecord, c: ContainerSpec, run: { cgr
   }
 }
 
+/** O_TMPFILE | O_RDWR (the generic Linux values, x86_64 and aarch64 alike): an unnamed file in a directory. */
+const O_TMPFILE_RDWR = 0o20200000 | 0o2
+
+/**
+ * The filter in an unnamed file (O_TMPFILE in `dir`), and a descriptor reading it from its
+ * start (a second open through /proc/self/fd: its own offset): the bytes exist before the
+ * launcher does, so a supervisor killed (kill -9) right after the spawn cannot leave the
+ * launcher reading an empty pipe ("bad seccomp filter", the run failing). Undefined when the
+ * file cannot be made or written (a filesystem without O_TMPFILE, a full disk): the caller
+ * falls back to the pipe.
+ */
+function filterFile(dir: string, filter: Buffer): number | undefined {
+  let w: number
+  try {
+    w = openSync(dir, O_TMPFILE_RDWR, 0o600)
+  } catch {
+    return undefined
+  }
+  try {
+    if (writeSync(w, filter) !== filter.length) return undefined
+    return openSync(`/proc/self/fd/${w}`, 'r')
+  } catch {
+    return undefined
+  } finally {
+    closeSync(w)
+  }
+}
+
 /**
  * Starts the launcher for one run: detached (its own session, so it outlives this process),
  * stdout and stderr appended to the container's log, the status pipe on fd 3, and the seccomp
- * filter (when the container has one) written to fd 4.
+ * filter (when the container has one) on fd 4: an unnamed file written before the spawn
+ * (filterFile), else a pipe written right after it.
  */
 export function spawnLauncher(bin: string, launch: LaunchSpec, logPath: string, filter: Buffer | undefined): ChildProcess {
-  const log = openSync(logPath, 'a', 0o640)
+  const filterFd = filter ? filterFile(dirname(logPath), filter) : undefined
   let child: ChildProcess
   try {
-    child = spawn(bin, runArgs(launch), { detached: true, stdio: ['ignore', log, log, 'pipe', ...(filter ? ['pipe' as const] : [])] })
+    const log = openSync(logPath, 'a', 0o640)
+    try {
+      child = spawn(bin, runArgs(launch), { detached: true, stdio: ['ignore', log, log, 'pipe', ...(filter ? [filterFd ?? ('pipe' as const)] : [])] })
+    } finally {
+      closeSync(log)
+    }
   } finally {
-    closeSync(log)
+    if (filterFd !== undefined) closeSync(filterFd)
   }
-  const filterPipe = child.stdio[4] as Writable | null | undefined
+  const filterPipe = filterFd === undefined ? child.stdio[4] as Writable | null | undefined : undefined
   if (filter && filterPipe) { filterPipe.on('error', () => { /* the launcher's status says why */ }); filterPipe.end(filter) }
   return child
 }

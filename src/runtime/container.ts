@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
 import type { Writable } from 'node:stream'
 import { PodnetError } from '../errors.js'
 import { containerEnv, runArgs, type LaunchSpec } from './launcher.js'
@@ -74,11 +73,12 @@ function filterFile(dir: string, filter: Buffer): number | undefined {
 /**
  * Starts the launcher for one run: detached (its own session, so it outlives this process),
  * stdout and stderr appended to the container's log, the status pipe on fd 3, and the seccomp
- * filter (when the container has one) on fd 4: an unnamed file written before the spawn
- * (filterFile), else a pipe written right after it.
+ * filter (when the container has one) on fd 4: an unnamed file written before the spawn in
+ * `filterDir` (the pod's run directory: tmpfs, no disk write per start; filterFile), else a pipe
+ * written right after it.
  */
-export function spawnLauncher(bin: string, launch: LaunchSpec, logPath: string, filter: Buffer | undefined): ChildProcess {
-  const filterFd = filter ? filterFile(dirname(logPath), filter) : undefined
+export function spawnLauncher(bin: string, launch: LaunchSpec, logPath: string, filter: Buffer | undefined, filterDir: string): ChildProcess {
+  const filterFd = filter ? filterFile(filterDir, filter) : undefined
   let child: ChildProcess
   try {
     const log = openSync(logPath, 'a', 0o640)

@@ -165,7 +165,7 @@ export abstract class PodMachine extends EventEmitter {
       const security = resolveSecurity(rec.spec.securityContext, c.securityContext)
       const launch = containerLaunchSpec(rec, c, { cgroupProcs: cg ? cg.procsFiles() : [], exitFile: this.store.exitPath(rec.name, c.name, runToken), security })
       this.store.clearExitRecords(rec.name, c.name)
-      child = spawnLauncher(this.launcher(), launch, cs.logPath, seccompFilterBytes(security))
+      child = spawnLauncher(this.launcher(), launch, cs.logPath, seccompFilterBytes(security), this.store.runPodDir(rec.name))
     } catch (err) {
       crt.status = { ok: false, error: `cannot start the launcher: ${(err as Error).message}` }
       this.onContainerExit(pod, c.name, runId, 127, null)

@@ -1,7 +1,8 @@
 /**
  * The overlay bench's peer for the data plane: the same two-node path built by hand with
  * iproute2 and nothing else (no nf_tables rules, no NAT, no podnet): two node namespaces joined
- * by an underlay veth pair, on each node a bridge with a pod namespace behind a veth pair, and
+ * by an underlay switch shaped like createCluster()'s (a bridge in its own namespace, one veth pair
+ * per node), on each node a bridge with a pod namespace behind a veth pair, and
  * the pods' subnets routed either over a point-to-point VXLAN device (MTU 1450, as podnet's) or
  * directly over the underlay. What the kernel's path costs without podnet, in the same run.
  */
@@ -25,7 +26,13 @@ export function buildBare(): BareTopology {
   const ns = (p: string): string => { const n = createTempNetns(p); made.push(n); return n.name }
   try {
     const n = { 1: ns('bare-n1'), 3: ns('bare-n3') }
-    ip(n[1], 'link', 'add', 'u0', 'type', 'veth', 'peer', 'name', 'u0', 'netns', n[3])
+    const sw = ns('bare-sw')
+    ip(sw, 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0')
+    ip(sw, 'link', 'set', 'br0', 'up')
+    for (const i of [1, 3] as const) {
+      ip(sw, 'link', 'add', `p-n${i}`, 'type', 'veth', 'peer', 'name', 'u0', 'netns', n[i])
+      ip(sw, 'link', 'set', `p-n${i}`, 'master', 'br0', 'up')
+    }
     for (const i of [1, 3] as const) {
       ip(n[i], 'addr', 'add', `192.168.200.${i}/24`, 'dev', 'u0')
       ip(n[i], 'link', 'set', 'u0', 'up')

@@ -7,9 +7,12 @@
  *                 the first and last tenth, agent RSS and CPU idle and during the sync; the kernel
  *                 floor: the same routes/neighbours with `ip -batch` plus FDB entries with `bridge -batch`
  *   loss          time from a crash (no release) to removal on the others, minus the TTL
- *   data plane    iperf3, one stream, 5 s: node to node over the underlay, pod to pod over VXLAN,
- *                 pod to pod with direct routing
- * Writes bench/results/overlay.json and .md. usage: bench/overlay/run.sh [--joins N] [--synthetic N] [--iperf-runs N]
+ *   data plane    iperf3, one stream, 4 s, in interleaved rounds: node to node over the underlay, pod
+ *                 to pod over VXLAN, pod to pod with direct routing, the two pod paths again with the
+ *                 nodes' nf_tables rules taken out (podnet's own cost), and the same three paths
+ *                 built with ip alone (bare.ts: the kernel's cost)
+ * Writes bench/results/overlay.json and .md.
+ * usage: bench/overlay/run.sh [--joins N] [--synthetic N] [--iperf-runs N] [--iperf-seconds S]
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync, writeFileSync as wf } from 'node:fs'
@@ -28,7 +31,8 @@ const opt = (name: string, def: number): number => {
 }
 const JOINS = opt('--joins', 20)
 const SYNTH = opt('--synthetic', 1000)
-const IPERF_RUNS = opt('--iperf-runs', 3)
+const IPERF_RUNS = opt('--iperf-runs', 6)
+const IPERF_SECONDS = opt('--iperf-seconds', 4)
 const here = dirname(fileURLToPath(import.meta.url))
 const resultsDir = join(here, '../../../bench/results')
 
@@ -103,7 +107,7 @@ async function main(): Promise<void> {
     const iperf = (clientNs: string, serverNs: string, addr: string): number => {
       const srv = spawn('ip', ['netns', 'exec', serverNs, 'iperf3', '-s', '-1', '-B', addr], { stdio: 'ignore' })
       spawnSync('sleep', ['0.4'])
-      const r = spawnSync('ip', ['netns', 'exec', clientNs, 'iperf3', '-c', addr, '-t', '5', '-J'], { encoding: 'utf8' })
+      const r = spawnSync('ip', ['netns', 'exec', clientNs, 'iperf3', '-c', addr, '-t', String(IPERF_SECONDS), '-J'], { encoding: 'utf8' })
       srv.kill()
       try {
         return JSON.parse(r.stdout).end.sum_received.bits_per_second / 1e9
@@ -116,7 +120,20 @@ async function main(): Promise<void> {
     // IPERF_RUNS rounds, the three paths interleaved in each (load that comes and goes hits them alike); medians
     // the peer: the same paths built by hand with ip (no nf_tables, no podnet), in the same rounds
     const bare = buildBare()
-    type Round = { underlay: number; vxlan: number; direct: number; bareUnderlay: number; bareVxlan: number; bareDirect: number }
+    // podnet's own share: the same two pod paths with the node namespaces' nf_tables rulesets taken
+    // out for the run (saved with `nft list ruleset`, restored with `nft -f`): what conntrack and the
+    // NAT and forward rules cost, apart from the kernel path the overlay is built of
+    const nodeNs = [c.node(1).ns.name, c.node(3).ns.name]
+    const withoutRules = (run: () => number): number => {
+      const saved = nodeNs.map((ns) => execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'ruleset'], { encoding: 'utf8' }))
+      for (const ns of nodeNs) execFileSync('ip', ['netns', 'exec', ns, 'nft', 'flush', 'ruleset'])
+      try {
+        return run()
+      } finally {
+        nodeNs.forEach((ns, i) => execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: saved[i] }))
+      }
+    }
+    type Round = { underlay: number; vxlan: number; direct: number; vxlanNoRules: number; directNoRules: number; bareUnderlay: number; bareVxlan: number; bareDirect: number }
     const runs: Round[] = []
     try {
       for (let k = 0; k < IPERF_RUNS; k++) {
@@ -124,10 +141,13 @@ async function main(): Promise<void> {
           underlay: iperf(c.node(1).ns.name, c.node(3).ns.name, c.node(3).address),
           vxlan: iperf(p1.ns.name, p3.ns.name, p3.ip),
           direct: iperf(d1.ns.name, d3.ns.name, d3.ip),
+          vxlanNoRules: withoutRules(() => iperf(p1.ns.name, p3.ns.name, p3.ip)),
+          directNoRules: withoutRules(() => iperf(d1.ns.name, d3.ns.name, d3.ip)),
           bareUnderlay: iperf(bare.underlay.client, bare.underlay.server, bare.underlay.addr),
           bareVxlan: iperf(bare.vxlan.client, bare.vxlan.server, bare.vxlan.addr),
           bareDirect: iperf(bare.direct.client, bare.direct.server, bare.direct.addr),
         })
+        console.log('round', k + 1, runs.at(-1))
       }
     } finally {
       bare.close()
@@ -139,6 +159,7 @@ async function main(): Promise<void> {
     result.dataPlane = {
       runs: IPERF_RUNS, underlayGbps: underlay, vxlanGbps: vxlan, directGbps: direct, vxlanRatio: ratio('vxlan'), directRatio: ratio('direct'),
       bare: { vxlanRatio: ratio('bareVxlan', 'bareUnderlay'), directRatio: ratio('bareDirect', 'bareUnderlay'), podnetVxlanOfBare: ratio('vxlan', 'bareVxlan'), podnetDirectOfBare: ratio('direct', 'bareDirect') },
+      noRules: { vxlanRatio: ratio('vxlanNoRules'), directRatio: ratio('directNoRules'), vxlanWithRules: ratio('vxlan', 'vxlanNoRules'), directWithRules: ratio('direct', 'directNoRules') },
       rounds: runs,
     }
     console.log('data plane', result.dataPlane)
@@ -264,6 +285,8 @@ async function main(): Promise<void> {
     `| vxlan / underlay, direct / underlay (median of the rounds' ratios) | ${(r.dataPlane.vxlanRatio * 100).toFixed(0)} % / ${(r.dataPlane.directRatio * 100).toFixed(0)} % | >= 80 % / >= 95 % |`,
     `| the same paths built with ip alone (no nf_tables, no podnet): vxlan / underlay, direct / underlay | ${(r.dataPlane.bare.vxlanRatio * 100).toFixed(0)} % / ${(r.dataPlane.bare.directRatio * 100).toFixed(0)} % | (the kernel's own cost) |`,
     `| podnet's pod-to-pod throughput as a share of the bare path's: vxlan / direct | ${(r.dataPlane.bare.podnetVxlanOfBare * 100).toFixed(0)} % / ${(r.dataPlane.bare.podnetDirectOfBare * 100).toFixed(0)} % | |`,
+    `| podnet's paths with the nodes' nf_tables rules taken out for the run: vxlan / underlay, direct / underlay | ${(r.dataPlane.noRules.vxlanRatio * 100).toFixed(0)} % / ${(r.dataPlane.noRules.directRatio * 100).toFixed(0)} % | |`,
+    `| with the rules (conntrack, NAT, forward accepts) as a share of without: vxlan / direct | ${(r.dataPlane.noRules.vxlanWithRules * 100).toFixed(0)} % / ${(r.dataPlane.noRules.directWithRules * 100).toFixed(0)} % | (podnet's own cost) |`,
   ].join('\n')
   writeFileSync(join(resultsDir, 'overlay.md'), `${md}\n`)
   console.log(md)

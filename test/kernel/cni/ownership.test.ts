@@ -267,4 +267,84 @@ describe('kernel: podnet-cni GC and the CLI side by side (ownership in one inet 
     assert.equal(rm.status, 0, rm.stderr)
     assert.equal(nftRuleset(topo.host.name).some((o) => o.table?.name === 'podnet'), false, 'no inet podnet table left')
   })
+
+  it('one network name on both sides (network create podnet beside cni conflist\'s defaults): the CNI network is refused the CLI\'s bridge; on its own bridge the same container id gets its own veth; DEL, GC, detach, gc and rm --force each touch only their own', async () => {
+    const NET = 'podnet'
+    podnetOk('network', 'create', NET, '--subnet', '10.88.0.0/24', '--no-dns')
+    const cliPod = topo.pod('pn-clipod')
+    const att = JSON.parse(podnetOk('network', 'attach', NET, '--pod-netns', cliPod.name, '--id', 'c1', '-p', '8080:80', '--json'))
+    await serve(topo.upstream, 'tcp', 9000)
+    await serve(cliPod, 'tcp', 80)
+    const cliOwner = ownerOf(ipJson(topo.host.name, 'link', 'show', 'dev', 'pn-podnet')[0]!.ifalias)
+    const cliSide = (): unknown => view({ owner: cliOwner, bridge: 'pn-podnet', network: NET, stateDir: cliState, veths: [att.hostVeth], pods: [cliPod] })
+    const cliBefore = cliSide()
+    const cliIntact = (when: string): void => {
+      assert.deepEqual(cliSide(), cliBefore, when)
+      assert.deepEqual(JSON.parse(podnetOk('network', 'check', NET, '--json')), [], when)
+      assert.equal(probe(topo.upstream, 'tcp', UPSTREAM.hostV4, 8080), UPSTREAM.upstreamV4, `${when}: upstream -> 8080 -> the CLI pod`)
+      assert.equal(probe(cliPod, 'tcp', UPSTREAM.upstreamV4, 9000), UPSTREAM.hostV4, `${when}: the CLI pod -> upstream`)
+    }
+    // the plugin entry of the conflist `podnet cni install --network podnet` writes, as a runtime hands it over
+    const listed = spawnSync(process.execPath, [PODNET_BIN, 'cni', 'conflist', '--network', NET, '--state-dir', cniState], { encoding: 'utf8' })
+    assert.equal(listed.status, 0, listed.stderr)
+    const list = JSON.parse(listed.stdout)
+    const entry = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ cniVersion: '1.1.0', name: list.name, ...list.plugins[0], ...extra })
+    assert.equal(entry().bridge, 'pn-podnet', 'the defaults name the same bridge as the CLI\'s')
+
+    // the CLI's bridge is another state dir's network's: ADD refused, nothing made
+    const p0 = topo.pod('pn-cnipod')
+    const refused = cni('ADD', p0, 'c0', entry())
+    assert.equal(refused.status, 1, refused.stdout)
+    assert.equal(refused.json.code, 100)
+    assert.match(`${refused.json.msg} ${refused.json.details ?? ''}`, /bridge 'pn-podnet' already exists \(the bridge of network 'podnet' of another podnet state directory: podnet o=[0-9a-f]{8} net=podnet\); give this network another bridge name/)
+    assert.equal(p0.link('eth0'), undefined)
+    assert.equal(existsSync(join(cniState, 'networks', NET)), false, 'no CNI network recorded')
+    cliIntact('after the refused ADD')
+
+    // on a bridge of its own: the CLI's container id c1 and another, c2
+    const conf = entry({ bridge: 'cni-podnet' })
+    const pods: Record<string, TempNetns> = { c1: topo.pod('pn-cnipod'), c2: topo.pod('pn-cnipod') }
+    const adds: Record<string, any> = {}
+    for (const id of ['c1', 'c2']) {
+      const a = cni('ADD', pods[id], id, conf)
+      assert.equal(a.status, 0, a.stdout)
+      adds[id] = a.json
+      await serve(pods[id]!, 'tcp', 80)
+    }
+    assert.notEqual(adds.c1.interfaces[1].name, att.hostVeth, 'the same network, container id and ifname in another state dir: another veth')
+    cliIntact('after the ADDs')
+    const cniOwner = ownerOf(ipJson(topo.host.name, 'link', 'show', 'dev', 'cni-podnet')[0]!.ifalias)
+    const c2 = (): unknown => view({
+      owner: cniOwner, bridge: 'cni-podnet', network: NET, stateDir: cniState, veths: [adds.c2.interfaces[1].name], pods: [pods.c2!],
+      only: { ids: ['c2'], addrs: [adds.c2.ips[0].address.split('/')[0]] },
+    })
+    const c2Works = (when: string): void => {
+      const check = cni('CHECK', pods.c2, 'c2', { ...conf, prevResult: adds.c2 })
+      assert.equal(check.status, 0, `${when}: ${check.stdout}`)
+      assert.equal(probe(pods.c2!, 'tcp', UPSTREAM.upstreamV4, 9000), UPSTREAM.hostV4, `${when}: c2 -> upstream`)
+    }
+    const c2Before = c2()
+
+    // DEL of the CNI's c1, and again (nothing recorded: a killed ADD's leftovers are looked for by name), and without netns
+    for (const pod of [pods.c1, pods.c1, undefined]) assert.equal(cni('DEL', pod, 'c1', conf).status, 0)
+    assert.equal(pods.c1!.link('eth0'), undefined)
+    cliIntact('after the CNI\'s DEL of c1')
+    // GC keeping c2
+    const gc = cniExec(topo.host, cniEnv('GC'), { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'c2', ifname: 'eth0' }] })
+    assert.equal(gc.status, 0, gc.stdout)
+    cliIntact('after the CNI GC')
+    assert.deepEqual(c2(), c2Before)
+
+    // the reverse: the CLI's detach of c2 (which it never attached), gc, rm --force
+    assert.match(podnetOk('network', 'detach', NET, '--id', 'c2'), /not attached/)
+    assert.deepEqual(c2(), c2Before, 'after the CLI\'s detach of c2')
+    podnetOk('network', 'gc')
+    assert.deepEqual(c2(), c2Before, 'after the CLI\'s gc')
+    podnetOk('network', 'rm', NET, '--force')
+    assert.equal(link('pn-podnet'), undefined)
+    assert.equal(link(att.hostVeth), undefined)
+    assert.deepEqual(rules(cliOwner), [])
+    assert.deepEqual(c2(), c2Before, 'after the CLI\'s rm --force')
+    c2Works('after the CLI\'s rm --force')
+  })
 })

@@ -10,7 +10,7 @@
  * the records on disk, podnet's own check and inspect, and real packets.
  */
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -346,5 +346,57 @@ describe('kernel: podnet-cni GC and the CLI side by side (ownership in one inet 
     assert.deepEqual(rules(cliOwner), [])
     assert.deepEqual(c2(), c2Before, 'after the CLI\'s rm --force')
     c2Works('after the CLI\'s rm --force')
+  })
+
+  it('a bridge made outside podnet that both use as is: neither the CNI GC nor the CLI\'s gc and rm --force touch the other\'s veths, ifb or rules; the bridge stays', async () => {
+    const BR = 'br-shared'
+    // a fixed MAC, or the bridge's would follow its lowest port's as pods come and go
+    execFileSync('ip', ['-n', topo.host.name, 'link', 'add', BR, 'address', '02:00:00:00:be:ef', 'type', 'bridge'])
+    execFileSync('ip', ['-n', topo.host.name, 'link', 'set', BR, 'up'])
+    podnetOk('network', 'create', 'web', '--bridge', BR, '--subnet', '10.233.0.0/24', '--no-dns')
+    const cliPod = topo.pod('pn-clipod')
+    const att = JSON.parse(podnetOk('network', 'attach', 'web', '--pod-netns', cliPod.name, '--id', 'clipod', '-p', '8080:80', '--egress-rate', '50M', '--json'))
+    await serve(topo.upstream, 'tcp', 9000)
+    await serve(cliPod, 'tcp', 80)
+    const conf = cniConf({ name: 'other', bridge: BR, ipam: { type: 'host-local', ranges: [[{ subnet: '10.234.0.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] } })
+    const pods: Record<string, TempNetns> = { keep: topo.pod('pn-cnipod'), gone: topo.pod('pn-cnipod') }
+    const adds: Record<string, any> = {}
+    for (const id of ['keep', 'gone']) {
+      const a = cni('ADD', pods[id], id, conf)
+      assert.equal(a.status, 0, a.stdout)
+      adds[id] = a.json
+    }
+    assert.deepEqual((ports(BR) as any[]).map((p) => p.ifname).sort(), [att.hostVeth, adds.keep.interfaces[1].name, adds.gone.interfaces[1].name].sort(), 'three pods on one bridge')
+    // the bridge is neither's: the owners are read from the networks' masquerade rules
+    const ownerByRule = (net: string): string => ownerOf(nftRuleset(topo.host.name).map((o) => String(o.rule?.comment ?? '')).find((c) => c.endsWith(` net=${net} masquerade`)))
+    const cliOwner = ownerByRule('web')
+    const cniOwner = ownerByRule('other')
+    assert.equal(link(BR) && (link(BR) as any).ifalias, undefined, 'no podnet alias on a bridge podnet did not make')
+    const cliSide = (): unknown => view({ owner: cliOwner, bridge: BR, network: 'web', stateDir: cliState, veths: [att.hostVeth], pods: [cliPod], only: { ids: ['clipod'], addrs: [att.addresses[0].address.split('/')[0]] } })
+    const keepSide = (): unknown => view({ owner: cniOwner, bridge: BR, network: 'other', stateDir: cniState, veths: [adds.keep.interfaces[1].name], pods: [pods.keep!], only: { ids: ['keep'], addrs: [adds.keep.ips[0].address.split('/')[0]] } })
+    const cliBefore = cliSide()
+    const keepBefore = keepSide()
+    assert.ok((cliBefore as any).ifbs[0], 'the CLI pod\'s egress limit has its ifb')
+
+    const gc = cniExec(topo.host, cniEnv('GC'), { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }] })
+    assert.equal(gc.status, 0, gc.stdout)
+    assert.equal(pods.gone!.link('eth0'), undefined, 'the CNI attachment not listed is gone')
+    assert.deepEqual((ports(BR) as any[]).map((p) => p.ifname).sort(), [att.hostVeth, adds.keep.interfaces[1].name].sort())
+    assert.deepEqual(cliSide(), cliBefore, 'the CLI pod\'s veth, ifb, rules, elements and records are as they were')
+    assert.deepEqual(JSON.parse(podnetOk('network', 'check', 'web', '--json')), [])
+    assert.equal(probe(topo.upstream, 'tcp', UPSTREAM.hostV4, 8080), UPSTREAM.upstreamV4)
+    assert.equal(probe(cliPod, 'tcp', UPSTREAM.upstreamV4, 9000), UPSTREAM.hostV4)
+
+    const cliGc = JSON.parse(podnetOk('network', 'gc', '--json'))
+    assert.deepEqual(cliGc.removedVeths, [])
+    assert.deepEqual(cliGc.removedIfbs, [])
+    assert.deepEqual(keepSide(), keepBefore)
+    podnetOk('network', 'rm', 'web', '--force')
+    assert.equal(link(att.hostVeth), undefined)
+    assert.ok(link(BR), 'a bridge podnet did not make is not deleted')
+    assert.deepEqual(keepSide(), { ...(keepBefore as object), inBridgesSet: false }, 'the CNI pod as it was (the bridges set is keyed by name: see docs/reliability.md)')
+    const check = cni('CHECK', pods.keep, 'keep', { ...conf, prevResult: adds.keep })
+    assert.equal(check.status, 0, check.stdout)
+    assert.equal(probe(pods.keep!, 'tcp', UPSTREAM.upstreamV4, 9000), UPSTREAM.hostV4)
   })
 })

@@ -20,6 +20,8 @@ pkgs+=(podman crun conmon containernetworking-plugins)
 pkgs+=(etcd-server iputils-ping)
 # direct routing's test captures on the underlay: no VXLAN packet crosses it
 pkgs+=(tcpdump)
+# pod stats' disk test makes an ext4 on a loop device of its own (mkfs.ext4; losetup is in mount)
+pkgs+=(e2fsprogs mount)
 # the Kubernetes node path: containerd's CRI (1.6, CRI plugin built in) with runc, run by the tests in their sandbox
 pkgs+=(containerd runc)
 if [[ "${1:-}" == "--bench" ]]; then

@@ -120,7 +120,7 @@ async function attachLocked(ctx: AttachContext, config: NetworkConfig, spec: Att
       undo.push('release a host port claim', () => claims.release(m))
     }
     // 3. veth: host end on the bridge, pod end created directly in the pod namespace
-    const hostVeth = hostVethName(config.name, id, ifname)
+    const hostVeth = hostVethName(ctx.state.owner, config.name, id, ifname)
     await ctx.links.deleting(hostVeth)
     let host: Link | undefined
     for (let attempt = 0; ; attempt++) {

@@ -80,7 +80,7 @@ export async function detachPod(ctx: DetachContext, spec: DetachSpec): Promise<D
  */
 async function removeLeftovers(ctx: DetachContext, config: NetworkConfig, id: string, ifname: string, reserveAs: string | undefined): Promise<void> {
   await ctx.allocator(config.name).release(id, ifname, reserveAs !== undefined ? { reserveAs } : {})
-  const veth = hostVethName(config.name, id, ifname)
+  const veth = hostVethName(ctx.state.owner, config.name, id, ifname)
   for (const name of [veth, ifbNameForVeth(veth)]) if (ctx.rt.link.findSync(name)) await ctx.links.deleteVeth(name)
   const tag = `${ownerTag(ctx.state.owner, config.name)} id=${id} if=${ifname}`
   const tagged = (c: string | undefined): boolean => c === tag || (c ?? '').startsWith(`${tag} `)

@@ -7,9 +7,10 @@
  * A bridge is podnet's own when its alias is this state directory's tag for the network
  * ("podnet o=OWNER net=NAME") or its MAC is the one podnet derives from the network's name: a
  * `network create` killed between making the bridge and writing the record leaves such a bridge,
- * and the retry adopts it instead of failing on its address.
+ * and the retry adopts it instead of failing on its address. A bridge whose alias is another
+ * network's tag (another state directory's: the CLI's networks beside podnet-cni's) is refused.
  */
-import { InvalidArgumentError, isErrno } from '../errors.js'
+import { ExistsError, InvalidArgumentError, isErrno } from '../errors.js'
 import type { Rtnl } from '../netlink/route/index.js'
 import { ownerTag, parseOwnerTag } from './nat.js'
 import type { NatState } from './nat-state.js'
@@ -31,7 +32,8 @@ export const bridgeAlias = (owner: string, network: string): string => ownerTag(
 
 /**
  * Makes the bridge exist and be up. An existing link of that name is used when it is a bridge
- * (and becomes podnet's to delete when it carries podnet's alias or MAC for this network).
+ * (and becomes podnet's to delete when it carries podnet's alias or MAC for this network), and
+ * refused (ExistsError) when its alias says it is another podnet network's.
  * Returns what it did; pushes the deletion of a bridge it created onto `undo`.
  */
 export async function ensureBridge(ctx: EnsureContext, config: NetworkConfig, undo?: UndoStack): Promise<string[]> {
@@ -42,7 +44,14 @@ export async function ensureBridge(ctx: EnsureContext, config: NetworkConfig, un
       throw new InvalidArgumentError('bridge', `'${config.bridge}' exists and is ${existing.kind ? `a ${existing.kind}` : 'not a bridge'}`)
     }
     const tag = parseOwnerTag(existing.alias)
-    if ((tag?.owner === ctx.state.owner && tag.network === config.name) || existing.address === config.bridgeMac) config.createdBridge = true
+    // another podnet network's bridge (of this state directory, or of another: the CLI's beside
+    // podnet-cni's, two networks of the same name having the same MAC) is never used: its gc would
+    // take this network's veths for its own strays, and this one's removal would delete its bridge
+    if (tag && (tag.owner !== ctx.state.owner || tag.network !== config.name)) {
+      const whose = tag.owner === ctx.state.owner ? `network '${tag.network}'` : `network '${tag.network}' of another podnet state directory`
+      throw new ExistsError('bridge', config.bridge, `(the bridge of ${whose}: ${existing.alias}); give this network another bridge name`)
+    }
+    if (tag || existing.address === config.bridgeMac) config.createdBridge = true
     if (!existing.up) {
       await ctx.rt.link.set(config.bridge, { up: true })
       done.push(`bridge ${config.bridge} up`)

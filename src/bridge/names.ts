@@ -1,6 +1,8 @@
 /**
  * Names podnet owns in the kernel, in one place:
- * - host-side veths: `pn` + 10 hex of sha256(network, containerId, ifname) (12 bytes);
+ * - host-side veths: `pn` + 10 hex of sha256(owner, network, containerId, ifname) (12 bytes): two
+ *   state directories (the CLI's and podnet-cni's) with a network of the same name never make
+ *   (or delete, as a killed attach's leftover) each other's veths;
  * - ifb devices of bandwidth limits: `pnifb` + the same 10 hex as the attachment's host veth (15 bytes);
  * - default bridge: `pn-<network>` when that fits in 15 bytes, else `pn-` + 12 hex;
  * - bridge MAC: 02:xx:xx:xx:xx:xx from sha256(network) (locally administered, stable, so it
@@ -14,9 +16,9 @@ const hex = (...parts: string[]): string => createHash('sha256').update(parts.jo
 export const HOST_VETH_PREFIX = 'pn'
 export const NFT_TABLE = 'podnet'
 
-/** Deterministic host-side veth name for one attachment. */
-export function hostVethName(network: string, containerId: string, ifname: string): string {
-  return `${HOST_VETH_PREFIX}${hex(network, containerId, ifname).slice(0, 10)}`
+/** Deterministic host-side veth name for one attachment of the state directory `owner` (StateDir.owner). */
+export function hostVethName(owner: string, network: string, containerId: string, ifname: string): string {
+  return `${HOST_VETH_PREFIX}${hex(owner, network, containerId, ifname).slice(0, 10)}`
 }
 
 /** True for names podnet gives host-side veths. */

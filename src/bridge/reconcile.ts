@@ -92,8 +92,9 @@ export async function checkNetworks(ctx: ReconcileContext, name?: string, only?:
 
 /**
  * Removes leftovers: attachments whose namespace is gone (ports, addresses, record, veth),
- * podnet veths with no attachment, addresses with no owner, rules of deleted networks,
- * published ports and port claims with no attachment. Runs under the state lock.
+ * podnet veths with no attachment on the bridges its networks made (not on bridges used as is:
+ * another state directory's veths may be there), addresses with no owner, rules of deleted
+ * networks, published ports and port claims with no attachment. Runs under the state lock.
  */
 export async function collectGarbage(ctx: ReconcileContext): Promise<GcReport> {
   return ctx.state.locked(async () => {
@@ -124,8 +125,11 @@ export async function collectGarbage(ctx: ReconcileContext): Promise<GcReport> {
       }
       const valid = [...live.values()].filter((a) => a.network === c.name).map((a) => ({ containerId: a.id, ifname: a.ifname }))
       for (const freed of await ctx.allocator(c.name).gc(valid)) report.releasedAddresses.push(`${c.name}/${freed.ip}`)
-      // podnet veths on this bridge that no live attachment owns
-      const br = ctx.rt.link.findSync(c.bridge)
+      // podnet veths on this bridge that no live attachment owns, when the network made the bridge:
+      // a bridge used as is (made by someone else) may also carry another state directory's veths,
+      // which cannot be told from this one's leftovers (those go by name at the next attach or
+      // detach of their container, or with their pod's namespace)
+      const br = c.createdBridge ? ctx.rt.link.findSync(c.bridge) : undefined
       if (br) {
         const owned = new Set([...live.values()].filter((a) => a.network === c.name).map((a) => a.hostVeth))
         for (const l of ctx.rt.link.listSync({ master: br.index })) {
@@ -136,8 +140,9 @@ export async function collectGarbage(ctx: ReconcileContext): Promise<GcReport> {
         }
       }
     }
-    // ifbs of bandwidth limits whose attachment is gone (a killed attach, a DEL that never came)
-    const bridges = new Set(configs.map((c) => ctx.rt.link.findSync(c.bridge)?.index).filter((i): i is number => i !== undefined))
+    // ifbs of bandwidth limits whose attachment is gone (a killed attach, a DEL that never came);
+    // as for veths, only those whose veth is on a bridge this state dir's networks made
+    const bridges = new Set(configs.filter((c) => c.createdBridge).map((c) => ctx.rt.link.findSync(c.bridge)?.index).filter((i): i is number => i !== undefined))
     for (const l of strayIfbs(ctx.rt, new Set([...live.values()].filter((a) => a.bandwidth?.egress).map((a) => a.hostVeth)), bridges)) {
       doomed.push(l.index)
       report.removedIfbs.push(l.name)

@@ -162,7 +162,7 @@ describe('kernel: podnet cni serve and the forwarder', function () {
     assert.equal(first.status, 0, first.stdout)
     assert.equal(call('DEL', pod, 'warm').status, 0)
     // what an ADD killed after creating the veth and before writing its record leaves
-    const veth = hostVethName(NETWORK, 'c1', 'eth0')
+    const veth = hostVethName(manager().owner, NETWORK, 'c1', 'eth0')
     const leftover = (): void => { topo.host.rt.link.addSync({ kind: 'veth', name: veth, peer: { name: 'eth0', netns: pod.ns } }) }
     leftover()
     assert.equal(call('DEL', pod, 'c1').status, 0)

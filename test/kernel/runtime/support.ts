@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PodRuntime, detectCgroupLayout, validateManifest, type PodRecord, type PodSpec, type ProcessRef, type RuntimeOptions } from '../../../src/runtime/index.js'
 import { containerEnv, ensureLauncher, execArgs } from '../../../src/runtime/launcher.js'
@@ -29,6 +29,82 @@ export function buildRootfs(extra: Record<string, string> = {}, parent = tmpdir(
   for (const a of APPLETS) symlinkSync('busybox', join(root, 'bin', a))
   for (const [name, src] of Object.entries(extra)) copyFileSync(src, join(root, 'bin', name))
   return root
+}
+
+/** A block device of the test's own with a mounted ext4 on it (createLoopFs). */
+export interface LoopFs {
+  /** The loop device, /dev/loopN (allocated with `losetup -f --show`). */
+  readonly device: string
+  /** Its device number as cgroup files name it: "7:N". */
+  readonly majMin: string
+  /** Where the file system is mounted (in this sandbox's private mount namespace). */
+  readonly dir: string
+  /** The image file behind the device. */
+  readonly image: string
+  /** Unmounts, makes sure exactly this device is released, removes the image. Idempotent. */
+  close(): void
+}
+
+/**
+ * Creates a small ext4 on a loop device and mounts it, for tests that need writes attributed to
+ * a real block device whatever the machine's own disks are (tmpfs, overlayfs...).
+ *
+ * Creates: an image file (sparse, `sizeBytes`) under `parent` (the sandbox's TMPDIR, a tmpfs, by
+ * default), made ext4 by `mkfs.ext4`; one loop device on it (`losetup -f --show`: loop devices
+ * are the host's, so only a free one is taken); a mount of it in this process's mount namespace,
+ * which scripts/sandbox.sh makes private (nothing propagates to the machine). Scope: until
+ * close(). Depends on: root inside scripts/sandbox.sh, losetup, mkfs.ext4, /dev/loop-control.
+ * Cleanup: right after mounting, the device is detached with `losetup -d`, which for a device in
+ * use only sets the kernel's autoclear flag: the kernel releases it when its last user, the mount,
+ * goes, also when the test is killed (the sandbox's mount namespace dies with it). close()
+ * unmounts (lazily when still busy), and if the device is still bound to this image (a holder
+ * outlived the unmount), detaches exactly that device again; then removes the image.
+ */
+export function createLoopFs(sizeBytes = 64 * 2 ** 20, parent = tmpdir()): LoopFs {
+  if (process.env.PODNET_IN_SANDBOX !== '1') throw new Error('createLoopFs: mounts only inside scripts/sandbox.sh (a private mount namespace)')
+  const base = mkdtempSync(join(parent, 'podnet-loopfs-'))
+  const image = join(base, 'disk.img')
+  const dir = join(base, 'mnt')
+  mkdirSync(dir)
+  writeFileSync(image, '')
+  truncateSync(image, sizeBytes)
+  let device: string | undefined
+  let mounted = false
+  const boundToImage = (dev: string): boolean => {
+    try {
+      return readFileSync(`/sys/block/${basename(dev)}/loop/backing_file`, 'utf8').trim() === image
+    } catch {
+      return false // released (no loop/ directory), or never bound
+    }
+  }
+  const close = (): void => {
+    if (mounted) {
+      const r = spawnSync('umount', [dir], { encoding: 'utf8' })
+      if (r.status !== 0) spawnSync('umount', ['-l', dir])
+      mounted = false
+    }
+    if (device !== undefined) {
+      // autoclear released it once the mount went; a device still bound to our image is ours
+      for (let i = 0; i < 50 && boundToImage(device); i++) {
+        spawnSync('losetup', ['-d', device])
+        if (boundToImage(device)) execFileSync('sleep', ['0.1'])
+      }
+      device = undefined
+    }
+    rmSync(base, { recursive: true, force: true })
+  }
+  try {
+    execFileSync('mkfs.ext4', ['-q', '-F', image], { stdio: ['ignore', 'ignore', 'pipe'] })
+    device = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim()
+    execFileSync('mount', ['-t', 'ext4', device, dir], { stdio: ['ignore', 'ignore', 'pipe'] })
+    mounted = true
+    execFileSync('losetup', ['-d', device]) // autoclear: see above
+    const majMin = readFileSync(`/sys/block/${basename(device)}/dev`, 'utf8').trim()
+    return { device, majMin, dir, image, close }
+  } catch (err) {
+    close()
+    throw err
+  }
 }
 
 /** Compiles a static C program (test helpers that busybox lacks); returns its path. */

@@ -3,7 +3,8 @@
  * veth pair between two named namespaces. The JSON graph is checked against ip -j, bridge -j and
  * nft -j (every link, peer, port and address there, nothing else); the SVG is well-formed XML
  * naming every namespace and pod; the text tree matches a golden file with the volatile parts
- * (ifindexes, MACs, inodes, link-local addresses, random namespace suffixes) masked.
+ * (ifindexes, MACs, inodes, link-local addresses, random namespace suffixes, host veth names,
+ * which hash the random state dir's owner id) masked.
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -132,10 +133,13 @@ describe('kernel: podnet topology', function () {
   })
 
   it('text tree: matches the golden file with the volatile parts masked; --ascii has no box drawing', () => {
+    const vethOwners = new Map(g.networks.flatMap((n) => n.attachments.map((a) => [m.attachment(n.name, a.id)!.hostVeth, `${n.name}/${a.id}`] as const)))
     const mask = (s: string): string => s
       .replaceAll(topo.host.name, 'HOSTNS').replaceAll(topo.upstream.name, 'UPNS')
       .replace(/netns \d+/g, 'netns INODE').replace(/#\d+/g, '#N').replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, 'MAC')
       .replace(/fe80::[0-9a-f:]+\/64/g, 'LINKLOCAL')
+      // host veths are named from the state dir's owner id too (a hash of its random path)
+      .replace(/pn[0-9a-f]{10}\b/g, (name) => `pn<${vethOwners.get(name) ?? '?'}>`)
     const text = mask(renderText(g))
     if (process.env.PODNET_UPDATE_GOLDEN) writeFileSync(GOLDEN, text)
     assert.equal(text, readFileSync(GOLDEN, 'utf8'))

@@ -179,3 +179,28 @@ export async function stopDnsResponder(dirs: DirOptions = {}, timeoutMs = 5000):
   try { process.kill(st.pid, 'SIGKILL') } catch { /* gone */ }
   return true
 }
+
+/**
+ * stopDnsResponder for teardown code that cannot await (test fixtures removing their run
+ * directory): blocks the thread while it waits until the responder's lock is free, which
+ * happens when its process ends (also after SIGKILL, also as a zombie), so nothing writes into the
+ * directory afterwards.
+ */
+export function stopDnsResponderSync(dirs: DirOptions = {}, timeoutMs = 5000): boolean {
+  const st = dnsResponderStatus(dirs)
+  if (!st) return false
+  const pause = new Int32Array(new SharedArrayBuffer(4))
+  const waitGone = (ms: number): boolean => {
+    const deadline = Date.now() + ms
+    while (Date.now() < deadline) {
+      if (!responderRunning(dirs)) return true
+      Atomics.wait(pause, 0, 0, 20)
+    }
+    return false
+  }
+  try { process.kill(st.pid, 'SIGTERM') } catch { return true }
+  if (waitGone(timeoutMs)) return true
+  try { process.kill(st.pid, 'SIGKILL') } catch { return true }
+  waitGone(2000)
+  return true
+}

@@ -18,6 +18,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NetworkManager } from '../bridge/index.js'
+import { stopDnsResponderSync } from '../dns/service.js'
 import { perSuite, perTest, trackFixture, type Runner } from './hooks.js'
 import { createTempNetns, type TempNetns } from './temp-netns.js'
 
@@ -83,6 +84,9 @@ export function createTopology(): Topology {
         }
         for (const m of managers.splice(0)) step(() => m.close())
         for (const t of made.splice(0).reverse()) step(() => t.close())
+        // a DNS responder that podnet commands started for these directories would still write
+        // its status file into the run directory while it is being removed (ENOTEMPTY)
+        step(() => stopDnsResponderSync({ stateDir, runDir }))
         step(() => rmSync(stateDir, { recursive: true, force: true }))
         step(() => rmSync(runDir, { recursive: true, force: true }))
         if (errors.length) throw new AggregateError(errors, `closing the topology: ${errors.length} step(s) failed: ${errors.map((e) => (e as Error).message).join('; ')}`)

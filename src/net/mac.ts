@@ -8,11 +8,19 @@ export function parseMac(s: string): Buffer {
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+/** ':' + HEX[i]: one concatenation per byte after the first. */
+const COLON_HEX = HEX.map((h) => `:${h}`)
 
 /** Bytes to "aa:bb:cc:dd:ee:ff" (lower case, as iproute2 prints them). */
 export function formatMac(b: Uint8Array): string {
-  let s = ''
-  for (let i = 0; i < b.length; i++) s += i ? `:${HEX[b[i]!]}` : HEX[b[i]!]!
+  return formatMacAt(b, 0, b.length)
+}
+
+/** formatMac of bytes [start, end) of b, without making a view of them first (decoders). */
+export function formatMacAt(b: Uint8Array, start: number, end: number): string {
+  if (end <= start) return ''
+  let s = HEX[b[start]!]!
+  for (let i = start + 1; i < end; i++) s += COLON_HEX[b[i]!]!
   return s
 }
 

@@ -12,7 +12,7 @@
  */
 import { DecodeError } from '../../errors.js'
 import { bytesToIp, ipToBytes } from '../../net/ip.js'
-import { formatMac, parseMac } from '../../net/mac.js'
+import { formatMacAt, parseMac } from '../../net/mac.js'
 import { Writer, align4 } from './writer.js'
 import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK } from './header.js'
 
@@ -173,12 +173,16 @@ function decodeScalar(set: AttrSet, name: string, kind: ScalarKind, buf: Buffer,
   const size = SCALAR_SIZE[kind]
   if (size !== undefined && len < size) throw new DecodeError(set.name, name, off, `${kind} needs ${size} bytes, attribute has ${len}`)
   const be = netOrder || set.byteOrder === 'be'
+  // the common kinds read bytes directly (the length was checked above): Buffer's read methods
+  // are calls with their own checks, costly in code that has not been optimized yet
   switch (kind) {
-    case 'u8': return buf.readUInt8(off)
+    case 'u8': return buf[off]!
     case 's8': return buf.readInt8(off)
-    case 'u16': return be ? buf.readUInt16BE(off) : buf.readUInt16LE(off)
+    case 'u16': return be ? (buf[off]! << 8) | buf[off + 1]! : buf[off]! | (buf[off + 1]! << 8)
     case 's16': return be ? buf.readInt16BE(off) : buf.readInt16LE(off)
-    case 'u32': return be ? buf.readUInt32BE(off) : buf.readUInt32LE(off)
+    case 'u32': return be
+      ? buf[off]! * 0x1000000 + ((buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!)
+      : buf[off + 3]! * 0x1000000 + ((buf[off + 2]! << 16) | (buf[off + 1]! << 8) | buf[off]!)
     case 's32': return be ? buf.readInt32BE(off) : buf.readInt32LE(off)
     case 'u64': return be ? buf.readBigUInt64BE(off) : buf.readBigUInt64LE(off)
     case 's64': return be ? buf.readBigInt64BE(off) : buf.readBigInt64LE(off)
@@ -195,7 +199,7 @@ function decodeScalar(set: AttrSet, name: string, kind: ScalarKind, buf: Buffer,
     case 'ip':
       if (len !== 4 && len !== 16) throw new DecodeError(set.name, name, off, `address of ${len} bytes`)
       return bytesToIp(buf.subarray(off, off + len))
-    case 'mac': return formatMac(buf.subarray(off, off + len))
+    case 'mac': return formatMacAt(buf, off, off + len)
   }
 }
 
@@ -287,23 +291,26 @@ function encodeOne(set: AttrSet, name: string, def: AttrDef, value: unknown, sib
 export function decodeAttrs(set: AttrSet, buf: Buffer, off: number, end: number): AttrValues {
   if (end > buf.length) throw new DecodeError(set.name, '', off, `attributes end at ${end}, beyond the ${buf.length}-byte buffer`)
   const out: AttrValues = {}
-  const pending: Array<[string, SubMessageAttr, number, number]> = []
+  // sub-messages wait for their selector (a sibling that may come later); no destructuring in
+  // this loop: it runs for every attribute, often in a process too short-lived to optimize it
+  let pending: Array<{ name: string; def: SubMessageAttr; start: number; end: number }> | undefined
   let p = off
   while (p + 4 <= end) {
-    const len = buf.readUInt16LE(p)
-    const rawType = buf.readUInt16LE(p + 2)
+    const len = buf[p]! | (buf[p + 1]! << 8)
+    const rawType = buf[p + 2]! | (buf[p + 3]! << 8)
     if (len < 4) throw new DecodeError(set.name, '', p, `attribute length ${len} < 4`)
     if (p + len > end) throw new DecodeError(set.name, attrName(set, rawType), p, `attribute of ${len} bytes overruns its container (${end - p} left)`)
     const id = rawType & NLA_TYPE_MASK
     const entry = set.byId.get(id)
     const dataOff = p + 4
     const dataLen = len - 4
-    if (!entry) {
+    if (entry === undefined) {
       ;(out.unknown ??= []).push({ id, bytes: Buffer.from(buf.subarray(dataOff, dataOff + dataLen)) })
     } else {
-      const [name, def] = entry
+      const name = entry[0]
+      const def = entry[1]
       if (def.type === 'sub-message') {
-        pending.push([name, def, dataOff, dataOff + dataLen])
+        ;(pending ??= []).push({ name, def, start: dataOff, end: dataOff + dataLen })
       } else {
         const v = decodeOne(set, name, def, buf, dataOff, dataLen, (rawType & NLA_F_NET_BYTEORDER) !== 0)
         if ('multi' in def && def.multi) ((out[name] ??= []) as unknown[]).push(v)
@@ -312,11 +319,14 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, off: number, end: number)
     }
     p += align4(len)
   }
-  for (const [name, def, s, e] of pending) {
-    const key = out[def.selector]
-    const sub = typeof key === 'string' ? def.of[key] : undefined
-    if (sub) out[name] = decodeAttrs(force(sub), buf, s, e)
-    else out[name] = Buffer.from(buf.subarray(s, e)) // a kind podnet has no table for: keep raw
+  if (pending !== undefined) {
+    for (let i = 0; i < pending.length; i++) {
+      const { name, def, start, end: stop } = pending[i]!
+      const key = out[def.selector]
+      const sub = typeof key === 'string' ? def.of[key] : undefined
+      if (sub) out[name] = decodeAttrs(force(sub), buf, start, stop)
+      else out[name] = Buffer.from(buf.subarray(start, stop)) // a kind podnet has no table for: keep raw
+    }
   }
   return out
 }

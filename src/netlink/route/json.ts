@@ -8,7 +8,7 @@
  * without one the index is printed where iproute2 prints a name.
  */
 import type { AttrValues } from '../core/schema.js'
-import { linkFlagNames } from './link-decode.js'
+import { linkFlagNames, peekInfoData } from './link-decode.js'
 import type { Link } from './link-types.js'
 import type { Address } from './addr.js'
 import type { Route } from './route.js'
@@ -28,9 +28,11 @@ const snake = (s: string): string => {
 
 function snakeKeys(v: AttrValues): JsonObject {
   const out: JsonObject = {}
-  for (const [k, val] of Object.entries(v)) {
-    if (k === 'unknown') continue
-    out[snake(k)] = typeof val === 'bigint' ? Number(val) : Buffer.isBuffer(val) ? val.toString('hex') : val
+  // for-in, not Object.entries: no [key, value] array per attribute (a bridge port has 45)
+  for (const k in v) {
+    if (k === 'unknown' || !Object.hasOwn(v, k)) continue
+    const val = v[k]
+    out[snake(k)] = typeof val === 'bigint' ? Number(val) : val instanceof Buffer ? val.toString('hex') : val
   }
   return out
 }
@@ -63,9 +65,11 @@ export function linkJson(l: Link, nameOf: NameOf = noNames): JsonObject {
   if (l.kind !== undefined || l.slaveKind !== undefined) {
     const info: JsonObject = {}
     if (l.kind !== undefined) info.info_kind = l.kind
-    if (l.data) info.info_data = snakeKeys(l.data)
+    const data = peekInfoData(l, 'data')
+    if (data) info.info_data = snakeKeys(data)
     if (l.slaveKind !== undefined) info.info_slave_kind = l.slaveKind
-    if (l.slaveData) info.info_slave_data = snakeKeys(l.slaveData)
+    const slaveData = peekInfoData(l, 'slaveData')
+    if (slaveData) info.info_slave_data = snakeKeys(slaveData)
     o.linkinfo = info
   }
   if (l.altnames) o.altnames = l.altnames
@@ -114,7 +118,10 @@ export function routeJson(r: Route, nameOf: NameOf = noNames): JsonObject {
 
 /** Gives decoded objects a non-enumerable toJSON in iproute2's shape, with names from `nameOf`. */
 export function withJson<T extends object>(items: T[], toJson: (item: T, nameOf: NameOf) => JsonObject, nameOf: NameOf = noNames): T[] {
-  for (const it of items) Object.defineProperty(it, 'toJSON', { value: () => toJson(it, nameOf), enumerable: false, configurable: true, writable: true })
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!
+    Object.defineProperty(it, 'toJSON', { value: () => toJson(it, nameOf), enumerable: false, configurable: true, writable: true })
+  }
   return items
 }
 

@@ -165,43 +165,81 @@ function encodeScalar(set: AttrSet, name: string, kind: ScalarKind, v: unknown, 
   }
 }
 
-const SCALAR_SIZE: Partial<Record<ScalarKind, number>> = {
-  u8: 1, s8: 1, u16: 2, s16: 2, be16: 2, u32: 4, s32: 4, be32: 4, u64: 8, s64: 8, be64: 8,
+/**
+ * Scalar kinds as small integers, for the decoder's switch (a jump table, where a switch on the
+ * kind strings compares them one by one), with their sizes: 0 for the kinds of any length.
+ */
+const SCALAR_CODE: Readonly<Record<ScalarKind, number>> = {
+  u8: 1, s8: 2, u16: 3, s16: 4, u32: 5, s32: 6, u64: 7, s64: 8, be16: 9, be32: 10, be64: 11,
+  flag: 12, string: 13, binary: 14, ip: 15, mac: 16,
+}
+const SCALAR_SIZE: readonly number[] = [0, 1, 1, 2, 2, 4, 4, 8, 8, 2, 4, 8, 0, 0, 0, 0, 0]
+/** Codes past the scalars: kinds decodeOne handles. */
+const NESTED = 20
+const SUB_MESSAGE = 21
+
+/** One attribute of a set as the decoder looks it up: by id in an array. */
+interface Slot {
+  readonly name: string
+  readonly def: AttrDef
+  readonly code: number
+  readonly multi: boolean
+}
+const slotCache = new WeakMap<AttrSet, ReadonlyArray<Slot | undefined>>()
+
+function slotsOf(set: AttrSet): ReadonlyArray<Slot | undefined> {
+  let slots = slotCache.get(set)
+  if (slots === undefined) {
+    const a: Array<Slot | undefined> = []
+    for (const [id, [name, def]] of set.byId) {
+      const code = def.type === 'sub-message' ? SUB_MESSAGE : Object.hasOwn(SCALAR_CODE, def.type) ? SCALAR_CODE[def.type as ScalarKind] : NESTED
+      while (a.length <= id) a.push(undefined)
+      a[id] = { name, def, code, multi: 'multi' in def && def.multi === true }
+    }
+    slotCache.set(set, (slots = a))
+  }
+  return slots
 }
 
 function decodeScalar(set: AttrSet, name: string, kind: ScalarKind, buf: Buffer, off: number, len: number, netOrder: boolean): unknown {
-  const size = SCALAR_SIZE[kind]
-  if (size !== undefined && len < size) throw new DecodeError(set.name, name, off, `${kind} needs ${size} bytes, attribute has ${len}`)
-  const be = netOrder || set.byteOrder === 'be'
+  return scalarAt(set, name, SCALAR_CODE[kind], buf, off, len, netOrder || set.byteOrder === 'be')
+}
+
+/** A scalar of kind `code` (SCALAR_CODE) in buf[off, off + len); `be`: network byte order. */
+function scalarAt(set: AttrSet, name: string, code: number, buf: Buffer, off: number, len: number, be: boolean): unknown {
+  const size = SCALAR_SIZE[code]!
+  if (len < size) throw new DecodeError(set.name, name, off, `${kindName(code)} needs ${size} bytes, attribute has ${len}`)
   // the common kinds read bytes directly (the length was checked above): Buffer's read methods
   // are calls with their own checks, costly in code that has not been optimized yet
-  switch (kind) {
-    case 'u8': return buf[off]!
-    case 's8': return buf.readInt8(off)
-    case 'u16': return be ? (buf[off]! << 8) | buf[off + 1]! : buf[off]! | (buf[off + 1]! << 8)
-    case 's16': return be ? buf.readInt16BE(off) : buf.readInt16LE(off)
-    case 'u32': return be
+  switch (code) {
+    case 1: return buf[off]! // u8
+    case 2: return buf.readInt8(off) // s8
+    case 3: return be ? (buf[off]! << 8) | buf[off + 1]! : buf[off]! | (buf[off + 1]! << 8) // u16
+    case 4: return be ? buf.readInt16BE(off) : buf.readInt16LE(off) // s16
+    case 5: return be // u32
       ? buf[off]! * 0x1000000 + ((buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!)
       : buf[off + 3]! * 0x1000000 + ((buf[off + 2]! << 16) | (buf[off + 1]! << 8) | buf[off]!)
-    case 's32': return be ? buf.readInt32BE(off) : buf.readInt32LE(off)
-    case 'u64': return be ? buf.readBigUInt64BE(off) : buf.readBigUInt64LE(off)
-    case 's64': return be ? buf.readBigInt64BE(off) : buf.readBigInt64LE(off)
-    case 'be16': return buf.readUInt16BE(off)
-    case 'be32': return buf.readUInt32BE(off)
-    case 'be64': return buf.readBigUInt64BE(off)
-    case 'flag': return true
-    case 'string': {
+    case 6: return be ? buf.readInt32BE(off) : buf.readInt32LE(off) // s32
+    case 7: return be ? buf.readBigUInt64BE(off) : buf.readBigUInt64LE(off) // u64
+    case 8: return be ? buf.readBigInt64BE(off) : buf.readBigInt64LE(off) // s64
+    case 9: return buf.readUInt16BE(off) // be16
+    case 10: return buf.readUInt32BE(off) // be32
+    case 11: return buf.readBigUInt64BE(off) // be64
+    case 12: return true // flag
+    case 13: { // string
       let e = off + len
       while (e > off && buf[e - 1] === 0) e--
       return buf.toString('utf8', off, e)
     }
-    case 'binary': return Buffer.from(buf.subarray(off, off + len))
-    case 'ip':
+    case 14: return Buffer.from(buf.subarray(off, off + len)) // binary
+    case 15: // ip
       if (len !== 4 && len !== 16) throw new DecodeError(set.name, name, off, `address of ${len} bytes`)
       return bytesToIp(buf.subarray(off, off + len))
-    case 'mac': return formatMacAt(buf, off, off + len)
+    default: return formatMacAt(buf, off, off + len) // mac
   }
 }
+
+const kindName = (code: number): string => Object.keys(SCALAR_CODE).find((k) => SCALAR_CODE[k as ScalarKind] === code) ?? String(code)
 
 // ---------------------------------------------------------------------------------------------
 // Encoder
@@ -291,6 +329,8 @@ function encodeOne(set: AttrSet, name: string, def: AttrDef, value: unknown, sib
 export function decodeAttrs(set: AttrSet, buf: Buffer, off: number, end: number): AttrValues {
   if (end > buf.length) throw new DecodeError(set.name, '', off, `attributes end at ${end}, beyond the ${buf.length}-byte buffer`)
   const out: AttrValues = {}
+  const slots = slotsOf(set)
+  const be = set.byteOrder === 'be'
   // sub-messages wait for their selector (a sibling that may come later); no destructuring in
   // this loop: it runs for every attribute, often in a process too short-lived to optimize it
   let pending: Array<{ name: string; def: SubMessageAttr; start: number; end: number }> | undefined
@@ -301,21 +341,19 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, off: number, end: number)
     if (len < 4) throw new DecodeError(set.name, '', p, `attribute length ${len} < 4`)
     if (p + len > end) throw new DecodeError(set.name, attrName(set, rawType), p, `attribute of ${len} bytes overruns its container (${end - p} left)`)
     const id = rawType & NLA_TYPE_MASK
-    const entry = set.byId.get(id)
+    const slot = id < slots.length ? slots[id] : undefined
     const dataOff = p + 4
     const dataLen = len - 4
-    if (entry === undefined) {
+    if (slot === undefined) {
       ;(out.unknown ??= []).push({ id, bytes: Buffer.from(buf.subarray(dataOff, dataOff + dataLen)) })
+    } else if (slot.code === SUB_MESSAGE) {
+      ;(pending ??= []).push({ name: slot.name, def: slot.def as SubMessageAttr, start: dataOff, end: dataOff + dataLen })
     } else {
-      const name = entry[0]
-      const def = entry[1]
-      if (def.type === 'sub-message') {
-        ;(pending ??= []).push({ name, def, start: dataOff, end: dataOff + dataLen })
-      } else {
-        const v = decodeOne(set, name, def, buf, dataOff, dataLen, (rawType & NLA_F_NET_BYTEORDER) !== 0)
-        if ('multi' in def && def.multi) ((out[name] ??= []) as unknown[]).push(v)
-        else out[name] = v
-      }
+      const v = slot.code < NESTED
+        ? scalarAt(set, slot.name, slot.code, buf, dataOff, dataLen, be || (rawType & NLA_F_NET_BYTEORDER) !== 0)
+        : decodeOne(set, slot.name, slot.def, buf, dataOff, dataLen, (rawType & NLA_F_NET_BYTEORDER) !== 0)
+      if (slot.multi) ((out[slot.name] ??= []) as unknown[]).push(v)
+      else out[slot.name] = v
     }
     p += align4(len)
   }

@@ -6,6 +6,7 @@
 // it is at least as new as the modules tsc wrote, else the ES modules (also with PODNET_NO_BUNDLE=1).
 import { readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { setFlagsFromString } from 'node:v8'
 import { Script } from 'node:vm'
 
 const dist = new URL('../dist/', import.meta.url)
@@ -30,4 +31,12 @@ if (fresh()) {
 } else {
   main = (await import('../dist/src/cli/main.js')).main
 }
+// V8's optimizing compiler (TurboFan) compiles hot functions on a second thread: for a command
+// that lists 2,003 links it spent ~100 ms of CPU compiling the decoder and the JSON formatter,
+// which were done before the code was ready. So a command starts without it (baseline code,
+// Sparkplug, still comes), and a process still running after a second (a daemon: cni serve,
+// node run, pod supervisor run) gets it back. Set only now: V8 hashes its flags into every code
+// cache, and the bundle and Node's built-in modules have been loaded from theirs by this point.
+setFlagsFromString('--no-turbofan')
+setTimeout(() => setFlagsFromString('--turbofan'), 1000).unref()
 process.exitCode = await main()

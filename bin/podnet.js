@@ -2,12 +2,15 @@
 // NODE_EXTRA_CA_CERTS makes node read and parse a CA bundle at start-up (~140 ms here); podnet makes no TLS
 // connections, so the shebang drops it (as `podnet cni install` does for the installed plugin).
 //
-// Runs the single-file build (dist/cli/podnet.cjs with its V8 code cache, src/cli/bundle.ts) when
-// it is at least as new as the modules tsc wrote, else the ES modules (also with PODNET_NO_BUNDLE=1).
-import { readFileSync, statSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { setFlagsFromString } from 'node:v8'
-import { Script } from 'node:vm'
+// Runs the bundled build (dist/cli/podnet.cjs and its chunks, with their V8 code caches,
+// src/cli/bundle.ts) when it is at least as new as the modules tsc wrote, else the ES modules
+// (also with PODNET_NO_BUNDLE=1).
+// Built-in modules through process.getBuiltinModule, not import: an ES module's import of node:fs
+// makes Node read every export of it, and fs.ReadStream loads the stream modules (~3 ms).
+const { readFileSync, statSync } = process.getBuiltinModule('node:fs')
+const { createRequire } = process.getBuiltinModule('node:module')
+const { setFlagsFromString } = process.getBuiltinModule('node:v8')
+const { Script } = process.getBuiltinModule('node:vm')
 
 const dist = new URL('../dist/', import.meta.url)
 const file = new URL('cli/podnet.cjs', dist).pathname
@@ -21,12 +24,18 @@ function fresh() {
   }
 }
 
+/** Compiles one file of the build (the main part or a chunk) with its code cache when there is one. */
+function compile(name) {
+  const path = new URL(`cli/${name}`, dist).pathname
+  let cachedData
+  try { cachedData = readFileSync(path.replace(/\.cjs$/, '.v8cache')) } catch { /* compiled without */ }
+  return new Script(readFileSync(path, 'latin1'), cachedData ? { filename: path, cachedData } : { filename: path }).runInThisContext()
+}
+
 let main
 if (fresh()) {
-  let cachedData
-  try { cachedData = readFileSync(new URL('cli/podnet.v8cache', dist)) } catch { /* compiled without */ }
-  const script = new Script(readFileSync(file, 'latin1'), cachedData ? { filename: file, cachedData } : { filename: file })
-  const req = script.runInThisContext()(createRequire(new URL('../package.json', import.meta.url)), (s) => import(s))
+  // the build is split (src/cli/bundle.ts): the main part compiles the chunk it needs next by name
+  const req = compile('podnet.cjs')(createRequire(new URL('../package.json', import.meta.url)), (s) => import(s), undefined, compile)
   main = req('src/cli/main.js').main
 } else {
   main = (await import('../dist/src/cli/main.js')).main

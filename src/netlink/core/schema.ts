@@ -369,6 +369,41 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, off: number, end: number)
   return out
 }
 
+const flatCache = new WeakMap<AttrSet, boolean>()
+
+/**
+ * A set of scalars only (no nests, sub-messages or repeated attributes) decoded straight into
+ * what JSON output needs: `key(name)` for each name, 64-bit integers as numbers, binary values as
+ * hex, unknown attributes left out. The same walk, checks and errors as decodeAttrs, without its
+ * intermediate values (a bridge port's 45 attributes, thousands of times in `podnet link ls
+ * --json`). undefined when the set is not flat: use decodeAttrs.
+ */
+export function decodeFlatAttrsJson(set: AttrSet, buf: Buffer, off: number, end: number, key: (name: string) => string): Record<string, unknown> | undefined {
+  const slots = slotsOf(set)
+  let flat = flatCache.get(set)
+  if (flat === undefined) flatCache.set(set, (flat = slots.every((x) => x === undefined || (x.code < NESTED && !x.multi))))
+  if (!flat) return undefined
+  if (end > buf.length) throw new DecodeError(set.name, '', off, `attributes end at ${end}, beyond the ${buf.length}-byte buffer`)
+  const be = set.byteOrder === 'be'
+  const out: Record<string, unknown> = {}
+  let p = off
+  while (p + 4 <= end) {
+    const len = buf[p]! | (buf[p + 1]! << 8)
+    const rawType = buf[p + 2]! | (buf[p + 3]! << 8)
+    if (len < 4) throw new DecodeError(set.name, '', p, `attribute length ${len} < 4`)
+    if (p + len > end) throw new DecodeError(set.name, attrName(set, rawType), p, `attribute of ${len} bytes overruns its container (${end - p} left)`)
+    const id = rawType & NLA_TYPE_MASK
+    const slot = id < slots.length ? slots[id] : undefined
+    if (slot !== undefined) {
+      const v = slot.code === 14 /* binary */ ? buf.toString('hex', p + 4, p + len)
+        : scalarAt(set, slot.name, slot.code, buf, p + 4, len - 4, be || (rawType & NLA_F_NET_BYTEORDER) !== 0)
+      out[key(slot.name)] = typeof v === 'bigint' ? Number(v) : v
+    }
+    p += align4(len)
+  }
+  return out
+}
+
 function decodeOne(set: AttrSet, name: string, def: AttrDef, buf: Buffer, off: number, len: number, netOrder: boolean): unknown {
   switch (def.type) {
     case 'nest': return decodeAttrs(force(def.set), buf, off, off + len)

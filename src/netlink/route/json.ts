@@ -7,8 +7,8 @@
  * Pure: no socket, no koffi. `nameOf` turns an ifindex into a name (master, dev, veth peer);
  * without one the index is printed where iproute2 prints a name.
  */
-import type { AttrValues } from '../core/schema.js'
-import { linkFlagNames, peekInfoData } from './link-decode.js'
+import { decodeAttrs, decodeFlatAttrsJson, type AttrValues } from '../core/schema.js'
+import { infoDataSource, linkFlagNames } from './link-decode.js'
 import type { Link } from './link-types.js'
 import type { Address } from './addr.js'
 import type { Route } from './route.js'
@@ -35,6 +35,21 @@ function snakeKeys(v: AttrValues): JsonObject {
     out[snake(k)] = typeof val === 'bigint' ? Number(val) : val instanceof Buffer ? val.toString('hex') : val
   }
   return out
+}
+
+/**
+ * A link's info data in iproute2's shape: decoded from the message straight into JSON values
+ * when the link has not decoded it yet (nothing kept on the link: a listing printed as JSON does
+ * not hold every port's options until the end), else from the decoded value.
+ */
+function infoJson(l: Link, key: 'data' | 'slaveData'): JsonObject | undefined {
+  const src = infoDataSource(l, key)
+  if (src === null) return undefined
+  if (src === undefined) {
+    const v = l[key]
+    return v ? snakeKeys(v) : undefined
+  }
+  return decodeFlatAttrsJson(src.set, src.buf, src.start, src.end, snake) ?? snakeKeys(decodeAttrs(src.set, src.buf, src.start, src.end))
 }
 
 const LINK_TYPES: Record<number, string> = { 1: 'ether', 772: 'loopback', 65534: 'none', 768: 'ipip', 776: 'sit' }
@@ -65,11 +80,11 @@ export function linkJson(l: Link, nameOf: NameOf = noNames): JsonObject {
   if (l.kind !== undefined || l.slaveKind !== undefined) {
     const info: JsonObject = {}
     if (l.kind !== undefined) info.info_kind = l.kind
-    const data = peekInfoData(l, 'data')
-    if (data) info.info_data = snakeKeys(data)
+    const data = infoJson(l, 'data')
+    if (data) info.info_data = data
     if (l.slaveKind !== undefined) info.info_slave_kind = l.slaveKind
-    const slaveData = peekInfoData(l, 'slaveData')
-    if (slaveData) info.info_slave_data = snakeKeys(slaveData)
+    const slaveData = infoJson(l, 'slaveData')
+    if (slaveData) info.info_slave_data = slaveData
     o.linkinfo = info
   }
   if (l.altnames) o.altnames = l.altnames

@@ -4,7 +4,7 @@
  */
 import { DecodeError } from '../../errors.js'
 import { formatMacAt } from '../../net/mac.js'
-import type { AttrValues, MessageSchema, StructValues, SubMessageAttr } from '../core/schema.js'
+import type { AttrSet, AttrValues, MessageSchema, StructValues, SubMessageAttr } from '../core/schema.js'
 import { decodeAttrs, decodeMessageBody } from '../core/schema.js'
 import type { NlMessage } from '../core/socket.js'
 import * as IF from './constants/if.js'
@@ -169,21 +169,31 @@ const SLAVE_DATA: PropertyDescriptor = {
 }
 
 /**
- * A Link's `data` or `slaveData` for a one-time reader (the JSON formatters): the value when it was
- * read or set before, else decoded afresh and not kept, so a list formatted for output does not
- * keep every link's decoded options alive until the end. Plain property read for other objects.
+ * Where a Link's `data` or `slaveData` is decoded from while it has not been read or set yet:
+ * the set its kind selects and the byte range, for a one-time reader (the JSON output) that
+ * decodes it without keeping it on the link. null: the link has none (or its kind has no
+ * table); undefined: read the property (already decoded or set, or not a decoded Link).
  */
-export function peekInfoData(l: Link, key: 'data' | 'slaveData'): AttrValues | undefined {
+export function infoDataSource(l: Link, key: 'data' | 'slaveData'): { set: AttrSet; buf: Buffer; start: number; end: number } | null | undefined {
   const s = (l as { [SOURCE]?: LinkSource })[SOURCE]
-  if (s === undefined || Object.getOwnPropertyDescriptor(l, key)?.get === undefined) return l[key]
-  if (key === 'data') return s.data !== NOT_YET ? s.data : s.dataStart >= 0 ? infoPart(INFO_DATA, s.kind, s.buf, s.dataStart, s.dataEnd) : undefined
-  return s.slaveData !== NOT_YET ? s.slaveData : s.slaveStart >= 0 ? infoPart(INFO_SLAVE_DATA, s.slaveKind, s.buf, s.slaveStart, s.slaveEnd) : undefined
+  if (s === undefined) return undefined
+  const d = Object.getOwnPropertyDescriptor(l, key)
+  if (d === undefined) return null
+  const data = key === 'data'
+  if (d.get !== (data ? DATA : SLAVE_DATA).get || (data ? s.data : s.slaveData) !== NOT_YET) return undefined
+  const set = subSet(data ? INFO_DATA : INFO_SLAVE_DATA, data ? s.kind : s.slaveKind)
+  return set === undefined ? null : { set, buf: s.buf, start: data ? s.dataStart : s.slaveStart, end: data ? s.dataEnd : s.slaveEnd }
+}
+
+function subSet(def: SubMessageAttr, kind: string | undefined): AttrSet | undefined {
+  const sub = kind !== undefined && Object.hasOwn(def.of, kind) ? def.of[kind] : undefined
+  return sub === undefined ? undefined : typeof sub === 'function' ? sub() : sub
 }
 
 /** A sub-message's attributes decoded with the set its selector (the kind) picks; undefined for a kind without a table. */
 function infoPart(def: SubMessageAttr, kind: string | undefined, buf: Buffer, start: number, end: number): AttrValues | undefined {
-  const sub = kind !== undefined && Object.hasOwn(def.of, kind) ? def.of[kind] : undefined
-  return sub === undefined ? undefined : decodeAttrs(typeof sub === 'function' ? sub() : sub, buf, start, end)
+  const set = subSet(def, kind)
+  return set === undefined ? undefined : decodeAttrs(set, buf, start, end)
 }
 
 /** A NUL-terminated (or not) string attribute. */

@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { DecodeError } from '../../../../src/errors.js'
-import { Writer, decodeMessageBody, encodeMessageBody, type AttrValues, type MessageSchema } from '../../../../src/netlink/core/index.js'
+import { Writer, decodeMessageBody, encodeMessageBody, type AttrSet, type AttrValues, type MessageSchema } from '../../../../src/netlink/core/index.js'
 import type { NlMessage } from '../../../../src/netlink/core/socket.js'
 import { addressFromValues, decodeAddress } from '../../../../src/netlink/route/addr.js'
 import { decodeLink, linkFromValues } from '../../../../src/netlink/route/link-decode.js'
 import { addrAttrs, ifaddrmsg } from '../../../../src/netlink/route/schema/addr.js'
-import { ifinfomsg, linkAttrs } from '../../../../src/netlink/route/schema/link.js'
+import { bridgeAttrs, brportAttrs, ifinfomsg, linkAttrs, vxlanAttrs } from '../../../../src/netlink/route/schema/link.js'
+import { linkJson } from '../../../../src/netlink/route/json.js'
 
 const NEWLINK: MessageSchema = { name: 'RTM_NEWLINK', header: ifinfomsg, attrs: linkAttrs }
 const NEWADDR: MessageSchema = { name: 'RTM_NEWADDR', header: ifaddrmsg, attrs: addrAttrs }
@@ -59,6 +60,35 @@ describe('route: the fast decoders agree with the table decode', () => {
       assert.deepEqual(fields(fast), fields(linkFromValues(full.header, full.attrs)))
       assert.deepEqual(fast.attrs, full.attrs, 'the lazy attrs are the table decode')
     }), { numRuns: 500 })
+  })
+
+  it('links as JSON: info data decoded straight to JSON (decodeFlatAttrsJson) gives the text of the table decode', () => {
+    // an arbitrary value for each attribute of a table, from its kind
+    const valueOf = (type: string): fc.Arbitrary<unknown> => {
+      switch (type) {
+        case 'u8': return fc.nat(255)
+        case 'u16': case 'be16': return fc.nat(65535)
+        case 'u32': case 'be32': return fc.nat(0xffffffff)
+        case 'u64': return fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })
+        case 'flag': return fc.constant(true)
+        case 'binary': return fc.uint8Array({ maxLength: 12 }).map((b) => Buffer.from(b))
+        case 'ip': return fc.ipV4()
+        case 'mac': return mac
+        default: return fc.nat(255)
+      }
+    }
+    const attrsOf = (set: AttrSet): fc.Arbitrary<AttrValues> => fc.record(Object.fromEntries(Object.entries(set.attrs).map(([k, d]) => [k, valueOf(d.type)])), { requiredKeys: [] }) as fc.Arbitrary<AttrValues>
+    const unknown = fc.option(fc.array(fc.record({ id: fc.integer({ min: 200, max: 300 }), bytes: fc.uint8Array({ maxLength: 8 }).map((b) => Buffer.from(b)) }), { maxLength: 3 }), { nil: undefined })
+    const arb = fc.oneof(
+      fc.tuple(attrsOf(bridgeAttrs), unknown).map(([data, u]) => ({ kind: 'bridge', data: u ? { ...data, unknown: u } : data })),
+      fc.tuple(attrsOf(brportAttrs), unknown).map(([slaveData, u]) => ({ kind: 'veth', slaveKind: 'bridge', slaveData: u ? { ...slaveData, unknown: u } : slaveData })),
+      fc.tuple(attrsOf(vxlanAttrs)).map(([data]) => ({ kind: 'vxlan', data })),
+    )
+    fc.assert(fc.property(arb, (linkinfo) => {
+      const m = message(NEWLINK, { index: 7, type: 1 }, { ifname: 'x0', linkinfo })
+      const full = decodeMessageBody(NEWLINK, m.buf, m.off, m.end)
+      assert.equal(JSON.stringify(linkJson(decodeLink(m))), JSON.stringify(linkJson(linkFromValues(full.header, full.attrs))))
+    }), { numRuns: 300 })
   })
 
   it('addresses: every field equal on random messages', () => {

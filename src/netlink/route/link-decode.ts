@@ -9,6 +9,14 @@ import { decodeAttrs, decodeMessageBody } from '../core/schema.js'
 import type { NlMessage } from '../core/socket.js'
 import * as IF from './constants/if.js'
 import * as L from './constants/if-link.js'
+// decodeLink's constants as named imports: through the namespace object (a bundle's exports
+// object is a dictionary) every case of its switch would be a property lookup, per attribute
+import {
+  IFLA_ADDRESS, IFLA_ALT_IFNAME, IFLA_BROADCAST, IFLA_GROUP, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_DATA,
+  IFLA_INFO_KIND, IFLA_INFO_SLAVE_DATA, IFLA_INFO_SLAVE_KIND, IFLA_LINK, IFLA_LINKINFO, IFLA_LINKMODE,
+  IFLA_LINK_NETNSID, IFLA_MASTER, IFLA_MTU, IFLA_OPERSTATE, IFLA_PROP_LIST, IFLA_QDISC, IFLA_TXQLEN,
+} from './constants/if-link.js'
+import { IFF_UP } from './constants/if.js'
 import type { Link, MacvlanMode } from './link-types.js'
 import { ifinfomsg, linkAttrs, linkinfoAttrs } from './schema/link.js'
 
@@ -43,7 +51,7 @@ export function decodeLink(m: NlMessage): Link {
     name: '',
     type: buf[o + 2]! | (buf[o + 3]! << 8),
     flags,
-    up: (flags & IF.IFF_UP) !== 0,
+    up: (flags & IFF_UP) !== 0,
     operstate: 'UNKNOWN',
   } as Link
   // an object literal, not a class with field initializers: those are slow in unoptimized code
@@ -64,39 +72,39 @@ export function decodeLink(m: NlMessage): Link {
     const d = p + 4
     const n = len - 4
     switch (type) {
-      case L.IFLA_IFNAME: link.name = cstr(buf, d, n); break
-      case L.IFLA_MTU: if (n >= 4) link.mtu = u32(buf, d); break
-      case L.IFLA_ADDRESS: link.address = formatMacAt(buf, d, d + n); break
-      case L.IFLA_BROADCAST: link.broadcast = formatMacAt(buf, d, d + n); break
-      case L.IFLA_MASTER: if (n >= 4) link.master = u32(buf, d); break
-      case L.IFLA_TXQLEN: if (n >= 4) link.txqlen = u32(buf, d); break
-      case L.IFLA_IFALIAS: link.alias = cstr(buf, d, n); break
-      case L.IFLA_OPERSTATE: if (n >= 1) link.operstate = OPERSTATES[buf[d]!] ?? 'UNKNOWN'; break
-      case L.IFLA_LINKMODE: if (n >= 1) link.linkmode = buf[d]!; break
-      case L.IFLA_QDISC: link.qdisc = cstr(buf, d, n); break
-      case L.IFLA_GROUP: if (n >= 4) link.group = u32(buf, d); break
-      case L.IFLA_LINK: if (n >= 4) link.link = u32(buf, d); break
-      case L.IFLA_LINK_NETNSID: if (n >= 4) link.linkNetnsid = u32(buf, d) | 0; break
-      case L.IFLA_PROP_LIST: {
+      case IFLA_IFNAME: link.name = cstr(buf, d, n); break
+      case IFLA_MTU: if (n >= 4) link.mtu = u32(buf, d); break
+      case IFLA_ADDRESS: link.address = formatMacAt(buf, d, d + n); break
+      case IFLA_BROADCAST: link.broadcast = formatMacAt(buf, d, d + n); break
+      case IFLA_MASTER: if (n >= 4) link.master = u32(buf, d); break
+      case IFLA_TXQLEN: if (n >= 4) link.txqlen = u32(buf, d); break
+      case IFLA_IFALIAS: link.alias = cstr(buf, d, n); break
+      case IFLA_OPERSTATE: if (n >= 1) link.operstate = OPERSTATES[buf[d]!] ?? 'UNKNOWN'; break
+      case IFLA_LINKMODE: if (n >= 1) link.linkmode = buf[d]!; break
+      case IFLA_QDISC: link.qdisc = cstr(buf, d, n); break
+      case IFLA_GROUP: if (n >= 4) link.group = u32(buf, d); break
+      case IFLA_LINK: if (n >= 4) link.link = u32(buf, d); break
+      case IFLA_LINK_NETNSID: if (n >= 4) link.linkNetnsid = u32(buf, d) | 0; break
+      case IFLA_PROP_LIST: {
         const names: string[] = []
         for (let q = d; q + 4 <= d + n;) {
           const l2 = buf[q]! | (buf[q + 1]! << 8)
           if (l2 < 4) break
-          if (((buf[q + 2]! | (buf[q + 3]! << 8)) & 0x3fff) === L.IFLA_ALT_IFNAME) names.push(cstr(buf, q + 4, l2 - 4))
+          if (((buf[q + 2]! | (buf[q + 3]! << 8)) & 0x3fff) === IFLA_ALT_IFNAME) names.push(cstr(buf, q + 4, l2 - 4))
           q += (l2 + 3) & ~3
         }
         if (names.length) link.altnames = names
         break
       }
-      case L.IFLA_LINKINFO:
+      case IFLA_LINKINFO:
         for (let q = d; q + 4 <= d + n;) {
           const l2 = buf[q]! | (buf[q + 1]! << 8)
           if (l2 < 4 || q + l2 > d + n) break
           const t2 = (buf[q + 2]! | (buf[q + 3]! << 8)) & 0x3fff
-          if (t2 === L.IFLA_INFO_KIND) src.kind = link.kind = cstr(buf, q + 4, l2 - 4)
-          else if (t2 === L.IFLA_INFO_SLAVE_KIND) src.slaveKind = link.slaveKind = cstr(buf, q + 4, l2 - 4)
-          else if (t2 === L.IFLA_INFO_DATA) { src.dataStart = q + 4; src.dataEnd = q + l2 }
-          else if (t2 === L.IFLA_INFO_SLAVE_DATA) { src.slaveStart = q + 4; src.slaveEnd = q + l2 }
+          if (t2 === IFLA_INFO_KIND) src.kind = link.kind = cstr(buf, q + 4, l2 - 4)
+          else if (t2 === IFLA_INFO_SLAVE_KIND) src.slaveKind = link.slaveKind = cstr(buf, q + 4, l2 - 4)
+          else if (t2 === IFLA_INFO_DATA) { src.dataStart = q + 4; src.dataEnd = q + l2 }
+          else if (t2 === IFLA_INFO_SLAVE_DATA) { src.slaveStart = q + 4; src.slaveEnd = q + l2 }
           q += (l2 + 3) & ~3
         }
         break

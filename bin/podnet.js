@@ -24,12 +24,22 @@ function fresh() {
   }
 }
 
+/** Whether V8's optimizing compiler is off for now (see below). */
+let optimizerOff = false
+
 /** Compiles one file of the build (the main part or a chunk) with its code cache when there is one. */
 function compile(name) {
   const path = new URL(`cli/${name}`, dist).pathname
   let cachedData
   try { cachedData = readFileSync(path.replace(/\.cjs$/, '.v8cache')) } catch { /* compiled without */ }
-  return new Script(readFileSync(path, 'latin1'), cachedData ? { filename: path, cachedData } : { filename: path }).runInThisContext()
+  // V8 accepts a code cache only under the flags it was made with (the defaults): a chunk loaded
+  // while the optimizer is off is compiled with them restored for that moment
+  if (optimizerOff) setFlagsFromString('--turbofan')
+  try {
+    return new Script(readFileSync(path, 'latin1'), cachedData ? { filename: path, cachedData } : { filename: path }).runInThisContext()
+  } finally {
+    if (optimizerOff) setFlagsFromString('--no-turbofan')
+  }
 }
 
 let main
@@ -45,7 +55,9 @@ if (fresh()) {
 // which were done before the code was ready. So a command starts without it (baseline code,
 // Sparkplug, still comes), and a process still running after a second (a daemon: cni serve,
 // node run, pod supervisor run) gets it back. Set only now: V8 hashes its flags into every code
-// cache, and the bundle and Node's built-in modules have been loaded from theirs by this point.
+// cache, and the bundle's main part and Node's built-in modules have been loaded from theirs by
+// this point (compile() restores the defaults while it loads a chunk).
 setFlagsFromString('--no-turbofan')
-setTimeout(() => setFlagsFromString('--turbofan'), 1000).unref()
+optimizerOff = true
+setTimeout(() => { optimizerOff = false; setFlagsFromString('--turbofan') }, 1000).unref()
 process.exitCode = await main()

@@ -395,9 +395,21 @@ export function decodeFlatAttrsJson(set: AttrSet, buf: Buffer, off: number, end:
     const id = rawType & NLA_TYPE_MASK
     const slot = id < slots.length ? slots[id] : undefined
     if (slot !== undefined) {
-      const v = slot.code === 14 /* binary */ ? buf.toString('hex', p + 4, p + len)
-        : scalarAt(set, slot.name, slot.code, buf, p + 4, len - 4, be || (rawType & NLA_F_NET_BYTEORDER) !== 0)
-      out[key(slot.name)] = typeof v === 'bigint' ? Number(v) : v
+      const code = slot.code
+      const netOrder = be || (rawType & NLA_F_NET_BYTEORDER) !== 0
+      let v: unknown
+      if (code === 14) v = buf.toString('hex', p + 4, p + len) // binary
+      else if (code === 7 && !netOrder && len >= 12) {
+        // u64 as a number without a BigInt on the way: hi * 2^32 is exact, so the sum is rounded
+        // once, as Number(bigint) rounds it
+        const lo = buf[p + 7]! * 0x1000000 + ((buf[p + 6]! << 16) | (buf[p + 5]! << 8) | buf[p + 4]!)
+        const hi = buf[p + 11]! * 0x1000000 + ((buf[p + 10]! << 16) | (buf[p + 9]! << 8) | buf[p + 8]!)
+        v = hi * 0x100000000 + lo
+      } else {
+        v = scalarAt(set, slot.name, code, buf, p + 4, len - 4, netOrder)
+        if (typeof v === 'bigint') v = Number(v)
+      }
+      out[key(slot.name)] = v
     }
     p += align4(len)
   }

@@ -131,12 +131,14 @@ export function routeJson(r: Route, nameOf: NameOf = noNames): JsonObject {
   return o
 }
 
-/** Gives decoded objects a non-enumerable toJSON in iproute2's shape, with names from `nameOf`. */
+/**
+ * Gives decoded objects a non-enumerable toJSON in iproute2's shape, with names from `nameOf`:
+ * one function for the whole list, called on its object (`item.toJSON()`, as JSON.stringify
+ * does), not a closure per item.
+ */
 export function withJson<T extends object>(items: T[], toJson: (item: T, nameOf: NameOf) => JsonObject, nameOf: NameOf = noNames): T[] {
-  for (let i = 0; i < items.length; i++) {
-    const it = items[i]!
-    Object.defineProperty(it, 'toJSON', { value: () => toJson(it, nameOf), enumerable: false, configurable: true, writable: true })
-  }
+  const desc = { value(this: T) { return toJson(this, nameOf) }, enumerable: false, configurable: true, writable: true }
+  for (let i = 0; i < items.length; i++) Object.defineProperty(items[i]!, 'toJSON', desc)
   return items
 }
 

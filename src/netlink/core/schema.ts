@@ -14,6 +14,7 @@ import { DecodeError } from '../../errors.js'
 import { bytesToIp, ipToBytes } from '../../net/ip.js'
 import { formatMacAt, parseMac } from '../../net/mac.js'
 import { Writer, align4 } from './writer.js'
+import { wordsOf } from './words.js'
 import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK } from './header.js'
 
 export type ScalarKind =
@@ -386,10 +387,13 @@ export function decodeFlatAttrsJson(set: AttrSet, buf: Buffer, off: number, end:
   if (end > buf.length) throw new DecodeError(set.name, '', off, `attributes end at ${end}, beyond the ${buf.length}-byte buffer`)
   const be = set.byteOrder === 'be'
   const out: Record<string, unknown> = {}
+  // headers (and native u32 values) as one word each when the buffer allows (words.ts)
+  const words = wordsOf(buf)
   let p = off
   while (p + 4 <= end) {
-    const len = buf[p]! | (buf[p + 1]! << 8)
-    const rawType = buf[p + 2]! | (buf[p + 3]! << 8)
+    const head = words !== undefined ? words[p >>> 2]! : buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)
+    const len = head & 0xffff
+    const rawType = head >>> 16
     if (len < 4) throw new DecodeError(set.name, '', p, `attribute length ${len} < 4`)
     if (p + len > end) throw new DecodeError(set.name, attrName(set, rawType), p, `attribute of ${len} bytes overruns its container (${end - p} left)`)
     const id = rawType & NLA_TYPE_MASK
@@ -398,7 +402,9 @@ export function decodeFlatAttrsJson(set: AttrSet, buf: Buffer, off: number, end:
       const code = slot.code
       const netOrder = be || (rawType & NLA_F_NET_BYTEORDER) !== 0
       let v: unknown
-      if (code === 14) v = buf.toString('hex', p + 4, p + len) // binary
+      if (code === 1 && len >= 5) v = buf[p + 4]! // u8
+      else if (words !== undefined && !netOrder && len >= 8 && (code === 5 || code === 3)) v = code === 5 ? words[(p + 4) >>> 2]! : words[(p + 4) >>> 2]! & 0xffff // u32, u16
+      else if (code === 14) v = buf.toString('hex', p + 4, p + len) // binary
       else if (code === 7 && !netOrder && len >= 12) {
         // u64 as a number without a BigInt on the way: hi * 2^32 is exact, so the sum is rounded
         // once, as Number(bigint) rounds it

@@ -7,6 +7,7 @@ import { formatMacAt } from '../../net/mac.js'
 import type { AttrSet, AttrValues, MessageSchema, StructValues, SubMessageAttr } from '../core/schema.js'
 import { decodeAttrs, decodeMessageBody } from '../core/schema.js'
 import type { NlMessage } from '../core/socket.js'
+import { wordsOf } from '../core/words.js'
 import * as IF from './constants/if.js'
 import * as L from './constants/if-link.js'
 // decodeLink's constants as named imports: through the namespace object (a bundle's exports
@@ -61,30 +62,33 @@ export function decodeLink(m: NlMessage): Link {
   }
   let p = o + 16
   const end = m.end
+  // headers as one word each when the buffer allows (words.ts); the offsets stay byte offsets
+  const words = wordsOf(buf)
   while (p + 4 <= end) {
-    const len = buf[p]! | (buf[p + 1]! << 8)
+    const head = words !== undefined ? words[p >>> 2]! : buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)
+    const len = head & 0xffff
     if (len < 4 || p + len > end) {
       // malformed: the table decode names the attribute and offset (a DecodeError, as on every path)
       decodeMessageBody(NEWLINK, buf, m.off, m.end)
       throw new DecodeError(NEWLINK.attrs.name, '', p - m.off, `attribute length ${len} does not fit the message`)
     }
-    const type = (buf[p + 2]! | (buf[p + 3]! << 8)) & 0x3fff
+    const type = (head >>> 16) & 0x3fff
     const d = p + 4
     const n = len - 4
     switch (type) {
       case IFLA_IFNAME: link.name = cstr(buf, d, n); break
-      case IFLA_MTU: if (n >= 4) link.mtu = u32(buf, d); break
+      case IFLA_MTU: if (n >= 4) link.mtu = u32At(words, buf, d); break
       case IFLA_ADDRESS: link.address = formatMacAt(buf, d, d + n); break
       case IFLA_BROADCAST: link.broadcast = formatMacAt(buf, d, d + n); break
-      case IFLA_MASTER: if (n >= 4) link.master = u32(buf, d); break
-      case IFLA_TXQLEN: if (n >= 4) link.txqlen = u32(buf, d); break
+      case IFLA_MASTER: if (n >= 4) link.master = u32At(words, buf, d); break
+      case IFLA_TXQLEN: if (n >= 4) link.txqlen = u32At(words, buf, d); break
       case IFLA_IFALIAS: link.alias = cstr(buf, d, n); break
       case IFLA_OPERSTATE: if (n >= 1) link.operstate = OPERSTATES[buf[d]!] ?? 'UNKNOWN'; break
       case IFLA_LINKMODE: if (n >= 1) link.linkmode = buf[d]!; break
       case IFLA_QDISC: link.qdisc = cstr(buf, d, n); break
-      case IFLA_GROUP: if (n >= 4) link.group = u32(buf, d); break
-      case IFLA_LINK: if (n >= 4) link.link = u32(buf, d); break
-      case IFLA_LINK_NETNSID: if (n >= 4) link.linkNetnsid = u32(buf, d) | 0; break
+      case IFLA_GROUP: if (n >= 4) link.group = u32At(words, buf, d); break
+      case IFLA_LINK: if (n >= 4) link.link = u32At(words, buf, d); break
+      case IFLA_LINK_NETNSID: if (n >= 4) link.linkNetnsid = u32At(words, buf, d) | 0; break
       case IFLA_PROP_LIST: {
         const names: string[] = []
         for (let q = d; q + 4 <= d + n;) {
@@ -122,6 +126,8 @@ export function decodeLink(m: NlMessage): Link {
 }
 
 const u32 = (buf: Buffer, p: number): number => buf[p + 3]! * 0x1000000 + ((buf[p + 2]! << 16) | (buf[p + 1]! << 8) | buf[p]!)
+/** The u32 at byte offset p (4-aligned in a netlink message), from the words when there are. */
+const u32At = (words: Uint32Array | undefined, buf: Buffer, p: number): number => (words !== undefined ? words[p >>> 2]! : u32(buf, p))
 
 const INFO_DATA = linkinfoAttrs.attrs.data as SubMessageAttr
 const INFO_SLAVE_DATA = linkinfoAttrs.attrs.slaveData as SubMessageAttr

@@ -25,6 +25,13 @@ function message(schema: MessageSchema, header: Record<string, number>, attrs: A
   return { type: 16, flags: 0, seq: 1, pid: 0, buf, off: 0, end: buf.length }
 }
 
+/** The same message in a buffer that starts 1 byte past a word boundary (the decoders then read bytes, not words). */
+function unaligned(m: NlMessage): NlMessage {
+  const b = Buffer.alloc(m.buf.length + 1).subarray(1)
+  m.buf.copy(b)
+  return { ...m, buf: b }
+}
+
 /** The typed fields of a decoded object (not `attrs`, which both decode from the table). */
 const fields = (o: object): Record<string, unknown> => Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'attrs'))
 
@@ -59,6 +66,7 @@ describe('route: the fast decoders agree with the table decode', () => {
       const full = decodeMessageBody(NEWLINK, m.buf, m.off, m.end)
       assert.deepEqual(fields(fast), fields(linkFromValues(full.header, full.attrs)))
       assert.deepEqual(fast.attrs, full.attrs, 'the lazy attrs are the table decode')
+      assert.deepEqual(fields(decodeLink(unaligned(m))), fields(fast), 'read byte by byte when the buffer is not 4-byte aligned')
     }), { numRuns: 500 })
   })
 
@@ -92,6 +100,7 @@ describe('route: the fast decoders agree with the table decode', () => {
       const slow = linkFromValues(full.header, full.attrs)
       const expected = JSON.stringify(linkJson(slow))
       assert.equal(JSON.stringify(linkJson(decodeLink(m))), expected)
+      assert.equal(JSON.stringify(linkJson(decodeLink(unaligned(m)))), expected, 'read byte by byte when the buffer is not 4-byte aligned')
     }), { numRuns: 300 })
   })
 

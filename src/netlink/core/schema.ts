@@ -386,7 +386,10 @@ export function decodeFlatAttrsJson(set: AttrSet, buf: Buffer, off: number, end:
   if (!flat) return undefined
   if (end > buf.length) throw new DecodeError(set.name, '', off, `attributes end at ${end}, beyond the ${buf.length}-byte buffer`)
   const be = set.byteOrder === 'be'
-  const out: Record<string, unknown> = {}
+  // the values, in message order, then written into a copy of the set's template (below)
+  const ids = flatIds
+  const values = flatValues
+  let n = 0
   // headers (and native u32 values) as one word each when the buffer allows (words.ts)
   const words = wordsOf(buf)
   let p = off
@@ -415,11 +418,36 @@ export function decodeFlatAttrsJson(set: AttrSet, buf: Buffer, off: number, end:
         v = scalarAt(set, slot.name, code, buf, p + 4, len - 4, netOrder)
         if (typeof v === 'bigint') v = Number(v)
       }
-      out[key(slot.name)] = v
+      ids[n] = id
+      values[n++] = v
     }
     p += align4(len)
   }
+  // Made by a keyed store per attribute, an object of 45 attributes becomes a dictionary, slow to
+  // build and walked by JSON.stringify on its slow path. A copy of a template (made by JSON.parse,
+  // with these keys in this order: links of one kind all carry the same attributes) stays fast.
+  // A repeated attribute keeps its first position and its last value, as with keyed stores.
+  let t = flatTemplates.get(set)
+  if (t === undefined || t.key !== key || t.ids.length !== n || !sameIds(t.ids, ids, n)) {
+    const keys = ids.slice(0, n).map((id) => key(slots[id]!.name))
+    t = { key, ids: ids.slice(0, n), keys, object: JSON.parse(`{${keys.map((k) => `${JSON.stringify(k)}:0`).join(',')}}`) as Record<string, unknown> }
+    flatTemplates.set(set, t)
+  }
+  const out = { ...t.object }
+  const keys = t.keys
+  for (let i = 0; i < n; i++) out[keys[i]!] = values[i]
   return out
+}
+
+/** decodeFlatAttrsJson's scratch: the ids and values of the attributes of the set being decoded. */
+const flatIds: number[] = []
+const flatValues: unknown[] = []
+/** Per flat set, the last sequence of attributes decoded and an object with those keys, in that order. */
+const flatTemplates = new WeakMap<AttrSet, { key: (name: string) => string; ids: number[]; keys: string[]; object: Record<string, unknown> }>()
+
+function sameIds(a: readonly number[], b: readonly number[], n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 function decodeOne(set: AttrSet, name: string, def: AttrDef, buf: Buffer, off: number, len: number, netOrder: boolean): unknown {

@@ -8,10 +8,10 @@
  *   dist/cli/podnet-H-K.cjs     the rest, in chunks loaded when one of their modules is first
  *                               required: what each command imports when it runs (netlink and
  *                               namespaces for link ls, the bridge for network, ...)
- *   dist/cli/*.v8cache          V8's code cache of each, made after loading every module, building
- *                               the program, and listing links: made-up ones (the decoder and the
- *                               JSON output, whatever the build machine has) and this namespace's
- *                               with `link ls --json` (read-only; the handle, the socket, the dump)
+ *   dist/cli/*.v8cache          V8's code cache of each, made after loading every module and
+ *                               listing links: made-up ones (the decoder and the JSON output,
+ *                               whatever the build machine has) and this namespace's with
+ *                               `link ls --json` (read-only; the program, the handle, the socket)
  *
  * A command reads only the parts it runs: `podnet --version` ~0.3 MB of the ~1.7 MB, `link ls`
  * ~0.5 MB. bin/podnet.js runs the build when dist/cli/podnet.cjs is at least as new as
@@ -99,7 +99,8 @@ export async function buildCliBundle(): Promise<CliBundleReport> {
   const script = new Script(source, { filename: file })
   const req = (script.runInThisContext() as Loader)(createRequire(join(dist, '..', 'package.json')), (s) => import(s), undefined, mem.load)
   for (const id of modules) req(id)
-  ;(req(CLI_ENTRY).buildProgram as () => unknown)()
+  // not buildProgram() with every group: their registration code would be in the cache that every
+  // command deserializes (6 % of link ls's instructions), for the sake of --help only
   warmLinkListing(req)
   await runQuietly(req(CLI_ENTRY).main as (argv: string[]) => Promise<number>, ['link', 'ls', '--json'])
   const mainCache = script.createCachedData()

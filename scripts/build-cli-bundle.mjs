@@ -4,7 +4,7 @@
 import { buildCliBundle } from '../dist/src/cli/bundle.js'
 import { buildLibraryBundle } from '../dist/src/cli/library-bundle.js'
 const r = await buildCliBundle()
-process.stderr.write(`setup: CLI bundle ${r.modules} modules, ${Math.round(r.bytes / 1024)} KiB, code cache ${Math.round(r.cacheBytes / 1024)} KiB\n`)
+process.stderr.write(`setup: CLI bundle ${r.modules} modules in ${r.chunks + 1} parts, ${Math.round(r.bytes / 1024)} KiB, code cache ${Math.round(r.cacheBytes / 1024)} KiB\n`)
 const l = await buildLibraryBundle()
-process.stderr.write(`setup: library bundle ${l.modules} modules for ${l.subpaths} subpaths, ${Math.round(l.bytes / 1024)} KiB, code cache ${Math.round(l.cacheBytes / 1024)} KiB\n`)
+process.stderr.write(`setup: library bundle ${l.modules} modules for ${l.subpaths} subpaths in ${l.chunks + 1} parts, ${Math.round(l.bytes / 1024)} KiB, code cache ${Math.round(l.cacheBytes / 1024)} KiB\n`)
 process.exit(0)

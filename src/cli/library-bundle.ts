@@ -1,30 +1,37 @@
 /**
- * The single-file build of the library, for import time: `import 'podnet'` through tsc's ES
+ * The bundled build of the library, for import time: `import 'podnet'` through tsc's ES
  * modules loads ~60 files (Node's ES module loader spends 1-2 ms on each) and koffi's native
  * module, ~150 ms before a user's code runs. scripts/build-cli-bundle.mjs writes, after tsc:
  *
- *   dist/lib/podnet.cjs       every module any subpath of package.json can import, one CommonJS
- *                             function each, run on first use (src/cni/bundle.ts); relocatable
- *   dist/lib/podnet.v8cache   V8's code cache of it, made after loading every subpath
+ *   dist/lib/podnet.cjs       the loader and the errors module, with the module table: every
+ *                             module any subpath of package.json can import is one CommonJS
+ *                             function (src/cni/bundle.ts), run on first use; relocatable
+ *   dist/lib/podnet-H-K.cjs   those functions, in chunks read the first time one of their
+ *                             modules is required: what the root ('.') imports, then what each
+ *                             other subpath adds, smallest first (so `import 'podnet'` reads
+ *                             ~0.3 MB, not the ~1.7 MB of every subpath)
+ *   dist/lib/*.v8cache        V8's code cache of each, made after loading every subpath
  *   dist/lib/registry.js      loads podnet.cjs once per process, when it is at least as new as
  *                             dist/src/index.js (tsc rewrites every file; older means stale)
  *   dist/lib/NAME.js          one ES module per subpath (package.json "exports" point here):
  *                             the subpath's exports, from the bundle, or from tsc's module when
  *                             the bundle is stale or missing or PODNET_NO_BUNDLE=1
  *
- * Every subpath reads the same registry, so a class is one class across subpaths
- * (`instanceof PodnetError` holds for an error thrown by podnet/bridge). The bundle carries no
- * absolute path: `import.meta.url` is resolved against dist/ at run time and packages (koffi,
- * yaml, commander) come from a require() made for the package's own package.json, so the
- * package works wherever npm puts it.
+ * Every subpath reads the same registry and module table, so a module runs once per process
+ * and a class is one class across subpaths (`instanceof PodnetError` holds for an error thrown
+ * by podnet/bridge), whichever chunk holds it. The bundle carries no absolute path:
+ * `import.meta.url` is resolved against dist/ at run time and packages (koffi, yaml, commander)
+ * come from a require() made for the package's own package.json, so the package works wherever
+ * npm puts it.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Script } from 'node:vm'
 import { buildBundle } from '../cni/bundle.js'
 import { verifyBundle } from '../cni/install.js'
+import { memoryChunks, writeSplitBundle } from './bundle.js'
 import { PodnetError } from '../errors.js'
 
 /** dist/ of this tree. */
@@ -53,16 +60,20 @@ export function librarySubpaths(packageJson: string): LibrarySubpath[] {
 export interface LibraryBundleReport {
   file: string
   modules: number
+  /** Bytes of the loader's file and of the chunks together. */
   bytes: number
   cacheBytes: number
   subpaths: number
+  chunks: number
 }
 
-const REGISTRY = `// Written by src/cli/library-bundle.ts after tsc: loads podnet's single-file build once per process.
-import { readFileSync, statSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
-import { Script } from 'node:vm'
+const REGISTRY = `// Written by src/cli/library-bundle.ts after tsc: loads podnet's bundled build once per process.
+// Built-in modules through process.getBuiltinModule, not import: an ES module's import of node:fs
+// makes Node read every export of it, and fs.ReadStream loads the stream modules (~3 ms).
+const { readFileSync, statSync } = process.getBuiltinModule('node:fs')
+const { createRequire } = process.getBuiltinModule('node:module')
+const { fileURLToPath } = process.getBuiltinModule('node:url')
+const { Script } = process.getBuiltinModule('node:vm')
 
 const dist = new URL('../', import.meta.url)
 const file = new URL('lib/podnet.cjs', dist)
@@ -76,12 +87,17 @@ function fresh() {
   }
 }
 
-function load() {
+/** Compiles one file of the bundle (the loader or a chunk), with its code cache when there is one. */
+function compile(name) {
+  const url = new URL('lib/' + name, dist)
   let cachedData
-  try { cachedData = readFileSync(new URL('lib/podnet.v8cache', dist)) } catch { /* compiled without */ }
-  const filename = fileURLToPath(file)
-  const script = new Script(readFileSync(file, 'latin1'), cachedData ? { filename, cachedData } : { filename })
-  return script.runInThisContext()(createRequire(new URL('../package.json', dist)), (s) => import(s), dist.href)
+  try { cachedData = readFileSync(new URL('lib/' + name.replace(/\\.cjs$/, '.v8cache'), dist)) } catch { /* compiled without */ }
+  const filename = fileURLToPath(url)
+  return new Script(readFileSync(url, 'latin1'), cachedData ? { filename, cachedData } : { filename }).runInThisContext()
+}
+
+function load() {
+  return compile('podnet.cjs')(createRequire(new URL('../package.json', dist)), (s) => import(s), dist.href, compile)
 }
 
 /** The bundle's module loader (id -> exports), or undefined: use tsc's modules. */
@@ -100,21 +116,27 @@ function wrapperSource(s: LibrarySubpath, names: string[]): string {
   ].join('\n')
 }
 
-/** Builds, verifies (every module's exports against the ES module's) and writes the library's bundle, code cache, registry and wrappers. */
+/** Builds, verifies (every module's exports against the ES module's) and writes the library's bundle, code caches, registry and wrappers. */
 export async function buildLibraryBundle(): Promise<LibraryBundleReport> {
   const dist = distDir()
   const root = join(dist, '..')
   const subpaths = librarySubpaths(join(root, 'package.json'))
+  const entry = (sub: string): string => join(dist, subpaths.find((s) => s.subpath === sub)!.module)
+  // the loader's own file holds the errors (every subpath needs them); then what the root needs;
+  // then each subpath's own modules, the smallest first
   const b = buildBundle({
     entry: subpaths.map((s) => join(dist, s.module)), root: dist,
     importMetaUrl: 'relative', externalImport: '__import', footer: 'return __req;',
+    split: { stem: 'podnet', groups: [[entry('./errors')], [entry('.')], ...subpaths.filter((s) => s.subpath !== '.' && s.subpath !== './errors').map((s) => [join(dist, s.module)])], sortFrom: 2 },
   })
-  const source = `(function (require, __import, __base) {\n${b.source}})`
-  await verifyBundle(source, b.modules)
-  const file = join(dist, 'lib', 'podnet.cjs')
+  const source = `(function (require, __import, __base, __load) {\n${b.source}})`
+  const dir = join(dist, 'lib')
+  await verifyBundle(source, b.modules, memoryChunks(b.chunks, dir).load)
+  const file = join(dir, 'podnet.cjs')
+  const mem = memoryChunks(b.chunks, dir)
   const script = new Script(source, { filename: file })
-  type Loader = (r: NodeJS.Require, i: (s: string) => Promise<unknown>, base: string) => (id: string) => Record<string, unknown>
-  const req = (script.runInThisContext() as Loader)(createRequire(join(root, 'package.json')), (s) => import(s), pathToFileURL(`${dist}/`).href)
+  type Loader = (r: NodeJS.Require, i: (s: string) => Promise<unknown>, base: string, load: (file: string) => unknown) => (id: string) => Record<string, unknown>
+  const req = (script.runInThisContext() as Loader)(createRequire(join(root, 'package.json')), (s) => import(s), pathToFileURL(`${dist}/`).href, mem.load)
   const wrappers = new Map<string, string>()
   for (const s of subpaths) {
     const bundled = req(s.module)
@@ -124,15 +146,16 @@ export async function buildLibraryBundle(): Promise<LibraryBundleReport> {
     if (live.length) throw new PodnetError(`library bundle: ${s.module} exports live bindings (${live.join(', ')}), which a wrapper cannot re-export`)
     wrappers.set(s.wrapper, wrapperSource(s, names))
   }
-  const data = script.createCachedData()
-  const dir = join(dist, 'lib')
+  const mainCache = script.createCachedData()
+  const chunks = b.chunks.map((c) => ({ ...c, cache: mem.scripts.get(c.file)!.createCachedData() }))
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   for (const [w, text] of wrappers) writeFileSync(join(dist, w), text)
   writeFileSync(join(dir, 'registry.js'), REGISTRY)
-  // the cache first: the bundle's mtime is what the registry checks
-  writeFileSync(join(dir, 'podnet.v8cache'), data)
-  writeFileSync(`${file}.tmp`, source)
-  renameSync(`${file}.tmp`, file)
-  return { file, modules: b.modules.length, bytes: source.length, cacheBytes: data.length, subpaths: subpaths.length }
+  writeSplitBundle(dir, { file: 'podnet.cjs', source, cache: mainCache }, chunks, 'podnet')
+  return {
+    file, modules: b.modules.length, subpaths: subpaths.length, chunks: chunks.length,
+    bytes: source.length + chunks.reduce((n, c) => n + c.source.length, 0),
+    cacheBytes: mainCache.length + chunks.reduce((n, c) => n + c.cache.length, 0),
+  }
 }

@@ -40,7 +40,8 @@ const GROUPS: Readonly<Record<string, (program: Command) => void>> = {
 /**
  * The program. With `group` (the first argument, when it names a command group) only that group
  * is registered: a command does not pay for building the other groups' options and help
- * (~7 ms of start-up here). Top-level help, --version and unknown commands get every group.
+ * (~7 ms of start-up here); `--version` (`-V`) needs none. Top-level help and unknown commands
+ * get every group.
  */
 export function buildProgram(group?: string): Command {
   const program = new Command('podnet')
@@ -52,7 +53,7 @@ export function buildProgram(group?: string): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
   const only = group !== undefined && Object.hasOwn(GROUPS, group) ? GROUPS[group] : undefined
   if (only) only(program)
-  else for (const register of new Set(Object.values(GROUPS))) register(program)
+  else if (group !== '--version' && group !== '-V') for (const register of new Set(Object.values(GROUPS))) register(program)
   for (const c of program.commands) {
     c.exitOverride()
     for (const sub of c.commands) sub.exitOverride()

@@ -50,15 +50,36 @@ export interface BundleOptions {
    * an ES module's). Without it such imports are refused.
    */
   externalImport?: string
+  /**
+   * Split the modules into a main part (`source`: what the first group imports, statically) and
+   * chunk files loaded the first time one of their modules is required: chunk k holds what group
+   * k imports statically that no earlier part holds; after the groups given, every target of a
+   * dynamic import() not placed yet starts a group, smallest first. The main part then needs
+   * `__load` in its scope: `__load(file)` compiles the chunk file of that name (next to the main
+   * part) and returns its function. Groups from index `sortFrom` on are taken smallest static
+   * closure first, as the dynamic import targets are. Chunk files are named `${stem}-${hash}-${k}.cjs`, the hash
+   * being the whole bundle's, so a main part never loads another build's chunk.
+   */
+  split?: { groups: string[][]; stem: string; sortFrom?: number }
+  /**
+   * CommonJS packages to carry inside the bundle instead of requiring them at run time (a package
+   * loaded through Node's CommonJS loader is resolved, read and compiled file by file, without a
+   * code cache: commander's ~10 ms per CLI command). Their files may require only their own files
+   * (relative specifiers) and node: built-ins; the package's `main` is what an import of it gets.
+   * Not with importMetaUrl 'relative' (their __filename is the file's absolute path).
+   */
+  inlineCjs?: string[]
 }
 
 export interface Bundle {
-  /** The CommonJS source. */
+  /** The CommonJS source (with `split`, the main part). */
   source: string
   /** Module ids, in the order they are first imported. */
   modules: string[]
   /** Bare package names the bundle requires at run time. */
   externals: string[]
+  /** With `split`: the chunk files, each a function of the loader's helpers (see BundleOptions.split). */
+  chunks: Array<{ file: string; source: string; modules: string[] }>
 }
 
 const fail = (file: string, why: string): PodnetError => new PodnetError(`bundle: ${file}: ${why}`)
@@ -95,6 +116,11 @@ function codeOnly(text: string): string {
     .replace(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"/g, "''")
 }
 
+/** The text without comments (strings kept: for finding require('...') calls). */
+function codeOnlyKeepingStrings(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '')
+}
+
 /** `a, b as c` -> [['a','a'], ['c','b']] (local/exported name, source name). */
 function specifiers(list: string, file: string): Array<[name: string, from: string]> {
   return list.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => {
@@ -111,23 +137,68 @@ export function buildBundle(opts: BundleOptions): Bundle {
   const bodies = new Map<string, string>()
   const externals = new Set<string>()
   const visiting = new Set<string>()
+  /** Each module's relative imports, by id. */
+  const graph = new Map<string, { static: string[]; dynamic: string[] }>()
   const idOf = (file: string): string => relative(root, file)
+
+  const inline = new Set(opts.inlineCjs ?? [])
+  if (inline.size && opts.importMetaUrl === 'relative') throw new PodnetError("bundle: inlineCjs needs a bundle that stays in its tree (not importMetaUrl 'relative')")
+  const packageRequire = createRequire(resolve(opts.externalsFrom ?? join(root, 'package.json')))
+
+  /** A CommonJS file of an inlined package: its text in a CommonJS wrapper, its requires mapped to bundle ids. */
+  const visitCjs = (file: string, from: string[]): void => {
+    const here = idOf(file)
+    if (visiting.has(file)) throw fail(here, `require cycle (${[...from, file].map(idOf).join(' -> ')})`)
+    if (bodies.has(file)) return
+    visiting.add(file)
+    order.push(file)
+    const text = readFileSync(file, 'utf8')
+    const map: Record<string, string> = {}
+    const deps: string[] = []
+    for (const m of codeOnlyKeepingStrings(text).matchAll(/\brequire\((['"])([^'"]+)\1\)/g)) {
+      const spec = m[2]!
+      if (spec.startsWith('node:')) continue
+      if (!spec.startsWith('.')) throw fail(here, `requires '${spec}': an inlined package may require only its own files and node: built-ins`)
+      const dep = createRequire(file).resolve(spec)
+      map[spec] = idOf(dep)
+      deps.push(dep)
+    }
+    if (/\b(?:require\.|module\.(?!exports\b)|import\()/.test(codeOnly(text))) throw fail(here, 'uses require.*, module.* or import(): not an inlinable CommonJS file')
+    graph.set(here, { static: deps.map(idOf), dynamic: [] })
+    bodies.set(file, [
+      'const module = { exports };',
+      `(function (exports, require, module, __filename, __dirname) {\n${text.replace(/^#!.*/, '')}\n})(exports, __cjsRequire(${JSON.stringify(map)}), module, ${JSON.stringify(file)}, ${JSON.stringify(dirname(file))});`,
+      `__cache[${JSON.stringify(here)}] = module.exports;`,
+    ].join('\n'))
+    for (const d of deps) visitCjs(d, [...from, file])
+    visiting.delete(file)
+  }
 
   const visit = (file: string, from: string[]): void => {
     if (visiting.has(file)) throw fail(idOf(file), `import cycle (${[...from, file].map(idOf).join(' -> ')}); the bundle needs an acyclic graph`)
     if (bodies.has(file)) return
+    if (idOf(file).includes('node_modules/')) return visitCjs(file, from)
     visiting.add(file)
     order.push(file)
     const deps: string[] = []
     const text = readFileSync(file, 'utf8')
     const here = idOf(file)
-    const target = (spec: string): string => {
+    const imports = { static: [] as string[], dynamic: [] as string[] }
+    graph.set(here, imports)
+    const target = (spec: string, dynamic = false): string => {
       if (spec.startsWith('.')) {
         const dep = resolve(dirname(file), spec)
         deps.push(dep)
+        imports[dynamic ? 'dynamic' : 'static'].push(idOf(dep))
         return `__req(${JSON.stringify(idOf(dep))})`
       }
       if (spec.startsWith('node:')) return `require(${JSON.stringify(spec)})`
+      if (inline.has(spec)) {
+        const main = packageRequire.resolve(spec)
+        deps.push(main)
+        imports[dynamic ? 'dynamic' : 'static'].push(idOf(main))
+        return `__req(${JSON.stringify(idOf(main))})`
+      }
       externals.add(spec)
       return `__ext(${JSON.stringify(spec)})`
     }
@@ -191,7 +262,7 @@ export function buildBundle(opts: BundleOptions): Bundle {
     })
     if (/^export\b/m.test(body)) throw fail(here, `cannot read an export statement: ${/^export\b.*$/m.exec(body)![0].slice(0, 120)}`)
     if (/^(?:const|let|var)\s+[^=\n]*=\s*await\b|^await\b|^for\s+await\b/m.test(body)) throw fail(here, 'top-level await')
-    body = body.replace(/\bimport\('(\.[^']+)'\)/g, (_all, spec: string) => `Promise.resolve().then(() => ${target(spec)})`)
+    body = body.replace(/\bimport\('(\.[^']+)'\)/g, (_all, spec: string) => `Promise.resolve().then(() => ${target(spec, true)})`)
     const ext = opts.externalImport
     if (ext !== undefined) body = body.replace(LITERAL_OR_IMPORT, (m) => (m === 'import(' ? `${ext}(` : m))
     if (/\bimport\(/.test(codeOnly(body))) throw fail(here, 'dynamic import() of a non-relative module')
@@ -213,32 +284,99 @@ export function buildBundle(opts: BundleOptions): Bundle {
   const entries = typeof opts.entry === 'string' ? [opts.entry] : opts.entry
   for (const e of entries) visit(resolve(e), [])
   const modules = order.map(idOf)
-  const source = [
+  const defOf = (id: string): string => `__mods[${JSON.stringify(id)}] = function (exports) {\n${bodies.get(resolve(root, id))}\n};`
+  const footer = typeof opts.entry === 'string'
+    ? [`const __entry = __req(${JSON.stringify(idOf(resolve(opts.entry)))});`, opts.footer ?? 'module.exports = __entry;']
+    : [opts.footer ?? 'return __req;']
+  const relativeUrl = opts.importMetaUrl === 'relative'
+  const prelude = (missing: string[]): string[] => [
     "'use strict';",
     '/* podnet, bundled from tsc output by src/cni/bundle.ts. Do not edit. */',
     'const __mods = Object.create(null);',
     'const __cache = Object.create(null);',
-    'function __req(id) { let e = __cache[id]; if (e) return e; e = __cache[id] = Object.create(null); Object.defineProperty(e, Symbol.toStringTag, { value: "Module" }); __mods[id].call(undefined, e); return e; }',
+    `function __req(id) { let e = __cache[id]; if (e) return e; ${missing.length ? 'if (__mods[id] === undefined) __missing(id); ' : ''}e = __cache[id] = Object.create(null); Object.defineProperty(e, Symbol.toStringTag, { value: "Module" }); __mods[id].call(undefined, e); return __cache[id]; }`,
+    ...missing,
     'function __def(e, g) { for (const k of Object.keys(g)) Object.defineProperty(e, k, { enumerable: true, get: g[k] }); }',
     'function __copy(e, k, m, from) { const d = Object.getOwnPropertyDescriptor(m, from); if (d) Object.defineProperty(e, k, d.get ? { enumerable: true, get: d.get } : { enumerable: true, writable: true, value: d.value }); }',
+    ...(inline.size ? ['function __cjsRequire(map) { return function (s) { const id = map[s]; if (id !== undefined) return __req(id); if (!LAZY_CJS.has(s)) return require(s); let m = null; return new Proxy({}, { get(_t, k) { m ??= require(s); const v = m[k]; return typeof v === "function" ? v.bind(m) : v; } }); }; }', `const LAZY_CJS = new Set(${JSON.stringify([...LAZY_BUILTINS])});`] : []),
     'function __star(e, m) { for (const k of Object.keys(m)) if (k !== "default" && !Object.prototype.hasOwnProperty.call(e, k)) __copy(e, k, m, k); }',
     `const __extFiles = ${JSON.stringify(opts.externalFiles ?? {})};`,
     'let __extReq = null;',
     'function __lazyPkg(name) { let m = null; const bound = new Map(); return new Proxy({}, { get(_t, k) { m ??= __ext(name); const v = m[k]; if (typeof v !== "function") return v; let f = bound.get(k); if (f === undefined) bound.set(k, f = v.bind(m)); return f; } }); }',
-    ...(opts.importMetaUrl === 'relative' ? ['function __url(id) { return new URL(id, __base).href; }'] : []),
+    ...(relativeUrl ? ['function __url(id) { return new URL(id, __base).href; }'] : []),
     'function __lazy(name, keys) { let m = null; const o = {}; for (const k of keys) o[k] = function (...a) { const f = (m ??= require(name))[k]; return new.target ? Reflect.construct(f, a, new.target) : f.apply(this, a); }; return o; }',
-    opts.importMetaUrl === 'relative' && opts.externalsFrom === undefined
+    relativeUrl && opts.externalsFrom === undefined
       // relocatable: packages come from the require() the caller passes in (one made for the tree's package.json)
       ? 'function __ext(name) { const f = __extFiles[name]; return require(f !== undefined ? f : name); }'
       : `function __ext(name) { const f = __extFiles[name]; if (f !== undefined) return require(f); return (__extReq ??= require('node:module').createRequire(${JSON.stringify(resolve(opts.externalsFrom ?? join(root, 'package.json')))}))(name); }`,
-    ...order.map((f) => `__mods[${JSON.stringify(idOf(f))}] = function (exports) {\n${bodies.get(f)}\n};`),
-    ...(typeof opts.entry === 'string'
-      ? [`const __entry = __req(${JSON.stringify(idOf(resolve(opts.entry)))});`, opts.footer ?? 'module.exports = __entry;']
-      : [opts.footer ?? 'return __req;']),
-    '',
-  ].join('\n')
+  ]
   // ASCII only (non-ASCII characters escaped: they occur in strings and comments), so the
   // launcher can read the file as latin1, a plain copy into a one-byte V8 string
-  const ascii = source.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-  return { source: ascii, modules, externals: [...externals].sort() }
+  const ascii = (text: string): string => text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  const whole = [...prelude([]), ...modules.map(defOf), ...footer, ''].join('\n')
+  if (!opts.split) return { source: ascii(whole), modules, externals: [...externals].sort(), chunks: [] }
+
+  const parts = splitModules(modules, graph, opts.split.groups.map((g) => g.map((f) => idOf(resolve(f)))), opts.split.sortFrom)
+  const hash = fnv1a(whole)
+  const fileOf = (k: number): string => `${opts.split!.stem}-${hash}-${k}.cjs`
+  const chunkOf: Record<string, number> = {}
+  parts.forEach((ids, k) => { if (k > 0) for (const id of ids) chunkOf[id] = k })
+  const ext = opts.externalImport ?? '__import'
+  // what a chunk's modules use from the main part's scope
+  const helpers = ['__mods', '__req', '__cache', '__def', '__copy', '__star', '__lazy', '__lazyPkg', '__ext', '__url', '__cjsRequire', 'require', ext]
+  const missing = [
+    `const __chunkOf = ${JSON.stringify(chunkOf)};`,
+    `const __chunkFiles = ${JSON.stringify(parts.map((_, k) => (k === 0 ? null : fileOf(k))))};`,
+    'const __chunkDone = [];',
+    // a chunk runs nothing when loaded: it only defines its modules
+    `function __missing(id) { const k = __chunkOf[id]; if (k === undefined || __chunkDone[k]) throw new Error("podnet bundle: no module " + id); __chunkDone[k] = true; __load(__chunkFiles[k])(${helpers.map((h) => ((h === '__url' && !relativeUrl) || (h === '__cjsRequire' && !inline.size) ? 'undefined' : h === ext && opts.externalImport === undefined ? 'undefined' : h)).join(', ')}); }`,
+  ]
+  const main = [...prelude(missing), ...parts[0]!.map(defOf), ...footer, ''].join('\n')
+  const chunks = parts.slice(1).map((ids, i) => ({
+    file: fileOf(i + 1),
+    source: ascii([`(function (${helpers.join(', ')}) {`, "'use strict';", ...ids.map(defOf), '})', ''].join('\n')),
+    modules: ids,
+  }))
+  return { source: ascii(main), modules, externals: [...externals].sort(), chunks }
+}
+
+/** FNV-1a over the UTF-16 code units, 8 hex digits: tells builds apart (node:crypto costs ~6 ms to load). */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return (h >>> 0).toString(16).padStart(8, '0')
+}
+
+/**
+ * Assigns modules to parts: part k is what group k reaches through static imports that no earlier
+ * part holds (empty parts dropped, except the first); then each target of a dynamic import not
+ * placed yet starts a group, smallest static closure first.
+ */
+function splitModules(modules: string[], graph: ReadonlyMap<string, { static: string[]; dynamic: string[] }>, groups: string[][], sortFrom = groups.length): string[][] {
+  const closure = (ids: string[]): string[] => {
+    const seen = new Set<string>()
+    const walk = (id: string): void => {
+      if (seen.has(id)) return
+      seen.add(id)
+      for (const d of graph.get(id)?.static ?? []) walk(d)
+    }
+    for (const id of ids) walk(id)
+    // in the bundle's order (dependencies after their first importer, as __req expects nothing else)
+    return modules.filter((m) => seen.has(m))
+  }
+  const placed = new Set<string>()
+  const parts: string[][] = []
+  const take = (ids: string[]): void => {
+    const mine = closure(ids).filter((m) => !placed.has(m))
+    for (const m of mine) placed.add(m)
+    if (mine.length || parts.length === 0) parts.push(mine)
+  }
+  const sized = groups.slice(sortFrom).map((g) => [g, closure(g).length] as const).sort((a, b) => a[1] - b[1]).map(([g]) => g)
+  for (const g of [...groups.slice(0, sortFrom), ...sized]) take(g)
+  const dynamicTargets = [...new Set(modules.flatMap((m) => graph.get(m)?.dynamic ?? []))].filter((m) => !placed.has(m))
+  const size = new Map(dynamicTargets.map((t) => [t, closure([t]).length]))
+  for (const t of dynamicTargets.sort((a, b) => size.get(a)! - size.get(b)!)) if (!placed.has(t)) take([t])
+  const rest = modules.filter((m) => !placed.has(m))
+  if (rest.length) parts.push(rest)
+  return parts
 }

@@ -27,7 +27,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Script } from 'node:vm'
 import { ExistsError, InvalidArgumentError, PodnetError } from '../errors.js'
-import { buildBundle } from './bundle.js'
+import { buildBundle, type Bundle } from './bundle.js'
 import { buildForwarder } from './forwarder.js'
 import { DEFAULT_CNI_SOCKET } from './config.js'
 import { SUPPORTED_CNI_VERSIONS, compareVersions } from './types.js'
@@ -197,30 +197,35 @@ export function pluginBundleSource(): { source: string; modules: string[] } {
 
 /**
  * The single-file build of `entry` (a module id under dist/, e.g. 'src/cli/main.js'), wrapped as
- * a function of `require` returning the module loader (`__req(id)`, with `__req.ids`).
+ * a function of (require, __import, __base, __load) returning the module loader (`__req(id)`,
+ * with `__req.ids`). With `split` (BundleOptions.split, groups as module ids), the main part and
+ * its chunk files; `__load` then compiles a chunk file by name.
  */
-export function bundleSourceOf(entry: string, opts: { importMetaUrl?: boolean } = {}): { source: string; modules: string[] } {
+export function bundleSourceOf(entry: string, opts: { importMetaUrl?: boolean; split?: { groups: string[][]; stem: string }; inlineCjs?: string[] } = {}): { source: string; modules: string[]; chunks: Bundle['chunks'] } {
   const { root, dist } = podnetRoot()
   const native = koffiNativeFile(root)
   const b = buildBundle({
     entry: join(dist, entry), root: dist, externalsFrom: join(root, 'package.json'),
     ...(native !== undefined && { externalFiles: { koffi: native } }),
     ...(opts.importMetaUrl === true && { importMetaUrl: true }),
+    ...(opts.split && { split: { stem: opts.split.stem, groups: opts.split.groups.map((g) => g.map((id) => join(dist, id))) } }),
+    ...(opts.inlineCjs && { inlineCjs: opts.inlineCjs }),
     externalImport: '__import',
     footer: 'return __req;',
   })
   const ids = `__req.ids = ${JSON.stringify(b.modules)};`
-  return { source: `(function (require, __import) {\n${b.source.replace(/return __req;\n$/, `${ids}\nreturn __req;\n`)}})`, modules: b.modules }
+  return { source: `(function (require, __import, __base, __load) {\n${b.source.replace(/return __req;\n$/, `${ids}\nreturn __req;\n`)}})`, modules: b.modules, chunks: b.chunks }
 }
 
 /**
  * Loads the bundle and every module it holds, and compares each module's export names with
- * the ES module's. Throws PodnetError naming the first module that differs.
+ * the ES module's. Throws PodnetError naming the first module that differs. `load` compiles a
+ * split bundle's chunk files (bundleSourceOf).
  */
-export async function verifyBundle(source: string, modules: string[]): Promise<void> {
+export async function verifyBundle(source: string, modules: string[], load?: (file: string) => unknown): Promise<void> {
   const { root, dist } = podnetRoot()
   // the third argument is the base of a relocatable bundle's import.meta.url (ignored by the others)
-  const req = new Script(source, { filename: 'podnet-bundle.cjs' }).runInThisContext()(createRequire(join(root, 'package.json')), (s: string) => import(s), pathToFileURL(`${dist}/`).href) as (id: string) => Record<string, unknown>
+  const req = new Script(source, { filename: 'podnet-bundle.cjs' }).runInThisContext()(createRequire(join(root, 'package.json')), (s: string) => import(s), pathToFileURL(`${dist}/`).href, load) as (id: string) => Record<string, unknown>
   for (const id of modules) {
     const bundled = Object.keys(req(id)).sort()
     const esm = Object.keys(await import(pathToFileURL(join(dist, id)).href)).filter((k) => k !== 'default').sort()

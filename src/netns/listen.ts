@@ -6,13 +6,18 @@
  * whichever thread reads it. Lets one process serve many namespaces (the DNS responder answers
  * on each network's gateway address inside that network's host namespace).
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram'
-import { createServer, type Server, type Socket } from 'node:net'
+import type { Socket as UdpSocket } from 'node:dgram'
+import type { Server, Socket } from 'node:net'
 import { ipToBytes, ipFamily } from '../net/ip.js'
 import { InvalidArgumentError } from '../errors.js'
 import { AF_INET, AF_INET6, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../sys/constants.js'
 import { bindInet, close, listen, setsockoptInt, socket } from '../sys/syscall.js'
 import { inNetnsFdSync } from '../sys/netns-switch.js'
+
+// node:net and node:dgram (and the stream modules behind them, ~5 ms) are loaded when a socket
+// is made, not when podnet is imported
+const net = (): typeof import('node:net') => process.getBuiltinModule('node:net')
+const dgram = (): typeof import('node:dgram') => process.getBuiltinModule('node:dgram')
 
 /** Where to listen: an IP literal and a port, in the namespace open at `netnsFd` (undefined: this process's own). */
 export interface ListenAddress {
@@ -49,7 +54,7 @@ function boundFd(at: ListenAddress, type: number, backlog?: number): number {
  */
 export function udpListenerInNetns(at: ListenAddress): UdpSocket {
   const fd = boundFd(at, SOCK_DGRAM)
-  const s = createSocket({ type: ipFamily(at.host) === 6 ? 'udp6' : 'udp4' })
+  const s = dgram().createSocket({ type: ipFamily(at.host) === 6 ? 'udp6' : 'udp4' })
   try {
     s.bind({ fd })
   } catch (err) {
@@ -65,7 +70,7 @@ export function udpListenerInNetns(at: ListenAddress): UdpSocket {
  */
 export async function tcpServerInNetns(at: ListenAddress, onConnection: (s: Socket) => void, backlog = 128): Promise<Server> {
   const fd = boundFd(at, SOCK_STREAM, backlog)
-  const server = createServer(onConnection)
+  const server = net().createServer(onConnection)
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)

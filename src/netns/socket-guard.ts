@@ -7,8 +7,6 @@
  * was made during the call), pass. Only the returned value is seen: a socket stored elsewhere
  * inside the callback escapes the check (docs/testing.md).
  */
-import { Socket as UdpSocket } from 'node:dgram'
-import { Server, Socket } from 'node:net'
 import { SocketNamespaceError } from '../errors.js'
 
 /** Sockets whose fd was made in the right namespace (sockets.ts). */
@@ -24,6 +22,9 @@ const advice = 'create it with connectTcpInNetns / listenInNetns / udpSocketInNe
 /** Throws SocketNamespaceError (after closing it) when `value` is a socket Node will create outside the namespace. */
 export function refuseLateSocket(value: unknown, where: string): void {
   if (typeof value !== 'object' || value === null || placed.has(value)) return
+  // loaded here, not imported: podnet's import would load node:net, node:dgram and the stream modules (~5 ms)
+  const { Server, Socket } = process.getBuiltinModule('node:net')
+  const { Socket: UdpSocket } = process.getBuiltinModule('node:dgram')
   if (value instanceof Socket) {
     const fd = fdOf(value)
     if (fd !== undefined && fd >= 0) return

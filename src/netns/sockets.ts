@@ -12,8 +12,8 @@
  * Netns.runSync refuses to return a socket Node has not created yet (SocketNamespaceError,
  * socket-guard.ts): the one mistake these functions exist to avoid.
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram'
-import { Server, Socket, isIP } from 'node:net'
+import type { Socket as UdpSocket } from 'node:dgram'
+import type { Server, Socket } from 'node:net'
 import { InvalidArgumentError } from '../errors.js'
 import { ipToBytes } from '../net/ip.js'
 import {
@@ -22,6 +22,12 @@ import {
 import { bindSockaddr, close, setsockoptInt, socket } from '../sys/syscall.js'
 import { inNetnsFdSync } from '../sys/netns-switch.js'
 import { placed } from './socket-guard.js'
+
+// node:net and node:dgram (and the stream modules behind them, ~5 ms) are loaded when a socket
+// is made, not when podnet is imported
+const net = (): typeof import('node:net') => process.getBuiltinModule('node:net')
+const dgram = (): typeof import('node:dgram') => process.getBuiltinModule('node:dgram')
+const isIP = (s: string): number => net().isIP(s)
 
 /** sockaddr_in / sockaddr_in6 for an IP literal and a port. */
 export function inetSockaddr(host: string, port: number): Buffer {
@@ -78,7 +84,7 @@ export function listenInNetns(netnsFd: number, opts: ListenInNetnsOptions = {}, 
   } catch (err) {
     return Promise.reject(err)
   }
-  const server = new Server(onConnection)
+  const server = new (net().Server)(onConnection)
   placed.add(server)
   return new Promise((resolve, reject) => {
     server.once('error', reject)
@@ -95,7 +101,7 @@ export function connectTcpInNetns(netnsFd: number, host: string, port: number): 
   if (!fam) throw new InvalidArgumentError('host', `'${host}' is not an IP address`)
   inetSockaddr(host, port) // validates the port
   const fd = socketIn(netnsFd, fam === 6 ? 6 : 4, SOCK_STREAM)
-  const s = new Socket({ fd, readable: true, writable: true })
+  const s = new (net().Socket)({ fd, readable: true, writable: true })
   placed.add(s)
   s.connect(port, host)
   return s
@@ -120,7 +126,7 @@ export function udpSocketInNetns(netnsFd: number, opts: UdpInNetnsOptions = {}):
   } catch (err) {
     return Promise.reject(err)
   }
-  const sock = createSocket(type)
+  const sock = dgram().createSocket(type)
   placed.add(sock)
   return new Promise((resolve, reject) => {
     sock.once('error', reject)

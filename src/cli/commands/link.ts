@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander'
 import { InvalidArgumentError } from '../../errors.js'
 import type { LinkChange, LinkSpec, MacvlanMode } from '../../netlink/route/index.js'
 import { withRtnl, intArg, namer } from '../context.js'
-import { LINK_COLUMNS, linkRow, linkToJson, printJson, printTable } from '../output.js'
+import { LINK_COLUMNS, linkRow, linkToJson, printJson, printJsonArray, printTable } from '../output.js'
 
 interface AddOpts {
   type: string; peer?: string; peerNetns?: string; netns?: string; mtu?: number; address?: string
@@ -27,7 +27,7 @@ export function registerLink(program: Command): void {
         const links = await rt.link.list(filter)
         const all = filter.master || filter.kind ? await rt.link.list() : links
         const nameOf = namer(all)
-        if (opts.json) printJson(links.map((l) => linkToJson(l, nameOf)))
+        if (opts.json) printJsonArray(links, (l) => linkToJson(l, nameOf))
         else printTable(links.map((l) => linkRow(l, nameOf)), LINK_COLUMNS)
       })
     })

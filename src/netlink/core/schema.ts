@@ -12,8 +12,9 @@
  */
 import { DecodeError } from '../../errors.js'
 import { bytesToIp, ipToBytes } from '../../net/ip.js'
-import { formatMac, parseMac } from '../../net/mac.js'
+import { formatMacAt, parseMac } from '../../net/mac.js'
 import { Writer, align4 } from './writer.js'
+import { wordsOf } from './words.js'
 import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK } from './header.js'
 
 export type ScalarKind =
@@ -165,39 +166,81 @@ function encodeScalar(set: AttrSet, name: string, kind: ScalarKind, v: unknown, 
   }
 }
 
-const SCALAR_SIZE: Partial<Record<ScalarKind, number>> = {
-  u8: 1, s8: 1, u16: 2, s16: 2, be16: 2, u32: 4, s32: 4, be32: 4, u64: 8, s64: 8, be64: 8,
+/**
+ * Scalar kinds as small integers, for the decoder's switch (a jump table, where a switch on the
+ * kind strings compares them one by one), with their sizes: 0 for the kinds of any length.
+ */
+const SCALAR_CODE: Readonly<Record<ScalarKind, number>> = {
+  u8: 1, s8: 2, u16: 3, s16: 4, u32: 5, s32: 6, u64: 7, s64: 8, be16: 9, be32: 10, be64: 11,
+  flag: 12, string: 13, binary: 14, ip: 15, mac: 16,
+}
+const SCALAR_SIZE: readonly number[] = [0, 1, 1, 2, 2, 4, 4, 8, 8, 2, 4, 8, 0, 0, 0, 0, 0]
+/** Codes past the scalars: kinds decodeOne handles. */
+const NESTED = 20
+const SUB_MESSAGE = 21
+
+/** One attribute of a set as the decoder looks it up: by id in an array. */
+interface Slot {
+  readonly name: string
+  readonly def: AttrDef
+  readonly code: number
+  readonly multi: boolean
+}
+const slotCache = new WeakMap<AttrSet, ReadonlyArray<Slot | undefined>>()
+
+function slotsOf(set: AttrSet): ReadonlyArray<Slot | undefined> {
+  let slots = slotCache.get(set)
+  if (slots === undefined) {
+    const a: Array<Slot | undefined> = []
+    for (const [id, [name, def]] of set.byId) {
+      const code = def.type === 'sub-message' ? SUB_MESSAGE : Object.hasOwn(SCALAR_CODE, def.type) ? SCALAR_CODE[def.type as ScalarKind] : NESTED
+      while (a.length <= id) a.push(undefined)
+      a[id] = { name, def, code, multi: 'multi' in def && def.multi === true }
+    }
+    slotCache.set(set, (slots = a))
+  }
+  return slots
 }
 
 function decodeScalar(set: AttrSet, name: string, kind: ScalarKind, buf: Buffer, off: number, len: number, netOrder: boolean): unknown {
-  const size = SCALAR_SIZE[kind]
-  if (size !== undefined && len < size) throw new DecodeError(set.name, name, off, `${kind} needs ${size} bytes, attribute has ${len}`)
-  const be = netOrder || set.byteOrder === 'be'
-  switch (kind) {
-    case 'u8': return buf.readUInt8(off)
-    case 's8': return buf.readInt8(off)
-    case 'u16': return be ? buf.readUInt16BE(off) : buf.readUInt16LE(off)
-    case 's16': return be ? buf.readInt16BE(off) : buf.readInt16LE(off)
-    case 'u32': return be ? buf.readUInt32BE(off) : buf.readUInt32LE(off)
-    case 's32': return be ? buf.readInt32BE(off) : buf.readInt32LE(off)
-    case 'u64': return be ? buf.readBigUInt64BE(off) : buf.readBigUInt64LE(off)
-    case 's64': return be ? buf.readBigInt64BE(off) : buf.readBigInt64LE(off)
-    case 'be16': return buf.readUInt16BE(off)
-    case 'be32': return buf.readUInt32BE(off)
-    case 'be64': return buf.readBigUInt64BE(off)
-    case 'flag': return true
-    case 'string': {
+  return scalarAt(set, name, SCALAR_CODE[kind], buf, off, len, netOrder || set.byteOrder === 'be')
+}
+
+/** A scalar of kind `code` (SCALAR_CODE) in buf[off, off + len); `be`: network byte order. */
+function scalarAt(set: AttrSet, name: string, code: number, buf: Buffer, off: number, len: number, be: boolean): unknown {
+  const size = SCALAR_SIZE[code]!
+  if (len < size) throw new DecodeError(set.name, name, off, `${kindName(code)} needs ${size} bytes, attribute has ${len}`)
+  // the common kinds read bytes directly (the length was checked above): Buffer's read methods
+  // are calls with their own checks, costly in code that has not been optimized yet
+  switch (code) {
+    case 1: return buf[off]! // u8
+    case 2: return buf.readInt8(off) // s8
+    case 3: return be ? (buf[off]! << 8) | buf[off + 1]! : buf[off]! | (buf[off + 1]! << 8) // u16
+    case 4: return be ? buf.readInt16BE(off) : buf.readInt16LE(off) // s16
+    case 5: return be // u32
+      ? buf[off]! * 0x1000000 + ((buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!)
+      : buf[off + 3]! * 0x1000000 + ((buf[off + 2]! << 16) | (buf[off + 1]! << 8) | buf[off]!)
+    case 6: return be ? buf.readInt32BE(off) : buf.readInt32LE(off) // s32
+    case 7: return be ? buf.readBigUInt64BE(off) : buf.readBigUInt64LE(off) // u64
+    case 8: return be ? buf.readBigInt64BE(off) : buf.readBigInt64LE(off) // s64
+    case 9: return buf.readUInt16BE(off) // be16
+    case 10: return buf.readUInt32BE(off) // be32
+    case 11: return buf.readBigUInt64BE(off) // be64
+    case 12: return true // flag
+    case 13: { // string
       let e = off + len
       while (e > off && buf[e - 1] === 0) e--
       return buf.toString('utf8', off, e)
     }
-    case 'binary': return Buffer.from(buf.subarray(off, off + len))
-    case 'ip':
+    case 14: return Buffer.from(buf.subarray(off, off + len)) // binary
+    case 15: // ip
       if (len !== 4 && len !== 16) throw new DecodeError(set.name, name, off, `address of ${len} bytes`)
       return bytesToIp(buf.subarray(off, off + len))
-    case 'mac': return formatMac(buf.subarray(off, off + len))
+    default: return formatMacAt(buf, off, off + len) // mac
   }
 }
+
+const kindName = (code: number): string => Object.keys(SCALAR_CODE).find((k) => SCALAR_CODE[k as ScalarKind] === code) ?? String(code)
 
 // ---------------------------------------------------------------------------------------------
 // Encoder
@@ -287,38 +330,124 @@ function encodeOne(set: AttrSet, name: string, def: AttrDef, value: unknown, sib
 export function decodeAttrs(set: AttrSet, buf: Buffer, off: number, end: number): AttrValues {
   if (end > buf.length) throw new DecodeError(set.name, '', off, `attributes end at ${end}, beyond the ${buf.length}-byte buffer`)
   const out: AttrValues = {}
-  const pending: Array<[string, SubMessageAttr, number, number]> = []
+  const slots = slotsOf(set)
+  const be = set.byteOrder === 'be'
+  // sub-messages wait for their selector (a sibling that may come later); no destructuring in
+  // this loop: it runs for every attribute, often in a process too short-lived to optimize it
+  let pending: Array<{ name: string; def: SubMessageAttr; start: number; end: number }> | undefined
   let p = off
   while (p + 4 <= end) {
-    const len = buf.readUInt16LE(p)
-    const rawType = buf.readUInt16LE(p + 2)
+    const len = buf[p]! | (buf[p + 1]! << 8)
+    const rawType = buf[p + 2]! | (buf[p + 3]! << 8)
     if (len < 4) throw new DecodeError(set.name, '', p, `attribute length ${len} < 4`)
     if (p + len > end) throw new DecodeError(set.name, attrName(set, rawType), p, `attribute of ${len} bytes overruns its container (${end - p} left)`)
     const id = rawType & NLA_TYPE_MASK
-    const entry = set.byId.get(id)
+    const slot = id < slots.length ? slots[id] : undefined
     const dataOff = p + 4
     const dataLen = len - 4
-    if (!entry) {
+    if (slot === undefined) {
       ;(out.unknown ??= []).push({ id, bytes: Buffer.from(buf.subarray(dataOff, dataOff + dataLen)) })
+    } else if (slot.code === SUB_MESSAGE) {
+      ;(pending ??= []).push({ name: slot.name, def: slot.def as SubMessageAttr, start: dataOff, end: dataOff + dataLen })
     } else {
-      const [name, def] = entry
-      if (def.type === 'sub-message') {
-        pending.push([name, def, dataOff, dataOff + dataLen])
-      } else {
-        const v = decodeOne(set, name, def, buf, dataOff, dataLen, (rawType & NLA_F_NET_BYTEORDER) !== 0)
-        if ('multi' in def && def.multi) ((out[name] ??= []) as unknown[]).push(v)
-        else out[name] = v
-      }
+      const v = slot.code < NESTED
+        ? scalarAt(set, slot.name, slot.code, buf, dataOff, dataLen, be || (rawType & NLA_F_NET_BYTEORDER) !== 0)
+        : decodeOne(set, slot.name, slot.def, buf, dataOff, dataLen, (rawType & NLA_F_NET_BYTEORDER) !== 0)
+      if (slot.multi) ((out[slot.name] ??= []) as unknown[]).push(v)
+      else out[slot.name] = v
     }
     p += align4(len)
   }
-  for (const [name, def, s, e] of pending) {
-    const key = out[def.selector]
-    const sub = typeof key === 'string' ? def.of[key] : undefined
-    if (sub) out[name] = decodeAttrs(force(sub), buf, s, e)
-    else out[name] = Buffer.from(buf.subarray(s, e)) // a kind podnet has no table for: keep raw
+  if (pending !== undefined) {
+    for (let i = 0; i < pending.length; i++) {
+      const { name, def, start, end: stop } = pending[i]!
+      const key = out[def.selector]
+      const sub = typeof key === 'string' ? def.of[key] : undefined
+      if (sub) out[name] = decodeAttrs(force(sub), buf, start, stop)
+      else out[name] = Buffer.from(buf.subarray(start, stop)) // a kind podnet has no table for: keep raw
+    }
   }
   return out
+}
+
+const flatCache = new WeakMap<AttrSet, boolean>()
+
+/**
+ * A set of scalars only (no nests, sub-messages or repeated attributes) decoded straight into
+ * what JSON output needs: `key(name)` for each name, 64-bit integers as numbers, binary values as
+ * hex, unknown attributes left out. The same walk, checks and errors as decodeAttrs, without its
+ * intermediate values (a bridge port's 45 attributes, thousands of times in `podnet link ls
+ * --json`). undefined when the set is not flat: use decodeAttrs.
+ */
+export function decodeFlatAttrsJson(set: AttrSet, buf: Buffer, off: number, end: number, key: (name: string) => string): Record<string, unknown> | undefined {
+  const slots = slotsOf(set)
+  let flat = flatCache.get(set)
+  if (flat === undefined) flatCache.set(set, (flat = slots.every((x) => x === undefined || (x.code < NESTED && !x.multi))))
+  if (!flat) return undefined
+  if (end > buf.length) throw new DecodeError(set.name, '', off, `attributes end at ${end}, beyond the ${buf.length}-byte buffer`)
+  const be = set.byteOrder === 'be'
+  // the values, in message order, then written into a copy of the set's template (below)
+  const ids = flatIds
+  const values = flatValues
+  let n = 0
+  // headers (and native u32 values) as one word each when the buffer allows (words.ts)
+  const words = wordsOf(buf)
+  let p = off
+  while (p + 4 <= end) {
+    const head = words !== undefined ? words[p >>> 2]! : buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)
+    const len = head & 0xffff
+    const rawType = head >>> 16
+    if (len < 4) throw new DecodeError(set.name, '', p, `attribute length ${len} < 4`)
+    if (p + len > end) throw new DecodeError(set.name, attrName(set, rawType), p, `attribute of ${len} bytes overruns its container (${end - p} left)`)
+    const id = rawType & NLA_TYPE_MASK
+    const slot = id < slots.length ? slots[id] : undefined
+    if (slot !== undefined) {
+      const code = slot.code
+      const netOrder = be || (rawType & NLA_F_NET_BYTEORDER) !== 0
+      let v: unknown
+      if (code === 1 && len >= 5) v = buf[p + 4]! // u8
+      else if (words !== undefined && !netOrder && len >= 8 && (code === 5 || code === 3)) v = code === 5 ? words[(p + 4) >>> 2]! : words[(p + 4) >>> 2]! & 0xffff // u32, u16
+      else if (code === 14) v = buf.toString('hex', p + 4, p + len) // binary
+      else if (code === 7 && !netOrder && len >= 12) {
+        // u64 as a number without a BigInt on the way: hi * 2^32 is exact, so the sum is rounded
+        // once, as Number(bigint) rounds it
+        const lo = buf[p + 7]! * 0x1000000 + ((buf[p + 6]! << 16) | (buf[p + 5]! << 8) | buf[p + 4]!)
+        const hi = buf[p + 11]! * 0x1000000 + ((buf[p + 10]! << 16) | (buf[p + 9]! << 8) | buf[p + 8]!)
+        v = hi * 0x100000000 + lo
+      } else {
+        v = scalarAt(set, slot.name, code, buf, p + 4, len - 4, netOrder)
+        if (typeof v === 'bigint') v = Number(v)
+      }
+      ids[n] = id
+      values[n++] = v
+    }
+    p += align4(len)
+  }
+  // Made by a keyed store per attribute, an object of 45 attributes becomes a dictionary, slow to
+  // build and walked by JSON.stringify on its slow path. A copy of a template (made by JSON.parse,
+  // with these keys in this order: links of one kind all carry the same attributes) stays fast.
+  // A repeated attribute keeps its first position and its last value, as with keyed stores.
+  let t = flatTemplates.get(set)
+  if (t === undefined || t.key !== key || t.ids.length !== n || !sameIds(t.ids, ids, n)) {
+    const keys = ids.slice(0, n).map((id) => key(slots[id]!.name))
+    t = { key, ids: ids.slice(0, n), keys, object: JSON.parse(`{${keys.map((k) => `${JSON.stringify(k)}:0`).join(',')}}`) as Record<string, unknown> }
+    flatTemplates.set(set, t)
+  }
+  const out = { ...t.object }
+  const keys = t.keys
+  for (let i = 0; i < n; i++) out[keys[i]!] = values[i]
+  return out
+}
+
+/** decodeFlatAttrsJson's scratch: the ids and values of the attributes of the set being decoded. */
+const flatIds: number[] = []
+const flatValues: unknown[] = []
+/** Per flat set, the last sequence of attributes decoded and an object with those keys, in that order. */
+const flatTemplates = new WeakMap<AttrSet, { key: (name: string) => string; ids: number[]; keys: string[]; object: Record<string, unknown> }>()
+
+function sameIds(a: readonly number[], b: readonly number[], n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 function decodeOne(set: AttrSet, name: string, def: AttrDef, buf: Buffer, off: number, len: number, netOrder: boolean): unknown {

@@ -7,8 +7,8 @@
  * Pure: no socket, no koffi. `nameOf` turns an ifindex into a name (master, dev, veth peer);
  * without one the index is printed where iproute2 prints a name.
  */
-import type { AttrValues } from '../core/schema.js'
-import { linkFlagNames } from './link-decode.js'
+import { decodeAttrs, decodeFlatAttrsJson, type AttrValues } from '../core/schema.js'
+import { infoDataSource, linkFlagNames } from './link-decode.js'
 import type { Link } from './link-types.js'
 import type { Address } from './addr.js'
 import type { Route } from './route.js'
@@ -28,11 +28,28 @@ const snake = (s: string): string => {
 
 function snakeKeys(v: AttrValues): JsonObject {
   const out: JsonObject = {}
-  for (const [k, val] of Object.entries(v)) {
-    if (k === 'unknown') continue
-    out[snake(k)] = typeof val === 'bigint' ? Number(val) : Buffer.isBuffer(val) ? val.toString('hex') : val
+  // for-in, not Object.entries: no [key, value] array per attribute (a bridge port has 45)
+  for (const k in v) {
+    if (k === 'unknown' || !Object.hasOwn(v, k)) continue
+    const val = v[k]
+    out[snake(k)] = typeof val === 'bigint' ? Number(val) : val instanceof Buffer ? val.toString('hex') : val
   }
   return out
+}
+
+/**
+ * A link's info data in iproute2's shape: decoded from the message straight into JSON values
+ * when the link has not decoded it yet (nothing kept on the link: a listing printed as JSON does
+ * not hold every port's options until the end), else from the decoded value.
+ */
+function infoJson(l: Link, key: 'data' | 'slaveData'): JsonObject | undefined {
+  const src = infoDataSource(l, key)
+  if (src === null) return undefined
+  if (src === undefined) {
+    const v = l[key]
+    return v ? snakeKeys(v) : undefined
+  }
+  return decodeFlatAttrsJson(src.set, src.buf, src.start, src.end, snake) ?? snakeKeys(decodeAttrs(src.set, src.buf, src.start, src.end))
 }
 
 const LINK_TYPES: Record<number, string> = { 1: 'ether', 772: 'loopback', 65534: 'none', 768: 'ipip', 776: 'sit' }
@@ -63,9 +80,11 @@ export function linkJson(l: Link, nameOf: NameOf = noNames): JsonObject {
   if (l.kind !== undefined || l.slaveKind !== undefined) {
     const info: JsonObject = {}
     if (l.kind !== undefined) info.info_kind = l.kind
-    if (l.data) info.info_data = snakeKeys(l.data)
+    const data = infoJson(l, 'data')
+    if (data) info.info_data = data
     if (l.slaveKind !== undefined) info.info_slave_kind = l.slaveKind
-    if (l.slaveData) info.info_slave_data = snakeKeys(l.slaveData)
+    const slaveData = infoJson(l, 'slaveData')
+    if (slaveData) info.info_slave_data = slaveData
     o.linkinfo = info
   }
   if (l.altnames) o.altnames = l.altnames
@@ -112,9 +131,14 @@ export function routeJson(r: Route, nameOf: NameOf = noNames): JsonObject {
   return o
 }
 
-/** Gives decoded objects a non-enumerable toJSON in iproute2's shape, with names from `nameOf`. */
+/**
+ * Gives decoded objects a non-enumerable toJSON in iproute2's shape, with names from `nameOf`:
+ * one function for the whole list, called on its object (`item.toJSON()`, as JSON.stringify
+ * does), not a closure per item.
+ */
 export function withJson<T extends object>(items: T[], toJson: (item: T, nameOf: NameOf) => JsonObject, nameOf: NameOf = noNames): T[] {
-  for (const it of items) Object.defineProperty(it, 'toJSON', { value: () => toJson(it, nameOf), enumerable: false, configurable: true, writable: true })
+  const desc = { value(this: T) { return toJson(this, nameOf) }, enumerable: false, configurable: true, writable: true }
+  for (let i = 0; i < items.length; i++) Object.defineProperty(items[i]!, 'toJSON', desc)
   return items
 }
 

@@ -1,7 +1,7 @@
 /** The CLI's JSON text: bigints as numbers, Buffers as hex, everything else as JSON.stringify, and no global left changed. */
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { jsonText } from '../../../src/cli/output.js'
+import { jsonText, printJson, printJsonArray } from '../../../src/cli/output.js'
 
 describe('cli/output jsonText', () => {
   it('writes bigints as numbers and Buffers (nested, in arrays) as hex', () => {
@@ -29,5 +29,22 @@ describe('cli/output jsonText', () => {
     const leaf = fc.oneof(fc.jsonValue(), fc.bigInt({ min: -(2n ** 50n), max: 2n ** 50n }), fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a)))
     const value = fc.letrec((tie) => ({ node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node')), fc.dictionary(fc.string(), tie('node'))) })).node
     fc.assert(fc.property(value, (v) => jsonText(v) === JSON.stringify(convert(v))))
+  })
+
+  it('printJsonArray prints the text printJson prints for the mapped array, written in pieces', () => {
+    const capture = (): { out: NodeJS.WritableStream; text: () => string; writes: () => number } => {
+      const parts: string[] = []
+      return { out: { write: (s: string) => { parts.push(s); return true } } as unknown as NodeJS.WritableStream, text: () => parts.join(''), writes: () => parts.length }
+    }
+    for (const n of [0, 1, 3, 5000]) {
+      const items = Array.from({ length: n }, (_, i) => ({ i, big: BigInt(i) * 3n, b: Buffer.from([i & 255]), s: 'x'.repeat(i % 40) }))
+      const a = capture()
+      const b = capture()
+      printJsonArray(items, (x) => ({ ...x, f: () => 1, u: undefined }), a.out)
+      printJson(items.map((x) => ({ ...x, f: () => 1, u: undefined })), b.out)
+      assert.equal(a.text(), b.text(), `${n} items`)
+      if (n === 5000) assert.ok(a.writes() > 1, 'a long list is written in several pieces')
+    }
+    assert.equal(Object.getOwnPropertyDescriptor(BigInt.prototype, 'toJSON'), undefined, 'no hook left behind')
   })
 })

@@ -136,6 +136,55 @@ describe('cni/bundle', () => {
     assert.equal(bundled.s, 'await import(y)')
   })
 
+  it('split: a main part with what the first group imports statically, the rest in chunks loaded when first required', async () => {
+    dir = graph({
+      'main.js': "import { a } from './a.js';\nexport const get = async () => (await import('./lazy.js')).lazy + a;\nexport const other = async () => (await import('./other.js')).o;\n",
+      'a.js': 'export const a = 1;\n',
+      'lazy.js': "import { b } from './b.js';\nexport const lazy = b * 10;\n",
+      'b.js': 'export const b = 2;\n',
+      'other.js': "import { b } from './b.js';\nimport { a } from './a.js';\nexport const o = a + b;\n",
+    })
+    const b = buildBundle({ entry: [join(dir, 'main.js')], root: dir, footer: 'return __req;', split: { groups: [[join(dir, 'main.js')]], stem: 'x' } })
+    assert.deepEqual(b.modules, ['main.js', 'a.js', 'lazy.js', 'b.js', 'other.js'])
+    // lazy.js and other.js have static closures of 2 and 3 modules: lazy.js (with b.js) first, other.js gets what is left
+    assert.deepEqual(b.chunks.map((c) => c.modules), [['lazy.js', 'b.js'], ['other.js']])
+    assert.match(b.chunks[0]!.file, /^x-[0-9a-f]{8}-1\.cjs$/)
+    assert.doesNotMatch(b.source, /__mods\["b\.js"\]/, 'the main part does not define chunk modules')
+    const loaded: string[] = []
+    const load = (file: string): unknown => { loaded.push(file); return new Script(b.chunks.find((c) => c.file === file)!.source).runInThisContext() }
+    const req = new Script(`(function (require, __import, __base, __load) {${b.source}\n})`).runInThisContext()(createRequire(join(dir, 'package.json')), undefined, undefined, load)
+    const main = req('main.js')
+    assert.deepEqual(loaded, [], 'no chunk is read before one of its modules is required')
+    assert.equal(await main.get(), 21)
+    assert.deepEqual(loaded, [b.chunks[0]!.file])
+    assert.equal(await main.other(), 3)
+    assert.equal(await main.get(), 21)
+    assert.deepEqual(loaded, [b.chunks[0]!.file, b.chunks[1]!.file], 'each chunk is loaded once')
+    assert.throws(() => req('nope.js'), /no module nope\.js/)
+  })
+
+  it('inlineCjs: a CommonJS package travels inside the bundle, its requires mapped, child_process deferred', () => {
+    dir = graph({
+      'main.js': "import { greet, kind } from 'fakepkg';\nexport const hello = () => greet('x');\nexport { kind };\n",
+      'node_modules/fakepkg/package.json': '{"name":"fakepkg","main":"./index.js"}',
+      'node_modules/fakepkg/index.js': "const { join } = require('node:path');\nconst cp = require('node:child_process');\nconst { shout } = require('./lib/shout');\nexports.greet = (s) => shout(join('hi', s));\nexports.kind = () => typeof cp.spawn;\n",
+      'node_modules/fakepkg/lib/shout.js': 'module.exports = { shout: (s) => s.toUpperCase() };\n',
+    })
+    const b = buildBundle({ entry: join(dir, 'main.js'), root: dir, inlineCjs: ['fakepkg'] })
+    assert.deepEqual(b.externals, [], 'the package is not required at run time')
+    assert.deepEqual(b.modules, ['main.js', 'node_modules/fakepkg/index.js', 'node_modules/fakepkg/lib/shout.js'])
+    const asked: string[] = []
+    const req = ((name: string) => { asked.push(name); return createRequire(join(dir!, 'package.json'))(name) }) as unknown as NodeJS.Require
+    const module = { exports: {} as Record<string, () => string> }
+    new Script(`(function (require, module) {${b.source}\n})`).runInThisContext()(req, module)
+    assert.equal(module.exports.hello!(), 'HI/X')
+    assert.deepEqual(asked, ['node:path'], 'child_process is not loaded until used')
+    assert.equal(module.exports.kind!(), 'function')
+    assert.deepEqual(asked.sort(), ['node:child_process', 'node:path'])
+    dir2 = graph({ 'main.js': "import { x } from 'bad';\nexport { x };\n", 'node_modules/bad/package.json': '{"name":"bad","main":"i.js"}', 'node_modules/bad/i.js': "exports.x = require('other');\n" })
+    assert.throws(() => buildBundle({ entry: join(dir2!, 'main.js'), root: dir2!, inlineCjs: ['bad'] }), /may require only its own files/)
+  })
+
   const refuses: Array<[string, Record<string, string>, RegExp]> = [
     ['export default', { 'main.js': 'export default 1;\n' }, /export default/],
     ['import.meta', { 'main.js': 'export const u = import.meta.url;\n' }, /import\.meta/],

@@ -11,11 +11,10 @@
  */
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { DamagedRecordError } from '../errors.js'
-import { readJson, writeJsonAtomic } from '../state/index.js'
+import { writeJsonAtomic } from '../state/index.js'
 import { templateHash } from './deployment.js'
 import { canonical } from './fields.js'
-import type { StsRevision } from './statefulset-state.js'
+import { readOwnedState, type StsRevision } from './statefulset-state.js'
 import type { DaemonSet } from './types.js'
 
 export interface DsState {
@@ -36,14 +35,7 @@ export class DaemonSetFiles {
 
   /** The set's revisions; a damaged or foreign (another uid) file starts afresh. */
   readState(o: DaemonSet): DsState {
-    let s: DsState | undefined
-    try {
-      s = readJson<DsState>(this.statePath(o.metadata.name))
-    } catch (err) {
-      if (!(err instanceof DamagedRecordError)) throw err
-    }
-    if (!s || s.uid !== o.metadata.uid || !Array.isArray(s.revisions)) return { uid: o.metadata.uid, revisions: [] }
-    return s
+    return readOwnedState<DsState>(this.statePath(o.metadata.name), o.metadata.uid) ?? { uid: o.metadata.uid, revisions: [] }
   }
 
   writeState(ds: string, s: DsState): void {

@@ -24,6 +24,21 @@ import type { PersistentVolumeClaimTemplate, PodTemplateSpec, StatefulSet } from
 /** One revision of the set's template (a ControllerRevision). */
 export interface StsRevision { name: string; revision: number; template: PodTemplateSpec }
 
+/**
+ * A set's state file when it is this set's (same uid) and has its revisions list; undefined when
+ * it is missing, damaged or another set's (a set made again under the same name): the caller
+ * starts afresh. Shared by the StatefulSet and DaemonSet state files.
+ */
+export function readOwnedState<T extends { uid: string; revisions: StsRevision[] }>(path: string, uid: string): T | undefined {
+  let s: T | undefined
+  try {
+    s = readJson<T>(path)
+  } catch (err) {
+    if (!(err instanceof DamagedRecordError)) throw err
+  }
+  return s && s.uid === uid && Array.isArray(s.revisions) ? s : undefined
+}
+
 export interface StsState {
   /** The StatefulSet this belongs to (a set made again with the same name starts afresh, but for its claims). */
   uid: string
@@ -61,13 +76,8 @@ export class StatefulSetFiles {
 
   /** The set's state; a damaged or foreign (another uid) one starts afresh. */
   readState(o: StatefulSet): StsState {
-    let s: StsState | undefined
-    try {
-      s = readJson<StsState>(this.statePath(o.metadata.name))
-    } catch (err) {
-      if (!(err instanceof DamagedRecordError)) throw err
-    }
-    if (!s || s.uid !== o.metadata.uid || !Array.isArray(s.revisions)) return { uid: o.metadata.uid, revisions: [], addresses: {} }
+    const s = readOwnedState<StsState>(this.statePath(o.metadata.name), o.metadata.uid)
+    if (!s) return { uid: o.metadata.uid, revisions: [], addresses: {} }
     return { uid: s.uid, revisions: s.revisions, addresses: s.addresses ?? {} }
   }
 
